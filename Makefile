@@ -1,0 +1,383 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# famfs-bpf top-level Makefile.  `make help` lists the targets.
+#
+# Everything generated goes under $(O) (default build/):
+#   $(O)/linux          kernel git tree: pristine 6.12 + kernel/series
+#   $(O)/kernel         kbuild output (O=) of the test kernel
+#   $(O)/kernel-debug   the same with KASAN, lockdep, kmemleak, ...
+#   $(O)/tools          libbpf (static) and bpftool from the tree's tools/
+#   $(O)/bpf            BPF objects and skeletons, vmlinux.h
+#   $(O)/server         server library and the famfs-bpf binary
+#   $(O)/selftests      test_progs (in-guest runner) and unit tests
+#   $(O)/results        TAP output of the last check
+
+O ?= build
+override O := $(abspath $(O))
+TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+
+ifeq ($(V),1)
+Q :=
+msg = @true
+else
+Q := @
+msg = @printf '  %-7s %s\n' "$(1)" "$(2)";
+endif
+
+.DELETE_ON_ERROR:
+.SUFFIXES:
+.DEFAULT_GOAL := all
+
+# --------------------------------------------------------------------------
+# Set-up: Debian packages and virtme-ng
+
+DEB_PACKAGES := linux-source-6.12 build-essential bc bison flex libelf-dev \
+	libssl-dev dwarves cpio kmod ccache git zlib1g-dev pkg-config \
+	clang-16 llvm-16 lld-16 libfuse3-dev fuse3 libcmocka-dev \
+	qemu-system-x86 udev python3-venv busybox-static
+VNG_VERSION := 1.42
+VENV := $(O)/venv
+VNG := $(VENV)/bin/vng
+DEPS_STAMP := $(O)/.deps-$(VNG_VERSION)
+
+.PHONY: deps
+deps: $(DEPS_STAMP)
+
+$(DEPS_STAMP):
+	$(Q)mkdir -p $(O)
+	$(Q)missing=$$(for p in $(DEB_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; \
+	done | tr '\n' ' '); \
+	if [ -n "$$missing" ]; then \
+		echo "  APT     $$missing"; \
+		if [ "$$(id -u)" != 0 ]; then echo "make deps: run as root, or install: $$missing" >&2; exit 1; fi; \
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing \
+			>$(O)/apt.log 2>&1 || { tail -20 $(O)/apt.log; exit 1; }; \
+	fi
+	$(Q)if ! $(VNG) --version 2>/dev/null | grep -q ' $(VNG_VERSION)$$'; then \
+		echo "  PIP     virtme-ng==$(VNG_VERSION)"; \
+		/usr/bin/python3 -m venv $(VENV) && \
+		$(VENV)/bin/pip install -q --disable-pip-version-check virtme-ng==$(VNG_VERSION); \
+	fi
+	$(Q)touch $@
+
+# --------------------------------------------------------------------------
+# The kernel: tree, config, bzImage
+
+KSRC ?= $(O)/linux
+KOUT := $(O)/kernel
+KOUT_DEBUG := $(O)/kernel-debug
+KSTAMP := $(KSRC)/.git/famfs-applied
+KCONFIG_FRAGMENT := $(TOP)/selftests/config
+KCONFIG_DEBUG := $(TOP)/selftests/config.debug
+# A fixed build identity so ccache and incremental builds are not defeated
+# by init/version.c.
+KMAKE = $(MAKE) -C $(KSRC) -s CC="ccache gcc" KBUILD_BUILD_TIMESTAMP=famfs-bpf \
+	KBUILD_BUILD_USER=famfs KBUILD_BUILD_HOST=build
+JOBS ?= $(shell nproc)
+
+# The series is (re)applied when kernel/ changes; ktree.sh refuses to drop
+# work that was not exported.  Public targets run this first and then a
+# sub-make, in which $(KSTAMP) is an ordinary file that dates the tree.
+.PHONY: kernel-tree
+kernel-tree: $(DEPS_STAMP)
+	$(Q)$(TOP)/selftests/ktree.sh prepare $(KSRC)
+
+# tinyconfig + fragment(s), then a check that every fragment line took.
+define make_config
+	$(call msg,CONFIG,$(1)/.config)
+	$(Q)mkdir -p $(1)
+	$(Q)$(KMAKE) O=$(1) tinyconfig >/dev/null
+	$(Q)cd $(KSRC) && scripts/kconfig/merge_config.sh -m -O $(1) $(1)/.config $(2) >$(1)/merge.log 2>&1
+	$(Q)$(KMAKE) O=$(1) olddefconfig >/dev/null
+	$(Q)cat $(2) | grep -E '^(CONFIG_[A-Z0-9_]+=|# CONFIG_[A-Z0-9_]+ is not set)' | \
+	while read -r line; do \
+		case "$$line" in \
+		*=n) sym=$${line%=n}; grep -q "^$$sym=" $(1)/.config && echo "$$line";; \
+		\#*) sym=$$(echo "$$line" | cut -d' ' -f2); grep -q "^$$sym=" $(1)/.config && echo "$$line";; \
+		*) grep -qx "$$line" $(1)/.config || echo "$$line";; \
+		esac; \
+	done > $(1)/config.missing; \
+	if [ -s $(1)/config.missing ]; then \
+		echo "kernel config: these fragment lines did not take (see $(1)/merge.log):" >&2; \
+		cat $(1)/config.missing >&2; rm -f $(1)/.config; exit 1; \
+	fi
+endef
+
+$(KOUT)/.config: $(KCONFIG_FRAGMENT) $(KSTAMP)
+	$(call make_config,$(KOUT),$(KCONFIG_FRAGMENT))
+
+$(KOUT_DEBUG)/.config: $(KCONFIG_FRAGMENT) $(KCONFIG_DEBUG) $(KSTAMP)
+	$(call make_config,$(KOUT_DEBUG),$(KCONFIG_FRAGMENT) $(KCONFIG_DEBUG))
+
+# kbuild decides what is out of date; these always ask it.
+.PHONY: kernel kernel-debug build-kernel build-kernel-debug
+kernel: kernel-tree
+	$(Q)$(MAKE) --no-print-directory build-kernel
+
+kernel-debug: kernel-tree
+	$(Q)$(MAKE) --no-print-directory build-kernel-debug
+
+build-kernel: $(KOUT)/.config
+	$(call msg,KBUILD,$(KOUT))
+	$(Q)$(KMAKE) O=$(KOUT) -j$(JOBS) bzImage
+
+build-kernel-debug: $(KOUT_DEBUG)/.config
+	$(call msg,KBUILD,$(KOUT_DEBUG))
+	$(Q)$(KMAKE) O=$(KOUT_DEBUG) -j$(JOBS) bzImage
+
+.PHONY: kernel-export kernel-reset kernel-checkpatch
+kernel-export:
+	$(Q)$(TOP)/selftests/ktree.sh export $(KSRC)
+
+kernel-reset: $(DEPS_STAMP)
+	$(Q)$(TOP)/selftests/ktree.sh reset $(KSRC)
+
+kernel-checkpatch: kernel-tree
+	$(Q)fail=0; for p in $$(grep -Ev '^\s*(#|$$)' kernel/series); do \
+		out=$$(perl $(KSRC)/scripts/checkpatch.pl --strict --no-tree -q kernel/$$p); \
+		if [ -n "$$out" ]; then echo "$$p:"; echo "$$out"; fail=1; else echo "  OK      $$p"; fi; \
+	done; exit $$fail
+
+# --------------------------------------------------------------------------
+# BPF toolchain from the same tree: libbpf (static), bpftool, vmlinux.h
+
+TOOLS := $(O)/tools
+LIBBPF_OUT := $(TOOLS)/libbpf
+LIBBPF_A := $(LIBBPF_OUT)/libbpf.a
+LIBBPF_INC := $(LIBBPF_OUT)/include
+BPFTOOL := $(TOOLS)/bpftool/bpftool
+CLANG := clang-16
+LLVM_STRIP := llvm-strip-16
+
+$(LIBBPF_A): | $(KSTAMP)
+	$(call msg,LIBBPF,$@)
+	$(Q)mkdir -p $(LIBBPF_OUT)
+	$(Q)$(MAKE) -C $(KSRC)/tools/lib/bpf -s OUTPUT=$(LIBBPF_OUT)/ \
+		BUILD_STATIC_ONLY=1 DESTDIR=$(LIBBPF_OUT) prefix= \
+		INCLUDEDIR=/include LIBDIR=/lib -j$(JOBS) install_headers $(LIBBPF_A) >/dev/null
+
+$(BPFTOOL): | $(KSTAMP)
+	$(call msg,BPFTOOL,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(MAKE) -C $(KSRC)/tools/bpf/bpftool -s OUTPUT=$(dir $@) \
+		CLANG=$(CLANG) LLVM_STRIP=$(LLVM_STRIP) -j$(JOBS) >/dev/null 2>&1 || \
+	 $(MAKE) -C $(KSRC)/tools/bpf/bpftool OUTPUT=$(dir $@) CLANG=$(CLANG) LLVM_STRIP=$(LLVM_STRIP)
+
+BPF_OUT := $(O)/bpf
+VMLINUX_H := $(BPF_OUT)/vmlinux.h
+
+# Only replaced when the BTF really changed, so BPF objects are not rebuilt
+# after every kernel relink.
+$(VMLINUX_H): $(KOUT)/vmlinux $(BPFTOOL)
+	$(call msg,GEN,$@)
+	$(Q)mkdir -p $(BPF_OUT)
+	$(Q)$(BPFTOOL) btf dump file $(KOUT)/vmlinux format c > $@.tmp
+	$(Q)if cmp -s $@.tmp $@; then rm $@.tmp; touch $@; else mv $@.tmp $@; fi
+
+.PHONY: tools
+tools: kernel-tree
+	$(Q)$(MAKE) --no-print-directory $(LIBBPF_A) $(BPFTOOL)
+
+# --------------------------------------------------------------------------
+# BPF programs: bpf/*.bpf.c (the resolver) and selftests/progs/*.bpf.c
+# (test programs), each to an object and a skeleton.
+
+BPF_SRCS := $(wildcard bpf/*.bpf.c selftests/progs/*.bpf.c)
+BPF_OBJS := $(patsubst %.bpf.c,$(BPF_OUT)/%.bpf.o,$(notdir $(BPF_SRCS)))
+BPF_SKELS := $(BPF_OBJS:.bpf.o=.skel.h)
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Werror \
+	-I$(BPF_OUT) -I$(LIBBPF_INC) -I$(TOP)/include -I$(TOP)/bpf
+vpath %.bpf.c bpf selftests/progs
+
+$(BPF_OUT)/%.bpf.o: %.bpf.c $(VMLINUX_H) $(LIBBPF_A) $(wildcard include/*.h bpf/*.h)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BPF_OUT)/%.skel.h: $(BPF_OUT)/%.bpf.o $(BPFTOOL)
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@
+
+.PHONY: bpf
+bpf: kernel
+	$(Q)$(MAKE) --no-print-directory build-bpf
+
+.PHONY: build-bpf
+build-bpf: $(BPF_OBJS) $(BPF_SKELS)
+
+# --------------------------------------------------------------------------
+# Userspace: server library + famfs-bpf, selftests
+
+CC := gcc
+USER_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -g -O2 \
+	-I$(TOP)/include/uapi -I$(TOP)/include -I$(TOP)/server -I$(BPF_OUT) \
+	-I$(LIBBPF_INC) $(shell pkg-config --cflags fuse3 2>/dev/null)
+USER_LDLIBS := $(LIBBPF_A) $(shell pkg-config --libs fuse3 2>/dev/null) -lelf -lz -lpthread
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+
+SERVER_OUT := $(O)/server
+SERVER_MAIN := server/famfs-bpf.c
+SERVER_SRCS := $(filter-out $(SERVER_MAIN),$(wildcard server/*.c))
+SERVER_HDRS := $(wildcard server/*.h include/*.h include/uapi/linux/*.h)
+SERVER_LIB := $(SERVER_OUT)/libfamfs-server.a
+SERVER_LIB_SAN := $(SERVER_OUT)/san/libfamfs-server.a
+
+$(SERVER_OUT)/%.o: server/%.c $(SERVER_HDRS) $(BPF_SKELS) | $(LIBBPF_A)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
+
+$(SERVER_OUT)/san/%.o: server/%.c $(SERVER_HDRS) $(BPF_SKELS) | $(LIBBPF_A)
+	$(call msg,CC-SAN,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(USER_CFLAGS) $(SAN_FLAGS) -c $< -o $@
+
+$(SERVER_LIB): $(patsubst server/%.c,$(SERVER_OUT)/%.o,$(SERVER_SRCS))
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(SERVER_LIB_SAN): $(patsubst server/%.c,$(SERVER_OUT)/san/%.o,$(SERVER_SRCS))
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(SERVER_OUT)/famfs-bpf: $(SERVER_MAIN) $(SERVER_LIB) $(SERVER_HDRS)
+	$(call msg,CCLD,$@)
+	$(Q)$(CC) $(USER_CFLAGS) $< $(SERVER_LIB) $(USER_LDLIBS) -o $@
+
+SERVER_BINS := $(if $(wildcard $(SERVER_MAIN)),$(SERVER_OUT)/famfs-bpf)
+.PHONY: build-server
+build-server: $(if $(SERVER_SRCS),$(SERVER_LIB)) $(SERVER_BINS)
+
+ST_OUT := $(O)/selftests
+PROG_TESTS := $(sort $(wildcard selftests/prog_tests/*.c))
+TEST_PROGS := $(ST_OUT)/test_progs
+
+# The test list is discovered, not kept by hand.
+$(ST_OUT)/tests.h: $(PROG_TESTS)
+	$(call msg,GEN,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)grep -ho '^void test_[a-z0-9_]*(void)' $(PROG_TESTS) | \
+		sed 's/^void test_\(.*\)(void)/DEFINE_TEST(\1)/' > $@
+
+$(TEST_PROGS): selftests/test_progs.c selftests/test_progs.h $(PROG_TESTS) \
+		$(ST_OUT)/tests.h $(SERVER_HDRS) $(BPF_SKELS) \
+		$(if $(SERVER_SRCS),$(SERVER_LIB)) | $(LIBBPF_A)
+	$(call msg,CCLD,$@)
+	$(Q)$(CC) $(USER_CFLAGS) -I$(TOP)/selftests -I$(ST_OUT) \
+		selftests/test_progs.c $(PROG_TESTS) \
+		$(if $(SERVER_SRCS),$(SERVER_LIB)) $(USER_LDLIBS) -o $@
+
+UNIT_SRCS := $(sort $(wildcard selftests/unit/test_*.c))
+UNIT_BINS := $(patsubst selftests/unit/%.c,$(ST_OUT)/unit/%,$(UNIT_SRCS))
+
+# Unit tests always run under ASan/UBSan, with a sanitized server library.
+$(ST_OUT)/unit/%: selftests/unit/%.c $(SERVER_HDRS) \
+		$(if $(SERVER_SRCS),$(SERVER_LIB_SAN)) | $(LIBBPF_A)
+	$(call msg,CCLD,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(USER_CFLAGS) $(SAN_FLAGS) -I$(TOP)/selftests $< \
+		$(if $(SERVER_SRCS),$(SERVER_LIB_SAN)) $(USER_LDLIBS) -lcmocka -o $@
+
+.PHONY: build-selftests build-unit
+build-selftests: $(TEST_PROGS) $(UNIT_BINS)
+build-unit: $(UNIT_BINS)
+
+# The kernel first: vmlinux.h, hence every BPF skeleton, comes from it.
+.PHONY: all build-userspace
+all: kernel
+	$(Q)$(MAKE) --no-print-directory build-userspace
+
+build-userspace: build-bpf build-server build-selftests
+
+# --------------------------------------------------------------------------
+# Tests.  T=PATTERN selects tests (fnmatch on "test" or "test/subtest",
+# host unit test binaries by name); CHECK_DEBUG=0 skips the debug kernel.
+
+RESULTS := $(O)/results
+CHECK_DEBUG ?= 1
+T ?=
+VM_FILTER := $(foreach t,$(T),-t '$(t)')
+unit_selected = $(if $(T),$(filter $(foreach t,$(T),$(ST_OUT)/unit/$(firstword $(subst /, ,$(t))) $(ST_OUT)/unit/test_$(firstword $(subst /, ,$(t)))),$(UNIT_BINS)),$(UNIT_BINS))
+
+.PHONY: unit
+unit: tools
+	$(Q)$(MAKE) --no-print-directory build-unit
+	$(Q)mkdir -p $(RESULTS)
+	$(Q)rm -f $(RESULTS)/unit-*.tap
+	$(Q)for t in $(unit_selected); do \
+		echo "# host: $$(basename $$t)"; \
+		CMOCKA_MESSAGE_OUTPUT=TAP $$t > $(RESULTS)/unit-$$(basename $$t).tap 2>&1; \
+		rc=$$?; cat $(RESULTS)/unit-$$(basename $$t).tap; \
+		[ $$rc = 0 ] || [ $$rc -lt 128 ] || echo "not ok - $$(basename $$t) crashed ($$rc)" >> $(RESULTS)/unit-$$(basename $$t).tap; \
+	done; true
+
+# The UAPI header userspace builds against must be the one in the series.
+.PHONY: uapi-check
+uapi-check: kernel-tree
+	$(Q)mkdir -p $(RESULTS)
+	$(Q)if cmp -s include/uapi/linux/fuse.h $(KSRC)/include/uapi/linux/fuse.h; then \
+		echo "ok 1 include/uapi/linux/fuse.h matches the kernel series"; \
+	else \
+		echo "not ok 1 include/uapi/linux/fuse.h matches the kernel series # run make kernel-export"; \
+	fi > $(RESULTS)/uapi.tap; echo 1..1 >> $(RESULTS)/uapi.tap; cat $(RESULTS)/uapi.tap
+
+# The VM runner's status is in its TAP; check's summary decides.
+.PHONY: vmtest vmtest-debug
+vmtest: all
+	$(Q)$(TOP)/selftests/vmtest.sh -k $(KOUT)/arch/x86/boot/bzImage \
+		-o $(RESULTS)/vm $(VM_FILTER) || true
+
+vmtest-debug: all kernel-debug
+	$(Q)$(TOP)/selftests/vmtest.sh -k $(KOUT_DEBUG)/arch/x86/boot/bzImage \
+		-o $(RESULTS)/vm-debug -T 1200 $(VM_FILTER) || true
+
+# check: everything, then one summary line; fails if anything failed.
+.PHONY: check
+check: $(DEPS_STAMP)
+	$(Q)rm -rf $(RESULTS) && mkdir -p $(RESULTS)
+	$(Q)$(MAKE) --no-print-directory uapi-check
+	$(Q)$(MAKE) --no-print-directory unit T='$(T)'
+	$(Q)$(MAKE) --no-print-directory all || echo "not ok 1 build # make all failed" > $(RESULTS)/build.tap
+	$(Q)[ -f $(RESULTS)/build.tap ] || $(MAKE) --no-print-directory vmtest T='$(T)'
+	$(Q)[ -f $(RESULTS)/build.tap ] || [ "$(CHECK_DEBUG)" != 1 ] || \
+		$(MAKE) --no-print-directory vmtest-debug T='$(T)' || \
+		echo "not ok 1 debug kernel build # make kernel-debug failed" > $(RESULTS)/build-debug.tap
+	$(Q)$(TOP)/selftests/summary.sh $(RESULTS)
+
+# --------------------------------------------------------------------------
+# Demo and benchmarks
+
+.PHONY: demo
+demo: $(DEPS_STAMP)
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)VNG=$(VNG) $(TOP)/server/demo.sh $(KOUT)/arch/x86/boot/bzImage $(O)
+
+.PHONY: clean distclean help
+clean:
+	$(Q)rm -rf $(BPF_OUT) $(SERVER_OUT) $(ST_OUT) $(RESULTS) $(TOOLS)
+
+# distclean also drops the kernel tree: unexported kernel work is lost.
+distclean:
+	$(Q)rm -rf $(O)
+
+help:
+	@echo 'famfs-bpf: make [O=DIR] [V=1] TARGET'
+	@echo
+	@echo '  demo            boot the patched kernel and show famfs-bpf at work'
+	@echo '  check           build everything, run host and guest tests, print'
+	@echo '                  "N passed, N failed, N skipped"; T=PATTERN selects tests,'
+	@echo '                  CHECK_DEBUG=0 skips the debug-kernel run'
+	@echo '  all             kernel, tools, bpf, server, selftests'
+	@echo '  deps            apt-get packages, virtme-ng $(VNG_VERSION) in $(VENV)'
+	@echo '  kernel          the test kernel ($(KOUT)), incremental'
+	@echo '  kernel-debug    the debug kernel (KASAN, lockdep, kmemleak)'
+	@echo '  kernel-export   kernel/*.patch + kernel/series := the tree ($(KSRC))'
+	@echo '  kernel-reset    drop the tree commits and re-apply kernel/series'
+	@echo '  kernel-checkpatch  checkpatch.pl --strict on every patch'
+	@echo '  unit            cmocka unit tests on the host (ASan/UBSan)'
+	@echo '  vmtest          in-guest tests on the test kernel'
+	@echo '  vmtest-debug    in-guest tests on the debug kernel'
+	@echo '  clean           userspace outputs; distclean: all of $(O)'
+	@echo
+	@echo '  V=1 shows full commands; O=DIR puts outputs in DIR (default build/).'

@@ -1,0 +1,140 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# ktree.sh: keep the kernel build tree and kernel/ (the exported series) in
+# step.
+#
+#   ktree.sh prepare KSRC   create the tree if needed; (re)apply kernel/series
+#                           when kernel/ changed since the last apply/export
+#   ktree.sh export KSRC    kernel/ := git format-patch famfs-base..HEAD
+#   ktree.sh reset KSRC     drop the tree's commits and apply kernel/series
+#
+# The tree is a git repository: its first commit (tag famfs-base) is the
+# pristine linux-source-6.12, so `git log famfs-base..` is the series.
+# .git/famfs-applied records which kernel/ content the tree's HEAD matches;
+# prepare never discards commits or edits that were not exported.
+#
+# Re-applying resets only the files the series touches, so their mtimes
+# change and kbuild rebuilds just what depends on them.
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(dirname "$here")
+kdir=$top/kernel
+cmd=${1:-}
+ksrc=${2:-}
+[ -n "$cmd" ] && [ -n "$ksrc" ] || { echo "usage: $0 prepare|export|reset KSRC" >&2; exit 2; }
+tarball=${KERNEL_TARBALL:-/usr/src/linux-source-6.12.tar.xz}
+branch=famfs-bpf
+stamp=$ksrc/.git/famfs-applied
+
+log() { echo "  KTREE   $*"; }
+die() { echo "ktree: $*" >&2; exit 1; }
+
+series_patches() {
+	[ -f "$kdir/series" ] || return 0
+	grep -Ev '^[[:space:]]*(#|$)' "$kdir/series"
+}
+
+# Identity of kernel/: the series file and every patch it names.
+series_hash() {
+	{
+		cat "$kdir/series" 2>/dev/null || true
+		series_patches | while read -r p; do cat "$kdir/$p"; done
+	} | sha256sum | cut -d' ' -f1
+}
+
+write_stamp() {
+	printf '%s %s\n' "$(series_hash)" "$(git -C "$ksrc" rev-parse HEAD)" > "$stamp"
+}
+
+create_tree() {
+	[ -f "$tarball" ] || die "$tarball missing: apt-get install linux-source-6.12"
+	log "extract $(basename "$tarball")"
+	rm -rf "$ksrc.tmp"
+	mkdir -p "$ksrc.tmp"
+	tar -xf "$tarball" -C "$ksrc.tmp" --strip-components=1
+	cd "$ksrc.tmp"
+	# Debian's .gitignore ignores the whole top level; restore upstream's.
+	sed -i '/^# Debian packaging/,$d' .gitignore
+	git init -q -b "$branch"
+	git config user.name "famfs-bpf developers"
+	git config user.email "devel@famfs-bpf.example.org"
+	git config gc.auto 0
+	git add -A
+	git commit -q -m "Linux $(make -s kernelversion) from $(basename "$tarball")"
+	git tag famfs-base
+	cd - >/dev/null
+	mv "$ksrc.tmp" "$ksrc"
+}
+
+apply_series() {
+	git -C "$ksrc" checkout -q -B "$branch" famfs-base
+	git -C "$ksrc" reset -q --hard famfs-base
+	series_patches | while read -r p; do
+		[ -f "$kdir/$p" ] || die "kernel/series names $p, which does not exist"
+		git -C "$ksrc" am -q --keep-cr "$kdir/$p" ||
+			{ git -C "$ksrc" am --abort; die "kernel/$p does not apply"; }
+	done
+	# The cover letter's subject and text become the branch description,
+	# which export turns back into the cover letter.
+	if [ -f "$kdir/0000-cover-letter.patch" ]; then
+		awk '/^Subject: / { s = $0; sub(/^Subject: \[PATCH[^]]*\] /, "", s); hdr = 1; next }
+		     hdr && /^ / { s = s $0; next }
+		     hdr { print s; hdr = 0; body = 1 }
+		     body && /^[^ ].* \([0-9]+\):$/ { exit }
+		     body { print }' "$kdir/0000-cover-letter.patch" |
+			sed -e :a -e '/^\n*$/{$d;N;ba' -e '}' > "$ksrc/.git/famfs-cover"
+		git -C "$ksrc" config "branch.$branch.description" "$(cat "$ksrc/.git/famfs-cover")"
+	fi
+	log "applied $(series_patches | wc -l) patches"
+	write_stamp
+}
+
+prepare() {
+	[ -d "$ksrc/.git" ] || create_tree
+	git -C "$ksrc" rev-parse -q --verify famfs-base >/dev/null ||
+		die "$ksrc has no famfs-base tag; remove it and run again"
+	want=$(series_hash)
+	read -r have_hash have_head < "$stamp" 2>/dev/null || { have_hash=none; have_head=none; }
+	head=$(git -C "$ksrc" rev-parse HEAD)
+	if [ "$want" = "$have_hash" ]; then
+		[ "$head" = "$have_head" ] ||
+			echo "ktree: note: $ksrc has commits not in kernel/; 'make kernel-export' to keep them" >&2
+		return 0
+	fi
+	if [ "$have_hash" != none ]; then
+		[ "$head" = "$have_head" ] && git -C "$ksrc" diff --quiet HEAD ||
+			die "kernel/ changed, but $ksrc has work that is not in kernel/; 'make kernel-export' to keep it or 'make kernel-reset' to drop it"
+	fi
+	apply_series
+}
+
+export_series() {
+	[ -d "$ksrc/.git" ] || die "no tree at $ksrc"
+	git -C "$ksrc" diff --quiet HEAD || die "$ksrc has uncommitted changes: commit them first"
+	n=$(git -C "$ksrc" rev-list --count famfs-base..HEAD)
+	rm -f "$kdir"/[0-9][0-9][0-9][0-9]-*.patch
+	mkdir -p "$kdir"
+	cover=(--cover-letter --cover-from-description=subject)
+	git -C "$ksrc" format-patch -q --no-signature --zero-commit \
+		"${cover[@]}" -o "$kdir" famfs-base..HEAD
+	# a stable date, so re-exporting an unchanged series changes nothing
+	sed -i "s/^Date: .*/Date: $(git -C "$ksrc" log -1 --format=%aD)/" \
+		"$kdir/0000-cover-letter.patch"
+	{
+		echo "# famfs-bpf kernel series against Linux 6.12, applied in this order"
+		echo "# by 'git am' (selftests/ktree.sh). Regenerate: make kernel-export."
+		(cd "$kdir" && ls [0-9][0-9][0-9][0-9]-*.patch | grep -v '^0000-cover-letter')
+	} > "$kdir/series"
+	cp "$ksrc/include/uapi/linux/fuse.h" "$top/include/uapi/linux/fuse.h"
+	log "exported $n patches to kernel/"
+	write_stamp
+}
+
+case $cmd in
+prepare) prepare ;;
+export) export_series ;;
+reset) [ -d "$ksrc/.git" ] || create_tree; apply_series ;;
+*) echo "usage: $0 prepare|export|reset KSRC" >&2; exit 2 ;;
+esac

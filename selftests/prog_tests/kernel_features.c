@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The guest runs the patched kernel with what the other tests need: the
+ * FUSE_FMAP option, DAX-capable pmem devices and the scsi disk for the
+ * block data path.  On a kernel without the series "fmap_config" fails:
+ * that is the point of it.
+ */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "test_progs.h"
+
+/* Return the value of CONFIG_@name in the running kernel's config, or "". */
+static const char *kconfig_value(const char *name, char *val, size_t size)
+{
+	char line[512];
+	size_t n = strlen(name);
+	FILE *f;
+
+	val[0] = '\0';
+	f = popen("zcat /proc/config.gz", "r");
+	if (!f)
+		return val;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "CONFIG_", 7) || strncmp(line + 7, name, n) ||
+		    line[7 + n] != '=')
+			continue;
+		snprintf(val, size, "%s", line + 8 + n);
+		val[strcspn(val, "\n")] = '\0';
+	}
+	pclose(f);
+	return val;
+}
+
+static int read_sysfs_int(const char *path)
+{
+	char buf[32] = "";
+	int fd = open(path, O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	return n > 0 ? atoi(buf) : -1;
+}
+
+void test_kernel_features(void)
+{
+	char val[64];
+	struct stat st;
+	char path[64];
+	int i;
+
+	if (test__start_subtest("fmap_config")) {
+		ASSERT_OK(access("/proc/config.gz", R_OK), "/proc/config.gz");
+		ASSERT_EQ(strcmp(kconfig_value("FUSE_FMAP", val, sizeof(val)), "y"),
+			  0, "CONFIG_FUSE_FMAP=y");
+	}
+
+	if (test__start_subtest("pmem_dax")) {
+		for (i = 0; i < 2; i++) {
+			snprintf(path, sizeof(path), "/dev/pmem%d", i);
+			if (!ASSERT_OK(stat(path, &st), path))
+				continue;
+			ASSERT_TRUE(S_ISBLK(st.st_mode), "pmem is a block device");
+			snprintf(path, sizeof(path),
+				 "/sys/block/pmem%d/queue/dax", i);
+			ASSERT_EQ(read_sysfs_int(path), 1, path);
+			snprintf(path, sizeof(path), "/sys/block/pmem%d/size", i);
+			/* 1 GiB in 512-byte sectors */
+			ASSERT_EQ(read_sysfs_int(path), 2097152, path);
+		}
+	}
+
+	if (test__start_subtest("scsi_disk")) {
+		if (ASSERT_OK(stat("/dev/sda", &st), "/dev/sda")) {
+			ASSERT_TRUE(S_ISBLK(st.st_mode), "sda is a block device");
+			ASSERT_EQ(read_sysfs_int("/sys/block/sda/queue/dax"), 0,
+				  "sda is not DAX");
+		}
+	}
+}

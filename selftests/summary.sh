@@ -1,0 +1,30 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# summary.sh RESULTS_DIR: count the TAP results of one check run (host unit
+# tests, build steps, guest tests, kernel-log verdicts) and print the one
+# line "N passed, N failed, N skipped".  A TAP file whose plan promises more
+# results than it holds counts the missing ones as failed.  Exits non-zero if
+# anything failed or nothing ran.
+set -u
+dir=$1
+passed=0 failed=0 skipped=0
+
+while IFS= read -r f; do
+	p=$(grep -Ec '^ok\b' "$f")
+	s=$(grep -Eic '^ok\b.*# *skip' "$f")
+	x=$(grep -Ec '^not ok\b' "$f")
+	plan=$(grep -Eo '^1\.\.[0-9]+' "$f" | head -1 | cut -d. -f3)
+	got=$((p + x))
+	if [ -n "$plan" ] && [ "$plan" -gt "$got" ]; then
+		echo "# $f: plan says $plan results, found $got" >&2
+		x=$((x + plan - got))
+	fi
+	passed=$((passed + p - s))
+	skipped=$((skipped + s))
+	failed=$((failed + x))
+	[ "$x" -gt 0 ] && grep -E '^not ok\b' "$f" | sed "s|^|# $(basename "$(dirname "$f")")/$(basename "$f"): |" >&2
+done < <(find "$dir" -name '*.tap' | sort)
+
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" = 0 ] && [ $((passed + skipped)) -gt 0 ]

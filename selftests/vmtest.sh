@@ -1,0 +1,86 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# vmtest.sh: boot a kernel under virtme-ng and run the in-guest tests there.
+#
+#   vmtest.sh -k BZIMAGE -o OUTDIR [-t PATTERN]... [-T SECONDS]
+#
+# The guest gets two 1 GiB pmem regions in fsdax mode (memmap=SIZE!START,
+# kept above 4G: lower starts overlap the PCI hole) and one 256 MiB scsi
+# disk.  It sees the host's root read-only; OUTDIR is shared read-write and
+# receives guest.tap, dmesg.txt and guest.rc.  On the host this script then
+# fails the run if the guest did not finish, or if the kernel log shows a
+# WARN/BUG/lockdep/KASAN/kmemleak report, and adds that verdict to
+# kernel.tap.
+#
+# Acceleration: TCG by default, because the nested KVM on the development
+# machines cannot run a kernel (see ENVIRONMENT.md).  VMTEST_KVM=1 uses KVM.
+set -u
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(dirname "$here")
+kernel= out= filters=() timeout_s=600
+vng=${VNG:-$top/build/venv/bin/vng}
+
+usage() { echo "usage: $0 -k BZIMAGE -o OUTDIR [-t PATTERN]... [-T SECONDS]" >&2; exit 2; }
+while getopts "k:o:t:T:" opt; do
+	case $opt in
+	k) kernel=$OPTARG ;;
+	o) out=$OPTARG ;;
+	t) filters+=(-t "$OPTARG") ;;
+	T) timeout_s=$OPTARG ;;
+	*) usage ;;
+	esac
+done
+[ -n "$kernel" ] && [ -n "$out" ] || usage
+[ -f "$kernel" ] || { echo "vmtest: no kernel at $kernel" >&2; exit 2; }
+[ -x "$vng" ] || { echo "vmtest: no vng at $vng (run make deps)" >&2; exit 2; }
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+rm -f "$out/guest.tap" "$out/dmesg.txt" "$out/guest.rc" "$out/kernel.tap"
+
+# The scsi disk for the block-device tests: fresh contents every run.
+rm -f "$out/disk0.img"
+truncate -s 256M "$out/disk0.img"
+
+accel=(--disable-kvm)
+[ "${VMTEST_KVM:-0}" = 1 ] && accel=()
+
+# A whole-run bound: a guest that hangs must not hang the build.
+guest_limit=$((timeout_s * 4 + 300))
+timeout --foreground -k 10 "$guest_limit" \
+	"$vng" --run "$kernel" "${accel[@]}" --cpus 2 --memory 8G \
+	--append "memmap=1G!4G memmap=1G!5G" \
+	--disk "$out/disk0.img" --rwdir "$out" -- \
+	"$here/guest-run.sh" "$out" -T "$timeout_s" "${filters[@]}" \
+	< /dev/null
+vng_rc=$?
+
+# Verdicts the guest cannot give about itself.
+{
+	echo "TAP version 13"
+	n=0 fail=0
+	n=$((n + 1))
+	if [ -f "$out/guest.rc" ]; then
+		echo "ok $n guest finished"
+	else
+		echo "not ok $n guest finished # vng exited $vng_rc without results: crash, hang or boot failure"
+		fail=1
+	fi
+	n=$((n + 1))
+	pattern='WARNING:|BUG:|Oops|general protection fault|KASAN|UBSAN|kernel BUG|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|unreferenced object|Kernel panic|INFO: task .* blocked|rcu_sched self-detected stall|sleeping function called from invalid context'
+	if [ ! -f "$out/dmesg.txt" ]; then
+		echo "not ok $n kernel log clean # no kernel log came back"
+		fail=1
+	elif grep -Eq "$pattern" "$out/dmesg.txt"; then
+		echo "not ok $n kernel log clean"
+		grep -E -A12 "$pattern" "$out/dmesg.txt" | head -60 | sed 's/^/# /'
+		fail=1
+	else
+		echo "ok $n kernel log clean"
+	fi
+	echo "1..$n"
+} > "$out/kernel.tap"
+cat "$out/kernel.tap"
+
+[ -f "$out/guest.rc" ] && [ "$(cat "$out/guest.rc")" = 0 ] && [ "$fail" = 0 ]
