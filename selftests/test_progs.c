@@ -61,9 +61,11 @@ static bool selected(const char *test, const char *subtest)
 			return true;
 		if (!subtest) {
 			/* "test/sub" selects the test so its subtests can run */
-			size_t n = strlen(test);
+			const char *slash = strchr(filters[i], '/');
 
-			if (!strncmp(filters[i], test, n) && filters[i][n] == '/')
+			snprintf(full, sizeof(full), "%.*s",
+				 slash ? (int)(slash - filters[i]) : 0, filters[i]);
+			if (slash && !fnmatch(full, test, 0))
 				return true;
 			continue;
 		}

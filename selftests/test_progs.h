@@ -70,6 +70,11 @@ void test__fail(void);
 	       ___fd, errno, strerror(errno));				\
 })
 
+#define ASSERT_STREQ(a, b, name) ({					\
+	const char *___a = (a), *___b = (b);				\
+	_CHECK(strcmp(___a, ___b), name, "\"%s\" vs \"%s\"", ___a, ___b); \
+})
+
 #define ASSERT_MEMEQ(a, b, len, name) ({				\
 	const unsigned char *___a = (const void *)(a);			\
 	const unsigned char *___b = (const void *)(b);			\

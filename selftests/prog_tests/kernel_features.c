@@ -56,8 +56,8 @@ void test_kernel_features(void)
 
 	if (test__start_subtest("fmap_config")) {
 		ASSERT_OK(access("/proc/config.gz", R_OK), "/proc/config.gz");
-		ASSERT_EQ(strcmp(kconfig_value("FUSE_FMAP", val, sizeof(val)), "y"),
-			  0, "CONFIG_FUSE_FMAP=y");
+		ASSERT_STREQ(kconfig_value("FUSE_FMAP", val, sizeof(val)), "y",
+			     "CONFIG_FUSE_FMAP");
 	}
 
 	if (test__start_subtest("pmem_dax")) {
