@@ -178,7 +178,7 @@ $(VMLINUX_H): $(KOUT)/vmlinux $(BPFTOOL)
 
 .PHONY: tools
 tools: kernel-tree
-	$(Q)$(MAKE) --no-print-directory $(LIBBPF_A) $(BPFTOOL)
+	$(Q)$(MAKE) -s --no-print-directory $(LIBBPF_A) $(BPFTOOL)
 
 # --------------------------------------------------------------------------
 # BPF programs: bpf/*.bpf.c (the resolver) and selftests/progs/*.bpf.c
@@ -286,7 +286,7 @@ build-unit: $(UNIT_BINS)
 # The kernel first: vmlinux.h, hence every BPF skeleton, comes from it.
 .PHONY: all build-userspace
 all: kernel
-	$(Q)$(MAKE) --no-print-directory build-userspace
+	$(Q)$(MAKE) -s --no-print-directory build-userspace
 
 build-userspace: build-bpf build-server build-selftests
 
@@ -302,7 +302,7 @@ unit_selected = $(if $(T),$(filter $(foreach t,$(T),$(ST_OUT)/unit/$(firstword $
 
 .PHONY: unit
 unit: tools
-	$(Q)$(MAKE) --no-print-directory build-unit
+	$(Q)$(MAKE) -s --no-print-directory build-unit
 	$(Q)mkdir -p $(RESULTS)
 	$(Q)rm -f $(RESULTS)/unit-*.tap
 	$(Q)for t in $(unit_selected); do \

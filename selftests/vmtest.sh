@@ -5,9 +5,9 @@
 #
 #   vmtest.sh -k BZIMAGE -o OUTDIR [-t PATTERN]... [-T SECONDS]
 #
-# The guest gets two 1 GiB pmem regions in fsdax mode (memmap=SIZE!START,
-# kept above 4G: lower starts overlap the PCI hole) and one 256 MiB scsi
-# disk.  It sees the host's root read-only; OUTDIR is shared read-write and
+# The guest gets three 1 GiB pmem regions in fsdax mode (memmap=SIZE!START,
+# kept above 4G: lower starts overlap the PCI hole) and one 256 MiB
+# virtio-blk disk (/dev/vda).  It sees the host's root read-only; OUTDIR is shared read-write and
 # receives guest.tap, dmesg.txt and guest.rc.  On the host this script then
 # fails the run if the guest did not finish, or if the kernel log shows a
 # WARN/BUG/lockdep/KASAN/kmemleak report, and adds that verdict to
@@ -35,11 +35,13 @@ done
 [ -n "$kernel" ] && [ -n "$out" ] || usage
 [ -f "$kernel" ] || { echo "vmtest: no kernel at $kernel" >&2; exit 2; }
 [ -x "$vng" ] || { echo "vmtest: no vng at $vng (run make deps)" >&2; exit 2; }
+# vng runs its siblings (virtme-run, ...) from PATH
+PATH=$(dirname "$vng"):$PATH
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 rm -f "$out/guest.tap" "$out/dmesg.txt" "$out/guest.rc" "$out/kernel.tap"
 
-# The scsi disk for the block-device tests: fresh contents every run.
+# The disk for the block-device tests: fresh contents every run.
 rm -f "$out/disk0.img"
 truncate -s 256M "$out/disk0.img"
 
@@ -50,7 +52,7 @@ accel=(--disable-kvm)
 guest_limit=$((timeout_s * 4 + 300))
 timeout --foreground -k 10 "$guest_limit" \
 	"$vng" --run "$kernel" "${accel[@]}" --cpus 2 --memory 8G \
-	--append "memmap=1G!4G memmap=1G!5G" \
+	--append "memmap=1G!4G memmap=1G!5G memmap=1G!6G" \
 	--disk "$out/disk0.img" --rwdir "$out" -- \
 	"$here/guest-run.sh" "$out" -T "$timeout_s" "${filters[@]}" \
 	< /dev/null

@@ -12,9 +12,10 @@ kernel=$1
 build=$2
 here=$(cd "$(dirname "$0")" && pwd)
 vng=${VNG:-$build/venv/bin/vng}
+PATH=$(dirname "$vng"):$PATH
 accel=(--disable-kvm)
 [ "${VMTEST_KVM:-0}" = 1 ] && accel=()
 
 
 exec "$vng" --run "$kernel" "${accel[@]}" --cpus 2 --memory 8G \
-	--append "memmap=1G!4G memmap=1G!5G" -- "$here/demo-guest.sh" "$build" < /dev/null
+	--append "memmap=1G!4G memmap=1G!5G memmap=1G!6G" -- "$here/demo-guest.sh" "$build" < /dev/null
