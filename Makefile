@@ -325,12 +325,12 @@ uapi-check: kernel-tree
 # The VM runner's status is in its TAP; check's summary decides.
 .PHONY: vmtest vmtest-debug
 vmtest: all
-	$(Q)$(TOP)/selftests/vmtest.sh -k $(KOUT)/arch/x86/boot/bzImage \
-		-o $(RESULTS)/vm $(VM_FILTER) || true
+	$(Q)VNG=$(VNG) $(TOP)/selftests/vmtest.sh -k $(KOUT)/arch/x86/boot/bzImage \
+		-p $(TEST_PROGS) -o $(RESULTS)/vm $(VM_FILTER) || true
 
 vmtest-debug: all kernel-debug
-	$(Q)$(TOP)/selftests/vmtest.sh -k $(KOUT_DEBUG)/arch/x86/boot/bzImage \
-		-o $(RESULTS)/vm-debug -T 1200 $(VM_FILTER) || true
+	$(Q)VNG=$(VNG) $(TOP)/selftests/vmtest.sh -k $(KOUT_DEBUG)/arch/x86/boot/bzImage \
+		-p $(TEST_PROGS) -o $(RESULTS)/vm-debug -T 1200 $(VM_FILTER) || true
 
 # check: everything, then one summary line; fails if anything failed.
 .PHONY: check

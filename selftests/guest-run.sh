@@ -1,16 +1,14 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# guest-run.sh OUTDIR [test_progs args]: runs inside the test guest.
+# guest-run.sh OUTDIR TEST_PROGS [test_progs args]: runs inside the test guest.
 # Prepares the guest (tracefs, fuse control fs), runs test_progs with its
 # TAP going to OUTDIR/guest.tap, then saves the kernel log (after a kmemleak
 # scan when the kernel has kmemleak) and test_progs' status.
 set -u
 out=$1
-shift
-here=$(cd "$(dirname "$0")" && pwd)
-top=$(dirname "$here")
-bin=${TEST_PROGS:-$top/build/selftests/test_progs}
+bin=$2
+shift 2
 
 mountpoint -q /sys/kernel/tracing || mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null
 mountpoint -q /sys/kernel/debug || mount -t debugfs nodev /sys/kernel/debug 2>/dev/null

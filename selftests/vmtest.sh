@@ -3,7 +3,7 @@
 #
 # vmtest.sh: boot a kernel under virtme-ng and run the in-guest tests there.
 #
-#   vmtest.sh -k BZIMAGE -o OUTDIR [-t PATTERN]... [-T SECONDS]
+#   vmtest.sh -k BZIMAGE -p TEST_PROGS -o OUTDIR [-t PATTERN]... [-T SECONDS]
 #
 # The guest gets three 1 GiB pmem regions in fsdax mode (memmap=SIZE!START,
 # kept above 4G: lower starts overlap the PCI hole) and one 256 MiB
@@ -20,12 +20,14 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
 kernel= out= filters=() timeout_s=600
+test_progs=$top/build/selftests/test_progs
 vng=${VNG:-$top/build/venv/bin/vng}
 
-usage() { echo "usage: $0 -k BZIMAGE -o OUTDIR [-t PATTERN]... [-T SECONDS]" >&2; exit 2; }
-while getopts "k:o:t:T:" opt; do
+usage() { echo "usage: $0 -k BZIMAGE -p TEST_PROGS -o OUTDIR [-t PATTERN]... [-T SECONDS]" >&2; exit 2; }
+while getopts "k:p:o:t:T:" opt; do
 	case $opt in
 	k) kernel=$OPTARG ;;
+	p) test_progs=$OPTARG ;;
 	o) out=$OPTARG ;;
 	t) filters+=(-t "$OPTARG") ;;
 	T) timeout_s=$OPTARG ;;
@@ -54,7 +56,7 @@ timeout --foreground -k 10 "$guest_limit" \
 	"$vng" --run "$kernel" "${accel[@]}" --cpus 2 --memory 8G \
 	--append "memmap=1G!4G memmap=1G!5G memmap=1G!6G" \
 	--disk "$out/disk0.img" --rwdir "$out" -- \
-	"$here/guest-run.sh" "$out" -T "$timeout_s" "${filters[@]}" \
+	"$here/guest-run.sh" "$out" "$test_progs" -T "$timeout_s" "${filters[@]}" \
 	< /dev/null
 vng_rc=$?
 
