@@ -36,6 +36,9 @@ while getopts "k:p:o:t:T:" opt; do
 done
 [ -n "$kernel" ] && [ -n "$out" ] || usage
 [ -f "$kernel" ] || { echo "vmtest: no kernel at $kernel" >&2; exit 2; }
+[ -x "$test_progs" ] || { echo "vmtest: no test_progs at $test_progs" >&2; exit 2; }
+# the guest starts elsewhere: only absolute paths mean the same thing there
+test_progs=$(realpath "$test_progs")
 [ -x "$vng" ] || { echo "vmtest: no vng at $vng (run make deps)" >&2; exit 2; }
 # vng runs its siblings (virtme-run, ...) from PATH
 PATH=$(dirname "$vng"):$PATH
@@ -65,8 +68,11 @@ vng_rc=$?
 	echo "TAP version 13"
 	n=0 fail=0
 	n=$((n + 1))
-	if [ -f "$out/guest.rc" ]; then
+	if [ -f "$out/guest.rc" ] && grep -Eq '^1\.\.[0-9]+' "$out/guest.tap"; then
 		echo "ok $n guest finished"
+	elif [ -f "$out/guest.rc" ]; then
+		echo "not ok $n guest finished # test_progs exited $(cat "$out/guest.rc") without completing its TAP"
+		fail=1
 	else
 		echo "not ok $n guest finished # vng exited $vng_rc without results: crash, hang or boot failure"
 		fail=1
