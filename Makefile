@@ -84,6 +84,19 @@ JOBS ?= $(shell nproc)
 kernel-tree: $(DEPS_STAMP)
 	$(Q)$(TOP)/selftests/ktree.sh prepare $(KSRC)
 
+# Lines of fragment(s) $(2) that $(1)/.config does not honour, into
+# $(1)/config.missing; true when there are none.
+define config_missing
+	grep -hE '^(CONFIG_[A-Z0-9_]+=|# CONFIG_[A-Z0-9_]+ is not set)' $(2) | \
+	while read -r line; do \
+		case "$$line" in \
+		*=n) sym=$${line%=n}; grep -q "^$$sym=" $(1)/.config && echo "$$line";; \
+		\#*) sym=$$(echo "$$line" | cut -d' ' -f2); grep -q "^$$sym=" $(1)/.config && echo "$$line";; \
+		*) grep -qx "$$line" $(1)/.config || echo "$$line";; \
+		esac; \
+	done > $(1)/config.missing; [ ! -s $(1)/config.missing ]
+endef
+
 # tinyconfig + fragment(s), then a check that every fragment line took.
 define make_config
 	$(call msg,CONFIG,$(1)/.config)
@@ -91,18 +104,18 @@ define make_config
 	$(Q)$(KMAKE) O=$(1) tinyconfig >/dev/null
 	$(Q)cd $(KSRC) && scripts/kconfig/merge_config.sh -m -O $(1) $(1)/.config $(2) >$(1)/merge.log 2>&1
 	$(Q)$(KMAKE) O=$(1) olddefconfig >/dev/null
-	$(Q)cat $(2) | grep -E '^(CONFIG_[A-Z0-9_]+=|# CONFIG_[A-Z0-9_]+ is not set)' | \
-	while read -r line; do \
-		case "$$line" in \
-		*=n) sym=$${line%=n}; grep -q "^$$sym=" $(1)/.config && echo "$$line";; \
-		\#*) sym=$$(echo "$$line" | cut -d' ' -f2); grep -q "^$$sym=" $(1)/.config && echo "$$line";; \
-		*) grep -qx "$$line" $(1)/.config || echo "$$line";; \
-		esac; \
-	done > $(1)/config.missing; \
-	if [ -s $(1)/config.missing ]; then \
+	$(Q)$(call config_missing,$(1),$(2)) || { \
 		echo "kernel config: these fragment lines did not take (see $(1)/merge.log):" >&2; \
-		cat $(1)/config.missing >&2; rm -f $(1)/.config; exit 1; \
-	fi
+		cat $(1)/config.missing >&2; rm -f $(1)/.config; exit 1; }
+endef
+
+# A .config that drifted (a build of another branch in the tree, a manual
+# menuconfig) is made again rather than trusted.
+define build_kernel
+	$(Q)$(call config_missing,$(1),$(2)) || { rm -f $(1)/.config; \
+		$(MAKE) --no-print-directory $(1)/.config; }
+	$(call msg,KBUILD,$(1))
+	$(Q)$(KMAKE) O=$(1) -j$(JOBS) bzImage
 endef
 
 $(KOUT)/.config: $(KCONFIG_FRAGMENT) $(KSTAMP)
@@ -120,12 +133,10 @@ kernel-debug: kernel-tree
 	$(Q)$(MAKE) --no-print-directory build-kernel-debug
 
 build-kernel: $(KOUT)/.config
-	$(call msg,KBUILD,$(KOUT))
-	$(Q)$(KMAKE) O=$(KOUT) -j$(JOBS) bzImage
+	$(call build_kernel,$(KOUT),$(KCONFIG_FRAGMENT))
 
 build-kernel-debug: $(KOUT_DEBUG)/.config
-	$(call msg,KBUILD,$(KOUT_DEBUG))
-	$(Q)$(KMAKE) O=$(KOUT_DEBUG) -j$(JOBS) bzImage
+	$(call build_kernel,$(KOUT_DEBUG),$(KCONFIG_FRAGMENT) $(KCONFIG_DEBUG))
 
 .PHONY: kernel-export kernel-reset kernel-checkpatch
 kernel-export:
