@@ -221,7 +221,7 @@ build-bpf: $(BPF_OBJS) $(BPF_SKELS)
 # Userspace: server library + famfs-bpf, selftests
 
 CC := gcc
-USER_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -g -O2 \
+USER_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -g -O2 -DFUSE_USE_VERSION=312 \
 	-I$(TOP)/include/uapi -I$(TOP)/include -I$(TOP)/server -I$(BPF_OUT) \
 	-I$(LIBBPF_INC) $(shell pkg-config --cflags fuse3 2>/dev/null)
 USER_LDLIBS := $(LIBBPF_A) $(shell pkg-config --libs fuse3 2>/dev/null) -lelf -lz -lpthread
@@ -263,6 +263,8 @@ build-server: $(if $(SERVER_SRCS),$(SERVER_LIB)) $(SERVER_BINS)
 ST_OUT := $(O)/selftests
 PROG_TESTS := $(sort $(wildcard selftests/prog_tests/*.c))
 TEST_PROGS := $(ST_OUT)/test_progs
+# shared by the tests: the fixtures that drive the server library
+TEST_HELPERS := selftests/fixture.c
 
 # The test list is discovered, not kept by hand.
 $(ST_OUT)/tests.h: $(PROG_TESTS)
@@ -272,11 +274,12 @@ $(ST_OUT)/tests.h: $(PROG_TESTS)
 		sed 's/^void test_\(.*\)(void)/DEFINE_TEST(\1)/' > $@
 
 $(TEST_PROGS): selftests/test_progs.c selftests/test_progs.h $(PROG_TESTS) \
+		$(TEST_HELPERS) $(wildcard selftests/*.h) \
 		$(ST_OUT)/tests.h $(SERVER_HDRS) $(BPF_SKELS) \
 		$(if $(SERVER_SRCS),$(SERVER_LIB)) | $(LIBBPF_A)
 	$(call msg,CCLD,$@)
 	$(Q)$(CC) $(USER_CFLAGS) -I$(TOP)/selftests -I$(ST_OUT) \
-		selftests/test_progs.c $(PROG_TESTS) \
+		selftests/test_progs.c $(TEST_HELPERS) $(PROG_TESTS) \
 		$(if $(SERVER_SRCS),$(SERVER_LIB)) $(USER_LDLIBS) -o $@
 
 UNIT_SRCS := $(sort $(wildcard selftests/unit/test_*.c))

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * One logging front end for the server, the CLI and libbpf's messages
+ * (routed in one level quieter by the loader).
+ */
+#ifndef FAMFS_BPF_LOG_H
+#define FAMFS_BPF_LOG_H
+
+enum fbs_log_level {
+	FBS_LOG_ERR,
+	FBS_LOG_WARN,
+	FBS_LOG_INFO,
+	FBS_LOG_DEBUG,
+};
+
+/* Messages above @level are dropped; FBS_LOG_WARN by default. */
+void fbs_log_set_level(enum fbs_log_level level);
+enum fbs_log_level fbs_log_get_level(void);
+
+__attribute__((format(printf, 2, 3)))
+void fbs_log(enum fbs_log_level level, const char *fmt, ...);
+
+#define pr_err(...)	fbs_log(FBS_LOG_ERR, __VA_ARGS__)
+#define pr_warn(...)	fbs_log(FBS_LOG_WARN, __VA_ARGS__)
+#define pr_info(...)	fbs_log(FBS_LOG_INFO, __VA_ARGS__)
+#define pr_debug(...)	fbs_log(FBS_LOG_DEBUG, __VA_ARGS__)
+
+#endif /* FAMFS_BPF_LOG_H */

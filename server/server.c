@@ -1,0 +1,867 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The famfs-bpf server: lowlevel libfuse operations over a flat in-memory
+ * namespace of mapped files, and the FUSE_FMAP handler that the shim calls.
+ *
+ * Locking: srv->lock protects the files (names, sizes, layouts) and the
+ * allocator.  The session loop thread takes it in operations and in the
+ * FUSE_FMAP handler; API callers take it from their own threads.  It is
+ * never held while waiting for the kernel, except in fbs_server_set_layout,
+ * which drops it before sending the invalidation (the kernel may wait for
+ * I/O that needs this server to answer FUSE_FMAP).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+#include <fuse_lowlevel.h>
+#include <linux/fs.h>
+
+#include "fuse_shim.h"
+#include "log.h"
+#include "server.h"
+
+#define PAGE_SIZE_	4096ULL
+#define ALLOC_UNIT	(2ULL << 20)	/* 2 MiB: PMD faults stay possible */
+#define ROOT_INO	FUSE_ROOT_ID
+#define FIRST_INO	2
+
+struct fbs_file {
+	bool used;
+	char name[FBS_NAME_MAX + 1];
+	__u64 ino;
+	__u64 size;
+	struct fbs_layout layout;
+};
+
+struct fbs_dev {
+	int kernel_id;
+	__u64 size;
+	bool read_only;
+};
+
+struct fbs_server {
+	struct fbs_shim *shim;	/* first: the shim finds itself here */
+	struct fbs_config cfg;
+	struct fbs_dev devs[FBS_MAX_DEVS];
+	struct fuse_session *se;
+	int fuse_fd;
+	bool mounted;
+	unsigned int conn;	/* fuse control fs directory number */
+	pthread_t thread;
+	bool thread_running;
+
+	pthread_mutex_t lock;
+	struct fbs_file files[FBS_MAX_FILES];
+	__u64 next_ino;
+	__u64 alloc_next;
+	fbs_fmap_hook_t hook;
+	void *hook_data;
+	unsigned long fmap_requests;
+};
+
+static struct fbs_file *file_by_ino(struct fbs_server *srv, __u64 ino)
+{
+	unsigned int i;
+
+	for (i = 0; i < FBS_MAX_FILES; i++)
+		if (srv->files[i].used && srv->files[i].ino == ino)
+			return &srv->files[i];
+	return NULL;
+}
+
+static struct fbs_file *file_by_name(struct fbs_server *srv, const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < FBS_MAX_FILES; i++)
+		if (srv->files[i].used && !strcmp(srv->files[i].name, name))
+			return &srv->files[i];
+	return NULL;
+}
+
+/* Layouts come from callers and, later, from media: check every rule. */
+static int layout_check(const struct fbs_server *srv,
+			const struct fbs_layout *l)
+{
+	__u32 i, s;
+	int err;
+
+	switch (l->kind) {
+	case FBS_LAYOUT_SIMPLE:
+		if (l->nileave)
+			return -EINVAL;
+		if (!l->nsimple)
+			return 0;	/* empty: every access is a hole */
+		err = fmap_simple_check(l->simple, l->nsimple);
+		if (err)
+			return err;
+		for (i = 0; i < l->nsimple; i++) {
+			const struct fmap_simple_ext *e = &l->simple[i];
+
+			if (e->dev >= srv->cfg.ndevs ||
+			    e->dev_off + e->len > srv->devs[e->dev].size)
+				return -ERANGE;
+		}
+		return 0;
+	case FBS_LAYOUT_INTERLEAVED:
+		if (l->nsimple || !l->nileave || l->nileave > FMAP_MAX_ILEAVE)
+			return -EINVAL;
+		for (i = 0; i < l->nileave; i++) {
+			const struct fmap_ileave_ext *ie = &l->ileave[i];
+
+			err = fmap_ileave_check(ie);
+			if (err)
+				return err;
+			for (s = 0; s < (1U << ie->strip_shift); s++) {
+				const struct fmap_strip *st = &ie->strips[s];
+
+				if (st->dev >= srv->cfg.ndevs ||
+				    st->dev_off + fmap_ileave_strip_bytes(ie, s) >
+				    srv->devs[st->dev].size)
+					return -ERANGE;
+			}
+		}
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static void file_stat(const struct fbs_file *f, struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_ino = f->ino;
+	st->st_mode = S_IFREG | 0644;
+	st->st_nlink = 1;
+	st->st_size = f->size;
+	st->st_blksize = ALLOC_UNIT;
+	st->st_blocks = (f->size + 511) / 512;
+}
+
+static void root_stat(struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_ino = ROOT_INO;
+	st->st_mode = S_IFDIR | 0755;
+	st->st_nlink = 2;
+}
+
+/* ---- allocation for writes beyond the extents (simple layouts) ---- */
+
+/* Give the 2 MiB unit around @off an extent on device 0. */
+static int alloc_for_write(struct fbs_server *srv, struct fbs_file *f, __u64 off)
+{
+	struct fbs_layout *l = &f->layout;
+	__u64 start = off & ~(ALLOC_UNIT - 1), end = start + ALLOC_UNIT;
+	__u32 i, at;
+
+	if (l->kind != FBS_LAYOUT_SIMPLE || l->nsimple == FMAP_MAX_SIMPLE)
+		return -ENOSPC;
+	/* do not overlap neighbours: clip to the gap around @off */
+	for (at = 0; at < l->nsimple && l->simple[at].file_off <= off; at++)
+		;
+	if (at && l->simple[at - 1].file_off + l->simple[at - 1].len > start)
+		start = l->simple[at - 1].file_off + l->simple[at - 1].len;
+	if (at < l->nsimple && l->simple[at].file_off < end)
+		end = l->simple[at].file_off;
+	if (srv->alloc_next + (end - start) > srv->cfg.alloc_end)
+		return -ENOSPC;
+	for (i = l->nsimple; i > at; i--)
+		l->simple[i] = l->simple[i - 1];
+	l->simple[at] = (struct fmap_simple_ext){
+		.file_off = start, .len = end - start,
+		.dev = 0, .dev_off = srv->alloc_next,
+	};
+	l->nsimple++;
+	srv->alloc_next += ALLOC_UNIT;
+	pr_debug("allocated %s [%llu, +%llu) at dev 0 offset %llu", f->name,
+		 (unsigned long long)start, (unsigned long long)(end - start),
+		 (unsigned long long)l->simple[at].dev_off);
+	return 0;
+}
+
+/* A hole from @off to the next extent or the end of the file. */
+static __u64 hole_len(const struct fbs_file *f, __u64 off)
+{
+	const struct fbs_layout *l = &f->layout;
+	__u64 end = (f->size + PAGE_SIZE_ - 1) & ~(PAGE_SIZE_ - 1);
+	__u32 i;
+
+	if (l->kind == FBS_LAYOUT_SIMPLE) {
+		for (i = 0; i < l->nsimple; i++)
+			if (l->simple[i].file_off > off &&
+			    l->simple[i].file_off < end)
+				end = l->simple[i].file_off;
+	}
+	return end > off ? end - off : PAGE_SIZE_;
+}
+
+static int resolve(struct fbs_server *srv, struct fbs_file *f,
+		   const struct fuse_fmap_in *in, struct fuse_fmap_out *out)
+{
+	bool write = in->op_flags & FUSE_FMAP_OP_WRITE;
+	__u64 off = in->offset & ~(PAGE_SIZE_ - 1);
+	struct fmap_mapping m;
+	int err;
+
+	for (;;) {
+		if (f->layout.kind == FBS_LAYOUT_SIMPLE)
+			err = f->layout.nsimple ?
+			      fmap_simple_resolve(f->layout.simple,
+						  f->layout.nsimple, off, &m) :
+			      -FMAP_ENXIO;
+		else
+			err = fmap_ileave_find_resolve(f->layout.ileave,
+						       f->layout.nileave, off, &m);
+		if (err != -FMAP_ENXIO || !write)
+			break;
+		err = alloc_for_write(srv, f, off);
+		if (err)
+			return err;
+	}
+	memset(out, 0, sizeof(*out));
+	out->offset = off;
+	if (err == -FMAP_ENXIO) {
+		out->type = FUSE_FMAP_TYPE_HOLE;
+		out->length = hole_len(f, off);
+		return 0;
+	}
+	if (err)
+		return -EIO;
+	if (m.dev >= srv->cfg.ndevs)
+		return -EIO;
+	out->type = FUSE_FMAP_TYPE_MAPPED;
+	out->length = m.len;
+	out->dev_id = srv->devs[m.dev].kernel_id;
+	out->dev_offset = m.dev_off;
+	return 0;
+}
+
+/* The whole layout, for FUSE_FMAP_BUILTIN: contiguous from offset 0. */
+static int build_layout(struct fbs_server *srv, const struct fbs_file *f,
+			void **bufp, size_t *lenp)
+{
+	const struct fbs_layout *l = &f->layout;
+	size_t max = sizeof(struct fuse_fmap_layout) +
+		     FMAP_MAX_SIMPLE * sizeof(struct fuse_fmap_simple) +
+		     FMAP_MAX_ILEAVE * (sizeof(struct fuse_fmap_interleave) +
+					FMAP_MAX_STRIPS * sizeof(struct fuse_fmap_strip));
+	struct fuse_fmap_layout *hdr;
+	char *buf, *pos;
+	__u64 covered = 0;
+	__u32 i, s;
+
+	buf = calloc(1, max);
+	if (!buf)
+		return -ENOMEM;
+	hdr = (void *)buf;
+	pos = buf + sizeof(*hdr);
+	if (l->kind == FBS_LAYOUT_SIMPLE) {
+		hdr->kind = FUSE_FMAP_LAYOUT_SIMPLE;
+		for (i = 0; i < l->nsimple && l->simple[i].file_off == covered; i++) {
+			struct fuse_fmap_simple *fs = (void *)pos;
+
+			fs->dev_id = srv->devs[l->simple[i].dev].kernel_id;
+			fs->dev_offset = l->simple[i].dev_off;
+			fs->length = l->simple[i].len;
+			covered += fs->length;
+			pos += sizeof(*fs);
+		}
+		hdr->nextents = i;
+	} else {
+		hdr->kind = FUSE_FMAP_LAYOUT_INTERLEAVED;
+		for (i = 0; i < l->nileave && l->ileave[i].file_off == covered; i++) {
+			const struct fmap_ileave_ext *ie = &l->ileave[i];
+			struct fuse_fmap_interleave *fi = (void *)pos;
+
+			fi->length = ie->len;
+			fi->strip_shift = ie->strip_shift;
+			fi->chunk_shift = ie->chunk_shift;
+			pos += sizeof(*fi);
+			for (s = 0; s < (1U << ie->strip_shift); s++) {
+				struct fuse_fmap_strip *st = (void *)pos;
+
+				st->dev_id = srv->devs[ie->strips[s].dev].kernel_id;
+				st->dev_offset = ie->strips[s].dev_off;
+				pos += sizeof(*st);
+			}
+			covered += ie->len;
+		}
+		hdr->nextents = i;
+	}
+	hdr->file_size = covered;
+	*bufp = buf;
+	*lenp = pos - buf;
+	return 0;
+}
+
+/* Called by the shim for every FUSE_FMAP request. */
+static void srv_fmap(void *data, const struct fuse_in_header *in,
+		     const struct fuse_fmap_in *arg)
+{
+	struct fbs_server *srv = data;
+	struct fuse_fmap_out out = { 0 };
+	struct fbs_file *f;
+	void *layout = NULL;
+	size_t layout_len = 0;
+	int err;
+
+	pthread_mutex_lock(&srv->lock);
+	srv->fmap_requests++;
+	f = file_by_ino(srv, in->nodeid);
+	if (!f)
+		err = -ENOENT;
+	else if (arg->op_flags & FUSE_FMAP_OP_LAYOUT)
+		err = build_layout(srv, f, &layout, &layout_len);
+	else
+		err = resolve(srv, f, arg, &out);
+	if (srv->hook && !layout)
+		srv->hook(srv, in->nodeid, arg, &out, &err, srv->hook_data);
+	pthread_mutex_unlock(&srv->lock);
+
+	pr_debug("FMAP node %llu off %llu len %llu op %#x -> %d type %u off %llu len %llu dev %u at %llu",
+		 (unsigned long long)in->nodeid, (unsigned long long)arg->offset,
+		 (unsigned long long)arg->length, arg->op_flags, err, out.type,
+		 (unsigned long long)out.offset, (unsigned long long)out.length,
+		 out.dev_id, (unsigned long long)out.dev_offset);
+	if (layout)
+		fbs_shim_reply(srv->shim, in->unique, err, layout, layout_len);
+	else
+		fbs_shim_reply(srv->shim, in->unique, err, &out, sizeof(out));
+	free(layout);
+}
+
+static bool srv_is_mapped(void *data, __u64 nodeid)
+{
+	struct fbs_server *srv = data;
+	bool mapped;
+
+	pthread_mutex_lock(&srv->lock);
+	mapped = file_by_ino(srv, nodeid) != NULL;
+	pthread_mutex_unlock(&srv->lock);
+	return mapped;
+}
+
+/* ---- lowlevel operations ---- */
+
+static struct fbs_server *req_srv(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+/* Replies go out after srv->lock is dropped: the shim asks is_mapped(). */
+static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct fbs_server *srv = req_srv(req);
+	struct fuse_entry_param e = {
+		.generation = 1, .attr_timeout = 1.0, .entry_timeout = 1.0,
+	};
+	struct fbs_file *f;
+
+	if (parent != ROOT_INO)
+		return (void)fuse_reply_err(req, ENOENT);
+	pthread_mutex_lock(&srv->lock);
+	f = file_by_name(srv, name);
+	if (f) {
+		e.ino = f->ino;
+		file_stat(f, &e.attr);
+	}
+	pthread_mutex_unlock(&srv->lock);
+	if (!f)
+		return (void)fuse_reply_err(req, ENOENT);
+	fuse_reply_entry(req, &e);
+}
+
+static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fbs_server *srv = req_srv(req);
+	struct fbs_file *f;
+	struct stat st;
+
+	(void)fi;
+	if (ino == ROOT_INO) {
+		root_stat(&st);
+		return (void)fuse_reply_attr(req, &st, 1.0);
+	}
+	pthread_mutex_lock(&srv->lock);
+	f = file_by_ino(srv, ino);
+	if (f)
+		file_stat(f, &st);
+	pthread_mutex_unlock(&srv->lock);
+	if (!f)
+		return (void)fuse_reply_err(req, ENOENT);
+	fuse_reply_attr(req, &st, 1.0);
+}
+
+static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
+		       int to_set, struct fuse_file_info *fi)
+{
+	struct fbs_server *srv = req_srv(req);
+	struct fbs_file *f;
+	struct stat st;
+
+	(void)fi;
+	if (ino == ROOT_INO) {
+		root_stat(&st);
+		return (void)fuse_reply_attr(req, &st, 1.0);
+	}
+	pthread_mutex_lock(&srv->lock);
+	f = file_by_ino(srv, ino);
+	if (f) {
+		/* the kernel drops its cached mappings beyond a new size */
+		if (to_set & FUSE_SET_ATTR_SIZE)
+			f->size = attr->st_size;
+		file_stat(f, &st);
+	}
+	pthread_mutex_unlock(&srv->lock);
+	if (!f)
+		return (void)fuse_reply_err(req, ENOENT);
+	fuse_reply_attr(req, &st, 1.0);
+}
+
+static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	struct fbs_server *srv = req_srv(req);
+	char *buf;
+	size_t used = 0;
+	struct stat st = { 0 };
+	unsigned int i;
+
+	(void)fi;
+	if (ino != ROOT_INO)
+		return (void)fuse_reply_err(req, ENOTDIR);
+	buf = malloc(size);
+	if (!buf)
+		return (void)fuse_reply_err(req, ENOMEM);
+	/* offsets: 1 ".", 2 "..", 3 + i files[i] */
+	pthread_mutex_lock(&srv->lock);
+	for (i = off; i < FBS_MAX_FILES + 2; i++) {
+		const char *name;
+		size_t n;
+
+		if (i == 0) {
+			name = ".";
+			st.st_ino = ROOT_INO;
+			st.st_mode = S_IFDIR;
+		} else if (i == 1) {
+			name = "..";
+			st.st_ino = ROOT_INO;
+			st.st_mode = S_IFDIR;
+		} else if (srv->files[i - 2].used) {
+			name = srv->files[i - 2].name;
+			st.st_ino = srv->files[i - 2].ino;
+			st.st_mode = S_IFREG;
+		} else {
+			continue;
+		}
+		n = fuse_add_direntry(req, buf + used, size - used, name, &st,
+				      i + 1);
+		if (n > size - used)
+			break;
+		used += n;
+	}
+	pthread_mutex_unlock(&srv->lock);
+	fuse_reply_buf(req, buf, used);
+	free(buf);
+}
+
+static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fbs_server *srv = req_srv(req);
+	bool found;
+
+	pthread_mutex_lock(&srv->lock);
+	found = file_by_ino(srv, ino) != NULL;
+	pthread_mutex_unlock(&srv->lock);
+	if (!found)
+		return (void)fuse_reply_err(req, ENOENT);
+	fuse_reply_open(req, fi);
+}
+
+static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	(void)ino;
+	(void)fi;
+	fuse_reply_err(req, 0);
+}
+
+static struct fbs_file *file_new(struct fbs_server *srv, const char *name,
+				 int *err)
+{
+	unsigned int i;
+
+	if (strlen(name) > FBS_NAME_MAX) {
+		*err = -ENAMETOOLONG;
+		return NULL;
+	}
+	if (file_by_name(srv, name)) {
+		*err = -EEXIST;
+		return NULL;
+	}
+	for (i = 0; i < FBS_MAX_FILES; i++) {
+		struct fbs_file *f = &srv->files[i];
+
+		if (f->used)
+			continue;
+		memset(f, 0, sizeof(*f));
+		f->used = true;
+		strcpy(f->name, name);
+		f->ino = srv->next_ino++;
+		f->layout.kind = FBS_LAYOUT_SIMPLE;
+		return f;
+	}
+	*err = -ENOSPC;
+	return NULL;
+}
+
+static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      mode_t mode, struct fuse_file_info *fi)
+{
+	struct fbs_server *srv = req_srv(req);
+	struct fuse_entry_param e = {
+		.generation = 1, .attr_timeout = 1.0, .entry_timeout = 1.0,
+	};
+	struct fbs_file *f;
+	int err = 0;
+
+	if (parent != ROOT_INO)
+		return (void)fuse_reply_err(req, ENOENT);
+	if (!S_ISREG(mode))
+		return (void)fuse_reply_err(req, EPERM);
+	pthread_mutex_lock(&srv->lock);
+	f = file_new(srv, name, &err);
+	if (f) {
+		e.ino = f->ino;
+		file_stat(f, &e.attr);
+	}
+	pthread_mutex_unlock(&srv->lock);
+	if (!f)
+		return (void)fuse_reply_err(req, -err);
+	fuse_reply_create(req, &e, fi);
+}
+
+static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct fbs_server *srv = req_srv(req);
+	struct fbs_file *f;
+
+	if (parent != ROOT_INO)
+		return (void)fuse_reply_err(req, ENOENT);
+	pthread_mutex_lock(&srv->lock);
+	f = file_by_name(srv, name);
+	if (f)
+		f->used = false;	/* space is not reclaimed: log-structured */
+	pthread_mutex_unlock(&srv->lock);
+	fuse_reply_err(req, f ? 0 : ENOENT);
+}
+
+static void op_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct fbs_server *srv = req_srv(req);
+	struct statvfs sv = { .f_bsize = ALLOC_UNIT, .f_frsize = ALLOC_UNIT,
+			      .f_namemax = FBS_NAME_MAX };
+	unsigned int i;
+
+	(void)ino;
+	pthread_mutex_lock(&srv->lock);
+	for (i = 0; i < srv->cfg.ndevs; i++)
+		sv.f_blocks += srv->devs[i].size / ALLOC_UNIT;
+	sv.f_bfree = sv.f_bavail =
+		(srv->cfg.alloc_end - srv->alloc_next) / ALLOC_UNIT;
+	sv.f_files = FBS_MAX_FILES;
+	for (i = 0; i < FBS_MAX_FILES; i++)
+		sv.f_ffree += !srv->files[i].used;
+	pthread_mutex_unlock(&srv->lock);
+	fuse_reply_statfs(req, &sv);
+}
+
+static const struct fuse_lowlevel_ops fbs_ops = {
+	.lookup = op_lookup,
+	.getattr = op_getattr,
+	.setattr = op_setattr,
+	.readdir = op_readdir,
+	.open = op_open,
+	.release = op_release,
+	.create = op_create,
+	.unlink = op_unlink,
+	.statfs = op_statfs,
+};
+
+/* ---- life cycle ---- */
+
+static int register_dev(struct fbs_server *srv, unsigned int i)
+{
+	const struct fbs_dev_spec *spec = &srv->cfg.devs[i];
+	struct fuse_backing_map map = { .flags = FUSE_BACKING_FMAP };
+	int fd, id, err = 0;
+
+	fd = open(spec->path, spec->read_only ? O_RDONLY : O_RDWR);
+	if (fd < 0) {
+		err = -errno;
+		pr_err("%s: %s", spec->path, strerror(errno));
+		return err;
+	}
+	if (ioctl(fd, BLKGETSIZE64, &srv->devs[i].size)) {
+		err = -errno;
+		pr_err("%s: not a block device: %s", spec->path, strerror(errno));
+		goto out;
+	}
+	map.fd = fd;
+	id = ioctl(srv->fuse_fd, FUSE_DEV_IOC_BACKING_OPEN, &map);
+	if (id < 0) {
+		err = -errno;
+		pr_err("%s: registering with the connection: %s%s", spec->path,
+		       strerror(errno), errno == EOPNOTSUPP || errno == EINVAL ?
+		       " (kernel without CONFIG_FUSE_FMAP?)" : "");
+		goto out;
+	}
+	srv->devs[i].kernel_id = id;
+	srv->devs[i].read_only = spec->read_only;
+	pr_info("%s: device %u, kernel id %d, %llu bytes%s", spec->path, i, id,
+		(unsigned long long)srv->devs[i].size,
+		spec->read_only ? ", read-only" : "");
+out:
+	close(fd);	/* the connection holds its own reference */
+	return err;
+}
+
+/* The device minor of the mount at @path, from /proc/self/mountinfo. */
+static int mount_minor(const char *path, unsigned int *minorp)
+{
+	char real[PATH_MAX], line[1024], mnt[PATH_MAX];
+	unsigned int maj, min;
+	bool found = false;
+	FILE *f;
+
+	if (!realpath(path, real))
+		return -errno;
+	f = fopen("/proc/self/mountinfo", "r");
+	if (!f)
+		return -errno;
+	/* "id parent major:minor root mountpoint ...": the last one wins */
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%*u %*u %u:%u %*s %4095s", &maj, &min, mnt) == 3 &&
+		    !strcmp(mnt, real)) {
+			*minorp = min;
+			found = true;
+		}
+	}
+	fclose(f);
+	return found ? 0 : -ENOENT;
+}
+
+int fbs_server_create(const struct fbs_config *cfg, struct fbs_server **srvp)
+{
+	static char *argv[] = { "famfs-bpf", NULL };
+	struct fuse_args args = FUSE_ARGS_INIT(1, argv);
+	struct fbs_shim_ops shim_ops = {
+		.fmap = srv_fmap,
+		.is_mapped = srv_is_mapped,
+		.init_flags = FUSE_HAS_FMAP,
+	};
+	struct fbs_server *srv;
+	char opts[128];
+	unsigned int i;
+	int err;
+
+	if (!cfg->mountpoint || !cfg->ndevs || cfg->ndevs > FBS_MAX_DEVS)
+		return -EINVAL;
+	srv = calloc(1, sizeof(*srv));
+	if (!srv)
+		return -ENOMEM;
+	srv->cfg = *cfg;
+	srv->next_ino = FIRST_INO;
+	srv->fuse_fd = -1;
+	pthread_mutex_init(&srv->lock, NULL);
+
+	srv->fuse_fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+	if (srv->fuse_fd < 0) {
+		err = -errno;
+		pr_err("/dev/fuse: %s", strerror(errno));
+		goto err_free;
+	}
+	snprintf(opts, sizeof(opts),
+		 "fd=%d,rootmode=40000,user_id=0,group_id=0,allow_other",
+		 srv->fuse_fd);
+	if (mount("famfs-bpf", cfg->mountpoint, "fuse.famfs-bpf",
+		  MS_NOSUID | MS_NODEV, opts)) {
+		err = -errno;
+		pr_err("mount %s: %s", cfg->mountpoint, strerror(errno));
+		goto err_close;
+	}
+	srv->mounted = true;
+	/* not stat(): requests wait for INIT, which nobody serves yet */
+	err = mount_minor(cfg->mountpoint, &srv->conn);
+	if (err)
+		goto err_umount;
+
+	/* before the first LOOKUP: the kernel decides S_DAX at inode setup */
+	for (i = 0; i < cfg->ndevs; i++) {
+		err = register_dev(srv, i);
+		if (err)
+			goto err_umount;
+	}
+	if (!srv->cfg.alloc_end || srv->cfg.alloc_end > srv->devs[0].size)
+		srv->cfg.alloc_end = srv->devs[0].size;
+	srv->alloc_next = (srv->cfg.alloc_start + ALLOC_UNIT - 1) & ~(ALLOC_UNIT - 1);
+
+	if (cfg->resolver == FBS_RESOLVER_BUILTIN)
+		shim_ops.init_flags |= FUSE_FMAP_BUILTIN;
+	srv->se = fuse_session_new(&args, &fbs_ops, sizeof(fbs_ops), srv);
+	if (!srv->se) {
+		err = -ENOMEM;
+		goto err_umount;
+	}
+	err = fbs_shim_attach(srv->se, srv->fuse_fd, &shim_ops, srv, &srv->shim);
+	if (err)
+		goto err_session;
+	*srvp = srv;
+	return 0;
+
+err_session:
+	fuse_session_destroy(srv->se);
+err_umount:
+	umount2(cfg->mountpoint, MNT_DETACH);
+err_close:
+	close(srv->fuse_fd);
+err_free:
+	pthread_mutex_destroy(&srv->lock);
+	free(srv);
+	return err;
+}
+
+int fbs_server_add_file(struct fbs_server *srv, const char *name, __u64 size,
+			const struct fbs_layout *layout)
+{
+	struct fbs_file *f;
+	int err = layout_check(srv, layout);
+
+	if (err) {
+		pr_err("%s: bad layout: %s", name, strerror(-err));
+		return err;
+	}
+	pthread_mutex_lock(&srv->lock);
+	f = file_new(srv, name, &err);
+	if (f) {
+		f->size = size;
+		f->layout = *layout;
+	}
+	pthread_mutex_unlock(&srv->lock);
+	return f ? 0 : err;
+}
+
+int fbs_server_set_layout(struct fbs_server *srv, const char *name,
+			  const struct fbs_layout *layout)
+{
+	struct fuse_notify_fmap_inval_out inval = { 0 };
+	struct fbs_file *f;
+	int err = layout_check(srv, layout);
+
+	if (err)
+		return err;
+	pthread_mutex_lock(&srv->lock);
+	f = file_by_name(srv, name);
+	if (f) {
+		f->layout = *layout;
+		inval.nodeid = f->ino;
+	}
+	pthread_mutex_unlock(&srv->lock);
+	if (!f)
+		return -ENOENT;
+	return fbs_shim_notify(srv->shim, FUSE_NOTIFY_FMAP_INVAL, &inval,
+			       sizeof(inval));
+}
+
+void fbs_server_set_fmap_hook(struct fbs_server *srv, fbs_fmap_hook_t hook,
+			      void *data)
+{
+	pthread_mutex_lock(&srv->lock);
+	srv->hook = hook;
+	srv->hook_data = data;
+	pthread_mutex_unlock(&srv->lock);
+}
+
+int fbs_server_dev_id(const struct fbs_server *srv, unsigned int index)
+{
+	return index < srv->cfg.ndevs ? srv->devs[index].kernel_id : -EINVAL;
+}
+
+int fbs_server_conn_dir(const struct fbs_server *srv, char *buf, size_t size)
+{
+	snprintf(buf, size, "/sys/fs/fuse/connections/%u", srv->conn);
+	return 0;
+}
+
+/* End the connection even while files are still open on it. */
+static void abort_conn(const struct fbs_server *srv)
+{
+	char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/fs/fuse/connections/%u/abort",
+		 srv->conn);
+	fd = open(path, O_WRONLY);
+	if (fd >= 0) {
+		if (write(fd, "1", 1) < 0)
+			pr_warn("%s: %s", path, strerror(errno));
+		close(fd);
+	}
+}
+
+unsigned long fbs_server_fmap_requests(const struct fbs_server *srv)
+{
+	return __atomic_load_n(&srv->fmap_requests, __ATOMIC_RELAXED);
+}
+
+int fbs_server_run(struct fbs_server *srv)
+{
+	int ret = fuse_session_loop(srv->se);
+
+	pr_debug("session loop ended: %d", ret);
+	return ret < 0 ? -EIO : 0;
+}
+
+static void *serve_thread(void *arg)
+{
+	fbs_server_run(arg);
+	return NULL;
+}
+
+int fbs_server_start(struct fbs_server *srv)
+{
+	int err = pthread_create(&srv->thread, NULL, serve_thread, srv);
+
+	if (err)
+		return -err;
+	srv->thread_running = true;
+	return 0;
+}
+
+void fbs_server_destroy(struct fbs_server *srv)
+{
+	if (!srv)
+		return;
+	/* unmounting ends the loop: its read(2) of /dev/fuse fails */
+	fuse_session_exit(srv->se);
+	if (srv->mounted && umount2(srv->cfg.mountpoint, 0)) {
+		umount2(srv->cfg.mountpoint, MNT_DETACH);
+		abort_conn(srv);	/* busy: still wake the loop */
+	}
+	if (srv->thread_running)
+		pthread_join(srv->thread, NULL);
+	fuse_session_destroy(srv->se);	/* closes the /dev/fuse fd */
+	fbs_shim_free(srv->shim);
+	pthread_mutex_destroy(&srv->lock);
+	free(srv);
+}

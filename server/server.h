@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The famfs-bpf server library: a libfuse lowlevel file system whose
+ * regular files are mapped onto registered devices (FUSE_ATTR_FMAP), plus
+ * the FUSE_FMAP upcall that the kernel sends on a mapping-cache miss.
+ *
+ * Used by the famfs-bpf CLI and by the in-guest tests, which build layouts
+ * of their choosing with it.  The namespace is one flat directory held in
+ * memory; the on-media format feeds it in a later step.
+ *
+ * Errors are negative errno values.
+ */
+#ifndef FAMFS_BPF_SERVER_H
+#define FAMFS_BPF_SERVER_H
+
+#include <stdbool.h>
+#include <linux/fuse.h>
+
+#include "fmap.h"
+
+#define FBS_MAX_DEVS		8
+#define FBS_MAX_FILES		256
+#define FBS_NAME_MAX		63
+
+enum fbs_resolver {
+	FBS_RESOLVER_UPCALL,	/* kernel asks per cache miss */
+	FBS_RESOLVER_BUILTIN,	/* kernel fetches the whole layout once */
+};
+
+enum fbs_layout_kind {
+	FBS_LAYOUT_SIMPLE = 1,
+	FBS_LAYOUT_INTERLEAVED,
+};
+
+/* A file's layout; @dev fields are indexes into the server's devices. */
+struct fbs_layout {
+	enum fbs_layout_kind kind;
+	__u32 nsimple;
+	__u32 nileave;
+	struct fmap_simple_ext simple[FMAP_MAX_SIMPLE];
+	struct fmap_ileave_ext ileave[FMAP_MAX_ILEAVE];
+};
+
+struct fbs_dev_spec {
+	const char *path;
+	bool read_only;		/* registered from an O_RDONLY open */
+};
+
+struct fbs_config {
+	const char *mountpoint;
+	unsigned int ndevs;
+	struct fbs_dev_spec devs[FBS_MAX_DEVS];
+	enum fbs_resolver resolver;
+	/* allocation for writes past the extents: device 0 from here on */
+	__u64 alloc_start;
+	__u64 alloc_end;
+};
+
+struct fbs_server;
+
+/*
+ * Replace the reply to a FUSE_FMAP request: called with the mapping the
+ * server computed (or the error in *@err); may rewrite both.  Tests use it
+ * to send the kernel mappings that break a validator rule.
+ */
+typedef void (*fbs_fmap_hook_t)(struct fbs_server *srv, __u64 nodeid,
+				const struct fuse_fmap_in *in,
+				struct fuse_fmap_out *out, int *err, void *data);
+
+/* Open the devices, mount, register the devices with the connection. */
+int fbs_server_create(const struct fbs_config *cfg, struct fbs_server **srvp);
+
+/* Add a mapped regular file of @size bytes in the root directory. */
+int fbs_server_add_file(struct fbs_server *srv, const char *name, __u64 size,
+			const struct fbs_layout *layout);
+
+/* Replace a file's layout, then tell the kernel to forget its mappings. */
+int fbs_server_set_layout(struct fbs_server *srv, const char *name,
+			  const struct fbs_layout *layout);
+
+void fbs_server_set_fmap_hook(struct fbs_server *srv, fbs_fmap_hook_t hook,
+			      void *data);
+
+/* The kernel's id for device @index (FUSE_DEV_IOC_BACKING_OPEN). */
+int fbs_server_dev_id(const struct fbs_server *srv, unsigned int index);
+
+/* The fuse control directory of this mount, /sys/fs/fuse/connections/N. */
+int fbs_server_conn_dir(const struct fbs_server *srv, char *buf, size_t size);
+
+/* FUSE_FMAP requests answered so far (mappings and layouts). */
+unsigned long fbs_server_fmap_requests(const struct fbs_server *srv);
+
+/* Serve requests until unmounted or stopped; in this thread. */
+int fbs_server_run(struct fbs_server *srv);
+
+/* Serve requests in a new thread. */
+int fbs_server_start(struct fbs_server *srv);
+
+/* Unmount, stop the serving thread, release everything. */
+void fbs_server_destroy(struct fbs_server *srv);
+
+#endif /* FAMFS_BPF_SERVER_H */
