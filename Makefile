@@ -145,9 +145,11 @@ kernel-export:
 kernel-reset: $(DEPS_STAMP)
 	$(Q)$(TOP)/selftests/ktree.sh reset $(KSRC)
 
+# From inside the kernel tree: run in this repository, checkpatch takes a
+# git-tracked file argument for a source file, not a patch.
 kernel-checkpatch: kernel-tree
 	$(Q)fail=0; for p in $$(grep -Ev '^\s*(#|$$)' kernel/series); do \
-		out=$$(perl $(KSRC)/scripts/checkpatch.pl --strict --no-tree -q kernel/$$p); \
+		out=$$(cd $(KSRC) && perl scripts/checkpatch.pl --strict --no-tree -q $(TOP)/kernel/$$p); \
 		if [ -n "$$out" ]; then echo "$$p:"; echo "$$out"; fail=1; else echo "  OK      $$p"; fi; \
 	done; exit $$fail
 

@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Server death: SIGKILL the server while other processes read and fault
+ * its files.  They get errors (EIO/ENOTCONN from read(2), SIGBUS from a
+ * fault), nobody hangs (the runner's timeout would fail the test), and the
+ * mount can be detached while a file is still open and mapped.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fixture.h"
+#include "test_progs.h"
+
+#define SIZE (32 * MiB)
+
+enum {
+	WORKER_READ_ERROR = 10,
+	WORKER_SIGBUS = 11,
+	WORKER_SETUP = 12,
+	WORKER_READ_SHORT = 13,	/* inside the file: wrong, not an error */
+};
+
+static void sigbus_exit(int sig)
+{
+	(void)sig;
+	_exit(WORKER_SIGBUS);
+}
+
+/* Read until read(2) fails; exit with WORKER_READ_ERROR. */
+static void reader(const char *path)
+{
+	static char buf[64 * 1024];
+	unsigned long i;
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0)
+		_exit(WORKER_SETUP);
+	for (i = 0;; i++) {
+		ssize_t n = pread(fd, buf, sizeof(buf), (i * sizeof(buf)) % SIZE);
+
+		if (n < 0)
+			_exit(WORKER_READ_ERROR);
+		if (n != sizeof(buf))
+			_exit(WORKER_READ_SHORT);
+	}
+}
+
+/* Map, fault every page in, unmap, again, until a fault fails (SIGBUS). */
+static void faulter(const char *path)
+{
+	volatile unsigned char *map;
+	unsigned long i, sum = 0;
+	int fd = open(path, O_RDONLY);
+
+	signal(SIGBUS, sigbus_exit);
+	if (fd < 0)
+		_exit(WORKER_SETUP);
+	for (;;) {
+		map = mmap(NULL, SIZE, PROT_READ, MAP_SHARED, fd, 0);
+		if (map == MAP_FAILED)
+			_exit(WORKER_SETUP);
+		for (i = 0; i < SIZE; i += 4096)
+			sum += map[i];
+		munmap((void *)map, SIZE);
+	}
+}
+
+static pid_t spawn(void (*fn)(const char *), const char *path)
+{
+	pid_t pid = fork();
+
+	if (pid == 0)
+		fn(path);
+	return pid;
+}
+
+/* The server lives in its own process so that it can be killed. */
+static pid_t start_server(const char *mnt_ready)
+{
+	int pipefd[2];
+	pid_t pid;
+	char c = 0;
+
+	if (pipe(pipefd))
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		struct fixture fx = { 0 };
+		struct fmap_simple_ext ext = { .len = SIZE, .dev = 0, .dev_off = 480 * MiB };
+		struct fbs_layout l;
+
+		close(pipefd[0]);
+		if (fixture_mount(&fx, NULL))
+			_exit(1);
+		layout_simple(&l, 1, &ext);
+		if (fbs_server_add_file(fx.srv, "f", SIZE, &l))
+			_exit(1);
+		if (write(pipefd[1], fx.mnt, strlen(fx.mnt) + 1) < 0)
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	close(pipefd[1]);
+	/* the mount point name comes back; 0 bytes means setup failed */
+	if (read(pipefd[0], (char *)mnt_ready, 64) <= 0)
+		c = 1;
+	close(pipefd[0]);
+	return c ? -1 : pid;
+}
+
+static int wait_exit(pid_t pid, int timeout_s)
+{
+	time_t end = time(NULL) + timeout_s;
+	int status;
+
+	while (time(NULL) < end) {
+		pid_t r = waitpid(pid, &status, WNOHANG);
+
+		if (r == pid)
+			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+		usleep(100 * 1000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	return -1;
+}
+
+void test_fmap_abort(void)
+{
+	char mnt[64] = "", path[128];
+	pid_t srv, rd, ft;
+	void *map = MAP_FAILED;
+	struct stat st;
+	int fd = -1;
+
+	srv = start_server(mnt);
+	if (!ASSERT_GT(srv, 0, "server up"))
+		return;
+	snprintf(path, sizeof(path), "%s/f", mnt);
+	fd = open(path, O_RDONLY);
+	if (ASSERT_OK_FD(fd, "open")) {
+		map = mmap(NULL, SIZE, PROT_READ, MAP_SHARED, fd, 0);
+		ASSERT_TRUE(map != MAP_FAILED, "mmap");
+	}
+	rd = spawn(reader, path);
+	ft = spawn(faulter, path);
+	sleep(2);	/* let them get going */
+	printf("# killing the server %d (reader %d, faulter %d)\n", srv, rd, ft);
+
+	ASSERT_OK(kill(srv, SIGKILL), "kill server");
+	ASSERT_EQ(wait_exit(srv, 10), 128 + SIGKILL, "server died");
+	ASSERT_EQ(wait_exit(rd, 60), WORKER_READ_ERROR, "reader got an error");
+	ASSERT_EQ(wait_exit(ft, 60), WORKER_SIGBUS, "faulter got SIGBUS");
+	printf("# workers done\n");
+
+	errno = 0;
+	ASSERT_ERR(stat(path, &st), "stat after the server died fails");
+	ASSERT_EQ(errno, ENOTCONN, "with ENOTCONN");
+	/* a file is still open and mapped here: detach anyway */
+	ASSERT_OK(umount2(mnt, MNT_DETACH), "unmount with the file open");
+	printf("# unmounted\n");
+	if (map != MAP_FAILED)
+		munmap(map, SIZE);
+	if (fd >= 0)
+		close(fd);
+	rmdir(mnt);
+}
