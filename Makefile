@@ -231,7 +231,8 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-fr
 
 SERVER_OUT := $(O)/server
 SERVER_MAIN := server/famfs-bpf.c
-SERVER_SRCS := $(filter-out $(SERVER_MAIN),$(wildcard server/*.c))
+SERVER_DEMO := server/demo.c
+SERVER_SRCS := $(filter-out $(SERVER_MAIN) $(SERVER_DEMO),$(wildcard server/*.c))
 SERVER_HDRS := $(wildcard server/*.h include/*.h include/uapi/linux/*.h)
 SERVER_LIB := $(SERVER_OUT)/libfamfs-server.a
 SERVER_LIB_SAN := $(SERVER_OUT)/san/libfamfs-server.a
@@ -258,7 +259,12 @@ $(SERVER_OUT)/famfs-bpf: $(SERVER_MAIN) $(SERVER_LIB) $(SERVER_HDRS)
 	$(call msg,CCLD,$@)
 	$(Q)$(CC) $(USER_CFLAGS) $< $(SERVER_LIB) $(USER_LDLIBS) -o $@
 
-SERVER_BINS := $(if $(wildcard $(SERVER_MAIN)),$(SERVER_OUT)/famfs-bpf)
+$(SERVER_OUT)/famfs-bpf-demo: $(SERVER_DEMO) $(SERVER_LIB) $(SERVER_HDRS)
+	$(call msg,CCLD,$@)
+	$(Q)$(CC) $(USER_CFLAGS) $< $(SERVER_LIB) $(USER_LDLIBS) -o $@
+
+SERVER_BINS := $(if $(wildcard $(SERVER_MAIN)),$(SERVER_OUT)/famfs-bpf) \
+	$(SERVER_OUT)/famfs-bpf-demo
 .PHONY: build-server
 build-server: $(if $(SERVER_SRCS),$(SERVER_LIB)) $(SERVER_BINS)
 

@@ -96,7 +96,8 @@ prepare() {
 	git -C "$ksrc" rev-parse -q --verify famfs-base >/dev/null ||
 		die "$ksrc has no famfs-base tag; remove it and run again"
 	want=$(series_hash)
-	read -r have_hash have_head < "$stamp" 2>/dev/null || { have_hash=none; have_head=none; }
+	have_hash=none have_head=none
+	[ -f "$stamp" ] && read -r have_hash have_head < "$stamp"
 	head=$(git -C "$ksrc" rev-parse HEAD)
 	if [ "$want" = "$have_hash" ]; then
 		[ "$head" = "$have_head" ] ||
