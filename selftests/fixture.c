@@ -21,7 +21,7 @@ int fixture_mount(struct fixture *fx, const struct fixture_opts *opts)
 			{ .path = FX_DEV1 },
 		},
 		/* tests place extents below 512 MiB; writes allocate above */
-		.alloc_start = 512 * MiB,
+		.alloc_start = FX_ALLOC_START,
 	};
 	int err;
 
@@ -29,6 +29,8 @@ int fixture_mount(struct fixture *fx, const struct fixture_opts *opts)
 		opts = &defaults;
 	cfg.resolver = opts->resolver;
 	cfg.devs[1].read_only = opts->dev1_read_only;
+	if (opts->alloc_bytes)
+		cfg.alloc_end = cfg.alloc_start + opts->alloc_bytes;
 	snprintf(fx->mnt, sizeof(fx->mnt), "/tmp/famfs-bpf-test.%d", getpid());
 	mkdir(fx->mnt, 0755);
 	cfg.mountpoint = fx->mnt;

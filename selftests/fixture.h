@@ -15,6 +15,7 @@
 #define MiB (1ULL << 20)
 #define FX_DEV0 "/dev/pmem0"
 #define FX_DEV1 "/dev/pmem1"
+#define FX_ALLOC_START (512 * MiB)
 
 struct fixture {
 	struct fbs_server *srv;
@@ -24,6 +25,8 @@ struct fixture {
 struct fixture_opts {
 	enum fbs_resolver resolver;
 	bool dev1_read_only;
+	/* bytes the server may allocate for writes (0: up to the device end) */
+	__u64 alloc_bytes;
 };
 
 /* Mount a server in this process, serving from its own thread. */

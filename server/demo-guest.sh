@@ -11,16 +11,14 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 run() { printf '$ %s\n' "$*"; eval "$@"; }
 
 if [ "${2:-}" = --mounted ]; then
-	conn=/sys/fs/fuse/connections/$(($(stat -c '0x%d' "$mnt") & 0xff))
+	conn=/sys/fs/fuse/connections/$(awk -v m="$mnt" '$5 == m { split($3, d, ":"); print d[2] }' /proc/self/mountinfo)
 	T=/sys/kernel/tracing
 	step "A famfs-bpf mount: files mapped onto the pmem devices"
 	run "grep famfs-bpf /proc/mounts"
 	run "ls -l $mnt"
-	run "stat -c '%n: %s bytes, blksize %o' $mnt/simple"
 
 	step "Write with write(2), read back with read(2) and through mmap"
 	head -c $((16 * MiB)) /dev/urandom > /tmp/data
-	echo 1 > $T/events/fuse/enable 2>/dev/null
 	run "dd if=/tmp/data of=$mnt/interleaved bs=1M conv=notrunc status=none"
 	run "cmp /tmp/data $mnt/interleaved && echo 'read(2): identical'"
 	run "python3 -c \"import mmap,os; f=os.open('$mnt/interleaved',os.O_RDONLY); m=mmap.mmap(f,0,prot=mmap.PROT_READ); print('mmap: identical' if m[:]==open('/tmp/data','rb').read() else 'mmap: DIFFERENT')\""
@@ -38,8 +36,13 @@ if [ "${2:-}" = --mounted ]; then
 
 	step "The kernel resolved offsets itself; the server was asked once per miss"
 	run "cat $conn/fmap_stats"
-	echo 0 > $T/events/fuse/enable 2>/dev/null
-	run "grep -m 6 fuse_fmap $T/trace"
+
+	step "Tracepoints: the first read of 'simple' (two extents, one per device)"
+	echo > $T/trace
+	echo 1 > $T/events/fuse/fuse_fmap_resolve/enable
+	run "cat $mnt/simple > /dev/null"
+	echo 0 > $T/events/fuse/fuse_fmap_resolve/enable
+	run "grep -v '^#' $T/trace | head -6 | sed 's/^ *//'"
 	exit 0
 fi
 
