@@ -17,6 +17,13 @@
  * Power-of-two strip counts keep resolution to shifts and masks: BPF and
  * the fault path never divide by a runtime value.
  *
+ * Cost: interleaved O(1); simple O(log n) by binary search over up to
+ * FMAP_MAX_SIMPLE extents, O(1) for uniform layouts (every extent but the
+ * last one power-of-two size).  The searches are written once, over an
+ * accessor (FMAP_DEFINE_*), and instantiated for C arrays here and for
+ * BPF ARRAY maps in bpf/resolver.bpf.c.  Every index into a C array is
+ * masked, so the BPF verifier can bound every access.
+ *
  * Compiles as BPF (after vmlinux.h: no libc, bounded loops) and as C11.
  * Errors are negative errno values; BPF has no errno.h, hence FMAP_E*.
  */
@@ -39,10 +46,43 @@
 #define FMAP_MAX_STRIPS		(1 << FMAP_MAX_STRIP_SHIFT)
 #define FMAP_MIN_CHUNK_SHIFT	12	/* a chunk is at least a page */
 #define FMAP_MAX_CHUNK_SHIFT	30
-#define FMAP_MAX_SIMPLE		256	/* simple extents per file */
 #define FMAP_MAX_ILEAVE		4	/* interleaved extents per file */
-/* binary search steps that cover FMAP_MAX_SIMPLE: ceil(log2(256)) + 1 */
-#define FMAP_SIMPLE_SEARCH_STEPS 9
+
+/*
+ * Simple extents per file.  A file's simple extents need not be a C array:
+ * the BPF resolver reads them one by one from an ARRAY map, so every search
+ * below is written once over an accessor (FMAP_DEFINE_*).
+ */
+#define FMAP_MAX_SIMPLE_SHIFT	20
+#define FMAP_MAX_SIMPLE		(1U << FMAP_MAX_SIMPLE_SHIFT)
+/*
+ * Steps of the binary search: each one at least halves the candidates,
+ * rounding up, so log2(FMAP_MAX_SIMPLE) steps leave one of FMAP_MAX_SIMPLE.
+ */
+#define FMAP_SEARCH_STEPS	FMAP_MAX_SIMPLE_SHIFT
+
+/*
+ * Uniform simple layouts (the layout famfs uses for unrolled interleaving):
+ * extent i starts at file offset i << shift and every extent but the last
+ * is (1 << shift) bytes long, so the extent of @off is off >> shift.
+ */
+#define FMAP_MIN_UNIFORM_SHIFT	FMAP_MIN_CHUNK_SHIFT
+#define FMAP_MAX_UNIFORM_SHIFT	FMAP_MAX_CHUNK_SHIFT
+
+/*
+ * Capacity of a C array of simple extents given to the array functions
+ * (fmap_simple_resolve() and friends), a power of two: indexes are masked
+ * with it so that BPF code may pass a C array (a global, a map value).  Such
+ * code defines it to its array's size before including this header.
+ */
+#ifndef FMAP_ARRAY_CAP
+#define FMAP_ARRAY_CAP		FMAP_MAX_SIMPLE
+#endif
+_Static_assert((FMAP_ARRAY_CAP & (FMAP_ARRAY_CAP - 1)) == 0 &&
+	       FMAP_ARRAY_CAP <= FMAP_MAX_SIMPLE,
+	       "FMAP_ARRAY_CAP: a power of two, at most FMAP_MAX_SIMPLE");
+_Static_assert((FMAP_MAX_ILEAVE & (FMAP_MAX_ILEAVE - 1)) == 0,
+	       "FMAP_MAX_ILEAVE: a power of two (indexes are masked)");
 
 struct fmap_strip {
 	__u64 dev_off;
@@ -114,32 +154,12 @@ static __always_inline int fmap_ileave_resolve(const struct fmap_ileave_ext *ie,
 }
 
 /*
- * Resolve @off among @n simple extents sorted by file_off, O(log n).  Gaps
- * between extents are allowed (-FMAP_ENXIO there).  The mapping runs to the
- * end of the extent.
+ * Map @off through one simple extent: file [file_off, file_off + len) is at
+ * dev:dev_off; the mapping runs to the end of the extent.
  */
-static __always_inline int fmap_simple_resolve(const struct fmap_simple_ext *ext,
-					       __u32 n, __u64 off,
-					       struct fmap_mapping *m)
+static __always_inline int fmap_simple_map(const struct fmap_simple_ext *e,
+					   __u64 off, struct fmap_mapping *m)
 {
-	__u32 lo = 0, hi = n, mid, i;
-	const struct fmap_simple_ext *e;
-
-	if (n == 0 || n > FMAP_MAX_SIMPLE)
-		return -FMAP_EINVAL;
-	/* find the last extent with file_off <= off: invariant lo < hi */
-	for (i = 0; i < FMAP_SIMPLE_SEARCH_STEPS && hi - lo > 1; i++) {
-		mid = lo + (hi - lo) / 2;	/* constant divisor: a shift */
-		if (mid >= FMAP_MAX_SIMPLE)
-			break;
-		if (ext[mid].file_off <= off)
-			lo = mid;
-		else
-			hi = mid;
-	}
-	if (lo >= FMAP_MAX_SIMPLE)
-		return -FMAP_EINVAL;
-	e = &ext[lo];
 	if (off < e->file_off || off - e->file_off >= e->len)
 		return -FMAP_ENXIO;
 	m->file_off = off;
@@ -150,20 +170,177 @@ static __always_inline int fmap_simple_resolve(const struct fmap_simple_ext *ext
 	return 0;
 }
 
-/* Resolve @off among @n interleaved extents (a file has few: linear). */
-static __always_inline int fmap_ileave_find_resolve(const struct fmap_ileave_ext *ie,
-						    __u32 n, __u64 off,
-						    struct fmap_mapping *m)
-{
-	__u32 i;
+/*
+ * FMAP_DEFINE_SIMPLE_SEARCH(name, ctx_t, get) defines
+ *
+ *   int name(ctx_t ctx, __u32 n, __u64 off, struct fmap_mapping *m);
+ *
+ * which resolves @off among @n simple extents sorted by file_off, in at
+ * most FMAP_SEARCH_STEPS + 1 calls of get(ctx, i): a const struct
+ * fmap_simple_ext * for extent i < n, or NULL when it cannot be read (then
+ * -FMAP_EINVAL).  Gaps between extents are allowed (-FMAP_ENXIO there).
+ *
+ * The search keeps [base, base + len) holding the last extent with
+ * file_off <= off (extent 0 when there is none): the probe at base + half
+ * either becomes the new base or bounds the range from above, and len
+ * shrinks to len - half = ceil(len / 2) either way.  len does not depend
+ * on the data, which keeps the verifier's state count linear in the steps.
+ */
+#define FMAP_DEFINE_SIMPLE_SEARCH(name, ctx_t, get)			\
+static __always_inline int name(ctx_t ctx, __u32 n, __u64 off,		\
+				struct fmap_mapping *m)			\
+{									\
+	const struct fmap_simple_ext *e;				\
+	__u32 base = 0, len = n, half, i;				\
+									\
+	if (n == 0 || n > FMAP_MAX_SIMPLE)				\
+		return -FMAP_EINVAL;					\
+	for (i = 0; i < FMAP_SEARCH_STEPS && len > 1; i++) {		\
+		half = len >> 1;					\
+		e = get(ctx, base + half);				\
+		if (!e)							\
+			return -FMAP_EINVAL;				\
+		if (e->file_off <= off)					\
+			base += half;					\
+		len -= half;						\
+	}								\
+	e = get(ctx, base);						\
+	if (!e)								\
+		return -FMAP_EINVAL;					\
+	return fmap_simple_map(e, off, m);				\
+}
 
-	if (n == 0 || n > FMAP_MAX_ILEAVE)
+/*
+ * FMAP_DEFINE_SIMPLE_UNIFORM(name, ctx_t, get) defines
+ *
+ *   int name(ctx_t ctx, __u32 n, __u32 shift, __u64 off,
+ *	      struct fmap_mapping *m);
+ *
+ * which resolves @off in O(1), one get(), among @n simple extents that
+ * fmap_simple_uniform_shift() found uniform with @shift: extent
+ * off >> shift, or the last one for offsets beyond it.
+ */
+#define FMAP_DEFINE_SIMPLE_UNIFORM(name, ctx_t, get)			\
+static __always_inline int name(ctx_t ctx, __u32 n, __u32 shift,	\
+				__u64 off, struct fmap_mapping *m)	\
+{									\
+	const struct fmap_simple_ext *e;				\
+	__u64 idx;							\
+									\
+	if (n == 0 || n > FMAP_MAX_SIMPLE ||				\
+	    shift < FMAP_MIN_UNIFORM_SHIFT ||				\
+	    shift > FMAP_MAX_UNIFORM_SHIFT)				\
+		return -FMAP_EINVAL;					\
+	idx = off >> (shift & 63);					\
+	if (idx >= n)							\
+		idx = n - 1;						\
+	e = get(ctx, (__u32)idx);					\
+	if (!e)								\
+		return -FMAP_EINVAL;					\
+	return fmap_simple_map(e, off, m);				\
+}
+
+/*
+ * FMAP_DEFINE_ILEAVE_FIND(name, ctx_t, get) defines
+ *
+ *   int name(ctx_t ctx, __u32 n, __u64 off, struct fmap_mapping *m);
+ *
+ * which resolves @off among @n interleaved extents (a file has at most
+ * FMAP_MAX_ILEAVE: linear), get(ctx, i) giving a const struct
+ * fmap_ileave_ext * or NULL.
+ */
+#define FMAP_DEFINE_ILEAVE_FIND(name, ctx_t, get)			\
+static __always_inline int name(ctx_t ctx, __u32 n, __u64 off,		\
+				struct fmap_mapping *m)			\
+{									\
+	const struct fmap_ileave_ext *ie;				\
+	__u32 i;							\
+									\
+	if (n == 0 || n > FMAP_MAX_ILEAVE)				\
+		return -FMAP_EINVAL;					\
+	for (i = 0; i < FMAP_MAX_ILEAVE && i < n; i++) {		\
+		ie = get(ctx, i);					\
+		if (!ie)						\
+			return -FMAP_EINVAL;				\
+		if (off >= ie->file_off && off - ie->file_off < ie->len) \
+			return fmap_ileave_resolve(ie, off, m);		\
+	}								\
+	return -FMAP_ENXIO;						\
+}
+
+/* C arrays: indexes masked into FMAP_ARRAY_CAP (see there). */
+static __always_inline const struct fmap_simple_ext *
+fmap_simple_at(const struct fmap_simple_ext *ext, __u32 i)
+{
+	return &ext[i & (FMAP_ARRAY_CAP - 1)];
+}
+
+static __always_inline const struct fmap_ileave_ext *
+fmap_ileave_at(const struct fmap_ileave_ext *ie, __u32 i)
+{
+	return &ie[i & (FMAP_MAX_ILEAVE - 1)];
+}
+
+FMAP_DEFINE_SIMPLE_SEARCH(fmap_simple_search_array,
+			  const struct fmap_simple_ext *, fmap_simple_at)
+FMAP_DEFINE_SIMPLE_UNIFORM(fmap_simple_uniform_array,
+			   const struct fmap_simple_ext *, fmap_simple_at)
+FMAP_DEFINE_ILEAVE_FIND(fmap_ileave_find_resolve,
+			const struct fmap_ileave_ext *, fmap_ileave_at)
+
+/*
+ * Resolve @off among the @n simple extents of array @ext, sorted by
+ * file_off, O(log n).  The mapping runs to the end of the extent.
+ */
+static __always_inline int fmap_simple_resolve(const struct fmap_simple_ext *ext,
+					       __u32 n, __u64 off,
+					       struct fmap_mapping *m)
+{
+	if (n > FMAP_ARRAY_CAP)
 		return -FMAP_EINVAL;
-	for (i = 0; i < FMAP_MAX_ILEAVE && i < n; i++) {
-		if (off >= ie[i].file_off && off - ie[i].file_off < ie[i].len)
-			return fmap_ileave_resolve(&ie[i], off, m);
+	return fmap_simple_search_array(ext, n, off, m);
+}
+
+/* The same for a uniform layout of @shift (fmap_simple_uniform_shift()), O(1). */
+static __always_inline int fmap_simple_uniform_resolve(const struct fmap_simple_ext *ext,
+						       __u32 n, __u32 shift,
+						       __u64 off,
+						       struct fmap_mapping *m)
+{
+	if (n > FMAP_ARRAY_CAP)
+		return -FMAP_EINVAL;
+	return fmap_simple_uniform_array(ext, n, shift, off, m);
+}
+
+/*
+ * The shift of a uniform layout (see FMAP_MIN_UNIFORM_SHIFT): at least two
+ * extents, extent i at file offset i << shift, all but the last
+ * (1 << shift) long.  0 when @ext is not uniform.  O(n): for whoever loads
+ * a layout, not for the resolver.
+ */
+static __always_inline __u32 fmap_simple_uniform_shift(const struct fmap_simple_ext *ext,
+							__u32 n)
+{
+	__u64 len = ext[0].len;
+	__u32 shift, i;
+
+	if (n < 2 || n > FMAP_ARRAY_CAP || ext[0].file_off)
+		return 0;
+	/* no ctz: BPF has no such instruction */
+	for (shift = FMAP_MIN_UNIFORM_SHIFT; shift <= FMAP_MAX_UNIFORM_SHIFT; shift++)
+		if (len == 1ULL << shift)
+			break;
+	if (shift > FMAP_MAX_UNIFORM_SHIFT)
+		return 0;
+	for (i = 1; i < FMAP_ARRAY_CAP && i < n; i++) {
+		const struct fmap_simple_ext *e = fmap_simple_at(ext, i);
+
+		if (e->file_off != (__u64)i << shift)
+			return 0;
+		if (i < n - 1 && e->len != len)
+			return 0;
 	}
-	return -FMAP_ENXIO;
+	return shift;
 }
 
 /*
@@ -232,18 +409,22 @@ static __always_inline int fmap_ileave_check(const struct fmap_ileave_ext *ie)
 static __always_inline int fmap_simple_check(const struct fmap_simple_ext *e,
 					     __u32 n)
 {
+	__u64 prev_end = 0;
 	__u32 i;
 
-	if (n == 0 || n > FMAP_MAX_SIMPLE)
+	if (n == 0 || n > FMAP_MAX_SIMPLE || n > FMAP_ARRAY_CAP)
 		return -FMAP_EINVAL;
-	for (i = 0; i < FMAP_MAX_SIMPLE && i < n; i++) {
-		if (e[i].len == 0 || e[i].pad)
+	for (i = 0; i < FMAP_ARRAY_CAP && i < n; i++) {
+		const struct fmap_simple_ext *x = fmap_simple_at(e, i);
+
+		if (x->len == 0 || x->pad)
 			return -FMAP_EINVAL;
-		if (e[i].file_off + e[i].len < e[i].file_off ||
-		    e[i].dev_off + e[i].len < e[i].dev_off)
+		if (x->file_off + x->len < x->file_off ||
+		    x->dev_off + x->len < x->dev_off)
 			return -FMAP_ERANGE;
-		if (i && e[i].file_off < e[i - 1].file_off + e[i - 1].len)
+		if (i && x->file_off < prev_end)
 			return -FMAP_EINVAL;
+		prev_end = x->file_off + x->len;
 	}
 	return 0;
 }

@@ -99,7 +99,7 @@ static int layout_check(const struct fbs_server *srv,
 
 	switch (l->kind) {
 	case FBS_LAYOUT_SIMPLE:
-		if (l->nileave)
+		if (l->nileave || l->nsimple > FBS_MAX_SIMPLE)
 			return -EINVAL;
 		if (!l->nsimple)
 			return 0;	/* empty: every access is a hole */
@@ -165,7 +165,7 @@ static int alloc_for_write(struct fbs_server *srv, struct fbs_file *f, __u64 off
 	__u64 start = off & ~(ALLOC_UNIT - 1), end = start + ALLOC_UNIT;
 	__u32 i, at;
 
-	if (l->kind != FBS_LAYOUT_SIMPLE || l->nsimple == FMAP_MAX_SIMPLE)
+	if (l->kind != FBS_LAYOUT_SIMPLE || l->nsimple == FBS_MAX_SIMPLE)
 		return -ENOSPC;
 	/* do not overlap neighbours: clip to the gap around @off */
 	for (at = 0; at < l->nsimple && l->simple[at].file_off <= off; at++)
@@ -253,7 +253,7 @@ static int build_layout(struct fbs_server *srv, const struct fbs_file *f,
 {
 	const struct fbs_layout *l = &f->layout;
 	size_t max = sizeof(struct fuse_fmap_layout) +
-		     FMAP_MAX_SIMPLE * sizeof(struct fuse_fmap_simple) +
+		     FBS_MAX_SIMPLE * sizeof(struct fuse_fmap_simple) +
 		     FMAP_MAX_ILEAVE * (sizeof(struct fuse_fmap_interleave) +
 					FMAP_MAX_STRIPS * sizeof(struct fuse_fmap_strip));
 	struct fuse_fmap_layout *hdr;

@@ -21,6 +21,7 @@
 #define FBS_MAX_DEVS		8
 #define FBS_MAX_FILES		256
 #define FBS_NAME_MAX		63
+#define FBS_MAX_SIMPLE		256	/* simple extents per layout */
 
 enum fbs_resolver {
 	FBS_RESOLVER_UPCALL,	/* kernel asks per cache miss */
@@ -37,7 +38,7 @@ struct fbs_layout {
 	enum fbs_layout_kind kind;
 	__u32 nsimple;
 	__u32 nileave;
-	struct fmap_simple_ext simple[FMAP_MAX_SIMPLE];
+	struct fmap_simple_ext simple[FBS_MAX_SIMPLE];
 	struct fmap_ileave_ext ileave[FMAP_MAX_ILEAVE];
 };
 

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -141,10 +142,18 @@ static __u32 simple_layout(struct fmap_simple_ext *e, __u32 n)
 	return n;
 }
 
+static struct fmap_simple_ext *simple_alloc(__u32 n)
+{
+	struct fmap_simple_ext *e = calloc(n ? n : 1, sizeof(*e));
+
+	assert_non_null(e);
+	return e;
+}
+
 static void simple_binary_search(void **state)
 {
-	static const __u32 sizes[] = { 1, 2, 3, 255, FMAP_MAX_SIMPLE };
-	struct fmap_simple_ext e[FMAP_MAX_SIMPLE];
+	static const __u32 sizes[] = { 1, 2, 3, 255, 256, 257, 1000 };
+	struct fmap_simple_ext *e = simple_alloc(1000);
 	struct fmap_mapping m;
 	__u32 k, i;
 
@@ -176,6 +185,279 @@ static void simple_binary_search(void **state)
 	assert_int_equal(fmap_simple_resolve(e, FMAP_MAX_SIMPLE + 1, 0, &m),
 			 -FMAP_EINVAL);
 	assert_int_equal(fmap_simple_resolve(e, 0, 0, &m), -FMAP_EINVAL);
+	free(e);
+}
+
+/* ---- large layouts, brute force ---- */
+
+static __u64 rng_state = 0x2545F4914F6CDD1DULL;
+
+static __u64 rnd(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return rng_state;
+}
+
+/* n extents, random page-multiple lengths, random gaps, start > 0 */
+static void simple_random_layout(struct fmap_simple_ext *e, __u32 n)
+{
+	__u64 off = (rnd() % 4) * 4 * KiB, dev_off = 0;
+	__u32 i;
+
+	memset(e, 0, n * sizeof(*e));
+	for (i = 0; i < n; i++) {
+		e[i].file_off = off;
+		e[i].len = (1 + rnd() % 16) * 4 * KiB;
+		e[i].dev = rnd() % 4;
+		e[i].dev_off = dev_off;
+		dev_off += e[i].len;
+		off += e[i].len + (rnd() % 4 ? 0 : (1 + rnd() % 3) * 4 * KiB);
+	}
+}
+
+/* The naive reference: a linear walk. */
+static int naive_simple(const struct fmap_simple_ext *e, __u32 n, __u64 off,
+			struct fmap_mapping *m)
+{
+	__u32 i;
+
+	for (i = 0; i < n; i++) {
+		if (off >= e[i].file_off && off - e[i].file_off < e[i].len) {
+			m->dev = e[i].dev;
+			m->dev_off = e[i].dev_off + (off - e[i].file_off);
+			m->len = e[i].len - (off - e[i].file_off);
+			return 0;
+		}
+	}
+	return -FMAP_ENXIO;
+}
+
+static void expect_same(int ra, const struct fmap_mapping *a, int rb,
+			const struct fmap_mapping *b)
+{
+	assert_int_equal(ra, rb);
+	if (ra)
+		return;
+	assert_int_equal(a->dev, b->dev);
+	assert_int_equal(a->dev_off, b->dev_off);
+	assert_int_equal(a->len, b->len);
+}
+
+/* Random offsets, compared with the linear walk. */
+static void simple_random_vs_naive(void **state)
+{
+	static const struct { __u32 n, queries; } cases[] = {
+		{ 1, 2000 }, { 7, 2000 }, { 1000, 2000 }, { 100000, 300 },
+	};
+	struct fmap_simple_ext *e = simple_alloc(100000);
+	struct fmap_mapping a, b;
+	__u32 k, q;
+
+	(void)state;
+	for (k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		__u32 n = cases[k].n;
+		__u64 end;
+
+		simple_random_layout(e, n);
+		assert_int_equal(fmap_simple_check(e, n), 0);
+		end = e[n - 1].file_off + e[n - 1].len + 64 * KiB;
+		for (q = 0; q < cases[k].queries; q++) {
+			__u64 off = rnd() % end;
+
+			expect_same(fmap_simple_resolve(e, n, off, &a), &a,
+				    naive_simple(e, n, off, &b), &b);
+		}
+	}
+	free(e);
+}
+
+/*
+ * Every extent's first and last byte and every gap, at the largest sizes:
+ * n = FMAP_MAX_SIMPLE exercises every one of the FMAP_SEARCH_STEPS.
+ */
+static void simple_every_extent_large(void **state)
+{
+	static const __u32 sizes[] = { 100000, FMAP_MAX_SIMPLE - 1, FMAP_MAX_SIMPLE };
+	struct fmap_simple_ext *e = simple_alloc(FMAP_MAX_SIMPLE);
+	struct fmap_mapping m;
+	__u32 k, i;
+
+	(void)state;
+	for (k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		__u32 n = sizes[k];
+
+		simple_random_layout(e, n);
+		assert_int_equal(fmap_simple_check(e, n), 0);
+		for (i = 0; i < n; i++) {
+			__u64 last = e[i].file_off + e[i].len - 1;
+
+			if (fmap_simple_resolve(e, n, e[i].file_off, &m) ||
+			    m.dev_off != e[i].dev_off || m.len != e[i].len)
+				fail_msg("n %u: first byte of extent %u", n, i);
+			if (fmap_simple_resolve(e, n, last, &m) ||
+			    m.dev_off != e[i].dev_off + e[i].len - 1 || m.len != 1)
+				fail_msg("n %u: last byte of extent %u", n, i);
+			if (i + 1 < n && e[i + 1].file_off > last + 1 &&
+			    fmap_simple_resolve(e, n, last + 1, &m) != -FMAP_ENXIO)
+				fail_msg("n %u: gap after extent %u", n, i);
+		}
+		if (e[0].file_off)
+			assert_int_equal(fmap_simple_resolve(e, n, 0, &m), -FMAP_ENXIO);
+	}
+	assert_int_equal(fmap_simple_check(e, FMAP_MAX_SIMPLE + 1), -FMAP_EINVAL);
+	free(e);
+}
+
+/* An accessor like the BPF one: counts reads, may fail. */
+struct counted {
+	const struct fmap_simple_ext *e;
+	__u32 n;
+	__u32 gets;
+	__u32 fail_at;	/* 0: never */
+};
+
+static const struct fmap_simple_ext *counted_get(struct counted *c, __u32 i)
+{
+	c->gets++;
+	if (i >= c->n || c->gets == c->fail_at)
+		return NULL;
+	return &c->e[i];
+}
+
+FMAP_DEFINE_SIMPLE_SEARCH(counted_search, struct counted *, counted_get)
+FMAP_DEFINE_SIMPLE_UNIFORM(counted_uniform, struct counted *, counted_get)
+
+static void simple_search_steps_bounded(void **state)
+{
+	struct fmap_simple_ext *e = simple_alloc(FMAP_MAX_SIMPLE);
+	struct counted c = { .e = e, .n = FMAP_MAX_SIMPLE };
+	struct fmap_mapping m;
+	__u32 q, max_gets = 0;
+
+	(void)state;
+	simple_random_layout(e, FMAP_MAX_SIMPLE);
+	for (q = 0; q < 5000; q++) {
+		__u32 i = rnd() % FMAP_MAX_SIMPLE;
+
+		c.gets = 0;
+		assert_int_equal(counted_search(&c, c.n, e[i].file_off, &m), 0);
+		assert_int_equal(m.dev_off, e[i].dev_off);
+		if (c.gets > max_gets)
+			max_gets = c.gets;
+	}
+	assert_true(max_gets <= FMAP_SEARCH_STEPS + 1);
+	/* a read that fails is an error, not a wrong answer */
+	c.gets = 0;
+	c.fail_at = 3;
+	assert_int_equal(counted_search(&c, c.n, e[7].file_off, &m), -FMAP_EINVAL);
+	c.gets = 0;
+	c.fail_at = 1;
+	assert_int_equal(counted_uniform(&c, c.n, 12, 0, &m), -FMAP_EINVAL);
+	free(e);
+}
+
+/* ---- uniform layouts ---- */
+
+/* n extents of 1 << shift from offset 0, the last @last_len long */
+static void uniform_layout(struct fmap_simple_ext *e, __u32 n, __u32 shift,
+			   __u64 last_len)
+{
+	__u32 i;
+
+	memset(e, 0, n * sizeof(*e));
+	for (i = 0; i < n; i++) {
+		e[i].file_off = (__u64)i << shift;
+		e[i].len = i + 1 < n ? 1ULL << shift : last_len;
+		e[i].dev = rnd() % 2;
+		e[i].dev_off = (rnd() % 1024) << shift;
+	}
+}
+
+static void uniform_matches_search(void **state)
+{
+	static const struct { __u32 n, shift; __u64 last; } cases[] = {
+		{ 2, 12, 4 * KiB },
+		{ 3, 21, 1 * MiB },		/* short last extent */
+		{ 1000, 21, 2 * MiB },
+		{ 1000, 16, 1 * MiB },		/* long last extent */
+		{ 100000, 12, 4 * KiB },
+		{ 64, 30, 4 * KiB },
+	};
+	struct fmap_simple_ext *e = simple_alloc(100000);
+	struct counted c = { .e = e };
+	struct fmap_mapping a, b;
+	__u32 k, q;
+
+	(void)state;
+	for (k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		__u32 n = cases[k].n, shift = cases[k].shift;
+		__u64 end;
+
+		uniform_layout(e, n, shift, cases[k].last);
+		assert_int_equal(fmap_simple_check(e, n), 0);
+		assert_int_equal(fmap_simple_uniform_shift(e, n), shift);
+		end = e[n - 1].file_off + e[n - 1].len;
+		for (q = 0; q < 3000; q++) {
+			/* the first byte, the last, one past it, then random */
+			static const __u64 fixed[] = { 0, 1, 0 };
+			__u64 off = q < 3 ? (q ? end - fixed[q] : 0) :
+				    rnd() % (end + (1ULL << shift));
+
+			expect_same(fmap_simple_uniform_resolve(e, n, shift, off, &a), &a,
+				    fmap_simple_resolve(e, n, off, &b), &b);
+			if (n <= 1000)
+				expect_same(fmap_simple_uniform_resolve(e, n, shift, off, &a),
+					    &a, naive_simple(e, n, off, &b), &b);
+			/* O(1): one read */
+			c.n = n;
+			c.gets = 0;
+			counted_uniform(&c, n, shift, off, &a);
+			assert_int_equal(c.gets, 1);
+		}
+	}
+	assert_int_equal(fmap_simple_uniform_resolve(e, 2, FMAP_MIN_UNIFORM_SHIFT - 1,
+						     0, &a), -FMAP_EINVAL);
+	assert_int_equal(fmap_simple_uniform_resolve(e, 2, FMAP_MAX_UNIFORM_SHIFT + 1,
+						     0, &a), -FMAP_EINVAL);
+	assert_int_equal(fmap_simple_uniform_resolve(e, 0, 12, 0, &a), -FMAP_EINVAL);
+	free(e);
+}
+
+static void uniform_shift_rejects(void **state)
+{
+	struct fmap_simple_ext e[8];
+
+	(void)state;
+	uniform_layout(e, 8, 21, 2 * MiB);
+	assert_int_equal(fmap_simple_uniform_shift(e, 8), 21);
+	assert_int_equal(fmap_simple_uniform_shift(e, 1), 0);	/* one extent */
+
+	uniform_layout(e, 8, 21, 2 * MiB);
+	e[3].len = 1 * MiB;					/* a short middle */
+	assert_int_equal(fmap_simple_uniform_shift(e, 8), 0);
+
+	uniform_layout(e, 8, 21, 2 * MiB);
+	e[5].file_off += 4 * KiB;				/* a gap */
+	assert_int_equal(fmap_simple_uniform_shift(e, 8), 0);
+
+	uniform_layout(e, 8, 21, 2 * MiB);
+	for (int i = 0; i < 8; i++)
+		e[i].file_off += 2 * MiB;			/* not from 0 */
+	assert_int_equal(fmap_simple_uniform_shift(e, 8), 0);
+
+	uniform_layout(e, 8, 21, 2 * MiB);
+	for (int i = 0; i < 8; i++) {				/* 3 MiB: no power of two */
+		e[i].file_off = i * 3 * MiB;
+		e[i].len = 3 * MiB;
+	}
+	assert_int_equal(fmap_simple_uniform_shift(e, 8), 0);
+
+	uniform_layout(e, 8, 11, 2 * KiB);			/* below a page */
+	assert_int_equal(fmap_simple_uniform_shift(e, 8), 0);
+	uniform_layout(e, 2, 31, 4 * KiB);			/* above 1 GiB */
+	assert_int_equal(fmap_simple_uniform_shift(e, 2), 0);
 }
 
 /* The naive reference: walk the chunks of the extent one by one. */
@@ -243,6 +525,42 @@ static void ileave_matches_naive_walk(void **state)
 		}
 		for (s = 0; s < (1U << ie.strip_shift); s++)
 			assert_int_equal(fmap_ileave_strip_bytes(&ie, s), total[s]);
+	}
+}
+
+/* Random interleaved layouts, 1..16 strips, partial last stripe. */
+static void ileave_random_vs_naive(void **state)
+{
+	struct fmap_ileave_ext ie[FMAP_MAX_ILEAVE];
+	struct fmap_mapping a, b;
+	__u32 k, q, i, n;
+
+	(void)state;
+	for (k = 0; k < 200; k++) {
+		__u64 off = 0, end;
+
+		n = 1 + rnd() % FMAP_MAX_ILEAVE;
+		for (i = 0; i < n; i++) {
+			__u8 ss = rnd() % (FMAP_MAX_STRIP_SHIFT + 1);
+			__u8 cs = FMAP_MIN_CHUNK_SHIFT + rnd() % 10;
+			/* whole stripes, a partial stripe, a partial chunk */
+			__u64 len = ((rnd() % 5) << (ss + cs)) +
+				    ((rnd() % (1U << ss)) << cs) +
+				    (rnd() % 4) * 4 * KiB + 4 * KiB;
+
+			ie[i] = ileave(off, len, ss, cs);
+			assert_int_equal(fmap_ileave_check(&ie[i]), 0);
+			off += len + (rnd() % 2) * 4 * KiB;	/* maybe a gap */
+		}
+		end = off + 8 * KiB;
+		for (q = 0; q < 200; q++) {
+			__u64 x = rnd() % end;
+			int rb = -FMAP_ENXIO;
+
+			for (i = 0; i < n && rb; i++)
+				rb = naive_ileave(&ie[i], x, &b);
+			expect_same(fmap_ileave_find_resolve(ie, n, x, &a), &a, rb, &b);
+		}
 	}
 }
 
@@ -331,6 +649,12 @@ int main(void)
 		cmocka_unit_test(ileave_one_strip_is_simple),
 		cmocka_unit_test(ileave_chunk_boundaries),
 		cmocka_unit_test(simple_binary_search),
+		cmocka_unit_test(simple_random_vs_naive),
+		cmocka_unit_test(simple_every_extent_large),
+		cmocka_unit_test(simple_search_steps_bounded),
+		cmocka_unit_test(uniform_matches_search),
+		cmocka_unit_test(uniform_shift_rejects),
+		cmocka_unit_test(ileave_random_vs_naive),
 		cmocka_unit_test(ileave_matches_naive_walk),
 		cmocka_unit_test(ileave_check_rejects),
 		cmocka_unit_test(simple_check_rejects),
