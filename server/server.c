@@ -824,6 +824,11 @@ unsigned long fbs_server_fmap_requests(const struct fbs_server *srv)
 	return __atomic_load_n(&srv->fmap_requests, __ATOMIC_RELAXED);
 }
 
+int fbs_server_fuse_fd(const struct fbs_server *srv)
+{
+	return fuse_session_fd(srv->se);
+}
+
 int fbs_server_run(struct fbs_server *srv)
 {
 	int ret = fuse_session_loop(srv->se);

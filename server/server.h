@@ -91,6 +91,9 @@ int fbs_server_conn_dir(const struct fbs_server *srv, char *buf, size_t size);
 /* FUSE_FMAP requests answered so far (mappings and layouts). */
 unsigned long fbs_server_fmap_requests(const struct fbs_server *srv);
 
+/* The server's /dev/fuse fd: names its connection (BPF resolver attach). */
+int fbs_server_fuse_fd(const struct fbs_server *srv);
+
 /* Serve requests until unmounted or stopped; in this thread. */
 int fbs_server_run(struct fbs_server *srv);
 
