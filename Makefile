@@ -227,8 +227,8 @@ build-bpf: $(BPF_OBJS) $(BPF_SKELS)
 
 CC := gcc
 USER_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -g -O2 -DFUSE_USE_VERSION=312 \
-	-I$(TOP)/include/uapi -I$(TOP)/include -I$(TOP)/server -I$(BPF_OUT) \
-	-I$(LIBBPF_INC) $(shell pkg-config --cflags fuse3 2>/dev/null)
+	-I$(TOP)/include/uapi -I$(TOP)/include -I$(TOP)/server -I$(TOP)/bpf \
+	-I$(BPF_OUT) -I$(LIBBPF_INC) $(shell pkg-config --cflags fuse3 2>/dev/null)
 USER_LDLIBS := $(LIBBPF_A) $(shell pkg-config --libs fuse3 2>/dev/null) -lelf -lz -lpthread
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
@@ -239,22 +239,45 @@ SERVER_SRCS := $(filter-out $(SERVER_MAIN) $(SERVER_DEMO),$(wildcard server/*.c)
 SERVER_HDRS := $(wildcard server/*.h include/*.h include/uapi/linux/*.h)
 SERVER_LIB := $(SERVER_OUT)/libfamfs-server.a
 SERVER_LIB_SAN := $(SERVER_OUT)/san/libfamfs-server.a
+# The BPF resolver's loader goes into the server library.  loader.c needs
+# the resolver's skeleton, hence the patched kernel's BTF; the sanitized
+# library of the host unit tests, which build before any kernel, takes
+# loader_stub.c instead (opening the resolver fails with EOPNOTSUPP).
+LOADER_SRCS := bpf/loader.c bpf/slices.c
+LOADER_SAN_SRCS := bpf/loader_stub.c bpf/slices.c
+LOADER_HDRS := $(wildcard bpf/*.h)
+SERVER_OBJS := $(patsubst server/%.c,$(SERVER_OUT)/%.o,$(SERVER_SRCS)) \
+	$(patsubst bpf/%.c,$(SERVER_OUT)/bpf/%.o,$(LOADER_SRCS))
+SERVER_OBJS_SAN := $(patsubst server/%.c,$(SERVER_OUT)/san/%.o,$(SERVER_SRCS)) \
+	$(patsubst bpf/%.c,$(SERVER_OUT)/san/bpf/%.o,$(LOADER_SAN_SRCS))
 
-$(SERVER_OUT)/%.o: server/%.c $(SERVER_HDRS) | $(LIBBPF_A)
+$(SERVER_OUT)/%.o: server/%.c $(SERVER_HDRS) $(LOADER_HDRS) | $(LIBBPF_A)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
 
-$(SERVER_OUT)/san/%.o: server/%.c $(SERVER_HDRS) | $(LIBBPF_A)
+$(SERVER_OUT)/san/%.o: server/%.c $(SERVER_HDRS) $(LOADER_HDRS) | $(LIBBPF_A)
 	$(call msg,CC-SAN,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(USER_CFLAGS) $(SAN_FLAGS) -c $< -o $@
 
-$(SERVER_LIB): $(patsubst server/%.c,$(SERVER_OUT)/%.o,$(SERVER_SRCS))
+$(SERVER_OUT)/bpf/%.o: bpf/%.c $(SERVER_HDRS) $(LOADER_HDRS) | $(LIBBPF_A)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
+
+$(SERVER_OUT)/bpf/loader.o: $(BPF_OUT)/resolver.skel.h
+
+$(SERVER_OUT)/san/bpf/%.o: bpf/%.c $(SERVER_HDRS) $(LOADER_HDRS) | $(LIBBPF_A)
+	$(call msg,CC-SAN,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(USER_CFLAGS) $(SAN_FLAGS) -c $< -o $@
+
+$(SERVER_LIB): $(SERVER_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(SERVER_LIB_SAN): $(patsubst server/%.c,$(SERVER_OUT)/san/%.o,$(SERVER_SRCS))
+$(SERVER_LIB_SAN): $(SERVER_OBJS_SAN)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 

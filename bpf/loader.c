@@ -1,0 +1,586 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The resolver's loader: see loader.h.  Needs the skeleton
+ * (build/bpf/resolver.skel.h), hence the patched kernel's BTF; the host
+ * unit tests link loader_stub.c instead.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "loader.h"
+#include "log.h"
+#include "slices.h"
+
+#include "resolver.skel.h"
+
+#define BPF_FS_ROOT	"/sys/fs/bpf"
+#define BPF_FS_MAGIC_	0xcafe4a11
+#define BATCH		4096	/* extents per map update syscall */
+
+/* The maps that are pinned, by their names in resolver.bpf.c. */
+static const char *const pinned_maps[] = {
+	"files", "simple_exts", "ileave_exts", "stats",
+};
+
+struct famfs_loader {
+	struct resolver_bpf *skel;
+	struct bpf_link *link;
+	int files_fd, simple_fd, ileave_fd, stats_fd;
+	/* an ARRAY_OF_MAPS whose update waits for an RCU grace period */
+	int sync_outer_fd, sync_inner_fd;
+	char pin_dir[256];
+	__u32 max_simple, max_ileave, max_files;
+	struct famfs_slices simple, ileave;
+};
+
+/* ---- libbpf's messages, one level quieter ---- */
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt,
+			va_list ap)
+{
+	enum fbs_log_level lvl;
+	char *buf, *line, *save = NULL;
+
+	if (level == LIBBPF_WARN)
+		lvl = FBS_LOG_INFO;
+	else if (level == LIBBPF_INFO)
+		lvl = FBS_LOG_DEBUG;
+	else
+		return 0;	/* libbpf's debug: below ours */
+	if (lvl > fbs_log_get_level() || vasprintf(&buf, fmt, ap) < 0)
+		return 0;
+	/* verifier logs come as one message of many lines */
+	for (line = strtok_r(buf, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save))
+		fbs_log(lvl, "libbpf: %s", line);
+	free(buf);
+	return 0;
+}
+
+/* ---- the pin directory ---- */
+
+static int ensure_bpffs(const char *root)
+{
+	struct statfs sf;
+
+	if (strncmp(root, BPF_FS_ROOT "/", strlen(BPF_FS_ROOT) + 1))
+		return 0;	/* a root of the caller's: theirs to mount */
+	if (!statfs(BPF_FS_ROOT, &sf) && sf.f_type == BPF_FS_MAGIC_)
+		return 0;
+	if (mount("bpf", BPF_FS_ROOT, "bpf", 0, "mode=0700")) {
+		int err = -errno;
+
+		pr_err("mounting bpffs on %s: %s", BPF_FS_ROOT, strerror(-err));
+		return err;
+	}
+	pr_info("mounted bpffs on %s", BPF_FS_ROOT);
+	return 0;
+}
+
+/* Remove @dir and what is pinned in it (files only: pins are files). */
+static int remove_pin_dir(const char *dir)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	DIR *d = opendir(dir);
+	int err = 0;
+
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (unlink(path) && !err)
+			err = -errno;
+	}
+	closedir(d);
+	if (rmdir(dir) && !err)
+		err = -errno;
+	return err;
+}
+
+static int make_pin_dir(struct famfs_loader *l, const char *root,
+			unsigned int conn_id)
+{
+	struct stat st;
+	int err;
+
+	err = ensure_bpffs(root);
+	if (err)
+		return err;
+	if (mkdir(root, 0700) && errno != EEXIST) {
+		err = -errno;
+		pr_err("%s: %s", root, strerror(-err));
+		return err;
+	}
+	if (snprintf(l->pin_dir, sizeof(l->pin_dir), "%s/%u", root, conn_id) >=
+	    (int)sizeof(l->pin_dir)) {
+		l->pin_dir[0] = 0;
+		pr_err("%s: pin root path too long", root);
+		return -ENAMETOOLONG;
+	}
+	/*
+	 * Connection numbers are unique among live connections: a directory
+	 * with ours was left by a server that died without unpinning.
+	 */
+	if (!stat(l->pin_dir, &st)) {
+		err = remove_pin_dir(l->pin_dir);
+		if (err) {
+			pr_err("%s: removing the stale pins of a dead server: %s",
+			       l->pin_dir, strerror(-err));
+			return err;
+		}
+		pr_info("%s: removed the stale pins of a dead server", l->pin_dir);
+	}
+	if (mkdir(l->pin_dir, 0700)) {
+		err = -errno;
+		pr_err("%s: %s", l->pin_dir, strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+static void unpin(struct famfs_loader *l)
+{
+	int err;
+
+	if (!l->pin_dir[0])
+		return;
+	err = remove_pin_dir(l->pin_dir);
+	if (err)
+		pr_warn("%s: unpinning: %s", l->pin_dir, strerror(-err));
+	l->pin_dir[0] = 0;
+}
+
+/* ---- grace periods ---- */
+
+static int make_sync_maps(struct famfs_loader *l)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, opts);
+	int err;
+
+	l->sync_inner_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "famfs_sync_in",
+					  4, 4, 1, NULL);
+	if (l->sync_inner_fd < 0)
+		goto fail;
+	opts.inner_map_fd = l->sync_inner_fd;
+	l->sync_outer_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY_OF_MAPS,
+					  "famfs_sync", 4, 4, 1, &opts);
+	if (l->sync_outer_fd < 0)
+		goto fail;
+	return 0;
+fail:
+	err = -errno;
+	pr_err("creating the grace-period map: %s", strerror(-err));
+	return err;
+}
+
+/*
+ * Wait until no resolver run that started before now is still running:
+ * the kernel waits for an RCU grace period after updating a map of maps.
+ */
+static int wait_grace(struct famfs_loader *l)
+{
+	__u32 key = 0;
+
+	if (bpf_map_update_elem(l->sync_outer_fd, &key, &l->sync_inner_fd,
+				BPF_ANY)) {
+		int err = -errno;
+
+		pr_err("waiting for a grace period: %s", strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+/* ---- open, attach, close ---- */
+
+static int load(struct famfs_loader *l, const struct famfs_loader_opts *opts)
+{
+	struct resolver_bpf *skel;
+	char path[PATH_MAX];
+	struct bpf_map *map;
+	unsigned int i;
+	int err;
+
+	libbpf_set_print(libbpf_print);
+	skel = resolver_bpf__open();
+	if (!skel) {
+		err = -errno;
+		pr_err("opening the BPF resolver: %s", strerror(-err));
+		return err;
+	}
+	l->skel = skel;
+	if ((err = bpf_map__set_max_entries(skel->maps.files, l->max_files)) ||
+	    (err = bpf_map__set_max_entries(skel->maps.simple_exts, l->max_simple)) ||
+	    (err = bpf_map__set_max_entries(skel->maps.ileave_exts, l->max_ileave))) {
+		pr_err("sizing the resolver's maps: %s", strerror(-err));
+		return err;
+	}
+	/* the struct_ops data field that names our connection */
+	skel->struct_ops.famfs_ops->fuse_fd = opts->fuse_fd;
+	err = resolver_bpf__load(skel);
+	if (err) {
+		pr_err("loading the BPF resolver: %s%s", strerror(-err),
+		       err == -ENOTSUP || err == -ESRCH || err == -ENOENT ?
+		       " (a kernel without struct fuse_fmap_ops?)" : "");
+		return err;
+	}
+	l->files_fd = bpf_map__fd(skel->maps.files);
+	l->simple_fd = bpf_map__fd(skel->maps.simple_exts);
+	l->ileave_fd = bpf_map__fd(skel->maps.ileave_exts);
+	l->stats_fd = bpf_map__fd(skel->maps.stats);
+
+	for (i = 0; i < sizeof(pinned_maps) / sizeof(pinned_maps[0]); i++) {
+		map = bpf_object__find_map_by_name(skel->obj, pinned_maps[i]);
+		snprintf(path, sizeof(path), "%s/%s", l->pin_dir, pinned_maps[i]);
+		err = map ? bpf_map__pin(map, path) : -ENOENT;
+		if (err) {
+			pr_err("pinning %s: %s", path, strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+static void unload(struct famfs_loader *l)
+{
+	resolver_bpf__destroy(l->skel);
+	l->skel = NULL;
+}
+
+int famfs_loader_attach(struct famfs_loader *l)
+{
+	struct bpf_link *link;
+	int err;
+
+	if (l->link)
+		return -EALREADY;
+	link = bpf_map__attach_struct_ops(l->skel->maps.famfs_ops);
+	if (!link) {
+		err = -errno;
+		pr_err("attaching the BPF resolver to the connection: %s%s",
+		       strerror(-err),
+		       err == -EBUSY ? " (the connection already has one)" :
+		       err == -EOPNOTSUPP ? " (the connection did not negotiate "
+					    "FUSE_HAS_FMAP, or INIT is not done)" :
+		       err == -EPERM ? " (needs CAP_SYS_ADMIN)" :
+		       err == -EBADF || err == -EINVAL ?
+				" (fuse_fd is not an open /dev/fuse)" : "");
+		return err;
+	}
+	l->link = link;
+	pr_info("BPF resolver \"%s\" attached; maps pinned in %s",
+		FAMFS_OPS_NAME, l->pin_dir);
+	return 0;
+}
+
+void famfs_loader_detach(struct famfs_loader *l)
+{
+	if (!l || !l->link)
+		return;
+	/* the kernel waits for running resolver calls before this returns */
+	bpf_link__destroy(l->link);
+	l->link = NULL;
+}
+
+bool famfs_loader_attached(const struct famfs_loader *l)
+{
+	return l && l->link;
+}
+
+int famfs_loader_open(const struct famfs_loader_opts *opts,
+		      struct famfs_loader **lp)
+{
+	struct famfs_loader *l;
+	int err;
+
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+	l->sync_outer_fd = l->sync_inner_fd = -1;
+	l->max_files = opts->max_files ? opts->max_files : FAMFS_DEF_MAX_FILES;
+	l->max_simple = opts->max_simple ? opts->max_simple : FAMFS_DEF_MAX_SIMPLE;
+	l->max_ileave = opts->max_ileave ? opts->max_ileave : FAMFS_DEF_MAX_ILEAVE;
+	if ((err = famfs_slices_init(&l->simple, l->max_simple)) ||
+	    (err = famfs_slices_init(&l->ileave, l->max_ileave)))
+		goto fail;
+	err = make_pin_dir(l, opts->pin_root ? opts->pin_root : FAMFS_PIN_ROOT,
+			   opts->conn_id);
+	if (err)
+		goto fail;
+	err = load(l, opts);
+	if (err)
+		goto fail;
+	err = make_sync_maps(l);
+	if (err)
+		goto fail;
+	*lp = l;
+	return 0;
+fail:
+	famfs_loader_close(l);
+	return err;
+}
+
+void famfs_loader_close(struct famfs_loader *l)
+{
+	if (!l)
+		return;
+	famfs_loader_detach(l);
+	unpin(l);
+	unload(l);
+	if (l->sync_outer_fd >= 0)
+		close(l->sync_outer_fd);
+	if (l->sync_inner_fd >= 0)
+		close(l->sync_inner_fd);
+	famfs_slices_fini(&l->simple);
+	famfs_slices_fini(&l->ileave);
+	free(l);
+}
+
+const char *famfs_loader_pin_dir(const struct famfs_loader *l)
+{
+	return l->pin_dir;
+}
+
+/* ---- files ---- */
+
+/* Write @n values of @size bytes from @vals to entries [first, first + n). */
+static int write_slice(int fd, __u32 first, const void *vals, size_t size,
+		       __u32 n)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = 0, .flags = 0);
+	__u32 *keys, done = 0, i, count;
+	int err = 0;
+
+	keys = malloc(BATCH * sizeof(*keys));
+	if (!keys)
+		return -ENOMEM;
+	while (done < n) {
+		count = n - done < BATCH ? n - done : BATCH;
+		for (i = 0; i < count; i++)
+			keys[i] = first + done + i;
+		if (bpf_map_update_batch(fd, keys, (const char *)vals + done * size,
+					 &count, &opts)) {
+			err = -errno;
+			break;
+		}
+		done += count;
+	}
+	free(keys);
+	return err;
+}
+
+static const char *kind_name(__u32 kind)
+{
+	return kind == FAMFS_FILE_SIMPLE ? "simple" : "interleaved";
+}
+
+/* Refuse what does not fit, with the reason; never truncate. */
+static int check_fit(struct famfs_loader *l, __u64 nodeid,
+		     const struct famfs_file_extents *fe)
+{
+	__u32 per_file = fe->kind == FAMFS_FILE_SIMPLE ? FMAP_MAX_SIMPLE :
+			 FMAP_MAX_ILEAVE;
+	__u32 cap = fe->kind == FAMFS_FILE_SIMPLE ? l->max_simple : l->max_ileave;
+	__u32 i;
+	int err;
+
+	if (fe->n > per_file) {
+		pr_err("file %llu: layout of %u %s extents refused: the BPF "
+		       "resolver takes at most %u per file",
+		       (unsigned long long)nodeid, fe->n, kind_name(fe->kind),
+		       per_file);
+		return -E2BIG;
+	}
+	if (fe->n > cap) {
+		pr_err("file %llu: layout of %u %s extents refused: larger than "
+		       "the whole extent map (%u entries; raise its size)",
+		       (unsigned long long)nodeid, fe->n, kind_name(fe->kind), cap);
+		return -E2BIG;
+	}
+	if (fe->kind == FAMFS_FILE_SIMPLE) {
+		err = fmap_simple_check(fe->simple, fe->n);
+	} else {
+		for (i = 0, err = 0; i < fe->n && !err; i++)
+			err = fmap_ileave_check(&fe->ileave[i]);
+	}
+	if (err) {
+		pr_err("file %llu: malformed %s extents: %s",
+		       (unsigned long long)nodeid, kind_name(fe->kind),
+		       strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+static int alloc_slice(struct famfs_loader *l, __u64 nodeid, __u32 kind,
+		       __u32 n, __u32 *first)
+{
+	struct famfs_slices *s = kind == FAMFS_FILE_SIMPLE ? &l->simple : &l->ileave;
+	int err;
+
+	if (!famfs_slices_alloc(s, n, first))
+		return 0;
+	if (s->nparked) {
+		/* runs freed earlier become reusable after a grace period */
+		err = wait_grace(l);
+		if (err)
+			return err;
+		famfs_slices_reclaim(s);
+		if (!famfs_slices_alloc(s, n, first))
+			return 0;
+	}
+	pr_err("file %llu: layout of %u %s extents refused: no free run that "
+	       "long in the extent map (%llu of %u entries free, longest run %u)",
+	       (unsigned long long)nodeid, n, kind_name(kind),
+	       (unsigned long long)s->nfree, s->cap, famfs_slices_largest(s));
+	return -ENOSPC;
+}
+
+static void slice_of(const struct famfs_file *f, struct famfs_slice *s)
+{
+	s->kind = f->kind;
+	s->first = f->first;
+	s->n = f->nextents;
+}
+
+int famfs_loader_set_file(struct famfs_loader *l, __u64 nodeid,
+			  const struct famfs_file_extents *fe,
+			  struct famfs_slice *old)
+{
+	struct famfs_file desc = { 0 }, prev;
+	bool had;
+	int err;
+
+	memset(old, 0, sizeof(*old));
+	if (fe->kind != FAMFS_FILE_SIMPLE && fe->kind != FAMFS_FILE_INTERLEAVED)
+		return -EINVAL;
+	if (!fe->n) {
+		err = famfs_loader_remove_file(l, nodeid, old);
+		return err == -ENOENT ? 0 : err;
+	}
+	err = check_fit(l, nodeid, fe);
+	if (err)
+		return err;
+	had = !bpf_map_lookup_elem(l->files_fd, &nodeid, &prev);
+
+	desc.size = fe->size;
+	desc.kind = fe->kind;
+	desc.nextents = fe->n;
+	if (fe->kind == FAMFS_FILE_SIMPLE)
+		desc.uniform_shift = fmap_simple_uniform_shift(fe->simple, fe->n);
+	err = alloc_slice(l, nodeid, fe->kind, fe->n, &desc.first);
+	if (err)
+		return err;
+	/* the extents first: the descriptor must never name unwritten ones */
+	if (fe->kind == FAMFS_FILE_SIMPLE)
+		err = write_slice(l->simple_fd, desc.first, fe->simple,
+				  sizeof(*fe->simple), fe->n);
+	else
+		err = write_slice(l->ileave_fd, desc.first, fe->ileave,
+				  sizeof(*fe->ileave), fe->n);
+	if (err) {
+		pr_err("file %llu: writing %u extents: %s",
+		       (unsigned long long)nodeid, fe->n, strerror(-err));
+		goto undo;
+	}
+	if (bpf_map_update_elem(l->files_fd, &nodeid, &desc, BPF_ANY)) {
+		err = -errno;
+		pr_err("file %llu: %s%s", (unsigned long long)nodeid,
+		       strerror(-err), err == -E2BIG ?
+		       " (the files map is full: raise its size)" : "");
+		goto undo;
+	}
+	if (had)
+		slice_of(&prev, old);
+	return 0;
+undo:
+	/* never named by a descriptor: reusable at once */
+	famfs_slices_free(fe->kind == FAMFS_FILE_SIMPLE ? &l->simple : &l->ileave,
+			  desc.first, fe->n);
+	famfs_slices_reclaim(fe->kind == FAMFS_FILE_SIMPLE ? &l->simple : &l->ileave);
+	return err;
+}
+
+int famfs_loader_remove_file(struct famfs_loader *l, __u64 nodeid,
+			     struct famfs_slice *old)
+{
+	struct famfs_file prev;
+
+	memset(old, 0, sizeof(*old));
+	if (bpf_map_lookup_elem(l->files_fd, &nodeid, &prev))
+		return -ENOENT;
+	if (bpf_map_delete_elem(l->files_fd, &nodeid))
+		return -errno;
+	slice_of(&prev, old);
+	return 0;
+}
+
+int famfs_loader_set_size(struct famfs_loader *l, __u64 nodeid, __u64 size)
+{
+	struct famfs_file f;
+
+	if (bpf_map_lookup_elem(l->files_fd, &nodeid, &f))
+		return -ENOENT;
+	f.size = size;
+	if (bpf_map_update_elem(l->files_fd, &nodeid, &f, BPF_EXIST))
+		return -errno;
+	return 0;
+}
+
+void famfs_loader_free_slice(struct famfs_loader *l, const struct famfs_slice *s)
+{
+	int err;
+
+	if (!s->kind || !s->n)
+		return;
+	err = famfs_slices_free(s->kind == FAMFS_FILE_SIMPLE ? &l->simple :
+				&l->ileave, s->first, s->n);
+	if (err)
+		pr_warn("freeing %s slice [%u, +%u): %s", kind_name(s->kind),
+			s->first, s->n, strerror(-err));
+}
+
+int famfs_loader_stats(const struct famfs_loader *l,
+		       struct famfs_resolver_stats *st)
+{
+	struct famfs_resolver_stats *per_cpu;
+	int ncpus = libbpf_num_possible_cpus(), i, err = 0;
+	__u32 key = 0;
+
+	memset(st, 0, sizeof(*st));
+	if (ncpus <= 0)
+		return ncpus ? ncpus : -EINVAL;
+	per_cpu = calloc(ncpus, sizeof(*per_cpu));
+	if (!per_cpu)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(l->stats_fd, &key, per_cpu)) {
+		err = -errno;
+		goto out;
+	}
+	for (i = 0; i < ncpus; i++) {
+		st->handled += per_cpu[i].handled;
+		st->unknown_file += per_cpu[i].unknown_file;
+		st->hole += per_cpu[i].hole;
+		st->needs_alloc += per_cpu[i].needs_alloc;
+		st->unaligned += per_cpu[i].unaligned;
+		st->bad_slice += per_cpu[i].bad_slice;
+	}
+out:
+	free(per_cpu);
+	return err;
+}

@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The famfs-bpf resolver: a fuse_fmap_ops struct_ops program that the
+ * kernel calls on a mapping-cache miss of a mapped file, under RCU (not
+ * sleepable), with the query (nodeid, pos, length, i_size, op flags) and a
+ * zeroed struct fuse_fmap_out, the only thing it may write.
+ *
+ * It finds the file's descriptor in `files` (filled by the server through
+ * bpf/loader.c), then the mapping of the page at query->pos through
+ * include/fmap.h, the same code the server and the tests use:
+ *   - simple extents: O(1) for uniform layouts, else a binary search of at
+ *     most FMAP_SEARCH_STEPS map reads over the file's slice of simple_exts;
+ *   - interleaved extents: O(1) shifts and masks in one of at most
+ *     FMAP_MAX_ILEAVE extents of ileave_exts.
+ * It answers FUSE_FMAP_RESOLVE_FALLBACK, so the server decides, for files
+ * it does not know, offsets in no extent (holes; writes there need the
+ * server to allocate) and extents that are not page aligned.  Whatever it
+ * answers, the kernel validates like a server reply.
+ *
+ * The loader writes a new slice before it points a descriptor at it and
+ * frees an old slice only after the kernel has invalidated its mappings,
+ * so a descriptor never names extents that are being rewritten.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "fmap.h"
+#include "resolver_common.h"
+
+/* UAPI constants: #defines, so not in vmlinux.h */
+#define FUSE_FMAP_RESOLVE_HANDLED	0
+#define FUSE_FMAP_RESOLVE_FALLBACK	1
+#define FUSE_FMAP_OP_WRITE		(1 << 0)
+#define FUSE_FMAP_TYPE_MAPPED		1
+#define FAMFS_PAGE_SIZE			4096ULL
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, FAMFS_DEF_MAX_FILES);
+	__type(key, __u64);
+	__type(value, struct famfs_file);
+} files SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, FAMFS_DEF_MAX_SIMPLE);
+	__type(key, __u32);
+	__type(value, struct fmap_simple_ext);
+} simple_exts SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, FAMFS_DEF_MAX_ILEAVE);
+	__type(key, __u32);
+	__type(value, struct fmap_ileave_ext);
+} ileave_exts SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct famfs_resolver_stats);
+} stats SEC(".maps");
+
+/* Accessors for include/fmap.h: extent @i of the slice that starts at @first */
+static __always_inline const struct fmap_simple_ext *simple_get(__u32 first, __u32 i)
+{
+	__u32 key = first + i;
+
+	return bpf_map_lookup_elem(&simple_exts, &key);
+}
+
+static __always_inline const struct fmap_ileave_ext *ileave_get(__u32 first, __u32 i)
+{
+	__u32 key = first + i;
+
+	return bpf_map_lookup_elem(&ileave_exts, &key);
+}
+
+FMAP_DEFINE_SIMPLE_SEARCH(simple_search, __u32, simple_get)
+FMAP_DEFINE_SIMPLE_UNIFORM(simple_uniform, __u32, simple_get)
+FMAP_DEFINE_ILEAVE_FIND(ileave_find, __u32, ileave_get)
+
+#define COUNT(field) do {						\
+	__u32 ___zero = 0;						\
+	struct famfs_resolver_stats *___st =				\
+		bpf_map_lookup_elem(&stats, &___zero);			\
+	if (___st)							\
+		___st->field++;		/* per CPU: no atomics */	\
+} while (0)
+
+SEC("struct_ops/resolve")
+int BPF_PROG(famfs_resolve, const struct fuse_fmap_query *query,
+	     struct fuse_fmap_out *out)
+{
+	__u64 nodeid = query->nodeid;
+	__u64 pos = query->pos & ~(FAMFS_PAGE_SIZE - 1);
+	const struct famfs_file *f;
+	struct fmap_mapping m;
+	int err;
+
+	f = bpf_map_lookup_elem(&files, &nodeid);
+	if (!f) {
+		COUNT(unknown_file);
+		return FUSE_FMAP_RESOLVE_FALLBACK;
+	}
+	if (f->kind == FAMFS_FILE_SIMPLE && f->uniform_shift)
+		err = simple_uniform(f->first, f->nextents, f->uniform_shift,
+				     pos, &m);
+	else if (f->kind == FAMFS_FILE_SIMPLE)
+		err = simple_search(f->first, f->nextents, pos, &m);
+	else if (f->kind == FAMFS_FILE_INTERLEAVED)
+		err = ileave_find(f->first, f->nextents, pos, &m);
+	else
+		err = -FMAP_EINVAL;
+
+	if (err == -FMAP_ENXIO) {
+		if (query->op_flags & FUSE_FMAP_OP_WRITE)
+			COUNT(needs_alloc);
+		else
+			COUNT(hole);
+		return FUSE_FMAP_RESOLVE_FALLBACK;
+	}
+	if (err) {
+		COUNT(bad_slice);
+		return FUSE_FMAP_RESOLVE_FALLBACK;
+	}
+	if ((m.file_off | m.len | m.dev_off) & (FAMFS_PAGE_SIZE - 1)) {
+		COUNT(unaligned);
+		return FUSE_FMAP_RESOLVE_FALLBACK;
+	}
+	out->offset = m.file_off;
+	out->length = m.len;
+	out->dev_offset = m.dev_off;
+	out->dev_id = m.dev;
+	out->type = FUSE_FMAP_TYPE_MAPPED;
+	COUNT(handled);
+	return FUSE_FMAP_RESOLVE_HANDLED;
+}
+
+SEC(".struct_ops.link")
+struct fuse_fmap_ops famfs_ops = {
+	.resolve = (void *)famfs_resolve,
+	.name = FAMFS_OPS_NAME,
+};
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause) */
+/*
+ * Types the BPF resolver (resolver.bpf.c) and its loader (loader.c) share:
+ * the keys and values of its maps, and their limits.  Fixed-width types
+ * only; the extents themselves are include/fmap.h's, with device numbers
+ * that are the kernel's device ids (FUSE_DEV_IOC_BACKING_OPEN), not the
+ * server's device indexes.
+ *
+ * Maps (pinned under /sys/fs/bpf/famfs-bpf/<connection>/):
+ *   files        HASH   nodeid (__u64) -> struct famfs_file
+ *   simple_exts  ARRAY  __u32 -> struct fmap_simple_ext
+ *   ileave_exts  ARRAY  __u32 -> struct fmap_ileave_ext
+ *   stats        PERCPU_ARRAY, one struct famfs_resolver_stats
+ * A file's extents are the slice [first, first + nextents) of the array of
+ * its kind, sorted by file offset.
+ */
+#ifndef FAMFS_BPF_RESOLVER_COMMON_H
+#define FAMFS_BPF_RESOLVER_COMMON_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+/* famfs_file.kind */
+#define FAMFS_FILE_SIMPLE	1
+#define FAMFS_FILE_INTERLEAVED	2
+
+/* Value of `files`, keyed by the file's FUSE nodeid. */
+struct famfs_file {
+	__u64 size;		/* i_size as the server last knew it */
+	__u32 kind;		/* FAMFS_FILE_* */
+	__u32 nextents;		/* length of the file's slice */
+	__u32 first;		/* first index of the slice */
+	__u32 uniform_shift;	/* simple only: 0, or the layout is uniform
+				 * (fmap_simple_uniform_shift()) with this
+				 * shift and resolves in O(1) */
+};
+
+/*
+ * Why the resolver answered what it answered, per CPU (STYLE: give BPF a
+ * way to say why).  Everything but @handled went to the server.
+ */
+struct famfs_resolver_stats {
+	__u64 handled;		/* a mapping */
+	__u64 unknown_file;	/* nodeid not in `files` */
+	__u64 hole;		/* read of an offset in no extent */
+	__u64 needs_alloc;	/* write to an offset in no extent */
+	__u64 unaligned;	/* the extent is not page aligned */
+	__u64 bad_slice;	/* descriptor or slice unreadable: a bug */
+};
+
+/* Default sizes; the loader sets the real ones before load. */
+#define FAMFS_DEF_MAX_FILES	4096
+#define FAMFS_DEF_MAX_SIMPLE	(1U << 18)	/* 8 MiB of extents */
+#define FAMFS_DEF_MAX_ILEAVE	1024		/* 280 KiB of extents */
+
+/* The struct_ops instance's name, shown in fmap_stats and tracepoints. */
+#define FAMFS_OPS_NAME		"famfs"
+
+#endif /* FAMFS_BPF_RESOLVER_COMMON_H */

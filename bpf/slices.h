@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Slices of an extent array: first-fit allocation of runs of entries in
+ * [0, cap), for the loader's ARRAY maps.  Plain userspace C; no locking
+ * (the loader serialises).
+ *
+ * A freed run is not reused at once: famfs_slices_free() parks it, and
+ * famfs_slices_alloc() takes parked runs only after the caller has
+ * confirmed a grace period (famfs_slices_reclaim()), so that a BPF program
+ * that read an old descriptor never reads entries rewritten for another
+ * file.
+ */
+#ifndef FAMFS_BPF_SLICES_H
+#define FAMFS_BPF_SLICES_H
+
+#include <stdbool.h>
+#include <linux/types.h>
+
+struct famfs_run {
+	__u32 start;
+	__u32 len;
+};
+
+struct famfs_slices {
+	__u32 cap;		/* entries managed: [0, cap) */
+	__u64 nfree;		/* entries in free runs */
+	__u64 nparked;		/* entries freed but not yet reusable */
+	struct famfs_run *free;	/* sorted by start, never adjacent */
+	__u32 nruns, runs_cap;
+	struct famfs_run *parked;
+	__u32 nparked_runs, parked_cap;
+};
+
+int famfs_slices_init(struct famfs_slices *s, __u32 cap);
+void famfs_slices_fini(struct famfs_slices *s);
+
+/* A run of @n entries into *@first: 0, -ENOSPC (no free run that long). */
+int famfs_slices_alloc(struct famfs_slices *s, __u32 n, __u32 *first);
+
+/* Park a run that famfs_slices_alloc() returned: -EINVAL if it was not. */
+int famfs_slices_free(struct famfs_slices *s, __u32 first, __u32 n);
+
+/* A grace period passed since the runs parked so far: make them free. */
+void famfs_slices_reclaim(struct famfs_slices *s);
+
+/* The longest free run (not counting parked ones). */
+__u32 famfs_slices_largest(const struct famfs_slices *s);
+
+#endif /* FAMFS_BPF_SLICES_H */
