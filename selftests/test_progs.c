@@ -43,10 +43,16 @@ static const struct prog_test prog_tests[] = {
 static const char *filters[MAX_FILTERS];
 static int nr_filters;
 
-/* state of the child running one test */
+/*
+ * State of the child running one test.  A check that fails while no subtest
+ * is running (setup before the first one, code between a filtered-out
+ * subtest and the next, teardown after them) belongs to the test itself:
+ * it goes to top_failed, which no test__start_subtest() clears.
+ */
 static const char *cur_test;
 static char cur_subtest[128];
-static bool in_subtest, cur_failed, cur_skipped, test_had_subtests;
+static bool in_subtest, test_had_subtests;
+static bool sub_failed, sub_skipped, top_failed, top_skipped;
 static int result_fd = -1;
 
 static bool selected(const char *test, const char *subtest)
@@ -76,14 +82,14 @@ static bool selected(const char *test, const char *subtest)
 	return false;
 }
 
-static void report(const char *name)
+static void report(const char *name, bool failed, bool skipped)
 {
-	char line[300];
+	char line[400];
 	int n;
 
 	fflush(stdout);
 	n = snprintf(line, sizeof(line), "%s\t%s\n",
-		     cur_failed ? "fail" : cur_skipped ? "skip" : "ok", name);
+		     failed ? "fail" : skipped ? "skip" : "ok", name);
 	if (write(result_fd, line, n) != n)
 		_exit(3);
 }
@@ -95,7 +101,7 @@ static void end_subtest(void)
 	if (!in_subtest)
 		return;
 	snprintf(name, sizeof(name), "%s/%s", cur_test, cur_subtest);
-	report(name);
+	report(name, sub_failed, sub_skipped);
 	in_subtest = false;
 }
 
@@ -107,27 +113,41 @@ bool test__start_subtest(const char *name)
 		return false;
 	snprintf(cur_subtest, sizeof(cur_subtest), "%s", name);
 	in_subtest = true;
-	cur_failed = cur_skipped = false;
+	sub_failed = sub_skipped = false;
 	return true;
 }
 
 void test__skip(void)
 {
-	cur_skipped = true;
+	if (in_subtest)
+		sub_skipped = true;
+	else
+		top_skipped = true;
 }
 
 void test__fail(void)
 {
-	cur_failed = true;
+	if (in_subtest)
+		sub_failed = true;
+	else
+		top_failed = true;
 }
 
 static void run_child(const struct prog_test *t)
 {
+	char name[300];
+
 	cur_test = t->name;
 	t->run();
 	end_subtest();
-	if (!test_had_subtests)
-		report(t->name);
+	if (!test_had_subtests) {
+		report(t->name, top_failed, top_skipped);
+	} else if (top_failed) {
+		/* the subtests' lines cannot carry it: one line of its own */
+		snprintf(name, sizeof(name), "%s # failed outside its subtests",
+			 t->name);
+		report(name, true, false);
+	}
 	fflush(stdout);
 	_exit(0);
 }

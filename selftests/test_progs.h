@@ -5,7 +5,10 @@
  * A test is a file selftests/prog_tests/<name>.c defining
  * "void test_<name>(void)".  The runner discovers them at build time, runs
  * each in its own forked child under a timeout and prints TAP: one line per
- * subtest, or one per test without subtests.
+ * subtest, or one per test without subtests.  A check counts for the
+ * subtest started last, until the next one starts or the test returns; one
+ * that fails while no subtest runs (setup before the first, code after a
+ * filtered-out one) fails the test itself, on a "not ok" line of its own.
  *
  * Every ASSERT_*() returns true when the check held, so a failed setup step
  * can jump to cleanup:  if (!ASSERT_OK(err, "mount")) goto out;
