@@ -102,6 +102,15 @@ void test_fmap_rw(void)
 	}
 
 	if (test__start_subtest("counters")) {
+		/* a file of its own: run alone, nothing else moved them */
+		const struct fmap_simple_ext ext[] = {
+			{ .file_off = 0, .len = 4 * MiB, .dev = 0, .dev_off = 160 * MiB },
+		};
+
+		layout_simple(&l, 1, ext);
+		if (ASSERT_OK(fbs_server_add_file(fx.srv, "counted", 4 * MiB, &l),
+			      "add file"))
+			check_file(&fx, "counted", &l, 4 * MiB, 5);
 		upcalls = fixture_stat(&fx, "upcalls");
 		hits = fixture_stat(&fx, "cache_hits");
 		/* every mapping came from the server once, then from the cache */
