@@ -16,42 +16,74 @@
 
 #define ALLOC (4 * MiB)		/* two allocation units */
 
-void test_fmap_alloc(void)
+/*
+ * Each subtest gets a fresh mount, hence a fresh allocator with ALLOC bytes,
+ * and a new empty file "new" in it: none depends on what another wrote.
+ */
+static int mount_new_file(struct fixture *fx)
 {
 	struct fixture_opts opts = { .alloc_bytes = ALLOC };
-	unsigned char *data = malloc(ALLOC), *back = malloc(ALLOC);
-	struct fixture fx = { 0 };
 	char path[128];
-	int fd = -1;
+	int fd;
+
+	if (!ASSERT_OK(fixture_mount(fx, &opts), "mount"))
+		return -1;
+	fd = open(fixture_path(fx, "new", path, sizeof(path)),
+		  O_RDWR | O_CREAT | O_EXCL, 0644);
+	ASSERT_OK_FD(fd, "create");
+	return fd;
+}
+
+static void allocate_on_write(unsigned char *data, unsigned char *back)
+{
+	struct fixture fx = { 0 };
+	int fd = mount_new_file(&fx);
+
+	if (fd < 0)
+		goto out;
+	ASSERT_EQ(pwrite(fd, data, ALLOC, 0), ALLOC, "write a new file");
+	ASSERT_EQ(pread(fd, back, ALLOC, 0), ALLOC, "read it back");
+	ASSERT_MEMEQ(back, data, ALLOC, "read(2) == write(2)");
+	/* the bump allocator's units, in order, from FX_ALLOC_START */
+	ASSERT_OK(dev_pread(FX_DEV0, back, ALLOC, FX_ALLOC_START), "read pmem0");
+	ASSERT_MEMEQ(back, data, ALLOC, "bytes where the server allocated");
+	close(fd);
+out:
+	fixture_unmount(&fx);
+}
+
+static void enospc(unsigned char *data, unsigned char *back)
+{
+	struct fixture fx = { 0 };
+	int fd = mount_new_file(&fx);
+
+	if (fd < 0)
+		goto out;
+	if (!ASSERT_EQ(pwrite(fd, data, ALLOC, 0), ALLOC, "use up the space"))
+		goto out_close;
+	errno = 0;
+	ASSERT_EQ(pwrite(fd, data, 4096, ALLOC), -1, "write past the space");
+	ASSERT_EQ(errno, ENOSPC, "with ENOSPC");
+	ASSERT_EQ(pread(fd, back, 4096, 0), 4096, "the file still reads");
+	ASSERT_MEMEQ(back, data, 4096, "with what was written");
+out_close:
+	close(fd);
+out:
+	fixture_unmount(&fx);
+}
+
+void test_fmap_alloc(void)
+{
+	unsigned char *data = malloc(ALLOC), *back = malloc(ALLOC);
 
 	if (!ASSERT_TRUE(data && back, "malloc"))
 		goto out;
 	fill_pattern(data, ALLOC, 31);
-	if (!ASSERT_OK(fixture_mount(&fx, &opts), "mount"))
-		goto out;
-	fd = open(fixture_path(&fx, "new", path, sizeof(path)),
-		  O_RDWR | O_CREAT | O_EXCL, 0644);
-	if (!ASSERT_OK_FD(fd, "create"))
-		goto out;
-
-	if (test__start_subtest("allocate_on_write")) {
-		ASSERT_EQ(pwrite(fd, data, ALLOC, 0), ALLOC, "write a new file");
-		ASSERT_EQ(pread(fd, back, ALLOC, 0), ALLOC, "read it back");
-		ASSERT_MEMEQ(back, data, ALLOC, "read(2) == write(2)");
-		/* the bump allocator's units, in order, from FX_ALLOC_START */
-		ASSERT_OK(dev_pread(FX_DEV0, back, ALLOC, FX_ALLOC_START), "read pmem0");
-		ASSERT_MEMEQ(back, data, ALLOC, "bytes where the server allocated");
-	}
-	if (test__start_subtest("enospc")) {
-		errno = 0;
-		ASSERT_EQ(pwrite(fd, data, 4096, ALLOC), -1, "write past the space");
-		ASSERT_EQ(errno, ENOSPC, "with ENOSPC");
-		ASSERT_EQ(pread(fd, back, 4096, 0), 4096, "the file still reads");
-	}
+	if (test__start_subtest("allocate_on_write"))
+		allocate_on_write(data, back);
+	if (test__start_subtest("enospc"))
+		enospc(data, back);
 out:
-	if (fd >= 0)
-		close(fd);
-	fixture_unmount(&fx);
 	free(data);
 	free(back);
 }
