@@ -370,15 +370,17 @@ uapi-check: kernel-tree
 		echo "not ok 1 include/uapi/linux/fuse.h matches the kernel series # run make kernel-export"; \
 	fi > $(RESULTS)/uapi.tap; echo 1..1 >> $(RESULTS)/uapi.tap; cat $(RESULTS)/uapi.tap
 
-# The VM runner's status is in its TAP; check's summary decides.
+# Fail when a guest test or a verdict (guest finished, kernel log clean)
+# failed, so that "make vmtest" alone says so; check keeps going past it
+# and lets its summary count the TAP.
 .PHONY: vmtest vmtest-debug
 vmtest: all
 	$(Q)VNG=$(VNG) $(TOP)/selftests/vmtest.sh -k $(KOUT)/arch/x86/boot/bzImage \
-		-p $(TEST_PROGS) -o $(RESULTS)/vm $(VM_FILTER) || true
+		-p $(TEST_PROGS) -o $(RESULTS)/vm $(VM_FILTER)
 
 vmtest-debug: all kernel-debug
 	$(Q)VNG=$(VNG) $(TOP)/selftests/vmtest.sh -k $(KOUT_DEBUG)/arch/x86/boot/bzImage \
-		-p $(TEST_PROGS) -o $(RESULTS)/vm-debug -T 1200 $(VM_FILTER) || true
+		-p $(TEST_PROGS) -o $(RESULTS)/vm-debug -T 1200 $(VM_FILTER)
 
 # check: everything, then one summary line; fails if anything failed.
 .PHONY: check
@@ -389,10 +391,13 @@ check: $(DEPS_STAMP)
 	$(Q)$(MAKE) --no-print-directory unit T='$(T)' || \
 		echo "not ok 1 unit tests build # make unit failed" > $(RESULTS)/unit-build.tap
 	$(Q)$(MAKE) --no-print-directory all || echo "not ok 1 build # make all failed" > $(RESULTS)/build.tap
-	$(Q)[ -f $(RESULTS)/build.tap ] || $(MAKE) --no-print-directory vmtest T='$(T)'
+	$(Q)[ -f $(RESULTS)/build.tap ] || $(MAKE) --no-print-directory vmtest T='$(T)' || \
+		[ -f $(RESULTS)/vm/kernel.tap ] || \
+		echo "not ok 1 vmtest # make vmtest failed before the guest ran" > $(RESULTS)/vmtest.tap
 	$(Q)[ -f $(RESULTS)/build.tap ] || [ "$(CHECK_DEBUG)" != 1 ] || \
 		$(MAKE) --no-print-directory vmtest-debug T='$(T)' || \
-		echo "not ok 1 debug kernel build # make kernel-debug failed" > $(RESULTS)/build-debug.tap
+		[ -f $(RESULTS)/vm-debug/kernel.tap ] || \
+		echo "not ok 1 debug kernel build # make vmtest-debug failed before the guest ran" > $(RESULTS)/build-debug.tap
 	$(Q)$(TOP)/selftests/summary.sh $(RESULTS)
 
 # --------------------------------------------------------------------------
