@@ -408,6 +408,36 @@ demo: $(DEPS_STAMP)
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)VNG=$(VNG) $(TOP)/server/demo.sh $(KOUT)/arch/x86/boot/bzImage $(O)
 
+# make bench: one guest run puts the BPF, built-in C and upcall resolvers
+# (and ext2 -o dax) side by side; selftests/bench/.  Results, a table,
+# results.json and scaling.svg in $(BENCH_OUT).  BENCH_QUICK=1 for a smoke
+# run, BENCH_CASES='miss fault files extents seq' to pick cases.
+BENCH_OUT := $(O)/bench
+BENCH_BIN := $(ST_OUT)/bench/famfs-bench
+BENCH_SRCS := $(wildcard selftests/bench/*.c)
+# the bpf column exists once the server library knows the BPF resolver
+BENCH_CFLAGS := $(if $(shell grep -s FBS_RESOLVER_BPF server/server.h),-DBENCH_HAVE_BPF)
+
+$(BPF_OUT)/bench_fmap.bpf.o: selftests/progs/bench_fmap.h
+
+$(BENCH_BIN): $(BENCH_SRCS) selftests/progs/bench_fmap.h $(TEST_HELPERS) \
+		$(wildcard selftests/*.h) $(SERVER_HDRS) $(BPF_OUT)/bench_fmap.skel.h \
+		$(if $(SERVER_SRCS),$(SERVER_LIB)) | $(LIBBPF_A)
+	$(call msg,CCLD,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(USER_CFLAGS) $(BENCH_CFLAGS) -I$(TOP)/selftests -I$(TOP)/selftests/progs \
+		$(BENCH_SRCS) $(TEST_HELPERS) $(if $(SERVER_SRCS),$(SERVER_LIB)) \
+		$(USER_LDLIBS) -o $@
+
+.PHONY: bench build-bench
+build-bench: $(BENCH_BIN)
+
+bench: $(DEPS_STAMP)
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) -s --no-print-directory build-bench
+	$(Q)VNG=$(VNG) $(TOP)/selftests/bench/bench.sh -k $(KOUT)/arch/x86/boot/bzImage \
+		-b $(BENCH_BIN) -o $(BENCH_OUT)
+
 .PHONY: clean distclean help
 clean:
 	$(Q)rm -rf $(BPF_OUT) $(SERVER_OUT) $(ST_OUT) $(RESULTS) $(TOOLS)
@@ -420,6 +450,8 @@ help:
 	@echo 'famfs-bpf: make [O=DIR] [V=1] TARGET'
 	@echo
 	@echo '  demo            boot the patched kernel and show famfs-bpf at work'
+	@echo '  bench           boot the test kernel once, measure BPF vs built-in C vs'
+	@echo '                  upcall resolution; table, results.json, scaling.svg in $(BENCH_OUT)'
 	@echo '  check           build everything, run host and guest tests, print'
 	@echo '                  "N passed, N failed, N skipped"; T=PATTERN selects tests,'
 	@echo '                  CHECK_DEBUG=0 skips the debug-kernel run'
