@@ -24,7 +24,8 @@
  *  pread_4k_random   end to end: clock_gettime() around each 4 KiB pread.
  *                    These three over a 4 KiB-chunk interleaved file, far
  *                    more chunks than the 16-entry cache holds.
- *  fault_4k_random   random 4 KiB loads through a fresh mmap each round, at
+ *  fault_4k_random   random 4 KiB loads through a fresh mmap each round (the
+ *                    rate of the median round is reported), at
  *                    an address that is not PMD aligned (PTE faults only),
  *                    over a 256 MiB file of 4 KiB chunks (65536 of them).
  *  fault_2m_pmd      one load per 2 MiB of a 2 MiB-chunk file, mapped PMD
@@ -33,7 +34,8 @@
  *  scale_extents/N   resolver_call in a file of N simple extents (not
  *                    uniform: the O(log n) search); small N invalidate the
  *                    file's mappings between rounds so that misses happen.
- *  seq_read          read(2) of a file in 1 MiB calls, against an O_DIRECT
+ *  seq_read          read(2) of a file in 1 MiB calls (median of 4 rounds),
+ *                    against an O_DIRECT
  *                    read of the raw /dev/pmem0 and of the ext2 file.
  *
  * Sizes come from the environment (BENCH_QUICK=1 for a smoke run,
@@ -109,7 +111,7 @@ static struct {
 	.pte_rounds = 16,
 	.pmd_rounds = 32,
 	.scale_samples = 500,
-	.seq_size = 128 * MiB,
+	.seq_size = 64 * MiB,
 };
 
 static struct bench_fmap_bpf *skel;
@@ -695,12 +697,14 @@ static void fault_case(const char *name, bool pmd, int *fds,
 {
 	unsigned int rounds = pmd ? cfg.pmd_rounds : cfg.pte_rounds;
 	unsigned int touches = pmd ? cfg.fault_size / PMD : cfg.pte_touches;
-	__u64 ns[NRES + 1] = { 0 }, kind[NRES + 1] = { 0 };
-	__u64 other[NRES + 1] = { 0 };
+	__u64 kind[NRES + 1] = { 0 }, other[NRES + 1] = { 0 };
+	__u64 *ns[NRES + 1] = { 0 };
 	unsigned int round, t;
 
 	if (touches > cfg.fault_size / PAGE)
 		touches = cfg.fault_size / PAGE;
+	for (t = 0; t < ntargets; t++)
+		ns[t] = calloc(rounds, sizeof(**ns));
 	probes(PROBES_FAULTS);
 	for (round = 0; round < rounds; round++)
 		for (t = 0; t < ntargets; t++) {
@@ -708,8 +712,9 @@ static void fault_case(const char *name, bool pmd, int *fds,
 			__u64 pte0 = skel->bss->pte_faults;
 			__u64 pmd0 = skel->bss->pmd_faults;
 
-			ns[k] += fault_round(fds[k], cfg.fault_size, pmd ? PMD : PAGE,
-					     pmd ? 0 : PAGE, touches);
+			ns[k][round] = fault_round(fds[k], cfg.fault_size,
+						   pmd ? PMD : PAGE, pmd ? 0 : PAGE,
+						   touches);
 			kind[k] += pmd ? skel->bss->pmd_faults - pmd0 :
 					 skel->bss->pte_faults - pte0;
 			other[k] += pmd ? skel->bss->pte_faults - pte0 :
@@ -718,11 +723,15 @@ static void fault_case(const char *name, bool pmd, int *fds,
 	probes(PROBES_NONE);
 	for (t = 0; t < ntargets; t++) {
 		const char *res = t < NRES ? resolvers[t].name : "ext2-dax";
-		double rate = ns[t] ? (double)rounds * touches * 1e9 / ns[t] : 0;
+		/* the median round: a host hiccup in one round moves nothing */
+		struct stats st = stats_of(ns[t], rounds);
+		double rate = st.min ? (double)touches * 1e9 / st.median : 0;
+
+		free(ns[t]);
 
 		emit(name, res, "faults_per_s", rate, "1/s");
-		note("%-18s %-8s %10.0f faults/s (%u x %u loads)", name, res, rate,
-		     rounds, touches);
+		note("%-18s %-8s %10.0f faults/s (median of %u rounds of %u loads)",
+		     name, res, rate, rounds, touches);
 		if (t >= NRES)
 			continue;	/* the counters watch FUSE only */
 		note("%s %s: %llu %s faults of %llu loads, %llu of the other kind",
@@ -973,7 +982,7 @@ out:
 
 /* ---- sequential read ---- */
 
-#define SEQ_ROUNDS 2
+#define SEQ_ROUNDS 4
 
 static __u64 seq_read(int fd, __u64 size)
 {
@@ -994,7 +1003,7 @@ static void case_seq(void)
 	struct fbs_layout *l = calloc(1, sizeof(*l));
 	unsigned int t, round, ntargets = NRES;
 	const char *names[NRES + 2];
-	__u64 ns[NRES + 2] = { 0 };
+	__u64 ns[NRES + 2][SEQ_ROUNDS] = { { 0 } };
 	int fds[NRES + 2];
 
 	note("== sequential read(2), 1 MiB calls, %llu MiB (2 MiB chunks over 2 devices), %u rounds",
@@ -1019,14 +1028,13 @@ static void case_seq(void)
 	for (round = 0; round < SEQ_ROUNDS; round++)
 		for (t = 0; t < ntargets; t++) {
 			unsigned int k = turn(round, t, ntargets);
-			__u64 d = seq_read(fds[k], cfg.seq_size);
-
-			ns[k] = d && ns[k] != ~0ULL ? ns[k] + d : ~0ULL;
+			ns[k][round] = seq_read(fds[k], cfg.seq_size);
 		}
 	served_end("seq_read");
 	for (t = 0; t < ntargets; t++) {
-		double mbs = ns[t] && ns[t] != ~0ULL ?
-			     SEQ_ROUNDS * cfg.seq_size / (ns[t] / 1e9) / 1e6 : 0;
+		/* the median round; a failed round (0 ns) sorts first */
+		struct stats st = stats_of(ns[t], SEQ_ROUNDS);
+		double mbs = st.min ? cfg.seq_size / (st.median / 1e9) / 1e6 : 0;
 
 		emit("seq_read", names[t], "bandwidth", mbs, "MB/s");
 		note("%-18s %-9s %8.1f MB/s", "seq_read", names[t], mbs);

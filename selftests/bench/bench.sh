@@ -44,8 +44,11 @@ rm -f "$out"/raw.jsonl "$out"/guest.log "$out"/guest.rc "$out"/dmesg.txt \
 accel=(--disable-kvm)
 [ "${VMTEST_KVM:-0}" = 1 ] && accel=()
 
-# the guest inherits neither the environment nor the cwd: pass BENCH_*
-envs=$(env | grep -E '^BENCH_[A-Z_]+=' | tr '\n' ' ')
+# the guest inherits neither the environment nor the cwd: BENCH_* reach it
+# through a file in OUTDIR (values may hold spaces: BENCH_CASES="miss seq")
+while IFS='=' read -r name _; do
+	printf 'export %s=%q\n' "$name" "${!name}"
+done < <(env | grep -E '^BENCH_[A-Z_]+=') > "$out/bench.env"
 
 echo "  BENCH   guest run ($(basename "$kernel"), TCG: expect a few minutes)"
 start=$(date +%s)
@@ -53,7 +56,7 @@ timeout --foreground -k 10 1800 \
 	"$vng" --run "$kernel" "${accel[@]}" --cpus "${BENCH_CPUS:-1}" --memory 8G \
 	--append "memmap=1G!4G memmap=1G!5G memmap=1G!6G" \
 	--rwdir "$out" -- \
-	env $envs "$here/guest-bench.sh" "$out" "$bench" < /dev/null
+	"$here/guest-bench.sh" "$out" "$bench" < /dev/null
 vng_rc=$?
 echo "  BENCH   guest finished in $(( $(date +%s) - start )) s (vng rc $vng_rc)"
 

@@ -14,6 +14,9 @@ mountpoint -q /sys/kernel/debug || mount -t debugfs nodev /sys/kernel/debug 2>/d
 mountpoint -q /sys/fs/fuse/connections || mount -t fusectl nodev /sys/fs/fuse/connections 2>/dev/null
 mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf 2>/dev/null
 
+# BENCH_* from the host (bench.sh)
+[ -f "$out/bench.env" ] && . "$out/bench.env"
+
 echo "# guest kernel: $(uname -r) $(uname -v), $(nproc) CPUs" | tee "$out/guest.log"
 cd /tmp || exit 1
 "$bin" "$out" 2>&1 | tee -a "$out/guest.log"
