@@ -28,6 +28,8 @@ int fixture_mount(struct fixture *fx, const struct fixture_opts *opts)
 	if (!opts)
 		opts = &defaults;
 	cfg.resolver = opts->resolver;
+	cfg.bpf_max_simple = opts->bpf_max_simple;
+	cfg.bpf_max_ileave = opts->bpf_max_ileave;
 	cfg.devs[1].read_only = opts->dev1_read_only;
 	if (opts->alloc_bytes)
 		cfg.alloc_end = cfg.alloc_start + opts->alloc_bytes;
@@ -87,7 +89,7 @@ void layout_simple(struct fbs_layout *l, unsigned int n,
 	memset(l, 0, sizeof(*l));
 	l->kind = FBS_LAYOUT_SIMPLE;
 	l->nsimple = n;
-	memcpy(l->simple, ext, n * sizeof(*ext));
+	l->simple = ext;
 }
 
 void layout_ileave(struct fbs_layout *l, __u64 len, unsigned int strip_shift,

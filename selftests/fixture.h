@@ -27,6 +27,9 @@ struct fixture_opts {
 	bool dev1_read_only;
 	/* bytes the server may allocate for writes (0: up to the device end) */
 	__u64 alloc_bytes;
+	/* FBS_RESOLVER_BPF: extent map sizes (0: the defaults) */
+	__u32 bpf_max_simple;
+	__u32 bpf_max_ileave;
 };
 
 /* Mount a server in this process, serving from its own thread. */
@@ -40,7 +43,10 @@ long long fixture_stat(struct fixture *fx, const char *name);
 const char *fixture_path(struct fixture *fx, const char *name, char *buf,
 			 size_t size);
 
-/* Layout builders: devices are indexes 0 (pmem0) and 1 (pmem1). */
+/*
+ * Layout builders: devices are indexes 0 (pmem0) and 1 (pmem1).
+ * layout_simple() points @l at @ext, which must outlive the use of @l.
+ */
 void layout_simple(struct fbs_layout *l, unsigned int n,
 		   const struct fmap_simple_ext *ext);
 /* One interleaved extent of @len from file offset 0. */

@@ -27,6 +27,10 @@ int main(int argc, char **argv)
 		.devs = { { .path = "/dev/pmem0" }, { .path = "/dev/pmem1" } },
 		.alloc_start = 512 * MiB,
 	};
+	static const struct fmap_simple_ext simple_ext[] = {
+		{ .file_off = 0, .len = 4 * MiB, .dev = 0, .dev_off = 64 * MiB },
+		{ .file_off = 4 * MiB, .len = 4 * MiB, .dev = 1, .dev_off = 64 * MiB },
+	};
 	struct fbs_layout simple = { .kind = FBS_LAYOUT_SIMPLE, .nsimple = 2 };
 	struct fbs_layout ileave = { .kind = FBS_LAYOUT_INTERLEAVED, .nileave = 1 };
 	struct fbs_server *srv;
@@ -40,21 +44,20 @@ int main(int argc, char **argv)
 		}
 		if (!strcmp(argv[i], "builtin"))
 			cfg.resolver = FBS_RESOLVER_BUILTIN;
+		else if (!strcmp(argv[i], "bpf"))
+			cfg.resolver = FBS_RESOLVER_BPF;
 		else
 			cfg.mountpoint = argv[i];
 	}
 	if (!cfg.mountpoint || !cmd || cmd >= argc) {
-		fprintf(stderr, "usage: %s MOUNTPOINT [builtin] -- COMMAND...\n",
+		fprintf(stderr, "usage: %s MOUNTPOINT [builtin|bpf] -- COMMAND...\n",
 			argv[0]);
 		return 2;
 	}
 	fbs_log_set_level(FBS_LOG_INFO);
 
 	/* 8 MiB in two extents, one on each device */
-	simple.simple[0] = (struct fmap_simple_ext){
-		.file_off = 0, .len = 4 * MiB, .dev = 0, .dev_off = 64 * MiB };
-	simple.simple[1] = (struct fmap_simple_ext){
-		.file_off = 4 * MiB, .len = 4 * MiB, .dev = 1, .dev_off = 64 * MiB };
+	simple.simple = simple_ext;
 	/* 16 MiB dealt in 2 MiB chunks over both devices */
 	ileave.ileave[0] = (struct fmap_ileave_ext){
 		.len = 16 * MiB, .strip_shift = 1, .chunk_shift = 21,

@@ -8,7 +8,13 @@
  * FUSE_FMAP handler; API callers take it from their own threads.  It is
  * never held while waiting for the kernel, except in fbs_server_set_layout,
  * which drops it before sending the invalidation (the kernel may wait for
- * I/O that needs this server to answer FUSE_FMAP).
+ * I/O that needs this server to answer FUSE_FMAP).  The BPF resolver's
+ * loader is used under srv->lock too: it only makes bpf(2) calls.
+ *
+ * With FBS_RESOLVER_BPF every change of a file's extents reaches the
+ * resolver's maps before anyone can learn of it: before add_file returns,
+ * before a FUSE_FMAP reply that allocated, and before the invalidation
+ * that set_layout sends; the old extents' slice is freed after it.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -28,6 +34,7 @@
 #include <linux/fs.h>
 
 #include "fuse_shim.h"
+#include "loader.h"
 #include "log.h"
 #include "server.h"
 
@@ -41,7 +48,9 @@ struct fbs_file {
 	char name[FBS_NAME_MAX + 1];
 	__u64 ino;
 	__u64 size;
-	struct fbs_layout layout;
+	struct fbs_layout layout;	/* .simple points at @ext */
+	struct fmap_simple_ext *ext;	/* owned, room for @ext_cap */
+	__u32 ext_cap;
 };
 
 struct fbs_dev {
@@ -60,6 +69,9 @@ struct fbs_server {
 	unsigned int conn;	/* fuse control fs directory number */
 	pthread_t thread;
 	bool thread_running;
+	struct famfs_loader *bpf;	/* FBS_RESOLVER_BPF */
+	pthread_t attach_thread;	/* fbs_server_run() with BPF */
+	bool attach_running;
 
 	pthread_mutex_t lock;
 	struct fbs_file files[FBS_MAX_FILES];
@@ -99,10 +111,14 @@ static int layout_check(const struct fbs_server *srv,
 
 	switch (l->kind) {
 	case FBS_LAYOUT_SIMPLE:
-		if (l->nileave || l->nsimple > FBS_MAX_SIMPLE)
+		if (l->nileave)
 			return -EINVAL;
 		if (!l->nsimple)
 			return 0;	/* empty: every access is a hole */
+		if (!l->simple)
+			return -EINVAL;
+		if (l->nsimple > FBS_MAX_SIMPLE)
+			return -E2BIG;
 		err = fmap_simple_check(l->simple, l->nsimple);
 		if (err)
 			return err;
@@ -156,6 +172,82 @@ static void root_stat(struct stat *st)
 	st->st_nlink = 2;
 }
 
+/* ---- a file's extents: the server's copy, the BPF maps' copy ---- */
+
+/* Make @f's layout a copy of @l; on error @f is unchanged. */
+static int file_copy_layout(struct fbs_file *f, const struct fbs_layout *l)
+{
+	struct fmap_simple_ext *ext = NULL;
+
+	if (l->kind == FBS_LAYOUT_SIMPLE && l->nsimple) {
+		ext = malloc(l->nsimple * sizeof(*ext));
+		if (!ext)
+			return -ENOMEM;
+		memcpy(ext, l->simple, l->nsimple * sizeof(*ext));
+	}
+	free(f->ext);
+	f->ext = ext;
+	f->ext_cap = ext ? l->nsimple : 0;
+	f->layout = *l;
+	f->layout.simple = ext;
+	return 0;
+}
+
+static void file_free(struct fbs_file *f)
+{
+	free(f->ext);
+	f->ext = NULL;
+	f->ext_cap = 0;
+	f->used = false;
+}
+
+/*
+ * Write @f's extents into the resolver's maps, with kernel device ids;
+ * *@old gets the slice to free once the kernel forgot the old mappings.
+ */
+static int bpf_sync_file(struct fbs_server *srv, const struct fbs_file *f,
+			 struct famfs_slice *old)
+{
+	const struct fbs_layout *l = &f->layout;
+	struct famfs_file_extents fe = { .size = f->size };
+	struct fmap_simple_ext *simple = NULL;
+	struct fmap_ileave_ext ileave[FMAP_MAX_ILEAVE];
+	__u32 i, s;
+	int err;
+
+	memset(old, 0, sizeof(*old));
+	if (!srv->bpf)
+		return 0;
+	if (l->kind == FBS_LAYOUT_SIMPLE) {
+		fe.kind = FAMFS_FILE_SIMPLE;
+		fe.n = l->nsimple;
+		if (fe.n) {
+			simple = malloc(fe.n * sizeof(*simple));
+			if (!simple)
+				return -ENOMEM;
+			for (i = 0; i < fe.n; i++) {
+				simple[i] = l->simple[i];
+				simple[i].dev = srv->devs[l->simple[i].dev].kernel_id;
+			}
+		}
+		fe.simple = simple;
+	} else {
+		fe.kind = FAMFS_FILE_INTERLEAVED;
+		fe.n = l->nileave;
+		for (i = 0; i < l->nileave; i++) {
+			ileave[i] = l->ileave[i];
+			/* unused strips stay zero (fmap_ileave_check) */
+			for (s = 0; s < (1U << l->ileave[i].strip_shift); s++)
+				ileave[i].strips[s].dev =
+					srv->devs[l->ileave[i].strips[s].dev].kernel_id;
+		}
+		fe.ileave = ileave;
+	}
+	err = famfs_loader_set_file(srv->bpf, f->ino, &fe, old);
+	free(simple);
+	return err;
+}
+
 /* ---- allocation for writes beyond the extents (simple layouts) ---- */
 
 /* Give the 2 MiB unit around @off an extent on device 0. */
@@ -163,10 +255,25 @@ static int alloc_for_write(struct fbs_server *srv, struct fbs_file *f, __u64 off
 {
 	struct fbs_layout *l = &f->layout;
 	__u64 start = off & ~(ALLOC_UNIT - 1), end = start + ALLOC_UNIT;
+	struct famfs_slice old;
 	__u32 i, at;
+	int err;
 
 	if (l->kind != FBS_LAYOUT_SIMPLE || l->nsimple == FBS_MAX_SIMPLE)
 		return -ENOSPC;
+	if (l->nsimple == f->ext_cap) {
+		__u32 cap = f->ext_cap ? f->ext_cap * 2 : 16;
+		struct fmap_simple_ext *ext;
+
+		if (cap > FBS_MAX_SIMPLE)
+			cap = FBS_MAX_SIMPLE;
+		ext = realloc(f->ext, cap * sizeof(*ext));
+		if (!ext)
+			return -ENOMEM;
+		f->ext = ext;
+		f->ext_cap = cap;
+		l->simple = ext;
+	}
 	/* do not overlap neighbours: clip to the gap around @off */
 	for (at = 0; at < l->nsimple && l->simple[at].file_off <= off; at++)
 		;
@@ -177,8 +284,8 @@ static int alloc_for_write(struct fbs_server *srv, struct fbs_file *f, __u64 off
 	if (srv->alloc_next + (end - start) > srv->cfg.alloc_end)
 		return -ENOSPC;
 	for (i = l->nsimple; i > at; i--)
-		l->simple[i] = l->simple[i - 1];
-	l->simple[at] = (struct fmap_simple_ext){
+		f->ext[i] = f->ext[i - 1];
+	f->ext[at] = (struct fmap_simple_ext){
 		.file_off = start, .len = end - start,
 		.dev = 0, .dev_off = srv->alloc_next,
 	};
@@ -186,7 +293,19 @@ static int alloc_for_write(struct fbs_server *srv, struct fbs_file *f, __u64 off
 	srv->alloc_next += ALLOC_UNIT;
 	pr_debug("allocated %s [%llu, +%llu) at dev 0 offset %llu", f->name,
 		 (unsigned long long)start, (unsigned long long)(end - start),
-		 (unsigned long long)l->simple[at].dev_off);
+		 (unsigned long long)f->ext[at].dev_off);
+	/*
+	 * Before the reply: the resolver must know the new extent by the
+	 * time the kernel does.  Every old extent is still valid, so the old
+	 * slice can go at once (it is reused only after a grace period).  If
+	 * the map cannot take it, the resolver falls back to us for it.
+	 */
+	err = bpf_sync_file(srv, f, &old);
+	if (err)
+		pr_warn("%s: BPF resolver not updated (%s): the upcall serves it",
+			f->name, strerror(-err));
+	else if (srv->bpf)
+		famfs_loader_free_slice(srv->bpf, &old);
 	return 0;
 }
 
@@ -253,7 +372,7 @@ static int build_layout(struct fbs_server *srv, const struct fbs_file *f,
 {
 	const struct fbs_layout *l = &f->layout;
 	size_t max = sizeof(struct fuse_fmap_layout) +
-		     FBS_MAX_SIMPLE * sizeof(struct fuse_fmap_simple) +
+		     (size_t)l->nsimple * sizeof(struct fuse_fmap_simple) +
 		     FMAP_MAX_ILEAVE * (sizeof(struct fuse_fmap_interleave) +
 					FMAP_MAX_STRIPS * sizeof(struct fuse_fmap_strip));
 	struct fuse_fmap_layout *hdr;
@@ -261,6 +380,12 @@ static int build_layout(struct fbs_server *srv, const struct fbs_file *f,
 	__u64 covered = 0;
 	__u32 i, s;
 
+	/* the kernel's reader takes no more; a prefix would be a lie */
+	if (l->nsimple > FUSE_FMAP_MAX_EXTENTS) {
+		pr_warn("%s: %u extents: more than a FUSE_FMAP layout reply carries (%u)",
+			f->name, l->nsimple, FUSE_FMAP_MAX_EXTENTS);
+		return -E2BIG;
+	}
 	buf = calloc(1, max);
 	if (!buf)
 		return -ENOMEM;
@@ -419,8 +544,11 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	f = file_by_ino(srv, ino);
 	if (f) {
 		/* the kernel drops its cached mappings beyond a new size */
-		if (to_set & FUSE_SET_ATTR_SIZE)
+		if (to_set & FUSE_SET_ATTR_SIZE) {
 			f->size = attr->st_size;
+			if (srv->bpf)
+				famfs_loader_set_size(srv->bpf, f->ino, f->size);
+		}
 		file_stat(f, &st);
 	}
 	pthread_mutex_unlock(&srv->lock);
@@ -560,8 +688,14 @@ static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 		return (void)fuse_reply_err(req, ENOENT);
 	pthread_mutex_lock(&srv->lock);
 	f = file_by_name(srv, name);
-	if (f)
-		f->used = false;	/* space is not reclaimed: log-structured */
+	if (f) {
+		struct famfs_slice old;
+
+		/* the slice is reused only after a grace period */
+		if (srv->bpf && !famfs_loader_remove_file(srv->bpf, f->ino, &old))
+			famfs_loader_free_slice(srv->bpf, &old);
+		file_free(f);	/* space is not reclaimed: log-structured */
+	}
 	pthread_mutex_unlock(&srv->lock);
 	fuse_reply_err(req, f ? 0 : ENOENT);
 }
@@ -718,6 +852,20 @@ int fbs_server_create(const struct fbs_config *cfg, struct fbs_server **srvp)
 
 	if (cfg->resolver == FBS_RESOLVER_BUILTIN)
 		shim_ops.init_flags |= FUSE_FMAP_BUILTIN;
+	if (cfg->resolver == FBS_RESOLVER_BPF) {
+		struct famfs_loader_opts lo = {
+			.fuse_fd = srv->fuse_fd,
+			.conn_id = srv->conn,
+			.max_files = cfg->bpf_max_files,
+			.max_simple = cfg->bpf_max_simple,
+			.max_ileave = cfg->bpf_max_ileave,
+		};
+
+		/* loaded and pinned now, attached once INIT is done */
+		err = famfs_loader_open(&lo, &srv->bpf);
+		if (err)
+			goto err_umount;
+	}
 	srv->se = fuse_session_new(&args, &fbs_ops, sizeof(fbs_ops), srv);
 	if (!srv->se) {
 		err = -ENOMEM;
@@ -732,6 +880,7 @@ int fbs_server_create(const struct fbs_config *cfg, struct fbs_server **srvp)
 err_session:
 	fuse_session_destroy(srv->se);
 err_umount:
+	famfs_loader_close(srv->bpf);
 	umount2(cfg->mountpoint, MNT_DETACH);
 err_close:
 	close(srv->fuse_fd);
@@ -754,33 +903,66 @@ int fbs_server_add_file(struct fbs_server *srv, const char *name, __u64 size,
 	pthread_mutex_lock(&srv->lock);
 	f = file_new(srv, name, &err);
 	if (f) {
+		struct famfs_slice old;
+
 		f->size = size;
-		f->layout = *layout;
+		err = file_copy_layout(f, layout);
+		/* into the resolver before anyone can look the file up */
+		if (!err)
+			err = bpf_sync_file(srv, f, &old);
+		if (err) {
+			pr_err("%s: not added: %s", name, strerror(-err));
+			file_free(f);
+		}
 	}
 	pthread_mutex_unlock(&srv->lock);
-	return f ? 0 : err;
+	return err;
 }
 
 int fbs_server_set_layout(struct fbs_server *srv, const char *name,
 			  const struct fbs_layout *layout)
 {
 	struct fuse_notify_fmap_inval_out inval = { 0 };
-	struct fbs_file *f;
+	struct famfs_slice old = { 0 };
+	struct fbs_file *f, saved;
 	int err = layout_check(srv, layout);
 
 	if (err)
 		return err;
 	pthread_mutex_lock(&srv->lock);
 	f = file_by_name(srv, name);
-	if (f) {
-		f->layout = *layout;
-		inval.nodeid = f->ino;
+	if (!f) {
+		err = -ENOENT;
+		goto unlock;
 	}
+	/* the new layout in the server, then in the resolver's maps */
+	saved = *f;
+	f->ext = NULL;
+	err = file_copy_layout(f, layout);
+	if (!err)
+		err = bpf_sync_file(srv, f, &old);
+	if (err) {
+		free(f->ext);
+		*f = saved;
+		pr_err("%s: layout not changed: %s", name, strerror(-err));
+		goto unlock;
+	}
+	free(saved.ext);
+	inval.nodeid = f->ino;
+unlock:
 	pthread_mutex_unlock(&srv->lock);
-	if (!f)
-		return -ENOENT;
-	return fbs_shim_notify(srv->shim, FUSE_NOTIFY_FMAP_INVAL, &inval,
-			       sizeof(inval));
+	if (err)
+		return err;
+	/* then the kernel forgets the old mappings... */
+	err = fbs_shim_notify(srv->shim, FUSE_NOTIFY_FMAP_INVAL, &inval,
+			      sizeof(inval));
+	/* ...and only then may the old extents' slice be reused */
+	if (srv->bpf) {
+		pthread_mutex_lock(&srv->lock);
+		famfs_loader_free_slice(srv->bpf, &old);
+		pthread_mutex_unlock(&srv->lock);
+	}
+	return err;
 }
 
 void fbs_server_set_fmap_hook(struct fbs_server *srv, fbs_fmap_hook_t hook,
@@ -824,14 +1006,53 @@ unsigned long fbs_server_fmap_requests(const struct fbs_server *srv)
 	return __atomic_load_n(&srv->fmap_requests, __ATOMIC_RELAXED);
 }
 
+struct famfs_loader *fbs_server_loader(const struct fbs_server *srv)
+{
+	return srv->bpf;
+}
+
 int fbs_server_fuse_fd(const struct fbs_server *srv)
 {
 	return fuse_session_fd(srv->se);
 }
 
+/*
+ * Attach the BPF resolver: the kernel binds it only to a connection that
+ * finished INIT, and a stat() of the mountpoint returns after INIT.  Needs
+ * the session loop running in another thread.
+ */
+static int attach_resolver(struct fbs_server *srv)
+{
+	struct stat st;
+
+	if (!srv->bpf)
+		return 0;
+	if (stat(srv->cfg.mountpoint, &st)) {
+		int err = -errno;
+
+		pr_err("%s: %s", srv->cfg.mountpoint, strerror(-err));
+		return err;
+	}
+	return famfs_loader_attach(srv->bpf);
+}
+
+static void *attach_thread(void *arg)
+{
+	struct fbs_server *srv = arg;
+
+	if (attach_resolver(srv))
+		pr_warn("serving without the BPF resolver: every miss is an upcall");
+	return NULL;
+}
+
 int fbs_server_run(struct fbs_server *srv)
 {
-	int ret = fuse_session_loop(srv->se);
+	int ret;
+
+	if (srv->bpf && !srv->thread_running &&
+	    !pthread_create(&srv->attach_thread, NULL, attach_thread, srv))
+		srv->attach_running = true;
+	ret = fuse_session_loop(srv->se);
 
 	pr_debug("session loop ended: %d", ret);
 	return ret < 0 ? -EIO : 0;
@@ -850,13 +1071,17 @@ int fbs_server_start(struct fbs_server *srv)
 	if (err)
 		return -err;
 	srv->thread_running = true;
-	return 0;
+	return attach_resolver(srv);
 }
 
 void fbs_server_destroy(struct fbs_server *srv)
 {
 	if (!srv)
 		return;
+	if (srv->attach_running)
+		pthread_join(srv->attach_thread, NULL);
+	/* the upcall serves whatever is still in flight */
+	famfs_loader_detach(srv->bpf);
 	/* unmounting ends the loop: its read(2) of /dev/fuse fails */
 	fuse_session_exit(srv->se);
 	if (srv->mounted && umount2(srv->cfg.mountpoint, 0)) {
@@ -867,6 +1092,9 @@ void fbs_server_destroy(struct fbs_server *srv)
 		pthread_join(srv->thread, NULL);
 	fuse_session_destroy(srv->se);	/* closes the /dev/fuse fd */
 	fbs_shim_free(srv->shim);
+	famfs_loader_close(srv->bpf);	/* unpins */
+	for (unsigned int i = 0; i < FBS_MAX_FILES; i++)
+		free(srv->files[i].ext);
 	pthread_mutex_destroy(&srv->lock);
 	free(srv);
 }

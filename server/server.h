@@ -21,11 +21,13 @@
 #define FBS_MAX_DEVS		8
 #define FBS_MAX_FILES		256
 #define FBS_NAME_MAX		63
-#define FBS_MAX_SIMPLE		256	/* simple extents per layout */
+#define FBS_MAX_SIMPLE		FMAP_MAX_SIMPLE	/* simple extents per layout */
 
 enum fbs_resolver {
 	FBS_RESOLVER_UPCALL,	/* kernel asks per cache miss */
 	FBS_RESOLVER_BUILTIN,	/* kernel fetches the whole layout once */
+	FBS_RESOLVER_BPF,	/* kernel runs bpf/resolver.bpf.c, which the
+				 * server keeps filled; upcall for the rest */
 };
 
 enum fbs_layout_kind {
@@ -33,12 +35,16 @@ enum fbs_layout_kind {
 	FBS_LAYOUT_INTERLEAVED,
 };
 
-/* A file's layout; @dev fields are indexes into the server's devices. */
+/*
+ * A file's layout; @dev fields are indexes into the server's devices.
+ * @simple is the caller's array of @nsimple extents (up to FBS_MAX_SIMPLE):
+ * the server copies it, so it need live only for the call.
+ */
 struct fbs_layout {
 	enum fbs_layout_kind kind;
 	__u32 nsimple;
 	__u32 nileave;
-	struct fmap_simple_ext simple[FBS_MAX_SIMPLE];
+	const struct fmap_simple_ext *simple;
 	struct fmap_ileave_ext ileave[FMAP_MAX_ILEAVE];
 };
 
@@ -55,9 +61,15 @@ struct fbs_config {
 	/* allocation for writes past the extents: device 0 from here on */
 	__u64 alloc_start;
 	__u64 alloc_end;
+	/* FBS_RESOLVER_BPF: entries of the resolver's maps; 0: defaults
+	 * (bpf/resolver_common.h).  A layout that does not fit is refused. */
+	__u32 bpf_max_files;
+	__u32 bpf_max_simple;
+	__u32 bpf_max_ileave;
 };
 
 struct fbs_server;
+struct famfs_loader;
 
 /*
  * Replace the reply to a FUSE_FMAP request: called with the mapping the
@@ -71,11 +83,18 @@ typedef void (*fbs_fmap_hook_t)(struct fbs_server *srv, __u64 nodeid,
 /* Open the devices, mount, register the devices with the connection. */
 int fbs_server_create(const struct fbs_config *cfg, struct fbs_server **srvp);
 
-/* Add a mapped regular file of @size bytes in the root directory. */
+/*
+ * Add a mapped regular file of @size bytes in the root directory.  With
+ * FBS_RESOLVER_BPF the file's extents enter the resolver's maps first; a
+ * layout that does not fit there is refused (-E2BIG, -ENOSPC), never cut.
+ */
 int fbs_server_add_file(struct fbs_server *srv, const char *name, __u64 size,
 			const struct fbs_layout *layout);
 
-/* Replace a file's layout, then tell the kernel to forget its mappings. */
+/*
+ * Replace a file's layout: update the BPF maps (FBS_RESOLVER_BPF), tell the
+ * kernel to forget the file's mappings, then free the old extents' slice.
+ */
 int fbs_server_set_layout(struct fbs_server *srv, const char *name,
 			  const struct fbs_layout *layout);
 
@@ -94,10 +113,20 @@ unsigned long fbs_server_fmap_requests(const struct fbs_server *srv);
 /* The server's /dev/fuse fd: names its connection (BPF resolver attach). */
 int fbs_server_fuse_fd(const struct fbs_server *srv);
 
-/* Serve requests until unmounted or stopped; in this thread. */
+/* The BPF resolver's loader (bpf/loader.h); NULL unless FBS_RESOLVER_BPF. */
+struct famfs_loader *fbs_server_loader(const struct fbs_server *srv);
+
+/*
+ * Serve requests until unmounted or stopped; in this thread.  With
+ * FBS_RESOLVER_BPF the resolver is attached from another thread once INIT
+ * is done; a failure to attach is logged and the upcall serves.
+ */
 int fbs_server_run(struct fbs_server *srv);
 
-/* Serve requests in a new thread. */
+/*
+ * Serve requests in a new thread.  With FBS_RESOLVER_BPF, returns once the
+ * connection finished INIT and the resolver is attached (or an error).
+ */
 int fbs_server_start(struct fbs_server *srv);
 
 /* Unmount, stop the serving thread, release everything. */
