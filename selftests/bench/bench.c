@@ -358,7 +358,7 @@ static int mount_all(void)
 		 * BPF resolver (both attach; one gets -EALREADY or -EBUSY):
 		 * try again rather than lose a column.
 		 */
-		for (tries = 0; tries < 3; tries++) {
+		for (tries = 0; tries < 8; tries++) {
 			err = fbs_server_create(&c, &fx->srv);
 			if (err)
 				break;
