@@ -1045,22 +1045,26 @@ static void *attach_thread(void *arg)
 	return NULL;
 }
 
-int fbs_server_run(struct fbs_server *srv)
+static int session_loop(struct fbs_server *srv)
 {
-	int ret;
-
-	if (srv->bpf && !srv->thread_running &&
-	    !pthread_create(&srv->attach_thread, NULL, attach_thread, srv))
-		srv->attach_running = true;
-	ret = fuse_session_loop(srv->se);
+	int ret = fuse_session_loop(srv->se);
 
 	pr_debug("session loop ended: %d", ret);
 	return ret < 0 ? -EIO : 0;
 }
 
+int fbs_server_run(struct fbs_server *srv)
+{
+	if (srv->bpf &&
+	    !pthread_create(&srv->attach_thread, NULL, attach_thread, srv))
+		srv->attach_running = true;
+	return session_loop(srv);
+}
+
+/* fbs_server_start() attaches the resolver itself */
 static void *serve_thread(void *arg)
 {
-	fbs_server_run(arg);
+	session_loop(arg);
 	return NULL;
 }
 
