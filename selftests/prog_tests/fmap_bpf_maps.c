@@ -1,0 +1,467 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The BPF resolver's maps as the loader keeps them (bpf/loader.c):
+ *  - bpftool: `bpftool map dump pinned .../files` shows a known file's
+ *    descriptor and `map lookup` on simple_exts its extents, with BTF names;
+ *  - oversized: layouts that do not fit are refused with a clear error and
+ *    leave nothing behind, never a truncated file;
+ *  - replace: set_layout moves a file; reads through BPF show the new blocks;
+ *  - alloc: a write the server allocates for reaches the map;
+ *  - pins: a stale pin directory is cleaned, a second resolver on the
+ *    connection is refused, and unmounting unpins.
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+
+#include "fixture.h"
+#include "loader.h"
+#include "test_progs.h"
+
+#define KiB (1ULL << 10)
+
+/* build/tools/bpftool/bpftool, next to build/selftests/test_progs */
+static const char *bpftool_path(void)
+{
+	static char path[PATH_MAX];
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	if (n <= 0)
+		return NULL;
+	exe[n] = 0;
+	snprintf(path, sizeof(path), "%s/tools/bpftool/bpftool",
+		 dirname(dirname(exe)));
+	return access(path, X_OK) ? NULL : path;
+}
+
+/* Run @cmd; its stdout into a malloc'ed string. */
+static char *run_output(const char *cmd)
+{
+	size_t len = 0, cap = 1 << 16;
+	char *out = malloc(cap);
+	FILE *p = popen(cmd, "r");
+	size_t n;
+
+	if (!out || !p) {
+		free(out);
+		if (p)
+			pclose(p);
+		return NULL;
+	}
+	while ((n = fread(out + len, 1, cap - len - 1, p)) > 0) {
+		len += n;
+		if (len + 1 == cap) {
+			char *bigger = realloc(out, cap * 2);
+
+			if (!bigger)
+				break;
+			out = bigger;
+			cap *= 2;
+		}
+	}
+	out[len] = 0;
+	if (pclose(p)) {
+		printf("# %s failed:\n%s\n", cmd, out);
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+/* stderr into a temporary file while a call runs: the loader's messages */
+struct capture {
+	FILE *tmp;
+	int saved;
+};
+
+static bool capture_start(struct capture *c)
+{
+	fflush(stderr);
+	c->tmp = tmpfile();
+	c->saved = dup(2);
+	if (!c->tmp || c->saved < 0)
+		return false;
+	dup2(fileno(c->tmp), 2);
+	return true;
+}
+
+/* The captured text (malloc'ed), stderr restored. */
+static char *capture_end(struct capture *c)
+{
+	char *text = calloc(1, 8192);
+
+	fflush(stderr);
+	dup2(c->saved, 2);
+	close(c->saved);
+	if (text) {
+		rewind(c->tmp);
+		if (fread(text, 1, 8191, c->tmp) == 0)
+			text[0] = 0;
+	}
+	fclose(c->tmp);
+	for (char *line = text, *nl; line && *line; line = nl + 1) {
+		nl = strchrnul(line, '\n');
+		printf("# captured: %.*s\n", (int)(nl - line), line);
+		if (!*nl)
+			break;
+	}
+	return text;
+}
+
+static __u64 nodeid_of(struct fixture *fx, const char *name)
+{
+	char path[128];
+	struct stat st;
+
+	if (stat(fixture_path(fx, name, path, sizeof(path)), &st))
+		return 0;
+	return st.st_ino;	/* the server's inode numbers are nodeids */
+}
+
+static int pinned_fd(struct fixture *fx, const char *map)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s",
+		 famfs_loader_pin_dir(fbs_server_loader(fx->srv)), map);
+	return bpf_obj_get(path);
+}
+
+static bool lookup_file(struct fixture *fx, __u64 nodeid, struct famfs_file *f)
+{
+	int fd = pinned_fd(fx, "files");
+	bool ok = fd >= 0 && !bpf_map_lookup_elem(fd, &nodeid, f);
+
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+static bool lookup_simple(struct fixture *fx, __u32 idx,
+			  struct fmap_simple_ext *e)
+{
+	int fd = pinned_fd(fx, "simple_exts");
+	bool ok = fd >= 0 && !bpf_map_lookup_elem(fd, &idx, e);
+
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+static void subtest_bpftool(struct fixture *fx)
+{
+	const struct fmap_simple_ext ext[] = {
+		{ .file_off = 0, .len = 2 * MiB, .dev = 1, .dev_off = 300 * MiB },
+		{ .file_off = 2 * MiB, .len = 6 * MiB, .dev = 0, .dev_off = 310 * MiB },
+		{ .file_off = 12 * MiB, .len = 4 * MiB, .dev = 1, .dev_off = 330 * MiB },
+	};
+	const char *bpftool = bpftool_path();
+	const char *dir = famfs_loader_pin_dir(fbs_server_loader(fx->srv));
+	char cmd[PATH_MAX + 256], want[128];
+	struct famfs_file desc;
+	struct fbs_layout l;
+	char *out = NULL;
+	__u64 nodeid;
+	__u32 i;
+
+	if (!ASSERT_TRUE(bpftool, "bpftool next to test_progs"))
+		return;
+	layout_simple(&l, 3, ext);
+	if (!ASSERT_OK(fbs_server_add_file(fx->srv, "known", 16 * MiB, &l), "add"))
+		return;
+	nodeid = nodeid_of(fx, "known");
+	if (!ASSERT_GT(nodeid, 0, "nodeid") ||
+	    !ASSERT_TRUE(lookup_file(fx, nodeid, &desc), "descriptor"))
+		return;
+
+	snprintf(cmd, sizeof(cmd), "%s map dump pinned %s/files", bpftool, dir);
+	out = run_output(cmd);
+	if (!ASSERT_TRUE(out, "bpftool map dump"))
+		return;
+	printf("# %s\n", cmd);
+	/* BTF: field names and values, the key is the nodeid */
+	snprintf(want, sizeof(want), "\"key\": %llu,", (unsigned long long)nodeid);
+	ASSERT_TRUE(strstr(out, want), "dump shows the file's nodeid");
+	ASSERT_TRUE(strstr(out, "\"size\": 16777216,"), "dump shows its size");
+	ASSERT_TRUE(strstr(out, "\"kind\": 1,"), "dump shows kind simple");
+	ASSERT_TRUE(strstr(out, "\"nextents\": 3,"), "dump shows 3 extents");
+	snprintf(want, sizeof(want), "\"first\": %u,", desc.first);
+	ASSERT_TRUE(strstr(out, want), "dump shows where they are");
+	free(out);
+
+	/* each extent, device index made kernel device id */
+	for (i = 0; i < 3; i++) {
+		__u32 idx = desc.first + i;
+
+		snprintf(cmd, sizeof(cmd),
+			 "%s map lookup pinned %s/simple_exts key %u %u %u %u",
+			 bpftool, dir, idx & 0xff, (idx >> 8) & 0xff,
+			 (idx >> 16) & 0xff, idx >> 24);
+		out = run_output(cmd);
+		if (!ASSERT_TRUE(out, "bpftool map lookup"))
+			return;
+		if (i == 0)
+			printf("# %s\n%s", cmd, out);
+		snprintf(want, sizeof(want), "\"file_off\": %llu,",
+			 (unsigned long long)ext[i].file_off);
+		ASSERT_TRUE(strstr(out, want), "extent: file_off");
+		snprintf(want, sizeof(want), "\"len\": %llu,",
+			 (unsigned long long)ext[i].len);
+		ASSERT_TRUE(strstr(out, want), "extent: len");
+		snprintf(want, sizeof(want), "\"dev_off\": %llu,",
+			 (unsigned long long)ext[i].dev_off);
+		ASSERT_TRUE(strstr(out, want), "extent: dev_off");
+		snprintf(want, sizeof(want), "\"dev\": %d,",
+			 fbs_server_dev_id(fx->srv, ext[i].dev));
+		ASSERT_TRUE(strstr(out, want), "extent: kernel device id");
+		free(out);
+	}
+}
+
+/* @n one-page extents from @dev_base on device 0 */
+static struct fmap_simple_ext *pages(__u32 n, __u64 dev_base)
+{
+	struct fmap_simple_ext *e = calloc(n, sizeof(*e));
+	__u32 i;
+
+	for (i = 0; e && i < n; i++) {
+		e[i].file_off = i * 8 * KiB;	/* a hole after each */
+		e[i].len = 4 * KiB;
+		e[i].dev_off = dev_base + i * 4 * KiB;
+	}
+	return e;
+}
+
+static void subtest_oversized(void)
+{
+	/* room for 1024 simple and 4 interleaved extents in all */
+	struct fixture_opts opts = { .resolver = FBS_RESOLVER_BPF,
+				     .bpf_max_simple = 1024, .bpf_max_ileave = 4 };
+	struct fmap_simple_ext *big = pages(2000, 0), *fits = pages(1000, 0);
+	struct famfs_file_extents fe = { .kind = FAMFS_FILE_SIMPLE };
+	struct fixture fx = { 0 };
+	struct famfs_slice old;
+	struct famfs_file desc;
+	struct capture cap;
+	struct fbs_layout l;
+	char *msg, path[128];
+	struct stat st;
+	int err;
+
+	if (!ASSERT_TRUE(big && fits, "malloc") ||
+	    !ASSERT_OK(fixture_mount(&fx, &opts), "mount"))
+		goto out;
+
+	/* more extents than the whole map */
+	layout_simple(&l, 2000, big);
+	if (!ASSERT_TRUE(capture_start(&cap), "capture"))
+		goto out;
+	err = fbs_server_add_file(fx.srv, "big", 2000 * 8 * KiB, &l);
+	msg = capture_end(&cap);
+	ASSERT_EQ(err, -E2BIG, "2000 extents into a map of 1024: E2BIG");
+	ASSERT_TRUE(msg && strstr(msg, "2000 simple extents refused") &&
+		    strstr(msg, "1024 entries"), "says what and why");
+	free(msg);
+	errno = 0;
+	ASSERT_ERR(stat(fixture_path(&fx, "big", path, sizeof(path)), &st),
+		   "the refused file does not exist");
+	ASSERT_EQ(errno, ENOENT, "ENOENT");
+
+	/* fits, then no run long enough is left */
+	layout_simple(&l, 1000, fits);
+	ASSERT_OK(fbs_server_add_file(fx.srv, "fits", 1000 * 8 * KiB, &l), "1000 fit");
+	if (ASSERT_TRUE(lookup_file(&fx, nodeid_of(&fx, "fits"), &desc), "descriptor"))
+		ASSERT_EQ(desc.nextents, 1000, "all 1000 extents, none cut");
+	layout_simple(&l, 100, fits);
+	if (!ASSERT_TRUE(capture_start(&cap), "capture"))
+		goto out;
+	err = fbs_server_add_file(fx.srv, "more", 100 * 8 * KiB, &l);
+	msg = capture_end(&cap);
+	ASSERT_EQ(err, -ENOSPC, "100 more into the 24 left: ENOSPC");
+	ASSERT_TRUE(msg && strstr(msg, "no free run"), "says why");
+	free(msg);
+
+	/* the per-file limits, straight through the loader */
+	fe.n = FMAP_MAX_SIMPLE + 1;
+	fe.simple = fits;	/* refused before it is read */
+	if (!ASSERT_TRUE(capture_start(&cap), "capture"))
+		goto out;
+	err = famfs_loader_set_file(fbs_server_loader(fx.srv), 999999, &fe, &old);
+	msg = capture_end(&cap);
+	ASSERT_EQ(err, -E2BIG, "more than FMAP_MAX_SIMPLE: E2BIG");
+	ASSERT_TRUE(msg && strstr(msg, "at most 1048576 per file"), "says the limit");
+	free(msg);
+	fe.kind = FAMFS_FILE_INTERLEAVED;
+	fe.n = FMAP_MAX_ILEAVE + 1;
+	if (!ASSERT_TRUE(capture_start(&cap), "capture"))
+		goto out;
+	err = famfs_loader_set_file(fbs_server_loader(fx.srv), 999999, &fe, &old);
+	msg = capture_end(&cap);
+	ASSERT_EQ(err, -E2BIG, "more than FMAP_MAX_ILEAVE: E2BIG");
+	ASSERT_TRUE(msg && strstr(msg, "at most 4 per file"), "says the limit");
+	free(msg);
+	ASSERT_FALSE(lookup_file(&fx, 999999, &desc), "nothing left behind");
+out:
+	fixture_unmount(&fx);
+	free(big);
+	free(fits);
+}
+
+static void subtest_replace(struct fixture *fx)
+{
+	struct fmap_simple_ext old_ext = { .len = 2 * MiB, .dev = 0, .dev_off = 360 * MiB };
+	struct fmap_simple_ext new_ext = { .len = 2 * MiB, .dev = 1, .dev_off = 370 * MiB };
+	unsigned char *p1 = malloc(2 * MiB), *p2 = malloc(2 * MiB), *back = malloc(2 * MiB);
+	long long bpf0, up0, inval0;
+	struct famfs_file d1, d2;
+	struct fbs_layout l;
+	char path[128];
+	int fd = -1;
+
+	if (!ASSERT_TRUE(p1 && p2 && back, "malloc"))
+		goto out;
+	fill_pattern(p1, 2 * MiB, 41);
+	fill_pattern(p2, 2 * MiB, 42);
+	if (!ASSERT_OK(dev_pwrite(FX_DEV0, p1, 2 * MiB, old_ext.dev_off), "seed old") ||
+	    !ASSERT_OK(dev_pwrite(FX_DEV1, p2, 2 * MiB, new_ext.dev_off), "seed new"))
+		goto out;
+	layout_simple(&l, 1, &old_ext);
+	if (!ASSERT_OK(fbs_server_add_file(fx->srv, "moved", 2 * MiB, &l), "add"))
+		goto out;
+	ASSERT_TRUE(lookup_file(fx, nodeid_of(fx, "moved"), &d1), "descriptor");
+	up0 = fixture_stat(fx, "upcalls");
+	bpf0 = fixture_stat(fx, "bpf_resolves");
+	fd = open(fixture_path(fx, "moved", path, sizeof(path)), O_RDONLY);
+	if (!ASSERT_OK_FD(fd, "open"))
+		goto out;
+	ASSERT_EQ(pread(fd, back, 2 * MiB, 0), 2 * MiB, "read");
+	ASSERT_MEMEQ(back, p1, 2 * MiB, "the old blocks");
+
+	inval0 = fixture_stat(fx, "invalidations");
+	layout_simple(&l, 1, &new_ext);
+	ASSERT_OK(fbs_server_set_layout(fx->srv, "moved", &l), "move");
+	ASSERT_GT(fixture_stat(fx, "invalidations"), inval0, "invalidated");
+	if (ASSERT_TRUE(lookup_file(fx, nodeid_of(fx, "moved"), &d2), "descriptor"))
+		ASSERT_NEQ(d2.first, d1.first, "a new slice (the old one is freed later)");
+	ASSERT_EQ(pread(fd, back, 2 * MiB, 0), 2 * MiB, "read again");
+	ASSERT_MEMEQ(back, p2, 2 * MiB, "the new blocks");
+	ASSERT_GE(fixture_stat(fx, "bpf_resolves") - bpf0, 2, "both through BPF");
+	ASSERT_EQ(fixture_stat(fx, "upcalls"), up0, "no upcall");
+out:
+	if (fd >= 0)
+		close(fd);
+	free(p1);
+	free(p2);
+	free(back);
+}
+
+static void subtest_alloc(struct fixture *fx)
+{
+	unsigned char buf[4096];
+	struct fmap_simple_ext e;
+	struct famfs_file desc;
+	char path[128];
+	int fd;
+
+	fd = open(fixture_path(fx, "grown", path, sizeof(path)),
+		  O_RDWR | O_CREAT, 0644);
+	if (!ASSERT_OK_FD(fd, "create"))
+		return;
+	fill_pattern(buf, sizeof(buf), 51);
+	ASSERT_EQ(pwrite(fd, buf, sizeof(buf), 0), sizeof(buf), "write: allocates");
+	close(fd);
+	/* the server put the new extent in the map before it replied */
+	if (!ASSERT_TRUE(lookup_file(fx, nodeid_of(fx, "grown"), &desc), "descriptor"))
+		return;
+	ASSERT_EQ(desc.nextents, 1, "one extent");
+	if (ASSERT_TRUE(lookup_simple(fx, desc.first, &e), "extent")) {
+		ASSERT_EQ(e.file_off, 0, "from 0");
+		ASSERT_EQ(e.len, 2 * MiB, "one allocation unit");
+		ASSERT_GE(e.dev_off, FX_ALLOC_START, "from the allocation area");
+		ASSERT_EQ(e.dev, fbs_server_dev_id(fx->srv, 0), "on device 0");
+	}
+}
+
+static void subtest_pins(struct fixture *fx)
+{
+	struct famfs_loader_opts opts = {
+		.fuse_fd = fbs_server_fuse_fd(fx->srv),
+		.conn_id = 4242,
+		.pin_root = "/sys/fs/bpf/famfs-bpf-test",
+	};
+	char stale[128], junk[160], dir[256];
+	struct famfs_loader *l = NULL;
+	struct capture cap;
+	struct stat st;
+	char *msg;
+	int fd;
+
+	/* a dead server's pins: a map of the wrong shape where files goes */
+	mkdir(opts.pin_root, 0700);
+	snprintf(stale, sizeof(stale), "%s/4242", opts.pin_root);
+	mkdir(stale, 0700);
+	snprintf(junk, sizeof(junk), "%s/files", stale);
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "stale", 4, 4, 1, NULL);
+	if (!ASSERT_OK_FD(fd, "a map") ||
+	    !ASSERT_OK(bpf_obj_pin(fd, junk), "pin it as a stale pin"))
+		goto out;
+	close(fd);
+	if (!ASSERT_OK(famfs_loader_open(&opts, &l), "load over a stale pin dir"))
+		goto out;
+	snprintf(junk, sizeof(junk), "%s/files", famfs_loader_pin_dir(l));
+	fd = bpf_obj_get(junk);
+	if (ASSERT_OK_FD(fd, "a pin where the stale one was")) {
+		struct bpf_map_info info = { 0 };
+		__u32 len = sizeof(info);
+
+		ASSERT_OK(bpf_map_get_info_by_fd(fd, &info, &len), "map info");
+		ASSERT_EQ(info.type, BPF_MAP_TYPE_HASH, "the resolver's files map");
+		close(fd);
+	}
+	/* this connection has its resolver already */
+	if (capture_start(&cap)) {
+		ASSERT_EQ(famfs_loader_attach(l), -EBUSY, "second resolver: EBUSY");
+		msg = capture_end(&cap);
+		ASSERT_TRUE(msg && strstr(msg, "already has one"), "says why");
+		free(msg);
+	}
+	famfs_loader_close(l);
+	ASSERT_ERR(stat(stale, &st), "close unpins");
+out:
+	rmdir(opts.pin_root);
+	snprintf(dir, sizeof(dir), "%s", famfs_loader_pin_dir(fbs_server_loader(fx->srv)));
+	ASSERT_OK(stat(dir, &st), "the mount's pins are there");
+	fixture_unmount(fx);
+	ASSERT_ERR(stat(dir, &st), "unmounting unpins");
+}
+
+void test_fmap_bpf_maps(void)
+{
+	struct fixture_opts opts = { .resolver = FBS_RESOLVER_BPF };
+	struct fixture fx = { 0 };
+
+	/* one mount at a time: the fixture's mountpoint is per process */
+	if (!ASSERT_OK(fixture_mount(&fx, &opts), "mount with the BPF resolver"))
+		return;
+	if (test__start_subtest("bpftool"))
+		subtest_bpftool(&fx);
+	if (test__start_subtest("replace"))
+		subtest_replace(&fx);
+	if (test__start_subtest("alloc"))
+		subtest_alloc(&fx);
+	fixture_unmount(&fx);
+
+	if (test__start_subtest("oversized"))
+		subtest_oversized();
+
+	if (test__start_subtest("pins") &&
+	    ASSERT_OK(fixture_mount(&fx, &opts), "mount with the BPF resolver"))
+		subtest_pins(&fx);
+	fixture_unmount(&fx);
+}
