@@ -226,6 +226,8 @@
  *    flag, FUSE_FMAP opcode with struct fuse_fmap_in, struct fuse_fmap_out
  *    and the layout reply structures, FUSE_NOTIFY_FMAP_INVAL with struct
  *    fuse_notify_fmap_inval_out, FUSE_BACKING_FMAP backing flag
+ *  - add struct fuse_fmap_query and FUSE_FMAP_RESOLVE_* for in-kernel
+ *    resolvers (BPF struct_ops fuse_fmap_ops)
  */
 
 #ifndef _LINUX_FUSE_H
@@ -1266,6 +1268,27 @@ struct fuse_fmap_out {
 	uint32_t	dev_id;		/* id from FUSE_DEV_IOC_BACKING_OPEN */
 	uint16_t	type;		/* FUSE_FMAP_TYPE_* */
 	uint16_t	flags;		/* none defined: must be zero */
+};
+
+/*
+ * What an in-kernel resolver (e.g. a BPF struct_ops fuse_fmap_ops program) is
+ * asked on a mapping-cache miss.  It answers with a struct fuse_fmap_out, which
+ * is validated exactly like a FUSE_FMAP reply, and returns one of:
+ *
+ * FUSE_FMAP_RESOLVE_HANDLED: the fuse_fmap_out is the mapping
+ * FUSE_FMAP_RESOLVE_FALLBACK: ask the next resolver, finally the server
+ * or a negative errno, which fails the read, write or fault.
+ */
+#define FUSE_FMAP_RESOLVE_HANDLED	0
+#define FUSE_FMAP_RESOLVE_FALLBACK	1
+
+struct fuse_fmap_query {
+	uint64_t	nodeid;		/* the file */
+	uint64_t	pos;		/* the mapping must cover this byte */
+	uint64_t	length;		/* bytes the caller wants from @pos */
+	uint64_t	size;		/* file size as the kernel knows it */
+	uint32_t	op_flags;	/* FUSE_FMAP_OP_WRITE, _FAULT, _NOWAIT */
+	uint32_t	padding;
 };
 
 /* fuse_fmap_layout.kind */
