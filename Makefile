@@ -207,7 +207,7 @@ BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 -Wall -Werror \
 	-I$(BPF_OUT) -I$(LIBBPF_INC) -I$(TOP)/include -I$(TOP)/bpf
 vpath %.bpf.c bpf selftests/progs
 
-$(BPF_OUT)/%.bpf.o: %.bpf.c $(VMLINUX_H) $(LIBBPF_A) $(wildcard include/*.h bpf/*.h)
+$(BPF_OUT)/%.bpf.o: %.bpf.c $(VMLINUX_H) $(LIBBPF_A) $(wildcard include/*.h bpf/*.h selftests/progs/*.h)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 

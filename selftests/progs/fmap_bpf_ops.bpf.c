@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A test resolver whose answer the test chooses: for node @target_nodeid it
+ * maps the 64 KiB chunk holding the offset onto @dev_id at @dev_base (or
+ * returns what @mode asks for: a fallback, an error, each kind of bad
+ * mapping); every other node falls back to the server.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "fmap_bpf_ops.h"
+
+__u64 target_nodeid;
+__u32 dev_id;
+__u64 dev_base;
+__u32 mode;
+__u64 calls;
+__u64 handled;
+
+char _license[] SEC("license") = "GPL";
+
+SEC("struct_ops/resolve")
+int BPF_PROG(test_resolve, const struct fuse_fmap_query *q,
+	     struct fuse_fmap_out *out)
+{
+	__u64 chunk = q->pos & ~(TEST_CHUNK - 1);
+
+	__sync_fetch_and_add(&calls, 1);
+	if (q->nodeid != target_nodeid || mode == TEST_FALLBACK)
+		return TEST_RET_FALLBACK;
+
+	out->offset = chunk;
+	out->length = TEST_CHUNK;
+	out->dev_offset = dev_base + chunk;
+	out->dev_id = dev_id;
+	out->type = TEST_TYPE_MAPPED;
+
+	switch (mode) {
+	case TEST_GOOD:
+		__sync_fetch_and_add(&handled, 1);
+		return TEST_RET_HANDLED;
+	case TEST_ERRNO:
+		return -TEST_ENOSPC;
+	case TEST_BAD_RET:
+		return 7;
+	case TEST_INTERNAL_ERRNO:
+		return -TEST_ERESTARTSYS;
+	case TEST_BAD_TYPE:
+		out->type = 0x7fff;
+		break;
+	case TEST_BAD_FLAGS:
+		out->flags = 1;
+		break;
+	case TEST_ZERO_LENGTH:
+		out->length = 0;
+		break;
+	case TEST_NOT_COVERING:
+		out->offset = chunk + TEST_CHUNK;
+		break;
+	case TEST_MISALIGNED:
+		out->dev_offset += 512;
+		break;
+	case TEST_OVERFLOW:
+		out->dev_offset = ~0ULL & ~4095ULL;
+		break;
+	case TEST_UNKNOWN_DEV:
+		out->dev_id = 77;
+		break;
+	case TEST_BEYOND_DEV:
+		out->dev_offset = (1ULL << 30) - 4096;
+		break;
+	}
+	return TEST_RET_HANDLED;
+}
+
+SEC(".struct_ops.link")
+struct fuse_fmap_ops test_ops = {
+	.resolve = (void *)test_resolve,
+	.name = "fmap_test",
+};
