@@ -67,6 +67,15 @@ void test_kernel_features(void)
 			     "CONFIG_FUSE_FMAP");
 	}
 
+	/* the BPF resolver's struct_ops type is registered (in vmlinux BTF) */
+	if (test__start_subtest("fmap_bpf_config")) {
+		ASSERT_STREQ(kconfig_value("FUSE_FMAP_BPF", val, sizeof(val)), "y",
+			     "CONFIG_FUSE_FMAP_BPF");
+		/* fs/fuse says so when register_bpf_struct_ops() fails */
+		ASSERT_NEQ(system("dmesg | grep -q 'BPF resolver not available'"), 0,
+			   "struct_ops fuse_fmap_ops registered at boot");
+	}
+
 	if (test__start_subtest("pmem_dax")) {
 		for (i = 0; i < 3; i++) {
 			snprintf(path, sizeof(path), "/dev/pmem%d", i);
