@@ -34,8 +34,16 @@ if [ "${2:-}" = --mounted ]; then
 		fi
 	done
 
-	step "The kernel resolved offsets itself; the server was asked once per miss"
+	step "The BPF resolver answered every cache miss in the kernel: no upcall"
 	run "cat $conn/fmap_stats"
+
+	step "The resolver as bpftool sees it: the struct_ops and the pinned maps"
+	pins=/sys/fs/bpf/famfs-bpf/${conn##*/}
+	run "$build/tools/bpftool/bpftool struct_ops show"
+	run "ls $pins"
+	ino=$(stat -c %i $mnt/interleaved)
+	run "$build/tools/bpftool/bpftool map lookup pinned $pins/files key $(printf '0x%02x ' $(for i in 0 1 2 3 4 5 6 7; do echo $(( (ino >> (8 * i)) & 255 )); done))"
+	run "$build/tools/bpftool/bpftool map dump pinned $pins/files | head -24"
 
 	step "Tracepoints: the first read of 'simple' (two extents, one per device)"
 	echo > $T/trace
@@ -48,7 +56,7 @@ fi
 
 step "The guest runs the patched 6.12 kernel"
 run uname -rv
-run "zcat /proc/config.gz | grep -E 'CONFIG_FUSE_(FS|FMAP)='"
+run "zcat /proc/config.gz | grep -E 'CONFIG_FUSE_(FS|FMAP|FMAP_BPF)='"
 
 step "Emulated memory devices: pmem in fsdax mode"
 for d in /sys/block/pmem*; do
@@ -58,5 +66,6 @@ done
 
 mountpoint -q /sys/kernel/tracing || mount -t tracefs nodev /sys/kernel/tracing
 mountpoint -q /sys/fs/fuse/connections || mount -t fusectl nodev /sys/fs/fuse/connections
+mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
 mkdir -p $mnt
 "$build/server/famfs-bpf-demo" $mnt -- "$here/demo-guest.sh" "$build" --mounted

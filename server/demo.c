@@ -5,7 +5,9 @@
  * to a shell script (demo-guest.sh) that uses it like any file system.
  * The server runs in this process until the script is done.
  *
- *   famfs-bpf-demo MOUNTPOINT [builtin] -- COMMAND...
+ *   famfs-bpf-demo MOUNTPOINT [bpf|builtin|upcall] -- COMMAND...
+ *
+ * The BPF resolver is the default: misses are answered in the kernel.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -23,6 +25,7 @@
 int main(int argc, char **argv)
 {
 	struct fbs_config cfg = {
+		.resolver = FBS_RESOLVER_BPF,
 		.ndevs = 2,
 		.devs = { { .path = "/dev/pmem0" }, { .path = "/dev/pmem1" } },
 		.alloc_start = 512 * MiB,
@@ -46,11 +49,13 @@ int main(int argc, char **argv)
 			cfg.resolver = FBS_RESOLVER_BUILTIN;
 		else if (!strcmp(argv[i], "bpf"))
 			cfg.resolver = FBS_RESOLVER_BPF;
+		else if (!strcmp(argv[i], "upcall"))
+			cfg.resolver = FBS_RESOLVER_UPCALL;
 		else
 			cfg.mountpoint = argv[i];
 	}
 	if (!cfg.mountpoint || !cmd || cmd >= argc) {
-		fprintf(stderr, "usage: %s MOUNTPOINT [builtin|bpf] -- COMMAND...\n",
+		fprintf(stderr, "usage: %s MOUNTPOINT [bpf|builtin|upcall] -- COMMAND...\n",
 			argv[0]);
 		return 2;
 	}

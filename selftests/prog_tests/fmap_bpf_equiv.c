@@ -283,6 +283,19 @@ void test_fmap_bpf_equiv(void)
 	if (test__start_subtest("counters")) {
 		struct famfs_resolver_stats st;
 
+		/* alone, it checks offsets of its own first */
+		if (!layouts_run) {
+			struct fbs_layout l;
+			__u64 size;
+			struct fmap_simple_ext *e = simple_layout(7, 0, false, &size);
+
+			if (ASSERT_TRUE(e, "layout")) {
+				layout_simple(&l, 7, e);
+				run_layout(&fx, "counters7", &l, size, 31, 500, &total);
+				free(e);
+			}
+		}
+
 		printf("# %u offsets checked; bpf_resolves %lld, bpf_fallbacks %lld, upcalls %lld\n",
 		       total, fixture_stat(&fx, "bpf_resolves"),
 		       fixture_stat(&fx, "bpf_fallbacks"),
