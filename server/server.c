@@ -330,6 +330,7 @@ static int resolve(struct fbs_server *srv, struct fbs_file *f,
 {
 	bool write = in->op_flags & FUSE_FMAP_OP_WRITE;
 	__u64 off = in->offset & ~(PAGE_SIZE_ - 1);
+	bool allocated = false;
 	struct fmap_mapping m;
 	int err;
 
@@ -347,6 +348,7 @@ static int resolve(struct fbs_server *srv, struct fbs_file *f,
 		err = alloc_for_write(srv, f, off);
 		if (err)
 			return err;
+		allocated = true;
 	}
 	memset(out, 0, sizeof(*out));
 	out->offset = off;
@@ -363,6 +365,9 @@ static int resolve(struct fbs_server *srv, struct fbs_file *f,
 	out->length = m.len;
 	out->dev_id = srv->devs[m.dev].kernel_id;
 	out->dev_offset = m.dev_off;
+	/* where readers saw a hole: the kernel drops their zero pages */
+	if (allocated)
+		out->flags = FUSE_FMAP_FLAG_NEW;
 	return 0;
 }
 

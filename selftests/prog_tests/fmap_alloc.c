@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "fixture.h"
@@ -72,6 +73,40 @@ out:
 	fixture_unmount(&fx);
 }
 
+/*
+ * A reader maps a hole and faults it (the kernel maps the shared zero
+ * page); a write(2) then makes the server allocate there.  The reader's
+ * next load must see the written bytes: the server marks the mapping
+ * FUSE_FMAP_FLAG_NEW and the kernel unmaps the stale zero page.
+ */
+static void write_over_faulted_hole(unsigned char *data)
+{
+	volatile unsigned char *map = MAP_FAILED;
+	struct fixture fx = { 0 };
+	int fd = mount_new_file(&fx);
+	size_t size = 3 * MiB + 4096;
+
+	if (fd < 0)
+		goto out;
+	/* extents at [2, 4) MiB only: [0, 2) MiB is a hole */
+	if (!ASSERT_EQ(pwrite(fd, data, 4096, 3 * MiB), 4096, "write at 3 MiB"))
+		goto out_close;
+	map = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
+	if (!ASSERT_TRUE(map != MAP_FAILED, "mmap"))
+		goto out_close;
+	ASSERT_EQ(map[1 * MiB + 17], 0, "the hole reads as zeroes");
+
+	ASSERT_EQ(pwrite(fd, data, 4096, 1 * MiB), 4096, "write into the hole");
+	ASSERT_EQ(map[1 * MiB + 17], data[17], "the mapping sees the write");
+	ASSERT_MEMEQ((const void *)(map + 1 * MiB), data, 4096,
+		     "the whole page, through the mapping");
+	munmap((void *)map, size);
+out_close:
+	close(fd);
+out:
+	fixture_unmount(&fx);
+}
+
 void test_fmap_alloc(void)
 {
 	unsigned char *data = malloc(ALLOC), *back = malloc(ALLOC);
@@ -83,6 +118,8 @@ void test_fmap_alloc(void)
 		allocate_on_write(data, back);
 	if (test__start_subtest("enospc"))
 		enospc(data, back);
+	if (test__start_subtest("write_over_faulted_hole"))
+		write_over_faulted_hole(data);
 out:
 	free(data);
 	free(back);

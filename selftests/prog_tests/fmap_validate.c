@@ -21,7 +21,13 @@ struct rule {
 };
 
 static void bad_type(struct fuse_fmap_out *o) { o->type = 0x7fff; }
-static void bad_flags(struct fuse_fmap_out *o) { o->flags = 1; }
+static void bad_flags(struct fuse_fmap_out *o) { o->flags = 0x8000; }
+/* only storage is new: a hole cannot be */
+static void new_hole(struct fuse_fmap_out *o)
+{
+	o->type = FUSE_FMAP_TYPE_HOLE;
+	o->flags = FUSE_FMAP_FLAG_NEW;
+}
 static void zero_length(struct fuse_fmap_out *o) { o->length = 0; }
 static void not_covering(struct fuse_fmap_out *o) { o->offset += 1 * MiB; }
 static void misaligned_dev(struct fuse_fmap_out *o) { o->dev_offset += 512; }
@@ -41,6 +47,7 @@ static void beyond_device(struct fuse_fmap_out *o)
 static const struct rule rules[] = {
 	{ "type", bad_type },
 	{ "flags", bad_flags },
+	{ "flags_new_hole", new_hole },
 	{ "zero_length", zero_length },
 	{ "covers_offset", not_covering },
 	{ "aligned_dev_offset", misaligned_dev },

@@ -50,7 +50,7 @@ int BPF_PROG(test_resolve, const struct fuse_fmap_query *q,
 		out->type = 0x7fff;
 		break;
 	case TEST_BAD_FLAGS:
-		out->flags = 1;
+		out->flags = 0x8000;
 		break;
 	case TEST_ZERO_LENGTH:
 		out->length = 0;

@@ -228,6 +228,7 @@
  *    fuse_notify_fmap_inval_out, FUSE_BACKING_FMAP backing flag
  *  - add struct fuse_fmap_query and FUSE_FMAP_RESOLVE_* for in-kernel
  *    resolvers (BPF struct_ops fuse_fmap_ops)
+ *  - add FUSE_FMAP_FLAG_NEW in fuse_fmap_out.flags
  */
 
 #ifndef _LINUX_FUSE_H
@@ -1256,6 +1257,15 @@ struct fuse_fmap_in {
 	uint32_t	padding;
 };
 
+/*
+ * fuse_fmap_out.flags
+ *
+ * FUSE_FMAP_FLAG_NEW: the MAPPED extent was allocated for this request, where
+ * the file had a hole: pages of the range that readers mapped while it was a
+ * hole are dropped before the write, so that they see what is written
+ */
+#define FUSE_FMAP_FLAG_NEW		(1 << 0)
+
 /* fuse_fmap_out.type */
 #define FUSE_FMAP_TYPE_MAPPED		1	/* data on dev_id at dev_offset */
 #define FUSE_FMAP_TYPE_HOLE		2	/* reads as zeroes, no storage */
@@ -1267,7 +1277,7 @@ struct fuse_fmap_out {
 	uint64_t	dev_offset;	/* byte offset on the device */
 	uint32_t	dev_id;		/* id from FUSE_DEV_IOC_BACKING_OPEN */
 	uint16_t	type;		/* FUSE_FMAP_TYPE_* */
-	uint16_t	flags;		/* none defined: must be zero */
+	uint16_t	flags;		/* FUSE_FMAP_FLAG_*, others zero */
 };
 
 /*
