@@ -45,6 +45,14 @@
 
 struct fbs_file {
 	bool used;
+	/*
+	 * Unlinked but still known to the kernel (@nlookup > 0): no longer
+	 * in the namespace, but open files keep reading and writing it, so
+	 * it stays, with its extents and BPF entry, until the kernel forgets
+	 * it (FUSE_FORGET after the last close).
+	 */
+	bool unlinked;
+	__u64 nlookup;		/* entries replied minus forgotten */
 	char name[FBS_NAME_MAX + 1];
 	__u64 ino;
 	__u64 size;
@@ -97,7 +105,8 @@ static struct fbs_file *file_by_name(struct fbs_server *srv, const char *name)
 	unsigned int i;
 
 	for (i = 0; i < FBS_MAX_FILES; i++)
-		if (srv->files[i].used && !strcmp(srv->files[i].name, name))
+		if (srv->files[i].used && !srv->files[i].unlinked &&
+		    !strcmp(srv->files[i].name, name))
 			return &srv->files[i];
 	return NULL;
 }
@@ -158,7 +167,7 @@ static void file_stat(const struct fbs_file *f, struct stat *st)
 	memset(st, 0, sizeof(*st));
 	st->st_ino = f->ino;
 	st->st_mode = S_IFREG | 0644;
-	st->st_nlink = 1;
+	st->st_nlink = f->unlinked ? 0 : 1;
 	st->st_size = f->size;
 	st->st_blksize = ALLOC_UNIT;
 	st->st_blocks = (f->size + 511) / 512;
@@ -350,6 +359,18 @@ static int resolve(struct fbs_server *srv, struct fbs_file *f,
 			return err;
 		allocated = true;
 	}
+	/*
+	 * A write request that ends past EOF announces an extending write
+	 * (Documentation/filesystems/fuse-fmap.rst): the new size.  It is
+	 * recorded before the bytes are copied, so a short write leaves it
+	 * too large; reporting the size at write completion fixes that.
+	 */
+	if (write && !err && !(in->op_flags & FUSE_FMAP_OP_FAULT) &&
+	    in->offset + in->length > f->size && in->offset + in->length > in->offset) {
+		f->size = in->offset + in->length;
+		if (srv->bpf)
+			famfs_loader_set_size(srv->bpf, f->ino, f->size);
+	}
 	memset(out, 0, sizeof(*out));
 	out->offset = off;
 	if (err == -FMAP_ENXIO) {
@@ -505,6 +526,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	if (f) {
 		e.ino = f->ino;
 		file_stat(f, &e.attr);
+		f->nlookup++;
 	}
 	pthread_mutex_unlock(&srv->lock);
 	if (!f)
@@ -591,7 +613,7 @@ static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			name = "..";
 			st.st_ino = ROOT_INO;
 			st.st_mode = S_IFDIR;
-		} else if (srv->files[i - 2].used) {
+		} else if (srv->files[i - 2].used && !srv->files[i - 2].unlinked) {
 			name = srv->files[i - 2].name;
 			st.st_ino = srv->files[i - 2].ino;
 			st.st_mode = S_IFREG;
@@ -677,11 +699,23 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	if (f) {
 		e.ino = f->ino;
 		file_stat(f, &e.attr);
+		f->nlookup++;
 	}
 	pthread_mutex_unlock(&srv->lock);
 	if (!f)
 		return (void)fuse_reply_err(req, -err);
 	fuse_reply_create(req, &e, fi);
+}
+
+/* The file leaves the server: its BPF entry, its extents, its slot */
+static void file_drop(struct fbs_server *srv, struct fbs_file *f)
+{
+	struct famfs_slice old;
+
+	/* the slice is reused only after a grace period */
+	if (srv->bpf && !famfs_loader_remove_file(srv->bpf, f->ino, &old))
+		famfs_loader_free_slice(srv->bpf, &old);
+	file_free(f);	/* space is not reclaimed: log-structured */
 }
 
 static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -694,15 +728,47 @@ static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	pthread_mutex_lock(&srv->lock);
 	f = file_by_name(srv, name);
 	if (f) {
-		struct famfs_slice old;
-
-		/* the slice is reused only after a grace period */
-		if (srv->bpf && !famfs_loader_remove_file(srv->bpf, f->ino, &old))
-			famfs_loader_free_slice(srv->bpf, &old);
-		file_free(f);	/* space is not reclaimed: log-structured */
+		/* open files keep using it: it goes when the kernel forgets */
+		f->unlinked = true;
+		if (!f->nlookup)
+			file_drop(srv, f);
 	}
 	pthread_mutex_unlock(&srv->lock);
 	fuse_reply_err(req, f ? 0 : ENOENT);
+}
+
+static void forget_one(struct fbs_server *srv, fuse_ino_t ino, uint64_t nlookup)
+{
+	struct fbs_file *f = file_by_ino(srv, ino);
+
+	if (!f)
+		return;
+	f->nlookup -= nlookup < f->nlookup ? nlookup : f->nlookup;
+	if (f->unlinked && !f->nlookup)
+		file_drop(srv, f);
+}
+
+static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	struct fbs_server *srv = req_srv(req);
+
+	pthread_mutex_lock(&srv->lock);
+	forget_one(srv, ino, nlookup);
+	pthread_mutex_unlock(&srv->lock);
+	fuse_reply_none(req);
+}
+
+static void op_forget_multi(fuse_req_t req, size_t count,
+			    struct fuse_forget_data *forgets)
+{
+	struct fbs_server *srv = req_srv(req);
+	size_t i;
+
+	pthread_mutex_lock(&srv->lock);
+	for (i = 0; i < count; i++)
+		forget_one(srv, forgets[i].ino, forgets[i].nlookup);
+	pthread_mutex_unlock(&srv->lock);
+	fuse_reply_none(req);
 }
 
 static void op_statfs(fuse_req_t req, fuse_ino_t ino)
@@ -734,6 +800,8 @@ static const struct fuse_lowlevel_ops fbs_ops = {
 	.release = op_release,
 	.create = op_create,
 	.unlink = op_unlink,
+	.forget = op_forget,
+	.forget_multi = op_forget_multi,
 	.statfs = op_statfs,
 };
 
@@ -831,7 +899,7 @@ int fbs_server_create(const struct fbs_config *cfg, struct fbs_server **srvp)
 		goto err_free;
 	}
 	snprintf(opts, sizeof(opts),
-		 "fd=%d,rootmode=40000,user_id=0,group_id=0,allow_other",
+		 "fd=%d,rootmode=40000,user_id=0,group_id=0,allow_other,default_permissions",
 		 srv->fuse_fd);
 	if (mount("famfs-bpf", cfg->mountpoint, "fuse.famfs-bpf",
 		  MS_NOSUID | MS_NODEV, opts)) {

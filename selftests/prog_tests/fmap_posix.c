@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Local-file-system semantics that do not depend on the resolver:
+ *  - unlink_open_file: an unlinked file stays readable and writable (also
+ *    through mmap) through the fds that have it open, until the last close;
+ *    its name is gone at once;
+ *  - permissions: the mount is shared (allow_other), so the kernel checks
+ *    the mode bits (default_permissions): another user reads a 0644 file
+ *    it does not own, but cannot write it or create files in the root.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "fixture.h"
+#include "test_progs.h"
+
+#define SIZE (4 * MiB)
+
+static void unlink_open_file(const struct fixture_opts *opts)
+{
+	unsigned char *data = malloc(SIZE), *back = malloc(SIZE);
+	struct fixture fx = { 0 };
+	volatile unsigned char *map = MAP_FAILED;
+	char path[128];
+	struct stat st;
+	int fd = -1;
+
+	if (!ASSERT_TRUE(data && back, "malloc") ||
+	    !ASSERT_OK(fixture_mount(&fx, opts), "mount"))
+		goto out;
+	fill_pattern(data, SIZE, 77);
+	fixture_path(&fx, "doomed", path, sizeof(path));
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0644);
+	if (!ASSERT_OK_FD(fd, "create") ||
+	    !ASSERT_EQ(pwrite(fd, data, SIZE, 0), SIZE, "write"))
+		goto out;
+	map = mmap(NULL, SIZE, PROT_READ, MAP_SHARED, fd, 0);
+	ASSERT_TRUE(map != MAP_FAILED, "mmap");
+
+	if (!ASSERT_OK(unlink(path), "unlink"))
+		goto out;
+	errno = 0;
+	ASSERT_ERR(stat(path, &st), "the name is gone");
+	ASSERT_EQ(errno, ENOENT, "with ENOENT");
+	if (ASSERT_OK(fstat(fd, &st), "fstat of the open file")) {
+		ASSERT_EQ(st.st_size, SIZE, "size kept");
+		ASSERT_EQ(st.st_nlink, 0, "no links");
+	}
+	ASSERT_EQ(pread(fd, back, SIZE, 0), SIZE, "read after unlink");
+	ASSERT_MEMEQ(back, data, SIZE, "same bytes");
+	fill_pattern(data, 4096, 78);
+	ASSERT_EQ(pwrite(fd, data, 4096, 1 * MiB), 4096, "write after unlink");
+	ASSERT_EQ(pread(fd, back, 4096, 1 * MiB), 4096, "read it back");
+	ASSERT_MEMEQ(back, data, 4096, "the write landed");
+	if (map != MAP_FAILED)
+		ASSERT_MEMEQ((const void *)(map + 1 * MiB), data, 4096,
+			     "and shows through the mapping");
+	/* an extending write always asks the server: it must still know it */
+	ASSERT_EQ(pwrite(fd, data, 4096, SIZE), 4096, "extend after unlink");
+	ASSERT_EQ(pread(fd, back, 4096, SIZE), 4096, "read the new end");
+	ASSERT_MEMEQ(back, data, 4096, "the extension landed");
+	if (ASSERT_OK(fstat(fd, &st), "fstat"))
+		ASSERT_EQ(st.st_size, SIZE + 4096, "size after the extension");
+out:
+	if (map != MAP_FAILED)
+		munmap((void *)map, SIZE);
+	if (fd >= 0)
+		close(fd);
+	fixture_unmount(&fx);
+	free(data);
+	free(back);
+}
+
+enum { OTHER_OK, OTHER_READ_FAILED, OTHER_WROTE, OTHER_CREATED, OTHER_SETUP };
+
+/* As uid/gid 65534: read yes, write no, create no */
+static int as_other_user(const char *file, const char *newfile)
+{
+	char buf[4096];
+	int fd;
+
+	if (setgid(65534) || setuid(65534))
+		return OTHER_SETUP;
+	fd = open(file, O_RDONLY);
+	if (fd < 0 || pread(fd, buf, sizeof(buf), 0) != sizeof(buf))
+		return OTHER_READ_FAILED;
+	close(fd);
+	fd = open(file, O_WRONLY);
+	if (fd >= 0 || errno != EACCES)
+		return OTHER_WROTE;
+	fd = open(newfile, O_RDWR | O_CREAT, 0644);
+	if (fd >= 0 || errno != EACCES)
+		return OTHER_CREATED;
+	return OTHER_OK;
+}
+
+static void permissions(const struct fixture_opts *opts)
+{
+	struct fmap_simple_ext ext = { .len = 2 * MiB, .dev = 0, .dev_off = 250 * MiB };
+	char path[128], newpath[128];
+	struct fixture fx = { 0 };
+	struct fbs_layout l;
+	struct stat st;
+	int status;
+	pid_t pid;
+
+	if (!ASSERT_OK(fixture_mount(&fx, opts), "mount"))
+		return;
+	layout_simple(&l, 1, &ext);
+	if (!ASSERT_OK(fbs_server_add_file(fx.srv, "rootfile", 2 * MiB, &l), "add"))
+		goto out;
+	fixture_path(&fx, "rootfile", path, sizeof(path));
+	fixture_path(&fx, "intruder", newpath, sizeof(newpath));
+	if (ASSERT_OK(stat(path, &st), "stat")) {
+		ASSERT_EQ(st.st_uid, 0, "owned by root");
+		ASSERT_EQ(st.st_mode & 0777, 0644, "mode 0644");
+	}
+	pid = fork();
+	if (pid == 0)
+		_exit(as_other_user(path, newpath));
+	if (ASSERT_GT(pid, 0, "fork") && ASSERT_EQ(waitpid(pid, &status, 0), pid, "wait")) {
+		int rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+
+		ASSERT_NEQ(rc, OTHER_READ_FAILED, "another user reads a 0644 file");
+		ASSERT_NEQ(rc, OTHER_WROTE, "but cannot open it for writing");
+		ASSERT_NEQ(rc, OTHER_CREATED, "nor create in a 0755 root dir");
+		ASSERT_EQ(rc, OTHER_OK, "as uid 65534");
+	}
+	errno = 0;
+	ASSERT_ERR(stat(newpath, &st), "nothing was created");
+out:
+	fixture_unmount(&fx);
+}
+
+void test_fmap_posix(void)
+{
+	static const struct {
+		const char *name;
+		enum fbs_resolver resolver;
+	} res[] = {
+		{ "upcall", FBS_RESOLVER_UPCALL },
+		{ "bpf", FBS_RESOLVER_BPF },
+	};
+	char name[64];
+	unsigned int i;
+
+	for (i = 0; i < sizeof(res) / sizeof(res[0]); i++) {
+		struct fixture_opts opts = { .resolver = res[i].resolver };
+
+		snprintf(name, sizeof(name), "unlink_open_file_%s", res[i].name);
+		if (test__start_subtest(name))
+			unlink_open_file(&opts);
+	}
+	if (test__start_subtest("permissions"))
+		permissions(NULL);
+}
