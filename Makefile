@@ -320,7 +320,7 @@ UNIT_SRCS := $(sort $(wildcard selftests/unit/test_*.c))
 UNIT_BINS := $(patsubst selftests/unit/%.c,$(ST_OUT)/unit/%,$(UNIT_SRCS))
 
 # Unit tests always run under ASan/UBSan, with a sanitized server library.
-$(ST_OUT)/unit/%: selftests/unit/%.c $(SERVER_HDRS) \
+$(ST_OUT)/unit/%: selftests/unit/%.c $(SERVER_HDRS) $(wildcard selftests/*.h) \
 		$(if $(SERVER_SRCS),$(SERVER_LIB_SAN)) | $(LIBBPF_A)
 	$(call msg,CCLD,$@)
 	$(Q)mkdir -p $(dir $@)

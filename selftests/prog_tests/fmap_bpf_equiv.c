@@ -21,6 +21,7 @@
 #include "fixture.h"
 #include "loader.h"
 #include "test_progs.h"
+#include "xorshift.h"
 
 #define KiB		(1ULL << 10)
 #define BLK		512	/* O_DIRECT granule of the pmem devices */
@@ -32,10 +33,7 @@ static __u64 rng = 0x9E3779B97F4A7C15ULL;
 
 static __u64 rnd(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
+	return xorshift64(&rng);
 }
 
 /* A permutation of [0, n) (n > 1): i * p mod n with p coprime to n. */

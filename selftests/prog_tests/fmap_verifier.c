@@ -16,6 +16,7 @@
 #include "progs/fmap_verifier.h"
 #include "test_progs.h"
 #include "fmap_verifier.skel.h"
+#include "xorshift.h"
 
 #define KiB		(1ULL << 10)
 #define MiB		(1ULL << 20)
@@ -27,10 +28,7 @@ static __u64 rng = 0x853c49e6748fea9bULL;
 
 static __u64 rnd(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
+	return xorshift64(&rng);
 }
 
 /* Sorted extents with some gaps, starting at a page, or uniform ones. */

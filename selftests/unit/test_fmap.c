@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "fmap.h"
+#include "xorshift.h"
 
 #define KiB (1ULL << 10)
 #define MiB (1ULL << 20)
@@ -194,10 +195,7 @@ static __u64 rng_state = 0x2545F4914F6CDD1DULL;
 
 static __u64 rnd(void)
 {
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
+	return xorshift64(&rng_state);
 }
 
 /* n extents, random page-multiple lengths, random gaps, start > 0 */
