@@ -318,6 +318,102 @@ static int alloc_for_write(struct fbs_server *srv, struct fbs_file *f, __u64 off
 	return 0;
 }
 
+/* Where file offset @off lives, from the server's copy of the layout */
+static int file_map(const struct fbs_file *f, __u64 off, struct fmap_mapping *m)
+{
+	const struct fbs_layout *l = &f->layout;
+
+	if (l->kind == FBS_LAYOUT_SIMPLE)
+		return l->nsimple ? fmap_simple_resolve(l->simple, l->nsimple, off, m) :
+				    -FMAP_ENXIO;
+	return l->nileave ? fmap_ileave_find_resolve(l->ileave, l->nileave, off, m) :
+			    -FMAP_ENXIO;
+}
+
+/*
+ * Zero the bytes of the page holding @size that lie past it, on the
+ * device: after a shrink they are not file data, and must read as zeroes
+ * if the file grows again.  O_DIRECT: the kernel reads DAX devices without
+ * their page cache.
+ */
+static int zero_tail(struct fbs_server *srv, const struct fbs_file *f, __u64 size)
+{
+	__u64 in_page = size & (PAGE_SIZE_ - 1);
+	struct fmap_mapping m;
+	void *page = NULL;
+	int fd, err;
+
+	if (!in_page)
+		return 0;
+	err = file_map(f, size, &m);
+	if (err == -FMAP_ENXIO)
+		return 0;		/* a hole already reads as zeroes */
+	if (err || m.dev >= srv->cfg.ndevs)
+		return -EIO;
+	fd = open(srv->cfg.devs[m.dev].path, O_RDWR | O_DIRECT | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	err = -ENOMEM;
+	if (posix_memalign(&page, PAGE_SIZE_, PAGE_SIZE_))
+		goto out;
+	err = -EIO;
+	if (pread(fd, page, PAGE_SIZE_, m.dev_off - in_page) != (ssize_t)PAGE_SIZE_)
+		goto out;
+	memset((char *)page + in_page, 0, PAGE_SIZE_ - in_page);
+	if (pwrite(fd, page, PAGE_SIZE_, m.dev_off - in_page) != (ssize_t)PAGE_SIZE_)
+		goto out;
+	err = 0;
+out:
+	if (err)
+		pr_warn("%s: zeroing past the new end: %s", f->name, strerror(-err));
+	free(page);
+	close(fd);
+	return err;
+}
+
+/*
+ * Shrink @f to @size (truncate, O_TRUNC): cut the extents past the last
+ * page so that growing again finds holes, never old bytes, and zero the
+ * rest of that page.  The kernel holds the file's locks meanwhile and drops
+ * its cached mappings past the new size once we reply.  Space is not
+ * reclaimed (the allocator is log-structured).
+ */
+static int file_shrink(struct fbs_server *srv, struct fbs_file *f, __u64 size)
+{
+	struct fbs_layout *l = &f->layout;
+	__u64 end = (size + PAGE_SIZE_ - 1) & ~(PAGE_SIZE_ - 1);
+	struct famfs_slice old;
+	__u32 i, n = 0;
+	int err;
+
+	err = zero_tail(srv, f, size);
+	if (err)
+		return err;
+	if (l->kind == FBS_LAYOUT_SIMPLE) {
+		for (i = 0; i < l->nsimple && f->ext[i].file_off < end; i++, n++)
+			if (f->ext[i].file_off + f->ext[i].len > end)
+				f->ext[i].len = end - f->ext[i].file_off;
+		l->nsimple = n;
+	} else {
+		for (i = 0; i < l->nileave && l->ileave[i].file_off < end; i++, n++)
+			if (l->ileave[i].file_off + l->ileave[i].len > end)
+				l->ileave[i].len = end - l->ileave[i].file_off;
+		l->nileave = n;
+	}
+	f->size = size;
+	/* the program must not map past the end any more: as for allocation */
+	err = bpf_sync_file(srv, f, &old);
+	if (err) {
+		pr_warn("%s: BPF resolver not updated after a shrink (%s): dropping its entry",
+			f->name, strerror(-err));
+		if (!famfs_loader_remove_file(srv->bpf, f->ino, &old))
+			famfs_loader_free_slice(srv->bpf, &old);
+	} else if (srv->bpf) {
+		famfs_loader_free_slice(srv->bpf, &old);
+	}
+	return 0;
+}
+
 /* A hole from @off to the next extent or the end of the file. */
 static __u64 hole_len(const struct fbs_file *f, __u64 off)
 {
@@ -561,6 +657,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	struct fbs_server *srv = req_srv(req);
 	struct fbs_file *f;
 	struct stat st;
+	int err = 0;
 
 	(void)fi;
 	if (ino == ROOT_INO) {
@@ -571,7 +668,9 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	f = file_by_ino(srv, ino);
 	if (f) {
 		/* the kernel drops its cached mappings beyond a new size */
-		if (to_set & FUSE_SET_ATTR_SIZE) {
+		if ((to_set & FUSE_SET_ATTR_SIZE) && (__u64)attr->st_size < f->size) {
+			err = file_shrink(srv, f, attr->st_size);
+		} else if (to_set & FUSE_SET_ATTR_SIZE) {
 			f->size = attr->st_size;
 			if (srv->bpf)
 				famfs_loader_set_size(srv->bpf, f->ino, f->size);
@@ -581,6 +680,8 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	pthread_mutex_unlock(&srv->lock);
 	if (!f)
 		return (void)fuse_reply_err(req, ENOENT);
+	if (err)
+		return (void)fuse_reply_err(req, -err);
 	fuse_reply_attr(req, &st, 1.0);
 }
 
@@ -634,13 +735,19 @@ static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fbs_server *srv = req_srv(req);
-	bool found;
+	struct fbs_file *f;
+	int err = 0;
 
 	pthread_mutex_lock(&srv->lock);
-	found = file_by_ino(srv, ino) != NULL;
+	f = file_by_ino(srv, ino);
+	/* atomic O_TRUNC (libfuse's default): the open truncates */
+	if (f && (fi->flags & O_TRUNC) && f->size)
+		err = file_shrink(srv, f, 0);
 	pthread_mutex_unlock(&srv->lock);
-	if (!found)
+	if (!f)
 		return (void)fuse_reply_err(req, ENOENT);
+	if (err)
+		return (void)fuse_reply_err(req, -err);
 	fuse_reply_open(req, fi);
 }
 

@@ -4,6 +4,9 @@
  *  - unlink_open_file: an unlinked file stays readable and writable (also
  *    through mmap) through the fds that have it open, until the last close;
  *    its name is gone at once;
+ *  - truncate_down_up: after ftruncate down and up again, the bytes past the
+ *    cut read as zeroes (read(2) and mmap), the rest is intact, and stat
+ *    agrees; o_trunc: the same through open(O_TRUNC);
  *  - permissions: the mount is shared (allow_other), so the kernel checks
  *    the mode bits (default_permissions): another user reads a 0644 file
  *    it does not own, but cannot write it or create files in the root.
@@ -70,6 +73,69 @@ static void unlink_open_file(const struct fixture_opts *opts)
 out:
 	if (map != MAP_FAILED)
 		munmap((void *)map, SIZE);
+	if (fd >= 0)
+		close(fd);
+	fixture_unmount(&fx);
+	free(data);
+	free(back);
+}
+
+static bool all_zero(const unsigned char *p, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
+#define CUT (3 * MiB + 100)
+
+static void truncate_down_up(const struct fixture_opts *opts, bool o_trunc)
+{
+	unsigned char *data = malloc(SIZE), *back = malloc(SIZE);
+	volatile unsigned char *map;
+	struct fixture fx = { 0 };
+	__u64 cut = o_trunc ? 0 : CUT;
+	char path[128];
+	struct stat st;
+	int fd = -1;
+
+	if (!ASSERT_TRUE(data && back, "malloc") ||
+	    !ASSERT_OK(fixture_mount(&fx, opts), "mount"))
+		goto out;
+	fill_pattern(data, SIZE, 79);
+	fixture_path(&fx, "cut", path, sizeof(path));
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0644);
+	if (!ASSERT_OK_FD(fd, "create") ||
+	    !ASSERT_EQ(pwrite(fd, data, SIZE, 0), SIZE, "write"))
+		goto out;
+	if (o_trunc) {
+		close(fd);
+		fd = open(path, O_RDWR | O_TRUNC);
+		if (!ASSERT_OK_FD(fd, "open(O_TRUNC)"))
+			goto out;
+	} else if (!ASSERT_OK(ftruncate(fd, cut), "truncate down")) {
+		goto out;
+	}
+	if (ASSERT_OK(stat(path, &st), "stat"))
+		ASSERT_EQ(st.st_size, cut, "size after the cut");
+	if (!ASSERT_OK(ftruncate(fd, SIZE), "truncate up"))
+		goto out;
+	if (ASSERT_OK(stat(path, &st), "stat"))
+		ASSERT_EQ(st.st_size, SIZE, "size after growing");
+	if (!ASSERT_EQ(pread(fd, back, SIZE, 0), SIZE, "read all"))
+		goto out;
+	ASSERT_MEMEQ(back, data, cut, "bytes before the cut intact");
+	ASSERT_TRUE(all_zero(back + cut, SIZE - cut), "bytes past the cut read as zeroes");
+	map = mmap(NULL, SIZE, PROT_READ, MAP_SHARED, fd, 0);
+	if (ASSERT_TRUE(map != MAP_FAILED, "mmap")) {
+		ASSERT_TRUE(all_zero((const unsigned char *)map + cut, SIZE - cut),
+			    "and through mmap");
+		munmap((void *)map, SIZE);
+	}
+out:
 	if (fd >= 0)
 		close(fd);
 	fixture_unmount(&fx);
@@ -156,6 +222,12 @@ void test_fmap_posix(void)
 		snprintf(name, sizeof(name), "unlink_open_file_%s", res[i].name);
 		if (test__start_subtest(name))
 			unlink_open_file(&opts);
+		snprintf(name, sizeof(name), "truncate_down_up_%s", res[i].name);
+		if (test__start_subtest(name))
+			truncate_down_up(&opts, false);
+		snprintf(name, sizeof(name), "o_trunc_%s", res[i].name);
+		if (test__start_subtest(name))
+			truncate_down_up(&opts, true);
 	}
 	if (test__start_subtest("permissions"))
 		permissions(NULL);
