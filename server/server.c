@@ -259,11 +259,17 @@ static int bpf_sync_file(struct fbs_server *srv, const struct fbs_file *f,
 
 /* ---- allocation for writes beyond the extents (simple layouts) ---- */
 
-/* Give the 2 MiB unit around @off an extent on device 0. */
+/*
+ * Give the 2 MiB unit around @off an extent on device 0, in a unit of its
+ * own: the file offset and the device offset stay congruent modulo 2 MiB
+ * (PMD faults work wherever the extent is clipped), and an extent that
+ * continues the one before on the device grows it instead of adding one.
+ */
 static int alloc_for_write(struct fbs_server *srv, struct fbs_file *f, __u64 off)
 {
 	struct fbs_layout *l = &f->layout;
-	__u64 start = off & ~(ALLOC_UNIT - 1), end = start + ALLOC_UNIT;
+	__u64 start = off & ~(ALLOC_UNIT - 1), end = start + ALLOC_UNIT, dev_off;
+	struct fmap_simple_ext *prev;
 	struct famfs_slice old;
 	__u32 i, at;
 	int err;
@@ -290,19 +296,28 @@ static int alloc_for_write(struct fbs_server *srv, struct fbs_file *f, __u64 off
 		start = l->simple[at - 1].file_off + l->simple[at - 1].len;
 	if (at < l->nsimple && l->simple[at].file_off < end)
 		end = l->simple[at].file_off;
-	if (srv->alloc_next + (end - start) > srv->cfg.alloc_end)
+	/* a whole unit goes, whatever part of it the file uses */
+	if (srv->alloc_next >= srv->cfg.alloc_end ||
+	    srv->cfg.alloc_end - srv->alloc_next < ALLOC_UNIT)
 		return -ENOSPC;
-	for (i = l->nsimple; i > at; i--)
-		f->ext[i] = f->ext[i - 1];
-	f->ext[at] = (struct fmap_simple_ext){
-		.file_off = start, .len = end - start,
-		.dev = 0, .dev_off = srv->alloc_next,
-	};
-	l->nsimple++;
+	dev_off = srv->alloc_next + (start & (ALLOC_UNIT - 1));
 	srv->alloc_next += ALLOC_UNIT;
+	prev = at ? &f->ext[at - 1] : NULL;
+	if (prev && prev->dev == 0 && prev->file_off + prev->len == start &&
+	    prev->dev_off + prev->len == dev_off) {
+		prev->len += end - start;
+	} else {
+		for (i = l->nsimple; i > at; i--)
+			f->ext[i] = f->ext[i - 1];
+		f->ext[at] = (struct fmap_simple_ext){
+			.file_off = start, .len = end - start,
+			.dev = 0, .dev_off = dev_off,
+		};
+		l->nsimple++;
+	}
 	pr_debug("allocated %s [%llu, +%llu) at dev 0 offset %llu", f->name,
 		 (unsigned long long)start, (unsigned long long)(end - start),
-		 (unsigned long long)f->ext[at].dev_off);
+		 (unsigned long long)dev_off);
 	/*
 	 * Before the reply: the resolver must know the new extent by the
 	 * time the kernel does.  Every old extent is still valid, so the old
@@ -890,7 +905,8 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 	for (i = 0; i < srv->cfg.ndevs; i++)
 		sv.f_blocks += srv->devs[i].size / ALLOC_UNIT;
 	sv.f_bfree = sv.f_bavail =
-		(srv->cfg.alloc_end - srv->alloc_next) / ALLOC_UNIT;
+		srv->alloc_next < srv->cfg.alloc_end ?
+		(srv->cfg.alloc_end - srv->alloc_next) / ALLOC_UNIT : 0;
 	sv.f_files = FBS_MAX_FILES;
 	for (i = 0; i < FBS_MAX_FILES; i++)
 		sv.f_ffree += !srv->files[i].used;
@@ -1189,6 +1205,27 @@ unsigned long fbs_server_fmap_requests(const struct fbs_server *srv)
 struct famfs_loader *fbs_server_loader(const struct fbs_server *srv)
 {
 	return srv->bpf;
+}
+
+int fbs_server_file_extents(struct fbs_server *srv, const char *name,
+			    struct fmap_simple_ext *ext, __u32 max)
+{
+	struct fbs_file *f;
+	int n;
+
+	pthread_mutex_lock(&srv->lock);
+	f = file_by_name(srv, name);
+	if (!f)
+		n = -ENOENT;
+	else if (f->layout.kind != FBS_LAYOUT_SIMPLE)
+		n = -EINVAL;
+	else {
+		n = f->layout.nsimple;
+		memcpy(ext, f->layout.simple,
+		       (n < (int)max ? n : (int)max) * sizeof(*ext));
+	}
+	pthread_mutex_unlock(&srv->lock);
+	return n;
 }
 
 int fbs_server_fuse_fd(const struct fbs_server *srv)

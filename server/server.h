@@ -110,6 +110,13 @@ int fbs_server_conn_dir(const struct fbs_server *srv, char *buf, size_t size);
 /* FUSE_FMAP requests answered so far (mappings and layouts). */
 unsigned long fbs_server_fmap_requests(const struct fbs_server *srv);
 
+/*
+ * Copy up to @max simple extents of file @name (device indexes, as in
+ * layouts); returns how many it has, or -ENOENT / -EINVAL (interleaved).
+ */
+int fbs_server_file_extents(struct fbs_server *srv, const char *name,
+			    struct fmap_simple_ext *ext, __u32 max);
+
 /* The server's /dev/fuse fd: names its connection (BPF resolver attach). */
 int fbs_server_fuse_fd(const struct fbs_server *srv);
 

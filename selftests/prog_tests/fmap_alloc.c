@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "fixture.h"
@@ -107,6 +108,77 @@ out:
 	fixture_unmount(&fx);
 }
 
+/* Every extent of @name: file and device offsets congruent modulo 2 MiB */
+static int check_extents(struct fixture *fx, const char *name)
+{
+	struct fmap_simple_ext ext[64];
+	int i, n = fbs_server_file_extents(fx->srv, name, ext, 64);
+
+	if (!ASSERT_GT(n, 0, "extents") || !ASSERT_LE(n, 64, "at most 64"))
+		return -1;
+	for (i = 0; i < n; i++)
+		if (!ASSERT_EQ(ext[i].file_off % (2 * MiB), ext[i].dev_off % (2 * MiB),
+			       "file and device offsets congruent modulo 2 MiB"))
+			printf("# %s extent %d: file %llu dev %llu len %llu\n", name, i,
+			       (unsigned long long)ext[i].file_off,
+			       (unsigned long long)ext[i].dev_off,
+			       (unsigned long long)ext[i].len);
+	return n;
+}
+
+#define FILL (32 * MiB)
+
+/*
+ * Allocation keeps PMD-friendly congruence even where it is clipped (a
+ * write after a truncate to mid-page), merges what continues an extent,
+ * and uses the space up exactly: statfs says how much is left, and a file
+ * written until ENOSPC gets all of it.
+ */
+static void fill_congruent(unsigned char *data)
+{
+	struct fixture_opts opts = { .alloc_bytes = FILL };
+	struct fixture fx = { 0 };
+	__u64 written = 0, off;
+	char path[128];
+	struct statvfs sv;
+	int fa = -1, fb = -1;
+
+	if (!ASSERT_OK(fixture_mount(&fx, &opts), "mount"))
+		return;
+	fa = open(fixture_path(&fx, "a", path, sizeof(path)), O_RDWR | O_CREAT, 0644);
+	if (!ASSERT_OK_FD(fa, "create a"))
+		goto out;
+	for (off = 0; off < 5 * MiB; off += 1 * MiB)
+		ASSERT_EQ(pwrite(fa, data, 1 * MiB, off), 1 * MiB, "write a");
+	ASSERT_EQ(check_extents(&fx, "a"), 1, "a sequential file is one extent");
+	ASSERT_OK(ftruncate(fa, 3 * MiB + 100), "truncate a mid-page");
+	ASSERT_EQ(pwrite(fa, data, 4096, 3 * MiB + MiB / 2), 4096, "write past the cut");
+	check_extents(&fx, "a");
+
+	/* a took 4 units of 2 MiB: 3 for its 5 MiB, 1 after the cut */
+	if (ASSERT_OK(statvfs(fx.mnt, &sv), "statfs"))
+		ASSERT_EQ(sv.f_bfree * sv.f_frsize, FILL - 8 * MiB, "free space");
+	fb = open(fixture_path(&fx, "b", path, sizeof(path)), O_RDWR | O_CREAT, 0644);
+	if (!ASSERT_OK_FD(fb, "create b"))
+		goto out;
+	for (off = 0;; off += 1 * MiB) {
+		if (pwrite(fb, data, 1 * MiB, off) != 1 * MiB)
+			break;
+		written += 1 * MiB;
+	}
+	ASSERT_EQ(errno, ENOSPC, "b ends with ENOSPC");
+	ASSERT_EQ(written, FILL - 8 * MiB, "b got all the rest");
+	ASSERT_EQ(check_extents(&fx, "b"), 1, "in one extent");
+	if (ASSERT_OK(statvfs(fx.mnt, &sv), "statfs"))
+		ASSERT_EQ(sv.f_bfree, 0, "nothing free");
+out:
+	if (fa >= 0)
+		close(fa);
+	if (fb >= 0)
+		close(fb);
+	fixture_unmount(&fx);
+}
+
 void test_fmap_alloc(void)
 {
 	unsigned char *data = malloc(ALLOC), *back = malloc(ALLOC);
@@ -120,6 +192,8 @@ void test_fmap_alloc(void)
 		enospc(data, back);
 	if (test__start_subtest("write_over_faulted_hole"))
 		write_over_faulted_hole(data);
+	if (test__start_subtest("fill_congruent"))
+		fill_congruent(data);
 out:
 	free(data);
 	free(back);
