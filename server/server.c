@@ -436,11 +436,17 @@ static __u64 hole_len(const struct fbs_file *f, __u64 off)
 	__u64 end = (f->size + PAGE_SIZE_ - 1) & ~(PAGE_SIZE_ - 1);
 	__u32 i;
 
+	/* up to the next extent of either kind: the hole must not cover data */
 	if (l->kind == FBS_LAYOUT_SIMPLE) {
 		for (i = 0; i < l->nsimple; i++)
 			if (l->simple[i].file_off > off &&
 			    l->simple[i].file_off < end)
 				end = l->simple[i].file_off;
+	} else {
+		for (i = 0; i < l->nileave; i++)
+			if (l->ileave[i].file_off > off &&
+			    l->ileave[i].file_off < end)
+				end = l->ileave[i].file_off;
 	}
 	return end > off ? end - off : PAGE_SIZE_;
 }

@@ -143,6 +143,84 @@ out:
 	free(back);
 }
 
+/*
+ * With CONFIG_FUSE_DAX (every distribution kernel), an attribute update
+ * marked mapped inodes "don't cache" (S_DAX without FUSE_ATTR_DAX), so
+ * each close threw away the inode and its cached mappings.  Reopen after
+ * the attributes were refreshed: the mapping cached before still answers.
+ */
+static void inode_stays_cached(void)
+{
+	struct fmap_simple_ext ext = { .len = 2 * MiB, .dev = 0, .dev_off = 254 * MiB };
+	struct fixture fx = { 0 };
+	struct fbs_layout l;
+	char path[128], buf[4096];
+	long long upcalls = 0;
+	int i, fd;
+
+	if (!ASSERT_OK(fixture_mount(&fx, NULL), "mount"))
+		return;
+	layout_simple(&l, 1, &ext);
+	if (!ASSERT_OK(fbs_server_add_file(fx.srv, "kept", 2 * MiB, &l), "add"))
+		goto out;
+	fixture_path(&fx, "kept", path, sizeof(path));
+	for (i = 0; i < 3; i++) {
+		if (i == 1)
+			upcalls = fixture_stat(&fx, "upcalls");
+		/* past the 1 s attribute and entry timeouts: fresh attributes */
+		if (i)
+			usleep(1200 * 1000);
+		fd = open(path, O_RDONLY);
+		if (!ASSERT_OK_FD(fd, "open"))
+			goto out;
+		ASSERT_EQ(pread(fd, buf, sizeof(buf), 4096 * i), sizeof(buf), "read");
+		close(fd);
+	}
+	ASSERT_EQ(fixture_stat(&fx, "upcalls"), upcalls,
+		  "reopened reads hit the mapping cached before");
+out:
+	fixture_unmount(&fx);
+}
+
+/* A read in the hole before an interleaved extent must not hide it */
+static void hole_before_interleaved(void)
+{
+	const struct fmap_strip strips[] = {
+		{ .dev = 0, .dev_off = 256 * MiB }, { .dev = 1, .dev_off = 256 * MiB },
+	};
+	unsigned char *data = malloc(4 * MiB), *back = malloc(4 * MiB);
+	struct fixture fx = { 0 };
+	struct fbs_layout l;
+	char path[128];
+	int fd = -1;
+
+	if (!ASSERT_TRUE(data && back, "malloc") ||
+	    !ASSERT_OK(fixture_mount(&fx, NULL), "mount"))
+		goto out;
+	/* [0, 2 MiB) is a hole, [2, 6) MiB interleaved over both devices */
+	layout_ileave(&l, 4 * MiB, 1, 20, strips);
+	l.ileave[0].file_off = 2 * MiB;
+	if (!ASSERT_OK(fbs_server_add_file(fx.srv, "late", 6 * MiB, &l), "add"))
+		goto out;
+	fd = open(fixture_path(&fx, "late", path, sizeof(path)), O_RDWR);
+	if (!ASSERT_OK_FD(fd, "open"))
+		goto out;
+	fill_pattern(data, 4 * MiB, 80);
+	ASSERT_EQ(pwrite(fd, data, 4 * MiB, 2 * MiB), 4 * MiB, "write the extent");
+	/* forget every cached mapping, then read the hole first */
+	ASSERT_OK(fbs_server_set_layout(fx.srv, "late", &l), "invalidate");
+	ASSERT_EQ(pread(fd, back, 4096, 0), 4096, "read the hole");
+	ASSERT_TRUE(all_zero(back, 4096), "zeroes");
+	ASSERT_EQ(pread(fd, back, 4 * MiB, 2 * MiB), 4 * MiB, "read the extent");
+	ASSERT_MEMEQ(back, data, 4 * MiB, "the data, not the hole");
+out:
+	if (fd >= 0)
+		close(fd);
+	fixture_unmount(&fx);
+	free(data);
+	free(back);
+}
+
 enum { OTHER_OK, OTHER_READ_FAILED, OTHER_WROTE, OTHER_CREATED, OTHER_SETUP };
 
 /* As uid/gid 65534: read yes, write no, create no */
@@ -231,4 +309,8 @@ void test_fmap_posix(void)
 	}
 	if (test__start_subtest("permissions"))
 		permissions(NULL);
+	if (test__start_subtest("inode_stays_cached"))
+		inode_stays_cached();
+	if (test__start_subtest("hole_before_interleaved"))
+		hole_before_interleaved();
 }
