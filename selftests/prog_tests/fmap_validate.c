@@ -44,10 +44,17 @@ static void beyond_device(struct fuse_fmap_out *o)
 	o->length = 2 * MiB;
 }
 
+/* a hole keeps the device of the mapping it replaced: one encoding only */
+static void hole_with_device(struct fuse_fmap_out *o)
+{
+	o->type = FUSE_FMAP_TYPE_HOLE;
+}
+
 static const struct rule rules[] = {
 	{ "type", bad_type },
 	{ "flags", bad_flags },
 	{ "flags_new_hole", new_hole },
+	{ "hole_names_device", hole_with_device },
 	{ "zero_length", zero_length },
 	{ "covers_offset", not_covering },
 	{ "aligned_dev_offset", misaligned_dev },
