@@ -138,12 +138,17 @@ build-kernel: $(KOUT)/.config
 build-kernel-debug: $(KOUT_DEBUG)/.config
 	$(call build_kernel,$(KOUT_DEBUG),$(KCONFIG_FRAGMENT) $(KCONFIG_DEBUG))
 
-.PHONY: kernel-export kernel-reset kernel-checkpatch
+.PHONY: kernel-export kernel-reset kernel-checkpatch kernel-buildeach
 kernel-export:
 	$(Q)$(TOP)/selftests/ktree.sh export $(KSRC)
 
 kernel-reset: $(DEPS_STAMP)
 	$(Q)$(TOP)/selftests/ktree.sh reset $(KSRC)
+
+# Every prefix of the series builds fs/fuse (bisectability), and HEAD
+# without the options; in a worktree, with the test kernel's config.
+kernel-buildeach: kernel
+	$(Q)KCONFIG=$(KOUT)/.config $(TOP)/selftests/ktree.sh buildeach $(KSRC)
 
 # From inside the kernel tree: run in this repository, checkpatch takes a
 # git-tracked file argument for a source file, not a patch.
@@ -462,6 +467,7 @@ help:
 	@echo '  kernel-export   kernel/*.patch + kernel/series := the tree ($(KSRC))'
 	@echo '  kernel-reset    drop the tree commits and re-apply kernel/series'
 	@echo '  kernel-checkpatch  checkpatch.pl --strict on every patch'
+	@echo '  kernel-buildeach   fs/fuse builds at every patch, and without the options'
 	@echo '  unit            cmocka unit tests on the host (ASan/UBSan)'
 	@echo '  vmtest          in-guest tests on the test kernel'
 	@echo '  vmtest-debug    in-guest tests on the debug kernel'

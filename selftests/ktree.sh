@@ -8,6 +8,8 @@
 #                           when kernel/ changed since the last apply/export
 #   ktree.sh export KSRC    kernel/ := git format-patch famfs-base..HEAD
 #   ktree.sh reset KSRC     drop the tree's commits and apply kernel/series
+#   ktree.sh buildeach KSRC build fs/fuse at every commit of the series
+#                           (KCONFIG=the test kernel's .config)
 #
 # The tree is a git repository: its first commit (tag famfs-base) is the
 # pristine linux-source-6.12, so `git log famfs-base..` is the series.
@@ -23,7 +25,7 @@ top=$(dirname "$here")
 kdir=$top/kernel
 cmd=${1:-}
 ksrc=${2:-}
-[ -n "$cmd" ] && [ -n "$ksrc" ] || { echo "usage: $0 prepare|export|reset KSRC" >&2; exit 2; }
+[ -n "$cmd" ] && [ -n "$ksrc" ] || { echo "usage: $0 prepare|export|reset|buildeach KSRC" >&2; exit 2; }
 tarball=${KERNEL_TARBALL:-/usr/src/linux-source-6.12.tar.xz}
 branch=famfs-bpf
 stamp=$ksrc/.git/famfs-applied
@@ -133,9 +135,40 @@ export_series() {
 	write_stamp
 }
 
+# Build fs/fuse at every commit of the series, with the test kernel's
+# config, in a worktree next to the tree: "each patch builds" for a
+# reviewer who bisects.  Then HEAD with CONFIG_FUSE_FMAP_BPF=n and with
+# CONFIG_FUSE_FMAP=n.
+buildeach() {
+	config=${KCONFIG:-}
+	[ -f "$config" ] || die "buildeach: no kernel config at '$config' (build the test kernel first)"
+	wt=$ksrc-each out=$ksrc-each.out fail=0
+	[ -d "$wt" ] || git -C "$ksrc" worktree add -q --detach "$wt" famfs-base
+	mkdir -p "$out"
+	kb() { make -C "$wt" -s O="$out" CC="ccache gcc" "$@"; }
+	for c in $(git -C "$ksrc" rev-list --reverse famfs-base..HEAD) off:FUSE_FMAP_BPF off:FUSE_FMAP; do
+		case $c in
+		off:*) git -C "$wt" checkout -q "$(git -C "$ksrc" rev-parse HEAD)"
+		       what="HEAD with CONFIG_${c#off:}=n" ;;
+		*) git -C "$wt" checkout -q "$c"
+		   what=$(git -C "$ksrc" log -1 --format='%h %s' "$c") ;;
+		esac
+		cp "$config" "$out/.config"
+		case $c in off:*) "$wt/scripts/config" --file "$out/.config" -d "${c#off:}" ;; esac
+		kb olddefconfig >/dev/null 2>&1
+		if kb -j"$(nproc)" fs/fuse/ >"$out/build.log" 2>&1; then
+			echo "  OK      $what"
+		else
+			echo "  FAIL    $what"; tail -5 "$out/build.log"; fail=1
+		fi
+	done
+	return $fail
+}
+
 case $cmd in
 prepare) prepare ;;
+buildeach) buildeach ;;
 export) export_series ;;
 reset) [ -d "$ksrc/.git" ] || create_tree; apply_series ;;
-*) echo "usage: $0 prepare|export|reset KSRC" >&2; exit 2 ;;
+*) echo "usage: $0 prepare|export|reset|buildeach KSRC" >&2; exit 2 ;;
 esac
