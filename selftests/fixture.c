@@ -5,7 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fixture.h"
@@ -187,4 +191,75 @@ bool layout_bytes_match(const struct fbs_layout *l, const void *data,
 	}
 	free(got);
 	return ok;
+}
+
+void worker_read(const char *path, __u64 size)
+{
+	static char buf[64 * 1024];
+	unsigned long i;
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0)
+		_exit(WORKER_SETUP);
+	for (i = 0;; i++) {
+		ssize_t n = pread(fd, buf, sizeof(buf), (i * sizeof(buf)) % size);
+
+		if (n < 0)
+			_exit(WORKER_READ_ERROR);
+		if (n != sizeof(buf))
+			_exit(WORKER_READ_SHORT);
+	}
+}
+
+static void sigbus_exit(int sig)
+{
+	(void)sig;
+	_exit(WORKER_SIGBUS);
+}
+
+void worker_fault(const char *path, __u64 size)
+{
+	volatile unsigned char *map;
+	unsigned long i, sum = 0;
+	int fd = open(path, O_RDONLY);
+
+	signal(SIGBUS, sigbus_exit);
+	if (fd < 0)
+		_exit(WORKER_SETUP);
+	for (;;) {
+		map = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
+		if (map == MAP_FAILED)
+			_exit(WORKER_SETUP);
+		for (i = 0; i < size; i += 4096)
+			sum += map[i];
+		munmap((void *)map, size);
+	}
+}
+
+pid_t fixture_spawn(void (*worker)(const char *, __u64), const char *path,
+		    __u64 size)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		worker(path, size);
+		_exit(WORKER_SETUP);
+	}
+	return pid;
+}
+
+int fixture_wait_exit(pid_t pid, int timeout_s)
+{
+	time_t end = time(NULL) + timeout_s;
+	int status;
+
+	while (time(NULL) < end) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			return WIFEXITED(status) ? WEXITSTATUS(status) :
+			       128 + WTERMSIG(status);
+		usleep(100 * 1000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	return -1;
 }

@@ -64,4 +64,23 @@ int dev_pwrite(const char *dev, const void *buf, size_t len, __u64 off);
 bool layout_bytes_match(const struct fbs_layout *l, const void *data,
 			size_t len);
 
+/*
+ * Server-death tests: workers that use a file until it fails them, in a
+ * child process (fixture_spawn), and a bounded wait for their exit code.
+ */
+enum {
+	WORKER_READ_ERROR = 10,	/* read(2) failed: what the test wants */
+	WORKER_SIGBUS = 11,	/* a fault failed: what the test wants */
+	WORKER_SETUP = 12,
+	WORKER_READ_SHORT = 13,	/* inside the file: wrong, not an error */
+};
+/* Read @size bytes of @path in 64 KiB steps, round and round */
+void worker_read(const char *path, __u64 size);
+/* Map @size bytes of @path, fault every page in, unmap, again */
+void worker_fault(const char *path, __u64 size);
+pid_t fixture_spawn(void (*worker)(const char *, __u64), const char *path,
+		    __u64 size);
+/* @pid's exit code or 128 + signal; -1 (after SIGKILL) past @timeout_s */
+int fixture_wait_exit(pid_t pid, int timeout_s);
+
 #endif /* FAMFS_BPF_FIXTURE_H */

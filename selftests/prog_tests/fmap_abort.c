@@ -22,67 +22,6 @@
 
 #define SIZE (32 * MiB)
 
-enum {
-	WORKER_READ_ERROR = 10,
-	WORKER_SIGBUS = 11,
-	WORKER_SETUP = 12,
-	WORKER_READ_SHORT = 13,	/* inside the file: wrong, not an error */
-};
-
-static void sigbus_exit(int sig)
-{
-	(void)sig;
-	_exit(WORKER_SIGBUS);
-}
-
-/* Read until read(2) fails; exit with WORKER_READ_ERROR. */
-static void reader(const char *path)
-{
-	static char buf[64 * 1024];
-	unsigned long i;
-	int fd = open(path, O_RDONLY);
-
-	if (fd < 0)
-		_exit(WORKER_SETUP);
-	for (i = 0;; i++) {
-		ssize_t n = pread(fd, buf, sizeof(buf), (i * sizeof(buf)) % SIZE);
-
-		if (n < 0)
-			_exit(WORKER_READ_ERROR);
-		if (n != sizeof(buf))
-			_exit(WORKER_READ_SHORT);
-	}
-}
-
-/* Map, fault every page in, unmap, again, until a fault fails (SIGBUS). */
-static void faulter(const char *path)
-{
-	volatile unsigned char *map;
-	unsigned long i, sum = 0;
-	int fd = open(path, O_RDONLY);
-
-	signal(SIGBUS, sigbus_exit);
-	if (fd < 0)
-		_exit(WORKER_SETUP);
-	for (;;) {
-		map = mmap(NULL, SIZE, PROT_READ, MAP_SHARED, fd, 0);
-		if (map == MAP_FAILED)
-			_exit(WORKER_SETUP);
-		for (i = 0; i < SIZE; i += 4096)
-			sum += map[i];
-		munmap((void *)map, SIZE);
-	}
-}
-
-static pid_t spawn(void (*fn)(const char *), const char *path)
-{
-	pid_t pid = fork();
-
-	if (pid == 0)
-		fn(path);
-	return pid;
-}
-
 /* The server lives in its own process so that it can be killed. */
 static pid_t start_server(const char *mnt_ready)
 {
@@ -117,23 +56,6 @@ static pid_t start_server(const char *mnt_ready)
 	return c ? -1 : pid;
 }
 
-static int wait_exit(pid_t pid, int timeout_s)
-{
-	time_t end = time(NULL) + timeout_s;
-	int status;
-
-	while (time(NULL) < end) {
-		pid_t r = waitpid(pid, &status, WNOHANG);
-
-		if (r == pid)
-			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-		usleep(100 * 1000);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, &status, 0);
-	return -1;
-}
-
 void test_fmap_abort(void)
 {
 	char mnt[64] = "", path[128];
@@ -151,15 +73,15 @@ void test_fmap_abort(void)
 		map = mmap(NULL, SIZE, PROT_READ, MAP_SHARED, fd, 0);
 		ASSERT_TRUE(map != MAP_FAILED, "mmap");
 	}
-	rd = spawn(reader, path);
-	ft = spawn(faulter, path);
+	rd = fixture_spawn(worker_read, path, SIZE);
+	ft = fixture_spawn(worker_fault, path, SIZE);
 	sleep(2);	/* let them get going */
 	printf("# killing the server %d (reader %d, faulter %d)\n", srv, rd, ft);
 
 	ASSERT_OK(kill(srv, SIGKILL), "kill server");
-	ASSERT_EQ(wait_exit(srv, 10), 128 + SIGKILL, "server died");
-	ASSERT_EQ(wait_exit(rd, 60), WORKER_READ_ERROR, "reader got an error");
-	ASSERT_EQ(wait_exit(ft, 60), WORKER_SIGBUS, "faulter got SIGBUS");
+	ASSERT_EQ(fixture_wait_exit(srv, 10), 128 + SIGKILL, "server died");
+	ASSERT_EQ(fixture_wait_exit(rd, 60), WORKER_READ_ERROR, "reader got an error");
+	ASSERT_EQ(fixture_wait_exit(ft, 60), WORKER_SIGBUS, "faulter got SIGBUS");
 	printf("# workers done\n");
 
 	/* a name never looked up: no cached attributes can answer */

@@ -475,57 +475,6 @@ out:
 	teardown(&c);
 }
 
-enum { WORKER_SIGBUS = 11, WORKER_ERROR = 10, WORKER_SETUP = 12 };
-
-static void sigbus_exit(int sig)
-{
-	(void)sig;
-	_exit(WORKER_SIGBUS);
-}
-
-/* Fault (or read) through the file until it fails */
-static void killed_worker(const char *path, bool fault)
-{
-	volatile unsigned char *map;
-	unsigned long i, sum = 0;
-	char buf[4096];
-	int fd = open(path, O_RDONLY);
-
-	signal(SIGBUS, sigbus_exit);
-	if (fd < 0)
-		_exit(WORKER_SETUP);
-	for (;;) {
-		if (!fault) {
-			for (i = 0; i < SIZE; i += 64 * 1024)
-				if (pread(fd, buf, sizeof(buf), i) < 0)
-					_exit(WORKER_ERROR);
-			continue;
-		}
-		map = mmap(NULL, SIZE, PROT_READ, MAP_SHARED, fd, 0);
-		if (map == MAP_FAILED)
-			_exit(WORKER_SETUP);
-		for (i = 0; i < SIZE; i += 4096)
-			sum += map[i];
-		munmap((void *)map, SIZE);
-	}
-}
-
-static int wait_exit(pid_t pid, int timeout_s)
-{
-	time_t end = time(NULL) + timeout_s;
-	int status;
-
-	while (time(NULL) < end) {
-		if (waitpid(pid, &status, WNOHANG) == pid)
-			return WIFEXITED(status) ? WEXITSTATUS(status) :
-			       128 + WTERMSIG(status);
-		usleep(100 * 1000);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, &status, 0);
-	return -1;
-}
-
 /*
  * SIGKILL the server while a reader and a faulter go through its BPF
  * resolver: they get errors, nobody hangs, the mount goes away.
@@ -558,25 +507,21 @@ static void test_server_killed(void)
 	close(pipefd[1]);
 	if (!ASSERT_GT(read(pipefd[0], mnt, sizeof(mnt) - 1), 0, "server up")) {
 		close(pipefd[0]);
-		wait_exit(srv, 5);
+		fixture_wait_exit(srv, 5);
 		return;
 	}
 	close(pipefd[0]);
 	snprintf(path, sizeof(path), "%s/f", mnt);
 
-	rd = fork();
-	if (rd == 0)
-		killed_worker(path, false);
-	ft = fork();
-	if (ft == 0)
-		killed_worker(path, true);
+	rd = fixture_spawn(worker_read, path, SIZE);
+	ft = fixture_spawn(worker_fault, path, SIZE);
 	sleep(2);
 	printf("# killing the server %d (reader %d, faulter %d)\n", srv, rd, ft);
 	fflush(stdout);
 	ASSERT_OK(kill(srv, SIGKILL), "kill the server");
-	ASSERT_EQ(wait_exit(srv, 10), 128 + SIGKILL, "server died");
-	ASSERT_EQ(wait_exit(rd, 60), WORKER_ERROR, "reader got an error");
-	ASSERT_EQ(wait_exit(ft, 60), WORKER_SIGBUS, "faulter got SIGBUS");
+	ASSERT_EQ(fixture_wait_exit(srv, 10), 128 + SIGKILL, "server died");
+	ASSERT_EQ(fixture_wait_exit(rd, 60), WORKER_READ_ERROR, "reader got an error");
+	ASSERT_EQ(fixture_wait_exit(ft, 60), WORKER_SIGBUS, "faulter got SIGBUS");
 	printf("# workers done\n");
 	fflush(stdout);
 	ASSERT_OK(umount2(mnt, MNT_DETACH), "unmount");

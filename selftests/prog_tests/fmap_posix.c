@@ -25,6 +25,32 @@
 
 #define SIZE (4 * MiB)
 
+/*
+ * Mount, create @name and write SIZE pattern bytes (@seed) into it: the
+ * fd, or -1 after a failed check.  @data and @back are SIZE buffers.
+ */
+static int mount_written_file(struct fixture *fx, const struct fixture_opts *opts,
+			      const char *name, char *path, size_t path_size,
+			      unsigned char *data, unsigned char *back,
+			      unsigned int seed)
+{
+	int fd;
+
+	if (!ASSERT_TRUE(data && back, "malloc") ||
+	    !ASSERT_OK(fixture_mount(fx, opts), "mount"))
+		return -1;
+	fill_pattern(data, SIZE, seed);
+	fixture_path(fx, name, path, path_size);
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0644);
+	if (!ASSERT_OK_FD(fd, "create"))
+		return -1;
+	if (!ASSERT_EQ(pwrite(fd, data, SIZE, 0), SIZE, "write")) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 static void unlink_open_file(const struct fixture_opts *opts)
 {
 	unsigned char *data = malloc(SIZE), *back = malloc(SIZE);
@@ -34,14 +60,9 @@ static void unlink_open_file(const struct fixture_opts *opts)
 	struct stat st;
 	int fd = -1;
 
-	if (!ASSERT_TRUE(data && back, "malloc") ||
-	    !ASSERT_OK(fixture_mount(&fx, opts), "mount"))
-		goto out;
-	fill_pattern(data, SIZE, 77);
-	fixture_path(&fx, "doomed", path, sizeof(path));
-	fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0644);
-	if (!ASSERT_OK_FD(fd, "create") ||
-	    !ASSERT_EQ(pwrite(fd, data, SIZE, 0), SIZE, "write"))
+	fd = mount_written_file(&fx, opts, "doomed", path, sizeof(path),
+				data, back, 77);
+	if (fd < 0)
 		goto out;
 	map = mmap(NULL, SIZE, PROT_READ, MAP_SHARED, fd, 0);
 	ASSERT_TRUE(map != MAP_FAILED, "mmap");
@@ -102,14 +123,9 @@ static void truncate_down_up(const struct fixture_opts *opts, bool o_trunc)
 	struct stat st;
 	int fd = -1;
 
-	if (!ASSERT_TRUE(data && back, "malloc") ||
-	    !ASSERT_OK(fixture_mount(&fx, opts), "mount"))
-		goto out;
-	fill_pattern(data, SIZE, 79);
-	fixture_path(&fx, "cut", path, sizeof(path));
-	fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0644);
-	if (!ASSERT_OK_FD(fd, "create") ||
-	    !ASSERT_EQ(pwrite(fd, data, SIZE, 0), SIZE, "write"))
+	fd = mount_written_file(&fx, opts, "cut", path, sizeof(path),
+				data, back, 79);
+	if (fd < 0)
 		goto out;
 	if (o_trunc) {
 		close(fd);
