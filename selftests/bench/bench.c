@@ -45,6 +45,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -998,6 +999,96 @@ static __u64 seq_read(int fd, __u64 size)
 	return done == size ? now_ns() - t0 : 0;
 }
 
+/* ---- hit-path scaling: faults that hit the mapping cache, 1 and 2 threads ---- */
+
+struct hit_worker {
+	int fd;
+	__u64 size;
+	__u64 ns;
+	pthread_t thread;
+};
+
+/* Its own mapping of the file, every page faulted once */
+static void *hit_work(void *arg)
+{
+	struct hit_worker *w = arg;
+	volatile unsigned char *map;
+	unsigned long sum = 0;
+	__u64 off, t0;
+
+	map = mmap(NULL, w->size, PROT_READ, MAP_SHARED, w->fd, 0);
+	if (map == MAP_FAILED)
+		return NULL;
+	t0 = now_ns();
+	for (off = 0; off < w->size; off += PAGE)
+		sum += map[off];
+	w->ns = now_ns() - t0;
+	munmap((void *)map, w->size);
+	(void)sum;
+	return NULL;
+}
+
+/* Faults per second of @n threads faulting one file at once */
+static double hit_rate(int fd, __u64 size, unsigned int n)
+{
+	struct hit_worker w[2] = { { .fd = fd, .size = size }, { .fd = fd, .size = size } };
+	__u64 slowest = 0;
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		pthread_create(&w[i].thread, NULL, hit_work, &w[i]);
+	for (i = 0; i < n; i++) {
+		pthread_join(w[i].thread, NULL);
+		if (!w[i].ns)
+			return 0;
+		if (w[i].ns > slowest)
+			slowest = w[i].ns;
+	}
+	return (double)n * (size / PAGE) * 1e9 / slowest;
+}
+
+/*
+ * Only with BENCH_CASES=threads (and BENCH_CPUS=2 to mean anything): the
+ * hit path must not serialize on a shared cache line.  One extent, so
+ * every fault after the first hits the cache; the median of 5 rounds.
+ */
+static void case_threads(void)
+{
+	/* 4 KiB off a 2 MiB boundary: PTE faults, one per page touched */
+	struct fmap_simple_ext ext = { .len = 128 * MiB, .dev = 0, .dev_off = PAGE };
+	struct fbs_layout l = { 0 };
+	double r1[5], r2[5], t;
+	int fd = -1;
+	unsigned int i, j;
+
+	note("== hit-path faults, 1 and 2 threads on one 128 MiB file (%ld CPUs)",
+	     sysconf(_SC_NPROCESSORS_ONLN));
+	layout_simple(&l, 1, &ext);
+	/* the first resolver's mount only: hits do not ask any resolver */
+	if (mount_all() || fbs_server_add_file(mounts[0].srv, "hits", ext.len, &l))
+		goto out;
+	fd = open_in(&mounts[0], "hits", O_RDONLY);
+	if (fd < 0)
+		goto out;
+	for (i = 0; i < 5; i++) {
+		r1[i] = hit_rate(fd, ext.len, 1);
+		r2[i] = hit_rate(fd, ext.len, 2);
+	}
+	for (i = 0; i < 5; i++)		/* sort for the median */
+		for (j = i + 1; j < 5; j++) {
+			if (r1[j] < r1[i]) { t = r1[i]; r1[i] = r1[j]; r1[j] = t; }
+			if (r2[j] < r2[i]) { t = r2[i]; r2[i] = r2[j]; r2[j] = t; }
+		}
+	emit("fault_hit_threads", resolvers[0].name, "faults_per_s_1_thread", r1[2], "1/s");
+	emit("fault_hit_threads", resolvers[0].name, "faults_per_s_2_threads", r2[2], "1/s");
+	note("hit faults: 1 thread %.0f/s, 2 threads %.0f/s: %.2fx", r1[2], r2[2],
+	     r1[2] ? r2[2] / r1[2] : 0);
+out:
+	if (fd >= 0)
+		close(fd);
+	unmount_all();
+}
+
 static void case_seq(void)
 {
 	struct fbs_layout *l = calloc(1, sizeof(*l));
@@ -1164,6 +1255,8 @@ int main(int argc, char **argv)
 		case_scale_extents();
 	if (WANT("seq"))
 		case_seq();
+	if (only && strstr(only, "threads"))
+		case_threads();
 
 	if (have_ext2)
 		umount(EXT2_MNT);
