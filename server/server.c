@@ -461,14 +461,7 @@ static int resolve(struct fbs_server *srv, struct fbs_file *f,
 	int err;
 
 	for (;;) {
-		if (f->layout.kind == FBS_LAYOUT_SIMPLE)
-			err = f->layout.nsimple ?
-			      fmap_simple_resolve(f->layout.simple,
-						  f->layout.nsimple, off, &m) :
-			      -FMAP_ENXIO;
-		else
-			err = fmap_ileave_find_resolve(f->layout.ileave,
-						       f->layout.nileave, off, &m);
+		err = file_map(f, off, &m);
 		if (err != -FMAP_ENXIO || !write)
 			break;
 		err = alloc_for_write(srv, f, off);
