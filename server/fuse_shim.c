@@ -128,6 +128,16 @@ static ssize_t shim_read(int fd, void *buf, size_t buf_len, void *userdata)
 			shim->ops.fmap(shim->data, in,
 				       (const void *)((const char *)buf + sizeof(*in)));
 			continue;
+		case FUSE_FMAP_END:
+			if ((size_t)n < sizeof(*in) + sizeof(struct fuse_fmap_end_in)) {
+				fbs_shim_reply(shim, in->unique, -EINVAL, NULL, 0);
+				continue;
+			}
+			fbs_shim_reply(shim, in->unique,
+				       shim->ops.fmap_end(shim->data, in,
+							  (const void *)(in + 1)),
+				       NULL, 0);
+			continue;
 		case FUSE_INIT:
 			if ((size_t)n >= sizeof(*in) + sizeof(struct fuse_init_in)) {
 				const struct fuse_init_in *ii = (const void *)(in + 1);

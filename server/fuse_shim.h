@@ -5,8 +5,9 @@
  *
  *  - INIT reply: announce FUSE_HAS_FMAP (and FUSE_FMAP_BUILTIN) in flags2
  *    and protocol minor 42, which libfuse does not know;
- *  - FUSE_FMAP requests (opcode 64, unknown to libfuse): taken out of the
- *    request stream and answered by the server's handler;
+ *  - FUSE_FMAP and FUSE_FMAP_END requests (opcodes 64 and 65, unknown to
+ *    libfuse): taken out of the request stream and answered by the server's
+ *    handlers;
  *  - attribute replies (LOOKUP, GETATTR, SETATTR, CREATE, MKNOD,
  *    READDIRPLUS): FUSE_ATTR_FMAP set for the nodes the server says are
  *    mapped files.
@@ -25,6 +26,12 @@ struct fbs_shim_ops {
 	/* Answer one FUSE_FMAP request, with fbs_shim_reply(). */
 	void (*fmap)(void *data, const struct fuse_in_header *in,
 		     const struct fuse_fmap_in *arg);
+	/*
+	 * A write moved the end of file of @in->nodeid to @arg->size: record
+	 * it.  Returns 0 or a negative errno; the shim replies.
+	 */
+	int (*fmap_end)(void *data, const struct fuse_in_header *in,
+			const struct fuse_fmap_end_in *arg);
 	/* Whether @nodeid is a regular file mapped onto devices. */
 	bool (*is_mapped)(void *data, __u64 nodeid);
 	/* INIT flags to add: FUSE_HAS_FMAP, maybe FUSE_FMAP_BUILTIN */

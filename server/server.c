@@ -56,6 +56,11 @@ struct fbs_file {
 	char name[FBS_NAME_MAX + 1];
 	__u64 ino;
 	__u64 size;
+	/*
+	 * Writes through mappings never reach the server: the kernel keeps
+	 * the times and sends them with SETATTR when it writes the inode back.
+	 */
+	struct timespec mtime, ctime;
 	struct fbs_layout layout;	/* .simple points at @ext */
 	struct fmap_simple_ext *ext;	/* owned, room for @ext_cap */
 	__u32 ext_cap;
@@ -88,6 +93,7 @@ struct fbs_server {
 	fbs_fmap_hook_t hook;
 	void *hook_data;
 	unsigned long fmap_requests;
+	unsigned long fmap_end_requests;
 };
 
 static struct fbs_file *file_by_ino(struct fbs_server *srv, __u64 ino)
@@ -171,6 +177,14 @@ static void file_stat(const struct fbs_file *f, struct stat *st)
 	st->st_size = f->size;
 	st->st_blksize = ALLOC_UNIT;
 	st->st_blocks = (f->size + 511) / 512;
+	st->st_mtim = f->mtime;
+	st->st_ctim = f->ctime;
+}
+
+static void file_touch(struct fbs_file *f)
+{
+	clock_gettime(CLOCK_REALTIME, &f->mtime);
+	f->ctime = f->mtime;
 }
 
 static void root_stat(struct stat *st)
@@ -259,6 +273,9 @@ static int bpf_sync_file(struct fbs_server *srv, const struct fbs_file *f,
 
 /* ---- allocation for writes beyond the extents (simple layouts) ---- */
 
+/* Fresh space reads as zeroes, never as what an earlier file left there */
+static int dev_zero(struct fbs_server *srv, __u32 dev, __u64 off, __u64 len);
+
 /*
  * Give the 2 MiB unit around @off an extent on device 0, in a unit of its
  * own: the file offset and the device offset stay congruent modulo 2 MiB
@@ -301,6 +318,9 @@ static int alloc_for_write(struct fbs_server *srv, struct fbs_file *f, __u64 off
 	    srv->cfg.alloc_end - srv->alloc_next < ALLOC_UNIT)
 		return -ENOSPC;
 	dev_off = srv->alloc_next + (start & (ALLOC_UNIT - 1));
+	err = dev_zero(srv, 0, dev_off, end - start);
+	if (err)
+		return err;
 	srv->alloc_next += ALLOC_UNIT;
 	prev = at ? &f->ext[at - 1] : NULL;
 	if (prev && prev->dev == 0 && prev->file_off + prev->len == start &&
@@ -469,18 +489,6 @@ static int resolve(struct fbs_server *srv, struct fbs_file *f,
 			return err;
 		allocated = true;
 	}
-	/*
-	 * A write request that ends past EOF announces an extending write
-	 * (Documentation/filesystems/fuse-fmap.rst): the new size.  It is
-	 * recorded before the bytes are copied, so a short write leaves it
-	 * too large; reporting the size at write completion fixes that.
-	 */
-	if (write && !err && !(in->op_flags & FUSE_FMAP_OP_FAULT) &&
-	    in->offset + in->length > f->size && in->offset + in->length > in->offset) {
-		f->size = in->offset + in->length;
-		if (srv->bpf)
-			famfs_loader_set_size(srv->bpf, f->ino, f->size);
-	}
 	memset(out, 0, sizeof(*out));
 	out->offset = off;
 	if (err == -FMAP_ENXIO) {
@@ -602,6 +610,40 @@ static void srv_fmap(void *data, const struct fuse_in_header *in,
 	free(layout);
 }
 
+/*
+ * FUSE_FMAP_END: a write moved EOF, and its bytes are on the device.  The
+ * size is never taken from FUSE_FMAP requests: a short write would leave it
+ * too large.  A size that shrinks the file is a confused kernel: refused.
+ */
+static int srv_fmap_end(void *data, const struct fuse_in_header *in,
+			const struct fuse_fmap_end_in *arg)
+{
+	struct fbs_server *srv = data;
+	struct fbs_file *f;
+	int err = 0;
+
+	if (arg->flags || arg->padding || arg->size > INT64_MAX ||
+	    arg->size < arg->offset || arg->size - arg->offset != arg->length)
+		return -EINVAL;
+	pthread_mutex_lock(&srv->lock);
+	srv->fmap_end_requests++;
+	f = file_by_ino(srv, in->nodeid);
+	if (!f) {
+		err = -ENOENT;
+	} else if (arg->size > f->size) {
+		f->size = arg->size;
+		if (srv->bpf)
+			famfs_loader_set_size(srv->bpf, f->ino, f->size);
+	}
+	pthread_mutex_unlock(&srv->lock);
+	pr_debug("FMAP_END node %llu off %llu len %llu size %llu -> %d",
+		 (unsigned long long)in->nodeid,
+		 (unsigned long long)arg->offset,
+		 (unsigned long long)arg->length,
+		 (unsigned long long)arg->size, err);
+	return err;
+}
+
 static bool srv_is_mapped(void *data, __u64 nodeid)
 {
 	struct fbs_server *srv = data;
@@ -689,6 +731,14 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 			if (srv->bpf)
 				famfs_loader_set_size(srv->bpf, f->ino, f->size);
 		}
+		if (!err && (to_set & FUSE_SET_ATTR_SIZE))
+			file_touch(f);
+		if (to_set & FUSE_SET_ATTR_MTIME_NOW)
+			clock_gettime(CLOCK_REALTIME, &f->mtime);
+		else if (to_set & FUSE_SET_ATTR_MTIME)
+			f->mtime = attr->st_mtim;
+		if (to_set & FUSE_SET_ATTR_CTIME)
+			f->ctime = attr->st_ctim;
 		file_stat(f, &st);
 	}
 	pthread_mutex_unlock(&srv->lock);
@@ -757,6 +807,8 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	/* atomic O_TRUNC (libfuse's default): the open truncates */
 	if (f && (fi->flags & O_TRUNC) && f->size)
 		err = file_shrink(srv, f, 0);
+	if (f && (fi->flags & O_TRUNC) && !err)
+		file_touch(f);
 	pthread_mutex_unlock(&srv->lock);
 	if (!f)
 		return (void)fuse_reply_err(req, ENOENT);
@@ -795,6 +847,7 @@ static struct fbs_file *file_new(struct fbs_server *srv, const char *name,
 		strcpy(f->name, name);
 		f->ino = srv->next_ino++;
 		f->layout.kind = FBS_LAYOUT_SIMPLE;
+		file_touch(f);
 		return f;
 	}
 	*err = -ENOSPC;
@@ -913,6 +966,252 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 	fuse_reply_statfs(req, &sv);
 }
 
+/* ---- fallocate ---- */
+
+/*
+ * Write zeroes over @len bytes of device @dev at @off.  O_DIRECT, as in
+ * zero_tail(): the pages the range covers only partly are read, patched
+ * and written back.
+ */
+static int dev_zero(struct fbs_server *srv, __u32 dev, __u64 off, __u64 len)
+{
+	const __u64 chunk = 256 << 10;
+	__u64 end = off + len, pos = off & ~(PAGE_SIZE_ - 1);
+	__u64 stop = (end + PAGE_SIZE_ - 1) & ~(PAGE_SIZE_ - 1);
+	void *buf = NULL;
+	int fd, err = 0;
+
+	if (!len)
+		return 0;
+	if (dev >= srv->cfg.ndevs)
+		return -EIO;
+	fd = open(srv->cfg.devs[dev].path, O_RDWR | O_DIRECT | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (posix_memalign(&buf, PAGE_SIZE_, chunk)) {
+		close(fd);
+		return -ENOMEM;
+	}
+	for (; pos < stop && !err; pos += chunk) {
+		__u64 n = stop - pos < chunk ? stop - pos : chunk;
+		__u64 head = off > pos ? off - pos : 0;
+		__u64 tail = pos + n > end ? pos + n - end : 0;
+
+		if ((head || tail) && pread(fd, buf, n, pos) != (ssize_t)n) {
+			err = -EIO;
+			break;
+		}
+		memset((char *)buf + head, 0, n - head - tail);
+		if (pwrite(fd, buf, n, pos) != (ssize_t)n)
+			err = -EIO;
+	}
+	if (err)
+		pr_warn("%s: zeroing %llu bytes at %llu: %s", srv->cfg.devs[dev].path,
+			(unsigned long long)len, (unsigned long long)off,
+			strerror(-err));
+	free(buf);
+	close(fd);
+	return err;
+}
+
+/* Where the first extent after @off starts, or @limit */
+static __u64 next_extent(const struct fbs_file *f, __u64 off, __u64 limit)
+{
+	const struct fbs_layout *l = &f->layout;
+	__u32 i;
+
+	if (l->kind == FBS_LAYOUT_SIMPLE) {
+		for (i = 0; i < l->nsimple; i++)
+			if (l->simple[i].file_off > off && l->simple[i].file_off < limit)
+				limit = l->simple[i].file_off;
+	} else {
+		for (i = 0; i < l->nileave; i++)
+			if (l->ileave[i].file_off > off && l->ileave[i].file_off < limit)
+				limit = l->ileave[i].file_off;
+	}
+	return limit;
+}
+
+/* Zero the device bytes behind file range [start, end); holes stay holes */
+static int file_zero(struct fbs_server *srv, const struct fbs_file *f,
+		     __u64 start, __u64 end)
+{
+	struct fmap_mapping m;
+	__u64 off = start, n;
+	int err;
+
+	while (off < end) {
+		err = file_map(f, off, &m);
+		if (err == -FMAP_ENXIO) {
+			off = next_extent(f, off, end);
+			continue;
+		}
+		if (err)
+			return -EIO;
+		n = m.len < end - off ? m.len : end - off;
+		err = dev_zero(srv, m.dev, m.dev_off, n);
+		if (err)
+			return err;
+		off += n;
+	}
+	return 0;
+}
+
+/* Give every hole in [start, end) storage, in allocation units */
+static int file_alloc(struct fbs_server *srv, struct fbs_file *f, __u64 start,
+		      __u64 end)
+{
+	struct fmap_mapping m;
+	__u64 off = start & ~(PAGE_SIZE_ - 1);
+	int err;
+
+	while (off < end) {
+		err = file_map(f, off, &m);
+		if (!err) {
+			off += m.len;
+			continue;
+		}
+		if (err != -FMAP_ENXIO)
+			return -EIO;
+		/* interleaved layouts do not grow */
+		if (f->layout.kind != FBS_LAYOUT_SIMPLE)
+			return -EOPNOTSUPP;
+		err = alloc_for_write(srv, f, off);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/*
+ * Remove file range [start, end) from @f's simple extents; an extent that
+ * spans the range is split in two.
+ */
+static int file_cut(struct fbs_file *f, __u64 start, __u64 end)
+{
+	struct fbs_layout *l = &f->layout;
+	struct fmap_simple_ext *ext;
+	__u32 i, n = 0;
+
+	if (l->nsimple + 1 > FBS_MAX_SIMPLE)
+		return -ENOSPC;
+	ext = malloc((l->nsimple + 1) * sizeof(*ext));
+	if (!ext)
+		return -ENOMEM;
+	for (i = 0; i < l->nsimple; i++) {
+		struct fmap_simple_ext e = l->simple[i];
+		__u64 e_end = e.file_off + e.len;
+
+		if (e_end <= start || e.file_off >= end) {
+			ext[n++] = e;
+			continue;
+		}
+		if (e.file_off < start) {
+			ext[n] = e;
+			ext[n++].len = start - e.file_off;
+		}
+		if (e_end > end) {
+			ext[n] = e;
+			ext[n].file_off = end;
+			ext[n].dev_off = e.dev_off + (end - e.file_off);
+			ext[n++].len = e_end - end;
+		}
+	}
+	free(f->ext);
+	f->ext = ext;
+	f->ext_cap = l->nsimple + 1;
+	l->simple = ext;
+	l->nsimple = n;
+	return 0;
+}
+
+/*
+ * Punch [start, end): the whole allocation units inside it leave the
+ * layout, the rest is zeroed on the device.  Freed units are never reused
+ * (the allocator is log-structured), so nothing needs the kernel to have
+ * forgotten them first; the kernel drops its cached mappings of the range
+ * itself after FUSE_FALLOCATE, as after a truncate (it holds the inode
+ * lock meanwhile, so a FUSE_NOTIFY_FMAP_INVAL from here would deadlock).
+ */
+static int file_punch(struct fbs_server *srv, struct fbs_file *f, __u64 start,
+		      __u64 end)
+{
+	__u64 ustart = (start + ALLOC_UNIT - 1) & ~(ALLOC_UNIT - 1);
+	__u64 uend = end & ~(ALLOC_UNIT - 1);
+	struct famfs_slice old;
+	int err;
+
+	if (f->layout.kind != FBS_LAYOUT_SIMPLE || ustart >= uend)
+		return file_zero(srv, f, start, end);
+	err = file_zero(srv, f, start, ustart);
+	if (!err)
+		err = file_zero(srv, f, uend, end);
+	if (!err)
+		err = file_cut(f, ustart, uend);
+	if (err)
+		return err;
+	/* the program must not map the punched units: as in file_shrink() */
+	err = bpf_sync_file(srv, f, &old);
+	if (err) {
+		pr_warn("%s: BPF resolver not updated after a punch (%s): dropping its entry",
+			f->name, strerror(-err));
+		if (!famfs_loader_remove_file(srv->bpf, f->ino, &old))
+			famfs_loader_free_slice(srv->bpf, &old);
+	} else if (srv->bpf) {
+		famfs_loader_free_slice(srv->bpf, &old);
+	}
+	return 0;
+}
+
+/*
+ * Modes: 0 and KEEP_SIZE allocate; PUNCH_HOLE|KEEP_SIZE frees; ZERO_RANGE
+ * (with or without KEEP_SIZE) zeroes, allocating holes.  Without KEEP_SIZE
+ * the file grows to the end of the range.
+ */
+static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
+			 off_t length, struct fuse_file_info *fi)
+{
+	struct fbs_server *srv = req_srv(req);
+	bool keep = mode & FALLOC_FL_KEEP_SIZE;
+	__u64 start = offset, end = (__u64)offset + length;
+	struct fbs_file *f;
+	int err;
+
+	(void)fi;
+	if (offset < 0 || length <= 0 || end > INT64_MAX)
+		return (void)fuse_reply_err(req, EINVAL);
+	switch (mode & ~FALLOC_FL_KEEP_SIZE) {
+	case 0:
+	case FALLOC_FL_ZERO_RANGE:
+		break;
+	case FALLOC_FL_PUNCH_HOLE:
+		if (keep)
+			break;
+		/* fall through */
+	default:
+		return (void)fuse_reply_err(req, EOPNOTSUPP);
+	}
+	pthread_mutex_lock(&srv->lock);
+	f = file_by_ino(srv, ino);
+	if (!f) {
+		err = -ENOENT;
+	} else if (mode & FALLOC_FL_PUNCH_HOLE) {
+		err = file_punch(srv, f, start, end);
+	} else {
+		/* what is mapped now is zeroed; new storage comes zeroed */
+		err = mode & FALLOC_FL_ZERO_RANGE ? file_zero(srv, f, start, end) : 0;
+		if (!err)
+			err = file_alloc(srv, f, start, end);
+		if (!err && !keep && end > f->size) {
+			f->size = end;
+			if (srv->bpf)
+				famfs_loader_set_size(srv->bpf, f->ino, f->size);
+		}
+	}
+	pthread_mutex_unlock(&srv->lock);
+	fuse_reply_err(req, -err);
+}
+
 static const struct fuse_lowlevel_ops fbs_ops = {
 	.lookup = op_lookup,
 	.getattr = op_getattr,
@@ -925,6 +1224,7 @@ static const struct fuse_lowlevel_ops fbs_ops = {
 	.forget = op_forget,
 	.forget_multi = op_forget_multi,
 	.statfs = op_statfs,
+	.fallocate = op_fallocate,
 };
 
 /* ---- life cycle ---- */
@@ -996,6 +1296,7 @@ int fbs_server_create(const struct fbs_config *cfg, struct fbs_server **srvp)
 	struct fuse_args args = FUSE_ARGS_INIT(1, argv);
 	struct fbs_shim_ops shim_ops = {
 		.fmap = srv_fmap,
+		.fmap_end = srv_fmap_end,
 		.is_mapped = srv_is_mapped,
 		.init_flags = FUSE_HAS_FMAP,
 	};
@@ -1199,6 +1500,11 @@ static void abort_conn(const struct fbs_server *srv)
 unsigned long fbs_server_fmap_requests(const struct fbs_server *srv)
 {
 	return __atomic_load_n(&srv->fmap_requests, __ATOMIC_RELAXED);
+}
+
+unsigned long fbs_server_fmap_end_requests(const struct fbs_server *srv)
+{
+	return __atomic_load_n(&srv->fmap_end_requests, __ATOMIC_RELAXED);
 }
 
 struct famfs_loader *fbs_server_loader(const struct fbs_server *srv)

@@ -109,6 +109,8 @@ int fbs_server_conn_dir(const struct fbs_server *srv, char *buf, size_t size);
 
 /* FUSE_FMAP requests answered so far (mappings and layouts). */
 unsigned long fbs_server_fmap_requests(const struct fbs_server *srv);
+/* FUSE_FMAP_END requests: writes that moved EOF */
+unsigned long fbs_server_fmap_end_requests(const struct fbs_server *srv);
 
 /*
  * Copy up to @max simple extents of file @name (device indexes, as in

@@ -229,6 +229,7 @@
  *  - add struct fuse_fmap_query and FUSE_FMAP_RESOLVE_* for in-kernel
  *    resolvers (BPF struct_ops fuse_fmap_ops)
  *  - add FUSE_FMAP_FLAG_NEW in fuse_fmap_out.flags
+ *  - add FUSE_FMAP_END with struct fuse_fmap_end_in
  */
 
 #ifndef _LINUX_FUSE_H
@@ -658,6 +659,7 @@ enum fuse_opcode {
 	FUSE_TMPFILE		= 51,
 	FUSE_STATX		= 52,
 	FUSE_FMAP		= 64,	/* clear of 53..55 proposed upstream */
+	FUSE_FMAP_END		= 65,
 
 	/* CUSE specific operations */
 	CUSE_INIT		= 4096,
@@ -1278,6 +1280,20 @@ struct fuse_fmap_out {
 	uint32_t	dev_id;		/* id from FUSE_DEV_IOC_BACKING_OPEN */
 	uint16_t	type;		/* FUSE_FMAP_TYPE_* */
 	uint16_t	flags;		/* FUSE_FMAP_FLAG_*, others zero */
+};
+
+/*
+ * FUSE_FMAP_END: a write(2) of a mapped file completed and moved its end of
+ * file.  Sent after the data is on the device and before the write returns;
+ * the server records @size (it never learns sizes from FUSE_FMAP).  An error
+ * reply fails the write, and the kernel keeps the old size.  No reply data.
+ */
+struct fuse_fmap_end_in {
+	uint64_t	offset;		/* where the write started */
+	uint64_t	length;		/* bytes written */
+	uint64_t	size;		/* the file size after the write */
+	uint32_t	flags;		/* none defined yet, zero */
+	uint32_t	padding;
 };
 
 /*

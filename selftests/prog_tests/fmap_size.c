@@ -1,0 +1,232 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Sizes and times of mapped files, which the server cannot see change:
+ *  - extending_write: a write past EOF of an empty file leaves the size it
+ *    reached, in the kernel and (FUSE_FMAP_END) in the server; a write
+ *    inside EOF sends no FUSE_FMAP_END;
+ *  - short_write: a write whose source buffer faults half way leaves the
+ *    size of the part that was written, also after close and reopen;
+ *  - mtime_write, mtime_mmap: write(2), and a write fault followed by
+ *    msync(MS_SYNC), move mtime, and the server has the new time afterwards
+ *    (a forced GETATTR returns it).
+ * Each runs with the upcall and the BPF resolver.
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fixture.h"
+#include "test_progs.h"
+
+/* Not page aligned, past the first 2 MiB allocation unit's middle */
+#define EXT_OFF	(1782579ULL)
+#define EXT_LEN	(64 * 1024)
+
+static int mount_and_create(struct fixture *fx, const struct fixture_opts *opts,
+			    const char *name, char *path, size_t size)
+{
+	int fd;
+
+	if (!ASSERT_OK(fixture_mount(fx, opts), "mount"))
+		return -1;
+	fixture_path(fx, name, path, size);
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0644);
+	ASSERT_OK_FD(fd, "create");
+	return fd;
+}
+
+/* The server's size and times: a GETATTR that no cache answers */
+static int server_statx(const char *path, struct statx *stx)
+{
+	return statx(AT_FDCWD, path, AT_STATX_FORCE_SYNC,
+		     STATX_SIZE | STATX_MTIME, stx);
+}
+
+static void extending_write(const struct fixture_opts *opts)
+{
+	unsigned char *data = malloc(EXT_LEN), *back = malloc(EXT_OFF + EXT_LEN);
+	struct fixture fx = { 0 };
+	unsigned long ends;
+	struct statx stx;
+	struct stat st;
+	char path[128];
+	size_t i;
+	int fd;
+
+	if (!ASSERT_TRUE(data && back, "malloc"))
+		goto out;
+	fd = mount_and_create(&fx, opts, "grows", path, sizeof(path));
+	if (fd < 0)
+		goto out;
+	fill_pattern(data, EXT_LEN, 5);
+	ends = fbs_server_fmap_end_requests(fx.srv);
+
+	ASSERT_EQ(pwrite(fd, data, EXT_LEN, EXT_OFF), EXT_LEN, "pwrite past EOF");
+	if (ASSERT_OK(fstat(fd, &st), "fstat"))
+		ASSERT_EQ(st.st_size, EXT_OFF + EXT_LEN, "size in the kernel");
+	if (ASSERT_OK(server_statx(path, &stx), "statx"))
+		ASSERT_EQ(stx.stx_size, EXT_OFF + EXT_LEN, "size in the server");
+	ASSERT_EQ(fbs_server_fmap_end_requests(fx.srv), ends + 1,
+		  "one FUSE_FMAP_END");
+
+	ASSERT_EQ(pread(fd, back, EXT_OFF + EXT_LEN, 0), EXT_OFF + EXT_LEN,
+		  "read back");
+	for (i = 0; i < EXT_OFF && !back[i]; i++)
+		;
+	ASSERT_EQ(i, EXT_OFF, "zeroes before the write");
+	ASSERT_MEMEQ(back + EXT_OFF, data, EXT_LEN, "the bytes written");
+
+	/* Inside EOF: nothing for the server to learn */
+	ASSERT_EQ(pwrite(fd, data, 4096, 8192), 4096, "pwrite inside EOF");
+	ASSERT_EQ(fbs_server_fmap_end_requests(fx.srv), ends + 1,
+		  "no FUSE_FMAP_END inside EOF");
+	close(fd);
+out:
+	fixture_unmount(&fx);
+	free(data);
+	free(back);
+}
+
+static void short_write(const struct fixture_opts *opts)
+{
+	const long page = sysconf(_SC_PAGESIZE);
+	const off_t pos = 1048576 + 100;
+	struct fixture fx = { 0 };
+	unsigned char *src = MAP_FAILED;
+	unsigned char back[4096];
+	struct statx stx;
+	struct stat st;
+	char path[128];
+	int fd;
+
+	fd = mount_and_create(&fx, opts, "short", path, sizeof(path));
+	if (fd < 0)
+		goto out;
+	/* Two source pages, the second one inaccessible */
+	src = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (!ASSERT_TRUE(src != MAP_FAILED, "mmap source"))
+		goto out_close;
+	fill_pattern(src, page, 9);
+	ASSERT_OK(mprotect(src + page, page, PROT_NONE), "mprotect");
+
+	ASSERT_EQ(pwrite(fd, src, 2 * page, pos), page, "short pwrite");
+	if (ASSERT_OK(fstat(fd, &st), "fstat"))
+		ASSERT_EQ(st.st_size, pos + page, "size of what was written");
+	if (ASSERT_OK(server_statx(path, &stx), "statx"))
+		ASSERT_EQ(stx.stx_size, pos + page, "the server's size");
+	close(fd);
+
+	fd = open(path, O_RDONLY);
+	if (!ASSERT_OK_FD(fd, "reopen"))
+		goto out;
+	if (ASSERT_OK(fstat(fd, &st), "fstat after reopen"))
+		ASSERT_EQ(st.st_size, pos + page, "size after reopen");
+	ASSERT_EQ(pread(fd, back, sizeof(back), pos), page, "read to EOF");
+	ASSERT_MEMEQ(back, src, page, "the bytes written");
+out_close:
+	close(fd);
+out:
+	if (src != MAP_FAILED)
+		munmap(src, 2 * page);
+	fixture_unmount(&fx);
+}
+
+static bool ts_after(const struct statx_timestamp *a, const struct timespec *b)
+{
+	return a->tv_sec > b->tv_sec ||
+		(a->tv_sec == b->tv_sec && a->tv_nsec > (__u32)b->tv_nsec);
+}
+
+static void mtime_moves(const struct fixture_opts *opts, bool through_mmap)
+{
+	/* Longer than a jiffy of the coarse clock the kernel stamps with */
+	const struct timespec tick = { .tv_nsec = 50 * 1000 * 1000 };
+	const size_t size = 2 * MiB;
+	struct fixture fx = { 0 };
+	unsigned char *map = MAP_FAILED;
+	unsigned char buf[4096];
+	struct statx before, kern, srv;
+	struct timespec t0;
+	char path[128];
+	int fd;
+
+	fd = mount_and_create(&fx, opts, "touched", path, sizeof(path));
+	if (fd < 0)
+		goto out;
+	fill_pattern(buf, sizeof(buf), 3);
+	if (!ASSERT_EQ(ftruncate(fd, size), 0, "ftruncate") ||
+	    !ASSERT_EQ(pwrite(fd, buf, sizeof(buf), 0), sizeof(buf), "fill") ||
+	    !ASSERT_OK(fsync(fd), "fsync") ||
+	    !ASSERT_OK(server_statx(path, &before), "statx before"))
+		goto out_close;
+	nanosleep(&tick, NULL);
+	t0.tv_sec = before.stx_mtime.tv_sec;
+	t0.tv_nsec = before.stx_mtime.tv_nsec;
+
+	if (through_mmap) {
+		map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if (!ASSERT_TRUE(map != MAP_FAILED, "mmap"))
+			goto out_close;
+		memcpy(map + MiB, buf, sizeof(buf));
+		ASSERT_OK(msync(map, size, MS_SYNC), "msync");
+	} else {
+		ASSERT_EQ(pwrite(fd, buf, sizeof(buf), MiB), sizeof(buf),
+			  "pwrite inside EOF");
+	}
+
+	if (ASSERT_OK(statx(fd, "", AT_EMPTY_PATH, STATX_MTIME, &kern),
+		      "statx"))
+		ASSERT_TRUE(ts_after(&kern.stx_mtime, &t0), "mtime moved");
+	if (!through_mmap)
+		ASSERT_OK(fsync(fd), "fsync");
+	if (ASSERT_OK(server_statx(path, &srv), "forced statx")) {
+		ASSERT_TRUE(ts_after(&srv.stx_mtime, &t0),
+			    "the server has the new mtime");
+		ASSERT_EQ(srv.stx_mtime.tv_sec, kern.stx_mtime.tv_sec,
+			  "the kernel's seconds");
+		ASSERT_EQ(srv.stx_mtime.tv_nsec, kern.stx_mtime.tv_nsec,
+			  "the kernel's nanoseconds");
+	}
+out_close:
+	if (map != MAP_FAILED)
+		munmap(map, size);
+	close(fd);
+out:
+	fixture_unmount(&fx);
+}
+
+void test_fmap_size(void)
+{
+	static const struct {
+		const char *name;
+		enum fbs_resolver resolver;
+	} res[] = {
+		{ "upcall", FBS_RESOLVER_UPCALL },
+		{ "bpf", FBS_RESOLVER_BPF },
+	};
+	char name[64];
+	unsigned int i;
+
+	for (i = 0; i < sizeof(res) / sizeof(res[0]); i++) {
+		struct fixture_opts opts = { .resolver = res[i].resolver };
+
+		snprintf(name, sizeof(name), "extending_write_%s", res[i].name);
+		if (test__start_subtest(name))
+			extending_write(&opts);
+		snprintf(name, sizeof(name), "short_write_%s", res[i].name);
+		if (test__start_subtest(name))
+			short_write(&opts);
+		snprintf(name, sizeof(name), "mtime_write_%s", res[i].name);
+		if (test__start_subtest(name))
+			mtime_moves(&opts, false);
+		snprintf(name, sizeof(name), "mtime_mmap_%s", res[i].name);
+		if (test__start_subtest(name))
+			mtime_moves(&opts, true);
+	}
+}
