@@ -1252,7 +1252,9 @@ static int register_dev(struct fbs_server *srv, unsigned int i)
 		err = -errno;
 		pr_err("%s: registering with the connection: %s%s", spec->path,
 		       strerror(errno), errno == EOPNOTSUPP || errno == EINVAL ?
-		       " (kernel without CONFIG_FUSE_FMAP?)" : "");
+		       " (kernel without CONFIG_FUSE_FMAP?)" :
+		       errno == EBUSY ?
+		       " (another mount or file system holds its DAX device)" : "");
 		goto out;
 	}
 	srv->devs[i].kernel_id = id;
