@@ -8,8 +8,10 @@
  *  - unbind: unbinding the pmem namespace under a process that maps a file
  *    on it does the same (the kernel tells FUSE, the device's DAX holder,
  *    before the memory goes); the namespace is bound again afterwards;
- *  - second_holder: a device that one mount registered cannot be registered
- *    by a second mount at the same time (EBUSY).
+ *  - shared_holder: two mounts register the same devices at the same time
+ *    (FUSE holds the DAX device for both).
+ * Refusing a DAX device that another file system holds (EBUSY) needs one
+ * that registers as a holder (XFS), which the test kernel does not build.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -197,14 +199,12 @@ out:
 	ASSERT_OK(access(FX_DEV1, R_OK | W_OK), "pmem1 is back");
 }
 
-static void second_holder(void)
+static void shared_holder(void)
 {
 	struct fixture fx1 = { 0 }, fx2 = { 0 };
 
-	if (!ASSERT_OK(fixture_mount(&fx1, NULL), "first mount"))
-		goto out;
-	ASSERT_EQ(fixture_mount(&fx2, NULL), -EBUSY, "second mount: EBUSY");
-out:
+	if (ASSERT_OK(fixture_mount(&fx1, NULL), "first mount"))
+		ASSERT_OK(fixture_mount(&fx2, NULL), "second mount");
 	fixture_unmount(&fx2);
 	fixture_unmount(&fx1);
 }
@@ -215,6 +215,6 @@ void test_fmap_revoke(void)
 		backing_close();
 	if (test__start_subtest("unbind"))
 		unbind();
-	if (test__start_subtest("second_holder"))
-		second_holder();
+	if (test__start_subtest("shared_holder"))
+		shared_holder();
 }
