@@ -510,7 +510,12 @@ static int resolve(struct fbs_server *srv, struct fbs_file *f,
 	return 0;
 }
 
-/* The whole layout, for FUSE_FMAP_BUILTIN: contiguous from offset 0. */
+/*
+ * The whole layout, for FUSE_FMAP_BUILTIN: the format has no holes, so the
+ * reply is the part that is contiguous from offset 0, and its file_size
+ * says where it stops.  The kernel asks for offsets past it with ordinary
+ * FUSE_FMAP requests, which resolve() answers (holes, later extents).
+ */
 static int build_layout(struct fbs_server *srv, const struct fbs_file *f,
 			void **bufp, size_t *lenp)
 {
