@@ -1,0 +1,308 @@
+/* SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause) */
+/*
+ * famfs_format.h: the on-media format of famfs-bpf, shared by the server,
+ * the CLI (mkfs, fsck, logplay) and the tests.  include/FORMAT.md describes
+ * it in prose, with the rules a reader follows.
+ *
+ * Every multi-byte field is little-endian (__le*), every structure has
+ * explicit padding that must be zero, and the sizes are fixed by static
+ * asserts: the structures are the layout, byte for byte.  Readers copy them
+ * out of the media (no alignment is assumed) and convert with le*toh().
+ *
+ * Device 0:   [0, 4 KiB) superblock   [4 KiB, 8 KiB) label
+ *             [log_off, log_off + log_len) metadata log   [data_off, size) data
+ * Device i>0: [4 KiB, 8 KiB) label                         [data_off, size) data
+ */
+#ifndef FAMFS_BPF_FORMAT_H
+#define FAMFS_BPF_FORMAT_H
+
+#include <linux/types.h>
+
+#define FAMFS_FORMAT_VERSION	1
+
+/* "FAMFSBPF", "FAMFSLBL", "FAMFSLOG" read as little-endian u64 */
+#define FAMFS_SB_MAGIC		0x46504253464d4146ULL
+#define FAMFS_LABEL_MAGIC	0x4c424c53464d4146ULL
+#define FAMFS_LOG_MAGIC		0x474f4c53464d4146ULL
+/* "FLE1": the first bytes of every log entry */
+#define FAMFS_ENTRY_MAGIC	0x31454c46U
+
+#define FAMFS_SB_OFF		0
+#define FAMFS_SB_SIZE		4096
+#define FAMFS_LABEL_OFF		4096
+#define FAMFS_LABEL_SIZE	128
+/* allocation unit: 2 MiB, so that PMD faults can map every unit */
+#define FAMFS_ALLOC_SHIFT	21
+#define FAMFS_ALLOC_UNIT	(1ULL << FAMFS_ALLOC_SHIFT)
+/* file offsets, device offsets and lengths in extents: page multiples */
+#define FAMFS_EXT_ALIGN		4096ULL
+
+#define FAMFS_MAX_DEVS		32
+#define FAMFS_NAME_MAX		255
+#define FAMFS_SYMLINK_MAX	4095
+#define FAMFS_ROOT_INO		1
+
+/* Bounds of one log entry; a file's layout may span several entries. */
+#define FAMFS_LOG_MAX_ENTRY	(1U << 20)
+#define FAMFS_LOG_MAX_SIMPLE	16384	/* simple extents per entry */
+#define FAMFS_LOG_MAX_ILEAVE	64	/* interleaved extents per entry */
+#define FAMFS_LOG_MAX_STRIPS	16	/* = FMAP_MAX_STRIPS */
+
+/* 16-byte UUIDs, stored as bytes (RFC 4122 order) */
+#define FAMFS_UUID_SIZE		16
+
+/* Kinds of device: DAX memory is mapped by the kernel, block goes by iomap. */
+enum famfs_dev_kind {
+	FAMFS_DEV_DAX = 1,
+	FAMFS_DEV_BLOCK = 2,
+};
+
+/* One device of the file system: the superblock's table, DEVADD entries. */
+struct famfs_dev_entry {
+	__u8 uuid[FAMFS_UUID_SIZE];	/* 0: this device's uuid */
+	__le64 size;			/* 16: bytes usable by famfs-bpf */
+	__le64 data_off;		/* 24: first data byte, 2 MiB aligned */
+	__le32 kind;			/* 32: enum famfs_dev_kind */
+	__le32 flags;			/* 36: 0 */
+	__u8 reserved[24];		/* 40: 0 */
+};
+_Static_assert(sizeof(struct famfs_dev_entry) == 64, "famfs_dev_entry");
+
+/*
+ * The superblock, at offset 0 of device 0.  crc is CRC32C over bytes
+ * [0, 4092): everything but itself.  Devices beyond the table's initial
+ * ndevs are added by DEVADD log entries.
+ */
+struct famfs_superblock {
+	__le64 magic;			/* 0: FAMFS_SB_MAGIC */
+	__le32 version;			/* 8: FAMFS_FORMAT_VERSION */
+	__le32 sb_size;			/* 12: FAMFS_SB_SIZE */
+	__u8 fs_uuid[FAMFS_UUID_SIZE];	/* 16 */
+	__le64 flags;			/* 32: 0 */
+	__le32 alloc_shift;		/* 40: FAMFS_ALLOC_SHIFT */
+	__le32 ndevs;			/* 44: 1..FAMFS_MAX_DEVS */
+	__le32 log_dev;			/* 48: index of the log's device */
+	__le32 pad;			/* 52: 0 */
+	__le64 log_off;			/* 56: byte offset on log_dev, 4 KiB aligned */
+	__le64 log_len;			/* 64: bytes, 4 KiB multiple, header included */
+	__u8 reserved[56];		/* 72: 0 */
+	struct famfs_dev_entry devs[FAMFS_MAX_DEVS];	/* 128 */
+	__u8 reserved2[1916];		/* 2176: 0 */
+	__le32 crc;			/* 4092 */
+};
+_Static_assert(sizeof(struct famfs_superblock) == FAMFS_SB_SIZE, "famfs_superblock");
+
+/*
+ * The label, at FAMFS_LABEL_OFF of every device (device 0 included): a
+ * mount checks that it was given the devices of this file system, in the
+ * order of the table.  crc is CRC32C over bytes [0, 124).
+ */
+struct famfs_label {
+	__le64 magic;			/* 0: FAMFS_LABEL_MAGIC */
+	__le32 version;			/* 8 */
+	__le32 dev_index;		/* 12: index in the device table */
+	__u8 fs_uuid[FAMFS_UUID_SIZE];	/* 16 */
+	__u8 dev_uuid[FAMFS_UUID_SIZE];	/* 32 */
+	__le64 dev_size;		/* 48: = the table's size */
+	__le32 kind;			/* 56: = the table's kind */
+	__u8 reserved[64];		/* 60: 0 */
+	__le32 crc;			/* 124 */
+};
+_Static_assert(sizeof(struct famfs_label) == FAMFS_LABEL_SIZE, "famfs_label");
+
+/*
+ * The metadata log starts with this header; entries follow it back to
+ * back, each 8-byte aligned, until the first all-zero entry header (the
+ * log is zeroed at mkfs).  crc is CRC32C over bytes [0, 60).
+ */
+struct famfs_log_header {
+	__le64 magic;			/* 0: FAMFS_LOG_MAGIC */
+	__le32 version;			/* 8: format version of the entries */
+	__le32 hdr_size;		/* 12: sizeof(struct famfs_log_header) */
+	__u8 fs_uuid[FAMFS_UUID_SIZE];	/* 16: = the superblock's */
+	__le64 log_len;			/* 32: = the superblock's */
+	__le64 first_seq;		/* 40: sequence number of the first entry, >= 1 */
+	__le32 flags;			/* 48: 0 */
+	__le32 reserved[2];		/* 52: 0 */
+	__le32 crc;			/* 60 */
+};
+_Static_assert(sizeof(struct famfs_log_header) == 64, "famfs_log_header");
+
+enum famfs_log_type {
+	FAMFS_LOG_MKDIR = 1,	/* famfs_log_mknod + name */
+	FAMFS_LOG_CREATE = 2,	/* famfs_log_mknod + name + extents */
+	FAMFS_LOG_SYMLINK = 3,	/* famfs_log_mknod + name + target */
+	FAMFS_LOG_ALLOC = 4,	/* famfs_log_alloc + extents: space added */
+	FAMFS_LOG_PUNCH = 5,	/* famfs_log_punch: space removed */
+	FAMFS_LOG_SETATTR = 6,	/* famfs_log_setattr */
+	FAMFS_LOG_RENAME = 7,	/* famfs_log_rename + two names */
+	FAMFS_LOG_DELETE = 8,	/* famfs_log_delete + name: unlink, rmdir */
+	FAMFS_LOG_DEVADD = 9,	/* famfs_log_devadd */
+};
+/* the last type version FAMFS_FORMAT_VERSION defines */
+#define FAMFS_LOG_TYPE_MAX	FAMFS_LOG_DEVADD
+
+/*
+ * Header of every entry.  len covers the whole entry (header, payload,
+ * zero padding to 8 bytes).  crc is CRC32C seeded with the file system's
+ * uuid, over bytes [0, 20) of the header and [24, len) of the entry: so an
+ * entry left over from an earlier mkfs never checks out.
+ */
+struct famfs_log_entry_hdr {
+	__le32 magic;			/* 0: FAMFS_ENTRY_MAGIC */
+	__le16 type;			/* 4: enum famfs_log_type */
+	__le16 flags;			/* 6: 0 (reserved for newer versions) */
+	__le64 seq;			/* 8: previous entry's + 1 */
+	__le32 len;			/* 16: multiple of 8, <= FAMFS_LOG_MAX_ENTRY */
+	__le32 crc;			/* 20 */
+};
+_Static_assert(sizeof(struct famfs_log_entry_hdr) == 24, "famfs_log_entry_hdr");
+
+struct famfs_log_time {
+	__le64 sec;			/* 0: seconds since the epoch, signed */
+	__le32 nsec;			/* 8: < 1000000000 */
+	__le32 pad;			/* 12: 0 */
+};
+_Static_assert(sizeof(struct famfs_log_time) == 16, "famfs_log_time");
+
+/*
+ * A simple extent: file [file_off, file_off + len) is at dev:dev_off
+ * (struct fmap_simple_ext).  An entry's simple extents are sorted by
+ * file_off and do not overlap.
+ */
+struct famfs_log_simple {
+	__le64 file_off;		/* 0 */
+	__le64 len;			/* 8 */
+	__le64 dev_off;			/* 16 */
+	__le32 dev;			/* 24 */
+	__le32 pad;			/* 28: 0 */
+};
+_Static_assert(sizeof(struct famfs_log_simple) == 32, "famfs_log_simple");
+
+/*
+ * An interleaved extent (struct fmap_ileave_ext): file [file_off, file_off
+ * + len) cut into (1 << chunk_shift)-byte chunks dealt round-robin over
+ * nstrips strips (a power of two); followed by nstrips famfs_log_strip.
+ */
+struct famfs_log_ileave {
+	__le64 file_off;		/* 0 */
+	__le64 len;			/* 8 */
+	__u8 nstrips;			/* 16: 1, 2, 4, 8 or 16 */
+	__u8 chunk_shift;		/* 17: 12..30 */
+	__u8 pad[6];			/* 18: 0 */
+};
+_Static_assert(sizeof(struct famfs_log_ileave) == 24, "famfs_log_ileave");
+
+struct famfs_log_strip {
+	__le64 dev_off;			/* 0 */
+	__le32 dev;			/* 8 */
+	__le32 pad;			/* 12: 0 */
+};
+_Static_assert(sizeof(struct famfs_log_strip) == 16, "famfs_log_strip");
+
+/*
+ * MKDIR, CREATE, SYMLINK: a new inode @ino named @name in directory
+ * @parent.  Then name[name_len], zero padding to 8; for SYMLINK the target
+ * (size bytes) and padding to 8; for CREATE nsimple famfs_log_simple then
+ * nileave interleaved extents.  atime = mtime = ctime = time.
+ */
+struct famfs_log_mknod {
+	__le64 parent;			/* 0 */
+	__le64 ino;			/* 8: > FAMFS_ROOT_INO, never reused */
+	__le64 size;			/* 16: CREATE: file size; SYMLINK: target length; MKDIR: 0 */
+	struct famfs_log_time time;	/* 24 */
+	__le32 mode;			/* 40: permission bits (07777) only */
+	__le32 uid;			/* 44 */
+	__le32 gid;			/* 48 */
+	__le16 name_len;		/* 52: 1..FAMFS_NAME_MAX */
+	__le16 pad;			/* 54: 0 */
+	__le32 nsimple;			/* 56: CREATE only */
+	__le32 nileave;			/* 60: CREATE only */
+};
+_Static_assert(sizeof(struct famfs_log_mknod) == 64, "famfs_log_mknod");
+
+/* ALLOC: extents added to regular file @ino; then the extents as in CREATE. */
+struct famfs_log_alloc {
+	__le64 ino;			/* 0 */
+	__le32 nsimple;			/* 8 */
+	__le32 nileave;			/* 12 */
+};
+_Static_assert(sizeof(struct famfs_log_alloc) == 16, "famfs_log_alloc");
+
+/* len of a PUNCH that runs to the end of the file (truncate) */
+#define FAMFS_LOG_TO_END	(~0ULL)
+
+/*
+ * PUNCH: @ino no longer maps [off, off + len); the space is free once the
+ * entry is durable.  An interleaved extent can only lose a tail.
+ */
+struct famfs_log_punch {
+	__le64 ino;			/* 0 */
+	__le64 off;			/* 8: page aligned */
+	__le64 len;			/* 16: page multiple, or FAMFS_LOG_TO_END */
+};
+_Static_assert(sizeof(struct famfs_log_punch) == 24, "famfs_log_punch");
+
+enum famfs_setattr_valid {
+	FAMFS_SETATTR_SIZE = 1 << 0,
+	FAMFS_SETATTR_MODE = 1 << 1,
+	FAMFS_SETATTR_UID = 1 << 2,
+	FAMFS_SETATTR_GID = 1 << 3,
+	FAMFS_SETATTR_ATIME = 1 << 4,
+	FAMFS_SETATTR_MTIME = 1 << 5,
+	FAMFS_SETATTR_CTIME = 1 << 6,
+};
+#define FAMFS_SETATTR_ALL	0x7f
+
+/* SETATTR: the fields named in valid change; the others are zero. */
+struct famfs_log_setattr {
+	__le64 ino;			/* 0 */
+	__le32 valid;			/* 8: enum famfs_setattr_valid */
+	__le32 mode;			/* 12: permission bits only */
+	__le32 uid;			/* 16 */
+	__le32 gid;			/* 20 */
+	__le64 size;			/* 24 */
+	struct famfs_log_time atime;	/* 32 */
+	struct famfs_log_time mtime;	/* 48 */
+	struct famfs_log_time ctime;	/* 64 */
+};
+_Static_assert(sizeof(struct famfs_log_setattr) == 80, "famfs_log_setattr");
+
+#define FAMFS_RENAME_EXCHANGE	1U	/* swap the two names */
+
+/*
+ * RENAME: @ino, named old_name in old_parent, becomes new_name in
+ * new_parent; an existing new_name is replaced (deleted) unless
+ * FAMFS_RENAME_EXCHANGE swaps them.  Then old_name, new_name, padding.
+ */
+struct famfs_log_rename {
+	__le64 old_parent;		/* 0 */
+	__le64 new_parent;		/* 8 */
+	__le64 ino;			/* 16: the inode that moves (a cross-check) */
+	__le32 flags;			/* 24: FAMFS_RENAME_* */
+	__le16 old_name_len;		/* 28 */
+	__le16 new_name_len;		/* 30 */
+};
+_Static_assert(sizeof(struct famfs_log_rename) == 32, "famfs_log_rename");
+
+#define FAMFS_DELETE_DIR	1U	/* rmdir: @ino is an empty directory */
+
+/* DELETE: name in parent goes; @ino and its space with its last name. */
+struct famfs_log_delete {
+	__le64 parent;			/* 0 */
+	__le64 ino;			/* 8: the inode named (a cross-check) */
+	__le32 flags;			/* 16: FAMFS_DELETE_* */
+	__le16 name_len;		/* 20 */
+	__le16 pad;			/* 22: 0 */
+};
+_Static_assert(sizeof(struct famfs_log_delete) == 24, "famfs_log_delete");
+
+/* DEVADD: device @index (= the current device count) joins. */
+struct famfs_log_devadd {
+	__le32 index;			/* 0 */
+	__le32 pad;			/* 4: 0 */
+	struct famfs_dev_entry dev;	/* 8 */
+};
+_Static_assert(sizeof(struct famfs_log_devadd) == 72, "famfs_log_devadd");
+
+#endif /* FAMFS_BPF_FORMAT_H */

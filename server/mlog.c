@@ -1,0 +1,1243 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The metadata log: encode, decode, replay (see mlog.h, include/FORMAT.md).
+ *
+ * The decoder reads untrusted bytes: every field is copied out of the
+ * buffer before use (no alignment assumed, no pointer into the media kept),
+ * every count is bounded before anything is sized by it, and every sum of
+ * offsets and lengths is checked for overflow.  Checks on the decoded
+ * entry live in one function, famfs_mlog_check(), which the encoder runs
+ * too: what one side writes, the other accepts.
+ */
+#include <endian.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crc32c.h"
+#include "mlog.h"
+
+#define HDR_SIZE	sizeof(struct famfs_log_entry_hdr)
+/* the header bytes the entry CRC covers: all but the crc field */
+#define HDR_CRC_LEN	offsetof(struct famfs_log_entry_hdr, crc)
+
+_Static_assert(offsetof(struct famfs_log_entry_hdr, crc) + 4 == 24,
+	       "the entry crc ends the entry header");
+_Static_assert(offsetof(struct famfs_log_header, crc) + 4 ==
+	       sizeof(struct famfs_log_header), "the log crc ends its header");
+_Static_assert(FAMFS_LOG_MAX_STRIPS == FMAP_MAX_STRIPS, "strip limits agree");
+_Static_assert(FAMFS_LOG_MAX_SIMPLE <= FMAP_MAX_SIMPLE, "simple limits agree");
+/* the largest CREATE fits an entry, so the counts bound its length */
+_Static_assert(HDR_SIZE + sizeof(struct famfs_log_mknod) + FAMFS_NAME_MAX + 1 +
+	       FAMFS_LOG_MAX_SIMPLE * sizeof(struct famfs_log_simple) +
+	       FAMFS_LOG_MAX_ILEAVE * (sizeof(struct famfs_log_ileave) +
+				       FAMFS_LOG_MAX_STRIPS * sizeof(struct famfs_log_strip))
+	       <= FAMFS_LOG_MAX_ENTRY, "a full CREATE fits FAMFS_LOG_MAX_ENTRY");
+
+static int fail(char *msg, size_t msglen, int err, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int fail(char *msg, size_t msglen, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (msg && msglen) {
+		va_start(ap, fmt);
+		vsnprintf(msg, msglen, fmt, ap);
+		va_end(ap);
+	}
+	return err;
+}
+
+static const char *const type_names[] = {
+	[FAMFS_LOG_MKDIR] = "mkdir",
+	[FAMFS_LOG_CREATE] = "create",
+	[FAMFS_LOG_SYMLINK] = "symlink",
+	[FAMFS_LOG_ALLOC] = "alloc",
+	[FAMFS_LOG_PUNCH] = "punch",
+	[FAMFS_LOG_SETATTR] = "setattr",
+	[FAMFS_LOG_RENAME] = "rename",
+	[FAMFS_LOG_DELETE] = "delete",
+	[FAMFS_LOG_DEVADD] = "devadd",
+};
+
+const char *famfs_mlog_type_name(unsigned int type)
+{
+	if (type >= sizeof(type_names) / sizeof(type_names[0]) || !type_names[type])
+		return "unknown";
+	return type_names[type];
+}
+
+static bool all_zero(const void *buf, size_t len)
+{
+	const unsigned char *p = buf;
+
+	while (len--)
+		if (*p++)
+			return false;
+	return true;
+}
+
+static size_t pad8(size_t n)
+{
+	return (n + 7) & ~(size_t)7;
+}
+
+static bool aligned(__u64 v)
+{
+	return (v & (FAMFS_EXT_ALIGN - 1)) == 0;
+}
+
+/* -------------------------------------------------------------------- */
+/* Checks on an entry in memory */
+
+static int check_name(const char *name, const char *what, char *msg, size_t msglen)
+{
+	size_t n = strnlen(name, FAMFS_NAME_MAX + 1);
+
+	if (n == 0)
+		return fail(msg, msglen, -EINVAL, "%s is empty", what);
+	if (n > FAMFS_NAME_MAX)
+		return fail(msg, msglen, -EINVAL, "%s is longer than %d bytes",
+			    what, FAMFS_NAME_MAX);
+	if (memchr(name, '/', n))
+		return fail(msg, msglen, -EINVAL, "%s contains '/'", what);
+	if (!strcmp(name, ".") || !strcmp(name, ".."))
+		return fail(msg, msglen, -EINVAL, "%s is \"%s\"", what, name);
+	return 0;
+}
+
+static int check_time(const struct famfs_mlog_time *t, const char *what,
+		      char *msg, size_t msglen)
+{
+	if (t->nsec >= 1000000000U)
+		return fail(msg, msglen, -EINVAL, "%s has %u nanoseconds", what, t->nsec);
+	return 0;
+}
+
+static bool time_zero(const struct famfs_mlog_time *t)
+{
+	return !t->sec && !t->nsec;
+}
+
+int famfs_mlog_dev_check(const struct famfs_mlog_dev *d, char *msg, size_t msglen)
+{
+	if (d->kind != FAMFS_DEV_DAX && d->kind != FAMFS_DEV_BLOCK)
+		return fail(msg, msglen, -EINVAL, "device kind %u is neither DAX (%d) nor block (%d)",
+			    d->kind, FAMFS_DEV_DAX, FAMFS_DEV_BLOCK);
+	if (!aligned(d->size))
+		return fail(msg, msglen, -EINVAL, "device size %llu is not a multiple of %llu",
+			    (unsigned long long)d->size, FAMFS_EXT_ALIGN);
+	/* the first unit holds the label (and on device 0 the superblock) */
+	if (d->data_off < FAMFS_ALLOC_UNIT || d->data_off & (FAMFS_ALLOC_UNIT - 1))
+		return fail(msg, msglen, -EINVAL,
+			    "device data offset %llu is not a nonzero multiple of %llu",
+			    (unsigned long long)d->data_off, FAMFS_ALLOC_UNIT);
+	if (d->data_off >= d->size)
+		return fail(msg, msglen, -EINVAL,
+			    "device data offset %llu is not below its size %llu",
+			    (unsigned long long)d->data_off, (unsigned long long)d->size);
+	return 0;
+}
+
+static bool overlap(__u64 a_off, __u64 a_len, __u64 b_off, __u64 b_len)
+{
+	return a_off < b_off + b_len && b_off < a_off + a_len;
+}
+
+/* Does any simple extent (sorted, disjoint) overlap [off, off + len)? */
+static bool simple_overlaps(const struct fmap_simple_ext *s, __u32 n, __u64 off, __u64 len)
+{
+	__u32 lo = 0, hi = n;
+
+	/* the first extent that ends after off */
+	while (lo < hi) {
+		__u32 mid = lo + (hi - lo) / 2;
+
+		if (s[mid].file_off + s[mid].len <= off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && s[lo].file_off < off + len;
+}
+
+static int check_extents(const struct famfs_mlog_entry *e, char *msg, size_t msglen)
+{
+	__u32 i, j, s;
+	int ret;
+
+	if (e->nsimple > FAMFS_LOG_MAX_SIMPLE)
+		return fail(msg, msglen, -EINVAL, "%u simple extents, at most %d in one entry",
+			    e->nsimple, FAMFS_LOG_MAX_SIMPLE);
+	if (e->nileave > FAMFS_LOG_MAX_ILEAVE)
+		return fail(msg, msglen, -EINVAL, "%u interleaved extents, at most %d in one entry",
+			    e->nileave, FAMFS_LOG_MAX_ILEAVE);
+	if ((e->nsimple && !e->simple) || (e->nileave && !e->ileave))
+		return fail(msg, msglen, -EINVAL, "extent count without extents");
+
+	for (i = 0; i < e->nsimple; i++) {
+		const struct fmap_simple_ext *x = &e->simple[i];
+
+		if (!aligned(x->file_off) || !aligned(x->len) || !aligned(x->dev_off))
+			return fail(msg, msglen, -EINVAL,
+				    "simple extent %u is not page aligned", i);
+		if (x->dev >= FAMFS_MAX_DEVS)
+			return fail(msg, msglen, -EINVAL, "simple extent %u names device %u",
+				    i, x->dev);
+	}
+	if (e->nsimple) {
+		ret = fmap_simple_check(e->simple, e->nsimple);
+		if (ret)
+			return fail(msg, msglen, -EINVAL,
+				    "simple extents: %s", ret == -FMAP_ERANGE ?
+				    "an offset overflows" : "empty, unsorted or overlapping");
+	}
+
+	for (i = 0; i < e->nileave; i++) {
+		const struct fmap_ileave_ext *ie = &e->ileave[i];
+
+		if (ie->strip_shift > FMAP_MAX_STRIP_SHIFT)
+			return fail(msg, msglen, -EINVAL,
+				    "interleaved extent %u: more than %d strips", i,
+				    FAMFS_LOG_MAX_STRIPS);
+		if (ie->chunk_shift < FMAP_MIN_CHUNK_SHIFT ||
+		    ie->chunk_shift > FMAP_MAX_CHUNK_SHIFT)
+			return fail(msg, msglen, -EINVAL,
+				    "interleaved extent %u: chunk shift %u not in %d..%d",
+				    i, ie->chunk_shift, FMAP_MIN_CHUNK_SHIFT,
+				    FMAP_MAX_CHUNK_SHIFT);
+		if (!aligned(ie->file_off) || !aligned(ie->len))
+			return fail(msg, msglen, -EINVAL,
+				    "interleaved extent %u is not page aligned", i);
+		for (s = 0; s < (1U << ie->strip_shift); s++) {
+			if (!aligned(ie->strips[s].dev_off))
+				return fail(msg, msglen, -EINVAL,
+					    "interleaved extent %u: strip %u not page aligned", i, s);
+			if (ie->strips[s].dev >= FAMFS_MAX_DEVS)
+				return fail(msg, msglen, -EINVAL,
+					    "interleaved extent %u: strip %u names device %u",
+					    i, s, ie->strips[s].dev);
+		}
+		ret = fmap_ileave_check(ie);
+		if (ret)
+			return fail(msg, msglen, -EINVAL, "interleaved extent %u: %s", i,
+				    ret == -FMAP_ERANGE ? "an offset overflows" :
+				    "empty, or reserved bytes set");
+		if (simple_overlaps(e->simple, e->nsimple, ie->file_off, ie->len))
+			return fail(msg, msglen, -EINVAL,
+				    "interleaved extent %u overlaps a simple extent", i);
+		for (j = 0; j < i; j++)
+			if (overlap(ie->file_off, ie->len, e->ileave[j].file_off,
+				    e->ileave[j].len))
+				return fail(msg, msglen, -EINVAL,
+					    "interleaved extents %u and %u overlap", j, i);
+	}
+	return 0;
+}
+
+static int check_mknod(const struct famfs_mlog_entry *e, char *msg, size_t msglen)
+{
+	size_t tlen;
+	int ret;
+
+	if (!e->mknod.parent)
+		return fail(msg, msglen, -EINVAL, "parent inode 0");
+	if (e->mknod.ino <= FAMFS_ROOT_INO)
+		return fail(msg, msglen, -EINVAL, "new inode number %llu",
+			    (unsigned long long)e->mknod.ino);
+	if (e->mknod.mode & ~07777U)
+		return fail(msg, msglen, -EINVAL, "mode %#o has more than permission bits",
+			    e->mknod.mode);
+	ret = check_time(&e->mknod.time, "time", msg, msglen);
+	if (ret)
+		return ret;
+	ret = check_name(e->name, "name", msg, msglen);
+	if (ret)
+		return ret;
+	if (e->type != FAMFS_LOG_CREATE && (e->nsimple || e->nileave))
+		return fail(msg, msglen, -EINVAL, "%s with extents",
+			    famfs_mlog_type_name(e->type));
+	tlen = strnlen(e->target, FAMFS_SYMLINK_MAX + 1);
+	switch (e->type) {
+	case FAMFS_LOG_MKDIR:
+		if (e->mknod.size)
+			return fail(msg, msglen, -EINVAL, "directory with size %llu",
+				    (unsigned long long)e->mknod.size);
+		break;
+	case FAMFS_LOG_SYMLINK:
+		if (tlen == 0 || tlen > FAMFS_SYMLINK_MAX)
+			return fail(msg, msglen, -EINVAL,
+				    "symlink target is empty or longer than %d bytes",
+				    FAMFS_SYMLINK_MAX);
+		if (e->mknod.size != tlen)
+			return fail(msg, msglen, -EINVAL,
+				    "symlink size %llu is not its target's length %zu",
+				    (unsigned long long)e->mknod.size, tlen);
+		return 0;
+	default:
+		return check_extents(e, msg, msglen);
+	}
+	return 0;
+}
+
+int famfs_mlog_check(const struct famfs_mlog_entry *e, char *msg, size_t msglen)
+{
+	int ret;
+
+	if (e->type != FAMFS_LOG_SYMLINK && e->target[0])
+		return fail(msg, msglen, -EINVAL, "a target outside a symlink");
+	if ((e->nsimple || e->nileave) && e->type != FAMFS_LOG_CREATE &&
+	    e->type != FAMFS_LOG_ALLOC)
+		return fail(msg, msglen, -EINVAL, "extents in a %s entry",
+			    famfs_mlog_type_name(e->type));
+
+	switch (e->type) {
+	case FAMFS_LOG_MKDIR:
+	case FAMFS_LOG_CREATE:
+	case FAMFS_LOG_SYMLINK:
+		return check_mknod(e, msg, msglen);
+	case FAMFS_LOG_ALLOC:
+		if (e->alloc.ino <= FAMFS_ROOT_INO)
+			return fail(msg, msglen, -EINVAL, "alloc to inode %llu",
+				    (unsigned long long)e->alloc.ino);
+		if (!e->nsimple && !e->nileave)
+			return fail(msg, msglen, -EINVAL, "alloc without extents");
+		return check_extents(e, msg, msglen);
+	case FAMFS_LOG_PUNCH:
+		if (e->punch.ino <= FAMFS_ROOT_INO)
+			return fail(msg, msglen, -EINVAL, "punch in inode %llu",
+				    (unsigned long long)e->punch.ino);
+		if (!aligned(e->punch.off))
+			return fail(msg, msglen, -EINVAL, "punch offset not page aligned");
+		if (e->punch.len == FAMFS_LOG_TO_END)
+			return 0;
+		if (!e->punch.len || !aligned(e->punch.len))
+			return fail(msg, msglen, -EINVAL, "punch length %llu",
+				    (unsigned long long)e->punch.len);
+		if (e->punch.off + e->punch.len < e->punch.off)
+			return fail(msg, msglen, -EINVAL, "punch range overflows");
+		return 0;
+	case FAMFS_LOG_SETATTR:
+		if (!e->setattr.ino)
+			return fail(msg, msglen, -EINVAL, "setattr of inode 0");
+		if (!e->setattr.valid || e->setattr.valid & ~FAMFS_SETATTR_ALL)
+			return fail(msg, msglen, -EINVAL, "setattr valid mask %#x",
+				    e->setattr.valid);
+		if (e->setattr.mode & ~07777U)
+			return fail(msg, msglen, -EINVAL, "mode %#o has more than permission bits",
+				    e->setattr.mode);
+		/* one encoding per change: what is not set is zero */
+		if ((!(e->setattr.valid & FAMFS_SETATTR_SIZE) && e->setattr.size) ||
+		    (!(e->setattr.valid & FAMFS_SETATTR_MODE) && e->setattr.mode) ||
+		    (!(e->setattr.valid & FAMFS_SETATTR_UID) && e->setattr.uid) ||
+		    (!(e->setattr.valid & FAMFS_SETATTR_GID) && e->setattr.gid) ||
+		    (!(e->setattr.valid & FAMFS_SETATTR_ATIME) && !time_zero(&e->setattr.atime)) ||
+		    (!(e->setattr.valid & FAMFS_SETATTR_MTIME) && !time_zero(&e->setattr.mtime)) ||
+		    (!(e->setattr.valid & FAMFS_SETATTR_CTIME) && !time_zero(&e->setattr.ctime)))
+			return fail(msg, msglen, -EINVAL, "setattr field set outside its valid mask");
+		ret = check_time(&e->setattr.atime, "atime", msg, msglen);
+		if (!ret)
+			ret = check_time(&e->setattr.mtime, "mtime", msg, msglen);
+		if (!ret)
+			ret = check_time(&e->setattr.ctime, "ctime", msg, msglen);
+		return ret;
+	case FAMFS_LOG_RENAME:
+		if (!e->rename.old_parent || !e->rename.new_parent)
+			return fail(msg, msglen, -EINVAL, "rename with parent inode 0");
+		if (e->rename.ino <= FAMFS_ROOT_INO)
+			return fail(msg, msglen, -EINVAL, "rename of inode %llu",
+				    (unsigned long long)e->rename.ino);
+		if (e->rename.flags & ~FAMFS_RENAME_EXCHANGE)
+			return fail(msg, msglen, -EINVAL, "rename flags %#x", e->rename.flags);
+		ret = check_name(e->name, "old name", msg, msglen);
+		if (!ret)
+			ret = check_name(e->new_name, "new name", msg, msglen);
+		if (ret)
+			return ret;
+		if (e->rename.old_parent == e->rename.new_parent &&
+		    !strcmp(e->name, e->new_name))
+			return fail(msg, msglen, -EINVAL, "rename of a name to itself");
+		return 0;
+	case FAMFS_LOG_DELETE:
+		if (!e->del.parent)
+			return fail(msg, msglen, -EINVAL, "delete in parent inode 0");
+		if (e->del.ino <= FAMFS_ROOT_INO)
+			return fail(msg, msglen, -EINVAL, "delete of inode %llu",
+				    (unsigned long long)e->del.ino);
+		if (e->del.flags & ~FAMFS_DELETE_DIR)
+			return fail(msg, msglen, -EINVAL, "delete flags %#x", e->del.flags);
+		return check_name(e->name, "name", msg, msglen);
+	case FAMFS_LOG_DEVADD:
+		if (e->devadd.index >= FAMFS_MAX_DEVS)
+			return fail(msg, msglen, -EINVAL, "device index %u, at most %d devices",
+				    e->devadd.index, FAMFS_MAX_DEVS);
+		return famfs_mlog_dev_check(&e->devadd.dev, msg, msglen);
+	}
+	return fail(msg, msglen, -EINVAL, "entry type %u", (unsigned int)e->type);
+}
+
+/* -------------------------------------------------------------------- */
+/* Encoding */
+
+static size_t extents_size(const struct famfs_mlog_entry *e)
+{
+	size_t n = (size_t)e->nsimple * sizeof(struct famfs_log_simple);
+	__u32 i;
+
+	for (i = 0; i < e->nileave; i++)
+		n += sizeof(struct famfs_log_ileave) +
+		     ((size_t)1 << e->ileave[i].strip_shift) * sizeof(struct famfs_log_strip);
+	return n;
+}
+
+ssize_t famfs_mlog_entry_size(const struct famfs_mlog_entry *e)
+{
+	size_t n = HDR_SIZE;
+
+	if (famfs_mlog_check(e, NULL, 0))
+		return -EINVAL;
+	switch (e->type) {
+	case FAMFS_LOG_MKDIR:
+	case FAMFS_LOG_CREATE:
+	case FAMFS_LOG_SYMLINK:
+		n += sizeof(struct famfs_log_mknod) + pad8(strlen(e->name)) +
+		     pad8(strlen(e->target)) + extents_size(e);
+		break;
+	case FAMFS_LOG_ALLOC:
+		n += sizeof(struct famfs_log_alloc) + extents_size(e);
+		break;
+	case FAMFS_LOG_PUNCH:
+		n += sizeof(struct famfs_log_punch);
+		break;
+	case FAMFS_LOG_SETATTR:
+		n += sizeof(struct famfs_log_setattr);
+		break;
+	case FAMFS_LOG_RENAME:
+		n += sizeof(struct famfs_log_rename) + pad8(strlen(e->name) + strlen(e->new_name));
+		break;
+	case FAMFS_LOG_DELETE:
+		n += sizeof(struct famfs_log_delete) + pad8(strlen(e->name));
+		break;
+	case FAMFS_LOG_DEVADD:
+		n += sizeof(struct famfs_log_devadd);
+		break;
+	}
+	return n;
+}
+
+/* A cursor over an output buffer already known to be large enough. */
+struct wr {
+	unsigned char *p;
+	size_t pos;
+};
+
+static void wr_put(struct wr *w, const void *src, size_t n)
+{
+	memcpy(w->p + w->pos, src, n);
+	w->pos += n;
+}
+
+static void wr_pad(struct wr *w)
+{
+	size_t n = pad8(w->pos) - w->pos;
+
+	memset(w->p + w->pos, 0, n);
+	w->pos += n;
+}
+
+static struct famfs_log_time time_to_media(const struct famfs_mlog_time *t)
+{
+	struct famfs_log_time m = {
+		.sec = htole64((__u64)t->sec),
+		.nsec = htole32(t->nsec),
+	};
+
+	return m;
+}
+
+static void dev_to_media(struct famfs_dev_entry *m, const struct famfs_mlog_dev *d)
+{
+	memset(m, 0, sizeof(*m));
+	memcpy(m->uuid, d->uuid, sizeof(m->uuid));
+	m->size = htole64(d->size);
+	m->data_off = htole64(d->data_off);
+	m->kind = htole32(d->kind);
+}
+
+static void wr_extents(struct wr *w, const struct famfs_mlog_entry *e)
+{
+	__u32 i, s;
+
+	for (i = 0; i < e->nsimple; i++) {
+		const struct fmap_simple_ext *x = &e->simple[i];
+		struct famfs_log_simple m = {
+			.file_off = htole64(x->file_off),
+			.len = htole64(x->len),
+			.dev_off = htole64(x->dev_off),
+			.dev = htole32(x->dev),
+		};
+
+		wr_put(w, &m, sizeof(m));
+	}
+	for (i = 0; i < e->nileave; i++) {
+		const struct fmap_ileave_ext *ie = &e->ileave[i];
+		struct famfs_log_ileave m = {
+			.file_off = htole64(ie->file_off),
+			.len = htole64(ie->len),
+			.nstrips = (__u8)(1U << ie->strip_shift),
+			.chunk_shift = ie->chunk_shift,
+		};
+
+		wr_put(w, &m, sizeof(m));
+		for (s = 0; s < (1U << ie->strip_shift); s++) {
+			struct famfs_log_strip st = {
+				.dev_off = htole64(ie->strips[s].dev_off),
+				.dev = htole32(ie->strips[s].dev),
+			};
+
+			wr_put(w, &st, sizeof(st));
+		}
+	}
+}
+
+static __u32 entry_crc(const __u8 *uuid, const unsigned char *entry, size_t len)
+{
+	__u32 crc = crc32c(0, uuid, FAMFS_UUID_SIZE);
+
+	crc = crc32c(crc, entry, HDR_CRC_LEN);
+	return crc32c(crc, entry + HDR_SIZE, len - HDR_SIZE);
+}
+
+ssize_t famfs_mlog_encode(const struct famfs_mlog_entry *e,
+			  const __u8 uuid[FAMFS_UUID_SIZE], __u64 seq,
+			  void *buf, size_t cap)
+{
+	struct famfs_log_entry_hdr h = { 0 };
+	struct wr w = { .p = buf, .pos = HDR_SIZE };
+	ssize_t len = famfs_mlog_entry_size(e);
+
+	if (len < 0 || !seq)
+		return -EINVAL;
+	if ((size_t)len > cap)
+		return -ENOSPC;
+
+	switch (e->type) {
+	case FAMFS_LOG_MKDIR:
+	case FAMFS_LOG_CREATE:
+	case FAMFS_LOG_SYMLINK: {
+		struct famfs_log_mknod m = {
+			.parent = htole64(e->mknod.parent),
+			.ino = htole64(e->mknod.ino),
+			.size = htole64(e->mknod.size),
+			.time = time_to_media(&e->mknod.time),
+			.mode = htole32(e->mknod.mode),
+			.uid = htole32(e->mknod.uid),
+			.gid = htole32(e->mknod.gid),
+			.name_len = htole16((__u16)strlen(e->name)),
+			.nsimple = htole32(e->nsimple),
+			.nileave = htole32(e->nileave),
+		};
+
+		wr_put(&w, &m, sizeof(m));
+		wr_put(&w, e->name, strlen(e->name));
+		wr_pad(&w);
+		wr_put(&w, e->target, strlen(e->target));
+		wr_pad(&w);
+		wr_extents(&w, e);
+		break;
+	}
+	case FAMFS_LOG_ALLOC: {
+		struct famfs_log_alloc m = {
+			.ino = htole64(e->alloc.ino),
+			.nsimple = htole32(e->nsimple),
+			.nileave = htole32(e->nileave),
+		};
+
+		wr_put(&w, &m, sizeof(m));
+		wr_extents(&w, e);
+		break;
+	}
+	case FAMFS_LOG_PUNCH: {
+		struct famfs_log_punch m = {
+			.ino = htole64(e->punch.ino),
+			.off = htole64(e->punch.off),
+			.len = htole64(e->punch.len),
+		};
+
+		wr_put(&w, &m, sizeof(m));
+		break;
+	}
+	case FAMFS_LOG_SETATTR: {
+		struct famfs_log_setattr m = {
+			.ino = htole64(e->setattr.ino),
+			.valid = htole32(e->setattr.valid),
+			.mode = htole32(e->setattr.mode),
+			.uid = htole32(e->setattr.uid),
+			.gid = htole32(e->setattr.gid),
+			.size = htole64(e->setattr.size),
+			.atime = time_to_media(&e->setattr.atime),
+			.mtime = time_to_media(&e->setattr.mtime),
+			.ctime = time_to_media(&e->setattr.ctime),
+		};
+
+		wr_put(&w, &m, sizeof(m));
+		break;
+	}
+	case FAMFS_LOG_RENAME: {
+		struct famfs_log_rename m = {
+			.old_parent = htole64(e->rename.old_parent),
+			.new_parent = htole64(e->rename.new_parent),
+			.ino = htole64(e->rename.ino),
+			.flags = htole32(e->rename.flags),
+			.old_name_len = htole16((__u16)strlen(e->name)),
+			.new_name_len = htole16((__u16)strlen(e->new_name)),
+		};
+
+		wr_put(&w, &m, sizeof(m));
+		wr_put(&w, e->name, strlen(e->name));
+		wr_put(&w, e->new_name, strlen(e->new_name));
+		wr_pad(&w);
+		break;
+	}
+	case FAMFS_LOG_DELETE: {
+		struct famfs_log_delete m = {
+			.parent = htole64(e->del.parent),
+			.ino = htole64(e->del.ino),
+			.flags = htole32(e->del.flags),
+			.name_len = htole16((__u16)strlen(e->name)),
+		};
+
+		wr_put(&w, &m, sizeof(m));
+		wr_put(&w, e->name, strlen(e->name));
+		wr_pad(&w);
+		break;
+	}
+	case FAMFS_LOG_DEVADD: {
+		struct famfs_log_devadd m = { .index = htole32(e->devadd.index) };
+
+		dev_to_media(&m.dev, &e->devadd.dev);
+		wr_put(&w, &m, sizeof(m));
+		break;
+	}
+	}
+	if (w.pos != (size_t)len)	/* entry_size() and the encoder disagree */
+		return -EINVAL;
+
+	h.magic = htole32(FAMFS_ENTRY_MAGIC);
+	h.type = htole16((__u16)e->type);
+	h.seq = htole64(seq);
+	h.len = htole32((__u32)len);
+	memcpy(buf, &h, sizeof(h));
+	h.crc = htole32(entry_crc(uuid, buf, len));
+	memcpy(buf, &h, sizeof(h));
+	return len;
+}
+
+/* -------------------------------------------------------------------- */
+/* Decoding */
+
+/* A cursor over an entry's bytes; positions count from the entry start. */
+struct rd {
+	const unsigned char *p;
+	size_t pos;
+	size_t end;
+};
+
+static bool rd_take(struct rd *r, void *dst, size_t n)
+{
+	if (r->end - r->pos < n)
+		return false;
+	memcpy(dst, r->p + r->pos, n);
+	r->pos += n;
+	return true;
+}
+
+/* Padding to 8 bytes: present and zero. */
+static bool rd_pad(struct rd *r)
+{
+	size_t n = pad8(r->pos) - r->pos;
+
+	if (r->end - r->pos < n || !all_zero(r->p + r->pos, n))
+		return false;
+	r->pos += n;
+	return true;
+}
+
+/* @n bytes of a name or target into a NUL-terminated @dst; no NUL inside. */
+static int rd_string(struct rd *r, char *dst, size_t n, const char *what,
+		     char *msg, size_t msglen)
+{
+	if (r->end - r->pos < n)
+		return fail(msg, msglen, -EINVAL, "%s runs past the entry end", what);
+	if (memchr(r->p + r->pos, '\0', n))
+		return fail(msg, msglen, -EINVAL, "%s contains a NUL byte", what);
+	memcpy(dst, r->p + r->pos, n);
+	dst[n] = '\0';
+	r->pos += n;
+	return 0;
+}
+
+static struct famfs_mlog_time time_from_media(const struct famfs_log_time *m)
+{
+	struct famfs_mlog_time t = {
+		.sec = (__s64)le64toh(m->sec),
+		.nsec = le32toh(m->nsec),
+	};
+
+	return t;
+}
+
+static int grow(void **arr, __u32 *cap, __u32 need, size_t elem)
+{
+	__u32 n = 8;
+	void *p;
+
+	if (need <= *cap)
+		return 0;
+	while (n < need)
+		n *= 2;
+	p = realloc(*arr, (size_t)n * elem);
+	if (!p)
+		return -ENOMEM;
+	*arr = p;
+	*cap = n;
+	return 0;
+}
+
+static int rd_extents(struct rd *r, struct famfs_mlog_entry *e, __u32 nsimple,
+		      __u32 nileave, char *msg, size_t msglen)
+{
+	__u32 i, s;
+
+	/* bound the counts before sizing anything by them */
+	if (nsimple > FAMFS_LOG_MAX_SIMPLE || nileave > FAMFS_LOG_MAX_ILEAVE)
+		return fail(msg, msglen, -EINVAL,
+			    "%u simple and %u interleaved extents, at most %d and %d",
+			    nsimple, nileave, FAMFS_LOG_MAX_SIMPLE, FAMFS_LOG_MAX_ILEAVE);
+	if ((size_t)nsimple * sizeof(struct famfs_log_simple) +
+	    (size_t)nileave * sizeof(struct famfs_log_ileave) > r->end - r->pos)
+		return fail(msg, msglen, -EINVAL, "extent counts run past the entry end");
+	if (grow((void **)&e->simple, &e->simple_cap, nsimple, sizeof(*e->simple)) ||
+	    grow((void **)&e->ileave, &e->ileave_cap, nileave, sizeof(*e->ileave)))
+		return fail(msg, msglen, -ENOMEM, "out of memory for %u extents",
+			    nsimple + nileave);
+
+	for (i = 0; i < nsimple; i++) {
+		struct famfs_log_simple m;
+
+		if (!rd_take(r, &m, sizeof(m)))
+			return fail(msg, msglen, -EINVAL, "simple extent %u runs past the entry end", i);
+		if (m.pad)
+			return fail(msg, msglen, -EINVAL, "simple extent %u: padding not zero", i);
+		e->simple[i] = (struct fmap_simple_ext) {
+			.file_off = le64toh(m.file_off),
+			.len = le64toh(m.len),
+			.dev_off = le64toh(m.dev_off),
+			.dev = le32toh(m.dev),
+		};
+	}
+	for (i = 0; i < nileave; i++) {
+		struct fmap_ileave_ext *ie = &e->ileave[i];
+		struct famfs_log_ileave m;
+		__u8 shift = 0;
+
+		if (!rd_take(r, &m, sizeof(m)))
+			return fail(msg, msglen, -EINVAL,
+				    "interleaved extent %u runs past the entry end", i);
+		if (!all_zero(m.pad, sizeof(m.pad)))
+			return fail(msg, msglen, -EINVAL,
+				    "interleaved extent %u: padding not zero", i);
+		while (shift <= FMAP_MAX_STRIP_SHIFT && (1U << shift) != m.nstrips)
+			shift++;
+		if (shift > FMAP_MAX_STRIP_SHIFT)
+			return fail(msg, msglen, -EINVAL,
+				    "interleaved extent %u: %u strips (1, 2, 4, 8 or 16)",
+				    i, m.nstrips);
+		memset(ie, 0, sizeof(*ie));
+		ie->file_off = le64toh(m.file_off);
+		ie->len = le64toh(m.len);
+		ie->strip_shift = shift;
+		ie->chunk_shift = m.chunk_shift;
+		for (s = 0; s < m.nstrips; s++) {
+			struct famfs_log_strip st;
+
+			if (!rd_take(r, &st, sizeof(st)))
+				return fail(msg, msglen, -EINVAL,
+					    "interleaved extent %u: strip %u runs past the entry end",
+					    i, s);
+			if (st.pad)
+				return fail(msg, msglen, -EINVAL,
+					    "interleaved extent %u: strip %u padding not zero", i, s);
+			ie->strips[s].dev_off = le64toh(st.dev_off);
+			ie->strips[s].dev = le32toh(st.dev);
+		}
+	}
+	e->nsimple = nsimple;
+	e->nileave = nileave;
+	return 0;
+}
+
+static int rd_payload(struct rd *r, struct famfs_mlog_entry *e, char *msg, size_t msglen)
+{
+	int ret;
+
+	switch (e->type) {
+	case FAMFS_LOG_MKDIR:
+	case FAMFS_LOG_CREATE:
+	case FAMFS_LOG_SYMLINK: {
+		struct famfs_log_mknod m;
+		__u16 name_len;
+
+		if (!rd_take(r, &m, sizeof(m)))
+			break;
+		if (m.pad || m.time.pad)
+			return fail(msg, msglen, -EINVAL, "padding not zero");
+		name_len = le16toh(m.name_len);
+		if (!name_len || name_len > FAMFS_NAME_MAX)
+			return fail(msg, msglen, -EINVAL, "name length %u", name_len);
+		e->mknod.parent = le64toh(m.parent);
+		e->mknod.ino = le64toh(m.ino);
+		e->mknod.size = le64toh(m.size);
+		e->mknod.time = time_from_media(&m.time);
+		e->mknod.mode = le32toh(m.mode);
+		e->mknod.uid = le32toh(m.uid);
+		e->mknod.gid = le32toh(m.gid);
+		ret = rd_string(r, e->name, name_len, "name", msg, msglen);
+		if (ret)
+			return ret;
+		if (!rd_pad(r))
+			break;
+		if (e->type == FAMFS_LOG_SYMLINK) {
+			if (!e->mknod.size || e->mknod.size > FAMFS_SYMLINK_MAX)
+				return fail(msg, msglen, -EINVAL, "symlink target length %llu",
+					    (unsigned long long)e->mknod.size);
+			ret = rd_string(r, e->target, e->mknod.size, "symlink target",
+					msg, msglen);
+			if (ret)
+				return ret;
+			if (!rd_pad(r))
+				break;
+		}
+		if (e->type != FAMFS_LOG_CREATE && (m.nsimple || m.nileave))
+			return fail(msg, msglen, -EINVAL, "%s with extents",
+				    famfs_mlog_type_name(e->type));
+		return rd_extents(r, e, le32toh(m.nsimple), le32toh(m.nileave), msg, msglen);
+	}
+	case FAMFS_LOG_ALLOC: {
+		struct famfs_log_alloc m;
+
+		if (!rd_take(r, &m, sizeof(m)))
+			break;
+		e->alloc.ino = le64toh(m.ino);
+		return rd_extents(r, e, le32toh(m.nsimple), le32toh(m.nileave), msg, msglen);
+	}
+	case FAMFS_LOG_PUNCH: {
+		struct famfs_log_punch m;
+
+		if (!rd_take(r, &m, sizeof(m)))
+			break;
+		e->punch.ino = le64toh(m.ino);
+		e->punch.off = le64toh(m.off);
+		e->punch.len = le64toh(m.len);
+		return 0;
+	}
+	case FAMFS_LOG_SETATTR: {
+		struct famfs_log_setattr m;
+
+		if (!rd_take(r, &m, sizeof(m)))
+			break;
+		if (m.atime.pad || m.mtime.pad || m.ctime.pad)
+			return fail(msg, msglen, -EINVAL, "padding not zero");
+		e->setattr.ino = le64toh(m.ino);
+		e->setattr.valid = le32toh(m.valid);
+		e->setattr.mode = le32toh(m.mode);
+		e->setattr.uid = le32toh(m.uid);
+		e->setattr.gid = le32toh(m.gid);
+		e->setattr.size = le64toh(m.size);
+		e->setattr.atime = time_from_media(&m.atime);
+		e->setattr.mtime = time_from_media(&m.mtime);
+		e->setattr.ctime = time_from_media(&m.ctime);
+		return 0;
+	}
+	case FAMFS_LOG_RENAME: {
+		struct famfs_log_rename m;
+		__u16 old_len, new_len;
+
+		if (!rd_take(r, &m, sizeof(m)))
+			break;
+		old_len = le16toh(m.old_name_len);
+		new_len = le16toh(m.new_name_len);
+		if (!old_len || old_len > FAMFS_NAME_MAX || !new_len || new_len > FAMFS_NAME_MAX)
+			return fail(msg, msglen, -EINVAL, "name lengths %u and %u",
+				    old_len, new_len);
+		e->rename.old_parent = le64toh(m.old_parent);
+		e->rename.new_parent = le64toh(m.new_parent);
+		e->rename.ino = le64toh(m.ino);
+		e->rename.flags = le32toh(m.flags);
+		ret = rd_string(r, e->name, old_len, "old name", msg, msglen);
+		if (!ret)
+			ret = rd_string(r, e->new_name, new_len, "new name", msg, msglen);
+		if (ret)
+			return ret;
+		if (!rd_pad(r))
+			break;
+		return 0;
+	}
+	case FAMFS_LOG_DELETE: {
+		struct famfs_log_delete m;
+		__u16 name_len;
+
+		if (!rd_take(r, &m, sizeof(m)))
+			break;
+		if (m.pad)
+			return fail(msg, msglen, -EINVAL, "padding not zero");
+		name_len = le16toh(m.name_len);
+		if (!name_len || name_len > FAMFS_NAME_MAX)
+			return fail(msg, msglen, -EINVAL, "name length %u", name_len);
+		e->del.parent = le64toh(m.parent);
+		e->del.ino = le64toh(m.ino);
+		e->del.flags = le32toh(m.flags);
+		ret = rd_string(r, e->name, name_len, "name", msg, msglen);
+		if (ret)
+			return ret;
+		if (!rd_pad(r))
+			break;
+		return 0;
+	}
+	case FAMFS_LOG_DEVADD: {
+		struct famfs_log_devadd m;
+
+		if (!rd_take(r, &m, sizeof(m)))
+			break;
+		if (m.pad || m.dev.flags || !all_zero(m.dev.reserved, sizeof(m.dev.reserved)))
+			return fail(msg, msglen, -EINVAL, "reserved bytes not zero");
+		e->devadd.index = le32toh(m.index);
+		memcpy(e->devadd.dev.uuid, m.dev.uuid, sizeof(m.dev.uuid));
+		e->devadd.dev.size = le64toh(m.dev.size);
+		e->devadd.dev.data_off = le64toh(m.dev.data_off);
+		e->devadd.dev.kind = le32toh(m.dev.kind);
+		return 0;
+	}
+	}
+	return fail(msg, msglen, -EINVAL, "payload runs past the entry end or padding not zero");
+}
+
+void famfs_mlog_entry_init(struct famfs_mlog_entry *e)
+{
+	memset(e, 0, sizeof(*e));
+}
+
+void famfs_mlog_entry_release(struct famfs_mlog_entry *e)
+{
+	free(e->simple);
+	free(e->ileave);
+	famfs_mlog_entry_init(e);
+}
+
+/* Zero a decode target but keep the arrays it grew. */
+static void entry_clear(struct famfs_mlog_entry *e)
+{
+	struct fmap_simple_ext *simple = e->simple;
+	struct fmap_ileave_ext *ileave = e->ileave;
+	__u32 simple_cap = e->simple_cap, ileave_cap = e->ileave_cap;
+
+	memset(e, 0, sizeof(*e));
+	e->simple = simple;
+	e->ileave = ileave;
+	e->simple_cap = simple_cap;
+	e->ileave_cap = ileave_cap;
+}
+
+/*
+ * famfs_mlog_decode(), telling also whether the entry was intact (magic,
+ * length and CRC good): a failure before that may be a torn write.
+ */
+static ssize_t decode(const void *buf, size_t avail, const __u8 *uuid, __u64 seq,
+		      struct famfs_mlog_entry *e, bool *intact, char *msg, size_t msglen)
+{
+	static const __u8 no_uuid[FAMFS_UUID_SIZE];
+	struct famfs_log_entry_hdr h;
+	struct rd r = { .p = buf, .pos = HDR_SIZE };
+	__u32 len, type;
+	int ret;
+
+	*intact = false;
+	entry_clear(e);
+	if (!uuid)
+		uuid = no_uuid;
+	if (avail < HDR_SIZE)
+		return fail(msg, msglen, -EBADMSG, "%zu bytes left, less than an entry header",
+			    avail);
+	memcpy(&h, buf, sizeof(h));
+	if (le32toh(h.magic) != FAMFS_ENTRY_MAGIC)
+		return fail(msg, msglen, -EBADMSG, "bad entry magic %#x", le32toh(h.magic));
+	len = le32toh(h.len);
+	if (len < HDR_SIZE + 8 || len % 8 || len > FAMFS_LOG_MAX_ENTRY)
+		return fail(msg, msglen, -EBADMSG, "bad entry length %u", len);
+	if (len > avail)
+		return fail(msg, msglen, -EBADMSG,
+			    "entry length %u runs past the log end (%zu bytes left)", len, avail);
+	if (le32toh(h.crc) != entry_crc(uuid, buf, len))
+		return fail(msg, msglen, -EBADMSG, "entry CRC mismatch");
+	*intact = true;
+
+	if (seq && le64toh(h.seq) != seq)
+		return fail(msg, msglen, -EBADMSG, "sequence number %llu, expected %llu",
+			    (unsigned long long)le64toh(h.seq), (unsigned long long)seq);
+	type = le16toh(h.type);
+	if (!type || type > FAMFS_LOG_TYPE_MAX || h.flags)
+		return fail(msg, msglen, -EPROTONOSUPPORT,
+			    "entry type %u flags %#x unknown to this famfs-bpf (format version %d, types 1..%d): written by a newer version?",
+			    type, le16toh(h.flags), FAMFS_FORMAT_VERSION, FAMFS_LOG_TYPE_MAX);
+	e->type = type;
+	e->seq = le64toh(h.seq);
+	r.end = len;
+	ret = rd_payload(&r, e, msg, msglen);
+	if (ret)
+		return ret;
+	if (!rd_pad(&r) || r.pos != r.end)
+		return fail(msg, msglen, -EINVAL, "%zu bytes after the payload", r.end - r.pos);
+	ret = famfs_mlog_check(e, msg, msglen);
+	if (ret)
+		return ret;
+	return len;
+}
+
+ssize_t famfs_mlog_decode(const void *buf, size_t avail,
+			  const __u8 uuid[FAMFS_UUID_SIZE], __u64 seq,
+			  struct famfs_mlog_entry *e, char *msg, size_t msglen)
+{
+	bool intact;
+
+	return decode(buf, avail, uuid, seq, e, &intact, msg, msglen);
+}
+
+/* -------------------------------------------------------------------- */
+/* The log: header, replay, appends */
+
+static __u32 header_crc(const struct famfs_log_header *h)
+{
+	return crc32c(0, h, offsetof(struct famfs_log_header, crc));
+}
+
+int famfs_mlog_format(void *log, size_t len, const __u8 uuid[FAMFS_UUID_SIZE],
+		      __u64 first_seq)
+{
+	struct famfs_log_header h = {
+		.magic = htole64(FAMFS_LOG_MAGIC),
+		.version = htole32(FAMFS_FORMAT_VERSION),
+		.hdr_size = htole32(sizeof(h)),
+		.log_len = htole64(len),
+		.first_seq = htole64(first_seq),
+	};
+
+	if (len < sizeof(h) || len % 8 || !first_seq)
+		return -EINVAL;
+	memcpy(h.fs_uuid, uuid, sizeof(h.fs_uuid));
+	h.crc = htole32(header_crc(&h));
+	memset(log, 0, len);
+	memcpy(log, &h, sizeof(h));
+	return 0;
+}
+
+static int check_header(const void *log, size_t len, const __u8 *uuid,
+			struct famfs_mlog_result *res)
+{
+	struct famfs_log_header h;
+	char *msg = res->msg;
+	size_t ml = sizeof(res->msg);
+
+	if (len < sizeof(h))
+		return fail(msg, ml, -EINVAL, "log region of %zu bytes is smaller than a log header",
+			    len);
+	memcpy(&h, log, sizeof(h));
+	if (le64toh(h.magic) != FAMFS_LOG_MAGIC)
+		return fail(msg, ml, -EBADMSG, "log offset 0: no log header (bad magic)");
+	if (le32toh(h.crc) != header_crc(&h))
+		return fail(msg, ml, -EBADMSG, "log offset 0: log header CRC mismatch");
+	res->version = le32toh(h.version);
+	if (res->version > FAMFS_FORMAT_VERSION || h.flags)
+		return fail(msg, ml, -EPROTONOSUPPORT,
+			    "log format version %u flags %#x: this famfs-bpf reads version %d; upgrade it",
+			    res->version, le32toh(h.flags), FAMFS_FORMAT_VERSION);
+	if (!res->version || le32toh(h.hdr_size) != sizeof(h) || h.reserved[0] ||
+	    h.reserved[1] || !h.first_seq)
+		return fail(msg, ml, -EBADMSG, "log offset 0: malformed log header");
+	if (uuid && memcmp(uuid, h.fs_uuid, sizeof(h.fs_uuid)))
+		return fail(msg, ml, -EINVAL,
+			    "log offset 0: the log belongs to another file system (uuid differs)");
+	if (le64toh(h.log_len) != len || len % 8)
+		return fail(msg, ml, -EINVAL,
+			    "log header says %llu bytes, the superblock %zu",
+			    (unsigned long long)le64toh(h.log_len), len);
+	res->next_seq = le64toh(h.first_seq);
+	res->end_off = sizeof(h);
+	return 0;
+}
+
+/* Extents of @e inside the devices they name, and DEVADD in order. */
+static int check_devs(const struct famfs_mlog_entry *e, const struct famfs_mlog_devtab *devs,
+		      char *msg, size_t msglen)
+{
+	__u32 i, s;
+
+	if (e->type == FAMFS_LOG_DEVADD) {
+		if (e->devadd.index != devs->ndevs)
+			return fail(msg, msglen, -EINVAL, "device %u added, expected device %u",
+				    e->devadd.index, devs->ndevs);
+		return 0;
+	}
+	for (i = 0; i < e->nsimple; i++) {
+		const struct fmap_simple_ext *x = &e->simple[i];
+		const struct famfs_mlog_dev *d = &devs->devs[x->dev];
+
+		if (x->dev >= devs->ndevs || x->dev_off < d->data_off ||
+		    x->dev_off + x->len > d->size)
+			return fail(msg, msglen, -EINVAL,
+				    "simple extent %u is not in the data area of device %u", i, x->dev);
+	}
+	for (i = 0; i < e->nileave; i++) {
+		const struct fmap_ileave_ext *ie = &e->ileave[i];
+
+		for (s = 0; s < (1U << ie->strip_shift); s++) {
+			const struct fmap_strip *st = &ie->strips[s];
+			const struct famfs_mlog_dev *d = &devs->devs[st->dev];
+
+			if (st->dev >= devs->ndevs || st->dev_off < d->data_off ||
+			    st->dev_off + fmap_ileave_strip_bytes(ie, s) > d->size)
+				return fail(msg, msglen, -EINVAL,
+					    "interleaved extent %u: strip %u is not in the data area of device %u",
+					    i, s, st->dev);
+		}
+	}
+	return 0;
+}
+
+int famfs_mlog_replay(const void *log, size_t len,
+		      const __u8 uuid[FAMFS_UUID_SIZE],
+		      struct famfs_mlog_devtab *devs,
+		      const struct famfs_mlog_ops *ops, void *ctx,
+		      struct famfs_mlog_result *res)
+{
+	const unsigned char *p = log;
+	struct famfs_mlog_entry *e;
+	char why[200];
+	size_t off;
+	int ret;
+
+	memset(res, 0, sizeof(*res));
+	res->tail = FAMFS_MLOG_CORRUPT;
+	res->err = check_header(log, len, uuid, res);
+	if (res->err)
+		return res->err;
+	e = malloc(sizeof(*e));
+	if (!e) {
+		res->err = fail(res->msg, sizeof(res->msg), -ENOMEM, "out of memory");
+		return res->err;
+	}
+	famfs_mlog_entry_init(e);
+
+	for (off = res->end_off;; off = res->end_off) {
+		size_t left = len - off;
+		bool intact;
+		ssize_t n;
+
+		/* the end: an all-zero header, or no room for one */
+		if (left < HDR_SIZE || all_zero(p + off, HDR_SIZE)) {
+			if (all_zero(p + off, left)) {
+				res->tail = FAMFS_MLOG_END;
+				break;
+			}
+			res->err = fail(res->msg, sizeof(res->msg), -EBADMSG,
+					"log offset %zu: non-zero bytes after the last entry (%llu entries applied)",
+					off, (unsigned long long)res->entries);
+			break;
+		}
+		if (!res->next_seq) {
+			res->err = fail(res->msg, sizeof(res->msg), -EBADMSG,
+					"log offset %zu: the sequence number wrapped", off);
+			break;
+		}
+		n = decode(p + off, left, uuid, res->next_seq, e, &intact, why, sizeof(why));
+		if (n < 0) {
+			/*
+			 * An append cut short leaves an entry that fails its
+			 * checks and nothing after it.  The span is the
+			 * entry's length when that is believable.
+			 */
+			__u32 elen;
+			size_t span = HDR_SIZE;
+
+			memcpy(&elen, p + off + offsetof(struct famfs_log_entry_hdr, len),
+			       sizeof(elen));
+			elen = le32toh(elen);
+			if (elen >= HDR_SIZE && elen % 8 == 0 && elen <= left)
+				span = elen;
+			if (!intact && all_zero(p + off + span, left - span))
+				res->tail = FAMFS_MLOG_TORN;
+			res->err = fail(res->msg, sizeof(res->msg), (int)n,
+					"log offset %zu (entry %llu): %s%s", off,
+					(unsigned long long)res->next_seq, why,
+					res->tail == FAMFS_MLOG_TORN ?
+					" (a torn append: nothing but zeros follows)" : "");
+			break;
+		}
+		ret = devs ? check_devs(e, devs, why, sizeof(why)) : 0;
+		if (!ret && ops && ops->apply) {
+			ret = ops->apply(ctx, e);
+			if (ret > 0)
+				ret = -ret;
+			if (ret)
+				snprintf(why, sizeof(why), "refused by replay: %s", strerror(-ret));
+		}
+		if (ret) {
+			res->err = fail(res->msg, sizeof(res->msg), ret,
+					"log offset %zu (entry %llu, %s): %s", off,
+					(unsigned long long)e->seq,
+					famfs_mlog_type_name(e->type), why);
+			break;
+		}
+		if (devs && e->type == FAMFS_LOG_DEVADD)
+			devs->devs[devs->ndevs++] = e->devadd.dev;
+		res->entries++;
+		res->end_off = off + n;
+		res->next_seq++;
+	}
+	famfs_mlog_entry_release(e);
+	free(e);
+	return res->err;
+}
+
+int famfs_mlog_writer_init(struct famfs_mlog_writer *w, void *log, size_t len,
+			   const __u8 uuid[FAMFS_UUID_SIZE],
+			   const struct famfs_mlog_result *res)
+{
+	if (res->err && res->tail != FAMFS_MLOG_TORN)
+		return -EBADMSG;
+	if (res->end_off < sizeof(struct famfs_log_header) || res->end_off > len ||
+	    !res->next_seq)
+		return -EINVAL;
+	w->log = log;
+	w->len = len;
+	memcpy(w->uuid, uuid, sizeof(w->uuid));
+	w->off = res->end_off;
+	w->next_seq = res->next_seq;
+	if (res->tail == FAMFS_MLOG_TORN)
+		memset((unsigned char *)log + w->off, 0, len - w->off);
+	return 0;
+}
+
+int famfs_mlog_append(struct famfs_mlog_writer *w, const struct famfs_mlog_entry *e)
+{
+	ssize_t n = famfs_mlog_encode(e, w->uuid, w->next_seq,
+				      (unsigned char *)w->log + w->off, w->len - w->off);
+
+	if (n < 0)
+		return (int)n;
+	w->off += n;
+	w->next_seq++;
+	return 0;
+}
