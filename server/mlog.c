@@ -1018,6 +1018,41 @@ ssize_t famfs_mlog_decode(const void *buf, size_t avail,
 /* -------------------------------------------------------------------- */
 /* The log: header, replay, appends */
 
+/* The offset of the last non-zero byte of [from, len); @from if none. */
+static size_t last_nonzero(const unsigned char *p, size_t from, size_t len)
+{
+	while (len > from && !p[len - 1])
+		len--;
+	return len > from ? len - 1 : from;
+}
+
+/*
+ * Is there an intact entry (magic, length, CRC; any sequence) at an
+ * 8-byte step in [from, to)?  A failed entry whose claimed length covers
+ * one is corruption in the middle of the log, not a torn last append.
+ */
+static bool intact_entry_in(const unsigned char *p, size_t len, size_t from,
+			    size_t to, const __u8 *uuid)
+{
+	struct famfs_log_entry_hdr h;
+	size_t off;
+
+	for (off = from; off < to && len - off >= HDR_SIZE; off += 8) {
+		__u32 elen;
+
+		memcpy(&h, p + off, sizeof(h));
+		if (le32toh(h.magic) != FAMFS_ENTRY_MAGIC)
+			continue;
+		elen = le32toh(h.len);
+		if (elen < HDR_SIZE + 8 || elen % 8 || elen > FAMFS_LOG_MAX_ENTRY ||
+		    elen > len - off)
+			continue;
+		if (le32toh(h.crc) == entry_crc(uuid, p + off, elen))
+			return true;
+	}
+	return false;
+}
+
 static __u32 header_crc(const struct famfs_log_header *h)
 {
 	return crc32c(0, h, offsetof(struct famfs_log_header, crc));
@@ -1044,7 +1079,7 @@ int famfs_mlog_format(void *log, size_t len, const __u8 uuid[FAMFS_UUID_SIZE],
 }
 
 static int check_header(const void *log, size_t len, const __u8 *uuid,
-			struct famfs_mlog_result *res)
+			__u8 *log_uuid, struct famfs_mlog_result *res)
 {
 	struct famfs_log_header h;
 	char *msg = res->msg;
@@ -1073,6 +1108,7 @@ static int check_header(const void *log, size_t len, const __u8 *uuid,
 		return fail(msg, ml, -EINVAL,
 			    "log header says %llu bytes, the superblock %zu",
 			    (unsigned long long)le64toh(h.log_len), len);
+	memcpy(log_uuid, h.fs_uuid, sizeof(h.fs_uuid));
 	res->next_seq = le64toh(h.first_seq);
 	res->end_off = sizeof(h);
 	return 0;
@@ -1123,6 +1159,7 @@ int famfs_mlog_replay(const void *log, size_t len,
 		      struct famfs_mlog_result *res)
 {
 	const unsigned char *p = log;
+	__u8 log_uuid[FAMFS_UUID_SIZE];
 	struct famfs_mlog_entry *e;
 	char why[200];
 	size_t off;
@@ -1130,7 +1167,8 @@ int famfs_mlog_replay(const void *log, size_t len,
 
 	memset(res, 0, sizeof(*res));
 	res->tail = FAMFS_MLOG_CORRUPT;
-	res->err = check_header(log, len, uuid, res);
+	/* entries are checked against the header's uuid, which @uuid vouches for */
+	res->err = check_header(log, len, uuid, log_uuid, res);
 	if (res->err)
 		return res->err;
 	e = malloc(sizeof(*e));
@@ -1161,22 +1199,19 @@ int famfs_mlog_replay(const void *log, size_t len,
 					"log offset %zu: the sequence number wrapped", off);
 			break;
 		}
-		n = decode(p + off, left, uuid, res->next_seq, e, &intact, why, sizeof(why));
+		n = decode(p + off, left, log_uuid, res->next_seq, e, &intact, why, sizeof(why));
 		if (n < 0) {
 			/*
-			 * An append cut short leaves an entry that fails its
-			 * checks and nothing after it.  The span is the
-			 * entry's length when that is believable.
+			 * An append cut short (the writer makes each entry
+			 * durable before the next) leaves one entry that
+			 * fails its checks, nothing after its end, no intact
+			 * entry inside it.  Its length field may be what was
+			 * lost, so the end is at most FAMFS_LOG_MAX_ENTRY on.
 			 */
-			__u32 elen;
-			size_t span = HDR_SIZE;
+			size_t nz = last_nonzero(p, off, len);
 
-			memcpy(&elen, p + off + offsetof(struct famfs_log_entry_hdr, len),
-			       sizeof(elen));
-			elen = le32toh(elen);
-			if (elen >= HDR_SIZE && elen % 8 == 0 && elen <= left)
-				span = elen;
-			if (!intact && all_zero(p + off + span, left - span))
+			if (!intact && nz - off < FAMFS_LOG_MAX_ENTRY &&
+			    !intact_entry_in(p, len, off + 8, nz + 1, log_uuid))
 				res->tail = FAMFS_MLOG_TORN;
 			res->err = fail(res->msg, sizeof(res->msg), (int)n,
 					"log offset %zu (entry %llu): %s%s", off,

@@ -1,0 +1,1561 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Unit tests of server/mlog.c, the metadata log: every entry type through
+ * encode and decode, every check that makes decode or replay refuse an
+ * entry, torn appends cut at every byte, and a long random history
+ * replayed into a model of the namespace and compared with the model that
+ * wrote it.
+ */
+#include <endian.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "crc32c.h"
+#include "mlog.h"
+#include "xorshift.h"
+
+#define MiB (1ULL << 20)
+#define GiB (1ULL << 30)
+#define HDR 24			/* entry header */
+#define LOG_HDR 64		/* log header */
+
+static const __u8 uuid[FAMFS_UUID_SIZE] = {
+	0x6b, 0x1e, 0x33, 0x0a, 0x92, 0x4c, 0x4f, 0x11,
+	0x8e, 0x20, 0x5d, 0x77, 0xc3, 0x01, 0xaa, 0x42,
+};
+static const __u8 other_uuid[FAMFS_UUID_SIZE] = { 1 };
+
+/* -------------------------------------------------------------------- */
+/* Sample entries, one or more of every type */
+
+static struct fmap_simple_ext sample_simple[2] = {
+	{ .file_off = 0, .len = 4 * MiB, .dev_off = 2 * MiB, .dev = 0 },
+	{ .file_off = 4 * MiB, .len = 2 * MiB, .dev_off = 64 * MiB, .dev = 1 },
+};
+static struct fmap_ileave_ext sample_ileave[1];
+static struct fmap_simple_ext sample_alloc[1] = {
+	{ .file_off = 32 * MiB, .len = 2 * MiB, .dev_off = 128 * MiB, .dev = 0 },
+};
+
+static void init_samples(void)
+{
+	struct fmap_ileave_ext *ie = &sample_ileave[0];
+	__u32 s;
+
+	memset(ie, 0, sizeof(*ie));
+	ie->file_off = 8 * MiB;
+	ie->len = 16 * MiB;
+	ie->strip_shift = 1;
+	ie->chunk_shift = 21;
+	for (s = 0; s < 2; s++) {
+		ie->strips[s].dev = s;
+		ie->strips[s].dev_off = 256 * MiB + s * 64 * MiB;
+	}
+}
+
+#define NSAMPLES 14
+
+/* Sample @i: individually valid; as a sequence, a consistent history. */
+static void sample(struct famfs_mlog_entry *e, int i)
+{
+	famfs_mlog_entry_init(e);
+	switch (i) {
+	case 0:
+		e->type = FAMFS_LOG_MKDIR;
+		e->mknod.parent = FAMFS_ROOT_INO;
+		e->mknod.ino = 2;
+		e->mknod.mode = 0755;
+		e->mknod.uid = 1000;
+		e->mknod.gid = 100;
+		e->mknod.time = (struct famfs_mlog_time){ 1700000000, 5 };
+		strcpy(e->name, "dir");
+		break;
+	case 1:
+		e->type = FAMFS_LOG_CREATE;
+		e->mknod.parent = 2;
+		e->mknod.ino = 3;
+		e->mknod.mode = 0644;
+		e->mknod.size = 20 * MiB;
+		e->mknod.time = (struct famfs_mlog_time){ -1, 999999999 };
+		strcpy(e->name, "file with spaces");
+		e->nsimple = 2;
+		e->simple = sample_simple;
+		e->nileave = 1;
+		e->ileave = sample_ileave;
+		break;
+	case 2:
+		e->type = FAMFS_LOG_SYMLINK;
+		e->mknod.parent = FAMFS_ROOT_INO;
+		e->mknod.ino = 4;
+		e->mknod.mode = 0777;
+		strcpy(e->target, "dir/file with spaces");
+		e->mknod.size = strlen(e->target);
+		strcpy(e->name, "link");
+		break;
+	case 3:
+		e->type = FAMFS_LOG_ALLOC;
+		e->alloc.ino = 3;
+		e->nsimple = 1;
+		e->simple = sample_alloc;
+		break;
+	case 4:
+		e->type = FAMFS_LOG_PUNCH;
+		e->punch.ino = 3;
+		e->punch.off = 2 * MiB;
+		e->punch.len = 2 * MiB;
+		break;
+	case 5:
+		e->type = FAMFS_LOG_PUNCH;
+		e->punch.ino = 3;
+		e->punch.off = 16 * MiB;
+		e->punch.len = FAMFS_LOG_TO_END;
+		break;
+	case 6:
+		e->type = FAMFS_LOG_SETATTR;
+		e->setattr.ino = 3;
+		e->setattr.valid = FAMFS_SETATTR_SIZE | FAMFS_SETATTR_MTIME | FAMFS_SETATTR_CTIME;
+		e->setattr.size = 12345;
+		e->setattr.mtime = (struct famfs_mlog_time){ 1700000001, 1 };
+		e->setattr.ctime = (struct famfs_mlog_time){ 1700000001, 2 };
+		break;
+	case 7:
+		e->type = FAMFS_LOG_SETATTR;
+		e->setattr.ino = FAMFS_ROOT_INO;
+		e->setattr.valid = FAMFS_SETATTR_MODE | FAMFS_SETATTR_UID |
+				   FAMFS_SETATTR_GID | FAMFS_SETATTR_ATIME;
+		e->setattr.mode = 01777;
+		e->setattr.uid = 7;
+		e->setattr.gid = 8;
+		e->setattr.atime = (struct famfs_mlog_time){ 3, 4 };
+		break;
+	case 8:
+		e->type = FAMFS_LOG_RENAME;
+		e->rename.old_parent = FAMFS_ROOT_INO;
+		e->rename.new_parent = 2;
+		e->rename.ino = 4;
+		strcpy(e->name, "link");
+		strcpy(e->new_name, "link2");
+		break;
+	case 9:
+		e->type = FAMFS_LOG_RENAME;
+		e->rename.old_parent = 2;
+		e->rename.new_parent = 2;
+		e->rename.ino = 4;
+		e->rename.flags = FAMFS_RENAME_EXCHANGE;
+		strcpy(e->name, "link2");
+		strcpy(e->new_name, "file with spaces");
+		break;
+	case 10:
+		e->type = FAMFS_LOG_DEVADD;
+		e->devadd.index = 2;
+		e->devadd.dev.uuid[0] = 0xd2;
+		e->devadd.dev.size = 16 * GiB;
+		e->devadd.dev.data_off = 2 * MiB;
+		e->devadd.dev.kind = FAMFS_DEV_BLOCK;
+		break;
+	case 11:
+		e->type = FAMFS_LOG_DELETE;
+		e->del.parent = 2;
+		e->del.ino = 4;
+		strcpy(e->name, "file with spaces");
+		break;
+	case 12:
+		e->type = FAMFS_LOG_DELETE;
+		e->del.parent = 2;
+		e->del.ino = 3;
+		strcpy(e->name, "link2");
+		break;
+	case 13:
+		e->type = FAMFS_LOG_DELETE;
+		e->del.parent = FAMFS_ROOT_INO;
+		e->del.ino = 2;
+		e->del.flags = FAMFS_DELETE_DIR;
+		strcpy(e->name, "dir");
+		break;
+	}
+}
+
+/* Two devices: what the samples' extents need. */
+static void two_devs(struct famfs_mlog_devtab *t)
+{
+	__u32 i;
+
+	memset(t, 0, sizeof(*t));
+	t->ndevs = 2;
+	for (i = 0; i < 2; i++) {
+		t->devs[i].uuid[0] = (__u8)i;
+		t->devs[i].size = 4 * GiB;
+		t->devs[i].data_off = 2 * MiB;
+		t->devs[i].kind = FAMFS_DEV_DAX;
+	}
+}
+
+static void assert_entries_equal(const struct famfs_mlog_entry *a,
+				 const struct famfs_mlog_entry *b)
+{
+	assert_int_equal(a->type, b->type);
+	assert_string_equal(a->name, b->name);
+	assert_string_equal(a->new_name, b->new_name);
+	assert_string_equal(a->target, b->target);
+	assert_int_equal(a->nsimple, b->nsimple);
+	assert_int_equal(a->nileave, b->nileave);
+	if (a->nsimple)
+		assert_memory_equal(a->simple, b->simple, a->nsimple * sizeof(*a->simple));
+	if (a->nileave)
+		assert_memory_equal(a->ileave, b->ileave, a->nileave * sizeof(*a->ileave));
+	switch (a->type) {
+	case FAMFS_LOG_MKDIR:
+	case FAMFS_LOG_CREATE:
+	case FAMFS_LOG_SYMLINK:
+		assert_memory_equal(&a->mknod, &b->mknod, sizeof(a->mknod));
+		break;
+	case FAMFS_LOG_ALLOC:
+		assert_memory_equal(&a->alloc, &b->alloc, sizeof(a->alloc));
+		break;
+	case FAMFS_LOG_PUNCH:
+		assert_memory_equal(&a->punch, &b->punch, sizeof(a->punch));
+		break;
+	case FAMFS_LOG_SETATTR:
+		assert_memory_equal(&a->setattr, &b->setattr, sizeof(a->setattr));
+		break;
+	case FAMFS_LOG_RENAME:
+		assert_memory_equal(&a->rename, &b->rename, sizeof(a->rename));
+		break;
+	case FAMFS_LOG_DELETE:
+		assert_memory_equal(&a->del, &b->del, sizeof(a->del));
+		break;
+	case FAMFS_LOG_DEVADD:
+		assert_memory_equal(&a->devadd, &b->devadd, sizeof(a->devadd));
+		break;
+	}
+}
+
+/* Recompute the CRC of the entry at @p after a test changed it on purpose. */
+static void reseal(unsigned char *p, size_t len)
+{
+	__u32 crc = crc32c(0, uuid, sizeof(uuid));
+
+	crc = crc32c(crc, p, 20);
+	crc = crc32c(crc, p + HDR, len - HDR);
+	crc = htole32(crc);
+	memcpy(p + 20, &crc, 4);
+}
+
+static void put_le16(unsigned char *p, __u16 v)
+{
+	v = htole16(v);
+	memcpy(p, &v, 2);
+}
+
+static void put_le32(unsigned char *p, __u32 v)
+{
+	v = htole32(v);
+	memcpy(p, &v, 4);
+}
+
+static void put_le64(unsigned char *p, __u64 v)
+{
+	v = htole64(v);
+	memcpy(p, &v, 8);
+}
+
+/* -------------------------------------------------------------------- */
+/* A log of the samples, and a replay that counts */
+
+struct logbuf {
+	unsigned char *p;
+	size_t len;
+	size_t off[NSAMPLES + 1];	/* entry i starts at off[i]; off[n]: the end */
+	int n;
+};
+
+static void log_new(struct logbuf *l, size_t len)
+{
+	l->p = malloc(len);
+	assert_non_null(l->p);
+	l->len = len;
+	l->n = 0;
+	assert_int_equal(famfs_mlog_format(l->p, len, uuid, 1), 0);
+	l->off[0] = LOG_HDR;
+}
+
+static void log_samples(struct logbuf *l, size_t len)
+{
+	struct famfs_mlog_entry e;
+	struct famfs_mlog_writer w = { 0 };
+	struct famfs_mlog_result res;
+	int i;
+
+	log_new(l, len);
+	assert_int_equal(famfs_mlog_replay(l->p, len, uuid, NULL, NULL, NULL, &res), 0);
+	assert_int_equal(famfs_mlog_writer_init(&w, l->p, len, uuid, &res), 0);
+	for (i = 0; i < NSAMPLES; i++) {
+		sample(&e, i);
+		assert_int_equal(famfs_mlog_append(&w, &e), 0);
+		l->off[++l->n] = w.off;
+	}
+}
+
+static void log_free(struct logbuf *l)
+{
+	free(l->p);
+}
+
+struct counter {
+	int applied;
+	int fail_at;		/* refuse the entry with this index (-1: none) */
+	__u64 last_seq;
+};
+
+static int count_apply(void *ctx, const struct famfs_mlog_entry *e)
+{
+	struct counter *c = ctx;
+
+	if (c->applied == c->fail_at)
+		return -EEXIST;
+	assert_int_equal(e->seq, c->last_seq + 1);
+	c->last_seq = e->seq;
+	c->applied++;
+	return 0;
+}
+
+static const struct famfs_mlog_ops count_ops = { .apply = count_apply };
+
+static int replay_count(const struct logbuf *l, size_t len, struct famfs_mlog_result *res)
+{
+	struct counter c = { .fail_at = -1 };
+	struct famfs_mlog_devtab devs;
+	int ret;
+
+	two_devs(&devs);
+	ret = famfs_mlog_replay(l->p, len, uuid, &devs, &count_ops, &c, res);
+	assert_int_equal(c.applied, res->entries);
+	return ret;
+}
+
+/* -------------------------------------------------------------------- */
+/* Tests */
+
+static void crc32c_check_value(void **state)
+{
+	(void)state;
+	assert_int_equal(crc32c(0, "123456789", 9), 0xe3069283);
+	/* piecewise equals whole */
+	assert_int_equal(crc32c(crc32c(0, "1234", 4), "56789", 5), 0xe3069283);
+	assert_int_equal(crc32c(0, "", 0), 0);
+}
+
+static void roundtrip_every_type(void **state)
+{
+	unsigned char buf[4096], buf2[4096];
+	struct famfs_mlog_entry e, d;
+	bool seen[FAMFS_LOG_TYPE_MAX + 1] = { false };
+	char msg[256];
+	ssize_t n, m;
+	int i, t;
+
+	(void)state;
+	famfs_mlog_entry_init(&d);
+	for (i = 0; i < NSAMPLES; i++) {
+		sample(&e, i);
+		n = famfs_mlog_encode(&e, uuid, 100 + i, buf, sizeof(buf));
+		assert_true(n > 0);
+		assert_int_equal(n % 8, 0);
+		assert_int_equal(n, famfs_mlog_entry_size(&e));
+		/* no room: refused, nothing assumed about the buffer */
+		assert_int_equal(famfs_mlog_encode(&e, uuid, 1, buf2, n - 8), -ENOSPC);
+
+		m = famfs_mlog_decode(buf, n, uuid, 100 + i, &d, msg, sizeof(msg));
+		if (m != n)
+			fail_msg("sample %d: %s", i, msg);
+		assert_int_equal(d.seq, 100 + i);
+		assert_entries_equal(&e, &d);
+		/* one encoding: decode then encode gives the same bytes */
+		assert_int_equal(famfs_mlog_encode(&d, uuid, 100 + i, buf2, sizeof(buf2)), n);
+		assert_memory_equal(buf, buf2, n);
+		/* any sequence number when asked for none; not another one */
+		assert_int_equal(famfs_mlog_decode(buf, n, uuid, 0, &d, NULL, 0), n);
+		assert_int_equal(famfs_mlog_decode(buf, n, uuid, 99, &d, NULL, 0), -EBADMSG);
+		/* another file system's entry does not check out */
+		assert_int_equal(famfs_mlog_decode(buf, n, other_uuid, 0, &d, NULL, 0), -EBADMSG);
+		seen[e.type] = true;
+	}
+	for (t = 1; t <= FAMFS_LOG_TYPE_MAX; t++)
+		assert_true(seen[t]);
+	famfs_mlog_entry_release(&d);
+}
+
+static void replay_samples_clean(void **state)
+{
+	struct famfs_mlog_result res;
+	struct famfs_mlog_devtab devs;
+	struct logbuf l;
+
+	(void)state;
+	log_samples(&l, 64 * 1024);
+	assert_int_equal(replay_count(&l, l.len, &res), 0);
+	assert_int_equal(res.tail, FAMFS_MLOG_END);
+	assert_int_equal(res.entries, NSAMPLES);
+	assert_int_equal(res.end_off, l.off[NSAMPLES]);
+	assert_int_equal(res.next_seq, NSAMPLES + 1);
+	assert_int_equal(res.version, FAMFS_FORMAT_VERSION);
+	assert_string_equal(res.msg, "");
+
+	/* DEVADD extended the table */
+	two_devs(&devs);
+	assert_int_equal(famfs_mlog_replay(l.p, l.len, uuid, &devs, NULL, NULL, &res), 0);
+	assert_int_equal(devs.ndevs, 3);
+	assert_int_equal(devs.devs[2].kind, FAMFS_DEV_BLOCK);
+
+	/* no uuid, no devices: checks the log alone */
+	assert_int_equal(famfs_mlog_replay(l.p, l.len, NULL, NULL, NULL, NULL, &res), 0);
+	assert_int_equal(res.entries, NSAMPLES);
+	/* a header rewritten with another uuid: no entry checks out */
+	{
+		unsigned char hdr[LOG_HDR];
+
+		assert_int_equal(famfs_mlog_format(hdr, LOG_HDR, other_uuid, 1), 0);
+		put_le64(hdr + 32, l.len);
+		put_le32(hdr + 60, crc32c(0, hdr, 60));
+		memcpy(l.p, hdr, LOG_HDR);
+	}
+	assert_int_equal(famfs_mlog_replay(l.p, l.len, other_uuid, NULL, NULL, NULL, &res),
+			 -EBADMSG);
+	assert_int_equal(res.entries, 0);
+	assert_non_null(strstr(res.msg, "CRC"));
+	log_free(&l);
+}
+
+static void empty_and_full_logs(void **state)
+{
+	struct famfs_mlog_result res;
+	struct famfs_mlog_writer w;
+	struct famfs_mlog_entry e;
+	struct logbuf l;
+	size_t exact;
+
+	(void)state;
+	/* a log that is only its header */
+	log_new(&l, LOG_HDR);
+	assert_int_equal(replay_count(&l, l.len, &res), 0);
+	assert_int_equal(res.tail, FAMFS_MLOG_END);
+	assert_int_equal(famfs_mlog_writer_init(&w, l.p, l.len, uuid, &res), 0);
+	sample(&e, 0);
+	assert_int_equal(famfs_mlog_append(&w, &e), -ENOSPC);
+	log_free(&l);
+
+	/* entries that fill the log exactly end it cleanly */
+	log_samples(&l, 64 * 1024);
+	exact = l.off[NSAMPLES];
+	log_free(&l);
+	log_samples(&l, exact);
+	assert_int_equal(replay_count(&l, l.len, &res), 0);
+	assert_int_equal(res.entries, NSAMPLES);
+	assert_int_equal(res.end_off, exact);
+	log_free(&l);
+
+	/* too small for a header, or not a multiple of 8 */
+	assert_int_equal(famfs_mlog_format(l.p, LOG_HDR - 8, uuid, 1), -EINVAL);
+	assert_int_equal(famfs_mlog_format(l.p, LOG_HDR + 4, uuid, 1), -EINVAL);
+	assert_int_equal(famfs_mlog_format(l.p, LOG_HDR, uuid, 0), -EINVAL);
+}
+
+/* Flip every byte of every entry: replay stops at that entry, never past. */
+static void every_entry_crc(void **state)
+{
+	struct famfs_mlog_result res;
+	struct logbuf l;
+	size_t b;
+	int i;
+
+	(void)state;
+	log_samples(&l, 16 * 1024);
+	for (i = 0; i < NSAMPLES; i++) {
+		for (b = l.off[i]; b < l.off[i + 1]; b++) {
+			l.p[b] ^= 0x20;
+			assert_int_equal(replay_count(&l, l.len, &res), -EBADMSG);
+			assert_int_equal(res.entries, i);
+			assert_int_equal(res.end_off, l.off[i]);
+			assert_int_equal(res.next_seq, i + 1);
+			/* entries follow, except after the last one */
+			if (i < NSAMPLES - 1)
+				assert_int_equal(res.tail, FAMFS_MLOG_CORRUPT);
+			else
+				assert_int_not_equal(res.tail, FAMFS_MLOG_END);
+			assert_non_null(strstr(res.msg, "log offset"));
+			l.p[b] ^= 0x20;
+		}
+	}
+	assert_int_equal(replay_count(&l, l.len, &res), 0);
+	log_free(&l);
+}
+
+static void log_header_checks(void **state)
+{
+	struct famfs_mlog_result res;
+	struct logbuf l;
+	size_t b;
+
+	(void)state;
+	log_samples(&l, 16 * 1024);
+	/* every byte of the header is covered by its CRC */
+	for (b = 0; b < LOG_HDR; b++) {
+		l.p[b] ^= 0x01;
+		assert_int_not_equal(replay_count(&l, l.len, &res), 0);
+		assert_int_equal(res.entries, 0);
+		assert_int_equal(res.tail, FAMFS_MLOG_CORRUPT);
+		l.p[b] ^= 0x01;
+	}
+	/* another file system, a region of another size */
+	assert_int_equal(famfs_mlog_replay(l.p, l.len, other_uuid, NULL, NULL, NULL, &res),
+			 -EINVAL);
+	assert_non_null(strstr(res.msg, "another file system"));
+	assert_int_equal(famfs_mlog_replay(l.p, l.len - 8, uuid, NULL, NULL, NULL, &res),
+			 -EINVAL);
+	assert_int_equal(famfs_mlog_replay(l.p, 32, uuid, NULL, NULL, NULL, &res), -EINVAL);
+
+	/* a newer format version: refused before anything is applied */
+	put_le32(l.p + 8, FAMFS_FORMAT_VERSION + 1);
+	put_le32(l.p + 60, crc32c(0, l.p, 60));
+	assert_int_equal(replay_count(&l, l.len, &res), -EPROTONOSUPPORT);
+	assert_int_equal(res.entries, 0);
+	assert_non_null(strstr(res.msg, "upgrade"));
+	log_free(&l);
+}
+
+/*
+ * The last append cut at every byte: a clean end before it, a torn tail
+ * after it; the writer zeroes the torn bytes and appends in their place.
+ */
+static void torn_last_entry_every_byte(void **state)
+{
+	struct famfs_mlog_result res;
+	struct famfs_mlog_writer w;
+	struct famfs_mlog_entry e;
+	struct logbuf l, ref;
+	size_t last, end, cut;
+
+	(void)state;
+	log_samples(&ref, 16 * 1024);
+	last = ref.off[NSAMPLES - 1];
+	end = ref.off[NSAMPLES];
+	for (cut = last; cut < end; cut++) {
+		log_samples(&l, 16 * 1024);
+		memset(l.p + cut, 0, l.len - cut);
+		if (cut > last && !memcmp(l.p, ref.p, l.len)) {
+			/* the rest of the entry was zeros anyway: complete */
+			assert_int_equal(replay_count(&l, l.len, &res), 0);
+			assert_int_equal(res.entries, NSAMPLES);
+			log_free(&l);
+			continue;
+		}
+		if (cut == last) {
+			assert_int_equal(replay_count(&l, l.len, &res), 0);
+			assert_int_equal(res.tail, FAMFS_MLOG_END);
+		} else {
+			assert_int_equal(replay_count(&l, l.len, &res), -EBADMSG);
+			assert_int_equal(res.tail, FAMFS_MLOG_TORN);
+			assert_non_null(strstr(res.msg, "torn"));
+		}
+		assert_int_equal(res.entries, NSAMPLES - 1);
+		assert_int_equal(res.end_off, last);
+
+		/* the owner goes on from there */
+		assert_int_equal(famfs_mlog_writer_init(&w, l.p, l.len, uuid, &res), 0);
+		sample(&e, NSAMPLES - 1);
+		assert_int_equal(famfs_mlog_append(&w, &e), 0);
+		assert_int_equal(replay_count(&l, l.len, &res), 0);
+		assert_int_equal(res.entries, NSAMPLES);
+		assert_memory_equal(l.p, ref.p, l.len);
+		log_free(&l);
+	}
+
+	/* stores that reached the media out of order: one word missing */
+	for (cut = last; cut < end; cut += 8) {
+		log_samples(&l, 16 * 1024);
+		memset(l.p + cut, 0, 8);
+		if (!memcmp(l.p, ref.p, l.len)) {
+			log_free(&l);
+			continue;
+		}
+		assert_int_equal(replay_count(&l, l.len, &res), -EBADMSG);
+		assert_int_equal(res.tail, FAMFS_MLOG_TORN);
+		assert_int_equal(res.entries, NSAMPLES - 1);
+		log_free(&l);
+	}
+
+	/*
+	 * A failed entry with data further than any entry reaches is
+	 * corruption, not a torn tail (an intact entry after it is too:
+	 * every_entry_crc).
+	 */
+	log_samples(&l, 2 * FAMFS_LOG_MAX_ENTRY);
+	l.p[last + 30] ^= 1;
+	assert_int_equal(replay_count(&l, l.len, &res), -EBADMSG);
+	assert_int_equal(res.tail, FAMFS_MLOG_TORN);
+	l.p[last + FAMFS_LOG_MAX_ENTRY] = 0xff;
+	assert_int_equal(replay_count(&l, l.len, &res), -EBADMSG);
+	assert_int_equal(res.tail, FAMFS_MLOG_CORRUPT);
+	assert_int_equal(famfs_mlog_writer_init(&w, l.p, l.len, uuid, &res), -EBADMSG);
+	log_free(&l);
+	log_free(&ref);
+}
+
+static void garbage_after_the_end(void **state)
+{
+	struct famfs_mlog_result res;
+	struct logbuf l;
+
+	(void)state;
+	log_samples(&l, 16 * 1024);
+	l.p[l.len - 3] = 1;
+	assert_int_equal(replay_count(&l, l.len, &res), -EBADMSG);
+	assert_int_equal(res.entries, NSAMPLES);
+	assert_int_equal(res.tail, FAMFS_MLOG_CORRUPT);
+	assert_non_null(strstr(res.msg, "non-zero bytes after the last entry"));
+	log_free(&l);
+}
+
+/* An entry cut by the end of the log region. */
+static void truncated_log(void **state)
+{
+	struct famfs_mlog_result res;
+	struct logbuf l, small;
+	size_t cut, last;
+
+	(void)state;
+	log_samples(&l, 16 * 1024);
+	last = l.off[NSAMPLES - 1];
+	for (cut = last + 8; cut < l.off[NSAMPLES]; cut += 8) {
+		log_new(&small, cut);
+		memcpy(small.p + LOG_HDR, l.p + LOG_HDR, cut - LOG_HDR);
+		assert_int_equal(replay_count(&small, cut, &res), -EBADMSG);
+		assert_int_equal(res.entries, NSAMPLES - 1);
+		assert_int_equal(res.end_off, last);
+		assert_int_not_equal(res.tail, FAMFS_MLOG_END);
+		log_free(&small);
+	}
+	log_free(&l);
+}
+
+/* Lengths that cannot be, with a CRC that checks out. */
+static void bad_lengths(void **state)
+{
+	static const __u32 lens[] = { 0, 8, 24, 31, 36, 1U << 21, 0xfffffff8 };
+	unsigned char buf[4096];
+	struct famfs_mlog_entry e, d;
+	size_t i;
+	ssize_t n;
+
+	(void)state;
+	famfs_mlog_entry_init(&d);
+	sample(&e, 6);
+	n = famfs_mlog_encode(&e, uuid, 1, buf, sizeof(buf));
+	assert_true(n > 0);
+	for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		unsigned char copy[4096];
+
+		memcpy(copy, buf, sizeof(copy));
+		put_le32(copy + 16, lens[i]);
+		if (lens[i] >= HDR && lens[i] <= sizeof(copy))
+			reseal(copy, lens[i]);
+		assert_int_equal(famfs_mlog_decode(copy, sizeof(copy), uuid, 1, &d, NULL, 0),
+				 -EBADMSG);
+	}
+	/* a longer entry whose payload has bytes left over */
+	memset(buf + n, 0, 8);
+	put_le32(buf + 16, n + 8);
+	reseal(buf, n + 8);
+	assert_int_equal(famfs_mlog_decode(buf, n + 8, uuid, 1, &d, NULL, 0), -EINVAL);
+	/* or a shorter one missing part of its payload */
+	put_le32(buf + 16, n - 8);
+	reseal(buf, n - 8);
+	assert_int_equal(famfs_mlog_decode(buf, n, uuid, 1, &d, NULL, 0), -EINVAL);
+	/* fewer bytes than the header */
+	assert_int_equal(famfs_mlog_decode(buf, 16, uuid, 1, &d, NULL, 0), -EBADMSG);
+	famfs_mlog_entry_release(&d);
+}
+
+/* Extent counts that would size an allocation: bounded first. */
+static void bad_counts(void **state)
+{
+	static const __u32 counts[][2] = {
+		{ FAMFS_LOG_MAX_SIMPLE + 1, 0 }, { 0, FAMFS_LOG_MAX_ILEAVE + 1 },
+		{ 0xffffffff, 0 }, { 0, 0xffffffff }, { 100, 0 }, { 0, 3 },
+	};
+	unsigned char buf[4096];
+	struct famfs_mlog_entry e, d;
+	char msg[256];
+	size_t i;
+	ssize_t n;
+
+	(void)state;
+	famfs_mlog_entry_init(&d);
+	sample(&e, 1);		/* CREATE: counts at payload 56, 60 */
+	n = famfs_mlog_encode(&e, uuid, 1, buf, sizeof(buf));
+	assert_true(n > 0);
+	for (i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
+		unsigned char copy[4096];
+
+		memcpy(copy, buf, n);
+		put_le32(copy + HDR + 56, counts[i][0]);
+		put_le32(copy + HDR + 60, counts[i][1]);
+		reseal(copy, n);
+		assert_int_equal(famfs_mlog_decode(copy, n, uuid, 1, &d, msg, sizeof(msg)),
+				 -EINVAL);
+		assert_true(d.simple_cap <= 256);
+	}
+	/* a MKDIR with extent counts */
+	sample(&e, 0);
+	n = famfs_mlog_encode(&e, uuid, 1, buf, sizeof(buf));
+	put_le32(buf + HDR + 56, 1);
+	reseal(buf, n);
+	assert_int_equal(famfs_mlog_decode(buf, n, uuid, 1, &d, NULL, 0), -EINVAL);
+	famfs_mlog_entry_release(&d);
+}
+
+/* Types and flags from a newer version, with a valid CRC. */
+static void unknown_types(void **state)
+{
+	static const __u16 types[] = { 0, FAMFS_LOG_TYPE_MAX + 1, 0x100, 0xffff };
+	struct famfs_mlog_result res;
+	struct logbuf l;
+	size_t i, at;
+
+	(void)state;
+	for (i = 0; i < sizeof(types) / sizeof(types[0]) + 1; i++) {
+		log_samples(&l, 16 * 1024);
+		at = l.off[5];
+		if (i < sizeof(types) / sizeof(types[0]))
+			put_le16(l.p + at + 4, types[i]);
+		else
+			put_le16(l.p + at + 6, 1);	/* entry flags */
+		reseal(l.p + at, l.off[6] - at);
+		assert_int_equal(replay_count(&l, l.len, &res), -EPROTONOSUPPORT);
+		assert_int_equal(res.entries, 5);
+		assert_int_equal(res.end_off, at);
+		assert_non_null(strstr(res.msg, "newer version"));
+		log_free(&l);
+	}
+}
+
+static void sequence_gaps(void **state)
+{
+	static const __s64 deltas[] = { 1, -1, 0, 1000, -6 };
+	struct famfs_mlog_result res;
+	struct logbuf l;
+	size_t i, at;
+
+	(void)state;
+	for (i = 0; i < sizeof(deltas) / sizeof(deltas[0]); i++) {
+		log_samples(&l, 16 * 1024);
+		at = l.off[6];
+		/* entry 6 has seq 7 */
+		put_le64(l.p + at + 8, 7 + deltas[i]);
+		reseal(l.p + at, l.off[7] - at);
+		if (deltas[i] == 0) {
+			assert_int_equal(replay_count(&l, l.len, &res), 0);
+		} else {
+			assert_int_equal(replay_count(&l, l.len, &res), -EBADMSG);
+			assert_int_equal(res.entries, 6);
+			assert_int_equal(res.tail, FAMFS_MLOG_CORRUPT);
+			assert_non_null(strstr(res.msg, "sequence number"));
+		}
+		log_free(&l);
+	}
+	/* a log that starts at another sequence number */
+	log_new(&l, 4096);
+	assert_int_equal(famfs_mlog_format(l.p, l.len, uuid, 1ULL << 40), 0);
+	{
+		struct famfs_mlog_writer w;
+		struct famfs_mlog_entry e;
+
+		assert_int_equal(famfs_mlog_replay(l.p, l.len, uuid, NULL, NULL, NULL, &res), 0);
+		assert_int_equal(res.next_seq, 1ULL << 40);
+		assert_int_equal(famfs_mlog_writer_init(&w, l.p, l.len, uuid, &res), 0);
+		sample(&e, 0);
+		assert_int_equal(famfs_mlog_append(&w, &e), 0);
+		assert_int_equal(famfs_mlog_replay(l.p, l.len, uuid, NULL, NULL, NULL, &res), 0);
+		assert_int_equal(res.next_seq, (1ULL << 40) + 1);
+	}
+	log_free(&l);
+}
+
+static void names_rejected(void **state)
+{
+	static const char *const bad[] = { "", ".", "..", "a/b", "/" };
+	char longname[FAMFS_NAME_MAX + 2];
+	unsigned char buf[4096];
+	struct famfs_mlog_entry e, d;
+	size_t i;
+	ssize_t n;
+
+	(void)state;
+	famfs_mlog_entry_init(&d);
+	/* the encoder refuses them, in every entry that carries a name */
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		sample(&e, 0);
+		strcpy(e.name, bad[i]);
+		assert_int_equal(famfs_mlog_encode(&e, uuid, 1, buf, sizeof(buf)), -EINVAL);
+		sample(&e, 8);
+		strcpy(e.new_name, bad[i]);
+		assert_int_equal(famfs_mlog_encode(&e, uuid, 1, buf, sizeof(buf)), -EINVAL);
+		sample(&e, 11);
+		strcpy(e.name, bad[i]);
+		assert_int_equal(famfs_mlog_encode(&e, uuid, 1, buf, sizeof(buf)), -EINVAL);
+	}
+	memset(longname, 'x', sizeof(longname));
+	sample(&e, 0);
+	memcpy(e.name, longname, sizeof(e.name));	/* no NUL in 256 bytes */
+	assert_int_equal(famfs_mlog_encode(&e, uuid, 1, buf, sizeof(buf)), -EINVAL);
+	memset(e.name, 'x', FAMFS_NAME_MAX);
+	e.name[FAMFS_NAME_MAX] = '\0';
+	assert_true(famfs_mlog_encode(&e, uuid, 1, buf, sizeof(buf)) > 0);
+
+	/* the decoder refuses them on the media: MKDIR "ab" made bad */
+	sample(&e, 0);
+	strcpy(e.name, "ab");
+	n = famfs_mlog_encode(&e, uuid, 1, buf, sizeof(buf));
+	assert_true(n > 0);
+	{
+		static const char *const media[] = { "a/", "a\0", "\0b", ".." };
+		unsigned char copy[4096];
+
+		for (i = 0; i < sizeof(media) / sizeof(media[0]); i++) {
+			memcpy(copy, buf, n);
+			memcpy(copy + HDR + 64, media[i], 2);
+			reseal(copy, n);
+			assert_int_equal(famfs_mlog_decode(copy, n, uuid, 1, &d, NULL, 0), -EINVAL);
+		}
+		/* name lengths 0, past the entry, past FAMFS_NAME_MAX */
+		for (i = 0; i < 3; i++) {
+			static const __u16 lens[] = { 0, 9, FAMFS_NAME_MAX + 1 };
+
+			memcpy(copy, buf, n);
+			put_le16(copy + HDR + 52, lens[i]);
+			reseal(copy, n);
+			assert_int_equal(famfs_mlog_decode(copy, n, uuid, 1, &d, NULL, 0), -EINVAL);
+		}
+		/* "." as a one-byte name */
+		memcpy(copy, buf, n);
+		put_le16(copy + HDR + 52, 1);
+		copy[HDR + 64] = '.';
+		copy[HDR + 65] = 0;
+		reseal(copy, n);
+		assert_int_equal(famfs_mlog_decode(copy, n, uuid, 1, &d, NULL, 0), -EINVAL);
+		/* non-zero padding after the name */
+		memcpy(copy, buf, n);
+		copy[HDR + 64 + 3] = 'c';
+		reseal(copy, n);
+		assert_int_equal(famfs_mlog_decode(copy, n, uuid, 1, &d, NULL, 0), -EINVAL);
+	}
+	famfs_mlog_entry_release(&d);
+}
+
+/* Rules of each entry type, checked on encode (decode runs the same). */
+static void fields_rejected(void **state)
+{
+	struct fmap_simple_ext simple[2];
+	struct fmap_ileave_ext ileave[2];
+	unsigned char buf[8192];
+	struct famfs_mlog_entry e;
+	int i;
+
+#define REFUSED(n, change) do {						\
+		sample(&e, n);						\
+		change;							\
+		assert_int_equal(famfs_mlog_encode(&e, uuid, 1, buf, sizeof(buf)), -EINVAL); \
+	} while (0)
+#define WITH_EXTENTS(n) do {						\
+		memcpy(simple, sample_simple, sizeof(simple));		\
+		memcpy(ileave, sample_ileave, sizeof(sample_ileave));	\
+		sample(&e, n);						\
+		e.simple = simple;					\
+		e.ileave = ileave;					\
+	} while (0)
+
+	(void)state;
+	REFUSED(0, e.type = 0);
+	REFUSED(0, e.type = FAMFS_LOG_TYPE_MAX + 1);
+	REFUSED(0, e.mknod.ino = FAMFS_ROOT_INO);
+	REFUSED(0, e.mknod.parent = 0);
+	REFUSED(0, e.mknod.mode = 040755);
+	REFUSED(0, e.mknod.size = 1);
+	REFUSED(0, e.mknod.time.nsec = 1000000000);
+	REFUSED(0, strcpy(e.target, "x"));
+	REFUSED(0, (e.nsimple = 1, e.simple = sample_simple));
+	REFUSED(2, e.mknod.size++);
+	REFUSED(2, (e.target[0] = 0, e.mknod.size = 0));
+	REFUSED(2, (memset(e.target, 'y', FAMFS_SYMLINK_MAX + 1), e.mknod.size = FAMFS_SYMLINK_MAX + 1));
+	REFUSED(3, e.nsimple = 0);
+	REFUSED(3, e.alloc.ino = FAMFS_ROOT_INO);
+	REFUSED(3, e.nsimple = FAMFS_LOG_MAX_SIMPLE + 1);
+	REFUSED(4, e.punch.len = 0);
+	REFUSED(4, e.punch.len = 4097);
+	REFUSED(4, e.punch.off = 512);
+	REFUSED(4, e.punch.off = ~0ULL - 4095);
+	REFUSED(6, e.setattr.valid = 0);
+	REFUSED(6, e.setattr.valid |= 0x80);
+	REFUSED(6, e.setattr.uid = 1);			/* not in valid */
+	REFUSED(6, e.setattr.atime.sec = 1);		/* not in valid */
+	REFUSED(6, e.setattr.mtime.nsec = 2000000000);
+	REFUSED(6, e.setattr.ino = 0);
+	REFUSED(7, e.setattr.mode = 0100644);
+	REFUSED(8, e.rename.flags = 2);
+	REFUSED(8, e.rename.ino = 0);
+	REFUSED(8, e.rename.new_parent = 0);
+	REFUSED(8, (e.rename.new_parent = 1, strcpy(e.new_name, "link")));
+	REFUSED(10, e.devadd.dev.kind = 3);
+	REFUSED(10, e.devadd.dev.data_off = 0);
+	REFUSED(10, e.devadd.dev.data_off = 3 * MiB);
+	REFUSED(10, e.devadd.dev.data_off = e.devadd.dev.size);
+	REFUSED(10, e.devadd.dev.size = 16 * GiB + 1);
+	REFUSED(10, e.devadd.index = FAMFS_MAX_DEVS);
+	REFUSED(11, e.del.flags = 2);
+	REFUSED(11, e.del.ino = FAMFS_ROOT_INO);
+	REFUSED(11, e.del.parent = 0);
+
+	/* extents: alignment, order, overlap, overflow, shape */
+	for (i = 0; i < 14; i++) {
+		WITH_EXTENTS(1);
+		switch (i) {
+		case 0: simple[0].len = 4096 + 1; break;
+		case 1: simple[1].dev_off = 4095; break;
+		case 2: simple[1].file_off = 2 * MiB; break;	/* overlaps */
+		case 3: simple[1].file_off = 0; simple[0].file_off = 4 * MiB; break;
+		case 4: simple[1].dev_off = ~0ULL - 4095; break;	/* overflows */
+		case 5: simple[0].dev = FAMFS_MAX_DEVS; break;
+		case 6: simple[1].pad = 1; break;
+		case 7: ileave[0].strip_shift = 5; break;
+		case 8: ileave[0].chunk_shift = 11; break;
+		case 9: ileave[0].chunk_shift = 31; break;
+		case 10: ileave[0].file_off = 4 * MiB; break;	/* overlaps simple[1] */
+		case 11: ileave[0].strips[1].dev_off = ~0ULL - 4095; break;
+		case 12: ileave[0].strips[5].dev = 1; break;	/* unused strip */
+		case 13: ileave[0].len = 0; break;
+		}
+		if (famfs_mlog_encode(&e, uuid, 1, buf, sizeof(buf)) != -EINVAL)
+			fail_msg("extent case %d accepted", i);
+	}
+	/* two interleaved extents that overlap */
+	WITH_EXTENTS(1);
+	ileave[1] = ileave[0];
+	ileave[1].file_off += 8 * MiB;
+	e.nileave = 2;
+	assert_int_equal(famfs_mlog_encode(&e, uuid, 1, buf, sizeof(buf)), -EINVAL);
+	ileave[1].file_off += 8 * MiB;
+	assert_true(famfs_mlog_encode(&e, uuid, 1, buf, sizeof(buf)) > 0);
+#undef REFUSED
+#undef WITH_EXTENTS
+}
+
+/* Extents must land in the data area of a device the file system has. */
+static void device_checks(void **state)
+{
+	struct famfs_mlog_devtab devs;
+	struct famfs_mlog_result res;
+	struct logbuf l;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 5; i++) {
+		log_samples(&l, 16 * 1024);
+		two_devs(&devs);
+		switch (i) {
+		case 0: devs.ndevs = 1; break;			/* simple[1] on dev 1 */
+		case 1: devs.devs[0].data_off = 4 * MiB; break;	/* simple[0] at 2 MiB */
+		case 2: devs.devs[0].size = 4 * MiB; break;		/* ends at 6 MiB */
+		case 3: devs.devs[1].size = 264 * MiB; break;	/* a strip ends past it */
+		case 4: devs.ndevs = 3; break;			/* DEVADD of index 2 */
+		}
+		assert_int_equal(famfs_mlog_replay(l.p, l.len, uuid, &devs, NULL, NULL, &res),
+				 -EINVAL);
+		assert_int_equal(res.tail, FAMFS_MLOG_CORRUPT);
+		assert_int_equal(res.entries, i == 4 ? 10 : 1);
+		log_free(&l);
+	}
+}
+
+static void apply_refusal_stops_replay(void **state)
+{
+	struct counter c = { .fail_at = 4 };
+	struct famfs_mlog_result res;
+	struct logbuf l;
+
+	(void)state;
+	log_samples(&l, 16 * 1024);
+	assert_int_equal(famfs_mlog_replay(l.p, l.len, uuid, NULL, &count_ops, &c, &res),
+			 -EEXIST);
+	assert_int_equal(c.applied, 4);
+	assert_int_equal(res.entries, 4);
+	assert_int_equal(res.end_off, l.off[4]);
+	assert_non_null(strstr(res.msg, "refused by replay"));
+	log_free(&l);
+}
+
+/* -------------------------------------------------------------------- */
+/* A model of the namespace, fed by replay and by the test itself */
+
+#define MODEL_INODES 512
+
+enum { M_FREE, M_DIR, M_REG, M_LNK };
+
+struct m_inode {
+	int kind;
+	__u64 parent;
+	char name[FAMFS_NAME_MAX + 1];
+	char target[64];
+	__u32 mode, uid, gid;
+	__u64 size;
+	struct famfs_mlog_time atime, mtime, ctime;
+	__u32 nchildren;
+	__u32 nsimple;
+	struct fmap_simple_ext simple[64];
+	__u32 nileave;
+	struct fmap_ileave_ext ileave[4];
+};
+
+struct model {
+	struct m_inode ino[MODEL_INODES];
+	__u32 ndevs;
+};
+
+static void model_init(struct model *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->ino[FAMFS_ROOT_INO].kind = M_DIR;
+	m->ino[FAMFS_ROOT_INO].mode = 0755;
+}
+
+static __u64 model_lookup(const struct model *m, __u64 parent, const char *name)
+{
+	__u64 i;
+
+	for (i = 2; i < MODEL_INODES; i++)
+		if (m->ino[i].kind != M_FREE && m->ino[i].parent == parent &&
+		    !strcmp(m->ino[i].name, name))
+			return i;
+	return 0;
+}
+
+static void model_unlink(struct model *m, __u64 ino)
+{
+	m->ino[m->ino[ino].parent].nchildren--;
+	memset(&m->ino[ino], 0, sizeof(m->ino[ino]));
+}
+
+static int model_add_extents(struct m_inode *in, const struct famfs_mlog_entry *e)
+{
+	__u32 i, j;
+
+	if (in->nsimple + e->nsimple > 64 || in->nileave + e->nileave > 4)
+		return -ENOSPC;
+	for (i = 0; i < e->nsimple; i++) {
+		const struct fmap_simple_ext *x = &e->simple[i];
+
+		for (j = 0; j < in->nsimple; j++)
+			if (x->file_off < in->simple[j].file_off + in->simple[j].len &&
+			    in->simple[j].file_off < x->file_off + x->len)
+				return -EINVAL;
+		/* sorted insert */
+		for (j = in->nsimple; j > 0 && in->simple[j - 1].file_off > x->file_off; j--)
+			in->simple[j] = in->simple[j - 1];
+		in->simple[j] = *x;
+		in->nsimple++;
+	}
+	for (i = 0; i < e->nileave; i++)
+		in->ileave[in->nileave++] = e->ileave[i];
+	return 0;
+}
+
+static int model_punch(struct m_inode *in, __u64 off, __u64 len)
+{
+	__u64 end = len == FAMFS_LOG_TO_END ? ~0ULL : off + len;
+	struct fmap_simple_ext out[64];
+	__u32 i, n = 0, k = 0;
+
+	for (i = 0; i < in->nsimple; i++) {
+		struct fmap_simple_ext x = in->simple[i];
+		__u64 xend = x.file_off + x.len;
+
+		if (xend <= off || x.file_off >= end) {
+			out[n++] = x;
+			continue;
+		}
+		if (x.file_off < off) {		/* the head stays */
+			struct fmap_simple_ext h = x;
+
+			if (n == 64)
+				return -ENOSPC;
+			h.len = off - x.file_off;
+			out[n++] = h;
+		}
+		if (xend > end) {		/* the tail stays */
+			struct fmap_simple_ext t = x;
+
+			t.file_off = end;
+			t.dev_off = x.dev_off + (end - x.file_off);
+			t.len = xend - end;
+			if (n == 64)
+				return -ENOSPC;
+			out[n++] = t;
+		}
+	}
+	for (i = 0; i < in->nileave; i++) {
+		struct fmap_ileave_ext *ie = &in->ileave[i];
+		__u64 iend = ie->file_off + ie->len;
+
+		if (iend <= off || ie->file_off >= end) {
+			in->ileave[k++] = *ie;
+		} else if (ie->file_off < off && end >= iend) {
+			ie->len = off - ie->file_off;	/* a tail cut */
+			in->ileave[k++] = *ie;
+		} else if (ie->file_off < off || end < iend) {
+			return -EINVAL;		/* a hole inside: not expressible */
+		}
+	}
+	in->nileave = k;
+	memcpy(in->simple, out, n * sizeof(out[0]));
+	in->nsimple = n;
+	return 0;
+}
+
+static int model_apply(void *ctx, const struct famfs_mlog_entry *e)
+{
+	struct model *m = ctx;
+	struct m_inode *in;
+	__u64 other;
+
+	switch (e->type) {
+	case FAMFS_LOG_MKDIR:
+	case FAMFS_LOG_CREATE:
+	case FAMFS_LOG_SYMLINK:
+		if (e->mknod.ino >= MODEL_INODES || e->mknod.parent >= MODEL_INODES)
+			return -ENOSPC;
+		if (m->ino[e->mknod.parent].kind != M_DIR)
+			return -ENOTDIR;
+		if (m->ino[e->mknod.ino].kind != M_FREE ||
+		    model_lookup(m, e->mknod.parent, e->name))
+			return -EEXIST;
+		in = &m->ino[e->mknod.ino];
+		in->kind = e->type == FAMFS_LOG_MKDIR ? M_DIR :
+			   e->type == FAMFS_LOG_CREATE ? M_REG : M_LNK;
+		in->parent = e->mknod.parent;
+		strcpy(in->name, e->name);
+		/* the tests' targets are short */
+		memcpy(in->target, e->target, strnlen(e->target, sizeof(in->target) - 1));
+		in->mode = e->mknod.mode;
+		in->uid = e->mknod.uid;
+		in->gid = e->mknod.gid;
+		in->size = e->mknod.size;
+		in->atime = in->mtime = in->ctime = e->mknod.time;
+		m->ino[e->mknod.parent].nchildren++;
+		return model_add_extents(in, e);
+	case FAMFS_LOG_ALLOC:
+		if (e->alloc.ino >= MODEL_INODES || m->ino[e->alloc.ino].kind != M_REG)
+			return -ENOENT;
+		return model_add_extents(&m->ino[e->alloc.ino], e);
+	case FAMFS_LOG_PUNCH:
+		if (e->punch.ino >= MODEL_INODES || m->ino[e->punch.ino].kind != M_REG)
+			return -ENOENT;
+		return model_punch(&m->ino[e->punch.ino], e->punch.off, e->punch.len);
+	case FAMFS_LOG_SETATTR:
+		if (e->setattr.ino >= MODEL_INODES || m->ino[e->setattr.ino].kind == M_FREE)
+			return -ENOENT;
+		in = &m->ino[e->setattr.ino];
+		if (e->setattr.valid & FAMFS_SETATTR_SIZE)
+			in->size = e->setattr.size;
+		if (e->setattr.valid & FAMFS_SETATTR_MODE)
+			in->mode = e->setattr.mode;
+		if (e->setattr.valid & FAMFS_SETATTR_UID)
+			in->uid = e->setattr.uid;
+		if (e->setattr.valid & FAMFS_SETATTR_GID)
+			in->gid = e->setattr.gid;
+		if (e->setattr.valid & FAMFS_SETATTR_ATIME)
+			in->atime = e->setattr.atime;
+		if (e->setattr.valid & FAMFS_SETATTR_MTIME)
+			in->mtime = e->setattr.mtime;
+		if (e->setattr.valid & FAMFS_SETATTR_CTIME)
+			in->ctime = e->setattr.ctime;
+		return 0;
+	case FAMFS_LOG_RENAME:
+		if (e->rename.new_parent >= MODEL_INODES ||
+		    m->ino[e->rename.new_parent].kind != M_DIR ||
+		    model_lookup(m, e->rename.old_parent, e->name) != e->rename.ino)
+			return -ENOENT;
+		other = model_lookup(m, e->rename.new_parent, e->new_name);
+		if (e->rename.flags & FAMFS_RENAME_EXCHANGE) {
+			if (!other)
+				return -ENOENT;
+			m->ino[other].parent = e->rename.old_parent;
+			strcpy(m->ino[other].name, e->name);
+		} else if (other) {
+			if (m->ino[other].kind == M_DIR && m->ino[other].nchildren)
+				return -ENOTEMPTY;
+			model_unlink(m, other);
+			m->ino[e->rename.new_parent].nchildren++;
+			m->ino[e->rename.old_parent].nchildren--;
+		} else {
+			m->ino[e->rename.new_parent].nchildren++;
+			m->ino[e->rename.old_parent].nchildren--;
+		}
+		in = &m->ino[e->rename.ino];
+		in->parent = e->rename.new_parent;
+		strcpy(in->name, e->new_name);
+		return 0;
+	case FAMFS_LOG_DELETE:
+		if (model_lookup(m, e->del.parent, e->name) != e->del.ino)
+			return -ENOENT;
+		in = &m->ino[e->del.ino];
+		if ((in->kind == M_DIR) != !!(e->del.flags & FAMFS_DELETE_DIR))
+			return -EISDIR;
+		if (in->nchildren)
+			return -ENOTEMPTY;
+		model_unlink(m, e->del.ino);
+		return 0;
+	case FAMFS_LOG_DEVADD:
+		m->ndevs++;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static const struct famfs_mlog_ops model_ops = { .apply = model_apply };
+
+/* The samples as a history, replayed: what each step leaves. */
+static void replay_samples_into_model(void **state)
+{
+	struct famfs_mlog_result res;
+	struct famfs_mlog_devtab devs;
+	struct model *m = malloc(sizeof(*m));
+	struct logbuf l;
+	size_t cut;
+
+	(void)state;
+	assert_non_null(m);
+	log_samples(&l, 16 * 1024);
+
+	/* up to the first SETATTR: dir, a file, a symlink, punched twice */
+	model_init(m);
+	two_devs(&devs);
+	cut = l.off[6];
+	memset(l.p + cut, 0, l.len - cut);
+	assert_int_equal(famfs_mlog_replay(l.p, l.len, uuid, &devs, &model_ops, m, &res), 0);
+	assert_int_equal(res.entries, 6);
+	assert_int_equal(model_lookup(m, FAMFS_ROOT_INO, "dir"), 2);
+	assert_int_equal(model_lookup(m, 2, "file with spaces"), 3);
+	assert_int_equal(model_lookup(m, FAMFS_ROOT_INO, "link"), 4);
+	assert_string_equal(m->ino[4].target, "dir/file with spaces");
+	assert_int_equal(m->ino[2].nchildren, 1);
+	/* 0-4M punched at 2-4M, 4-6M on dev 1, alloc at 32M dropped by the
+	 * punch to the end at 16M, which also cut the interleave 8-24M */
+	assert_int_equal(m->ino[3].nsimple, 2);
+	assert_int_equal(m->ino[3].simple[0].file_off, 0);
+	assert_int_equal(m->ino[3].simple[0].len, 2 * MiB);
+	assert_int_equal(m->ino[3].simple[1].file_off, 4 * MiB);
+	assert_int_equal(m->ino[3].nileave, 1);
+	assert_int_equal(m->ino[3].ileave[0].len, 8 * MiB);
+	log_free(&l);
+
+	/* the whole history: everything deleted again, one device added */
+	log_samples(&l, 16 * 1024);
+	model_init(m);
+	two_devs(&devs);
+	assert_int_equal(famfs_mlog_replay(l.p, l.len, uuid, &devs, &model_ops, m, &res), 0);
+	assert_int_equal(res.entries, NSAMPLES);
+	assert_int_equal(m->ndevs, 1);
+	assert_int_equal(m->ino[FAMFS_ROOT_INO].mode, 01777);
+	assert_int_equal(m->ino[FAMFS_ROOT_INO].uid, 7);
+	assert_int_equal(m->ino[FAMFS_ROOT_INO].nchildren, 0);
+	for (cut = 2; cut < MODEL_INODES; cut++)
+		assert_int_equal(m->ino[cut].kind, M_FREE);
+	log_free(&l);
+	free(m);
+}
+
+static void assert_time_equal(const struct famfs_mlog_time *a, const struct famfs_mlog_time *b)
+{
+	assert_int_equal(a->sec, b->sec);
+	assert_int_equal(a->nsec, b->nsec);
+}
+
+static void assert_models_equal(const struct model *a, const struct model *b)
+{
+	__u32 i;
+
+	assert_int_equal(a->ndevs, b->ndevs);
+	for (i = 0; i < MODEL_INODES; i++) {
+		const struct m_inode *x = &a->ino[i], *y = &b->ino[i];
+
+		assert_int_equal(x->kind, y->kind);
+		assert_int_equal(x->parent, y->parent);
+		assert_string_equal(x->name, y->name);
+		assert_string_equal(x->target, y->target);
+		assert_int_equal(x->mode, y->mode);
+		assert_int_equal(x->uid, y->uid);
+		assert_int_equal(x->gid, y->gid);
+		assert_int_equal(x->size, y->size);
+		assert_time_equal(&x->atime, &y->atime);
+		assert_time_equal(&x->mtime, &y->mtime);
+		assert_time_equal(&x->ctime, &y->ctime);
+		assert_int_equal(x->nchildren, y->nchildren);
+		assert_int_equal(x->nsimple, y->nsimple);
+		assert_int_equal(x->nileave, y->nileave);
+		assert_memory_equal(x->simple, y->simple, x->nsimple * sizeof(x->simple[0]));
+		assert_memory_equal(x->ileave, y->ileave, x->nileave * sizeof(x->ileave[0]));
+	}
+}
+
+/* A random history that the model accepts, for random_history(). */
+static void random_entry(struct model *m, __u64 *rng, __u64 *next_ino, __u64 *dev_next,
+			 struct famfs_mlog_entry *e, struct fmap_simple_ext *simple,
+			 struct fmap_ileave_ext *ileave)
+{
+	__u64 r = xorshift64(rng), ino, pick[MODEL_INODES];
+	__u32 n = 0, i;
+
+	famfs_mlog_entry_init(e);
+	for (i = 1; i < MODEL_INODES; i++)
+		if (m->ino[i].kind != M_FREE)
+			pick[n++] = i;
+	ino = pick[xorshift64(rng) % n];
+
+	switch (r % 8) {
+	case 0: case 1:		/* new name in a directory */
+		if (*next_ino >= MODEL_INODES || m->ino[ino].kind != M_DIR)
+			break;
+		e->type = r % 3 == 0 ? FAMFS_LOG_MKDIR : r % 3 == 1 ? FAMFS_LOG_CREATE :
+			  FAMFS_LOG_SYMLINK;
+		e->mknod.parent = ino;
+		e->mknod.ino = (*next_ino)++;
+		e->mknod.mode = (__u32)(r >> 8) & 07777;
+		e->mknod.uid = (__u32)(r >> 20) & 0xffff;
+		e->mknod.time.sec = (__s64)(r >> 1) - (1LL << 40);
+		e->mknod.time.nsec = (__u32)(r >> 16) % 1000000000U;
+		snprintf(e->name, sizeof(e->name), "n%llu", (unsigned long long)e->mknod.ino);
+		if (e->type == FAMFS_LOG_SYMLINK) {
+			snprintf(e->target, sizeof(e->target), "../t%llu", (unsigned long long)r % 97);
+			e->mknod.size = strlen(e->target);
+		} else if (e->type == FAMFS_LOG_CREATE) {
+			e->mknod.size = r % (64 * MiB);
+			if (r & 0x10000) {
+				simple[0] = (struct fmap_simple_ext){
+					.len = 2 * MiB, .dev = 0,
+					.dev_off = (*dev_next += 2 * MiB),
+				};
+				e->nsimple = 1;
+				e->simple = simple;
+			}
+		}
+		return;
+	case 2:			/* more space at the end of a file */
+		if (m->ino[ino].kind != M_REG || m->ino[ino].nsimple >= 60 ||
+		    m->ino[ino].nileave >= 4)
+			break;
+		{
+			struct m_inode *in = &m->ino[ino];
+			__u64 end = 0;
+
+			for (i = 0; i < in->nsimple; i++)
+				if (in->simple[i].file_off + in->simple[i].len > end)
+					end = in->simple[i].file_off + in->simple[i].len;
+			for (i = 0; i < in->nileave; i++)
+				if (in->ileave[i].file_off + in->ileave[i].len > end)
+					end = in->ileave[i].file_off + in->ileave[i].len;
+			e->type = FAMFS_LOG_ALLOC;
+			e->alloc.ino = ino;
+			e->simple = simple;
+			e->ileave = ileave;
+			if (r & 0x100) {
+				memset(ileave, 0, sizeof(*ileave));
+				ileave->file_off = end;
+				ileave->len = 8 * MiB;
+				ileave->strip_shift = 1;
+				ileave->chunk_shift = 21;
+				ileave->strips[0].dev = 0;
+				ileave->strips[0].dev_off = (*dev_next += 4 * MiB);
+				ileave->strips[1].dev = 1;
+				ileave->strips[1].dev_off = *dev_next;
+				e->nileave = 1;
+			} else {
+				simple[0] = (struct fmap_simple_ext){
+					.file_off = end, .len = 2 * MiB * (1 + r % 3),
+					.dev = (__u32)(r >> 9) & 1, .dev_off = (*dev_next += 8 * MiB),
+				};
+				e->nsimple = 1;
+			}
+		}
+		return;
+	case 3:			/* truncate, or a hole in a file without interleave */
+		if (m->ino[ino].kind != M_REG)
+			break;
+		e->type = FAMFS_LOG_PUNCH;
+		e->punch.ino = ino;
+		e->punch.off = (r >> 8) % 16 * MiB;
+		/* a hole splits an extent: keep within the model's 64 */
+		e->punch.len = m->ino[ino].nileave || m->ino[ino].nsimple >= 60 || r & 1 ?
+			       FAMFS_LOG_TO_END : 2 * MiB;
+		return;
+	case 4:
+		e->type = FAMFS_LOG_SETATTR;
+		e->setattr.ino = ino;
+		e->setattr.valid = (__u32)(r >> 8) & FAMFS_SETATTR_ALL;
+		if (!e->setattr.valid)
+			e->setattr.valid = FAMFS_SETATTR_CTIME;
+		if (e->setattr.valid & FAMFS_SETATTR_SIZE)
+			e->setattr.size = r >> 20;
+		if (e->setattr.valid & FAMFS_SETATTR_MODE)
+			e->setattr.mode = (__u32)r & 07777;
+		if (e->setattr.valid & FAMFS_SETATTR_UID)
+			e->setattr.uid = (__u32)(r >> 3);
+		if (e->setattr.valid & FAMFS_SETATTR_MTIME)
+			e->setattr.mtime = (struct famfs_mlog_time){ (__s64)r, (__u32)r % 1000 };
+		if (e->setattr.valid & FAMFS_SETATTR_CTIME)
+			e->setattr.ctime = (struct famfs_mlog_time){ (__s64)(r >> 2), 1 };
+		return;
+	case 5:			/* rename a non-directory into a directory */
+		if (ino <= FAMFS_ROOT_INO || m->ino[ino].kind == M_DIR)
+			break;
+		{
+			__u64 dir = pick[(r >> 8) % n];
+
+			if (m->ino[dir].kind != M_DIR)
+				break;
+			e->type = FAMFS_LOG_RENAME;
+			e->rename.old_parent = m->ino[ino].parent;
+			e->rename.new_parent = dir;
+			e->rename.ino = ino;
+			strcpy(e->name, m->ino[ino].name);
+			snprintf(e->new_name, sizeof(e->new_name), "r%llu",
+				 (unsigned long long)(r >> 40) % 64);
+			if (e->rename.old_parent == dir && !strcmp(e->name, e->new_name))
+				break;
+			{
+				__u64 other = model_lookup(m, dir, e->new_name);
+
+				if (other && m->ino[other].kind == M_DIR)
+					break;
+				if (other && r & 0x20)
+					e->rename.flags = FAMFS_RENAME_EXCHANGE;
+			}
+		}
+		return;
+	case 6:			/* delete */
+		if (ino <= FAMFS_ROOT_INO || m->ino[ino].nchildren)
+			break;
+		e->type = FAMFS_LOG_DELETE;
+		e->del.parent = m->ino[ino].parent;
+		e->del.ino = ino;
+		e->del.flags = m->ino[ino].kind == M_DIR ? FAMFS_DELETE_DIR : 0;
+		strcpy(e->name, m->ino[ino].name);
+		return;
+	case 7:
+		if (m->ndevs + 2 >= FAMFS_MAX_DEVS)
+			break;
+		e->type = FAMFS_LOG_DEVADD;
+		e->devadd.index = m->ndevs + 2;
+		e->devadd.dev.size = 8 * GiB;
+		e->devadd.dev.data_off = 2 * MiB;
+		e->devadd.dev.kind = r & 1 ? FAMFS_DEV_DAX : FAMFS_DEV_BLOCK;
+		e->devadd.dev.uuid[3] = (__u8)r;
+		return;
+	}
+	/* nothing fitted: a time change always does */
+	famfs_mlog_entry_init(e);
+	e->type = FAMFS_LOG_SETATTR;
+	e->setattr.ino = FAMFS_ROOT_INO;
+	e->setattr.valid = FAMFS_SETATTR_ATIME;
+	e->setattr.atime.sec = (__s64)r;
+}
+
+/*
+ * Thousands of random entries applied to a model as they are appended;
+ * the log replayed into a second model gives the same namespace.
+ */
+static void random_history(void **state)
+{
+	const size_t len = 4 * MiB;
+	const int n = 6000;
+	struct model *a = malloc(sizeof(*a)), *b = malloc(sizeof(*b));
+	struct fmap_simple_ext simple[1];
+	struct fmap_ileave_ext ileave[1];
+	struct famfs_mlog_result res;
+	struct famfs_mlog_devtab devs;
+	struct famfs_mlog_writer w;
+	struct famfs_mlog_entry e;
+	__u64 rng = 0x9e3779b97f4a7c15ULL, next_ino = 2, dev_next = 2 * MiB;
+	unsigned char *log = malloc(len);
+	int i, ret, types[FAMFS_LOG_TYPE_MAX + 1] = { 0 };
+
+	(void)state;
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_non_null(log);
+	model_init(a);
+	assert_int_equal(famfs_mlog_format(log, len, uuid, 1), 0);
+	assert_int_equal(famfs_mlog_replay(log, len, uuid, NULL, NULL, NULL, &res), 0);
+	assert_int_equal(famfs_mlog_writer_init(&w, log, len, uuid, &res), 0);
+	for (i = 0; i < n; i++) {
+		random_entry(a, &rng, &next_ino, &dev_next, &e, simple, ileave);
+		ret = model_apply(a, &e);
+		if (ret)
+			fail_msg("entry %d (%s): model refused: %d", i,
+				 famfs_mlog_type_name(e.type), ret);
+		assert_int_equal(famfs_mlog_append(&w, &e), 0);
+		types[e.type]++;
+	}
+	for (i = 1; i <= FAMFS_LOG_TYPE_MAX; i++)
+		if (types[i] < 10)
+			fail_msg("only %d %s entries", types[i], famfs_mlog_type_name(i));
+
+	model_init(b);
+	two_devs(&devs);
+	devs.devs[0].size = devs.devs[1].size = 1ULL << 40;
+	ret = famfs_mlog_replay(log, len, uuid, &devs, &model_ops, b, &res);
+	if (ret)
+		fail_msg("%s", res.msg);
+	assert_int_equal(res.entries, n);
+	assert_int_equal(res.tail, FAMFS_MLOG_END);
+	assert_int_equal(res.end_off, w.off);
+	assert_int_equal(devs.ndevs, 2 + a->ndevs);
+	assert_models_equal(a, b);
+
+	free(log);
+	free(a);
+	free(b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(crc32c_check_value),
+		cmocka_unit_test(roundtrip_every_type),
+		cmocka_unit_test(replay_samples_clean),
+		cmocka_unit_test(empty_and_full_logs),
+		cmocka_unit_test(every_entry_crc),
+		cmocka_unit_test(log_header_checks),
+		cmocka_unit_test(torn_last_entry_every_byte),
+		cmocka_unit_test(garbage_after_the_end),
+		cmocka_unit_test(truncated_log),
+		cmocka_unit_test(bad_lengths),
+		cmocka_unit_test(bad_counts),
+		cmocka_unit_test(unknown_types),
+		cmocka_unit_test(sequence_gaps),
+		cmocka_unit_test(names_rejected),
+		cmocka_unit_test(fields_rejected),
+		cmocka_unit_test(device_checks),
+		cmocka_unit_test(apply_refusal_stops_replay),
+		cmocka_unit_test(replay_samples_into_model),
+		cmocka_unit_test(random_history),
+	};
+
+	init_samples();
+	return cmocka_run_group_tests_name("mlog", tests, NULL, NULL);
+}
