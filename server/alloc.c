@@ -312,6 +312,7 @@ int fbs_alloc_simple(struct fbs_alloc *a, __u64 file_off, __u64 len,
 	__u64 need, done = 0;
 	struct runs r = { { 0, 0, 0 }, { 0, 0, 0 } };
 	struct span take;
+	int err;
 
 	if (!a || !out || !nout || !max_out || !len ||
 	    (file_off | len) & UNIT_MASK || file_off + len < file_off ||
@@ -357,10 +358,17 @@ int fbs_alloc_simple(struct fbs_alloc *a, __u64 file_off, __u64 len,
 		}
 		if (!take.n)
 			take = r.longest;
+		if (!take.n) {
+			/* cannot happen after the total_free() check */
+			err = -ENOSPC;
+			goto undo;
+		}
 	}
 	*nout = n;
 	return 0;
 too_many:
+	err = -E2BIG;
+undo:
 	while (n--) {
 		struct fbs_alloc_range rg = { out[n].dev, out[n].dev_off, out[n].len };
 		struct span sp;
@@ -368,7 +376,7 @@ too_many:
 		if (!to_span(a, &rg, &sp))
 			set_units(a, &sp, false);
 	}
-	return -E2BIG;
+	return err;
 }
 
 /* Claim, for each strip of @prev, the space right after it: all or none. */

@@ -484,6 +484,7 @@ static void ileave_continues(void **state)
 	struct fbs_alloc_geom g[4] = { whole(U(64)), whole(U(64)), whole(U(64)),
 				       whole(U(64)) };
 	struct fmap_ileave_ext file, more, other;
+	struct fmap_simple_ext other_simple;
 	struct fbs_alloc a;
 	__u32 s;
 
@@ -499,18 +500,40 @@ static void ileave_continues(void **state)
 	check_ileave(&a, &file, NULL, 0);
 	assert_int_equal(file.len, U(16));
 	assert_int_equal(fbs_alloc_strip_len(&file), U(4));
-	/* someone else takes the space after two of the strips */
-	assert_int_equal(fbs_alloc_ileave(&a, 0, U(2), 2, UNIT, NULL, &other), 0);
-	assert_int_equal(other.strips[0].dev_off, U(4));
-	/* placed afresh; the strips it claimed on the way are given back */
+	/* someone else has the unit after the last strip */
+	other_simple = (struct fmap_simple_ext){ .len = UNIT, .dev_off = U(4), .dev = 3 };
+	assert_int_equal(fbs_alloc_use_simple(&a, &other_simple, 1), 0);
+	/* placed afresh; strips 0-2, claimed on the way, are given back */
 	assert_int_equal(fbs_alloc_ileave(&a, U(16), U(8), 4, UNIT, &file, &more), 0);
 	check_ileave(&a, &more, NULL, 0);
 	assert_false(fbs_alloc_merge_ileave(&file, &more));
-	assert_int_equal(free_bytes(&a), U(256 - 16 - 2 - 8));
+	assert_int_equal(free_bytes(&a), U(256 - 16 - 1 - 8));
+	for (s = 0; s < 4; s++) {
+		assert_int_equal(more.strips[s].dev, s);
+		assert_int_equal(more.strips[s].dev_off, s < 3 ? U(4) : U(5));
+	}
 	/* not whole stripes: no continuation */
 	assert_int_equal(fbs_alloc_ileave(&a, 0, U(6), 4, 4 * MiB, NULL, &other), 0);
 	assert_int_equal(fbs_alloc_ileave(&a, U(6), U(8), 4, 4 * MiB, &other, &more), 0);
 	assert_false(fbs_alloc_merge_ileave(&other, &more));
+	/* hand-made, lined up, but half a stripe: chunk numbering would shift */
+	memset(&other, 0, sizeof(other));
+	other.len = U(6);
+	other.strip_shift = 1;
+	other.chunk_shift = FBS_ALLOC_UNIT_SHIFT + 1;
+	other.strips[1].dev = 1;
+	more = other;
+	more.file_off = U(6);
+	more.len = U(4);
+	more.strips[0].dev_off = U(3);
+	more.strips[1].dev_off = U(3);
+	assert_false(fbs_alloc_merge_ileave(&other, &more));
+	other.len = U(8);	/* whole stripes: then it would */
+	more.file_off = U(8);
+	more.strips[0].dev_off = U(4);
+	more.strips[1].dev_off = U(4);
+	assert_true(fbs_alloc_merge_ileave(&other, &more));
+	assert_int_equal(other.len, U(12));
 	/* another geometry: no continuation */
 	assert_int_equal(fbs_alloc_ileave(&a, U(24), U(8), 2, UNIT, &file, &other), 0);
 	assert_false(fbs_alloc_merge_ileave(&file, &other));
@@ -762,6 +785,10 @@ static void use_refused(void **state)
 	f2[1] = (struct fmap_simple_ext){ .len = U(4), .dev_off = U(30) };
 	assert_int_equal(fbs_alloc_use_simple(&a, f2, 2), -EINVAL);
 	f2[1] = (struct fmap_simple_ext){ .len = U(4), .dev_off = 4096 };
+	assert_int_equal(fbs_alloc_use_simple(&a, f2, 2), -EINVAL);
+	f2[1] = (struct fmap_simple_ext){ .len = UNIT, .dev_off = U(100) };
+	assert_int_equal(fbs_alloc_use_simple(&a, f2, 2), -EINVAL);
+	f2[1] = (struct fmap_simple_ext){ .len = UNIT, .dev_off = U(2), .dev = 2 };
 	assert_int_equal(fbs_alloc_use_simple(&a, f2, 2), -EINVAL);
 	assert_snap(&a, &s);
 
