@@ -443,6 +443,56 @@ bench: $(DEPS_STAMP)
 	$(Q)VNG=$(VNG) $(TOP)/selftests/bench/bench.sh -k $(KOUT)/arch/x86/boot/bzImage \
 		-b $(BENCH_BIN) -o $(BENCH_OUT)
 
+# --------------------------------------------------------------------------
+# Fuzzing, not part of check: libFuzzer (clang-16, with ASan and UBSan)
+# over the metadata log's decoder and replay, from the seeds in
+# selftests/fuzz/corpus/<target>; what it finds new goes to $(FUZZ_OUT).
+# Pure userspace: no kernel tree, no libbpf.  FUZZ_RUNS=N to run longer.
+
+FUZZ_PACKAGES := clang-16 libclang-rt-16-dev
+FUZZ_STAMP := $(O)/.deps-fuzz
+FUZZ_OUT := $(O)/fuzz
+FUZZ_RUNS ?= 1000000
+FUZZ_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -g -O1 \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	-I$(TOP)/include/uapi -I$(TOP)/include -I$(TOP)/server
+
+# The same idempotent apt-get step as deps, for the fuzzer's packages only.
+$(FUZZ_STAMP):
+	$(Q)mkdir -p $(O)
+	$(Q)missing=$$(for p in $(FUZZ_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; \
+	done | tr '\n' ' '); \
+	if [ -n "$$missing" ]; then \
+		echo "  APT     $$missing"; \
+		if [ "$$(id -u)" != 0 ]; then echo "make fuzz: run as root, or install: $$missing" >&2; exit 1; fi; \
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing \
+			>$(O)/apt-fuzz.log 2>&1 || { tail -20 $(O)/apt-fuzz.log; exit 1; }; \
+	fi
+	$(Q)touch $@
+
+$(FUZZ_OUT)/fuzz_mlog: selftests/fuzz/fuzz_mlog.c server/mlog.c server/crc32c.c \
+		$(SERVER_HDRS) | $(FUZZ_STAMP)
+	$(call msg,FUZZ-CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) selftests/fuzz/fuzz_mlog.c server/mlog.c \
+		server/crc32c.c -o $@
+
+# Fails on a crash, a leak or undefined behaviour (the input is kept in
+# $(FUZZ_OUT)/crash-*); the last lines give executions per second.
+.PHONY: fuzz build-fuzz
+build-fuzz: $(FUZZ_OUT)/fuzz_mlog
+
+fuzz: build-fuzz
+	$(Q)mkdir -p $(FUZZ_OUT)/corpus/mlog
+	$(call msg,FUZZ,mlog $(FUZZ_RUNS) runs)
+	$(Q)$(FUZZ_OUT)/fuzz_mlog -runs=$(FUZZ_RUNS) -max_len=8192 -print_final_stats=1 \
+		-artifact_prefix=$(FUZZ_OUT)/ $(FUZZ_OUT)/corpus/mlog \
+		$(TOP)/selftests/fuzz/corpus/mlog > $(FUZZ_OUT)/mlog.log 2>&1 || \
+		{ tail -40 $(FUZZ_OUT)/mlog.log; exit 1; }
+	$(Q)grep -E '^(Done|stat::(number_of_executed_units|average_exec_per_sec))' $(FUZZ_OUT)/mlog.log
+
 .PHONY: clean distclean help
 clean:
 	$(Q)rm -rf $(BPF_OUT) $(SERVER_OUT) $(ST_OUT) $(RESULTS) $(TOOLS)
@@ -469,6 +519,8 @@ help:
 	@echo '  kernel-checkpatch  checkpatch.pl --strict on every patch'
 	@echo '  kernel-buildeach   fs/fuse builds at every patch, and without the options'
 	@echo '  unit            cmocka unit tests on the host (ASan/UBSan)'
+	@echo '  fuzz            libFuzzer over the metadata log, FUZZ_RUNS=$(FUZZ_RUNS) runs'
+	@echo '                  (not part of check; installs clang-16 libclang-rt-16-dev)'
 	@echo '  vmtest          in-guest tests on the test kernel'
 	@echo '  vmtest-debug    in-guest tests on the debug kernel'
 	@echo '  clean           userspace outputs; distclean: all of $(O)'

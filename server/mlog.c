@@ -1220,6 +1220,7 @@ int famfs_mlog_replay(const void *log, size_t len,
 					" (a torn append: nothing but zeros follows)" : "");
 			break;
 		}
+		e->log_off = off;
 		ret = devs ? check_devs(e, devs, why, sizeof(why)) : 0;
 		if (!ret && ops && ops->apply) {
 			ret = ops->apply(ctx, e);

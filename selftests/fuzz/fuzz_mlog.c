@@ -1,0 +1,324 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * libFuzzer target over the metadata log: replay (and so decode) of any
+ * bytes must not crash, leak or hit undefined behaviour, and every entry
+ * replay accepts must encode back to exactly the bytes it came from (the
+ * format has one encoding per entry).
+ *
+ * Input: one mode byte, then a log region (its length rounded down to 8).
+ * Random bytes rarely carry a valid CRC, so the mode says what to repair
+ * before replay, letting the fuzzer reach the payload decoders:
+ *   bit 0  rewrite the log header valid for this region;
+ *   bit 1  renumber entries from first_seq (before bit 2 reseals them);
+ *   bit 2  reseal every entry whose length field is believable.
+ *
+ * FAMFS_FUZZ_WRITE_SEEDS=DIR writes the seed corpus (one log per entry
+ * type, a log of all of them, a torn one) into DIR and exits; the seeds
+ * in selftests/fuzz/corpus/mlog/ were made that way.
+ */
+#include <endian.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crc32c.h"
+#include "mlog.h"
+
+#define MAX_LOG	(64 * 1024)
+#define HDR	sizeof(struct famfs_log_entry_hdr)
+#define LOG_HDR	sizeof(struct famfs_log_header)
+
+static const __u8 fuzz_uuid[FAMFS_UUID_SIZE] = {
+	0xf0, 0x22, 0x5a, 0x11, 0x38, 0x4d, 0x4e, 0x9b,
+	0xa1, 0x07, 0x6c, 0x2e, 0x90, 0x3f, 0xd4, 0x55,
+};
+
+struct fuzz_ctx {
+	const unsigned char *log;
+	size_t len;
+	unsigned char *scratch;
+};
+
+static void fix_header(unsigned char *log, size_t len)
+{
+	struct famfs_log_header h;
+
+	memcpy(&h, log, sizeof(h));
+	h.magic = htole64(FAMFS_LOG_MAGIC);
+	h.version = htole32(FAMFS_FORMAT_VERSION);
+	h.hdr_size = htole32(sizeof(h));
+	memcpy(h.fs_uuid, fuzz_uuid, sizeof(h.fs_uuid));
+	h.log_len = htole64(len);
+	if (!h.first_seq)
+		h.first_seq = htole64(1);
+	h.flags = 0;
+	h.reserved[0] = h.reserved[1] = 0;
+	h.crc = htole32(crc32c(0, &h, offsetof(struct famfs_log_header, crc)));
+	memcpy(log, &h, sizeof(h));
+}
+
+static void fix_entries(unsigned char *log, size_t len, int renumber, int reseal)
+{
+	struct famfs_log_header lh;
+	size_t off = LOG_HDR;
+	__u64 seq;
+
+	memcpy(&lh, log, sizeof(lh));
+	seq = le64toh(lh.first_seq);
+	while (len - off >= HDR) {
+		struct famfs_log_entry_hdr h;
+		__u32 elen, crc;
+
+		memcpy(&h, log + off, sizeof(h));
+		elen = le32toh(h.len);
+		if (elen < HDR + 8 || elen % 8 || elen > len - off)
+			break;
+		if (renumber)
+			h.seq = htole64(seq++);
+		memcpy(log + off, &h, sizeof(h));
+		if (reseal) {
+			crc = crc32c(0, fuzz_uuid, sizeof(fuzz_uuid));
+			crc = crc32c(crc, log + off, offsetof(struct famfs_log_entry_hdr, crc));
+			crc = crc32c(crc, log + off + HDR, elen - HDR);
+			h.crc = htole32(crc);
+			memcpy(log + off, &h, sizeof(h));
+		}
+		off += elen;
+	}
+}
+
+/* Each accepted entry re-encodes to its own bytes; its arrays are readable. */
+static int fuzz_apply(void *arg, const struct famfs_mlog_entry *e)
+{
+	struct fuzz_ctx *c = arg;
+	ssize_t n;
+	__u64 sum = 0;
+	__u32 i;
+
+	for (i = 0; i < e->nsimple; i++)
+		sum += e->simple[i].len;
+	for (i = 0; i < e->nileave; i++)
+		sum += e->ileave[i].len;
+	if (e->log_off >= c->len)
+		abort();
+	n = famfs_mlog_encode(e, fuzz_uuid, e->seq, c->scratch, MAX_LOG);
+	if (n <= 0 || (size_t)n > c->len - e->log_off ||
+	    memcmp(c->scratch, c->log + e->log_off, n)) {
+		fprintf(stderr, "entry at log offset %llu (%s) does not re-encode to itself (%zd)\n",
+			(unsigned long long)e->log_off, famfs_mlog_type_name(e->type), n);
+		abort();
+	}
+	return sum == 42 ? -EEXIST : 0;	/* exercise the refusal path too */
+}
+
+static const struct famfs_mlog_ops fuzz_ops = { .apply = fuzz_apply };
+
+static void two_devs(struct famfs_mlog_devtab *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->ndevs = 2;
+	t->devs[0] = (struct famfs_mlog_dev){ .size = 1ULL << 40, .data_off = 2ULL << 20,
+					      .kind = FAMFS_DEV_DAX };
+	t->devs[1] = (struct famfs_mlog_dev){ .size = 1ULL << 36, .data_off = 4ULL << 20,
+					      .kind = FAMFS_DEV_BLOCK };
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static unsigned char scratch[MAX_LOG];
+	struct famfs_mlog_result res;
+	struct famfs_mlog_devtab devs;
+	struct famfs_mlog_entry e;
+	struct fuzz_ctx c;
+	unsigned char *log;
+	size_t len;
+	int mode;
+
+	if (size < 1)
+		return 0;
+	mode = data[0];
+	len = (size - 1) & ~(size_t)7;
+	if (len > MAX_LOG)
+		len = MAX_LOG;
+	/* an exact-size copy, so ASan sees any read past the region */
+	log = malloc(len ? len : 1);
+	if (!log)
+		return 0;
+	memcpy(log, data + 1, len);
+	if (mode & 1 && len >= LOG_HDR)
+		fix_header(log, len);
+	if (mode & 6 && len >= LOG_HDR)
+		fix_entries(log, len, mode & 2, mode & 4);
+
+	c = (struct fuzz_ctx){ .log = log, .len = len, .scratch = scratch };
+	two_devs(&devs);
+	famfs_mlog_replay(log, len, fuzz_uuid, &devs, &fuzz_ops, &c, &res);
+	if (res.err == 0 && res.tail != FAMFS_MLOG_END)
+		abort();
+	if (res.end_off > len || (res.err && !res.msg[0]))
+		abort();
+	famfs_mlog_replay(log, len, NULL, NULL, NULL, NULL, &res);
+
+	/* the decoder alone, on the bytes after the log header */
+	if (len > LOG_HDR) {
+		famfs_mlog_entry_init(&e);
+		famfs_mlog_decode(log + LOG_HDR, len - LOG_HDR, fuzz_uuid, 0, &e, NULL, 0);
+		famfs_mlog_entry_release(&e);
+	}
+	free(log);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Seeds */
+
+static void write_seed(const char *dir, const char *name, int mode,
+		       const unsigned char *log, size_t len)
+{
+	char path[4096];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "wb");
+	if (!f || fputc(mode, f) == EOF || fwrite(log, 1, len, f) != len || fclose(f)) {
+		perror(path);
+		exit(1);
+	}
+}
+
+/* A small consistent history: one entry of every type. */
+static void seed_entry(struct famfs_mlog_entry *e, int type,
+		       struct fmap_simple_ext *simple, struct fmap_ileave_ext *ileave)
+{
+	famfs_mlog_entry_init(e);
+	e->type = type;
+	switch (type) {
+	case FAMFS_LOG_MKDIR:
+	case FAMFS_LOG_CREATE:
+	case FAMFS_LOG_SYMLINK:
+		e->mknod.parent = FAMFS_ROOT_INO;
+		e->mknod.ino = 1 + type;
+		e->mknod.mode = 0755;
+		e->mknod.time.sec = 1700000000;
+		snprintf(e->name, sizeof(e->name), "%s", famfs_mlog_type_name(type));
+		if (type == FAMFS_LOG_SYMLINK) {
+			strcpy(e->target, "create");
+			e->mknod.size = strlen(e->target);
+		}
+		if (type != FAMFS_LOG_CREATE)
+			break;
+		e->mknod.size = 3 << 20;
+		/* fall through: CREATE carries extents like ALLOC */
+	case FAMFS_LOG_ALLOC:
+		if (type == FAMFS_LOG_ALLOC)
+			e->alloc.ino = 3;
+		memset(simple, 0, sizeof(*simple));
+		simple->file_off = type == FAMFS_LOG_ALLOC ? 64 << 20 : 0;
+		simple->len = 2 << 20;
+		simple->dev_off = 4 << 20;
+		e->nsimple = 1;
+		e->simple = simple;
+		memset(ileave, 0, sizeof(*ileave));
+		ileave->file_off = simple->file_off + (8 << 20);
+		ileave->len = 16 << 20;
+		ileave->strip_shift = 1;
+		ileave->chunk_shift = 21;
+		ileave->strips[0].dev_off = 32 << 20;
+		ileave->strips[1] = (struct fmap_strip){ .dev = 1, .dev_off = 32 << 20 };
+		e->nileave = 1;
+		e->ileave = ileave;
+		break;
+	case FAMFS_LOG_PUNCH:
+		e->punch.ino = 3;
+		e->punch.off = 1 << 20;
+		e->punch.len = FAMFS_LOG_TO_END;
+		break;
+	case FAMFS_LOG_SETATTR:
+		e->setattr.ino = 3;
+		e->setattr.valid = FAMFS_SETATTR_SIZE | FAMFS_SETATTR_MTIME;
+		e->setattr.size = 4096;
+		e->setattr.mtime.sec = 1700000001;
+		break;
+	case FAMFS_LOG_RENAME:
+		e->rename.old_parent = FAMFS_ROOT_INO;
+		e->rename.new_parent = 2;
+		e->rename.ino = 4;
+		strcpy(e->name, "symlink");
+		strcpy(e->new_name, "moved");
+		break;
+	case FAMFS_LOG_DELETE:
+		e->del.parent = 2;
+		e->del.ino = 4;
+		strcpy(e->name, "moved");
+		break;
+	case FAMFS_LOG_DEVADD:
+		e->devadd.index = 2;
+		e->devadd.dev = (struct famfs_mlog_dev){ .size = 1ULL << 34,
+							 .data_off = 2 << 20,
+							 .kind = FAMFS_DEV_BLOCK };
+		break;
+	}
+}
+
+static void write_seeds(const char *dir)
+{
+	static unsigned char log[4096];
+	struct fmap_simple_ext simple;
+	struct fmap_ileave_ext ileave;
+	struct famfs_mlog_result res;
+	struct famfs_mlog_writer w;
+	struct famfs_mlog_entry e;
+	char name[64];
+	int t;
+
+	/* an empty log, raw and with every repair */
+	famfs_mlog_format(log, 256, fuzz_uuid, 1);
+	write_seed(dir, "empty", 0, log, 256);
+	/* one log per entry type, exactly as long as the entry and a zero word */
+	for (t = 1; t <= FAMFS_LOG_TYPE_MAX; t++) {
+		size_t len;
+
+		seed_entry(&e, t, &simple, &ileave);
+		len = LOG_HDR + famfs_mlog_entry_size(&e) + 8;
+		famfs_mlog_format(log, len, fuzz_uuid, 1);
+		famfs_mlog_replay(log, len, fuzz_uuid, NULL, NULL, NULL, &res);
+		famfs_mlog_writer_init(&w, log, len, fuzz_uuid, &res);
+		if (famfs_mlog_append(&w, &e)) {
+			fprintf(stderr, "seed %s does not encode\n", famfs_mlog_type_name(t));
+			exit(1);
+		}
+		snprintf(name, sizeof(name), "%s", famfs_mlog_type_name(t));
+		write_seed(dir, name, 0, log, len);
+	}
+	/* all of them in a row (the header repaired to the seed's length) */
+	famfs_mlog_format(log, sizeof(log), fuzz_uuid, 1);
+	famfs_mlog_replay(log, sizeof(log), fuzz_uuid, NULL, NULL, NULL, &res);
+	famfs_mlog_writer_init(&w, log, sizeof(log), fuzz_uuid, &res);
+	for (t = 1; t <= FAMFS_LOG_TYPE_MAX; t++) {
+		seed_entry(&e, t, &simple, &ileave);
+		famfs_mlog_append(&w, &e);
+	}
+	write_seed(dir, "all", 1, log, w.off + 64);
+	/* and with the last append torn */
+	memset(log + w.off - 20, 0, 20);
+	write_seed(dir, "all-torn", 1, log, w.off + 64);
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	const char *dir = getenv("FAMFS_FUZZ_WRITE_SEEDS");
+
+	(void)argc;
+	(void)argv;
+	if (dir) {
+		write_seeds(dir);
+		exit(0);
+	}
+	return 0;
+}
