@@ -7,6 +7,7 @@
  *  - truncate_down_up: after ftruncate down and up again, the bytes past the
  *    cut read as zeroes (read(2) and mmap), the rest is intact, and stat
  *    agrees; o_trunc: the same through open(O_TRUNC);
+ *  - copy_file_range: from one mapped file into another, past its end;
  *  - permissions: the mount is shared (allow_other), so the kernel checks
  *    the mode bits (default_permissions): another user reads a 0644 file
  *    it does not own, but cannot write it or create files in the root.
@@ -152,6 +153,54 @@ static void truncate_down_up(const struct fixture_opts *opts, bool o_trunc)
 		munmap((void *)map, SIZE);
 	}
 out:
+	if (fd >= 0)
+		close(fd);
+	fixture_unmount(&fx);
+	free(data);
+	free(back);
+}
+
+/*
+ * copy_file_range(2) from one mapped file into the middle and past the end
+ * of another: the bytes land, the size moves, and the source is untouched.
+ * (The server does not implement FUSE_COPY_FILE_RANGE, so the kernel copies
+ * through the files' read and write paths.)
+ */
+static void copy_range(const struct fixture_opts *opts)
+{
+	unsigned char *data = malloc(SIZE), *back = malloc(SIZE);
+	const off_t in = MiB + 4096, out = 3 * MiB + 12345;
+	const size_t len = 2 * MiB;
+	struct fixture fx = { 0 };
+	char path[128], dpath[128];
+	loff_t off_in = in, off_out = out;
+	struct stat st;
+	int fd = -1, dfd = -1;
+
+	fd = mount_written_file(&fx, opts, "src", path, sizeof(path),
+				data, back, 83);
+	if (fd < 0)
+		goto out;
+	dfd = open(fixture_path(&fx, "dst", dpath, sizeof(dpath)),
+		   O_RDWR | O_CREAT | O_EXCL, 0644);
+	if (!ASSERT_OK_FD(dfd, "create destination") ||
+	    !ASSERT_EQ(pwrite(dfd, data, SIZE, 0), SIZE, "fill destination"))
+		goto out;
+	ASSERT_EQ(copy_file_range(fd, &off_in, dfd, &off_out, len, 0), len,
+		  "copy_file_range");
+	if (ASSERT_OK(fstat(dfd, &st), "fstat"))
+		ASSERT_EQ(st.st_size, out + len, "destination grew");
+	if (!ASSERT_EQ(pread(dfd, back, out, 0), out, "read head"))
+		goto out;
+	ASSERT_MEMEQ(back, data, out, "destination before the copy intact");
+	if (!ASSERT_EQ(pread(dfd, back, len, out), len, "read copy"))
+		goto out;
+	ASSERT_MEMEQ(back, data + in, len, "copied bytes");
+	if (ASSERT_EQ(pread(fd, back, SIZE, 0), SIZE, "read source"))
+		ASSERT_MEMEQ(back, data, SIZE, "source intact");
+out:
+	if (dfd >= 0)
+		close(dfd);
 	if (fd >= 0)
 		close(fd);
 	fixture_unmount(&fx);
@@ -322,6 +371,9 @@ void test_fmap_posix(void)
 		snprintf(name, sizeof(name), "o_trunc_%s", res[i].name);
 		if (test__start_subtest(name))
 			truncate_down_up(&opts, true);
+		snprintf(name, sizeof(name), "copy_file_range_%s", res[i].name);
+		if (test__start_subtest(name))
+			copy_range(&opts);
 	}
 	if (test__start_subtest("permissions"))
 		permissions(NULL);
