@@ -1,0 +1,211 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Superblock and labels.  Every rule is checked both when a structure is
+ * built and when it is read, so mkfs cannot write what mount refuses.
+ */
+#include <endian.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "crc32c.h"
+#include "super.h"
+
+_Static_assert(offsetof(struct famfs_superblock, crc) == FAMFS_SB_SIZE - 4, "sb crc last");
+_Static_assert(offsetof(struct famfs_label, crc) == FAMFS_LABEL_SIZE - 4, "label crc last");
+_Static_assert(offsetof(struct famfs_superblock, devs) == 128, "sb device table");
+
+static int fail(char *msg, size_t msglen, int err, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int fail(char *msg, size_t msglen, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (msg && msglen) {
+		va_start(ap, fmt);
+		vsnprintf(msg, msglen, fmt, ap);
+		va_end(ap);
+	}
+	return err;
+}
+
+static bool all_zero(const void *buf, size_t len)
+{
+	const unsigned char *p = buf;
+
+	while (len--)
+		if (*p++)
+			return false;
+	return true;
+}
+
+/* The rules on @info, shared by encode and decode. */
+static int check_info(const struct famfs_sb_info *info, char *msg, size_t msglen)
+{
+	const struct famfs_mlog_dev *ld;
+	char why[160];
+	__u32 i;
+
+	if (!info->devs.ndevs || info->devs.ndevs > FAMFS_MAX_DEVS)
+		return fail(msg, msglen, -EINVAL, "%u devices, 1 to %d", info->devs.ndevs,
+			    FAMFS_MAX_DEVS);
+	for (i = 0; i < info->devs.ndevs; i++)
+		if (famfs_mlog_dev_check(&info->devs.devs[i], why, sizeof(why)))
+			return fail(msg, msglen, -EINVAL, "device %u: %s", i, why);
+	if (info->log_dev >= info->devs.ndevs)
+		return fail(msg, msglen, -EINVAL, "the log is on device %u of %u",
+			    info->log_dev, info->devs.ndevs);
+	ld = &info->devs.devs[info->log_dev];
+	if (info->log_off % 4096 || info->log_len % 4096 || !info->log_len ||
+	    info->log_off < FAMFS_LABEL_OFF + 4096 ||
+	    info->log_off + info->log_len < info->log_off ||
+	    info->log_off + info->log_len > ld->data_off)
+		return fail(msg, msglen, -EINVAL,
+			    "log [%llu, +%llu) is not 4 KiB aligned between the label and the data of device %u",
+			    (unsigned long long)info->log_off, (unsigned long long)info->log_len,
+			    info->log_dev);
+	return 0;
+}
+
+int famfs_sb_encode(const struct famfs_sb_info *info, struct famfs_superblock *sb,
+		    char *msg, size_t msglen)
+{
+	__u32 i;
+	int ret = check_info(info, msg, msglen);
+
+	if (ret)
+		return ret;
+	memset(sb, 0, sizeof(*sb));
+	sb->magic = htole64(FAMFS_SB_MAGIC);
+	sb->version = htole32(FAMFS_FORMAT_VERSION);
+	sb->sb_size = htole32(FAMFS_SB_SIZE);
+	memcpy(sb->fs_uuid, info->fs_uuid, sizeof(sb->fs_uuid));
+	sb->alloc_shift = htole32(FAMFS_ALLOC_SHIFT);
+	sb->ndevs = htole32(info->devs.ndevs);
+	sb->log_dev = htole32(info->log_dev);
+	sb->log_off = htole64(info->log_off);
+	sb->log_len = htole64(info->log_len);
+	for (i = 0; i < info->devs.ndevs; i++) {
+		const struct famfs_mlog_dev *d = &info->devs.devs[i];
+
+		memcpy(sb->devs[i].uuid, d->uuid, sizeof(d->uuid));
+		sb->devs[i].size = htole64(d->size);
+		sb->devs[i].data_off = htole64(d->data_off);
+		sb->devs[i].kind = htole32(d->kind);
+	}
+	sb->crc = htole32(crc32c(0, sb, offsetof(struct famfs_superblock, crc)));
+	return 0;
+}
+
+int famfs_sb_decode(const void *buf, size_t len, struct famfs_sb_info *info,
+		    char *msg, size_t msglen)
+{
+	struct famfs_superblock sb;
+	__u32 i, ndevs;
+
+	if (len < sizeof(sb))
+		return fail(msg, msglen, -EINVAL, "%zu bytes, a superblock is %d", len,
+			    FAMFS_SB_SIZE);
+	memcpy(&sb, buf, sizeof(sb));
+	if (le64toh(sb.magic) != FAMFS_SB_MAGIC)
+		return fail(msg, msglen, -EMEDIUMTYPE, "not a famfs-bpf device (no superblock)");
+	if (le32toh(sb.crc) != crc32c(0, &sb, offsetof(struct famfs_superblock, crc)))
+		return fail(msg, msglen, -EBADMSG, "superblock CRC mismatch");
+	if (le32toh(sb.version) > FAMFS_FORMAT_VERSION || sb.flags)
+		return fail(msg, msglen, -EPROTONOSUPPORT,
+			    "format version %u flags %#llx: this famfs-bpf reads version %d; upgrade it",
+			    le32toh(sb.version), (unsigned long long)le64toh(sb.flags),
+			    FAMFS_FORMAT_VERSION);
+	if (!sb.version || le32toh(sb.sb_size) != FAMFS_SB_SIZE ||
+	    le32toh(sb.alloc_shift) != FAMFS_ALLOC_SHIFT || sb.pad ||
+	    !all_zero(sb.reserved, sizeof(sb.reserved)) ||
+	    !all_zero(sb.reserved2, sizeof(sb.reserved2)))
+		return fail(msg, msglen, -EINVAL, "malformed superblock");
+	ndevs = le32toh(sb.ndevs);
+	if (!ndevs || ndevs > FAMFS_MAX_DEVS)
+		return fail(msg, msglen, -EINVAL, "%u devices, 1 to %d", ndevs, FAMFS_MAX_DEVS);
+	memset(info, 0, sizeof(*info));
+	memcpy(info->fs_uuid, sb.fs_uuid, sizeof(info->fs_uuid));
+	info->log_dev = le32toh(sb.log_dev);
+	info->log_off = le64toh(sb.log_off);
+	info->log_len = le64toh(sb.log_len);
+	info->devs.ndevs = ndevs;
+	for (i = 0; i < FAMFS_MAX_DEVS; i++) {
+		const struct famfs_dev_entry *m = &sb.devs[i];
+		struct famfs_mlog_dev *d = &info->devs.devs[i];
+
+		if (i >= ndevs) {
+			if (!all_zero(m, sizeof(*m)))
+				return fail(msg, msglen, -EINVAL, "device table entry %u past %u devices",
+					    i, ndevs);
+			continue;
+		}
+		if (m->flags || !all_zero(m->reserved, sizeof(m->reserved)))
+			return fail(msg, msglen, -EINVAL, "device %u: reserved bytes set", i);
+		memcpy(d->uuid, m->uuid, sizeof(d->uuid));
+		d->size = le64toh(m->size);
+		d->data_off = le64toh(m->data_off);
+		d->kind = le32toh(m->kind);
+	}
+	return check_info(info, msg, msglen);
+}
+
+int famfs_label_encode(const struct famfs_sb_info *info, __u32 index,
+		       struct famfs_label *label)
+{
+	const struct famfs_mlog_dev *d;
+
+	if (index >= info->devs.ndevs)
+		return -EINVAL;
+	d = &info->devs.devs[index];
+	memset(label, 0, sizeof(*label));
+	label->magic = htole64(FAMFS_LABEL_MAGIC);
+	label->version = htole32(FAMFS_FORMAT_VERSION);
+	label->dev_index = htole32(index);
+	memcpy(label->fs_uuid, info->fs_uuid, sizeof(label->fs_uuid));
+	memcpy(label->dev_uuid, d->uuid, sizeof(label->dev_uuid));
+	label->dev_size = htole64(d->size);
+	label->kind = htole32(d->kind);
+	label->crc = htole32(crc32c(0, label, offsetof(struct famfs_label, crc)));
+	return 0;
+}
+
+int famfs_label_check(const void *buf, size_t len, const struct famfs_sb_info *info,
+		      __u32 index, char *msg, size_t msglen)
+{
+	const struct famfs_mlog_dev *d;
+	struct famfs_label l;
+	__u32 their;
+
+	if (len < sizeof(l))
+		return fail(msg, msglen, -EINVAL, "%zu bytes, a label is %d", len,
+			    FAMFS_LABEL_SIZE);
+	if (index >= info->devs.ndevs)
+		return fail(msg, msglen, -EINVAL, "device %u given, the file system has %u",
+			    index, info->devs.ndevs);
+	memcpy(&l, buf, sizeof(l));
+	if (le64toh(l.magic) != FAMFS_LABEL_MAGIC)
+		return fail(msg, msglen, -EMEDIUMTYPE, "not a famfs-bpf device (no label)");
+	if (le32toh(l.crc) != crc32c(0, &l, offsetof(struct famfs_label, crc)))
+		return fail(msg, msglen, -EBADMSG, "label CRC mismatch");
+	if (le32toh(l.version) > FAMFS_FORMAT_VERSION)
+		return fail(msg, msglen, -EPROTONOSUPPORT, "label version %u is newer than %d",
+			    le32toh(l.version), FAMFS_FORMAT_VERSION);
+	if (!l.version || !all_zero(l.reserved, sizeof(l.reserved)))
+		return fail(msg, msglen, -EINVAL, "malformed label");
+	if (memcmp(l.fs_uuid, info->fs_uuid, sizeof(l.fs_uuid)))
+		return fail(msg, msglen, -EXDEV, "a device of another famfs-bpf file system");
+	their = le32toh(l.dev_index);
+	if (their != index)
+		return fail(msg, msglen, -EINVAL,
+			    "given as device %u, this is device %u of the file system", index, their);
+	d = &info->devs.devs[index];
+	if (memcmp(l.dev_uuid, d->uuid, sizeof(l.dev_uuid)) ||
+	    le64toh(l.dev_size) != d->size || le32toh(l.kind) != d->kind)
+		return fail(msg, msglen, -EINVAL,
+			    "device %u: uuid, size or kind differ from the superblock's table", index);
+	return 0;
+}
