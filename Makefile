@@ -445,7 +445,8 @@ bench: $(DEPS_STAMP)
 
 # --------------------------------------------------------------------------
 # Fuzzing, not part of check: libFuzzer (clang-16, with ASan and UBSan)
-# over the metadata log's decoder and replay, from the seeds in
+# over the metadata log's decoder and replay (and the superblock and label
+# checks), from the seeds in
 # selftests/fuzz/corpus/<target>; what it finds new goes to $(FUZZ_OUT).
 # Pure userspace: no kernel tree, no libbpf.  FUZZ_RUNS=N to run longer.
 
@@ -472,12 +473,12 @@ $(FUZZ_STAMP):
 	fi
 	$(Q)touch $@
 
-$(FUZZ_OUT)/fuzz_mlog: selftests/fuzz/fuzz_mlog.c server/mlog.c server/crc32c.c \
-		$(SERVER_HDRS) | $(FUZZ_STAMP)
+FUZZ_MLOG_SRCS := selftests/fuzz/fuzz_mlog.c server/mlog.c server/super.c server/crc32c.c
+
+$(FUZZ_OUT)/fuzz_mlog: $(FUZZ_MLOG_SRCS) $(SERVER_HDRS) | $(FUZZ_STAMP)
 	$(call msg,FUZZ-CC,$@)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CLANG) $(FUZZ_CFLAGS) selftests/fuzz/fuzz_mlog.c server/mlog.c \
-		server/crc32c.c -o $@
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) $(FUZZ_MLOG_SRCS) -o $@
 
 # Fails on a crash, a leak or undefined behaviour (the input is kept in
 # $(FUZZ_OUT)/crash-*); the last lines give executions per second.

@@ -5,12 +5,16 @@
  * replay accepts must encode back to exactly the bytes it came from (the
  * format has one encoding per entry).
  *
+ * The same bytes go through the superblock and label checks too.
+ *
  * Input: one mode byte, then a log region (its length rounded down to 8).
  * Random bytes rarely carry a valid CRC, so the mode says what to repair
  * before replay, letting the fuzzer reach the payload decoders:
  *   bit 0  rewrite the log header valid for this region;
  *   bit 1  renumber entries from first_seq (before bit 2 reseals them);
- *   bit 2  reseal every entry whose length field is believable.
+ *   bit 2  reseal every entry whose length field is believable;
+ *   bit 3  reseal a superblock at offset 0 and a label at 4 KiB instead
+ *          (bits 4-7: the device number the label is checked as).
  *
  * FAMFS_FUZZ_WRITE_SEEDS=DIR writes the seed corpus (one log per entry
  * type, a log of all of them, a torn one) into DIR and exits; the seeds
@@ -25,6 +29,7 @@
 
 #include "crc32c.h"
 #include "mlog.h"
+#include "super.h"
 
 #define MAX_LOG	(64 * 1024)
 #define HDR	sizeof(struct famfs_log_entry_hdr)
@@ -89,6 +94,25 @@ static void fix_entries(unsigned char *log, size_t len, int renumber, int reseal
 	}
 }
 
+static void fix_super(unsigned char *buf, size_t len)
+{
+	struct famfs_superblock sb;
+	struct famfs_label l;
+
+	if (len >= sizeof(sb)) {
+		memcpy(&sb, buf, sizeof(sb));
+		sb.magic = htole64(FAMFS_SB_MAGIC);
+		sb.crc = htole32(crc32c(0, &sb, offsetof(struct famfs_superblock, crc)));
+		memcpy(buf, &sb, sizeof(sb));
+	}
+	if (len >= FAMFS_LABEL_OFF + sizeof(l)) {
+		memcpy(&l, buf + FAMFS_LABEL_OFF, sizeof(l));
+		l.magic = htole64(FAMFS_LABEL_MAGIC);
+		l.crc = htole32(crc32c(0, &l, offsetof(struct famfs_label, crc)));
+		memcpy(buf + FAMFS_LABEL_OFF, &l, sizeof(l));
+	}
+}
+
 /* Each accepted entry re-encodes to its own bytes; its arrays are readable. */
 static int fuzz_apply(void *arg, const struct famfs_mlog_entry *e)
 {
@@ -149,10 +173,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!log)
 		return 0;
 	memcpy(log, data + 1, len);
-	if (mode & 1 && len >= LOG_HDR)
-		fix_header(log, len);
-	if (mode & 6 && len >= LOG_HDR)
-		fix_entries(log, len, mode & 2, mode & 4);
+	if (mode & 8) {
+		fix_super(log, len);
+	} else {
+		if (mode & 1 && len >= LOG_HDR)
+			fix_header(log, len);
+		if (mode & 6 && len >= LOG_HDR)
+			fix_entries(log, len, mode & 2, mode & 4);
+	}
 
 	c = (struct fuzz_ctx){ .log = log, .len = len, .scratch = scratch };
 	two_devs(&devs);
@@ -162,6 +190,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (res.end_off > len || (res.err && !res.msg[0]))
 		abort();
 	famfs_mlog_replay(log, len, NULL, NULL, NULL, NULL, &res);
+
+	/* the same bytes as a superblock and as a label */
+	{
+		struct famfs_sb_info info;
+
+		if (!famfs_sb_decode(log, len, &info, NULL, 0)) {
+			famfs_label_check(log + FAMFS_LABEL_OFF % len, len - FAMFS_LABEL_OFF % len,
+					  &info, (mode >> 4) % FAMFS_MAX_DEVS, NULL, 0);
+			if (info.devs.ndevs > FAMFS_MAX_DEVS)
+				abort();
+		}
+	}
 
 	/* the decoder alone, on the bytes after the log header */
 	if (len > LOG_HDR) {
@@ -306,6 +346,21 @@ static void write_seeds(const char *dir)
 	/* and with the last append torn */
 	memset(log + w.off - 20, 0, 20);
 	write_seed(dir, "all-torn", 1, log, w.off + 64);
+
+	/* a superblock of two devices and the label of device 1 */
+	{
+		static unsigned char sbuf[FAMFS_LABEL_OFF + FAMFS_LABEL_SIZE];
+		struct famfs_sb_info info = { .log_off = 8192, .log_len = 4096 };
+
+		memcpy(info.fs_uuid, fuzz_uuid, sizeof(info.fs_uuid));
+		two_devs(&info.devs);
+		if (famfs_sb_encode(&info, (struct famfs_superblock *)sbuf, NULL, 0) ||
+		    famfs_label_encode(&info, 1, (struct famfs_label *)(sbuf + FAMFS_LABEL_OFF))) {
+			fprintf(stderr, "superblock seed does not encode\n");
+			exit(1);
+		}
+		write_seed(dir, "superblock", 8 | 1 << 4, sbuf, sizeof(sbuf));
+	}
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
