@@ -1422,6 +1422,20 @@ int fbs_server_add_file(struct fbs_server *srv, const char *name, __u64 size,
 	return err;
 }
 
+int fbs_server_shrink_silently(struct fbs_server *srv, const char *name,
+			       __u64 size)
+{
+	struct fbs_file *f;
+	int err = -ENOENT;
+
+	pthread_mutex_lock(&srv->lock);
+	f = file_by_name(srv, name);
+	if (f)
+		err = size < f->size ? file_shrink(srv, f, size) : -EINVAL;
+	pthread_mutex_unlock(&srv->lock);
+	return err;
+}
+
 int fbs_server_set_layout(struct fbs_server *srv, const char *name,
 			  const struct fbs_layout *layout)
 {

@@ -119,6 +119,15 @@ unsigned long fbs_server_fmap_end_requests(const struct fbs_server *srv);
 int fbs_server_file_extents(struct fbs_server *srv, const char *name,
 			    struct fmap_simple_ext *ext, __u32 max);
 
+/*
+ * Shrink file @name to @size in the server only, without telling the kernel
+ * (no FUSE_NOTIFY_FMAP_INVAL), as a server that replays another host's
+ * truncate and forgets the notify would.  Tests use it to check what the
+ * kernel does with the size it sees in attribute replies alone.
+ */
+int fbs_server_shrink_silently(struct fbs_server *srv, const char *name,
+			       __u64 size);
+
 /* The server's /dev/fuse fd: names its connection (BPF resolver attach). */
 int fbs_server_fuse_fd(const struct fbs_server *srv);
 
