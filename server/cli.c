@@ -1,0 +1,285 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * famfs-bpf's command table.  Each command declares its options once; the
+ * same table drives getopt_long, the --help text and the dispatch, so the
+ * help cannot drift from what is parsed.  Only commands that work are in
+ * the table.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "cli.h"
+#include "famfs_format.h"
+#include "log.h"
+
+enum cli_opt_type {
+	CLI_OPT_FLAG,		/* bool, set when given */
+	CLI_OPT_SIZE,		/* __u64, cli_parse_size() */
+};
+
+struct cli_opt {
+	char short_name;
+	const char *long_name;
+	enum cli_opt_type type;
+	size_t off;		/* of the value in the command's args struct */
+	const char *metavar;	/* CLI_OPT_SIZE */
+	const char *help;
+};
+
+union cli_args {
+	struct cli_mkfs_args mkfs;
+	struct cli_fsck_args fsck;
+};
+
+struct cli_cmd {
+	const char *name;
+	const char *operands;	/* for the usage line */
+	int min_operands;
+	int max_operands;
+	const char *summary;
+	const char *const *details;	/* NULL-terminated lines for --help */
+	const struct cli_opt *opts;	/* ends with a zero entry */
+	int (*run)(union cli_args *args, int n, char **operands, FILE *out);
+};
+
+static int run_mkfs(union cli_args *a, int n, char **ops, FILE *out)
+{
+	return cli_mkfs(&a->mkfs, n, ops, out);
+}
+
+static int run_fsck(union cli_args *a, int n, char **ops, FILE *out)
+{
+	return cli_fsck(&a->fsck, n, ops, out);
+}
+
+static const struct cli_opt mkfs_opts[] = {
+	{ 'f', "force", CLI_OPT_FLAG, offsetof(struct cli_mkfs_args, force), NULL,
+	  "overwrite devices that hold a file system or swap" },
+	{ 'L', "log-size", CLI_OPT_SIZE, offsetof(struct cli_mkfs_args, log_size), "SIZE",
+	  "metadata log size (default 8M; 64K to 1G, 4K multiple)" },
+	{ 0 }
+};
+
+static const char *const mkfs_details[] = {
+	"Writes the superblock on the first device, a label on every device and",
+	"an empty metadata log; the devices are then used in the order given.",
+	"Block devices (pmem in fsdax mode) and regular files are accepted.",
+	NULL
+};
+
+static const struct cli_opt fsck_opts[] = {
+	{ 'n', "no-change", CLI_OPT_FLAG, offsetof(struct cli_fsck_args, no_change), NULL,
+	  "check only (the default: fsck does not repair yet)" },
+	{ 0 }
+};
+
+static const char *const fsck_details[] = {
+	"Checks the superblock, every label, the metadata log and every file's",
+	"extents (overlaps, outside a device), and reports free and used space.",
+	"Read-only: nothing is repaired yet.  Give the devices in mkfs order.",
+	"Exit: 0 clean (a torn last log entry is a note), 4 errors found,",
+	"8 cannot open or read a device, 16 usage; OR-ed like e2fsck's.",
+	NULL
+};
+
+static const struct cli_cmd commands[] = {
+	{ "mkfs", "DEV...", 1, FBS_ALLOC_MAX_DEVS, "create a file system",
+	  mkfs_details, mkfs_opts, run_mkfs },
+	{ "fsck", "DEV...", 1, FAMFS_MAX_DEVS, "check a file system",
+	  fsck_details, fsck_opts, run_fsck },
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void usage_main(FILE *out)
+{
+	size_t i;
+
+	fprintf(out, "Usage: famfs-bpf [-v] COMMAND [ARGS]\n\nCommands:\n");
+	for (i = 0; i < NCOMMANDS; i++)
+		fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
+	fprintf(out, "  %-8s %s\n", "help", "this list; COMMAND --help for one command");
+	fprintf(out, "\nOptions:\n  -v, --verbose  more messages (twice: debug)\n"
+		"  -h, --help     this list\n\nSee famfs-bpf(8).\n");
+}
+
+static void usage_cmd(const struct cli_cmd *c, FILE *out)
+{
+	const struct cli_opt *o;
+	const char *const *line;
+	char left[64];
+
+	fprintf(out, "Usage: famfs-bpf %s [OPTIONS] %s\n%s.\n\n", c->name, c->operands,
+		c->summary);
+	for (line = c->details; line && *line; line++)
+		fprintf(out, "%s\n", *line);
+	fprintf(out, "\nOptions:\n");
+	for (o = c->opts; o->short_name; o++) {
+		snprintf(left, sizeof(left), "-%c, --%s%s%s", o->short_name, o->long_name,
+			 o->metavar ? "=" : "", o->metavar ? o->metavar : "");
+		fprintf(out, "  %-24s %s\n", left, o->help);
+	}
+	fprintf(out, "  %-24s %s\n", "-h, --help", "this text");
+	fprintf(out, "\nSee famfs-bpf-%s(8).\n", c->name);
+}
+
+int cli_parse_size(const char *s, __u64 *val)
+{
+	static const char units[] = "KMGT";
+	unsigned long long v;
+	const char *u;
+	char *end;
+	int shift = 0;
+
+	if (!s || *s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -ERANGE;
+	if (*end) {
+		u = strchr(units, *end == 'k' ? 'K' : *end);
+		if (!u || !*u)
+			return -EINVAL;
+		shift = 10 * (int)(u - units + 1);
+		end++;
+		if (!strcmp(end, "iB") || !strcmp(end, "B"))
+			end += strlen(end);
+		if (*end)
+			return -EINVAL;
+	}
+	if (shift && v > (UINT64_MAX >> shift))
+		return -ERANGE;
+	*val = (__u64)v << shift;
+	return 0;
+}
+
+/* Parse @c's options into @args; on failure print one line and return -EINVAL. */
+static int parse_opts(const struct cli_cmd *c, int argc, char **argv,
+		      union cli_args *args, bool *help)
+{
+	struct option lopts[16];
+	char optstring[40] = ":h";
+	const struct cli_opt *o;
+	size_t n = 0, sl = 2;
+	int ch;
+
+	for (o = c->opts; o->short_name; o++, n++) {
+		lopts[n] = (struct option){ o->long_name,
+					    o->type == CLI_OPT_FLAG ? no_argument : required_argument,
+					    NULL, o->short_name };
+		optstring[sl++] = o->short_name;
+		if (o->type != CLI_OPT_FLAG)
+			optstring[sl++] = ':';
+	}
+	optstring[sl] = '\0';
+	lopts[n++] = (struct option){ "help", no_argument, NULL, 'h' };
+	lopts[n] = (struct option){ 0 };
+
+	optind = 0;	/* GNU: start over (the tests parse many times) */
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, optstring, lopts, NULL)) != -1) {
+		if (ch == 'h') {
+			*help = true;
+			return 0;
+		}
+		if (ch == '?') {
+			pr_err("%s: unknown option '%s' (see famfs-bpf %s --help)", c->name,
+			       argv[optind - 1], c->name);
+			return -EINVAL;
+		}
+		if (ch == ':') {
+			pr_err("%s: option '%s' needs a value (see famfs-bpf %s --help)", c->name,
+			       argv[optind - 1], c->name);
+			return -EINVAL;
+		}
+		for (o = c->opts; o->short_name != ch; o++)
+			;
+		if (o->type == CLI_OPT_FLAG) {
+			*(bool *)((char *)args + o->off) = true;
+		} else if (cli_parse_size(optarg, (__u64 *)((char *)args + o->off))) {
+			pr_err("%s: -%c %s: not a size (a number with K, M, G or T)", c->name,
+			       o->short_name, optarg);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int run_cmd(const struct cli_cmd *c, int argc, char **argv, FILE *out)
+{
+	union cli_args args;
+	bool help = false;
+	int n;
+
+	memset(&args, 0, sizeof(args));
+	if (parse_opts(c, argc, argv, &args, &help))
+		return CLI_EXIT_USAGE;
+	if (help) {
+		usage_cmd(c, out);
+		return CLI_EXIT_OK;
+	}
+	n = argc - optind;
+	if (n < c->min_operands) {
+		pr_err("%s: missing %s (see famfs-bpf %s --help)", c->name, c->operands, c->name);
+		return CLI_EXIT_USAGE;
+	}
+	if (n > c->max_operands) {
+		pr_err("%s: %d operands, at most %d", c->name, n, c->max_operands);
+		return CLI_EXIT_USAGE;
+	}
+	return c->run(&args, n, argv + optind, out);
+}
+
+int famfs_cli_run(int argc, char **argv, FILE *out)
+{
+	enum fbs_log_level level = FBS_LOG_WARN;
+	const char *name;
+	int i = 1;
+	size_t k;
+
+	/* global options come before the command; the command parses the rest */
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose")) {
+			if (level < FBS_LOG_DEBUG)
+				level++;
+		} else if (!strcmp(argv[i], "-vv")) {
+			level = FBS_LOG_DEBUG;
+		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			usage_main(out);
+			return CLI_EXIT_OK;
+		} else {
+			pr_err("unknown option '%s' (see famfs-bpf help)", argv[i]);
+			return CLI_EXIT_USAGE;
+		}
+	}
+	fbs_log_set_level(level);
+	if (i >= argc) {
+		pr_err("no command given (see famfs-bpf help)");
+		return CLI_EXIT_USAGE;
+	}
+	name = argv[i];
+	if (!strcmp(name, "help")) {
+		if (i + 1 < argc) {
+			for (k = 0; k < NCOMMANDS; k++)
+				if (!strcmp(argv[i + 1], commands[k].name)) {
+					usage_cmd(&commands[k], out);
+					return CLI_EXIT_OK;
+				}
+			pr_err("help: unknown command '%s' (see famfs-bpf help)", argv[i + 1]);
+			return CLI_EXIT_USAGE;
+		}
+		usage_main(out);
+		return CLI_EXIT_OK;
+	}
+	for (k = 0; k < NCOMMANDS; k++)
+		if (!strcmp(name, commands[k].name))
+			return run_cmd(&commands[k], argc - i, argv + i, out);
+	pr_err("unknown command '%s' (see famfs-bpf help)", name);
+	return CLI_EXIT_USAGE;
+}

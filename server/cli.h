@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The famfs-bpf command line: a table of subcommands with declarative
+ * options (cli.c), the device access they share (cli_dev.c), and the
+ * commands (cli_mkfs.c, cli_fsck.c).  famfs-bpf.c is only main(), so the
+ * unit tests drive the same code through famfs_cli_run().
+ */
+#ifndef FAMFS_BPF_CLI_H
+#define FAMFS_BPF_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <sys/types.h>
+#include <linux/types.h>
+
+/* Exit codes, e2fsck's where they apply (they are OR-ed like its). */
+#define CLI_EXIT_OK		0
+#define CLI_EXIT_FIXED		1	/* fsck: errors corrected (no repair yet) */
+#define CLI_EXIT_UNCORRECTED	4	/* fsck: errors left uncorrected */
+#define CLI_EXIT_OPERATIONAL	8	/* cannot open, read, write; refused */
+#define CLI_EXIT_USAGE		16
+
+/*
+ * Run "famfs-bpf ARGS": @argv[0] is the program name.  Reports and
+ * summaries go to @out; errors are one line each through log.h (stderr).
+ * Returns an exit code above.
+ */
+int famfs_cli_run(int argc, char **argv, FILE *out);
+
+/* "4K", "8M", "1G", "2T", "4096" (binary units); -EINVAL, -ERANGE. */
+int cli_parse_size(const char *s, __u64 *val);
+
+/* ---- cli_dev.c: devices for mkfs and fsck ---- */
+
+#define CLI_PROBE_LEN	(72 * 1024)	/* covers every signature we probe */
+
+struct cli_dev {
+	const char *path;
+	int fd;
+	bool is_blk;
+	__u64 size;		/* bytes */
+	__u32 kind;		/* enum famfs_dev_kind it would get */
+	dev_t st_dev;		/* identity, to refuse a device given twice */
+	ino_t st_ino;
+	dev_t st_rdev;
+};
+
+/*
+ * Open @path for mkfs (@write: exclusive, so a mounted or held block
+ * device is refused) or fsck.  Prints the one-line error itself.
+ */
+int cli_dev_open(struct cli_dev *d, const char *path, bool write);
+void cli_dev_close(struct cli_dev *d);
+/* Whole reads and writes; @buf 4 KiB aligned, @off and @len 4 KiB multiples. */
+int cli_dev_read(struct cli_dev *d, __u64 off, void *buf, size_t len);
+int cli_dev_write(struct cli_dev *d, __u64 off, const void *buf, size_t len);
+/* Make writes durable and drop cached pages, so a DAX mapping sees them. */
+int cli_dev_sync(struct cli_dev *d);
+/* Same file or device as @b. */
+bool cli_dev_same(const struct cli_dev *a, const struct cli_dev *b);
+/* 4 KiB-aligned zeroed memory, freed with free(). */
+void *cli_buf_alloc(size_t len);
+/*
+ * The file system or signature that @buf (the first @len bytes of a
+ * device, up to CLI_PROBE_LEN) holds, described in @what; false if none.
+ */
+bool cli_probe_signature(const void *buf, size_t len, char *what, size_t whatlen);
+/* Progress of a long operation, on a terminal only. */
+void cli_progress(const char *what, __u64 done, __u64 total);
+
+/* ---- commands ---- */
+
+struct cli_mkfs_args {
+	bool force;
+	__u64 log_size;		/* 0: the default */
+};
+
+struct cli_fsck_args {
+	bool no_change;		/* -n: the default, and all there is for now */
+};
+
+int cli_mkfs(const struct cli_mkfs_args *args, int ndevs, char **devs, FILE *out);
+int cli_fsck(const struct cli_fsck_args *args, int ndevs, char **devs, FILE *out);
+
+#endif /* FAMFS_BPF_CLI_H */
