@@ -213,8 +213,10 @@ static int add_extents(struct fsck_inode *i, const struct famfs_mlog_entry *e)
 	    grow((void **)&i->ileave, &i->ileave_cap, i->nileave + e->nileave,
 		 sizeof(*i->ileave)))
 		return -ENOMEM;
-	memcpy(i->simple + i->nsimple, e->simple, e->nsimple * sizeof(*e->simple));
-	memcpy(i->ileave + i->nileave, e->ileave, e->nileave * sizeof(*e->ileave));
+	if (e->nsimple)
+		memcpy(i->simple + i->nsimple, e->simple, e->nsimple * sizeof(*e->simple));
+	if (e->nileave)
+		memcpy(i->ileave + i->nileave, e->ileave, e->nileave * sizeof(*e->ileave));
 	i->nsimple += e->nsimple;
 	i->nileave += e->nileave;
 	return 0;

@@ -1,0 +1,469 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Unit tests of the famfs-bpf command line (server/cli*.c): parsing and
+ * its errors, mkfs on image files, and fsck on file systems the tests
+ * damage: a superblock byte, device order, a foreign device, a torn or a
+ * corrupted log entry, two files claiming the same space.
+ */
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "cli.h"
+#include "mlog.h"
+#include "super.h"
+
+#define MiB (1ULL << 20)
+#define LOG_OFF (2 * MiB)
+
+struct images {
+	char dir[64];
+	char path[3][96];
+	char other[96];		/* another file system's device */
+};
+
+static char out_text[8192];
+
+/* Run famfs-bpf with the NULL-terminated arguments; its report in out_text. */
+static int run(const char *arg0, ...)
+{
+	char *argv[16];
+	char *buf = NULL;
+	size_t len = 0;
+	va_list ap;
+	FILE *out;
+	int argc = 0, ret;
+
+	argv[argc++] = "famfs-bpf";
+	va_start(ap, arg0);
+	for (const char *a = arg0; a && argc < 15; a = va_arg(ap, const char *))
+		argv[argc++] = (char *)a;
+	va_end(ap);
+	argv[argc] = NULL;
+	out = open_memstream(&buf, &len);
+	assert_non_null(out);
+	ret = famfs_cli_run(argc, argv, out);
+	fclose(out);
+	snprintf(out_text, sizeof(out_text), "%s", buf ? buf : "");
+	free(buf);
+	return ret;
+}
+
+static void make_image(const char *path, __u64 size)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, size), 0);
+	close(fd);
+}
+
+static int setup(void **state)
+{
+	struct images *im = calloc(1, sizeof(*im));
+	int i;
+
+	snprintf(im->dir, sizeof(im->dir), "/tmp/famfs-cli-XXXXXX");
+	if (!mkdtemp(im->dir))
+		return -1;
+	for (i = 0; i < 3; i++) {
+		snprintf(im->path[i], sizeof(im->path[i]), "%s/dev%d", im->dir, i);
+		make_image(im->path[i], i ? 32 * MiB : 64 * MiB);
+	}
+	snprintf(im->other, sizeof(im->other), "%s/other", im->dir);
+	make_image(im->other, 32 * MiB);
+	*state = im;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct images *im = *state;
+	int i;
+
+	for (i = 0; i < 3; i++)
+		unlink(im->path[i]);
+	unlink(im->other);
+	rmdir(im->dir);
+	free(im);
+	return 0;
+}
+
+static void poke(const char *path, __u64 off, const void *bytes, size_t n)
+{
+	int fd = open(path, O_RDWR);
+
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, bytes, n, off), (ssize_t)n);
+	close(fd);
+}
+
+static void peek(const char *path, __u64 off, void *bytes, size_t n)
+{
+	int fd = open(path, O_RDONLY);
+
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, bytes, n, off), (ssize_t)n);
+	close(fd);
+}
+
+/* ------------------------------------------------------------------ */
+
+static void parse_errors(void **state)
+{
+	struct images *im = *state;
+
+	assert_int_equal(run(NULL), CLI_EXIT_USAGE);
+	assert_int_equal(run("frobnicate", NULL), CLI_EXIT_USAGE);
+	assert_int_equal(run("-x", "mkfs", im->path[0], NULL), CLI_EXIT_USAGE);
+	assert_int_equal(run("mkfs", NULL), CLI_EXIT_USAGE);
+	assert_int_equal(run("fsck", NULL), CLI_EXIT_USAGE);
+	assert_int_equal(run("mkfs", "-q", im->path[0], NULL), CLI_EXIT_USAGE);
+	assert_int_equal(run("mkfs", "--bogus", im->path[0], NULL), CLI_EXIT_USAGE);
+	assert_int_equal(run("mkfs", "-L", NULL), CLI_EXIT_USAGE);
+	assert_int_equal(run("mkfs", "-L", "12Q", im->path[0], NULL), CLI_EXIT_USAGE);
+	assert_int_equal(run("mkfs", "-L", "-1", im->path[0], NULL), CLI_EXIT_USAGE);
+	assert_int_equal(run("mkfs", "-L", "99999999999999999999", im->path[0], NULL),
+			 CLI_EXIT_USAGE);
+	assert_int_equal(run("mkfs", "-L", "100000T", im->path[0], NULL), CLI_EXIT_USAGE);
+	/* sizes that parse but break the rules: not 4K, too small, too big */
+	assert_int_equal(run("mkfs", "-L", "4097", im->path[0], NULL), CLI_EXIT_USAGE);
+	assert_int_equal(run("mkfs", "-L", "4K", im->path[0], NULL), CLI_EXIT_USAGE);
+	assert_int_equal(run("mkfs", "-L", "2G", im->path[0], NULL), CLI_EXIT_USAGE);
+	assert_int_equal(run("fsck", "-f", im->path[0], NULL), CLI_EXIT_USAGE);
+	assert_int_equal(run("help", "frobnicate", NULL), CLI_EXIT_USAGE);
+	/* nothing was written by any of them */
+	assert_int_equal(run("fsck", im->path[0], NULL), CLI_EXIT_OPERATIONAL);
+	assert_non_null(strstr(out_text, "not a famfs-bpf device"));
+}
+
+static void help_texts(void **state)
+{
+	(void)state;
+	assert_int_equal(run("help", NULL), 0);
+	assert_non_null(strstr(out_text, "mkfs"));
+	assert_non_null(strstr(out_text, "fsck"));
+	assert_int_equal(run("--help", NULL), 0);
+	assert_int_equal(run("mkfs", "--help", NULL), 0);
+	assert_non_null(strstr(out_text, "--log-size=SIZE"));
+	assert_non_null(strstr(out_text, "famfs-bpf-mkfs(8)"));
+	assert_int_equal(run("fsck", "-h", NULL), 0);
+	assert_non_null(strstr(out_text, "does not repair"));
+	assert_int_equal(run("help", "fsck", NULL), 0);
+	assert_non_null(strstr(out_text, "famfs-bpf-fsck(8)"));
+}
+
+static void parse_sizes(void **state)
+{
+	__u64 v;
+
+	(void)state;
+	assert_int_equal(cli_parse_size("4096", &v), 0);
+	assert_int_equal(v, 4096);
+	assert_int_equal(cli_parse_size("8M", &v), 0);
+	assert_int_equal(v, 8 * MiB);
+	assert_int_equal(cli_parse_size("64k", &v), 0);
+	assert_int_equal(v, 64 * 1024);
+	assert_int_equal(cli_parse_size("1GiB", &v), 0);
+	assert_int_equal(v, 1024 * MiB);
+	assert_int_equal(cli_parse_size("2TB", &v), 0);
+	assert_int_equal(v, 2ULL << 40);
+	assert_int_equal(cli_parse_size("", &v), -EINVAL);
+	assert_int_equal(cli_parse_size("M", &v), -EINVAL);
+	assert_int_equal(cli_parse_size("-4K", &v), -EINVAL);
+	assert_int_equal(cli_parse_size("4X", &v), -EINVAL);
+	assert_int_equal(cli_parse_size("4Mx", &v), -EINVAL);
+	assert_int_equal(cli_parse_size("16777216T", &v), -ERANGE);
+}
+
+static void mkfs_then_fsck_clean(void **state)
+{
+	struct images *im = *state;
+	int n;
+
+	for (n = 1; n <= 3; n++) {
+		assert_int_equal(run("mkfs", "-f", "-L", "1M", im->path[0],
+				     n > 1 ? im->path[1] : NULL, n > 2 ? im->path[2] : NULL,
+				     NULL), 0);
+		assert_int_equal(run("fsck", im->path[0], n > 1 ? im->path[1] : NULL,
+				     n > 2 ? im->path[2] : NULL, NULL), 0);
+		assert_non_null(strstr(out_text, "clean"));
+		assert_non_null(strstr(out_text, "END"));
+	}
+	/* the default log size, and -n spelled out */
+	assert_int_equal(run("-v", "mkfs", "--force", im->path[0], NULL), 0);
+	assert_int_equal(run("fsck", "-n", im->path[0], NULL), 0);
+	assert_non_null(strstr(out_text, "of 8388608"));
+	/* the same device twice, a device that cannot hold a unit of data */
+	assert_int_equal(run("mkfs", "-f", im->path[0], im->path[0], NULL), CLI_EXIT_OPERATIONAL);
+	make_image(im->other, 3 * MiB);
+	assert_int_equal(run("mkfs", "-f", im->path[0], im->other, NULL), CLI_EXIT_OPERATIONAL);
+	make_image(im->other, 32 * MiB);
+	assert_int_equal(run("mkfs", "-f", "/nonexistent/dev", NULL), CLI_EXIT_OPERATIONAL);
+	assert_int_equal(run("fsck", "/nonexistent/dev", NULL), CLI_EXIT_OPERATIONAL);
+}
+
+static void mkfs_refuses_signatures(void **state)
+{
+	struct images *im = *state;
+	static const struct {
+		__u64 off;
+		const char *bytes;
+		const char *says;
+	} sigs[] = {
+		{ 1080, "\x53\xef", "ext2/ext3/ext4" },
+		{ 0, "XFSB", "XFS" },
+		{ 65600, "_BHRfS_M", "btrfs" },
+		{ 4086, "SWAPSPACE2", "swap" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		make_image(im->other, 32 * MiB);
+		poke(im->other, sigs[i].off, sigs[i].bytes, strlen(sigs[i].bytes));
+		assert_int_equal(run("mkfs", im->other, NULL), CLI_EXIT_OPERATIONAL);
+		assert_int_equal(run("fsck", im->other, NULL), CLI_EXIT_OPERATIONAL);
+		assert_int_equal(run("mkfs", "-f", im->other, NULL), 0);
+		assert_int_equal(run("fsck", im->other, NULL), 0);
+		/* and mkfs refuses its own file system, and a label alone */
+		assert_int_equal(run("mkfs", im->other, NULL), CLI_EXIT_OPERATIONAL);
+	}
+	assert_int_equal(run("mkfs", "-f", "-L", "1M", im->path[0], im->path[1], NULL), 0);
+	assert_int_equal(run("mkfs", im->path[1], NULL), CLI_EXIT_OPERATIONAL);
+	/* -f wiped the whole first unit: no btrfs signature survives */
+	{
+		char b[8];
+
+		peek(im->other, 65600, b, sizeof(b));
+		assert_memory_not_equal(b, "_BHRfS_M", 8);
+	}
+}
+
+static void fsck_superblock_byte(void **state)
+{
+	struct images *im = *state;
+	unsigned char b;
+
+	assert_int_equal(run("mkfs", "-f", "-L", "1M", im->path[0], im->path[1], NULL), 0);
+	peek(im->path[0], 200, &b, 1);
+	b ^= 0x40;
+	poke(im->path[0], 200, &b, 1);
+	assert_int_equal(run("fsck", im->path[0], im->path[1], NULL), CLI_EXIT_UNCORRECTED);
+	assert_non_null(strstr(out_text, "superblock CRC mismatch"));
+	/* a corrupted label byte */
+	b ^= 0x40;
+	poke(im->path[0], 200, &b, 1);
+	peek(im->path[1], FAMFS_LABEL_OFF + 40, &b, 1);
+	b ^= 1;
+	poke(im->path[1], FAMFS_LABEL_OFF + 40, &b, 1);
+	assert_int_equal(run("fsck", im->path[0], im->path[1], NULL), CLI_EXIT_UNCORRECTED);
+	assert_non_null(strstr(out_text, "label CRC mismatch"));
+}
+
+static void fsck_device_order_and_foreign(void **state)
+{
+	struct images *im = *state;
+
+	assert_int_equal(run("mkfs", "-f", "-L", "1M", im->path[0], im->path[1], im->path[2],
+			     NULL), 0);
+	assert_int_equal(run("mkfs", "-f", "-L", "1M", im->other, NULL), 0);
+	assert_int_equal(run("fsck", im->path[0], im->path[2], im->path[1], NULL),
+			 CLI_EXIT_UNCORRECTED);
+	assert_non_null(strstr(out_text, "given as device 1, this is device 2"));
+	/* device 1 given first: it has no superblock, and fsck says what it is */
+	assert_int_equal(run("fsck", im->path[1], im->path[0], im->path[2], NULL),
+			 CLI_EXIT_OPERATIONAL);
+	assert_non_null(strstr(out_text, "this is device 1 of a famfs-bpf file system"));
+	assert_int_equal(run("fsck", im->path[0], im->other, im->path[2], NULL),
+			 CLI_EXIT_UNCORRECTED);
+	assert_non_null(strstr(out_text, "another famfs-bpf file system"));
+	assert_int_equal(run("fsck", im->path[0], im->path[1], NULL), CLI_EXIT_UNCORRECTED);
+	assert_non_null(strstr(out_text, "device 2 of 3 missing"));
+	assert_int_equal(run("fsck", im->path[0], im->path[1], im->path[2], im->other, NULL),
+			 CLI_EXIT_UNCORRECTED);
+	assert_non_null(strstr(out_text, "given as device 3, the file system has 3"));
+}
+
+/* ------------------------------------------------------------------ */
+/* Logs written by the test with the mlog appender */
+
+struct fs {
+	struct famfs_sb_info info;
+	void *log;
+	struct famfs_mlog_writer w;
+};
+
+static void fs_open(struct fs *fs, const char *dev0)
+{
+	unsigned char sb[FAMFS_SB_SIZE];
+	struct famfs_mlog_result res;
+
+	peek(dev0, 0, sb, sizeof(sb));
+	assert_int_equal(famfs_sb_decode(sb, sizeof(sb), &fs->info, NULL, 0), 0);
+	fs->log = malloc(fs->info.log_len);
+	peek(dev0, fs->info.log_off, fs->log, fs->info.log_len);
+	assert_int_equal(famfs_mlog_replay(fs->log, fs->info.log_len, fs->info.fs_uuid, NULL,
+					   NULL, NULL, &res), 0);
+	assert_int_equal(famfs_mlog_writer_init(&fs->w, fs->log, fs->info.log_len,
+						fs->info.fs_uuid, &res), 0);
+}
+
+static void fs_close(struct fs *fs, const char *dev0)
+{
+	poke(dev0, fs->info.log_off, fs->log, fs->info.log_len);
+	free(fs->log);
+}
+
+/* A file @ino named @name in the root, @len bytes at @dev:@dev_off. */
+static __u64 add_file(struct fs *fs, __u64 ino, const char *name, __u32 dev,
+		      __u64 dev_off, __u64 len)
+{
+	struct fmap_simple_ext x = { .file_off = 0, .len = len, .dev_off = dev_off, .dev = dev };
+	struct famfs_mlog_entry e;
+	__u64 at = fs->w.off;
+
+	famfs_mlog_entry_init(&e);
+	e.type = FAMFS_LOG_CREATE;
+	e.mknod.parent = FAMFS_ROOT_INO;
+	e.mknod.ino = ino;
+	e.mknod.size = len;
+	e.mknod.mode = 0644;
+	snprintf(e.name, sizeof(e.name), "%s", name);
+	e.nsimple = 1;
+	e.simple = &x;
+	assert_int_equal(famfs_mlog_append(&fs->w, &e), 0);
+	return at;
+}
+
+static void delete_file(struct fs *fs, __u64 ino, const char *name)
+{
+	struct famfs_mlog_entry e;
+
+	famfs_mlog_entry_init(&e);
+	e.type = FAMFS_LOG_DELETE;
+	e.del.parent = FAMFS_ROOT_INO;
+	e.del.ino = ino;
+	snprintf(e.name, sizeof(e.name), "%s", name);
+	assert_int_equal(famfs_mlog_append(&fs->w, &e), 0);
+}
+
+static void fsck_log_files_and_space(void **state)
+{
+	struct images *im = *state;
+	struct fs fs;
+	__u64 d0 = 0;
+
+	assert_int_equal(run("mkfs", "-f", "-L", "1M", im->path[0], im->path[1], NULL), 0);
+	fs_open(&fs, im->path[0]);
+	d0 = fs.info.devs.devs[0].data_off;
+	add_file(&fs, 2, "a", 0, d0, 4 * MiB);
+	add_file(&fs, 3, "b", 1, 2 * MiB, 2 * MiB);
+	/* c reuses a's space after a is deleted: not an overlap */
+	delete_file(&fs, 2, "a");
+	add_file(&fs, 4, "c", 0, d0, 2 * MiB);
+	fs_close(&fs, im->path[0]);
+	assert_int_equal(run("fsck", im->path[0], im->path[1], NULL), 0);
+	assert_non_null(strstr(out_text, "2 files, 0 directories; 4 MiB used"));
+	assert_non_null(strstr(out_text, "4 entries, END"));
+}
+
+static void fsck_overlapping_extents(void **state)
+{
+	struct images *im = *state;
+	struct fs fs;
+	__u64 d0;
+
+	assert_int_equal(run("mkfs", "-f", "-L", "1M", im->path[0], im->path[1], NULL), 0);
+	fs_open(&fs, im->path[0]);
+	d0 = fs.info.devs.devs[0].data_off;
+	add_file(&fs, 2, "a", 0, d0, 4 * MiB);
+	add_file(&fs, 3, "b", 0, d0 + 2 * MiB, 4 * MiB);
+	fs_close(&fs, im->path[0]);
+	assert_int_equal(run("fsck", im->path[0], im->path[1], NULL), CLI_EXIT_UNCORRECTED);
+	assert_non_null(strstr(out_text, "file ino 3"));
+	assert_non_null(strstr(out_text, "and file ino 2 both claim device 0"));
+}
+
+static void fsck_torn_tail_is_a_note(void **state)
+{
+	struct images *im = *state;
+	struct fs fs;
+	__u64 at, end;
+
+	assert_int_equal(run("mkfs", "-f", "-L", "1M", im->path[0], NULL), 0);
+	fs_open(&fs, im->path[0]);
+	add_file(&fs, 2, "a", 0, fs.info.devs.devs[0].data_off, 2 * MiB);
+	at = add_file(&fs, 3, "b", 0, fs.info.devs.devs[0].data_off + 2 * MiB, 2 * MiB);
+	end = fs.w.off;
+	/* a crash half-way through the last append: its second half never landed */
+	memset((char *)fs.log + at + (end - at) / 2, 0, (end - at) - (end - at) / 2);
+	fs_close(&fs, im->path[0]);
+	assert_int_equal(run("fsck", im->path[0], NULL), 0);
+	assert_non_null(strstr(out_text, "TORN"));
+	assert_non_null(strstr(out_text, "note"));
+	assert_non_null(strstr(out_text, "1 files"));
+}
+
+static void fsck_corrupt_middle_entry(void **state)
+{
+	struct images *im = *state;
+	struct fs fs;
+	char want[64];
+	__u64 at;
+
+	assert_int_equal(run("mkfs", "-f", "-L", "1M", im->path[0], NULL), 0);
+	fs_open(&fs, im->path[0]);
+	add_file(&fs, 2, "a", 0, fs.info.devs.devs[0].data_off, 2 * MiB);
+	at = add_file(&fs, 3, "b", 0, fs.info.devs.devs[0].data_off + 2 * MiB, 2 * MiB);
+	add_file(&fs, 4, "c", 0, fs.info.devs.devs[0].data_off + 4 * MiB, 2 * MiB);
+	((char *)fs.log)[at + 40] ^= 1;
+	fs_close(&fs, im->path[0]);
+	assert_int_equal(run("fsck", im->path[0], NULL), CLI_EXIT_UNCORRECTED);
+	assert_non_null(strstr(out_text, "CORRUPT"));
+	snprintf(want, sizeof(want), "log offset %llu", (unsigned long long)at);
+	assert_non_null(strstr(out_text, want));
+}
+
+static void fsck_namespace_refusal(void **state)
+{
+	struct images *im = *state;
+	struct fs fs;
+
+	assert_int_equal(run("mkfs", "-f", "-L", "1M", im->path[0], NULL), 0);
+	fs_open(&fs, im->path[0]);
+	add_file(&fs, 2, "a", 0, fs.info.devs.devs[0].data_off, 2 * MiB);
+	/* the same name again: CRC-valid, but a mount would refuse it */
+	add_file(&fs, 3, "a", 0, fs.info.devs.devs[0].data_off + 2 * MiB, 2 * MiB);
+	fs_close(&fs, im->path[0]);
+	assert_int_equal(run("fsck", im->path[0], NULL), CLI_EXIT_UNCORRECTED);
+	assert_non_null(strstr(out_text, "refused by replay"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(parse_sizes),
+		cmocka_unit_test(help_texts),
+		cmocka_unit_test_setup_teardown(parse_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(mkfs_then_fsck_clean, setup, teardown),
+		cmocka_unit_test_setup_teardown(mkfs_refuses_signatures, setup, teardown),
+		cmocka_unit_test_setup_teardown(fsck_superblock_byte, setup, teardown),
+		cmocka_unit_test_setup_teardown(fsck_device_order_and_foreign, setup, teardown),
+		cmocka_unit_test_setup_teardown(fsck_log_files_and_space, setup, teardown),
+		cmocka_unit_test_setup_teardown(fsck_overlapping_extents, setup, teardown),
+		cmocka_unit_test_setup_teardown(fsck_torn_tail_is_a_note, setup, teardown),
+		cmocka_unit_test_setup_teardown(fsck_corrupt_middle_entry, setup, teardown),
+		cmocka_unit_test_setup_teardown(fsck_namespace_refusal, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
