@@ -444,6 +444,22 @@ bench: $(DEPS_STAMP)
 		-b $(BENCH_BIN) -o $(BENCH_OUT)
 
 # --------------------------------------------------------------------------
+# Install: the famfs-bpf binary and its man pages (build-server first).
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+MAN_PAGES := $(wildcard server/man/*.8)
+
+.PHONY: install
+install:
+	$(Q)[ -x $(SERVER_OUT)/famfs-bpf ] || { echo "make install: $(SERVER_OUT)/famfs-bpf missing: make all first" >&2; exit 1; }
+	$(call msg,INSTALL,$(DESTDIR)$(PREFIX)/sbin/famfs-bpf)
+	$(Q)install -D -m 0755 $(SERVER_OUT)/famfs-bpf $(DESTDIR)$(PREFIX)/sbin/famfs-bpf
+	$(call msg,INSTALL,$(MAN_PAGES))
+	$(Q)install -d $(DESTDIR)$(PREFIX)/share/man/man8
+	$(Q)install -m 0644 $(MAN_PAGES) $(DESTDIR)$(PREFIX)/share/man/man8/
+
+# --------------------------------------------------------------------------
 # Fuzzing, not part of check: libFuzzer (clang-16, with ASan and UBSan)
 # over the metadata log's decoder and replay (and the superblock and label
 # checks), from the seeds in
@@ -524,6 +540,7 @@ help:
 	@echo '                  (not part of check; installs clang-16 libclang-rt-16-dev)'
 	@echo '  vmtest          in-guest tests on the test kernel'
 	@echo '  vmtest-debug    in-guest tests on the debug kernel'
+	@echo '  install         famfs-bpf (after all) and man pages under [DESTDIR]$(PREFIX)'
 	@echo '  clean           userspace outputs; distclean: all of $(O)'
 	@echo
 	@echo '  V=1 shows full commands; O=DIR puts outputs in DIR (default build/).'
