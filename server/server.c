@@ -33,6 +33,7 @@
 #include <fuse_lowlevel.h>
 #include <linux/fs.h>
 
+#include "alloc.h"
 #include "fuse_shim.h"
 #include "loader.h"
 #include "log.h"
@@ -64,6 +65,15 @@ struct fbs_file {
 	struct fbs_layout layout;	/* .simple points at @ext */
 	struct fmap_simple_ext *ext;	/* owned, room for @ext_cap */
 	__u32 ext_cap;
+	/*
+	 * The whole 2 MiB units the allocator gave this file.  Extents may
+	 * use parts of them, and truncate and punch cut extents without
+	 * giving units back: the units go back to the allocator when the
+	 * file is deleted and the kernel has forgotten it, so no page table
+	 * can still map them.
+	 */
+	struct fmap_simple_ext *units;	/* owned, room for @units_cap */
+	__u32 nunits, units_cap;
 };
 
 struct fbs_dev {
@@ -89,7 +99,7 @@ struct fbs_server {
 	pthread_mutex_t lock;
 	struct fbs_file files[FBS_MAX_FILES];
 	__u64 next_ino;
-	__u64 alloc_next;
+	struct fbs_alloc alloc;		/* device 0 from cfg.alloc_start */
 	fbs_fmap_hook_t hook;
 	void *hook_data;
 	unsigned long fmap_requests;
@@ -221,7 +231,28 @@ static void file_free(struct fbs_file *f)
 	free(f->ext);
 	f->ext = NULL;
 	f->ext_cap = 0;
+	free(f->units);
+	f->units = NULL;
+	f->nunits = f->units_cap = 0;
 	f->used = false;
+}
+
+/* Records unit @u as @f's, merged with the last one when it continues it */
+static int file_add_unit(struct fbs_file *f, const struct fmap_simple_ext *u)
+{
+	if (f->nunits && fbs_alloc_merge_simple(&f->units[f->nunits - 1], u))
+		return 0;
+	if (f->nunits == f->units_cap) {
+		__u32 cap = f->units_cap ? f->units_cap * 2 : 8;
+		struct fmap_simple_ext *units = realloc(f->units, cap * sizeof(*units));
+
+		if (!units)
+			return -ENOMEM;
+		f->units = units;
+		f->units_cap = cap;
+	}
+	f->units[f->nunits++] = *u;
+	return 0;
 }
 
 /*
@@ -286,9 +317,10 @@ static int alloc_for_write(struct fbs_server *srv, struct fbs_file *f, __u64 off
 {
 	struct fbs_layout *l = &f->layout;
 	__u64 start = off & ~(ALLOC_UNIT - 1), end = start + ALLOC_UNIT, dev_off;
-	struct fmap_simple_ext *prev;
+	struct fmap_simple_ext *prev, *last, unit;
 	struct famfs_slice old;
-	__u32 i, at;
+	__u64 unit_start;
+	__u32 i, at, n;
 	int err;
 
 	if (l->kind != FBS_LAYOUT_SIMPLE || l->nsimple == FBS_MAX_SIMPLE)
@@ -314,14 +346,22 @@ static int alloc_for_write(struct fbs_server *srv, struct fbs_file *f, __u64 off
 	if (at < l->nsimple && l->simple[at].file_off < end)
 		end = l->simple[at].file_off;
 	/* a whole unit goes, whatever part of it the file uses */
-	if (srv->alloc_next >= srv->cfg.alloc_end ||
-	    srv->cfg.alloc_end - srv->alloc_next < ALLOC_UNIT)
-		return -ENOSPC;
-	dev_off = srv->alloc_next + (start & (ALLOC_UNIT - 1));
-	err = dev_zero(srv, 0, dev_off, end - start);
+	unit_start = off & ~(ALLOC_UNIT - 1);
+	last = f->nunits ? &f->units[f->nunits - 1] : NULL;
+	if (last && last->file_off + last->len != unit_start)
+		last = NULL;
+	err = fbs_alloc_simple(&srv->alloc, unit_start, ALLOC_UNIT, last,
+			       &unit, 1, &n);
 	if (err)
+		return err == -E2BIG ? -ENOSPC : err;
+	dev_off = unit.dev_off + (start - unit_start);
+	err = dev_zero(srv, unit.dev, dev_off, end - start);
+	if (!err)
+		err = file_add_unit(f, &unit);
+	if (err) {
+		fbs_alloc_free_simple(&srv->alloc, &unit, 1);
 		return err;
-	srv->alloc_next += ALLOC_UNIT;
+	}
 	prev = at ? &f->ext[at - 1] : NULL;
 	if (prev && prev->dev == 0 && prev->file_off + prev->len == start &&
 	    prev->dev_off + prev->len == dev_off) {
@@ -894,7 +934,13 @@ static void file_drop(struct fbs_server *srv, struct fbs_file *f)
 	/* the slice is reused only after a grace period */
 	if (srv->bpf && !famfs_loader_remove_file(srv->bpf, f->ino, &old))
 		famfs_loader_free_slice(srv->bpf, &old);
-	file_free(f);	/* space is not reclaimed: log-structured */
+	/* the kernel forgot the file: nothing maps its units any more */
+	if (f->nunits && fbs_alloc_free_simple(&srv->alloc, f->units, f->nunits))
+		pr_err("%s: space not given back: device %u [%llu, +%llu) was not allocated",
+		       f->name, srv->alloc.bad.dev,
+		       (unsigned long long)srv->alloc.bad.dev_off,
+		       (unsigned long long)srv->alloc.bad.len);
+	file_free(f);
 }
 
 static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -955,15 +1001,15 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 	struct fbs_server *srv = req_srv(req);
 	struct statvfs sv = { .f_bsize = ALLOC_UNIT, .f_frsize = ALLOC_UNIT,
 			      .f_namemax = FBS_NAME_MAX };
+	struct fbs_alloc_stat ast;
 	unsigned int i;
 
 	(void)ino;
 	pthread_mutex_lock(&srv->lock);
 	for (i = 0; i < srv->cfg.ndevs; i++)
 		sv.f_blocks += srv->devs[i].size / ALLOC_UNIT;
-	sv.f_bfree = sv.f_bavail =
-		srv->alloc_next < srv->cfg.alloc_end ?
-		(srv->cfg.alloc_end - srv->alloc_next) / ALLOC_UNIT : 0;
+	fbs_alloc_stat(&srv->alloc, &ast);
+	sv.f_bfree = sv.f_bavail = ast.free / ALLOC_UNIT;
 	sv.f_files = FBS_MAX_FILES;
 	for (i = 0; i < FBS_MAX_FILES; i++)
 		sv.f_ffree += !srv->files[i].used;
@@ -1307,6 +1353,7 @@ int fbs_server_create(const struct fbs_config *cfg, struct fbs_server **srvp)
 		.is_mapped = srv_is_mapped,
 		.init_flags = FUSE_HAS_FMAP,
 	};
+	struct fbs_alloc_geom geom;
 	struct fbs_server *srv;
 	char opts[128];
 	unsigned int i;
@@ -1351,7 +1398,16 @@ int fbs_server_create(const struct fbs_config *cfg, struct fbs_server **srvp)
 	}
 	if (!srv->cfg.alloc_end || srv->cfg.alloc_end > srv->devs[0].size)
 		srv->cfg.alloc_end = srv->devs[0].size;
-	srv->alloc_next = (srv->cfg.alloc_start + ALLOC_UNIT - 1) & ~(ALLOC_UNIT - 1);
+	geom.size = srv->devs[0].size;
+	geom.start = srv->cfg.alloc_start;
+	geom.end = srv->cfg.alloc_end;
+	err = fbs_alloc_init(&srv->alloc, &geom, 1);
+	if (err) {
+		pr_err("%s: no room to allocate in [%llu, %llu): %s",
+		       srv->cfg.devs[0].path, (unsigned long long)geom.start,
+		       (unsigned long long)geom.end, strerror(-err));
+		goto err_umount;
+	}
 
 	if (cfg->resolver == FBS_RESOLVER_BUILTIN)
 		shim_ops.init_flags |= FUSE_FMAP_BUILTIN;
@@ -1383,6 +1439,7 @@ int fbs_server_create(const struct fbs_config *cfg, struct fbs_server **srvp)
 err_session:
 	fuse_session_destroy(srv->se);
 err_umount:
+	fbs_alloc_fini(&srv->alloc);
 	famfs_loader_close(srv->bpf);
 	umount2(cfg->mountpoint, MNT_DETACH);
 err_close:
@@ -1640,8 +1697,11 @@ void fbs_server_destroy(struct fbs_server *srv)
 	fuse_session_destroy(srv->se);	/* closes the /dev/fuse fd */
 	fbs_shim_free(srv->shim);
 	famfs_loader_close(srv->bpf);	/* unpins */
-	for (unsigned int i = 0; i < FBS_MAX_FILES; i++)
+	for (unsigned int i = 0; i < FBS_MAX_FILES; i++) {
 		free(srv->files[i].ext);
+		free(srv->files[i].units);
+	}
+	fbs_alloc_fini(&srv->alloc);
 	pthread_mutex_destroy(&srv->lock);
 	free(srv);
 }

@@ -7,6 +7,8 @@
  *  - truncate_down_up: after ftruncate down and up again, the bytes past the
  *    cut read as zeroes (read(2) and mmap), the rest is intact, and stat
  *    agrees; o_trunc: the same through open(O_TRUNC);
+ *  - space_reused_after_close: an unlinked file's space goes back to the
+ *    allocator only after its last close;
  *  - copy_file_range: from one mapped file into another, past its end;
  *  - permissions: the mount is shared (allow_other), so the kernel checks
  *    the mode bits (default_permissions): another user reads a 0644 file
@@ -19,6 +21,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fixture.h"
@@ -86,7 +89,7 @@ static void unlink_open_file(const struct fixture_opts *opts)
 	if (map != MAP_FAILED)
 		ASSERT_MEMEQ((const void *)(map + 1 * MiB), data, 4096,
 			     "and shows through the mapping");
-	/* an extending write always asks the server: it must still know it */
+	/* an extending write reports its size: the server must still know it */
 	ASSERT_EQ(pwrite(fd, data, 4096, SIZE), 4096, "extend after unlink");
 	ASSERT_EQ(pread(fd, back, 4096, SIZE), 4096, "read the new end");
 	ASSERT_MEMEQ(back, data, 4096, "the extension landed");
@@ -95,6 +98,88 @@ static void unlink_open_file(const struct fixture_opts *opts)
 out:
 	if (map != MAP_FAILED)
 		munmap((void *)map, SIZE);
+	if (fd >= 0)
+		close(fd);
+	fixture_unmount(&fx);
+	free(data);
+	free(back);
+}
+
+static bool dev_ranges_overlap(const struct fmap_simple_ext *a, int na,
+			       const struct fmap_simple_ext *b, int nb)
+{
+	int i, j;
+
+	for (i = 0; i < na; i++)
+		for (j = 0; j < nb; j++)
+			if (a[i].dev == b[j].dev &&
+			    a[i].dev_off < b[j].dev_off + b[j].len &&
+			    b[j].dev_off < a[i].dev_off + a[i].len)
+				return true;
+	return false;
+}
+
+/*
+ * The space of an unlinked file is given back only once the last fd is
+ * closed (the kernel forgets the inode): before, a full device says
+ * ENOSPC and new files get other space; after, a new file gets its space.
+ */
+static void space_reused_after_close(const struct fixture_opts *base)
+{
+	const struct timespec poll = { .tv_nsec = 20 * 1000 * 1000 };
+	struct fixture_opts opts = *base;
+	struct fmap_simple_ext ea[8], eb[8], ec[8];
+	unsigned char *data = malloc(SIZE), *back = malloc(SIZE);
+	struct fixture fx = { 0 };
+	char path[128], pb[128], pc[128];
+	int fd = -1, fb = -1, fc = -1, na, nb, nc = 0, i;
+	ssize_t n = -1;
+
+	/* room for two files of SIZE, no more */
+	opts.alloc_bytes = 2 * SIZE;
+	fd = mount_written_file(&fx, &opts, "a", path, sizeof(path),
+				data, back, 81);
+	if (fd < 0)
+		goto out;
+	na = fbs_server_file_extents(fx.srv, "a", ea, 8);
+	if (!ASSERT_GT(na, 0, "a's extents") || !ASSERT_OK(unlink(path), "unlink a"))
+		goto out;
+
+	fb = open(fixture_path(&fx, "b", pb, sizeof(pb)), O_RDWR | O_CREAT | O_EXCL, 0644);
+	if (!ASSERT_OK_FD(fb, "create b") ||
+	    !ASSERT_EQ(pwrite(fb, data, SIZE, 0), SIZE, "write b"))
+		goto out;
+	nb = fbs_server_file_extents(fx.srv, "b", eb, 8);
+	if (ASSERT_GT(nb, 0, "b's extents"))
+		ASSERT_FALSE(dev_ranges_overlap(ea, na, eb, nb),
+			     "b does not get the open file's space");
+	fc = open(fixture_path(&fx, "c", pc, sizeof(pc)), O_RDWR | O_CREAT | O_EXCL, 0644);
+	if (!ASSERT_OK_FD(fc, "create c"))
+		goto out;
+	errno = 0;
+	ASSERT_ERR(pwrite(fc, data, 4096, 0), "device full while a is open");
+	ASSERT_EQ(errno, ENOSPC, "with ENOSPC");
+
+	close(fd);
+	fd = -1;
+	/* the kernel forgets the inode asynchronously */
+	for (i = 0; i < 250 && n != 4096; i++) {
+		n = pwrite(fc, data, 4096, 0);
+		if (n != 4096)
+			nanosleep(&poll, NULL);
+	}
+	ASSERT_EQ(n, 4096, "after the close, c gets space");
+	nc = fbs_server_file_extents(fx.srv, "c", ec, 8);
+	if (ASSERT_GT(nc, 0, "c's extents"))
+		ASSERT_TRUE(dev_ranges_overlap(ea, na, ec, nc),
+			    "c gets space that a had");
+	ASSERT_EQ(pread(fc, back, 4096, 0), 4096, "read c");
+	ASSERT_MEMEQ(back, data, 4096, "c's bytes");
+out:
+	if (fc >= 0)
+		close(fc);
+	if (fb >= 0)
+		close(fb);
 	if (fd >= 0)
 		close(fd);
 	fixture_unmount(&fx);
@@ -371,6 +456,10 @@ void test_fmap_posix(void)
 		snprintf(name, sizeof(name), "o_trunc_%s", res[i].name);
 		if (test__start_subtest(name))
 			truncate_down_up(&opts, true);
+		snprintf(name, sizeof(name), "space_reused_after_close_%s",
+			 res[i].name);
+		if (test__start_subtest(name))
+			space_reused_after_close(&opts);
 		snprintf(name, sizeof(name), "copy_file_range_%s", res[i].name);
 		if (test__start_subtest(name))
 			copy_range(&opts);
