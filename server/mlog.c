@@ -1128,10 +1128,13 @@ static int check_devs(const struct famfs_mlog_entry *e, const struct famfs_mlog_
 	}
 	for (i = 0; i < e->nsimple; i++) {
 		const struct fmap_simple_ext *x = &e->simple[i];
-		const struct famfs_mlog_dev *d = &devs->devs[x->dev];
+		const struct famfs_mlog_dev *d;
 
-		if (x->dev >= devs->ndevs || x->dev_off < d->data_off ||
-		    x->dev_off + x->len > d->size)
+		if (x->dev >= devs->ndevs)
+			return fail(msg, msglen, -EINVAL,
+				    "simple extent %u: no device %u", i, x->dev);
+		d = &devs->devs[x->dev];
+		if (x->dev_off < d->data_off || x->dev_off + x->len > d->size)
 			return fail(msg, msglen, -EINVAL,
 				    "simple extent %u is not in the data area of device %u", i, x->dev);
 	}
@@ -1140,9 +1143,14 @@ static int check_devs(const struct famfs_mlog_entry *e, const struct famfs_mlog_
 
 		for (s = 0; s < (1U << ie->strip_shift); s++) {
 			const struct fmap_strip *st = &ie->strips[s];
-			const struct famfs_mlog_dev *d = &devs->devs[st->dev];
+			const struct famfs_mlog_dev *d;
 
-			if (st->dev >= devs->ndevs || st->dev_off < d->data_off ||
+			if (st->dev >= devs->ndevs)
+				return fail(msg, msglen, -EINVAL,
+					    "interleaved extent %u: strip %u: no device %u",
+					    i, s, st->dev);
+			d = &devs->devs[st->dev];
+			if (st->dev_off < d->data_off ||
 			    st->dev_off + fmap_ileave_strip_bytes(ie, s) > d->size)
 				return fail(msg, msglen, -EINVAL,
 					    "interleaved extent %u: strip %u is not in the data area of device %u",
