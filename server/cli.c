@@ -34,6 +34,7 @@ struct cli_opt {
 union cli_args {
 	struct cli_mkfs_args mkfs;
 	struct cli_fsck_args fsck;
+	struct cli_stats_args stats;
 };
 
 struct cli_cmd {
@@ -55,6 +56,12 @@ static int run_mkfs(union cli_args *a, int n, char **ops, FILE *out)
 static int run_fsck(union cli_args *a, int n, char **ops, FILE *out)
 {
 	return cli_fsck(&a->fsck, n, ops, out);
+}
+
+static int run_stats(union cli_args *a, int n, char **ops, FILE *out)
+{
+	(void)n;
+	return cli_stats(&a->stats, ops[0], out);
 }
 
 static const struct cli_opt mkfs_opts[] = {
@@ -87,11 +94,27 @@ static const char *const fsck_details[] = {
 	NULL
 };
 
+static const struct cli_opt stats_opts[] = {
+	{ 0 }
+};
+
+static const char *const stats_details[] = {
+	"Prints the kernel's counters for the mapped files of the FUSE mount MNT",
+	"(fmap_stats in the fuse control file system): cache hits and misses,",
+	"answers of the BPF and built-in resolvers, upcalls to the server,",
+	"rejected mappings, invalidations; whether a BPF resolver is attached,",
+	"and where its maps are pinned (bpftool map dump pinned PATH).",
+	"Exit: 0, 8 if MNT is not a FUSE mount with mapped files, 16 usage.",
+	NULL
+};
+
 static const struct cli_cmd commands[] = {
 	{ "mkfs", "DEV...", 1, FBS_ALLOC_MAX_DEVS, "create a file system",
 	  mkfs_details, mkfs_opts, run_mkfs },
 	{ "fsck", "DEV...", 1, FAMFS_MAX_DEVS, "check a file system",
 	  fsck_details, fsck_opts, run_fsck },
+	{ "stats", "MNT", 1, 1, "show the kernel's counters of a mount",
+	  stats_details, stats_opts, run_stats },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -2,7 +2,7 @@
 /*
  * The famfs-bpf command line: a table of subcommands with declarative
  * options (cli.c), the device access they share (cli_dev.c), and the
- * commands (cli_mkfs.c, cli_fsck.c).  famfs-bpf.c is only main(), so the
+ * commands (cli_mkfs.c, cli_fsck.c, cli_stats.c).  famfs-bpf.c is only main(), so the
  * unit tests drive the same code through famfs_cli_run().
  */
 #ifndef FAMFS_BPF_CLI_H
@@ -79,7 +79,13 @@ struct cli_fsck_args {
 	bool no_change;		/* -n: the default, and all there is for now */
 };
 
+struct cli_stats_args {
+	bool unused;		/* no options yet */
+};
+
 int cli_mkfs(const struct cli_mkfs_args *args, int ndevs, char **devs, FILE *out);
+/* cli_stats.c: the kernel's counters and the BPF resolver of mount @mnt */
+int cli_stats(const struct cli_stats_args *args, const char *mnt, FILE *out);
 int cli_fsck(const struct cli_fsck_args *args, int ndevs, char **devs, FILE *out);
 
 #endif /* FAMFS_BPF_CLI_H */

@@ -162,6 +162,20 @@ static void help_texts(void **state)
 	assert_non_null(strstr(out_text, "famfs-bpf-fsck(8)"));
 }
 
+/* stats: usage errors, and a directory that is no FUSE mount */
+static void stats_refusals(void **state)
+{
+	(void)state;
+	assert_int_equal(run("stats", NULL), 16);
+	assert_int_equal(run("stats", "/tmp", "/tmp", NULL), 16);
+	assert_int_equal(run("stats", "/nonexistent/famfs-bpf", NULL), 8);
+	assert_int_equal(run("stats", "/tmp", NULL), 8);
+	assert_int_equal(run("stats", "--help", NULL), 0);
+	assert_non_null(strstr(out_text, "famfs-bpf-stats(8)"));
+	assert_int_equal(run("help", NULL), 0);
+	assert_non_null(strstr(out_text, "stats"));
+}
+
 static void parse_sizes(void **state)
 {
 	__u64 v;
@@ -453,6 +467,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(parse_sizes),
 		cmocka_unit_test(help_texts),
+		cmocka_unit_test(stats_refusals),
 		cmocka_unit_test_setup_teardown(parse_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(mkfs_then_fsck_clean, setup, teardown),
 		cmocka_unit_test_setup_teardown(mkfs_refuses_signatures, setup, teardown),
