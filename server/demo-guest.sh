@@ -35,7 +35,7 @@ if [ "${2:-}" = --mounted ]; then
 	done
 
 	step "The BPF resolver answered every cache miss in the kernel: no upcall"
-	run "cat $conn/fmap_stats"
+	run "$build/server/famfs-bpf stats $mnt"
 
 	step "The resolver as bpftool sees it: the struct_ops and the pinned maps"
 	pins=/sys/fs/bpf/famfs-bpf/${conn##*/}
