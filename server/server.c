@@ -447,6 +447,27 @@ out:
 }
 
 /*
+ * After extents were cut (@what: "a shrink", "a punch"): the resolver's
+ * maps follow, or lose the file, so that the program never maps what the
+ * file no longer owns; the old slice is reused after a grace period.
+ */
+static void bpf_sync_cut(struct fbs_server *srv, const struct fbs_file *f,
+			 const char *what)
+{
+	struct famfs_slice old;
+	int err = bpf_sync_file(srv, f, &old);
+
+	if (err) {
+		pr_warn("%s: BPF resolver not updated after %s (%s): dropping its entry",
+			f->name, what, strerror(-err));
+		if (!famfs_loader_remove_file(srv->bpf, f->ino, &old))
+			famfs_loader_free_slice(srv->bpf, &old);
+	} else if (srv->bpf) {
+		famfs_loader_free_slice(srv->bpf, &old);
+	}
+}
+
+/*
  * Shrink @f to @size (truncate, O_TRUNC): cut the extents past the last
  * page so that growing again finds holes, never old bytes, and zero the
  * rest of that page.  The kernel holds the file's locks meanwhile and drops
@@ -457,7 +478,6 @@ static int file_shrink(struct fbs_server *srv, struct fbs_file *f, __u64 size)
 {
 	struct fbs_layout *l = &f->layout;
 	__u64 end = (size + PAGE_SIZE_ - 1) & ~(PAGE_SIZE_ - 1);
-	struct famfs_slice old;
 	__u32 i, n = 0;
 	int err;
 
@@ -477,15 +497,7 @@ static int file_shrink(struct fbs_server *srv, struct fbs_file *f, __u64 size)
 	}
 	f->size = size;
 	/* the program must not map past the end any more: as for allocation */
-	err = bpf_sync_file(srv, f, &old);
-	if (err) {
-		pr_warn("%s: BPF resolver not updated after a shrink (%s): dropping its entry",
-			f->name, strerror(-err));
-		if (!famfs_loader_remove_file(srv->bpf, f->ino, &old))
-			famfs_loader_free_slice(srv->bpf, &old);
-	} else if (srv->bpf) {
-		famfs_loader_free_slice(srv->bpf, &old);
-	}
+	bpf_sync_cut(srv, f, "a shrink");
 	return 0;
 }
 
@@ -1189,7 +1201,6 @@ static int file_punch(struct fbs_server *srv, struct fbs_file *f, __u64 start,
 {
 	__u64 ustart = (start + ALLOC_UNIT - 1) & ~(ALLOC_UNIT - 1);
 	__u64 uend = end & ~(ALLOC_UNIT - 1);
-	struct famfs_slice old;
 	int err;
 
 	if (f->layout.kind != FBS_LAYOUT_SIMPLE || ustart >= uend)
@@ -1201,16 +1212,8 @@ static int file_punch(struct fbs_server *srv, struct fbs_file *f, __u64 start,
 		err = file_cut(f, ustart, uend);
 	if (err)
 		return err;
-	/* the program must not map the punched units: as in file_shrink() */
-	err = bpf_sync_file(srv, f, &old);
-	if (err) {
-		pr_warn("%s: BPF resolver not updated after a punch (%s): dropping its entry",
-			f->name, strerror(-err));
-		if (!famfs_loader_remove_file(srv->bpf, f->ino, &old))
-			famfs_loader_free_slice(srv->bpf, &old);
-	} else if (srv->bpf) {
-		famfs_loader_free_slice(srv->bpf, &old);
-	}
+	/* the program must not map the punched units */
+	bpf_sync_cut(srv, f, "a punch");
 	return 0;
 }
 
