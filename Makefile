@@ -489,7 +489,8 @@ $(FUZZ_STAMP):
 	fi
 	$(Q)touch $@
 
-FUZZ_MLOG_SRCS := selftests/fuzz/fuzz_mlog.c server/mlog.c server/super.c server/crc32c.c
+FUZZ_MLOG_SRCS := selftests/fuzz/fuzz_mlog.c server/mlog.c server/super.c server/crc32c.c \
+	server/log.c
 
 $(FUZZ_OUT)/fuzz_mlog: $(FUZZ_MLOG_SRCS) $(SERVER_HDRS) | $(FUZZ_STAMP)
 	$(call msg,FUZZ-CC,$@)

@@ -35,3 +35,15 @@ void fbs_log(enum fbs_log_level level, const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, "famfs-bpf: %s%s\n", prefix[level], line);
 }
+
+int fbs_fail(char *msg, size_t msglen, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (msg && msglen) {
+		va_start(ap, fmt);
+		vsnprintf(msg, msglen, fmt, ap);
+		va_end(ap);
+	}
+	return err;
+}

@@ -6,6 +6,8 @@
 #ifndef FAMFS_BPF_LOG_H
 #define FAMFS_BPF_LOG_H
 
+#include <stddef.h>
+
 enum fbs_log_level {
 	FBS_LOG_ERR,
 	FBS_LOG_WARN,
@@ -16,6 +18,13 @@ enum fbs_log_level {
 /* Messages above @level are dropped; FBS_LOG_WARN by default. */
 void fbs_log_set_level(enum fbs_log_level level);
 enum fbs_log_level fbs_log_get_level(void);
+
+/*
+ * Writes the message into @msg (if not NULL) and returns @err: how the
+ * format checkers (mlog.c, super.c) report what they refused, and where.
+ */
+int fbs_fail(char *msg, size_t msglen, int err, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
 __attribute__((format(printf, 2, 3)))
 void fbs_log(enum fbs_log_level level, const char *fmt, ...);

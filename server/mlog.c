@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "crc32c.h"
+#include "log.h"
 #include "mlog.h"
 
 #define HDR_SIZE	sizeof(struct famfs_log_entry_hdr)
@@ -36,20 +37,6 @@ _Static_assert(HDR_SIZE + sizeof(struct famfs_log_mknod) + FAMFS_NAME_MAX + 1 +
 				       FAMFS_LOG_MAX_STRIPS * sizeof(struct famfs_log_strip))
 	       <= FAMFS_LOG_MAX_ENTRY, "a full CREATE fits FAMFS_LOG_MAX_ENTRY");
 
-static int fail(char *msg, size_t msglen, int err, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int fail(char *msg, size_t msglen, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (msg && msglen) {
-		va_start(ap, fmt);
-		vsnprintf(msg, msglen, fmt, ap);
-		va_end(ap);
-	}
-	return err;
-}
 
 static const char *const type_names[] = {
 	[FAMFS_LOG_MKDIR] = "mkdir",
@@ -98,14 +85,14 @@ static int check_name(const char *name, const char *what, char *msg, size_t msgl
 	size_t n = strnlen(name, FAMFS_NAME_MAX + 1);
 
 	if (n == 0)
-		return fail(msg, msglen, -EINVAL, "%s is empty", what);
+		return fbs_fail(msg, msglen, -EINVAL, "%s is empty", what);
 	if (n > FAMFS_NAME_MAX)
-		return fail(msg, msglen, -EINVAL, "%s is longer than %d bytes",
+		return fbs_fail(msg, msglen, -EINVAL, "%s is longer than %d bytes",
 			    what, FAMFS_NAME_MAX);
 	if (memchr(name, '/', n))
-		return fail(msg, msglen, -EINVAL, "%s contains '/'", what);
+		return fbs_fail(msg, msglen, -EINVAL, "%s contains '/'", what);
 	if (!strcmp(name, ".") || !strcmp(name, ".."))
-		return fail(msg, msglen, -EINVAL, "%s is \"%s\"", what, name);
+		return fbs_fail(msg, msglen, -EINVAL, "%s is \"%s\"", what, name);
 	return 0;
 }
 
@@ -113,7 +100,7 @@ static int check_time(const struct famfs_mlog_time *t, const char *what,
 		      char *msg, size_t msglen)
 {
 	if (t->nsec >= 1000000000U)
-		return fail(msg, msglen, -EINVAL, "%s has %u nanoseconds", what, t->nsec);
+		return fbs_fail(msg, msglen, -EINVAL, "%s has %u nanoseconds", what, t->nsec);
 	return 0;
 }
 
@@ -125,18 +112,18 @@ static bool time_zero(const struct famfs_mlog_time *t)
 int famfs_mlog_dev_check(const struct famfs_mlog_dev *d, char *msg, size_t msglen)
 {
 	if (d->kind != FAMFS_DEV_DAX && d->kind != FAMFS_DEV_BLOCK)
-		return fail(msg, msglen, -EINVAL, "device kind %u is neither DAX (%d) nor block (%d)",
+		return fbs_fail(msg, msglen, -EINVAL, "device kind %u is neither DAX (%d) nor block (%d)",
 			    d->kind, FAMFS_DEV_DAX, FAMFS_DEV_BLOCK);
 	if (!aligned(d->size))
-		return fail(msg, msglen, -EINVAL, "device size %llu is not a multiple of %llu",
+		return fbs_fail(msg, msglen, -EINVAL, "device size %llu is not a multiple of %llu",
 			    (unsigned long long)d->size, FAMFS_EXT_ALIGN);
 	/* the first unit holds the label (and on device 0 the superblock) */
 	if (d->data_off < FAMFS_ALLOC_UNIT || d->data_off & (FAMFS_ALLOC_UNIT - 1))
-		return fail(msg, msglen, -EINVAL,
+		return fbs_fail(msg, msglen, -EINVAL,
 			    "device data offset %llu is not a nonzero multiple of %llu",
 			    (unsigned long long)d->data_off, FAMFS_ALLOC_UNIT);
 	if (d->data_off >= d->size)
-		return fail(msg, msglen, -EINVAL,
+		return fbs_fail(msg, msglen, -EINVAL,
 			    "device data offset %llu is not below its size %llu",
 			    (unsigned long long)d->data_off, (unsigned long long)d->size);
 	return 0;
@@ -170,28 +157,28 @@ static int check_extents(const struct famfs_mlog_entry *e, char *msg, size_t msg
 	int ret;
 
 	if (e->nsimple > FAMFS_LOG_MAX_SIMPLE)
-		return fail(msg, msglen, -EINVAL, "%u simple extents, at most %d in one entry",
+		return fbs_fail(msg, msglen, -EINVAL, "%u simple extents, at most %d in one entry",
 			    e->nsimple, FAMFS_LOG_MAX_SIMPLE);
 	if (e->nileave > FAMFS_LOG_MAX_ILEAVE)
-		return fail(msg, msglen, -EINVAL, "%u interleaved extents, at most %d in one entry",
+		return fbs_fail(msg, msglen, -EINVAL, "%u interleaved extents, at most %d in one entry",
 			    e->nileave, FAMFS_LOG_MAX_ILEAVE);
 	if ((e->nsimple && !e->simple) || (e->nileave && !e->ileave))
-		return fail(msg, msglen, -EINVAL, "extent count without extents");
+		return fbs_fail(msg, msglen, -EINVAL, "extent count without extents");
 
 	for (i = 0; i < e->nsimple; i++) {
 		const struct fmap_simple_ext *x = &e->simple[i];
 
 		if (!aligned(x->file_off) || !aligned(x->len) || !aligned(x->dev_off))
-			return fail(msg, msglen, -EINVAL,
+			return fbs_fail(msg, msglen, -EINVAL,
 				    "simple extent %u is not page aligned", i);
 		if (x->dev >= FAMFS_MAX_DEVS)
-			return fail(msg, msglen, -EINVAL, "simple extent %u names device %u",
+			return fbs_fail(msg, msglen, -EINVAL, "simple extent %u names device %u",
 				    i, x->dev);
 	}
 	if (e->nsimple) {
 		ret = fmap_simple_check(e->simple, e->nsimple);
 		if (ret)
-			return fail(msg, msglen, -EINVAL,
+			return fbs_fail(msg, msglen, -EINVAL,
 				    "simple extents: %s", ret == -FMAP_ERANGE ?
 				    "an offset overflows" : "empty, unsorted or overlapping");
 	}
@@ -200,39 +187,39 @@ static int check_extents(const struct famfs_mlog_entry *e, char *msg, size_t msg
 		const struct fmap_ileave_ext *ie = &e->ileave[i];
 
 		if (ie->strip_shift > FMAP_MAX_STRIP_SHIFT)
-			return fail(msg, msglen, -EINVAL,
+			return fbs_fail(msg, msglen, -EINVAL,
 				    "interleaved extent %u: more than %d strips", i,
 				    FAMFS_LOG_MAX_STRIPS);
 		if (ie->chunk_shift < FMAP_MIN_CHUNK_SHIFT ||
 		    ie->chunk_shift > FMAP_MAX_CHUNK_SHIFT)
-			return fail(msg, msglen, -EINVAL,
+			return fbs_fail(msg, msglen, -EINVAL,
 				    "interleaved extent %u: chunk shift %u not in %d..%d",
 				    i, ie->chunk_shift, FMAP_MIN_CHUNK_SHIFT,
 				    FMAP_MAX_CHUNK_SHIFT);
 		if (!aligned(ie->file_off) || !aligned(ie->len))
-			return fail(msg, msglen, -EINVAL,
+			return fbs_fail(msg, msglen, -EINVAL,
 				    "interleaved extent %u is not page aligned", i);
 		for (s = 0; s < (1U << ie->strip_shift); s++) {
 			if (!aligned(ie->strips[s].dev_off))
-				return fail(msg, msglen, -EINVAL,
+				return fbs_fail(msg, msglen, -EINVAL,
 					    "interleaved extent %u: strip %u not page aligned", i, s);
 			if (ie->strips[s].dev >= FAMFS_MAX_DEVS)
-				return fail(msg, msglen, -EINVAL,
+				return fbs_fail(msg, msglen, -EINVAL,
 					    "interleaved extent %u: strip %u names device %u",
 					    i, s, ie->strips[s].dev);
 		}
 		ret = fmap_ileave_check(ie);
 		if (ret)
-			return fail(msg, msglen, -EINVAL, "interleaved extent %u: %s", i,
+			return fbs_fail(msg, msglen, -EINVAL, "interleaved extent %u: %s", i,
 				    ret == -FMAP_ERANGE ? "an offset overflows" :
 				    "empty, or reserved bytes set");
 		if (simple_overlaps(e->simple, e->nsimple, ie->file_off, ie->len))
-			return fail(msg, msglen, -EINVAL,
+			return fbs_fail(msg, msglen, -EINVAL,
 				    "interleaved extent %u overlaps a simple extent", i);
 		for (j = 0; j < i; j++)
 			if (overlap(ie->file_off, ie->len, e->ileave[j].file_off,
 				    e->ileave[j].len))
-				return fail(msg, msglen, -EINVAL,
+				return fbs_fail(msg, msglen, -EINVAL,
 					    "interleaved extents %u and %u overlap", j, i);
 	}
 	return 0;
@@ -244,12 +231,12 @@ static int check_mknod(const struct famfs_mlog_entry *e, char *msg, size_t msgle
 	int ret;
 
 	if (!e->mknod.parent)
-		return fail(msg, msglen, -EINVAL, "parent inode 0");
+		return fbs_fail(msg, msglen, -EINVAL, "parent inode 0");
 	if (e->mknod.ino <= FAMFS_ROOT_INO)
-		return fail(msg, msglen, -EINVAL, "new inode number %llu",
+		return fbs_fail(msg, msglen, -EINVAL, "new inode number %llu",
 			    (unsigned long long)e->mknod.ino);
 	if (e->mknod.mode & ~07777U)
-		return fail(msg, msglen, -EINVAL, "mode %#o has more than permission bits",
+		return fbs_fail(msg, msglen, -EINVAL, "mode %#o has more than permission bits",
 			    e->mknod.mode);
 	ret = check_time(&e->mknod.time, "time", msg, msglen);
 	if (ret)
@@ -258,22 +245,22 @@ static int check_mknod(const struct famfs_mlog_entry *e, char *msg, size_t msgle
 	if (ret)
 		return ret;
 	if (e->type != FAMFS_LOG_CREATE && (e->nsimple || e->nileave))
-		return fail(msg, msglen, -EINVAL, "%s with extents",
+		return fbs_fail(msg, msglen, -EINVAL, "%s with extents",
 			    famfs_mlog_type_name(e->type));
 	tlen = strnlen(e->target, FAMFS_SYMLINK_MAX + 1);
 	switch (e->type) {
 	case FAMFS_LOG_MKDIR:
 		if (e->mknod.size)
-			return fail(msg, msglen, -EINVAL, "directory with size %llu",
+			return fbs_fail(msg, msglen, -EINVAL, "directory with size %llu",
 				    (unsigned long long)e->mknod.size);
 		break;
 	case FAMFS_LOG_SYMLINK:
 		if (tlen == 0 || tlen > FAMFS_SYMLINK_MAX)
-			return fail(msg, msglen, -EINVAL,
+			return fbs_fail(msg, msglen, -EINVAL,
 				    "symlink target is empty or longer than %d bytes",
 				    FAMFS_SYMLINK_MAX);
 		if (e->mknod.size != tlen)
-			return fail(msg, msglen, -EINVAL,
+			return fbs_fail(msg, msglen, -EINVAL,
 				    "symlink size %llu is not its target's length %zu",
 				    (unsigned long long)e->mknod.size, tlen);
 		return 0;
@@ -288,10 +275,10 @@ int famfs_mlog_check(const struct famfs_mlog_entry *e, char *msg, size_t msglen)
 	int ret;
 
 	if (e->type != FAMFS_LOG_SYMLINK && e->target[0])
-		return fail(msg, msglen, -EINVAL, "a target outside a symlink");
+		return fbs_fail(msg, msglen, -EINVAL, "a target outside a symlink");
 	if ((e->nsimple || e->nileave) && e->type != FAMFS_LOG_CREATE &&
 	    e->type != FAMFS_LOG_ALLOC)
-		return fail(msg, msglen, -EINVAL, "extents in a %s entry",
+		return fbs_fail(msg, msglen, -EINVAL, "extents in a %s entry",
 			    famfs_mlog_type_name(e->type));
 
 	switch (e->type) {
@@ -301,33 +288,33 @@ int famfs_mlog_check(const struct famfs_mlog_entry *e, char *msg, size_t msglen)
 		return check_mknod(e, msg, msglen);
 	case FAMFS_LOG_ALLOC:
 		if (e->alloc.ino <= FAMFS_ROOT_INO)
-			return fail(msg, msglen, -EINVAL, "alloc to inode %llu",
+			return fbs_fail(msg, msglen, -EINVAL, "alloc to inode %llu",
 				    (unsigned long long)e->alloc.ino);
 		if (!e->nsimple && !e->nileave)
-			return fail(msg, msglen, -EINVAL, "alloc without extents");
+			return fbs_fail(msg, msglen, -EINVAL, "alloc without extents");
 		return check_extents(e, msg, msglen);
 	case FAMFS_LOG_PUNCH:
 		if (e->punch.ino <= FAMFS_ROOT_INO)
-			return fail(msg, msglen, -EINVAL, "punch in inode %llu",
+			return fbs_fail(msg, msglen, -EINVAL, "punch in inode %llu",
 				    (unsigned long long)e->punch.ino);
 		if (!aligned(e->punch.off))
-			return fail(msg, msglen, -EINVAL, "punch offset not page aligned");
+			return fbs_fail(msg, msglen, -EINVAL, "punch offset not page aligned");
 		if (e->punch.len == FAMFS_LOG_TO_END)
 			return 0;
 		if (!e->punch.len || !aligned(e->punch.len))
-			return fail(msg, msglen, -EINVAL, "punch length %llu",
+			return fbs_fail(msg, msglen, -EINVAL, "punch length %llu",
 				    (unsigned long long)e->punch.len);
 		if (e->punch.off + e->punch.len < e->punch.off)
-			return fail(msg, msglen, -EINVAL, "punch range overflows");
+			return fbs_fail(msg, msglen, -EINVAL, "punch range overflows");
 		return 0;
 	case FAMFS_LOG_SETATTR:
 		if (!e->setattr.ino)
-			return fail(msg, msglen, -EINVAL, "setattr of inode 0");
+			return fbs_fail(msg, msglen, -EINVAL, "setattr of inode 0");
 		if (!e->setattr.valid || e->setattr.valid & ~FAMFS_SETATTR_ALL)
-			return fail(msg, msglen, -EINVAL, "setattr valid mask %#x",
+			return fbs_fail(msg, msglen, -EINVAL, "setattr valid mask %#x",
 				    e->setattr.valid);
 		if (e->setattr.mode & ~07777U)
-			return fail(msg, msglen, -EINVAL, "mode %#o has more than permission bits",
+			return fbs_fail(msg, msglen, -EINVAL, "mode %#o has more than permission bits",
 				    e->setattr.mode);
 		/* one encoding per change: what is not set is zero */
 		if ((!(e->setattr.valid & FAMFS_SETATTR_SIZE) && e->setattr.size) ||
@@ -337,7 +324,7 @@ int famfs_mlog_check(const struct famfs_mlog_entry *e, char *msg, size_t msglen)
 		    (!(e->setattr.valid & FAMFS_SETATTR_ATIME) && !time_zero(&e->setattr.atime)) ||
 		    (!(e->setattr.valid & FAMFS_SETATTR_MTIME) && !time_zero(&e->setattr.mtime)) ||
 		    (!(e->setattr.valid & FAMFS_SETATTR_CTIME) && !time_zero(&e->setattr.ctime)))
-			return fail(msg, msglen, -EINVAL, "setattr field set outside its valid mask");
+			return fbs_fail(msg, msglen, -EINVAL, "setattr field set outside its valid mask");
 		ret = check_time(&e->setattr.atime, "atime", msg, msglen);
 		if (!ret)
 			ret = check_time(&e->setattr.mtime, "mtime", msg, msglen);
@@ -346,12 +333,12 @@ int famfs_mlog_check(const struct famfs_mlog_entry *e, char *msg, size_t msglen)
 		return ret;
 	case FAMFS_LOG_RENAME:
 		if (!e->rename.old_parent || !e->rename.new_parent)
-			return fail(msg, msglen, -EINVAL, "rename with parent inode 0");
+			return fbs_fail(msg, msglen, -EINVAL, "rename with parent inode 0");
 		if (e->rename.ino <= FAMFS_ROOT_INO)
-			return fail(msg, msglen, -EINVAL, "rename of inode %llu",
+			return fbs_fail(msg, msglen, -EINVAL, "rename of inode %llu",
 				    (unsigned long long)e->rename.ino);
 		if (e->rename.flags & ~FAMFS_RENAME_EXCHANGE)
-			return fail(msg, msglen, -EINVAL, "rename flags %#x", e->rename.flags);
+			return fbs_fail(msg, msglen, -EINVAL, "rename flags %#x", e->rename.flags);
 		ret = check_name(e->name, "old name", msg, msglen);
 		if (!ret)
 			ret = check_name(e->new_name, "new name", msg, msglen);
@@ -359,24 +346,24 @@ int famfs_mlog_check(const struct famfs_mlog_entry *e, char *msg, size_t msglen)
 			return ret;
 		if (e->rename.old_parent == e->rename.new_parent &&
 		    !strcmp(e->name, e->new_name))
-			return fail(msg, msglen, -EINVAL, "rename of a name to itself");
+			return fbs_fail(msg, msglen, -EINVAL, "rename of a name to itself");
 		return 0;
 	case FAMFS_LOG_DELETE:
 		if (!e->del.parent)
-			return fail(msg, msglen, -EINVAL, "delete in parent inode 0");
+			return fbs_fail(msg, msglen, -EINVAL, "delete in parent inode 0");
 		if (e->del.ino <= FAMFS_ROOT_INO)
-			return fail(msg, msglen, -EINVAL, "delete of inode %llu",
+			return fbs_fail(msg, msglen, -EINVAL, "delete of inode %llu",
 				    (unsigned long long)e->del.ino);
 		if (e->del.flags & ~FAMFS_DELETE_DIR)
-			return fail(msg, msglen, -EINVAL, "delete flags %#x", e->del.flags);
+			return fbs_fail(msg, msglen, -EINVAL, "delete flags %#x", e->del.flags);
 		return check_name(e->name, "name", msg, msglen);
 	case FAMFS_LOG_DEVADD:
 		if (e->devadd.index >= FAMFS_MAX_DEVS)
-			return fail(msg, msglen, -EINVAL, "device index %u, at most %d devices",
+			return fbs_fail(msg, msglen, -EINVAL, "device index %u, at most %d devices",
 				    e->devadd.index, FAMFS_MAX_DEVS);
 		return famfs_mlog_dev_check(&e->devadd.dev, msg, msglen);
 	}
-	return fail(msg, msglen, -EINVAL, "entry type %u", (unsigned int)e->type);
+	return fbs_fail(msg, msglen, -EINVAL, "entry type %u", (unsigned int)e->type);
 }
 
 /* -------------------------------------------------------------------- */
@@ -671,9 +658,9 @@ static int rd_string(struct rd *r, char *dst, size_t n, const char *what,
 		     char *msg, size_t msglen)
 {
 	if (r->end - r->pos < n)
-		return fail(msg, msglen, -EINVAL, "%s runs past the entry end", what);
+		return fbs_fail(msg, msglen, -EINVAL, "%s runs past the entry end", what);
 	if (memchr(r->p + r->pos, '\0', n))
-		return fail(msg, msglen, -EINVAL, "%s contains a NUL byte", what);
+		return fbs_fail(msg, msglen, -EINVAL, "%s contains a NUL byte", what);
 	memcpy(dst, r->p + r->pos, n);
 	dst[n] = '\0';
 	r->pos += n;
@@ -714,24 +701,24 @@ static int rd_extents(struct rd *r, struct famfs_mlog_entry *e, __u32 nsimple,
 
 	/* bound the counts before sizing anything by them */
 	if (nsimple > FAMFS_LOG_MAX_SIMPLE || nileave > FAMFS_LOG_MAX_ILEAVE)
-		return fail(msg, msglen, -EINVAL,
+		return fbs_fail(msg, msglen, -EINVAL,
 			    "%u simple and %u interleaved extents, at most %d and %d",
 			    nsimple, nileave, FAMFS_LOG_MAX_SIMPLE, FAMFS_LOG_MAX_ILEAVE);
 	if ((size_t)nsimple * sizeof(struct famfs_log_simple) +
 	    (size_t)nileave * sizeof(struct famfs_log_ileave) > r->end - r->pos)
-		return fail(msg, msglen, -EINVAL, "extent counts run past the entry end");
+		return fbs_fail(msg, msglen, -EINVAL, "extent counts run past the entry end");
 	if (grow((void **)&e->simple, &e->simple_cap, nsimple, sizeof(*e->simple)) ||
 	    grow((void **)&e->ileave, &e->ileave_cap, nileave, sizeof(*e->ileave)))
-		return fail(msg, msglen, -ENOMEM, "out of memory for %u extents",
+		return fbs_fail(msg, msglen, -ENOMEM, "out of memory for %u extents",
 			    nsimple + nileave);
 
 	for (i = 0; i < nsimple; i++) {
 		struct famfs_log_simple m;
 
 		if (!rd_take(r, &m, sizeof(m)))
-			return fail(msg, msglen, -EINVAL, "simple extent %u runs past the entry end", i);
+			return fbs_fail(msg, msglen, -EINVAL, "simple extent %u runs past the entry end", i);
 		if (m.pad)
-			return fail(msg, msglen, -EINVAL, "simple extent %u: padding not zero", i);
+			return fbs_fail(msg, msglen, -EINVAL, "simple extent %u: padding not zero", i);
 		e->simple[i] = (struct fmap_simple_ext) {
 			.file_off = le64toh(m.file_off),
 			.len = le64toh(m.len),
@@ -745,15 +732,15 @@ static int rd_extents(struct rd *r, struct famfs_mlog_entry *e, __u32 nsimple,
 		__u8 shift = 0;
 
 		if (!rd_take(r, &m, sizeof(m)))
-			return fail(msg, msglen, -EINVAL,
+			return fbs_fail(msg, msglen, -EINVAL,
 				    "interleaved extent %u runs past the entry end", i);
 		if (!all_zero(m.pad, sizeof(m.pad)))
-			return fail(msg, msglen, -EINVAL,
+			return fbs_fail(msg, msglen, -EINVAL,
 				    "interleaved extent %u: padding not zero", i);
 		while (shift <= FMAP_MAX_STRIP_SHIFT && (1U << shift) != m.nstrips)
 			shift++;
 		if (shift > FMAP_MAX_STRIP_SHIFT)
-			return fail(msg, msglen, -EINVAL,
+			return fbs_fail(msg, msglen, -EINVAL,
 				    "interleaved extent %u: %u strips (1, 2, 4, 8 or 16)",
 				    i, m.nstrips);
 		memset(ie, 0, sizeof(*ie));
@@ -765,11 +752,11 @@ static int rd_extents(struct rd *r, struct famfs_mlog_entry *e, __u32 nsimple,
 			struct famfs_log_strip st;
 
 			if (!rd_take(r, &st, sizeof(st)))
-				return fail(msg, msglen, -EINVAL,
+				return fbs_fail(msg, msglen, -EINVAL,
 					    "interleaved extent %u: strip %u runs past the entry end",
 					    i, s);
 			if (st.pad)
-				return fail(msg, msglen, -EINVAL,
+				return fbs_fail(msg, msglen, -EINVAL,
 					    "interleaved extent %u: strip %u padding not zero", i, s);
 			ie->strips[s].dev_off = le64toh(st.dev_off);
 			ie->strips[s].dev = le32toh(st.dev);
@@ -794,10 +781,10 @@ static int rd_payload(struct rd *r, struct famfs_mlog_entry *e, char *msg, size_
 		if (!rd_take(r, &m, sizeof(m)))
 			break;
 		if (m.pad || m.time.pad)
-			return fail(msg, msglen, -EINVAL, "padding not zero");
+			return fbs_fail(msg, msglen, -EINVAL, "padding not zero");
 		name_len = le16toh(m.name_len);
 		if (!name_len || name_len > FAMFS_NAME_MAX)
-			return fail(msg, msglen, -EINVAL, "name length %u", name_len);
+			return fbs_fail(msg, msglen, -EINVAL, "name length %u", name_len);
 		e->mknod.parent = le64toh(m.parent);
 		e->mknod.ino = le64toh(m.ino);
 		e->mknod.size = le64toh(m.size);
@@ -812,7 +799,7 @@ static int rd_payload(struct rd *r, struct famfs_mlog_entry *e, char *msg, size_
 			break;
 		if (e->type == FAMFS_LOG_SYMLINK) {
 			if (!e->mknod.size || e->mknod.size > FAMFS_SYMLINK_MAX)
-				return fail(msg, msglen, -EINVAL, "symlink target length %llu",
+				return fbs_fail(msg, msglen, -EINVAL, "symlink target length %llu",
 					    (unsigned long long)e->mknod.size);
 			ret = rd_string(r, e->target, e->mknod.size, "symlink target",
 					msg, msglen);
@@ -822,7 +809,7 @@ static int rd_payload(struct rd *r, struct famfs_mlog_entry *e, char *msg, size_
 				break;
 		}
 		if (e->type != FAMFS_LOG_CREATE && (m.nsimple || m.nileave))
-			return fail(msg, msglen, -EINVAL, "%s with extents",
+			return fbs_fail(msg, msglen, -EINVAL, "%s with extents",
 				    famfs_mlog_type_name(e->type));
 		return rd_extents(r, e, le32toh(m.nsimple), le32toh(m.nileave), msg, msglen);
 	}
@@ -850,7 +837,7 @@ static int rd_payload(struct rd *r, struct famfs_mlog_entry *e, char *msg, size_
 		if (!rd_take(r, &m, sizeof(m)))
 			break;
 		if (m.atime.pad || m.mtime.pad || m.ctime.pad)
-			return fail(msg, msglen, -EINVAL, "padding not zero");
+			return fbs_fail(msg, msglen, -EINVAL, "padding not zero");
 		e->setattr.ino = le64toh(m.ino);
 		e->setattr.valid = le32toh(m.valid);
 		e->setattr.mode = le32toh(m.mode);
@@ -871,7 +858,7 @@ static int rd_payload(struct rd *r, struct famfs_mlog_entry *e, char *msg, size_
 		old_len = le16toh(m.old_name_len);
 		new_len = le16toh(m.new_name_len);
 		if (!old_len || old_len > FAMFS_NAME_MAX || !new_len || new_len > FAMFS_NAME_MAX)
-			return fail(msg, msglen, -EINVAL, "name lengths %u and %u",
+			return fbs_fail(msg, msglen, -EINVAL, "name lengths %u and %u",
 				    old_len, new_len);
 		e->rename.old_parent = le64toh(m.old_parent);
 		e->rename.new_parent = le64toh(m.new_parent);
@@ -893,10 +880,10 @@ static int rd_payload(struct rd *r, struct famfs_mlog_entry *e, char *msg, size_
 		if (!rd_take(r, &m, sizeof(m)))
 			break;
 		if (m.pad)
-			return fail(msg, msglen, -EINVAL, "padding not zero");
+			return fbs_fail(msg, msglen, -EINVAL, "padding not zero");
 		name_len = le16toh(m.name_len);
 		if (!name_len || name_len > FAMFS_NAME_MAX)
-			return fail(msg, msglen, -EINVAL, "name length %u", name_len);
+			return fbs_fail(msg, msglen, -EINVAL, "name length %u", name_len);
 		e->del.parent = le64toh(m.parent);
 		e->del.ino = le64toh(m.ino);
 		e->del.flags = le32toh(m.flags);
@@ -913,7 +900,7 @@ static int rd_payload(struct rd *r, struct famfs_mlog_entry *e, char *msg, size_
 		if (!rd_take(r, &m, sizeof(m)))
 			break;
 		if (m.pad || m.dev.flags || !all_zero(m.dev.reserved, sizeof(m.dev.reserved)))
-			return fail(msg, msglen, -EINVAL, "reserved bytes not zero");
+			return fbs_fail(msg, msglen, -EINVAL, "reserved bytes not zero");
 		e->devadd.index = le32toh(m.index);
 		memcpy(e->devadd.dev.uuid, m.dev.uuid, sizeof(m.dev.uuid));
 		e->devadd.dev.size = le64toh(m.dev.size);
@@ -922,7 +909,7 @@ static int rd_payload(struct rd *r, struct famfs_mlog_entry *e, char *msg, size_
 		return 0;
 	}
 	}
-	return fail(msg, msglen, -EINVAL, "payload runs past the entry end or padding not zero");
+	return fbs_fail(msg, msglen, -EINVAL, "payload runs past the entry end or padding not zero");
 }
 
 void famfs_mlog_entry_init(struct famfs_mlog_entry *e)
@@ -969,27 +956,27 @@ static ssize_t decode(const void *buf, size_t avail, const __u8 *uuid, __u64 seq
 	if (!uuid)
 		uuid = no_uuid;
 	if (avail < HDR_SIZE)
-		return fail(msg, msglen, -EBADMSG, "%zu bytes left, less than an entry header",
+		return fbs_fail(msg, msglen, -EBADMSG, "%zu bytes left, less than an entry header",
 			    avail);
 	memcpy(&h, buf, sizeof(h));
 	if (le32toh(h.magic) != FAMFS_ENTRY_MAGIC)
-		return fail(msg, msglen, -EBADMSG, "bad entry magic %#x", le32toh(h.magic));
+		return fbs_fail(msg, msglen, -EBADMSG, "bad entry magic %#x", le32toh(h.magic));
 	len = le32toh(h.len);
 	if (len < HDR_SIZE + 8 || len % 8 || len > FAMFS_LOG_MAX_ENTRY)
-		return fail(msg, msglen, -EBADMSG, "bad entry length %u", len);
+		return fbs_fail(msg, msglen, -EBADMSG, "bad entry length %u", len);
 	if (len > avail)
-		return fail(msg, msglen, -EBADMSG,
+		return fbs_fail(msg, msglen, -EBADMSG,
 			    "entry length %u runs past the log end (%zu bytes left)", len, avail);
 	if (le32toh(h.crc) != entry_crc(uuid, buf, len))
-		return fail(msg, msglen, -EBADMSG, "entry CRC mismatch");
+		return fbs_fail(msg, msglen, -EBADMSG, "entry CRC mismatch");
 	*intact = true;
 
 	if (seq && le64toh(h.seq) != seq)
-		return fail(msg, msglen, -EBADMSG, "sequence number %llu, expected %llu",
+		return fbs_fail(msg, msglen, -EBADMSG, "sequence number %llu, expected %llu",
 			    (unsigned long long)le64toh(h.seq), (unsigned long long)seq);
 	type = le16toh(h.type);
 	if (!type || type > FAMFS_LOG_TYPE_MAX || h.flags)
-		return fail(msg, msglen, -EPROTONOSUPPORT,
+		return fbs_fail(msg, msglen, -EPROTONOSUPPORT,
 			    "entry type %u flags %#x unknown to this famfs-bpf (format version %d, types 1..%d): written by a newer version?",
 			    type, le16toh(h.flags), FAMFS_FORMAT_VERSION, FAMFS_LOG_TYPE_MAX);
 	e->type = type;
@@ -999,7 +986,7 @@ static ssize_t decode(const void *buf, size_t avail, const __u8 *uuid, __u64 seq
 	if (ret)
 		return ret;
 	if (!rd_pad(&r) || r.pos != r.end)
-		return fail(msg, msglen, -EINVAL, "%zu bytes after the payload", r.end - r.pos);
+		return fbs_fail(msg, msglen, -EINVAL, "%zu bytes after the payload", r.end - r.pos);
 	ret = famfs_mlog_check(e, msg, msglen);
 	if (ret)
 		return ret;
@@ -1086,26 +1073,26 @@ static int check_header(const void *log, size_t len, const __u8 *uuid,
 	size_t ml = sizeof(res->msg);
 
 	if (len < sizeof(h))
-		return fail(msg, ml, -EINVAL, "log region of %zu bytes is smaller than a log header",
+		return fbs_fail(msg, ml, -EINVAL, "log region of %zu bytes is smaller than a log header",
 			    len);
 	memcpy(&h, log, sizeof(h));
 	if (le64toh(h.magic) != FAMFS_LOG_MAGIC)
-		return fail(msg, ml, -EBADMSG, "log offset 0: no log header (bad magic)");
+		return fbs_fail(msg, ml, -EBADMSG, "log offset 0: no log header (bad magic)");
 	if (le32toh(h.crc) != header_crc(&h))
-		return fail(msg, ml, -EBADMSG, "log offset 0: log header CRC mismatch");
+		return fbs_fail(msg, ml, -EBADMSG, "log offset 0: log header CRC mismatch");
 	res->version = le32toh(h.version);
 	if (res->version > FAMFS_FORMAT_VERSION || h.flags)
-		return fail(msg, ml, -EPROTONOSUPPORT,
+		return fbs_fail(msg, ml, -EPROTONOSUPPORT,
 			    "log format version %u flags %#x: this famfs-bpf reads version %d; upgrade it",
 			    res->version, le32toh(h.flags), FAMFS_FORMAT_VERSION);
 	if (!res->version || le32toh(h.hdr_size) != sizeof(h) || h.reserved[0] ||
 	    h.reserved[1] || !h.first_seq)
-		return fail(msg, ml, -EBADMSG, "log offset 0: malformed log header");
+		return fbs_fail(msg, ml, -EBADMSG, "log offset 0: malformed log header");
 	if (uuid && memcmp(uuid, h.fs_uuid, sizeof(h.fs_uuid)))
-		return fail(msg, ml, -EINVAL,
+		return fbs_fail(msg, ml, -EINVAL,
 			    "log offset 0: the log belongs to another file system (uuid differs)");
 	if (le64toh(h.log_len) != len || len % 8)
-		return fail(msg, ml, -EINVAL,
+		return fbs_fail(msg, ml, -EINVAL,
 			    "log header says %llu bytes, the superblock %zu",
 			    (unsigned long long)le64toh(h.log_len), len);
 	memcpy(log_uuid, h.fs_uuid, sizeof(h.fs_uuid));
@@ -1122,7 +1109,7 @@ static int check_devs(const struct famfs_mlog_entry *e, const struct famfs_mlog_
 
 	if (e->type == FAMFS_LOG_DEVADD) {
 		if (e->devadd.index != devs->ndevs)
-			return fail(msg, msglen, -EINVAL, "device %u added, expected device %u",
+			return fbs_fail(msg, msglen, -EINVAL, "device %u added, expected device %u",
 				    e->devadd.index, devs->ndevs);
 		return 0;
 	}
@@ -1131,11 +1118,11 @@ static int check_devs(const struct famfs_mlog_entry *e, const struct famfs_mlog_
 		const struct famfs_mlog_dev *d;
 
 		if (x->dev >= devs->ndevs)
-			return fail(msg, msglen, -EINVAL,
+			return fbs_fail(msg, msglen, -EINVAL,
 				    "simple extent %u: no device %u", i, x->dev);
 		d = &devs->devs[x->dev];
 		if (x->dev_off < d->data_off || x->dev_off + x->len > d->size)
-			return fail(msg, msglen, -EINVAL,
+			return fbs_fail(msg, msglen, -EINVAL,
 				    "simple extent %u is not in the data area of device %u", i, x->dev);
 	}
 	for (i = 0; i < e->nileave; i++) {
@@ -1146,13 +1133,13 @@ static int check_devs(const struct famfs_mlog_entry *e, const struct famfs_mlog_
 			const struct famfs_mlog_dev *d;
 
 			if (st->dev >= devs->ndevs)
-				return fail(msg, msglen, -EINVAL,
+				return fbs_fail(msg, msglen, -EINVAL,
 					    "interleaved extent %u: strip %u: no device %u",
 					    i, s, st->dev);
 			d = &devs->devs[st->dev];
 			if (st->dev_off < d->data_off ||
 			    st->dev_off + fmap_ileave_strip_bytes(ie, s) > d->size)
-				return fail(msg, msglen, -EINVAL,
+				return fbs_fail(msg, msglen, -EINVAL,
 					    "interleaved extent %u: strip %u is not in the data area of device %u",
 					    i, s, st->dev);
 		}
@@ -1181,7 +1168,7 @@ int famfs_mlog_replay(const void *log, size_t len,
 		return res->err;
 	e = malloc(sizeof(*e));
 	if (!e) {
-		res->err = fail(res->msg, sizeof(res->msg), -ENOMEM, "out of memory");
+		res->err = fbs_fail(res->msg, sizeof(res->msg), -ENOMEM, "out of memory");
 		return res->err;
 	}
 	famfs_mlog_entry_init(e);
@@ -1197,13 +1184,13 @@ int famfs_mlog_replay(const void *log, size_t len,
 				res->tail = FAMFS_MLOG_END;
 				break;
 			}
-			res->err = fail(res->msg, sizeof(res->msg), -EBADMSG,
+			res->err = fbs_fail(res->msg, sizeof(res->msg), -EBADMSG,
 					"log offset %zu: non-zero bytes after the last entry (%llu entries applied)",
 					off, (unsigned long long)res->entries);
 			break;
 		}
 		if (!res->next_seq) {
-			res->err = fail(res->msg, sizeof(res->msg), -EBADMSG,
+			res->err = fbs_fail(res->msg, sizeof(res->msg), -EBADMSG,
 					"log offset %zu: the sequence number wrapped", off);
 			break;
 		}
@@ -1221,7 +1208,7 @@ int famfs_mlog_replay(const void *log, size_t len,
 			if (!intact && nz - off < FAMFS_LOG_MAX_ENTRY &&
 			    !intact_entry_in(p, len, off + 8, nz + 1, log_uuid))
 				res->tail = FAMFS_MLOG_TORN;
-			res->err = fail(res->msg, sizeof(res->msg), (int)n,
+			res->err = fbs_fail(res->msg, sizeof(res->msg), (int)n,
 					"log offset %zu (entry %llu): %s%s", off,
 					(unsigned long long)res->next_seq, why,
 					res->tail == FAMFS_MLOG_TORN ?
@@ -1238,7 +1225,7 @@ int famfs_mlog_replay(const void *log, size_t len,
 				snprintf(why, sizeof(why), "refused by replay: %s", strerror(-ret));
 		}
 		if (ret) {
-			res->err = fail(res->msg, sizeof(res->msg), ret,
+			res->err = fbs_fail(res->msg, sizeof(res->msg), ret,
 					"log offset %zu (entry %llu, %s): %s", off,
 					(unsigned long long)e->seq,
 					famfs_mlog_type_name(e->type), why);

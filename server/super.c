@@ -11,26 +11,13 @@
 #include <string.h>
 
 #include "crc32c.h"
+#include "log.h"
 #include "super.h"
 
 _Static_assert(offsetof(struct famfs_superblock, crc) == FAMFS_SB_SIZE - 4, "sb crc last");
 _Static_assert(offsetof(struct famfs_label, crc) == FAMFS_LABEL_SIZE - 4, "label crc last");
 _Static_assert(offsetof(struct famfs_superblock, devs) == 128, "sb device table");
 
-static int fail(char *msg, size_t msglen, int err, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int fail(char *msg, size_t msglen, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (msg && msglen) {
-		va_start(ap, fmt);
-		vsnprintf(msg, msglen, fmt, ap);
-		va_end(ap);
-	}
-	return err;
-}
 
 static bool all_zero(const void *buf, size_t len)
 {
@@ -50,20 +37,20 @@ static int check_info(const struct famfs_sb_info *info, char *msg, size_t msglen
 	__u32 i;
 
 	if (!info->devs.ndevs || info->devs.ndevs > FAMFS_MAX_DEVS)
-		return fail(msg, msglen, -EINVAL, "%u devices, 1 to %d", info->devs.ndevs,
+		return fbs_fail(msg, msglen, -EINVAL, "%u devices, 1 to %d", info->devs.ndevs,
 			    FAMFS_MAX_DEVS);
 	for (i = 0; i < info->devs.ndevs; i++)
 		if (famfs_mlog_dev_check(&info->devs.devs[i], why, sizeof(why)))
-			return fail(msg, msglen, -EINVAL, "device %u: %s", i, why);
+			return fbs_fail(msg, msglen, -EINVAL, "device %u: %s", i, why);
 	if (info->log_dev >= info->devs.ndevs)
-		return fail(msg, msglen, -EINVAL, "the log is on device %u of %u",
+		return fbs_fail(msg, msglen, -EINVAL, "the log is on device %u of %u",
 			    info->log_dev, info->devs.ndevs);
 	ld = &info->devs.devs[info->log_dev];
 	if (info->log_off % 4096 || info->log_len % 4096 || !info->log_len ||
 	    info->log_off < FAMFS_LABEL_OFF + 4096 ||
 	    info->log_off + info->log_len < info->log_off ||
 	    info->log_off + info->log_len > ld->data_off)
-		return fail(msg, msglen, -EINVAL,
+		return fbs_fail(msg, msglen, -EINVAL,
 			    "log [%llu, +%llu) is not 4 KiB aligned between the label and the data of device %u",
 			    (unsigned long long)info->log_off, (unsigned long long)info->log_len,
 			    info->log_dev);
@@ -107,15 +94,15 @@ int famfs_sb_decode(const void *buf, size_t len, struct famfs_sb_info *info,
 	__u32 i, ndevs;
 
 	if (len < sizeof(sb))
-		return fail(msg, msglen, -EINVAL, "%zu bytes, a superblock is %d", len,
+		return fbs_fail(msg, msglen, -EINVAL, "%zu bytes, a superblock is %d", len,
 			    FAMFS_SB_SIZE);
 	memcpy(&sb, buf, sizeof(sb));
 	if (le64toh(sb.magic) != FAMFS_SB_MAGIC)
-		return fail(msg, msglen, -EMEDIUMTYPE, "not a famfs-bpf device (no superblock)");
+		return fbs_fail(msg, msglen, -EMEDIUMTYPE, "not a famfs-bpf device (no superblock)");
 	if (le32toh(sb.crc) != crc32c(0, &sb, offsetof(struct famfs_superblock, crc)))
-		return fail(msg, msglen, -EBADMSG, "superblock CRC mismatch");
+		return fbs_fail(msg, msglen, -EBADMSG, "superblock CRC mismatch");
 	if (le32toh(sb.version) > FAMFS_FORMAT_VERSION || sb.flags)
-		return fail(msg, msglen, -EPROTONOSUPPORT,
+		return fbs_fail(msg, msglen, -EPROTONOSUPPORT,
 			    "format version %u flags %#llx: this famfs-bpf reads version %d; upgrade it",
 			    le32toh(sb.version), (unsigned long long)le64toh(sb.flags),
 			    FAMFS_FORMAT_VERSION);
@@ -123,10 +110,10 @@ int famfs_sb_decode(const void *buf, size_t len, struct famfs_sb_info *info,
 	    le32toh(sb.alloc_shift) != FAMFS_ALLOC_SHIFT || sb.pad ||
 	    !all_zero(sb.reserved, sizeof(sb.reserved)) ||
 	    !all_zero(sb.reserved2, sizeof(sb.reserved2)))
-		return fail(msg, msglen, -EINVAL, "malformed superblock");
+		return fbs_fail(msg, msglen, -EINVAL, "malformed superblock");
 	ndevs = le32toh(sb.ndevs);
 	if (!ndevs || ndevs > FAMFS_MAX_DEVS)
-		return fail(msg, msglen, -EINVAL, "%u devices, 1 to %d", ndevs, FAMFS_MAX_DEVS);
+		return fbs_fail(msg, msglen, -EINVAL, "%u devices, 1 to %d", ndevs, FAMFS_MAX_DEVS);
 	memset(info, 0, sizeof(*info));
 	memcpy(info->fs_uuid, sb.fs_uuid, sizeof(info->fs_uuid));
 	info->log_dev = le32toh(sb.log_dev);
@@ -139,12 +126,12 @@ int famfs_sb_decode(const void *buf, size_t len, struct famfs_sb_info *info,
 
 		if (i >= ndevs) {
 			if (!all_zero(m, sizeof(*m)))
-				return fail(msg, msglen, -EINVAL, "device table entry %u past %u devices",
+				return fbs_fail(msg, msglen, -EINVAL, "device table entry %u past %u devices",
 					    i, ndevs);
 			continue;
 		}
 		if (m->flags || !all_zero(m->reserved, sizeof(m->reserved)))
-			return fail(msg, msglen, -EINVAL, "device %u: reserved bytes set", i);
+			return fbs_fail(msg, msglen, -EINVAL, "device %u: reserved bytes set", i);
 		memcpy(d->uuid, m->uuid, sizeof(d->uuid));
 		d->size = le64toh(m->size);
 		d->data_off = le64toh(m->data_off);
@@ -181,31 +168,31 @@ int famfs_label_check(const void *buf, size_t len, const struct famfs_sb_info *i
 	__u32 their;
 
 	if (len < sizeof(l))
-		return fail(msg, msglen, -EINVAL, "%zu bytes, a label is %d", len,
+		return fbs_fail(msg, msglen, -EINVAL, "%zu bytes, a label is %d", len,
 			    FAMFS_LABEL_SIZE);
 	if (index >= info->devs.ndevs)
-		return fail(msg, msglen, -EINVAL, "device %u given, the file system has %u",
+		return fbs_fail(msg, msglen, -EINVAL, "device %u given, the file system has %u",
 			    index, info->devs.ndevs);
 	memcpy(&l, buf, sizeof(l));
 	if (le64toh(l.magic) != FAMFS_LABEL_MAGIC)
-		return fail(msg, msglen, -EMEDIUMTYPE, "not a famfs-bpf device (no label)");
+		return fbs_fail(msg, msglen, -EMEDIUMTYPE, "not a famfs-bpf device (no label)");
 	if (le32toh(l.crc) != crc32c(0, &l, offsetof(struct famfs_label, crc)))
-		return fail(msg, msglen, -EBADMSG, "label CRC mismatch");
+		return fbs_fail(msg, msglen, -EBADMSG, "label CRC mismatch");
 	if (le32toh(l.version) > FAMFS_FORMAT_VERSION)
-		return fail(msg, msglen, -EPROTONOSUPPORT, "label version %u is newer than %d",
+		return fbs_fail(msg, msglen, -EPROTONOSUPPORT, "label version %u is newer than %d",
 			    le32toh(l.version), FAMFS_FORMAT_VERSION);
 	if (!l.version || !all_zero(l.reserved, sizeof(l.reserved)))
-		return fail(msg, msglen, -EINVAL, "malformed label");
+		return fbs_fail(msg, msglen, -EINVAL, "malformed label");
 	if (memcmp(l.fs_uuid, info->fs_uuid, sizeof(l.fs_uuid)))
-		return fail(msg, msglen, -EXDEV, "a device of another famfs-bpf file system");
+		return fbs_fail(msg, msglen, -EXDEV, "a device of another famfs-bpf file system");
 	their = le32toh(l.dev_index);
 	if (their != index)
-		return fail(msg, msglen, -EINVAL,
+		return fbs_fail(msg, msglen, -EINVAL,
 			    "given as device %u, this is device %u of the file system", index, their);
 	d = &info->devs.devs[index];
 	if (memcmp(l.dev_uuid, d->uuid, sizeof(l.dev_uuid)) ||
 	    le64toh(l.dev_size) != d->size || le32toh(l.kind) != d->kind)
-		return fail(msg, msglen, -EINVAL,
+		return fbs_fail(msg, msglen, -EINVAL,
 			    "device %u: uuid, size or kind differ from the superblock's table", index);
 	return 0;
 }
