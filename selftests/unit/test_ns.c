@@ -1,0 +1,1863 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Unit tests of server/ns.c, the namespace in memory: every live operation
+ * and the errors it returns, the rules replay enforces on hostile entries,
+ * journal failures that must leave no trace, open files that outlive their
+ * name, readdir cookies that survive unlinks, a random history replayed
+ * from its log into a namespace equal to the one that wrote it, queries
+ * racing changes on two threads, and a 100,000-file replay.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <cmocka.h>
+
+#include "mlog.h"
+#include "ns.h"
+#include "xorshift.h"
+
+#define MiB (1ULL << 20)
+#define UNIT (2 * MiB)
+#define ROOT FAMFS_ROOT_INO
+#define AFTER_DOTS 2		/* readdir cookie of "..": the names come after it */
+
+static const __u8 uuid[FAMFS_UUID_SIZE] = {
+	0x3c, 0x51, 0x08, 0x9e, 0x27, 0x4d, 0x4a, 0x90,
+	0xb1, 0x6f, 0x12, 0x83, 0xd4, 0x5a, 0x0c, 0x77,
+};
+
+static const struct ns_cred cred = { .mode = 0644, .uid = 1000, .gid = 100 };
+
+/* -------------------------------------------------------------------- */
+/* A journal over a log in memory, told to fail when a test wants it to */
+
+struct jlog {
+	void *buf;
+	size_t len;
+	struct famfs_mlog_writer w;
+	int fail;		/* the next append returns this */
+	unsigned int appends;
+	struct ns_journal j;
+};
+
+static int jlog_append(void *ctx, const struct famfs_mlog_entry *e)
+{
+	struct jlog *l = ctx;
+	int err;
+
+	if (l->fail) {
+		err = l->fail;
+		l->fail = 0;
+		return err;
+	}
+	/* the namespace's idea of the sequence must be the log's */
+	if (e->seq != l->w.next_seq)
+		return -EIO;
+	err = famfs_mlog_append(&l->w, e);
+	if (!err)
+		l->appends++;
+	return err;
+}
+
+static struct jlog *jlog_new(size_t len)
+{
+	struct jlog *l = calloc(1, sizeof(*l));
+	struct famfs_mlog_result res;
+
+	assert_non_null(l);
+	l->buf = calloc(1, len);
+	assert_non_null(l->buf);
+	l->len = len;
+	assert_int_equal(famfs_mlog_format(l->buf, len, uuid, 1), 0);
+	assert_int_equal(famfs_mlog_replay(l->buf, len, uuid, NULL, NULL, NULL, &res), 0);
+	assert_int_equal(famfs_mlog_writer_init(&l->w, l->buf, len, uuid, &res), 0);
+	l->j = (struct ns_journal){ .append = jlog_append, .ctx = l };
+	return l;
+}
+
+static void jlog_free(struct jlog *l)
+{
+	free(l->buf);
+	free(l);
+}
+
+/* -------------------------------------------------------------------- */
+/* What release_extents reported */
+
+struct released {
+	unsigned int calls;
+	__u64 ino;		/* of the last call */
+	__u64 bytes;		/* file bytes, all calls */
+	__u32 nsimple, nileave;	/* of the last call */
+	struct fmap_simple_ext simple[128];
+	struct fmap_ileave_ext ileave[FMAP_MAX_ILEAVE];
+};
+
+static void on_release(void *ctx, __u64 ino, const struct fmap_simple_ext *simple,
+		       __u32 nsimple, const struct fmap_ileave_ext *ileave, __u32 nileave)
+{
+	struct released *r = ctx;
+	__u32 i;
+
+	r->calls++;
+	r->ino = ino;
+	r->nsimple = nsimple;
+	r->nileave = nileave;
+	for (i = 0; i < nsimple; i++) {
+		r->bytes += simple[i].len;
+		if (i < 128)
+			r->simple[i] = simple[i];
+	}
+	for (i = 0; i < nileave; i++) {
+		r->bytes += ileave[i].len;
+		if (i < FMAP_MAX_ILEAVE)
+			r->ileave[i] = ileave[i];
+	}
+}
+
+static const struct ns_ops release_ops = { .release_extents = on_release };
+
+/* -------------------------------------------------------------------- */
+/* The whole namespace as text: every inode, name, extent, and the counts */
+
+struct attrs {
+	struct ns_attr *a;
+	size_t n, cap;
+};
+
+static int collect_attr(void *ctx, const struct ns_attr *a)
+{
+	struct attrs *v = ctx;
+
+	if (v->n == v->cap) {
+		v->cap = v->cap ? v->cap * 2 : 64;
+		v->a = realloc(v->a, v->cap * sizeof(*v->a));
+		assert_non_null(v->a);
+	}
+	v->a[v->n++] = *a;
+	return 0;
+}
+
+static int attr_cmp(const void *x, const void *y)
+{
+	const struct ns_attr *a = x, *b = y;
+
+	return a->ino < b->ino ? -1 : a->ino > b->ino;
+}
+
+static void collect(struct ns *ns, struct attrs *v)
+{
+	memset(v, 0, sizeof(*v));
+	assert_int_equal(ns_foreach_inode(ns, collect_attr, v), 0);
+	qsort(v->a, v->n, sizeof(*v->a), attr_cmp);
+}
+
+static int dump_dirent(void *ctx, const struct ns_dirent *d)
+{
+	fprintf(ctx, "  %llu %s -> %llu %o\n", (unsigned long long)d->cookie, d->name,
+		(unsigned long long)d->ino, d->mode);
+	return 0;
+}
+
+static int dump_layout(void *ctx, __u64 ino, const struct fmap_simple_ext *simple,
+		       __u32 nsimple, const struct fmap_ileave_ext *ileave, __u32 nileave)
+{
+	FILE *f = ctx;
+	__u32 i, s;
+
+	(void)ino;
+	for (i = 0; i < nsimple; i++)
+		fprintf(f, "  s %llx+%llx @%u:%llx\n", (unsigned long long)simple[i].file_off,
+			(unsigned long long)simple[i].len, simple[i].dev,
+			(unsigned long long)simple[i].dev_off);
+	for (i = 0; i < nileave; i++) {
+		fprintf(f, "  i %llx+%llx %u/%u", (unsigned long long)ileave[i].file_off,
+			(unsigned long long)ileave[i].len, ileave[i].strip_shift,
+			ileave[i].chunk_shift);
+		for (s = 0; s < 1U << ileave[i].strip_shift; s++)
+			fprintf(f, " %u:%llx", ileave[i].strips[s].dev,
+				(unsigned long long)ileave[i].strips[s].dev_off);
+		fputc('\n', f);
+	}
+	return 0;
+}
+
+static void dump_inode(struct ns *ns, FILE *f, const struct ns_attr *a)
+{
+	char target[FAMFS_SYMLINK_MAX + 1];
+	ssize_t n;
+
+	fprintf(f, "%llu gen %llu mode %o uid %u gid %u nlink %u size %llu mapped %llu "
+		"a %lld.%u m %lld.%u c %lld.%u\n",
+		(unsigned long long)a->ino, (unsigned long long)a->generation, a->mode,
+		a->uid, a->gid, a->nlink, (unsigned long long)a->size,
+		(unsigned long long)a->mapped, (long long)a->atime.sec, a->atime.nsec,
+		(long long)a->mtime.sec, a->mtime.nsec, (long long)a->ctime.sec, a->ctime.nsec);
+	if (S_ISDIR(a->mode)) {
+		assert_int_equal(ns_readdir(ns, a->ino, 0, dump_dirent, f), 0);
+	} else if (S_ISREG(a->mode)) {
+		assert_int_equal(ns_get_layout(ns, a->ino, dump_layout, f), 0);
+	} else {
+		n = ns_readlink(ns, a->ino, target, sizeof(target));
+		assert_true(n > 0 && n < (ssize_t)sizeof(target));
+		fprintf(f, "  -> %s\n", target);
+	}
+}
+
+static char *dump(struct ns *ns)
+{
+	struct ns_statfs st;
+	struct attrs v;
+	size_t len, i;
+	char *buf;
+	FILE *f = open_memstream(&buf, &len);
+
+	assert_non_null(f);
+	collect(ns, &v);
+	for (i = 0; i < v.n; i++)
+		dump_inode(ns, f, &v.a[i]);
+	ns_statfs(ns, &st);
+	fprintf(f, "inodes %llu files %llu dirs %llu symlinks %llu orphans %llu max %llu\n",
+		(unsigned long long)st.inodes, (unsigned long long)st.files,
+		(unsigned long long)st.dirs, (unsigned long long)st.symlinks,
+		(unsigned long long)st.orphans, (unsigned long long)st.max_ino);
+	fclose(f);
+	free(v.a);
+	return buf;
+}
+
+/* Fail naming the first line where two dumps differ. */
+static void assert_same(const char *a, const char *b)
+{
+	size_t la, lb;
+
+	while (*a || *b) {
+		la = strcspn(a, "\n");
+		lb = strcspn(b, "\n");
+		if (la != lb || memcmp(a, b, la))
+			fail_msg("namespaces differ:\n  %.*s\n  %.*s", (int)la, a, (int)lb, b);
+		a += la + (a[la] == '\n');
+		b += lb + (b[lb] == '\n');
+	}
+}
+
+/* The dump now is @before: the operation just refused changed nothing. */
+static void assert_unchanged(struct ns *ns, char *before)
+{
+	char *after = dump(ns);
+
+	assert_same(before, after);
+	free(after);
+	free(before);
+}
+
+/* -------------------------------------------------------------------- */
+/* Helpers */
+
+static __u64 mkdir_ok(struct ns *ns, struct jlog *l, __u64 parent, const char *name)
+{
+	const struct ns_cred dcred = { 0755, 1000, 100 };
+	__u64 ino = 0;
+
+	assert_int_equal(ns_mkdir(ns, l ? &l->j : NULL, parent, name, &dcred, &ino), 0);
+	return ino;
+}
+
+static __u64 create_ok(struct ns *ns, struct jlog *l, __u64 parent, const char *name)
+{
+	__u64 ino = 0;
+
+	assert_int_equal(ns_create(ns, l ? &l->j : NULL, parent, name, &cred, &ino), 0);
+	return ino;
+}
+
+static struct fmap_simple_ext simple_ext(__u64 file_off, __u64 len, __u32 dev, __u64 dev_off)
+{
+	return (struct fmap_simple_ext){ .file_off = file_off, .len = len, .dev_off = dev_off,
+					 .dev = dev };
+}
+
+/* Strip s on device s % 2, at dev_off + s * gap. */
+static struct fmap_ileave_ext ileave_ext(__u64 file_off, __u64 len, __u32 strip_shift,
+					 __u64 dev_off, __u64 gap)
+{
+	struct fmap_ileave_ext ie;
+	__u32 s;
+
+	memset(&ie, 0, sizeof(ie));
+	ie.file_off = file_off;
+	ie.len = len;
+	ie.strip_shift = (__u8)strip_shift;
+	ie.chunk_shift = 21;
+	for (s = 0; s < 1U << strip_shift; s++) {
+		ie.strips[s].dev = s % 2;
+		ie.strips[s].dev_off = dev_off + s * gap;
+	}
+	return ie;
+}
+
+/* A file with simple extents [0, n * UNIT), one unit each, at dev_off. */
+static __u64 file_with_units(struct ns *ns, struct jlog *l, __u64 parent, const char *name,
+			     __u32 n, __u64 dev_off)
+{
+	struct fmap_simple_ext x[8];
+	__u64 ino = create_ok(ns, l, parent, name);
+	__u32 i;
+
+	assert_true(n <= 8);
+	for (i = 0; i < n; i++)
+		x[i] = simple_ext(i * UNIT, UNIT, 0, dev_off + i * UNIT);
+	assert_int_equal(ns_alloc(ns, l ? &l->j : NULL, ino, x, n, NULL, 0), 0);
+	return ino;
+}
+
+static __u32 nlink_of(struct ns *ns, __u64 ino)
+{
+	struct ns_attr a;
+
+	assert_int_equal(ns_getattr(ns, ino, &a), 0);
+	return a.nlink;
+}
+
+static __u64 lookup(struct ns *ns, __u64 parent, const char *name)
+{
+	__u64 ino = 0;
+
+	return ns_lookup(ns, parent, name, &ino) ? 0 : ino;
+}
+
+/* -------------------------------------------------------------------- */
+/* Live operations */
+
+static void create_lookup_getattr(void **state)
+{
+	struct jlog *l = jlog_new(64 * 1024);
+	struct ns *ns = ns_new(NULL, NULL);
+	const struct ns_cred typed = { S_IFREG | 04755, 7, 8 };
+	struct ns_statfs st;
+	struct ns_attr a, d;
+	__u64 dir, f, s, ino;
+	char buf[64];
+
+	(void)state;
+	assert_non_null(ns);
+	assert_int_equal(ns_getattr(ns, ROOT, &a), 0);
+	assert_int_equal(a.mode, S_IFDIR | 0755);
+	assert_int_equal(a.nlink, 2);
+
+	dir = mkdir_ok(ns, l, ROOT, "d");
+	assert_int_equal(dir, 2);
+	assert_int_equal(nlink_of(ns, ROOT), 3);
+	f = create_ok(ns, l, dir, "f");
+	assert_int_equal(f, 3);
+	assert_int_equal(ns_symlink(ns, &l->j, ROOT, "l", "d/f", &cred, &s), 0);
+	assert_int_equal(s, 4);
+	assert_int_equal(ns_create(ns, &l->j, dir, "typed", &typed, &ino), 0);
+	assert_int_equal(l->appends, 4);
+
+	assert_int_equal(ns_getattr(ns, dir, &d), 0);
+	assert_int_equal(d.mode, S_IFDIR | 0755);
+	assert_int_equal(d.nlink, 2);
+	assert_int_equal(d.generation, 1);
+	assert_int_equal(ns_getattr(ns, f, &a), 0);
+	assert_int_equal(a.mode, S_IFREG | 0644);
+	assert_int_equal(a.uid, 1000);
+	assert_int_equal(a.gid, 100);
+	assert_int_equal(a.nlink, 1);
+	assert_int_equal(a.size, 0);
+	assert_int_equal(a.generation, 2);
+	assert_true(a.ctime.sec > 1600000000);
+	/* the directory changed when its last name came */
+	assert_int_equal(ns_getattr(ns, ino, &a), 0);
+	assert_int_equal(a.mode, S_IFREG | 04755);
+	assert_int_equal(ns_getattr(ns, dir, &d), 0);
+	assert_int_equal(d.mtime.sec, a.ctime.sec);
+	assert_int_equal(d.mtime.nsec, a.ctime.nsec);
+	assert_int_equal(d.ctime.nsec, a.ctime.nsec);
+	assert_int_equal(ns_getattr(ns, s, &a), 0);
+	assert_int_equal(a.mode, S_IFLNK | 0644);
+	assert_int_equal(a.size, 3);
+
+	assert_int_equal(ns_readlink(ns, s, buf, sizeof(buf)), 3);
+	assert_string_equal(buf, "d/f");
+	assert_int_equal(ns_readlink(ns, f, buf, sizeof(buf)), -EINVAL);
+	assert_int_equal(ns_readlink(ns, 99, buf, sizeof(buf)), -ENOENT);
+
+	assert_int_equal(lookup(ns, ROOT, "d"), dir);
+	assert_int_equal(lookup(ns, dir, "f"), f);
+	assert_int_equal(lookup(ns, dir, "."), dir);
+	assert_int_equal(lookup(ns, dir, ".."), ROOT);
+	assert_int_equal(lookup(ns, ROOT, ".."), ROOT);
+	assert_int_equal(ns_lookup(ns, dir, "nope", &ino), -ENOENT);
+	assert_int_equal(ns_lookup(ns, f, "x", &ino), -ENOTDIR);
+	assert_int_equal(ns_lookup(ns, 99, "x", &ino), -ENOENT);
+	assert_int_equal(ns_getattr(ns, 99, &a), -ENOENT);
+
+	ns_statfs(ns, &st);
+	assert_int_equal(st.inodes, 5);
+	assert_int_equal(st.files, 2);
+	assert_int_equal(st.dirs, 2);
+	assert_int_equal(st.symlinks, 1);
+	assert_int_equal(st.orphans, 0);
+	assert_int_equal(st.max_ino, 5);
+	ns_free(ns);
+	jlog_free(l);
+}
+
+static void mknod_errors(void **state)
+{
+	struct jlog *l = jlog_new(64 * 1024);
+	struct ns *ns = ns_new(NULL, NULL);
+	char longname[FAMFS_NAME_MAX + 2], longtarget[FAMFS_SYMLINK_MAX + 2];
+	__u64 dir, f, ino;
+	char *before;
+
+	(void)state;
+	dir = mkdir_ok(ns, l, ROOT, "d");
+	f = create_ok(ns, l, dir, "f");
+	memset(longname, 'n', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	memset(longtarget, 't', sizeof(longtarget) - 1);
+	longtarget[sizeof(longtarget) - 1] = '\0';
+
+	before = dump(ns);
+	assert_int_equal(ns_create(ns, &l->j, 99, "x", &cred, &ino), -ENOENT);
+	assert_int_equal(ns_mkdir(ns, &l->j, f, "x", &cred, &ino), -ENOTDIR);
+	assert_int_equal(ns_create(ns, &l->j, dir, "f", &cred, &ino), -EEXIST);
+	assert_int_equal(ns_mkdir(ns, &l->j, ROOT, "d", &cred, &ino), -EEXIST);
+	assert_int_equal(ns_symlink(ns, &l->j, dir, "f", "t", &cred, &ino), -EEXIST);
+	assert_int_equal(ns_create(ns, &l->j, dir, "", &cred, &ino), -EINVAL);
+	assert_int_equal(ns_create(ns, &l->j, dir, ".", &cred, &ino), -EINVAL);
+	assert_int_equal(ns_create(ns, &l->j, dir, "..", &cred, &ino), -EINVAL);
+	assert_int_equal(ns_create(ns, &l->j, dir, "a/b", &cred, &ino), -EINVAL);
+	assert_int_equal(ns_create(ns, &l->j, dir, longname, &cred, &ino), -ENAMETOOLONG);
+	assert_int_equal(ns_symlink(ns, &l->j, dir, "s", "", &cred, &ino), -ENOENT);
+	assert_int_equal(ns_symlink(ns, &l->j, dir, "s", longtarget, &cred, &ino),
+			 -ENAMETOOLONG);
+	assert_int_equal(l->appends, 2);
+	assert_unchanged(ns, before);
+
+	/* the longest name and target are fine */
+	longname[FAMFS_NAME_MAX] = '\0';
+	longtarget[FAMFS_SYMLINK_MAX] = '\0';
+	assert_int_equal(ns_symlink(ns, &l->j, dir, longname, longtarget, &cred, &ino), 0);
+	assert_int_equal(ns_readlink(ns, ino, longtarget, sizeof(longtarget)), FAMFS_SYMLINK_MAX);
+	assert_int_equal(lookup(ns, dir, longname), ino);
+	ns_free(ns);
+	jlog_free(l);
+}
+
+static void unlink_rmdir(void **state)
+{
+	struct released r = { 0 };
+	struct jlog *l = jlog_new(64 * 1024);
+	struct ns *ns = ns_new(&release_ops, &r);
+	struct ns_statfs st;
+	__u64 dir, sub, f, s;
+
+	(void)state;
+	dir = mkdir_ok(ns, l, ROOT, "d");
+	sub = mkdir_ok(ns, l, dir, "sub");
+	f = file_with_units(ns, l, dir, "f", 3, 64 * MiB);
+	assert_int_equal(ns_symlink(ns, &l->j, ROOT, "s", "d", &cred, &s), 0);
+	assert_int_equal(nlink_of(ns, dir), 3);
+
+	assert_int_equal(ns_unlink(ns, &l->j, dir, "nope"), -ENOENT);
+	assert_int_equal(ns_unlink(ns, &l->j, 99, "f"), -ENOENT);
+	assert_int_equal(ns_unlink(ns, &l->j, f, "f"), -ENOTDIR);
+	assert_int_equal(ns_unlink(ns, &l->j, dir, "sub"), -EISDIR);
+	assert_int_equal(ns_rmdir(ns, &l->j, dir, "f"), -ENOTDIR);
+	assert_int_equal(ns_rmdir(ns, &l->j, ROOT, "d"), -ENOTEMPTY);
+	assert_int_equal(ns_rmdir(ns, &l->j, ROOT, ".."), -EINVAL);
+	assert_int_equal(r.calls, 0);
+
+	assert_int_equal(ns_unlink(ns, &l->j, dir, "f"), 0);
+	assert_int_equal(r.calls, 1);
+	assert_int_equal(r.ino, f);
+	assert_int_equal(r.nsimple, 3);
+	assert_int_equal(r.bytes, 3 * UNIT);
+	assert_int_equal(r.simple[2].dev_off, 64 * MiB + 2 * UNIT);
+	assert_int_equal(lookup(ns, dir, "f"), 0);
+	assert_int_equal(ns_getattr(ns, f, &(struct ns_attr){ 0 }), -ENOENT);
+	assert_int_equal(ns_rmdir(ns, &l->j, ROOT, "d"), -ENOTEMPTY);
+	assert_int_equal(ns_rmdir(ns, &l->j, dir, "sub"), 0);
+	assert_int_equal(nlink_of(ns, dir), 2);
+	assert_int_equal(ns_getattr(ns, sub, &(struct ns_attr){ 0 }), -ENOENT);
+	assert_int_equal(ns_rmdir(ns, &l->j, ROOT, "d"), 0);
+	assert_int_equal(nlink_of(ns, ROOT), 2);
+	assert_int_equal(ns_unlink(ns, &l->j, ROOT, "s"), 0);
+	assert_int_equal(r.calls, 1);	/* nothing to release for the others */
+
+	ns_statfs(ns, &st);
+	assert_int_equal(st.inodes, 1);
+	assert_int_equal(st.files + st.symlinks, 0);
+	assert_int_equal(st.dirs, 1);
+	assert_int_equal(st.max_ino, 5);
+	/* numbers are never reused */
+	assert_int_equal(create_ok(ns, l, ROOT, "f"), 6);
+	ns_free(ns);
+	jlog_free(l);
+}
+
+static void rename_moves_and_replaces(void **state)
+{
+	struct released r = { 0 };
+	struct jlog *l = jlog_new(64 * 1024);
+	struct ns *ns = ns_new(&release_ops, &r);
+	__u64 a, b, f, g, sub, empty, full, ino;
+	unsigned int appends;
+
+	(void)state;
+	a = mkdir_ok(ns, l, ROOT, "a");
+	b = mkdir_ok(ns, l, ROOT, "b");
+	f = file_with_units(ns, l, a, "f", 1, 64 * MiB);
+	g = file_with_units(ns, l, b, "g", 2, 128 * MiB);
+	sub = mkdir_ok(ns, l, a, "sub");
+	empty = mkdir_ok(ns, l, b, "empty");
+	full = mkdir_ok(ns, l, b, "full");
+	create_ok(ns, l, full, "x");
+
+	/* a file to another directory and name */
+	assert_int_equal(ns_rename(ns, &l->j, a, "f", b, "f2", 0), 0);
+	assert_int_equal(lookup(ns, a, "f"), 0);
+	assert_int_equal(lookup(ns, b, "f2"), f);
+	/* a directory: ".." and both link counts follow */
+	assert_int_equal(nlink_of(ns, a), 3);
+	assert_int_equal(ns_rename(ns, &l->j, a, "sub", b, "sub", 0), 0);
+	assert_int_equal(nlink_of(ns, a), 2);
+	assert_int_equal(nlink_of(ns, b), 5);
+	assert_int_equal(lookup(ns, sub, ".."), b);
+
+	/* over an existing file: it goes, with its space */
+	assert_int_equal(ns_rename(ns, &l->j, b, "f2", b, "g", 0), 0);
+	assert_int_equal(lookup(ns, b, "g"), f);
+	assert_int_equal(lookup(ns, b, "f2"), 0);
+	assert_int_equal(ns_getattr(ns, g, &(struct ns_attr){ 0 }), -ENOENT);
+	assert_int_equal(r.calls, 1);
+	assert_int_equal(r.ino, g);
+	assert_int_equal(r.bytes, 2 * UNIT);
+
+	/* incompatible or busy targets */
+	appends = l->appends;
+	assert_int_equal(ns_rename(ns, &l->j, b, "g", b, "empty", 0), -EISDIR);
+	assert_int_equal(ns_rename(ns, &l->j, b, "sub", b, "g", 0), -ENOTDIR);
+	assert_int_equal(ns_rename(ns, &l->j, b, "sub", b, "full", 0), -ENOTEMPTY);
+	assert_int_equal(ns_rename(ns, &l->j, b, "g", b, "sub", NS_RENAME_NOREPLACE), -EEXIST);
+	assert_int_equal(ns_rename(ns, &l->j, b, "g", b, "h",
+				   NS_RENAME_NOREPLACE | NS_RENAME_EXCHANGE), -EINVAL);
+	assert_int_equal(ns_rename(ns, &l->j, b, "g", b, "h", 1U << 2), -EINVAL);
+	assert_int_equal(ns_rename(ns, &l->j, b, "nope", b, "h", 0), -ENOENT);
+	assert_int_equal(ns_rename(ns, &l->j, b, "g", 99, "h", 0), -ENOENT);
+	assert_int_equal(ns_rename(ns, &l->j, b, "g", f, "h", 0), -ENOTDIR);
+	assert_int_equal(ns_rename(ns, &l->j, b, "g", b, "g", 0), 0);	/* itself */
+	assert_int_equal(ns_rename(ns, &l->j, b, "g", b, "g", NS_RENAME_EXCHANGE), 0);
+	assert_int_equal(ns_rename(ns, &l->j, b, "g", b, "g", NS_RENAME_NOREPLACE), -EEXIST);
+	/* a directory into itself or below */
+	assert_int_equal(ns_rename(ns, &l->j, ROOT, "b", b, "b2", 0), -EINVAL);
+	assert_int_equal(ns_rename(ns, &l->j, ROOT, "b", sub, "b2", 0), -EINVAL);
+	assert_int_equal(l->appends, appends);
+
+	/* a directory over an empty one */
+	assert_int_equal(ns_rename(ns, &l->j, b, "sub", b, "empty", 0), 0);
+	assert_int_equal(lookup(ns, b, "empty"), sub);
+	assert_int_equal(ns_getattr(ns, empty, &(struct ns_attr){ 0 }), -ENOENT);
+	assert_int_equal(nlink_of(ns, b), 4);	/* sub (as "empty"), full */
+
+	/* exchange a file and a directory across directories */
+	assert_int_equal(ns_mkdir(ns, &l->j, a, "d2", &cred, &ino), 0);
+	assert_int_equal(ns_rename(ns, &l->j, b, "g", a, "d2", NS_RENAME_EXCHANGE), 0);
+	assert_int_equal(lookup(ns, b, "g"), ino);
+	assert_int_equal(lookup(ns, a, "d2"), f);
+	assert_int_equal(lookup(ns, ino, ".."), b);
+	assert_int_equal(nlink_of(ns, a), 2);
+	assert_int_equal(nlink_of(ns, b), 5);
+	assert_int_equal(ns_rename(ns, &l->j, b, "g", a, "none", NS_RENAME_EXCHANGE), -ENOENT);
+	/* nor with its own child, either way */
+	create_ok(ns, l, ino, "child");
+	assert_int_equal(ns_rename(ns, &l->j, b, "g", ino, "child", NS_RENAME_EXCHANGE), -EINVAL);
+	assert_int_equal(ns_rename(ns, &l->j, ino, "child", b, "g", NS_RENAME_EXCHANGE), -EINVAL);
+	assert_int_equal(r.calls, 1);
+	ns_free(ns);
+	jlog_free(l);
+}
+
+static void setattr_fields(void **state)
+{
+	struct jlog *l = jlog_new(64 * 1024);
+	struct ns *ns = ns_new(NULL, NULL);
+	struct ns_setattr sa = { 0 };
+	struct ns_attr a, b;
+	__u64 dir, f, s;
+
+	(void)state;
+	dir = mkdir_ok(ns, l, ROOT, "d");
+	f = create_ok(ns, l, dir, "f");
+	assert_int_equal(ns_symlink(ns, &l->j, dir, "s", "f", &cred, &s), 0);
+	assert_int_equal(ns_getattr(ns, f, &a), 0);
+
+	sa = (struct ns_setattr){ .valid = FAMFS_SETATTR_ATIME | FAMFS_SETATTR_MTIME,
+				  .atime = { 5, 6 }, .mtime = { -7, 8 } };
+	assert_int_equal(ns_setattr(ns, &l->j, f, &sa), 0);
+	assert_int_equal(ns_getattr(ns, f, &b), 0);
+	assert_int_equal(b.atime.sec, 5);
+	assert_int_equal(b.atime.nsec, 6);
+	assert_int_equal(b.mtime.sec, -7);
+	assert_int_equal(b.ctime.sec, a.ctime.sec);	/* times alone keep ctime */
+	assert_int_equal(b.ctime.nsec, a.ctime.nsec);
+
+	sa = (struct ns_setattr){ .valid = FAMFS_SETATTR_MODE | FAMFS_SETATTR_UID |
+				  FAMFS_SETATTR_GID | FAMFS_SETATTR_SIZE,
+				  .mode = S_IFDIR | 01700, .uid = 1, .gid = 2, .size = 12345 };
+	assert_int_equal(ns_setattr(ns, &l->j, f, &sa), 0);
+	assert_int_equal(ns_getattr(ns, f, &b), 0);
+	assert_int_equal(b.mode, S_IFREG | 01700);
+	assert_int_equal(b.uid, 1);
+	assert_int_equal(b.gid, 2);
+	assert_int_equal(b.size, 12345);
+	assert_true(b.ctime.sec >= a.ctime.sec && b.ctime.sec > 1600000000);
+
+	sa = (struct ns_setattr){ .valid = FAMFS_SETATTR_CTIME | FAMFS_SETATTR_UID,
+				  .uid = 3, .ctime = { 42, 43 } };
+	assert_int_equal(ns_setattr(ns, &l->j, dir, &sa), 0);
+	assert_int_equal(ns_getattr(ns, dir, &b), 0);
+	assert_int_equal(b.ctime.sec, 42);
+	assert_int_equal(b.uid, 3);
+	assert_int_equal(b.mode, S_IFDIR | 0755);
+
+	assert_int_equal(l->appends, 6);
+	sa = (struct ns_setattr){ .valid = FAMFS_SETATTR_SIZE, .size = 1 };
+	assert_int_equal(ns_setattr(ns, &l->j, dir, &sa), -EISDIR);
+	assert_int_equal(ns_setattr(ns, &l->j, s, &sa), -EINVAL);
+	assert_int_equal(ns_setattr(ns, &l->j, 99, &sa), -ENOENT);
+	sa.valid = 1U << 7;
+	assert_int_equal(ns_setattr(ns, &l->j, f, &sa), -EINVAL);
+	sa.valid = 0;
+	assert_int_equal(ns_setattr(ns, &l->j, f, &sa), 0);
+	assert_int_equal(l->appends, 6);
+	ns_free(ns);
+	jlog_free(l);
+}
+
+struct layout_copy {
+	__u32 nsimple, nileave;
+	struct fmap_simple_ext simple[16];
+	struct fmap_ileave_ext ileave[FMAP_MAX_ILEAVE];
+};
+
+static int copy_layout(void *ctx, __u64 ino, const struct fmap_simple_ext *simple,
+		       __u32 nsimple, const struct fmap_ileave_ext *ileave, __u32 nileave)
+{
+	struct layout_copy *c = ctx;
+
+	(void)ino;
+	assert_true(nsimple <= 16);
+	c->nsimple = nsimple;
+	c->nileave = nileave;
+	if (nsimple)
+		memcpy(c->simple, simple, nsimple * sizeof(*simple));
+	if (nileave)
+		memcpy(c->ileave, ileave, nileave * sizeof(*ileave));
+	return 0;
+}
+
+static void get_layout(struct ns *ns, __u64 ino, struct layout_copy *c)
+{
+	assert_int_equal(ns_get_layout(ns, ino, copy_layout, c), 0);
+}
+
+static __u64 mapped_of(struct ns *ns, __u64 ino)
+{
+	struct ns_attr a;
+
+	assert_int_equal(ns_getattr(ns, ino, &a), 0);
+	return a.mapped;
+}
+
+static void alloc_extents(void **state)
+{
+	struct jlog *l = jlog_new(64 * 1024);
+	struct ns *ns = ns_new(NULL, NULL);
+	struct fmap_simple_ext x[2];
+	struct fmap_ileave_ext ie[5];
+	struct layout_copy c;
+	__u64 f, dir, s;
+	char *before;
+	__u32 i;
+
+	(void)state;
+	dir = mkdir_ok(ns, l, ROOT, "d");
+	f = create_ok(ns, l, dir, "f");
+	assert_int_equal(ns_symlink(ns, &l->j, dir, "s", "f", &cred, &s), 0);
+
+	x[0] = simple_ext(0, 4 * MiB, 0, 100 * MiB);
+	x[1] = simple_ext(8 * MiB, 2 * MiB, 1, 200 * MiB);
+	assert_int_equal(ns_alloc(ns, &l->j, f, x, 2, NULL, 0), 0);
+	/* one between them: kept sorted */
+	x[0] = simple_ext(4 * MiB, 2 * MiB, 0, 300 * MiB);
+	assert_int_equal(ns_alloc(ns, &l->j, f, x, 1, NULL, 0), 0);
+	get_layout(ns, f, &c);
+	assert_int_equal(c.nsimple, 3);
+	assert_int_equal(c.simple[0].file_off, 0);
+	assert_int_equal(c.simple[1].file_off, 4 * MiB);
+	assert_int_equal(c.simple[1].dev_off, 300 * MiB);
+	assert_int_equal(c.simple[2].file_off, 8 * MiB);
+	assert_int_equal(mapped_of(ns, f), 8 * MiB);
+
+	ie[0] = ileave_ext(32 * MiB, 16 * MiB, 1, 1024 * MiB, 64 * MiB);
+	assert_int_equal(ns_alloc(ns, &l->j, f, NULL, 0, ie, 1), 0);
+	assert_int_equal(mapped_of(ns, f), 24 * MiB);
+
+	before = dump(ns);
+	x[0] = simple_ext(5 * MiB, 4096, 0, 400 * MiB);		/* inside a simple one */
+	assert_int_equal(ns_alloc(ns, &l->j, f, x, 1, NULL, 0), -EINVAL);
+	x[0] = simple_ext(30 * MiB, 4 * MiB, 0, 400 * MiB);	/* into the interleaved one */
+	assert_int_equal(ns_alloc(ns, &l->j, f, x, 1, NULL, 0), -EINVAL);
+	ie[1] = ileave_ext(9 * MiB, 4 * MiB, 0, 500 * MiB, 0);	/* over a simple one */
+	assert_int_equal(ns_alloc(ns, &l->j, f, NULL, 0, &ie[1], 1), -EINVAL);
+	ie[1] = ileave_ext(40 * MiB, 4 * MiB, 0, 500 * MiB, 0);	/* over the interleaved */
+	assert_int_equal(ns_alloc(ns, &l->j, f, NULL, 0, &ie[1], 1), -EINVAL);
+	x[0] = simple_ext(64 * MiB, 2 * MiB, 0, 400 * MiB);
+	assert_int_equal(ns_alloc(ns, &l->j, dir, x, 1, NULL, 0), -EISDIR);
+	assert_int_equal(ns_alloc(ns, &l->j, s, x, 1, NULL, 0), -EINVAL);
+	assert_int_equal(ns_alloc(ns, &l->j, 99, x, 1, NULL, 0), -ENOENT);
+	assert_int_equal(ns_alloc(ns, &l->j, f, x, FAMFS_LOG_MAX_SIMPLE + 1, NULL, 0), -E2BIG);
+	assert_int_equal(ns_alloc(ns, &l->j, f, NULL, 0, NULL, 0), 0);
+	assert_unchanged(ns, before);
+
+	/* at most FMAP_MAX_ILEAVE interleaved extents in a file */
+	for (i = 1; i < 5; i++)
+		ie[i] = ileave_ext((64 + 16 * i) * MiB, 8 * MiB, 2, (2048 + 64 * i) * MiB, 16 * MiB);
+	assert_int_equal(ns_alloc(ns, &l->j, f, NULL, 0, &ie[1], 3), 0);
+	before = dump(ns);
+	assert_int_equal(ns_alloc(ns, &l->j, f, NULL, 0, &ie[4], 1), -EFBIG);
+	assert_unchanged(ns, before);
+	get_layout(ns, f, &c);
+	assert_int_equal(c.nileave, 4);
+	for (i = 1; i < 4; i++)
+		assert_true(c.ileave[i - 1].file_off < c.ileave[i].file_off);
+	ns_free(ns);
+	jlog_free(l);
+}
+
+/* Does what a punch released map [off, end) exactly as @orig did? */
+static void assert_released_tail(const struct released *r, const struct fmap_ileave_ext *orig,
+				 __u64 off, __u64 end)
+{
+	struct fmap_mapping want, got;
+	__u64 pos;
+	__u32 i, hits;
+
+	for (pos = off; pos < end; pos += 4096) {
+		assert_int_equal(fmap_ileave_resolve(orig, pos, &want), 0);
+		hits = 0;
+		for (i = 0; i < r->nsimple; i++)
+			if (!fmap_simple_map(&r->simple[i], pos, &got)) {
+				hits++;
+				assert_int_equal(got.dev, want.dev);
+				assert_int_equal(got.dev_off, want.dev_off);
+			}
+		for (i = 0; i < r->nileave; i++)
+			if (!fmap_ileave_resolve(&r->ileave[i], pos, &got)) {
+				hits++;
+				assert_int_equal(got.dev, want.dev);
+				assert_int_equal(got.dev_off, want.dev_off);
+			}
+		assert_int_equal(hits, 1);
+	}
+}
+
+static void punch_extents(void **state)
+{
+	struct released r = { 0 };
+	struct jlog *l = jlog_new(64 * 1024);
+	struct ns *ns = ns_new(&release_ops, &r);
+	struct fmap_ileave_ext ie, ie2;
+	struct fmap_simple_ext x[2];
+	struct layout_copy c;
+	unsigned int appends;
+	char *before;
+	__u64 f, d;
+
+	(void)state;
+	f = create_ok(ns, l, ROOT, "f");
+	d = mkdir_ok(ns, l, ROOT, "d");
+	x[0] = simple_ext(0, 4 * MiB, 0, 100 * MiB);
+	x[1] = simple_ext(8 * MiB, 4 * MiB, 1, 200 * MiB);
+	ie = ileave_ext(32 * MiB, 16 * MiB, 1, 1024 * MiB, 64 * MiB);
+	ie2 = ileave_ext(64 * MiB, 8 * MiB, 0, 2048 * MiB, 0);
+	assert_int_equal(ns_alloc(ns, &l->j, f, x, 2, &ie, 1), 0);
+	assert_int_equal(ns_alloc(ns, &l->j, f, NULL, 0, &ie2, 1), 0);
+
+	/* a hole in one extent splits it */
+	assert_int_equal(ns_punch(ns, &l->j, f, 1 * MiB, 1 * MiB), 0);
+	get_layout(ns, f, &c);
+	assert_int_equal(c.nsimple, 3);
+	assert_int_equal(c.simple[0].len, 1 * MiB);
+	assert_int_equal(c.simple[1].file_off, 2 * MiB);
+	assert_int_equal(c.simple[1].len, 2 * MiB);
+	assert_int_equal(c.simple[1].dev_off, 102 * MiB);
+	assert_int_equal(r.calls, 1);
+	assert_int_equal(r.nsimple, 1);
+	assert_int_equal(r.simple[0].file_off, 1 * MiB);
+	assert_int_equal(r.simple[0].dev_off, 101 * MiB);
+	assert_int_equal(r.simple[0].len, 1 * MiB);
+
+	/* across two: a tail and a head go */
+	assert_int_equal(ns_punch(ns, &l->j, f, 3 * MiB, 6 * MiB), 0);
+	get_layout(ns, f, &c);
+	assert_int_equal(c.nsimple, 3);
+	assert_int_equal(c.simple[1].len, 1 * MiB);
+	assert_int_equal(c.simple[2].file_off, 9 * MiB);
+	assert_int_equal(c.simple[2].dev_off, 201 * MiB);
+	assert_int_equal(r.calls, 2);
+	assert_int_equal(r.nsimple, 2);
+	assert_int_equal(r.bytes, 1 * MiB + 2 * MiB);
+
+	/* a range nothing maps: nothing released */
+	assert_int_equal(ns_punch(ns, &l->j, f, 16 * MiB, 8 * MiB), 0);
+	assert_int_equal(r.calls, 2);
+
+	/* an interleaved extent may only lose a tail, or go whole */
+	appends = l->appends;
+	before = dump(ns);
+	assert_int_equal(ns_punch(ns, &l->j, f, 32 * MiB, 4 * MiB), -EINVAL);	/* head */
+	assert_int_equal(ns_punch(ns, &l->j, f, 36 * MiB, 4 * MiB), -EINVAL);	/* hole */
+	assert_int_equal(ns_punch(ns, &l->j, f, 0, 40 * MiB), -EINVAL);
+	assert_int_equal(ns_punch(ns, &l->j, d, 0, 4096), -EISDIR);
+	assert_int_equal(ns_punch(ns, &l->j, 99, 0, 4096), -ENOENT);
+	assert_int_equal(ns_punch(ns, &l->j, f, 100, 4096), -EINVAL);
+	assert_unchanged(ns, before);
+	assert_int_equal(l->appends, appends);
+
+	/*
+	 * The tail from 37 MiB, mid-stripe (stripes are 2 x 2 MiB from 32):
+	 * [37, 38) and [38, 40) as simple extents, [40, 48) as interleaved
+	 * extent, its strips moved on by 4 MiB; ie2 [64, 72) goes whole.
+	 */
+	r.bytes = 0;
+	assert_int_equal(ns_punch(ns, &l->j, f, 37 * MiB, 40 * MiB), 0);
+	assert_int_equal(r.calls, 3);
+	assert_int_equal(r.nsimple, 2);
+	assert_int_equal(r.nileave, 2);
+	assert_int_equal(r.bytes, 11 * MiB + 8 * MiB);
+	assert_int_equal(r.ileave[0].file_off, 40 * MiB);
+	assert_int_equal(r.ileave[0].strips[1].dev_off, 1024 * MiB + 64 * MiB + 4 * MiB);
+	assert_memory_equal(&r.ileave[1], &ie2, sizeof(ie2));
+	r.nileave = 1;
+	assert_released_tail(&r, &ie, 37 * MiB, 48 * MiB);
+	get_layout(ns, f, &c);
+	assert_int_equal(c.nileave, 1);
+	assert_int_equal(c.ileave[0].len, 5 * MiB);
+	assert_int_equal(mapped_of(ns, f), 1 * MiB + 1 * MiB + 3 * MiB + 5 * MiB);
+
+	/* truncate to nothing */
+	assert_int_equal(ns_punch(ns, &l->j, f, 0, FAMFS_LOG_TO_END), 0);
+	assert_int_equal(mapped_of(ns, f), 0);
+	get_layout(ns, f, &c);
+	assert_int_equal(c.nsimple + c.nileave, 0);
+	assert_int_equal(r.calls, 4);
+	ns_free(ns);
+	jlog_free(l);
+}
+
+/* -------------------------------------------------------------------- */
+/* Journal failures */
+
+static void journal_failure_changes_nothing(void **state)
+{
+	struct released r = { 0 };
+	struct jlog *l = jlog_new(64 * 1024);
+	struct ns *ns = ns_new(&release_ops, &r);
+	struct fmap_simple_ext x = simple_ext(8 * MiB, UNIT, 0, 512 * MiB);
+	struct ns_setattr sa = { .valid = FAMFS_SETATTR_SIZE, .size = 99 };
+	__u64 dir, f, ino;
+	unsigned int appends;
+	char *before;
+	int i;
+
+	(void)state;
+	dir = mkdir_ok(ns, l, ROOT, "d");
+	mkdir_ok(ns, l, dir, "empty");
+	f = file_with_units(ns, l, dir, "f", 2, 64 * MiB);
+	file_with_units(ns, l, dir, "g", 1, 128 * MiB);
+	appends = l->appends;
+
+	for (i = 0; i < 12; i++) {
+		int err = 0;
+
+		before = dump(ns);
+		l->fail = -ENOSPC;
+		switch (i) {
+		case 0: err = ns_mkdir(ns, &l->j, dir, "new", &cred, &ino); break;
+		case 1: err = ns_create(ns, &l->j, dir, "new", &cred, &ino); break;
+		case 2: err = ns_symlink(ns, &l->j, dir, "new", "f", &cred, &ino); break;
+		case 3: err = ns_unlink(ns, &l->j, dir, "f"); break;
+		case 4: err = ns_rmdir(ns, &l->j, dir, "empty"); break;
+		case 5: err = ns_rename(ns, &l->j, dir, "f", ROOT, "moved", 0); break;
+		case 6: err = ns_rename(ns, &l->j, dir, "f", dir, "g", 0); break;
+		case 7: err = ns_rename(ns, &l->j, dir, "f", dir, "empty",
+					NS_RENAME_EXCHANGE); break;
+		case 8: err = ns_setattr(ns, &l->j, f, &sa); break;
+		case 9: err = ns_alloc(ns, &l->j, f, &x, 1, NULL, 0); break;
+		case 10: err = ns_punch(ns, &l->j, f, 0, UNIT); break;
+		case 11: err = ns_punch(ns, &l->j, f, 0, FAMFS_LOG_TO_END); break;
+		}
+		if (err != -ENOSPC)
+			fail_msg("operation %d: %d, not -ENOSPC", i, err);
+		assert_unchanged(ns, before);
+	}
+	assert_int_equal(l->appends, appends);
+	assert_int_equal(r.calls, 0);
+	/* the numbers a refused mkdir would have taken are still free */
+	assert_int_equal(create_ok(ns, l, ROOT, "after"), 6);
+	ns_free(ns);
+	jlog_free(l);
+}
+
+/* A log that fills up: the namespace stops where the log stops. */
+static void full_log(void **state)
+{
+	const struct famfs_mlog_ops ops = { .apply = ns_mlog_apply };
+	struct jlog *l = jlog_new(4096);
+	struct ns *ns = ns_new(NULL, NULL), *again = ns_new(NULL, NULL);
+	struct famfs_mlog_result res;
+	char name[32], *before, *a, *b;
+	__u64 ino;
+	int i, err = 0;
+
+	(void)state;
+	/* a 4 KiB log holds a few dozen entries */
+	for (i = 0; !err && i < 1000; i++) {
+		snprintf(name, sizeof(name), "file-%d", i);
+		before = dump(ns);
+		err = ns_create(ns, &l->j, ROOT, name, &cred, &ino);
+		if (err)
+			assert_unchanged(ns, before);
+		else
+			free(before);
+	}
+	assert_int_equal(err, -ENOSPC);
+	assert_true(i > 10);
+	assert_int_equal(famfs_mlog_replay(l->buf, l->len, uuid, NULL, &ops, again, &res), 0);
+	assert_int_equal(res.entries, l->appends);
+	a = dump(ns);
+	b = dump(again);
+	assert_same(a, b);
+	free(a);
+	free(b);
+	ns_free(ns);
+	ns_free(again);
+	jlog_free(l);
+}
+
+/* -------------------------------------------------------------------- */
+/* Open files */
+
+static void unlinked_while_open(void **state)
+{
+	struct released r = { 0 };
+	struct jlog *l = jlog_new(64 * 1024);
+	struct ns *ns = ns_new(&release_ops, &r);
+	struct fmap_simple_ext x = simple_ext(8 * MiB, UNIT, 0, 512 * MiB);
+	struct ns_setattr sa = { .valid = FAMFS_SETATTR_SIZE, .size = 777 };
+	struct ns_statfs st;
+	struct ns_attr a;
+	__u64 f, g, d, ino;
+	unsigned int appends;
+
+	(void)state;
+	f = file_with_units(ns, l, ROOT, "f", 2, 64 * MiB);
+	assert_int_equal(ns_open_ref(ns, f), 0);
+	assert_int_equal(ns_open_ref(ns, f), 0);
+	assert_int_equal(ns_open_ref(ns, 99), -ENOENT);
+	assert_int_equal(ns_unlink(ns, &l->j, ROOT, "f"), 0);
+	assert_int_equal(r.calls, 0);
+	assert_int_equal(lookup(ns, ROOT, "f"), 0);
+	assert_int_equal(ns_getattr(ns, f, &a), 0);
+	assert_int_equal(a.nlink, 0);
+	ns_statfs(ns, &st);
+	assert_int_equal(st.orphans, 1);
+	assert_int_equal(st.files, 1);
+
+	/* an orphan changes in memory only: the log deleted it already */
+	appends = l->appends;
+	assert_int_equal(ns_setattr(ns, &l->j, f, &sa), 0);
+	assert_int_equal(ns_alloc(ns, &l->j, f, &x, 1, NULL, 0), 0);
+	assert_int_equal(ns_punch(ns, &l->j, f, 0, UNIT), 0);
+	assert_int_equal(l->appends, appends);
+	assert_int_equal(r.calls, 1);		/* the punch */
+	assert_int_equal(ns_getattr(ns, f, &a), 0);
+	assert_int_equal(a.size, 777);
+	assert_int_equal(a.mapped, 2 * UNIT);
+
+	assert_int_equal(ns_open_unref(ns, f), 0);
+	assert_int_equal(r.calls, 1);
+	assert_int_equal(ns_open_unref(ns, f), 0);
+	assert_int_equal(r.calls, 2);
+	assert_int_equal(r.ino, f);
+	assert_int_equal(r.nsimple, 2);
+	assert_int_equal(r.simple[0].dev_off, 64 * MiB + UNIT);
+	assert_int_equal(r.simple[1].dev_off, 512 * MiB);
+	assert_int_equal(ns_getattr(ns, f, &a), -ENOENT);
+	assert_int_equal(ns_open_unref(ns, f), -ENOENT);
+	ns_statfs(ns, &st);
+	assert_int_equal(st.orphans, 0);
+	assert_int_equal(st.files, 0);
+
+	/* replaced by a rename while open; refs on a linked file are plain counts */
+	g = file_with_units(ns, l, ROOT, "g", 1, 128 * MiB);
+	f = create_ok(ns, l, ROOT, "f");
+	assert_int_equal(ns_open_unref(ns, f), -EINVAL);
+	assert_int_equal(ns_open_ref(ns, g), 0);
+	assert_int_equal(ns_rename(ns, &l->j, ROOT, "f", ROOT, "g", 0), 0);
+	assert_int_equal(r.calls, 2);
+	assert_int_equal(ns_getattr(ns, g, &a), 0);
+	assert_int_equal(a.nlink, 0);
+	assert_int_equal(ns_open_unref(ns, g), 0);
+	assert_int_equal(r.calls, 3);
+	assert_int_equal(r.ino, g);
+
+	/* a removed directory that is still open takes no new names */
+	d = mkdir_ok(ns, l, ROOT, "d");
+	assert_int_equal(ns_open_ref(ns, d), 0);
+	assert_int_equal(ns_rmdir(ns, &l->j, ROOT, "d"), 0);
+	assert_int_equal(nlink_of(ns, ROOT), 2);
+	assert_int_equal(ns_create(ns, &l->j, d, "x", &cred, &ino), -ENOENT);
+	assert_int_equal(ns_rename(ns, &l->j, ROOT, "g", d, "x", 0), -ENOENT);
+	assert_int_equal(ns_open_unref(ns, d), 0);
+	assert_int_equal(ns_getattr(ns, d, &a), -ENOENT);
+	assert_int_equal(r.calls, 3);
+	ns_free(ns);
+	jlog_free(l);
+}
+
+/* -------------------------------------------------------------------- */
+/* readdir */
+
+#define NDIRENTS 1000
+
+struct listing {
+	unsigned int n, max;	/* stop after max entries */
+	__u64 last;		/* cookie of the last entry taken */
+	char names[NDIRENTS + 100][16];
+	__u64 cookies[NDIRENTS + 100];
+};
+
+static int take_dirent(void *ctx, const struct ns_dirent *d)
+{
+	struct listing *ls = ctx;
+
+	if (ls->n == ls->max)
+		return 1;
+	assert_true(d->cookie > ls->last);
+	assert_true(strlen(d->name) < sizeof(ls->names[0]));
+	strcpy(ls->names[ls->n], d->name);
+	ls->cookies[ls->n++] = d->cookie;
+	ls->last = d->cookie;
+	return 0;
+}
+
+/* Entries of @dir after @cookie, at most @max. */
+static void list_dir(struct ns *ns, __u64 dir, __u64 cookie, unsigned int max,
+		     struct listing *ls)
+{
+	ls->n = 0;
+	ls->max = max;
+	ls->last = cookie;
+	assert_int_equal(ns_readdir(ns, dir, cookie, take_dirent, ls), 0);
+}
+
+static int name_index(const char *name)
+{
+	int i;
+
+	return sscanf(name, "f%d", &i) == 1 ? i : -1;
+}
+
+/* Read part of a directory, unlink and add names, read on. */
+static void readdir_phase(struct ns *ns, __u64 dir, __u64 *rng, unsigned int first,
+			  unsigned int unlinks, bool *exists, int *seen, int *next_name)
+{
+	struct listing *ls = malloc(sizeof(*ls));
+	__u64 resume;
+	unsigned int i, k;
+	char name[16];
+
+	assert_non_null(ls);
+	list_dir(ns, dir, 0, first, ls);
+	resume = ls->last;
+	for (i = 0; i < ls->n; i++)
+		if (name_index(ls->names[i]) >= 0)
+			seen[name_index(ls->names[i])]++;
+	for (i = 0; i < unlinks; i++) {
+		k = xorshift64(rng) % NDIRENTS;
+		if (!exists[k])
+			continue;
+		snprintf(name, sizeof(name), "f%u", k);
+		assert_int_equal(ns_unlink(ns, NULL, dir, name), 0);
+		exists[k] = false;
+	}
+	/* new names come after every old cookie: a resumed readdir sees them */
+	for (i = 0; i < 20 && *next_name < NDIRENTS + 100; i++) {
+		snprintf(name, sizeof(name), "f%d", *next_name);
+		create_ok(ns, NULL, dir, name);
+		exists[(*next_name)++] = true;
+	}
+	list_dir(ns, dir, resume, UINT32_MAX, ls);
+	for (i = 0; i < ls->n; i++)
+		seen[name_index(ls->names[i])]++;
+	free(ls);
+}
+
+static void readdir_cookies_survive_unlinks(void **state)
+{
+	struct ns *ns = ns_new(NULL, NULL);
+	struct listing *ls = malloc(sizeof(*ls));
+	bool exists[NDIRENTS + 100] = { false };
+	int seen[NDIRENTS + 100], next_name = NDIRENTS, k;
+	__u64 dir, f, rng = 0x5eed1234abcdULL;
+	char name[16];
+	int round;
+
+	(void)state;
+	assert_non_null(ls);
+	dir = mkdir_ok(ns, NULL, ROOT, "d");
+	for (k = 0; k < NDIRENTS; k++) {
+		snprintf(name, sizeof(name), "f%d", k);
+		create_ok(ns, NULL, dir, name);
+		exists[k] = true;
+	}
+	list_dir(ns, dir, 0, 3, ls);
+	assert_string_equal(ls->names[0], ".");
+	assert_int_equal(ls->cookies[0], 1);
+	assert_string_equal(ls->names[1], "..");
+	assert_int_equal(ls->cookies[1], 2);
+	assert_string_equal(ls->names[2], "f0");
+
+	/* twice: the second time most names go, which compacts the directory */
+	for (round = 0; round < 2; round++) {
+		memset(seen, 0, sizeof(seen));
+		readdir_phase(ns, dir, &rng, round ? 40 : 300, round ? 4000 : 400, exists,
+			      seen, &next_name);
+		for (k = 0; k < next_name; k++) {
+			if (seen[k] > 1)
+				fail_msg("round %d: f%d listed %d times", round, k, seen[k]);
+			if (exists[k] && !seen[k])
+				fail_msg("round %d: f%d never listed", round, k);
+		}
+	}
+	/* a full listing is what exists, in cookie order */
+	list_dir(ns, dir, 0, UINT32_MAX, ls);
+	for (k = 0, round = 0; k < next_name; k++)
+		round += exists[k];
+	assert_int_equal(ls->n, 2 + round);
+
+	f = lookup(ns, dir, ls->names[2]);
+	assert_int_equal(ns_readdir(ns, f, 0, take_dirent, ls), -ENOTDIR);
+	assert_int_equal(ns_readdir(ns, 12345678, 0, take_dirent, ls), -ENOENT);
+	free(ls);
+	ns_free(ns);
+}
+
+/* -------------------------------------------------------------------- */
+/* Hostile entries: each one refused, nothing changed */
+
+/* root: d (2) { f (3): [0, 2M) simple, [16M, 32M) interleaved; sub (6) }, l (4) -> d, e (5) */
+static struct ns *hostile_base(void)
+{
+	struct fmap_simple_ext x = simple_ext(0, UNIT, 0, 64 * MiB);
+	struct fmap_ileave_ext ie = ileave_ext(16 * MiB, 16 * MiB, 1, 256 * MiB, 64 * MiB);
+	struct ns *ns = ns_new(NULL, NULL);
+	__u64 ino;
+
+	assert_int_equal(mkdir_ok(ns, NULL, ROOT, "d"), 2);
+	assert_int_equal(create_ok(ns, NULL, 2, "f"), 3);
+	assert_int_equal(ns_alloc(ns, NULL, 3, &x, 1, &ie, 1), 0);
+	assert_int_equal(ns_symlink(ns, NULL, ROOT, "l", "d", &cred, &ino), 0);
+	assert_int_equal(mkdir_ok(ns, NULL, ROOT, "e"), 5);
+	assert_int_equal(mkdir_ok(ns, NULL, 2, "sub"), 6);
+	return ns;
+}
+
+static struct fmap_simple_ext hostile_simple = { .file_off = 1 * MiB, .len = UNIT,
+						 .dev_off = 128 * MiB };
+
+static void hostile_mknod(struct famfs_mlog_entry *e, enum famfs_log_type type, __u64 parent,
+			  __u64 ino, const char *name)
+{
+	e->type = type;
+	e->mknod.parent = parent;
+	e->mknod.ino = ino;
+	e->mknod.mode = 0644;
+	strcpy(e->name, name);
+	if (type == FAMFS_LOG_SYMLINK) {
+		strcpy(e->target, "x");
+		e->mknod.size = 1;
+	}
+}
+
+static void hostile_rename(struct famfs_mlog_entry *e, __u64 from, const char *name, __u64 ino,
+			   __u64 to, const char *new_name, __u32 flags)
+{
+	e->type = FAMFS_LOG_RENAME;
+	e->rename.old_parent = from;
+	e->rename.new_parent = to;
+	e->rename.ino = ino;
+	e->rename.flags = flags;
+	strcpy(e->name, name);
+	strcpy(e->new_name, new_name);
+}
+
+static void hostile_delete(struct famfs_mlog_entry *e, __u64 parent, const char *name, __u64 ino,
+			   __u32 flags)
+{
+	e->type = FAMFS_LOG_DELETE;
+	e->del.parent = parent;
+	e->del.ino = ino;
+	e->del.flags = flags;
+	strcpy(e->name, name);
+}
+
+#define NHOSTILE 28
+
+/* Entry @i, and the errno ns_apply() gives it. */
+static int hostile(struct famfs_mlog_entry *e, int i)
+{
+	famfs_mlog_entry_init(e);
+	switch (i) {
+	case 0: hostile_mknod(e, FAMFS_LOG_CREATE, 99, 10, "x"); return -ENOENT;
+	case 1: hostile_mknod(e, FAMFS_LOG_MKDIR, 3, 10, "x"); return -ENOTDIR;
+	case 2: hostile_mknod(e, FAMFS_LOG_SYMLINK, 4, 10, "x"); return -ENOTDIR;
+	case 3: hostile_mknod(e, FAMFS_LOG_CREATE, 2, 3, "x"); return -EEXIST;
+	case 4: hostile_mknod(e, FAMFS_LOG_MKDIR, 2, 10, "f"); return -EEXIST;
+	case 5: hostile_mknod(e, FAMFS_LOG_MKDIR, ROOT, ROOT, "x"); return -EINVAL;
+	case 6:
+		hostile_mknod(e, FAMFS_LOG_CREATE, 2, 10, "x");
+		e->mknod.mode = S_IFREG | 0644;
+		return -EINVAL;
+	case 7: hostile_delete(e, 2, "nope", 3, 0); return -ENOENT;
+	case 8: hostile_delete(e, 2, "f", 4, 0); return -EINVAL;
+	case 9: hostile_delete(e, ROOT, "e", 5, 0); return -EISDIR;
+	case 10: hostile_delete(e, 2, "f", 3, FAMFS_DELETE_DIR); return -ENOTDIR;
+	case 11: hostile_delete(e, ROOT, "d", 2, FAMFS_DELETE_DIR); return -ENOTEMPTY;
+	case 12: hostile_delete(e, 3, "f", 3, 0); return -ENOTDIR;
+	case 13: hostile_rename(e, 2, "f", 5, ROOT, "x", 0); return -EINVAL;
+	case 14: hostile_rename(e, ROOT, "d", 2, 6, "x", 0); return -EINVAL;
+	case 15: hostile_rename(e, ROOT, "d", 2, 2, "x", 0); return -EINVAL;
+	case 16: hostile_rename(e, 2, "f", 3, 4, "x", 0); return -ENOTDIR;
+	case 17: hostile_rename(e, 2, "f", 3, ROOT, "e", 0); return -EISDIR;
+	case 18: hostile_rename(e, ROOT, "e", 5, ROOT, "d", 0); return -ENOTEMPTY;
+	case 19: hostile_rename(e, 2, "f", 3, ROOT, "nope", FAMFS_RENAME_EXCHANGE); return -ENOENT;
+	case 20: hostile_rename(e, ROOT, "e", 5, 2, "f", 2); return -EINVAL;
+	case 21:
+		e->type = FAMFS_LOG_SETATTR;
+		e->setattr.ino = 2;
+		e->setattr.valid = FAMFS_SETATTR_SIZE;
+		e->setattr.size = 1;
+		return -EISDIR;
+	case 22:
+		e->type = FAMFS_LOG_SETATTR;
+		e->setattr.ino = 77;
+		e->setattr.valid = FAMFS_SETATTR_UID;
+		return -ENOENT;
+	case 23:
+		e->type = FAMFS_LOG_ALLOC;
+		e->alloc.ino = 3;
+		e->nsimple = 1;
+		e->simple = &hostile_simple;	/* overlaps [0, 2M) */
+		return -EINVAL;
+	case 24:
+		e->type = FAMFS_LOG_ALLOC;
+		e->alloc.ino = 4;
+		e->nsimple = 1;
+		e->simple = &hostile_simple;
+		return -EINVAL;
+	case 25:
+		e->type = FAMFS_LOG_PUNCH;
+		e->punch.ino = 3;
+		e->punch.off = 20 * MiB;
+		e->punch.len = 4 * MiB;		/* a hole in the interleaved one */
+		return -EINVAL;
+	case 26:
+		e->type = FAMFS_LOG_PUNCH;
+		e->punch.ino = 2;
+		e->punch.off = 0;
+		e->punch.len = FAMFS_LOG_TO_END;
+		return -EISDIR;
+	case 27:
+		e->type = 99;
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void hostile_entries_refused(void **state)
+{
+	struct famfs_mlog_entry e;
+	struct ns *ns = hostile_base();
+	char msg[200], *before;
+	int i, want, got;
+
+	(void)state;
+	for (i = 0; i < NHOSTILE; i++) {
+		want = hostile(&e, i);
+		before = dump(ns);
+		msg[0] = '\0';
+		got = ns_apply(ns, &e, msg, sizeof(msg));
+		if (got != want)
+			fail_msg("entry %d: %d (%s), expected %d", i, got, msg, want);
+		if (!msg[0])
+			fail_msg("entry %d: refused without a message", i);
+		assert_int_equal(ns_mlog_apply(ns, &e), -EINVAL);
+		assert_string_equal(ns_refusal(ns), msg);
+		assert_unchanged(ns, before);
+	}
+	ns_free(ns);
+}
+
+/* A log whose 4th entry names a missing parent: replay stops there, saying why. */
+static void replay_refuses_and_says_why(void **state)
+{
+	struct jlog *l = jlog_new(64 * 1024);
+	struct ns *ns = ns_new(NULL, NULL), *again = ns_new(NULL, NULL);
+	struct famfs_mlog_result res;
+	struct famfs_mlog_entry e;
+	__u64 off;
+
+	(void)state;
+	mkdir_ok(ns, l, ROOT, "d");
+	create_ok(ns, l, 2, "f");
+	create_ok(ns, l, 2, "g");
+	off = l->w.off;
+	famfs_mlog_entry_init(&e);
+	hostile_mknod(&e, FAMFS_LOG_CREATE, 42, 10, "x");
+	assert_int_equal(famfs_mlog_append(&l->w, &e), 0);
+
+	assert_int_equal(ns_replay(again, l->buf, l->len, uuid, NULL, &res), -EINVAL);
+	assert_int_equal(res.tail, FAMFS_MLOG_CORRUPT);
+	assert_int_equal(res.entries, 3);
+	assert_int_equal(res.end_off, off);
+	assert_non_null(strstr(res.msg, "directory 42 does not exist"));
+	assert_non_null(strstr(res.msg, "create"));
+	assert_int_equal(lookup(again, 2, "g"), 4);
+	ns_free(ns);
+	ns_free(again);
+	jlog_free(l);
+}
+
+/* -------------------------------------------------------------------- */
+/* A random history, replayed */
+
+#define RT_STEPS 6000
+#define RT_NAMES 24
+
+enum rt_op {
+	RT_MKDIR, RT_CREATE, RT_SYMLINK, RT_UNLINK, RT_RMDIR, RT_RENAME, RT_SETATTR,
+	RT_ALLOC, RT_PUNCH, RT_OPEN, RT_CLOSE, RT_NOPS
+};
+
+struct rt {
+	struct ns *ns;
+	struct jlog *l;
+	__u64 rng;
+	__u64 dev_next;			/* device space is never reused */
+	struct attrs inodes;		/* this step's */
+	struct listing *ls;
+	__u64 opened[256];
+	unsigned int nopened;
+	unsigned int ok[RT_NOPS], tried[RT_NOPS];
+	unsigned int refused;		/* by the journal, on purpose */
+};
+
+static __u64 rnd(struct rt *t, __u64 n)
+{
+	return xorshift64(&t->rng) % n;
+}
+
+/* A random inode of type @fmt (0: any), orphans too; 0 if there is none. */
+static __u64 rt_pick(struct rt *t, __u32 fmt)
+{
+	size_t i, start = rnd(t, t->inodes.n);
+
+	for (i = 0; i < t->inodes.n; i++) {
+		const struct ns_attr *a = &t->inodes.a[(start + i) % t->inodes.n];
+
+		if (!fmt || (a->mode & S_IFMT) == fmt)
+			return a->ino;
+	}
+	return 0;
+}
+
+/* A random name in directory @dir ("" if it has none) into @name. */
+static void rt_pick_name(struct rt *t, __u64 dir, char *name)
+{
+	list_dir(t->ns, dir, AFTER_DOTS, UINT32_MAX, t->ls);
+	name[0] = '\0';
+	if (t->ls->n)
+		strcpy(name, t->ls->names[rnd(t, t->ls->n)]);
+}
+
+static void rt_name(struct rt *t, char *name)
+{
+	snprintf(name, 16, "n%u", (unsigned int)rnd(t, RT_NAMES));
+}
+
+static int rt_alloc(struct rt *t, __u64 ino)
+{
+	struct fmap_simple_ext x[2];
+	struct fmap_ileave_ext ie;
+	__u64 off = rnd(t, 48) * UNIT, len = (1 + rnd(t, 4)) * UNIT;
+	__u32 shift = (__u32)rnd(t, 3);
+
+	if (rnd(t, 4) == 0) {
+		ie = ileave_ext(off, len << shift, shift, t->dev_next, len << shift);
+		t->dev_next += (len << shift) << shift;
+		return ns_alloc(t->ns, &t->l->j, ino, NULL, 0, &ie, 1);
+	}
+	x[0] = simple_ext(off, len, (__u32)rnd(t, 2), t->dev_next);
+	x[1] = simple_ext(off + len + UNIT, UNIT, 0, t->dev_next + len);
+	t->dev_next += len + UNIT;
+	return ns_alloc(t->ns, &t->l->j, ino, x, 1 + (__u32)rnd(t, 2), NULL, 0);
+}
+
+static int rt_punch(struct rt *t, __u64 ino)
+{
+	__u64 off = rnd(t, 64) * UNIT + (rnd(t, 2) ? 0 : 4096 * rnd(t, 8));
+	__u64 len = rnd(t, 4) ? (1 + rnd(t, 8)) * UNIT : FAMFS_LOG_TO_END;
+
+	return ns_punch(t->ns, &t->l->j, ino, off, len);
+}
+
+static int rt_setattr(struct rt *t, __u64 ino)
+{
+	__u64 r = xorshift64(&t->rng);
+	struct ns_setattr sa = {
+		.valid = (__u32)(1 + r % FAMFS_SETATTR_ALL),
+		.mode = (__u32)(r >> 8) & 07777,
+		.uid = (__u32)(r >> 20) & 0xffff,
+		.gid = (__u32)(r >> 36) & 0xffff,
+		.size = (r >> 12) & 0xffffff,
+		.atime = { (__s64)(r >> 3), (__u32)(r % 1000000000) },
+		.mtime = { -(__s64)(r >> 40), 1 },
+		.ctime = { 12345, (__u32)(r >> 34) % 1000000000 },
+	};
+
+	return ns_setattr(t->ns, &t->l->j, ino, &sa);
+}
+
+static int rt_rename(struct rt *t)
+{
+	__u64 from = rt_pick(t, S_IFDIR), to = rt_pick(t, S_IFDIR);
+	char name[FAMFS_NAME_MAX + 1], new_name[FAMFS_NAME_MAX + 1];
+	static const unsigned int flags[] = { 0, 0, NS_RENAME_NOREPLACE, NS_RENAME_EXCHANGE };
+
+	rt_pick_name(t, from, name);
+	if (!name[0])
+		return -ENOENT;
+	if (rnd(t, 2))
+		rt_pick_name(t, to, new_name);
+	else
+		rt_name(t, new_name);
+	if (!new_name[0])
+		rt_name(t, new_name);
+	return ns_rename(t->ns, &t->l->j, from, name, to, new_name, flags[rnd(t, 4)]);
+}
+
+static int rt_remove(struct rt *t, bool rmdir)
+{
+	__u64 dir = rt_pick(t, S_IFDIR);
+	char name[FAMFS_NAME_MAX + 1];
+
+	rt_pick_name(t, dir, name);
+	if (!name[0])
+		return -ENOENT;
+	return rmdir ? ns_rmdir(t->ns, &t->l->j, dir, name) : ns_unlink(t->ns, &t->l->j, dir, name);
+}
+
+static int rt_open(struct rt *t, bool open)
+{
+	__u64 ino;
+	unsigned int i;
+
+	if (open) {
+		ino = rt_pick(t, rnd(t, 4) ? S_IFREG : S_IFDIR);
+		if (!ino || t->nopened == 256)
+			return -ENOENT;
+		t->opened[t->nopened++] = ino;
+		return ns_open_ref(t->ns, ino);
+	}
+	if (!t->nopened)
+		return -ENOENT;
+	i = (unsigned int)rnd(t, t->nopened);
+	ino = t->opened[i];
+	t->opened[i] = t->opened[--t->nopened];
+	return ns_open_unref(t->ns, ino);
+}
+
+static int rt_step(struct rt *t, enum rt_op op)
+{
+	struct ns_cred c = { (__u32)rnd(t, 010000), (__u32)rnd(t, 5), (__u32)rnd(t, 5) };
+	char name[16], target[16];
+	__u64 ino, dir = rt_pick(t, S_IFDIR);
+
+	rt_name(t, name);
+	switch (op) {
+	case RT_MKDIR: return ns_mkdir(t->ns, &t->l->j, dir, name, &c, &ino);
+	case RT_CREATE: return ns_create(t->ns, &t->l->j, dir, name, &c, &ino);
+	case RT_SYMLINK:
+		rt_name(t, target);
+		return ns_symlink(t->ns, &t->l->j, dir, name, target, &c, &ino);
+	case RT_UNLINK: return rt_remove(t, false);
+	case RT_RMDIR: return rt_remove(t, true);
+	case RT_RENAME: return rt_rename(t);
+	case RT_SETATTR: return rt_setattr(t, rt_pick(t, 0));
+	case RT_ALLOC: return rt_alloc(t, rt_pick(t, rnd(t, 8) ? S_IFREG : 0));
+	case RT_PUNCH: return rt_punch(t, rt_pick(t, rnd(t, 8) ? S_IFREG : 0));
+	case RT_OPEN: return rt_open(t, true);
+	case RT_CLOSE: return rt_open(t, false);
+	case RT_NOPS: break;
+	}
+	return 0;
+}
+
+static bool rt_expected(int err)
+{
+	return !err || err == -ENOENT || err == -EEXIST || err == -ENOTDIR || err == -EISDIR ||
+	       err == -ENOTEMPTY || err == -EINVAL || err == -EFBIG;
+}
+
+/* Device ranges of every file: none may overlap (the test never reuses space). */
+struct ranges {
+	struct dev_range { __u32 dev; __u64 start, end; } r[1 << 16];
+	size_t n;
+};
+
+static int collect_ranges(void *ctx, __u64 ino, const struct fmap_simple_ext *simple,
+			  __u32 nsimple, const struct fmap_ileave_ext *ileave, __u32 nileave)
+{
+	struct ranges *rs = ctx;
+	__u32 i, s;
+
+	(void)ino;
+	for (i = 0; i < nsimple && rs->n < (1 << 16); i++)
+		rs->r[rs->n++] = (struct dev_range){ simple[i].dev, simple[i].dev_off,
+						     simple[i].dev_off + simple[i].len };
+	for (i = 0; i < nileave; i++)
+		for (s = 0; s < 1U << ileave[i].strip_shift && rs->n < (1 << 16); s++)
+			rs->r[rs->n++] = (struct dev_range){
+				ileave[i].strips[s].dev, ileave[i].strips[s].dev_off,
+				ileave[i].strips[s].dev_off + fmap_ileave_strip_bytes(&ileave[i], s) };
+	return 0;
+}
+
+static int range_cmp(const void *x, const void *y)
+{
+	const struct dev_range *a = x, *b = y;
+
+	if (a->dev != b->dev)
+		return a->dev < b->dev ? -1 : 1;
+	return a->start < b->start ? -1 : a->start > b->start;
+}
+
+static void assert_no_shared_space(struct ns *ns)
+{
+	struct ranges *rs = calloc(1, sizeof(*rs));
+	size_t i;
+
+	assert_non_null(rs);
+	assert_int_equal(ns_foreach_layout(ns, collect_ranges, rs), 0);
+	qsort(rs->r, rs->n, sizeof(rs->r[0]), range_cmp);
+	for (i = 1; i < rs->n; i++)
+		if (rs->r[i].dev == rs->r[i - 1].dev && rs->r[i].start < rs->r[i - 1].end)
+			fail_msg("device %u: [%llx, %llx) and [%llx, %llx) overlap", rs->r[i].dev,
+				 (unsigned long long)rs->r[i - 1].start,
+				 (unsigned long long)rs->r[i - 1].end,
+				 (unsigned long long)rs->r[i].start,
+				 (unsigned long long)rs->r[i].end);
+	free(rs);
+}
+
+static void rt_run(struct rt *t)
+{
+	static const char *const names[] = { "mkdir", "create", "symlink", "unlink", "rmdir",
+					     "rename", "setattr", "alloc", "punch", "open",
+					     "close" };
+	int step, err, inject;
+	enum rt_op op;
+	char *before = NULL, line[512];
+	size_t len;
+
+	for (step = 0; step < RT_STEPS; step++) {
+		collect(t->ns, &t->inodes);
+		op = (enum rt_op)rnd(t, RT_NOPS);
+		inject = rnd(t, 40) == 0;
+		if (inject) {
+			before = dump(t->ns);
+			t->l->fail = -ENOSPC;
+		}
+		err = rt_step(t, op);
+		t->l->fail = 0;
+		t->tried[op]++;
+		if (inject && err == -ENOSPC) {
+			assert_unchanged(t->ns, before);
+			t->refused++;
+		}
+		else if (inject)
+			free(before);
+		else if (!rt_expected(err))
+			fail_msg("step %d (%s): %d", step, names[op], err);
+		if (!err)
+			t->ok[op]++;
+		free(t->inodes.a);
+	}
+	for (op = 0, len = 0; op < RT_NOPS; op++) {
+		len += snprintf(line + len, sizeof(line) - len, " %s %u/%u", names[op],
+				t->ok[op], t->tried[op]);
+		if (t->ok[op] < 50)
+			fail_msg("only %u successful %s", t->ok[op], names[op]);
+	}
+	print_message("# succeeded/tried:%s; %u journal failures injected\n", line, t->refused);
+	while (t->nopened)
+		assert_int_equal(ns_open_unref(t->ns, t->opened[--t->nopened]), 0);
+}
+
+static void random_history_replays(void **state)
+{
+	const struct famfs_mlog_ops ops = { .apply = ns_mlog_apply };
+	struct rt t = { .rng = 0x9e3779b97f4a7c15ULL, .dev_next = 2 * MiB };
+	struct famfs_mlog_result res;
+	struct ns_statfs st;
+	struct ns *again;
+	char *a, *b;
+
+	(void)state;
+	t.ns = ns_new(NULL, NULL);
+	t.l = jlog_new(16 * MiB);
+	t.ls = malloc(sizeof(*t.ls));
+	assert_non_null(t.ls);
+	print_message("# random history: seed %#llx, %d steps\n", (unsigned long long)t.rng,
+		      RT_STEPS);
+	rt_run(&t);
+	ns_statfs(t.ns, &st);
+	assert_int_equal(st.orphans, 0);
+	assert_true(st.files > 10 && st.dirs > 10);
+	assert_no_shared_space(t.ns);
+
+	again = ns_new(NULL, NULL);
+	if (famfs_mlog_replay(t.l->buf, t.l->len, uuid, NULL, &ops, again, &res))
+		fail_msg("%s: %s", res.msg, ns_refusal(again));
+	assert_int_equal(res.entries, t.l->appends);
+	a = dump(t.ns);
+	b = dump(again);
+	assert_same(a, b);
+	print_message("# %u entries, %llu inodes: replay gives the same namespace\n",
+		      t.l->appends, (unsigned long long)st.inodes);
+	free(a);
+	free(b);
+	free(t.ls);
+	ns_free(again);
+	ns_free(t.ns);
+	jlog_free(t.l);
+}
+
+/* -------------------------------------------------------------------- */
+/* Threads: queries while names come and go (a smoke test for the lock) */
+
+#define CONC_ROUNDS 2000
+
+struct conc {
+	struct ns *ns;
+	__u64 dir;
+	int writer_err, reader_err;
+	unsigned int listed;
+	atomic_int done;
+};
+
+static int count_dirent(void *ctx, const struct ns_dirent *d)
+{
+	struct conc *c = ctx;
+
+	if (d->cookie > AFTER_DOTS && strncmp(d->name, "c", 1))
+		c->reader_err = -EBADMSG;
+	c->listed++;
+	return 0;
+}
+
+static void *conc_writer(void *arg)
+{
+	struct conc *c = arg;
+	char name[16];
+	__u64 ino;
+	int i, err = 0;
+
+	for (i = 0; i < CONC_ROUNDS && !err; i++) {
+		snprintf(name, sizeof(name), "c%d", i % 64);
+		err = ns_create(c->ns, NULL, c->dir, name, &cred, &ino);
+		if (err == -EEXIST)
+			err = ns_unlink(c->ns, NULL, c->dir, name);
+	}
+	c->writer_err = err;
+	c->done = 1;
+	return NULL;
+}
+
+static void *conc_reader(void *arg)
+{
+	struct conc *c = arg;
+	struct ns_attr a;
+	__u64 ino;
+	int err;
+
+	while (!c->done && !c->reader_err) {
+		err = ns_readdir(c->ns, c->dir, 0, count_dirent, c);
+		if (!err) {
+			err = ns_lookup(c->ns, c->dir, "c7", &ino);
+			if (!err)
+				err = ns_getattr(c->ns, ino, &a);
+			if (err == -ENOENT)	/* it went in between: fine */
+				err = 0;
+		}
+		if (err)
+			c->reader_err = err;
+	}
+	return NULL;
+}
+
+static void queries_during_changes(void **state)
+{
+	struct conc c = { .ns = ns_new(NULL, NULL) };
+	pthread_t w, r;
+
+	(void)state;
+	c.dir = mkdir_ok(c.ns, NULL, ROOT, "d");
+	assert_int_equal(pthread_create(&r, NULL, conc_reader, &c), 0);
+	assert_int_equal(pthread_create(&w, NULL, conc_writer, &c), 0);
+	pthread_join(w, NULL);
+	pthread_join(r, NULL);
+	assert_int_equal(c.writer_err, 0);
+	assert_int_equal(c.reader_err, 0);
+	assert_true(c.listed > 0);
+	ns_free(c.ns);
+}
+
+/* -------------------------------------------------------------------- */
+/* 100,000 files */
+
+#define BIG_DIRS 100
+#define BIG_FILES 100000
+
+static void append_mknod(struct famfs_mlog_writer *w, struct famfs_mlog_entry *e,
+			 enum famfs_log_type type, __u64 parent, __u64 ino, const char *name)
+{
+	e->type = type;
+	e->mknod.parent = parent;
+	e->mknod.ino = ino;
+	e->mknod.mode = 0644;
+	e->mknod.time = (struct famfs_mlog_time){ 1700000000, (__u32)ino };
+	snprintf(e->name, sizeof(e->name), "%s", name);
+	assert_int_equal(famfs_mlog_append(w, e), 0);
+}
+
+struct count_layouts {
+	__u64 files, bytes;
+};
+
+static int count_layout(void *ctx, __u64 ino, const struct fmap_simple_ext *simple,
+			__u32 nsimple, const struct fmap_ileave_ext *ileave, __u32 nileave)
+{
+	struct count_layouts *c = ctx;
+	__u32 i;
+
+	(void)ino;
+	(void)ileave;
+	(void)nileave;
+	c->files++;
+	for (i = 0; i < nsimple; i++)
+		c->bytes += simple[i].len;
+	return 0;
+}
+
+static void replay_100k_files(void **state)
+{
+	struct jlog *l = jlog_new(32 * MiB);
+	struct ns *ns = ns_new(NULL, NULL);
+	struct famfs_mlog_entry e;
+	struct fmap_simple_ext x;
+	struct famfs_mlog_result res;
+	struct count_layouts c = { 0 };
+	struct timespec t0, t1;
+	struct ns_statfs st;
+	char name[32];
+	__u64 i;
+
+	(void)state;
+	famfs_mlog_entry_init(&e);
+	for (i = 0; i < BIG_DIRS; i++) {
+		snprintf(name, sizeof(name), "dir%llu", (unsigned long long)i);
+		append_mknod(&l->w, &e, FAMFS_LOG_MKDIR, ROOT, 2 + i, name);
+	}
+	e.nsimple = 1;
+	e.simple = &x;
+	for (i = 0; i < BIG_FILES; i++) {
+		x = simple_ext(0, UNIT, (__u32)(i % 2), UNIT * (1 + i));
+		snprintf(name, sizeof(name), "file%06llu", (unsigned long long)i);
+		append_mknod(&l->w, &e, FAMFS_LOG_CREATE, 2 + i % BIG_DIRS, 2 + BIG_DIRS + i, name);
+	}
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (ns_replay(ns, l->buf, l->len, uuid, NULL, &res))
+		fail_msg("%s", res.msg);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	print_message("# replayed %llu entries (%d files, %llu log bytes) in %.3f s\n",
+		      (unsigned long long)res.entries, BIG_FILES, (unsigned long long)res.end_off,
+		      (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
+
+	assert_int_equal(res.entries, BIG_DIRS + BIG_FILES);
+	ns_statfs(ns, &st);
+	assert_int_equal(st.files, BIG_FILES);
+	assert_int_equal(st.dirs, BIG_DIRS + 1);
+	assert_int_equal(st.max_ino, 1 + BIG_DIRS + BIG_FILES);
+	assert_int_equal(lookup(ns, 2 + 12345 % BIG_DIRS, "file012345"), 2 + BIG_DIRS + 12345);
+	assert_int_equal(lookup(ns, 2, "file000100"), 2 + BIG_DIRS + 100);
+	assert_int_equal(ns_foreach_layout(ns, count_layout, &c), 0);
+	assert_int_equal(c.files, BIG_FILES);
+	assert_int_equal(c.bytes, BIG_FILES * UNIT);
+	/* the next live entry continues the log */
+	assert_int_equal(create_ok(ns, l, ROOT, "one more"), 2 + BIG_DIRS + BIG_FILES);
+	ns_free(ns);
+	jlog_free(l);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(create_lookup_getattr),
+		cmocka_unit_test(mknod_errors),
+		cmocka_unit_test(unlink_rmdir),
+		cmocka_unit_test(rename_moves_and_replaces),
+		cmocka_unit_test(setattr_fields),
+		cmocka_unit_test(alloc_extents),
+		cmocka_unit_test(punch_extents),
+		cmocka_unit_test(journal_failure_changes_nothing),
+		cmocka_unit_test(full_log),
+		cmocka_unit_test(unlinked_while_open),
+		cmocka_unit_test(readdir_cookies_survive_unlinks),
+		cmocka_unit_test(hostile_entries_refused),
+		cmocka_unit_test(replay_refuses_and_says_why),
+		cmocka_unit_test(random_history_replays),
+		cmocka_unit_test(queries_during_changes),
+		cmocka_unit_test(replay_100k_files),
+	};
+
+	return cmocka_run_group_tests_name("ns", tests, NULL, NULL);
+}

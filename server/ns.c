@@ -1,0 +1,1761 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The namespace in memory (ns.h).
+ *
+ * Every change goes through prepare() and commit().  prepare() checks the
+ * entry against the namespace and allocates whatever the change needs (a
+ * new inode, a new name, room in an array), so that commit() cannot fail:
+ * a live operation calls the journal in between, and an entry the log
+ * holds must be applied in full.  What prepare() allocated is freed again
+ * if the journal refuses; room it made in an array is harmless to keep.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "log.h"
+#include "ns.h"
+
+_Static_assert(NS_RENAME_NOREPLACE == RENAME_NOREPLACE &&
+	       NS_RENAME_EXCHANGE == RENAME_EXCHANGE, "Linux rename flags");
+_Static_assert(FAMFS_LOG_MAX_SIMPLE <= FMAP_MAX_SIMPLE, "an entry fits a file");
+
+#define container_of(ptr, type, member) \
+	((type *)((char *)(ptr) - offsetof(type, member)))
+
+/* readdir cookies 1 and 2 are "." and ".."; names start after them */
+#define COOKIE_DOT	1
+#define COOKIE_DOTDOT	2
+#define FIRST_COOKIE	3
+
+/* -------------------------------------------------------------------- */
+/* Hash tables: chained, intrusive, doubled when fuller than one per bucket */
+
+struct hnode {
+	struct hnode *next;
+	__u64 hash;
+};
+
+struct htab {
+	struct hnode **buckets;
+	size_t mask;		/* number of buckets - 1 (a power of two) */
+	size_t count;
+};
+
+static __u64 mix64(__u64 x)
+{
+	/* splitmix64's finalizer: every input bit reaches the low bits */
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ULL;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebULL;
+	return x ^ (x >> 31);
+}
+
+static __u64 name_hash(__u64 parent, const char *name, size_t len)
+{
+	__u64 h = 0xcbf29ce484222325ULL ^ mix64(parent);	/* FNV-1a */
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		h = (h ^ (unsigned char)name[i]) * 0x100000001b3ULL;
+	return mix64(h);
+}
+
+static int htab_init(struct htab *t, size_t nbuckets)
+{
+	t->buckets = calloc(nbuckets, sizeof(*t->buckets));
+	t->mask = nbuckets - 1;
+	t->count = 0;
+	return t->buckets ? 0 : -ENOMEM;
+}
+
+/* Room for @more entries more: done in prepare(), so that adding cannot fail. */
+static int htab_reserve(struct htab *t, size_t more)
+{
+	size_t n = t->mask + 1, need = t->count + more, i;
+	struct hnode **b;
+
+	if (need <= n)
+		return 0;
+	while (n < need) {
+		if (n > SIZE_MAX / 2 / sizeof(*b))
+			return -ENOMEM;
+		n *= 2;
+	}
+	b = calloc(n, sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	for (i = 0; i <= t->mask; i++) {
+		while (t->buckets[i]) {
+			struct hnode *x = t->buckets[i];
+
+			t->buckets[i] = x->next;
+			x->next = b[x->hash & (n - 1)];
+			b[x->hash & (n - 1)] = x;
+		}
+	}
+	free(t->buckets);
+	t->buckets = b;
+	t->mask = n - 1;
+	return 0;
+}
+
+static void htab_add(struct htab *t, struct hnode *x, __u64 hash)
+{
+	x->hash = hash;
+	x->next = t->buckets[hash & t->mask];
+	t->buckets[hash & t->mask] = x;
+	t->count++;
+}
+
+static void htab_del(struct htab *t, struct hnode *x)
+{
+	struct hnode **p = &t->buckets[x->hash & t->mask];
+
+	while (*p != x)
+		p = &(*p)->next;
+	*p = x->next;
+	t->count--;
+}
+
+static struct hnode *htab_bucket(const struct htab *t, __u64 hash)
+{
+	return t->buckets[hash & t->mask];
+}
+
+/* -------------------------------------------------------------------- */
+/* Inodes, names, directories */
+
+struct dentry {
+	struct hnode node;	/* in ns->names, by (parent, name) */
+	__u64 parent;
+	__u64 ino;
+	__u64 cookie;
+	size_t len;
+	char name[];
+};
+
+/*
+ * A directory's names in the order they were added, which is cookie
+ * order: a readdir binary-searches where to resume.  A removed name
+ * leaves a hole (d NULL) until holes are most of the array.
+ */
+struct dslot {
+	__u64 cookie;
+	struct dentry *d;
+};
+
+struct dir {
+	struct dslot *slots;
+	size_t nslots, cap, nlive;
+	__u64 next_cookie;
+};
+
+/* A regular file's extents: simple ones sorted by file offset, disjoint. */
+struct layout {
+	struct fmap_simple_ext *simple;
+	struct fmap_ileave_ext *ileave;	/* sorted by file offset too */
+	__u32 nsimple, simple_cap;
+	__u32 nileave, ileave_cap;
+	__u64 mapped;			/* bytes all of them map */
+};
+
+struct inode {
+	struct hnode node;		/* in ns->inodes, by ino */
+	__u64 ino;
+	__u64 generation;
+	__u64 parent;			/* directories: the one holding their name */
+	__u64 open_refs;
+	__u32 mode, uid, gid, nlink;
+	__u64 size;
+	struct famfs_mlog_time atime, mtime, ctime;
+	union {
+		struct dir dir;
+		struct layout file;
+		char *target;
+	};
+};
+
+struct ns {
+	pthread_rwlock_t lock;
+	struct htab inodes;
+	struct htab names;
+	struct ns_ops ops;
+	void *ops_ctx;
+	struct ns_statfs st;
+	__u64 next_seq;
+	/* the last entry ns_mlog_apply() refused, for ns_replay()'s message */
+	bool refused;
+	__u64 refused_off, refused_seq;
+	unsigned int refused_type;
+	char refusal[200];
+};
+
+static bool is_dir(const struct inode *in)
+{
+	return S_ISDIR(in->mode);
+}
+
+static bool is_reg(const struct inode *in)
+{
+	return S_ISREG(in->mode);
+}
+
+static struct inode *inode_get(const struct ns *ns, __u64 ino)
+{
+	__u64 h = mix64(ino);
+	struct hnode *x;
+
+	for (x = htab_bucket(&ns->inodes, h); x; x = x->next) {
+		struct inode *in = container_of(x, struct inode, node);
+
+		if (x->hash == h && in->ino == ino)
+			return in;
+	}
+	return NULL;
+}
+
+static struct dentry *dentry_find(const struct ns *ns, __u64 parent, const char *name)
+{
+	size_t len = strlen(name);
+	__u64 h = name_hash(parent, name, len);
+	struct hnode *x;
+
+	for (x = htab_bucket(&ns->names, h); x; x = x->next) {
+		struct dentry *d = container_of(x, struct dentry, node);
+
+		if (x->hash == h && d->parent == parent && d->len == len &&
+		    !memcmp(d->name, name, len))
+			return d;
+	}
+	return NULL;
+}
+
+static struct dentry *dentry_alloc(__u64 parent, const char *name, __u64 ino)
+{
+	size_t len = strlen(name);
+	struct dentry *d = malloc(sizeof(*d) + len + 1);
+
+	if (!d)
+		return NULL;
+	d->parent = parent;
+	d->ino = ino;
+	d->cookie = 0;
+	d->len = len;
+	memcpy(d->name, name, len + 1);
+	return d;
+}
+
+static void stat_count(struct ns *ns, __u32 mode, int delta)
+{
+	ns->st.inodes += delta;
+	if (S_ISREG(mode))
+		ns->st.files += delta;
+	else if (S_ISDIR(mode))
+		ns->st.dirs += delta;
+	else if (S_ISLNK(mode))
+		ns->st.symlinks += delta;
+}
+
+static int dir_reserve(struct dir *d)
+{
+	size_t cap = d->cap ? d->cap * 2 : 8;
+	struct dslot *s;
+
+	if (d->nslots < d->cap)
+		return 0;
+	s = realloc(d->slots, cap * sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	d->slots = s;
+	d->cap = cap;
+	return 0;
+}
+
+/* The first slot whose cookie is above @cookie. */
+static size_t dir_seek(const struct dir *d, __u64 cookie)
+{
+	size_t lo = 0, hi = d->nslots;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (d->slots[mid].cookie <= cookie)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Holes go once they are 3/4 of the slots: amortised O(1) per removal. */
+static void dir_compact(struct dir *d)
+{
+	size_t i, n = 0;
+
+	if (d->nslots < 32 || d->nlive >= d->nslots / 4)
+		return;
+	for (i = 0; i < d->nslots; i++)
+		if (d->slots[i].d)
+			d->slots[n++] = d->slots[i];
+	d->nslots = n;
+}
+
+/* Link @d into the names and its directory @dir (room reserved). */
+static void name_add(struct ns *ns, struct inode *dir, struct dentry *d)
+{
+	struct dir *dd = &dir->dir;
+
+	d->cookie = dd->next_cookie++;
+	dd->slots[dd->nslots++] = (struct dslot){ d->cookie, d };
+	dd->nlive++;
+	htab_add(&ns->names, &d->node, name_hash(d->parent, d->name, d->len));
+}
+
+static void name_del(struct ns *ns, struct inode *dir, struct dentry *d)
+{
+	struct dir *dd = &dir->dir;
+	size_t i = dir_seek(dd, d->cookie - 1);
+
+	if (i < dd->nslots && dd->slots[i].d == d) {
+		dd->slots[i].d = NULL;
+		dd->nlive--;
+		dir_compact(dd);
+	}
+	htab_del(&ns->names, &d->node);
+	free(d);
+}
+
+static void inode_free(struct inode *in)
+{
+	if (is_dir(in)) {
+		free(in->dir.slots);
+	} else if (is_reg(in)) {
+		free(in->file.simple);
+		free(in->file.ileave);
+	} else {
+		free(in->target);
+	}
+	free(in);
+}
+
+/* The inode goes: its number, and its space through release_extents. */
+static void inode_destroy(struct ns *ns, struct inode *in)
+{
+	const struct layout *l = &in->file;
+
+	htab_del(&ns->inodes, &in->node);
+	stat_count(ns, in->mode, -1);
+	if (is_reg(in) && (l->nsimple || l->nileave) && ns->ops.release_extents)
+		ns->ops.release_extents(ns->ops_ctx, in->ino, l->simple, l->nsimple,
+					l->ileave, l->nileave);
+	inode_free(in);
+}
+
+/* @in lost its name in @dir: it goes, or stays as an orphan while open. */
+static void inode_unlinked(struct ns *ns, struct inode *dir, struct inode *in)
+{
+	if (is_dir(in))
+		dir->nlink--;
+	in->nlink = 0;
+	if (in->open_refs)
+		ns->st.orphans++;
+	else
+		inode_destroy(ns, in);
+}
+
+/* Is directory @ino @anc itself or inside it?  Walks up to the root. */
+static bool dir_within(const struct ns *ns, __u64 ino, __u64 anc)
+{
+	__u64 steps;
+
+	for (steps = 0; steps <= ns->st.dirs; steps++) {
+		const struct inode *in;
+
+		if (ino == anc)
+			return true;
+		if (ino == FAMFS_ROOT_INO)
+			return false;
+		in = inode_get(ns, ino);
+		if (!in)
+			return false;
+		ino = in->parent;
+	}
+	return true;	/* a loop cannot be; say yes, which refuses */
+}
+
+/* -------------------------------------------------------------------- */
+/* Layouts */
+
+static int grow_array(void **arr, __u32 *cap, __u64 need, size_t elem)
+{
+	__u64 n = *cap ? *cap : 4;
+	void *p;
+
+	if (need <= *cap)
+		return 0;
+	while (n < need)
+		n *= 2;
+	if (n > UINT32_MAX)
+		n = UINT32_MAX;
+	p = realloc(*arr, n * elem);
+	if (!p)
+		return -ENOMEM;
+	*arr = p;
+	*cap = (__u32)n;
+	return 0;
+}
+
+static int layout_reserve(struct layout *l, __u32 more_simple, __u32 more_ileave)
+{
+	if (grow_array((void **)&l->simple, &l->simple_cap, (__u64)l->nsimple + more_simple,
+		       sizeof(*l->simple)) ||
+	    grow_array((void **)&l->ileave, &l->ileave_cap, (__u64)l->nileave + more_ileave,
+		       sizeof(*l->ileave)))
+		return -ENOMEM;
+	return 0;
+}
+
+/* Index of the first simple extent that ends after @off. */
+static __u32 simple_ending_after(const struct layout *l, __u64 off)
+{
+	__u32 lo = 0, hi = l->nsimple;
+
+	while (lo < hi) {
+		__u32 mid = lo + (hi - lo) / 2;
+
+		if (l->simple[mid].file_off + l->simple[mid].len <= off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Index of the first simple extent at or after @from that starts at @end or later. */
+static __u32 simple_starting_from(const struct layout *l, __u32 from, __u64 end)
+{
+	__u32 lo = from, hi = l->nsimple;
+
+	while (lo < hi) {
+		__u32 mid = lo + (hi - lo) / 2;
+
+		if (l->simple[mid].file_off < end)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Does the file map anything of [off, off + len)? */
+static bool layout_maps(const struct layout *l, __u64 off, __u64 len)
+{
+	__u32 i = simple_ending_after(l, off);
+
+	if (i < l->nsimple && l->simple[i].file_off < off + len)
+		return true;
+	for (i = 0; i < l->nileave; i++)
+		if (l->ileave[i].file_off < off + len &&
+		    off < l->ileave[i].file_off + l->ileave[i].len)
+			return true;
+	return false;
+}
+
+/* Can @e's extents join the file's?  (They agree among themselves: mlog.) */
+static int layout_check_add(const struct layout *l, const struct famfs_mlog_entry *e,
+			    char *msg, size_t msglen)
+{
+	__u32 i;
+
+	if ((__u64)l->nsimple + e->nsimple > FMAP_MAX_SIMPLE ||
+	    l->nileave + e->nileave > FMAP_MAX_ILEAVE)
+		return fbs_fail(msg, msglen, -EFBIG,
+				"a file has at most %u simple and %d interleaved extents",
+				FMAP_MAX_SIMPLE, FMAP_MAX_ILEAVE);
+	for (i = 0; i < e->nsimple; i++)
+		if (layout_maps(l, e->simple[i].file_off, e->simple[i].len))
+			return fbs_fail(msg, msglen, -EINVAL,
+					"simple extent %u (file offset %llu) overlaps the file's extents",
+					i, (unsigned long long)e->simple[i].file_off);
+	for (i = 0; i < e->nileave; i++)
+		if (layout_maps(l, e->ileave[i].file_off, e->ileave[i].len))
+			return fbs_fail(msg, msglen, -EINVAL,
+					"interleaved extent %u (file offset %llu) overlaps the file's extents",
+					i, (unsigned long long)e->ileave[i].file_off);
+	return 0;
+}
+
+/* Merge @e's extents in (room reserved): from the back, so appends are O(new). */
+static void layout_add(struct layout *l, const struct famfs_mlog_entry *e)
+{
+	__u32 i = l->nsimple, k = e->nsimple, out = i + k, j;
+
+	while (k) {
+		if (i && l->simple[i - 1].file_off > e->simple[k - 1].file_off)
+			l->simple[--out] = l->simple[--i];
+		else
+			l->simple[--out] = e->simple[--k];
+	}
+	l->nsimple += e->nsimple;
+	for (k = 0; k < e->nsimple; k++)
+		l->mapped += e->simple[k].len;
+	for (k = 0; k < e->nileave; k++) {
+		for (j = l->nileave; j && l->ileave[j - 1].file_off > e->ileave[k].file_off; j--)
+			l->ileave[j] = l->ileave[j - 1];
+		l->ileave[j] = e->ileave[k];
+		l->nileave++;
+		l->mapped += e->ileave[k].len;
+	}
+}
+
+/* -------------------------------------------------------------------- */
+/* prepare(): check an entry, make room; commit(): apply, cannot fail */
+
+#define MAX_TAIL_PIECES	(FMAP_MAX_ILEAVE * FMAP_MAX_STRIPS)
+
+struct plan {
+	struct inode *created;		/* mknod: the new inode */
+	struct inode *inode;		/* the inode acted on */
+	struct inode *dir;		/* the directory of the name acted on */
+	struct inode *new_dir;		/* rename: the destination */
+	struct dentry *name;		/* delete, rename: the name that goes or moves */
+	struct dentry *victim;		/* rename: the name replaced or exchanged */
+	struct dentry *new_name;	/* mknod, rename: the name added */
+	/* punch: what goes, to release */
+	__u32 lo, hi;			/* simple extents it touches */
+	struct fmap_simple_ext *cut;
+	__u32 ncut, ncut_ileave;
+	struct fmap_ileave_ext cut_ileave[FMAP_MAX_ILEAVE];
+};
+
+/* After a refusal (of the entry or by the journal): free what prepare() made. */
+static void plan_discard(struct plan *p)
+{
+	if (p->created)
+		inode_free(p->created);
+	free(p->new_name);
+	free(p->cut);
+}
+
+/* A directory named in an entry: exists, is one, and is not removed. */
+static int dir_get(struct ns *ns, __u64 ino, struct inode **out, char *msg, size_t msglen)
+{
+	struct inode *in = inode_get(ns, ino);
+
+	if (!in || (is_dir(in) && !in->nlink))
+		return fbs_fail(msg, msglen, -ENOENT, "directory %llu does not exist",
+				(unsigned long long)ino);
+	if (!is_dir(in))
+		return fbs_fail(msg, msglen, -ENOTDIR, "inode %llu is not a directory",
+				(unsigned long long)ino);
+	*out = in;
+	return 0;
+}
+
+/* The name @name in directory @parent, naming inode @ino (a cross-check). */
+static int name_get(struct ns *ns, __u64 parent, const char *name, __u64 ino,
+		    struct inode **dir, struct dentry **d, char *msg, size_t msglen)
+{
+	int err = dir_get(ns, parent, dir, msg, msglen);
+
+	if (err)
+		return err;
+	*d = dentry_find(ns, parent, name);
+	if (!*d)
+		return fbs_fail(msg, msglen, -ENOENT, "\"%s\" does not exist in directory %llu",
+				name, (unsigned long long)parent);
+	if ((*d)->ino != ino)
+		return fbs_fail(msg, msglen, -EINVAL, "\"%s\" in directory %llu is inode %llu, not %llu",
+				name, (unsigned long long)parent,
+				(unsigned long long)(*d)->ino, (unsigned long long)ino);
+	return 0;
+}
+
+/* A regular file named in an entry. */
+static int file_get(struct ns *ns, __u64 ino, struct inode **out, char *msg, size_t msglen)
+{
+	struct inode *in = inode_get(ns, ino);
+
+	if (!in)
+		return fbs_fail(msg, msglen, -ENOENT, "inode %llu does not exist",
+				(unsigned long long)ino);
+	if (!is_reg(in))
+		return fbs_fail(msg, msglen, is_dir(in) ? -EISDIR : -EINVAL,
+				"inode %llu is not a regular file", (unsigned long long)ino);
+	*out = in;
+	return 0;
+}
+
+static __u32 mode_of(enum famfs_log_type type)
+{
+	return type == FAMFS_LOG_MKDIR ? S_IFDIR : type == FAMFS_LOG_CREATE ? S_IFREG : S_IFLNK;
+}
+
+static struct inode *inode_alloc(const struct famfs_mlog_entry *e)
+{
+	struct inode *in = calloc(1, sizeof(*in));
+
+	if (!in)
+		return NULL;
+	in->ino = e->mknod.ino;
+	in->generation = e->seq;
+	in->mode = mode_of(e->type) | e->mknod.mode;
+	in->uid = e->mknod.uid;
+	in->gid = e->mknod.gid;
+	in->size = e->mknod.size;
+	in->atime = in->mtime = in->ctime = e->mknod.time;
+	in->nlink = 1;
+	if (e->type == FAMFS_LOG_MKDIR) {
+		in->nlink = 2;
+		in->parent = e->mknod.parent;
+		in->dir.next_cookie = FIRST_COOKIE;
+	} else if (e->type == FAMFS_LOG_SYMLINK) {
+		in->target = strdup(e->target);
+		if (!in->target) {
+			free(in);
+			return NULL;
+		}
+	}
+	return in;
+}
+
+static int prepare_mknod(struct ns *ns, const struct famfs_mlog_entry *e, struct plan *p,
+			 char *msg, size_t msglen)
+{
+	int err = dir_get(ns, e->mknod.parent, &p->dir, msg, msglen);
+
+	if (err)
+		return err;
+	if (inode_get(ns, e->mknod.ino))
+		return fbs_fail(msg, msglen, -EEXIST, "inode %llu is in use",
+				(unsigned long long)e->mknod.ino);
+	if (dentry_find(ns, e->mknod.parent, e->name))
+		return fbs_fail(msg, msglen, -EEXIST, "\"%s\" exists in directory %llu",
+				e->name, (unsigned long long)e->mknod.parent);
+	if (e->type == FAMFS_LOG_CREATE) {
+		/* an empty layout: only the per-file limits can refuse */
+		static const struct layout empty;
+
+		err = layout_check_add(&empty, e, msg, msglen);
+		if (err)
+			return err;
+	}
+	if (htab_reserve(&ns->inodes, 1) || htab_reserve(&ns->names, 1) ||
+	    dir_reserve(&p->dir->dir))
+		goto nomem;
+	p->new_name = dentry_alloc(e->mknod.parent, e->name, e->mknod.ino);
+	p->created = inode_alloc(e);
+	if (!p->new_name || !p->created)
+		goto nomem;
+	/* not in the namespace yet: its extents can go in now */
+	if (e->type == FAMFS_LOG_CREATE) {
+		if (layout_reserve(&p->created->file, e->nsimple, e->nileave))
+			goto nomem;
+		layout_add(&p->created->file, e);
+	}
+	return 0;
+nomem:
+	return fbs_fail(msg, msglen, -ENOMEM, "out of memory");
+}
+
+static void commit_mknod(struct ns *ns, const struct famfs_mlog_entry *e, struct plan *p)
+{
+	struct inode *in = p->created;
+
+	htab_add(&ns->inodes, &in->node, mix64(in->ino));
+	stat_count(ns, in->mode, 1);
+	name_add(ns, p->dir, p->new_name);
+	p->new_name = NULL;
+	if (is_dir(in))
+		p->dir->nlink++;
+	p->dir->mtime = p->dir->ctime = e->mknod.time;
+	if (in->ino > ns->st.max_ino)
+		ns->st.max_ino = in->ino;
+	p->created = NULL;	/* the namespace's now */
+}
+
+static int prepare_delete(struct ns *ns, const struct famfs_mlog_entry *e, struct plan *p,
+			  char *msg, size_t msglen)
+{
+	bool rmdir = e->del.flags & FAMFS_DELETE_DIR;
+	int err = name_get(ns, e->del.parent, e->name, e->del.ino, &p->dir, &p->name,
+			   msg, msglen);
+
+	if (err)
+		return err;
+	p->inode = inode_get(ns, e->del.ino);
+	if (!p->inode)
+		return fbs_fail(msg, msglen, -ENOENT, "inode %llu does not exist",
+				(unsigned long long)e->del.ino);
+	if (rmdir && !is_dir(p->inode))
+		return fbs_fail(msg, msglen, -ENOTDIR, "rmdir of \"%s\", not a directory", e->name);
+	if (!rmdir && is_dir(p->inode))
+		return fbs_fail(msg, msglen, -EISDIR, "unlink of directory \"%s\"", e->name);
+	if (rmdir && p->inode->dir.nlive)
+		return fbs_fail(msg, msglen, -ENOTEMPTY, "rmdir of \"%s\", not empty", e->name);
+	return 0;
+}
+
+static void commit_delete(struct ns *ns, struct plan *p)
+{
+	name_del(ns, p->dir, p->name);
+	inode_unlinked(ns, p->dir, p->inode);
+}
+
+/* May @src replace @dst (rename(2)'s rules)? */
+static int check_replace(const struct inode *src, const struct inode *dst, const char *name,
+			 char *msg, size_t msglen)
+{
+	if (is_dir(src) && !is_dir(dst))
+		return fbs_fail(msg, msglen, -ENOTDIR,
+				"rename of a directory over \"%s\", not a directory", name);
+	if (!is_dir(src) && is_dir(dst))
+		return fbs_fail(msg, msglen, -EISDIR, "rename over directory \"%s\"", name);
+	if (is_dir(dst) && dst->dir.nlive)
+		return fbs_fail(msg, msglen, -ENOTEMPTY, "rename over directory \"%s\", not empty",
+				name);
+	return 0;
+}
+
+/* A directory must not move into itself or below. */
+static int check_no_loop(struct ns *ns, const struct inode *moved, __u64 to, char *msg,
+			 size_t msglen)
+{
+	if (is_dir(moved) && dir_within(ns, to, moved->ino))
+		return fbs_fail(msg, msglen, -EINVAL,
+				"directory %llu would move into its own subtree (directory %llu)",
+				(unsigned long long)moved->ino, (unsigned long long)to);
+	return 0;
+}
+
+static int prepare_exchange(struct ns *ns, const struct famfs_mlog_entry *e, struct plan *p,
+			    char *msg, size_t msglen)
+{
+	struct inode *other;
+	int err;
+
+	if (!p->victim)
+		return fbs_fail(msg, msglen, -ENOENT, "exchange with \"%s\", which does not exist",
+				e->new_name);
+	other = inode_get(ns, p->victim->ino);
+	if (!other)
+		return fbs_fail(msg, msglen, -ENOENT, "inode %llu does not exist",
+				(unsigned long long)p->victim->ino);
+	err = check_no_loop(ns, p->inode, e->rename.new_parent, msg, msglen);
+	if (!err)
+		err = check_no_loop(ns, other, e->rename.old_parent, msg, msglen);
+	return err;
+}
+
+static int prepare_rename(struct ns *ns, const struct famfs_mlog_entry *e, struct plan *p,
+			  char *msg, size_t msglen)
+{
+	struct inode *dst;
+	int err = name_get(ns, e->rename.old_parent, e->name, e->rename.ino, &p->dir, &p->name,
+			   msg, msglen);
+
+	if (!err)
+		err = dir_get(ns, e->rename.new_parent, &p->new_dir, msg, msglen);
+	if (err)
+		return err;
+	p->inode = inode_get(ns, e->rename.ino);
+	if (!p->inode)
+		return fbs_fail(msg, msglen, -ENOENT, "inode %llu does not exist",
+				(unsigned long long)e->rename.ino);
+	p->victim = dentry_find(ns, e->rename.new_parent, e->new_name);
+	if (e->rename.flags & FAMFS_RENAME_EXCHANGE)
+		return prepare_exchange(ns, e, p, msg, msglen);
+	err = check_no_loop(ns, p->inode, e->rename.new_parent, msg, msglen);
+	if (err)
+		return err;
+	if (p->victim) {
+		dst = inode_get(ns, p->victim->ino);
+		if (!dst)
+			return fbs_fail(msg, msglen, -ENOENT, "inode %llu does not exist",
+					(unsigned long long)p->victim->ino);
+		err = check_replace(p->inode, dst, e->new_name, msg, msglen);
+		if (err)
+			return err;
+	}
+	if (htab_reserve(&ns->names, 1) || dir_reserve(&p->new_dir->dir))
+		return fbs_fail(msg, msglen, -ENOMEM, "out of memory");
+	p->new_name = dentry_alloc(e->rename.new_parent, e->new_name, e->rename.ino);
+	if (!p->new_name)
+		return fbs_fail(msg, msglen, -ENOMEM, "out of memory");
+	return 0;
+}
+
+/* Directory @in moves from @from to @to: ".." and the link counts follow. */
+static void dir_moved(struct inode *in, struct inode *from, struct inode *to)
+{
+	if (!is_dir(in) || from == to)
+		return;
+	in->parent = to->ino;
+	from->nlink--;
+	to->nlink++;
+}
+
+static void commit_rename(struct ns *ns, const struct famfs_mlog_entry *e, struct plan *p)
+{
+	struct inode *other;
+
+	if (e->rename.flags & FAMFS_RENAME_EXCHANGE) {
+		other = inode_get(ns, p->victim->ino);
+		p->victim->ino = p->inode->ino;
+		p->name->ino = other->ino;
+		dir_moved(p->inode, p->dir, p->new_dir);
+		dir_moved(other, p->new_dir, p->dir);
+		return;
+	}
+	if (p->victim) {
+		other = inode_get(ns, p->victim->ino);
+		name_del(ns, p->new_dir, p->victim);
+		inode_unlinked(ns, p->new_dir, other);
+	}
+	name_del(ns, p->dir, p->name);
+	name_add(ns, p->new_dir, p->new_name);
+	p->new_name = NULL;
+	dir_moved(p->inode, p->dir, p->new_dir);
+}
+
+static int prepare_setattr(struct ns *ns, const struct famfs_mlog_entry *e, struct plan *p,
+			   char *msg, size_t msglen)
+{
+	p->inode = inode_get(ns, e->setattr.ino);
+	if (!p->inode)
+		return fbs_fail(msg, msglen, -ENOENT, "inode %llu does not exist",
+				(unsigned long long)e->setattr.ino);
+	if ((e->setattr.valid & FAMFS_SETATTR_SIZE) && !is_reg(p->inode))
+		return fbs_fail(msg, msglen, is_dir(p->inode) ? -EISDIR : -EINVAL,
+				"size of inode %llu, not a regular file",
+				(unsigned long long)e->setattr.ino);
+	return 0;
+}
+
+static void commit_setattr(const struct famfs_mlog_entry *e, struct plan *p)
+{
+	struct inode *in = p->inode;
+	__u32 v = e->setattr.valid;
+
+	if (v & FAMFS_SETATTR_SIZE)
+		in->size = e->setattr.size;
+	if (v & FAMFS_SETATTR_MODE)
+		in->mode = (in->mode & S_IFMT) | e->setattr.mode;
+	if (v & FAMFS_SETATTR_UID)
+		in->uid = e->setattr.uid;
+	if (v & FAMFS_SETATTR_GID)
+		in->gid = e->setattr.gid;
+	if (v & FAMFS_SETATTR_ATIME)
+		in->atime = e->setattr.atime;
+	if (v & FAMFS_SETATTR_MTIME)
+		in->mtime = e->setattr.mtime;
+	if (v & FAMFS_SETATTR_CTIME)
+		in->ctime = e->setattr.ctime;
+}
+
+static int prepare_alloc(struct ns *ns, const struct famfs_mlog_entry *e, struct plan *p,
+			 char *msg, size_t msglen)
+{
+	int err = file_get(ns, e->alloc.ino, &p->inode, msg, msglen);
+
+	if (!err)
+		err = layout_check_add(&p->inode->file, e, msg, msglen);
+	if (!err && layout_reserve(&p->inode->file, e->nsimple, e->nileave))
+		err = fbs_fail(msg, msglen, -ENOMEM, "out of memory");
+	return err;
+}
+
+static __u64 punch_end(const struct famfs_mlog_entry *e)
+{
+	return e->punch.len == FAMFS_LOG_TO_END ? UINT64_MAX : e->punch.off + e->punch.len;
+}
+
+/* The pieces of simple extents [lo, hi) inside [off, end). */
+static void cut_simple(struct plan *p, const struct layout *l, __u64 off, __u64 end)
+{
+	__u32 i;
+
+	for (i = p->lo; i < p->hi; i++) {
+		struct fmap_simple_ext x = l->simple[i];
+		__u64 from = x.file_off > off ? x.file_off : off;
+		__u64 to = x.file_off + x.len < end ? x.file_off + x.len : end;
+
+		x.dev_off += from - x.file_off;
+		x.file_off = from;
+		x.len = to - from;
+		p->cut[p->ncut++] = x;
+	}
+}
+
+/*
+ * The tail [off, end of @ie) of an interleaved extent: its chunks up to
+ * the next stripe boundary as simple extents, whole stripes after it as
+ * an interleaved extent, the strips advanced past the stripes kept.
+ */
+static void cut_ileave_tail(struct plan *p, const struct fmap_ileave_ext *ie, __u64 off)
+{
+	__u64 end = ie->file_off + ie->len, stripe = (1ULL << ie->strip_shift) << ie->chunk_shift;
+	__u64 rem = (off - ie->file_off) & (stripe - 1), pos = off, next = off;
+	struct fmap_ileave_ext *t;
+	struct fmap_mapping m;
+	__u32 s;
+
+	if (rem)
+		next = stripe - rem >= end - off ? end : off + (stripe - rem);
+	while (pos < next && !fmap_ileave_resolve(ie, pos, &m)) {
+		if (m.len > next - pos)
+			m.len = next - pos;
+		p->cut[p->ncut++] = (struct fmap_simple_ext){
+			.file_off = pos, .len = m.len, .dev_off = m.dev_off, .dev = m.dev };
+		pos += m.len;
+	}
+	if (next == end)
+		return;
+	t = &p->cut_ileave[p->ncut_ileave++];
+	*t = *ie;
+	t->file_off = next;
+	t->len = end - next;
+	for (s = 0; s < (1U << ie->strip_shift); s++)
+		t->strips[s].dev_off += (next - ie->file_off) >> ie->strip_shift;
+}
+
+/* An interleaved extent may lose a tail or go whole, nothing else. */
+static int check_ileave_punch(const struct layout *l, __u64 off, __u64 end, char *msg,
+			      size_t msglen)
+{
+	__u32 i;
+
+	for (i = 0; i < l->nileave; i++) {
+		const struct fmap_ileave_ext *ie = &l->ileave[i];
+		__u64 ie_end = ie->file_off + ie->len;
+
+		if (ie_end <= off || ie->file_off >= end || ie_end <= end)
+			continue;
+		return fbs_fail(msg, msglen, -EINVAL,
+				"punch [%llu, %llu) would cut interleaved extent [%llu, %llu) short of its end",
+				(unsigned long long)off, (unsigned long long)end,
+				(unsigned long long)ie->file_off, (unsigned long long)ie_end);
+	}
+	return 0;
+}
+
+static int prepare_punch(struct ns *ns, const struct famfs_mlog_entry *e, struct plan *p,
+			 char *msg, size_t msglen)
+{
+	__u64 off = e->punch.off, end = punch_end(e);
+	const struct layout *l;
+	int err = file_get(ns, e->punch.ino, &p->inode, msg, msglen);
+	__u32 i;
+
+	if (err)
+		return err;
+	l = &p->inode->file;
+	err = check_ileave_punch(l, off, end, msg, msglen);
+	if (err)
+		return err;
+	p->lo = simple_ending_after(l, off);
+	p->hi = simple_starting_from(l, p->lo, end);
+	/* a hole inside one extent splits it */
+	if (p->hi == p->lo + 1 && l->simple[p->lo].file_off < off &&
+	    l->simple[p->lo].file_off + l->simple[p->lo].len > end &&
+	    l->nsimple >= FMAP_MAX_SIMPLE)
+		return fbs_fail(msg, msglen, -EFBIG, "a file has at most %u simple extents",
+				FMAP_MAX_SIMPLE);
+	if (layout_reserve(&p->inode->file, 1, 0))
+		return fbs_fail(msg, msglen, -ENOMEM, "out of memory");
+	p->cut = malloc(((size_t)(p->hi - p->lo) + MAX_TAIL_PIECES) * sizeof(*p->cut));
+	if (!p->cut)
+		return fbs_fail(msg, msglen, -ENOMEM, "out of memory");
+	cut_simple(p, l, off, end);
+	for (i = 0; i < l->nileave; i++) {
+		const struct fmap_ileave_ext *ie = &l->ileave[i];
+
+		if (ie->file_off >= end || ie->file_off + ie->len <= off)
+			continue;
+		if (ie->file_off >= off)
+			p->cut_ileave[p->ncut_ileave++] = *ie;
+		else
+			cut_ileave_tail(p, ie, off);
+	}
+	return 0;
+}
+
+/* Simple extents [lo, hi) lose [off, end): keep a head and a tail (room reserved). */
+static void punch_simple(struct layout *l, __u32 lo, __u32 hi, __u64 off, __u64 end)
+{
+	struct fmap_simple_ext keep[2];
+	__u32 nkeep = 0;
+
+	if (lo == hi)
+		return;
+	if (l->simple[lo].file_off < off) {
+		keep[nkeep] = l->simple[lo];
+		keep[nkeep++].len = off - l->simple[lo].file_off;
+	}
+	if (l->simple[hi - 1].file_off + l->simple[hi - 1].len > end) {
+		struct fmap_simple_ext t = l->simple[hi - 1];
+
+		t.len = t.file_off + t.len - end;
+		t.dev_off += end - t.file_off;
+		t.file_off = end;
+		keep[nkeep++] = t;
+	}
+	memmove(&l->simple[lo + nkeep], &l->simple[hi], (l->nsimple - hi) * sizeof(*l->simple));
+	memcpy(&l->simple[lo], keep, nkeep * sizeof(*keep));
+	l->nsimple = l->nsimple - (hi - lo) + nkeep;
+}
+
+static void commit_punch(struct ns *ns, const struct famfs_mlog_entry *e, struct plan *p)
+{
+	struct layout *l = &p->inode->file;
+	__u64 off = e->punch.off, end = punch_end(e);
+	__u32 i, n = 0;
+
+	punch_simple(l, p->lo, p->hi, off, end);
+	for (i = 0; i < l->nileave; i++) {
+		struct fmap_ileave_ext *ie = &l->ileave[i];
+
+		if (ie->file_off >= off && ie->file_off < end)
+			continue;	/* it went whole */
+		if (ie->file_off < off && ie->file_off + ie->len > off)
+			ie->len = off - ie->file_off;
+		l->ileave[n++] = *ie;
+	}
+	l->nileave = n;
+	for (i = 0; i < p->ncut; i++)
+		l->mapped -= p->cut[i].len;
+	for (i = 0; i < p->ncut_ileave; i++)
+		l->mapped -= p->cut_ileave[i].len;
+	if ((p->ncut || p->ncut_ileave) && ns->ops.release_extents)
+		ns->ops.release_extents(ns->ops_ctx, p->inode->ino, p->cut, p->ncut,
+					p->cut_ileave, p->ncut_ileave);
+}
+
+static int prepare(struct ns *ns, const struct famfs_mlog_entry *e, struct plan *p,
+		   char *msg, size_t msglen)
+{
+	int err;
+
+	memset(p, 0, sizeof(*p));
+	err = famfs_mlog_check(e, msg, msglen);
+	if (err)
+		return err;
+	switch (e->type) {
+	case FAMFS_LOG_MKDIR:
+	case FAMFS_LOG_CREATE:
+	case FAMFS_LOG_SYMLINK:
+		return prepare_mknod(ns, e, p, msg, msglen);
+	case FAMFS_LOG_ALLOC:
+		return prepare_alloc(ns, e, p, msg, msglen);
+	case FAMFS_LOG_PUNCH:
+		return prepare_punch(ns, e, p, msg, msglen);
+	case FAMFS_LOG_SETATTR:
+		return prepare_setattr(ns, e, p, msg, msglen);
+	case FAMFS_LOG_RENAME:
+		return prepare_rename(ns, e, p, msg, msglen);
+	case FAMFS_LOG_DELETE:
+		return prepare_delete(ns, e, p, msg, msglen);
+	case FAMFS_LOG_DEVADD:
+		return 0;
+	}
+	return fbs_fail(msg, msglen, -EINVAL, "entry type %u", (unsigned int)e->type);
+}
+
+static void commit(struct ns *ns, const struct famfs_mlog_entry *e, struct plan *p)
+{
+	switch (e->type) {
+	case FAMFS_LOG_MKDIR:
+	case FAMFS_LOG_CREATE:
+	case FAMFS_LOG_SYMLINK:
+		commit_mknod(ns, e, p);
+		break;
+	case FAMFS_LOG_ALLOC:
+		layout_add(&p->inode->file, e);
+		break;
+	case FAMFS_LOG_PUNCH:
+		commit_punch(ns, e, p);
+		break;
+	case FAMFS_LOG_SETATTR:
+		commit_setattr(e, p);
+		break;
+	case FAMFS_LOG_RENAME:
+		commit_rename(ns, e, p);
+		break;
+	case FAMFS_LOG_DELETE:
+		commit_delete(ns, p);
+		break;
+	case FAMFS_LOG_DEVADD:
+		break;
+	}
+	if (e->seq)
+		ns->next_seq = e->seq + 1;
+	plan_discard(p);	/* what was not used */
+}
+
+/* -------------------------------------------------------------------- */
+/* Replay and ns_apply() */
+
+int ns_apply(struct ns *ns, const struct famfs_mlog_entry *e, char *msg, size_t msglen)
+{
+	struct plan p;
+	int err;
+
+	pthread_rwlock_wrlock(&ns->lock);
+	err = prepare(ns, e, &p, msg, msglen);
+	if (err)
+		plan_discard(&p);
+	else
+		commit(ns, e, &p);
+	pthread_rwlock_unlock(&ns->lock);
+	return err;
+}
+
+int ns_mlog_apply(void *ctx, const struct famfs_mlog_entry *e)
+{
+	struct ns *ns = ctx;
+	int err = ns_apply(ns, e, ns->refusal, sizeof(ns->refusal));
+
+	if (!err)
+		return 0;
+	ns->refused = true;
+	ns->refused_off = e->log_off;
+	ns->refused_seq = e->seq;
+	ns->refused_type = e->type;
+	/* the log breaks a rule: corrupt, whichever rule it is */
+	return err == -ENOMEM ? err : -EINVAL;
+}
+
+const char *ns_refusal(const struct ns *ns)
+{
+	return ns->refusal;
+}
+
+void ns_set_next_seq(struct ns *ns, __u64 seq)
+{
+	pthread_rwlock_wrlock(&ns->lock);
+	ns->next_seq = seq;
+	pthread_rwlock_unlock(&ns->lock);
+}
+
+int ns_replay(struct ns *ns, const void *log, size_t len,
+	      const __u8 uuid[FAMFS_UUID_SIZE], struct famfs_mlog_devtab *devs,
+	      struct famfs_mlog_result *res)
+{
+	const struct famfs_mlog_ops ops = { .apply = ns_mlog_apply };
+
+	ns->refused = false;
+	ns->refusal[0] = '\0';
+	famfs_mlog_replay(log, len, uuid, devs, &ops, ns, res);
+	/* replay stops at the refused entry: it is the last one applied */
+	if (res->err && ns->refused)
+		fbs_fail(res->msg, sizeof(res->msg), res->err,
+			 "log offset %llu (entry %llu, %s): %s",
+			 (unsigned long long)ns->refused_off, (unsigned long long)ns->refused_seq,
+			 famfs_mlog_type_name(ns->refused_type), ns->refusal);
+	if (res->next_seq)
+		ns_set_next_seq(ns, res->next_seq);
+	return res->err;
+}
+
+/* -------------------------------------------------------------------- */
+/* Live operations: build an entry, check it, journal it, apply it */
+
+static struct famfs_mlog_time now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (struct famfs_mlog_time){ .sec = ts.tv_sec, .nsec = (__u32)ts.tv_nsec };
+}
+
+static int check_name(const char *name)
+{
+	size_t n = strnlen(name, FAMFS_NAME_MAX + 1);
+
+	if (n > FAMFS_NAME_MAX)
+		return -ENAMETOOLONG;
+	if (!n || memchr(name, '/', n) || !strcmp(name, ".") || !strcmp(name, ".."))
+		return -EINVAL;
+	return 0;
+}
+
+/*
+ * Under the write lock.  An orphan's changes are not journaled: the log
+ * deleted it already, and a replay must not meet its number again.
+ */
+static int run(struct ns *ns, const struct ns_journal *j, struct famfs_mlog_entry *e,
+	       bool journal)
+{
+	struct plan p;
+	int err;
+
+	e->seq = journal ? ns->next_seq : 0;
+	err = prepare(ns, e, &p, NULL, 0);
+	if (!err && journal && j)
+		err = j->append(j->ctx, e);
+	if (err) {
+		plan_discard(&p);
+		return err;
+	}
+	commit(ns, e, &p);
+	return 0;
+}
+
+static int new_inode(struct ns *ns, const struct ns_journal *j, enum famfs_log_type type,
+		     __u64 parent, const char *name, const char *target,
+		     const struct ns_cred *cred, __u64 *ino)
+{
+	struct famfs_mlog_entry e;
+	int err = check_name(name);
+
+	if (err)
+		return err;
+	famfs_mlog_entry_init(&e);
+	if (target) {
+		e.mknod.size = strnlen(target, FAMFS_SYMLINK_MAX + 1);
+		if (!e.mknod.size)
+			return -ENOENT;
+		if (e.mknod.size > FAMFS_SYMLINK_MAX)
+			return -ENAMETOOLONG;
+		memcpy(e.target, target, e.mknod.size);
+	}
+	e.type = type;
+	e.mknod.parent = parent;
+	e.mknod.time = now();
+	e.mknod.mode = cred->mode & 07777;
+	e.mknod.uid = cred->uid;
+	e.mknod.gid = cred->gid;
+	strcpy(e.name, name);
+	pthread_rwlock_wrlock(&ns->lock);
+	e.mknod.ino = ns->st.max_ino + 1;
+	err = e.mknod.ino ? run(ns, j, &e, true) : -ENOSPC;
+	pthread_rwlock_unlock(&ns->lock);
+	if (!err && ino)
+		*ino = e.mknod.ino;
+	return err;
+}
+
+int ns_mkdir(struct ns *ns, const struct ns_journal *j, __u64 parent,
+	     const char *name, const struct ns_cred *cred, __u64 *ino)
+{
+	return new_inode(ns, j, FAMFS_LOG_MKDIR, parent, name, NULL, cred, ino);
+}
+
+int ns_create(struct ns *ns, const struct ns_journal *j, __u64 parent,
+	      const char *name, const struct ns_cred *cred, __u64 *ino)
+{
+	return new_inode(ns, j, FAMFS_LOG_CREATE, parent, name, NULL, cred, ino);
+}
+
+int ns_symlink(struct ns *ns, const struct ns_journal *j, __u64 parent,
+	       const char *name, const char *target, const struct ns_cred *cred,
+	       __u64 *ino)
+{
+	return new_inode(ns, j, FAMFS_LOG_SYMLINK, parent, name, target, cred, ino);
+}
+
+/* The inode @name in @parent names, with the errors a live caller expects. */
+static int find_name(struct ns *ns, __u64 parent, const char *name, __u64 *ino)
+{
+	struct inode *dir;
+	struct dentry *d;
+	int err = dir_get(ns, parent, &dir, NULL, 0);
+
+	if (err)
+		return err;
+	d = dentry_find(ns, parent, name);
+	if (!d)
+		return -ENOENT;
+	*ino = d->ino;
+	return 0;
+}
+
+static int remove_name(struct ns *ns, const struct ns_journal *j, __u64 parent,
+		       const char *name, bool rmdir)
+{
+	struct famfs_mlog_entry e;
+	int err = check_name(name);
+
+	if (err)
+		return err;
+	famfs_mlog_entry_init(&e);
+	e.type = FAMFS_LOG_DELETE;
+	e.del.parent = parent;
+	e.del.flags = rmdir ? FAMFS_DELETE_DIR : 0;
+	strcpy(e.name, name);
+	pthread_rwlock_wrlock(&ns->lock);
+	err = find_name(ns, parent, name, &e.del.ino);
+	if (!err)
+		err = run(ns, j, &e, true);
+	pthread_rwlock_unlock(&ns->lock);
+	return err;
+}
+
+int ns_unlink(struct ns *ns, const struct ns_journal *j, __u64 parent, const char *name)
+{
+	return remove_name(ns, j, parent, name, false);
+}
+
+int ns_rmdir(struct ns *ns, const struct ns_journal *j, __u64 parent, const char *name)
+{
+	return remove_name(ns, j, parent, name, true);
+}
+
+static int rename_locked(struct ns *ns, const struct ns_journal *j,
+			 struct famfs_mlog_entry *e, unsigned int flags)
+{
+	__u64 other;
+	int err = find_name(ns, e->rename.old_parent, e->name, &e->rename.ino);
+
+	if (err)
+		return err;
+	err = find_name(ns, e->rename.new_parent, e->new_name, &other);
+	if (err && err != -ENOENT)
+		return err;
+	if (!err && (flags & NS_RENAME_NOREPLACE))
+		return -EEXIST;
+	if (!err && other == e->rename.ino)
+		return 0;	/* rename(2) of a name to itself */
+	return run(ns, j, e, true);
+}
+
+int ns_rename(struct ns *ns, const struct ns_journal *j, __u64 old_parent,
+	      const char *old_name, __u64 new_parent, const char *new_name,
+	      unsigned int flags)
+{
+	struct famfs_mlog_entry e;
+	int err;
+
+	if (flags & ~(NS_RENAME_NOREPLACE | NS_RENAME_EXCHANGE) ||
+	    flags == (NS_RENAME_NOREPLACE | NS_RENAME_EXCHANGE))
+		return -EINVAL;
+	err = check_name(old_name);
+	if (!err)
+		err = check_name(new_name);
+	if (err)
+		return err;
+	famfs_mlog_entry_init(&e);
+	e.type = FAMFS_LOG_RENAME;
+	e.rename.old_parent = old_parent;
+	e.rename.new_parent = new_parent;
+	e.rename.flags = flags & NS_RENAME_EXCHANGE ? FAMFS_RENAME_EXCHANGE : 0;
+	strcpy(e.name, old_name);
+	strcpy(e.new_name, new_name);
+	pthread_rwlock_wrlock(&ns->lock);
+	err = rename_locked(ns, j, &e, flags);
+	pthread_rwlock_unlock(&ns->lock);
+	return err;
+}
+
+/* Run @e on existing inode @ino: journaled unless it is an orphan. */
+static int change_inode(struct ns *ns, const struct ns_journal *j, __u64 ino,
+			struct famfs_mlog_entry *e)
+{
+	struct inode *in;
+	int err;
+
+	pthread_rwlock_wrlock(&ns->lock);
+	in = inode_get(ns, ino);
+	err = in ? run(ns, j, e, in->nlink > 0) : -ENOENT;
+	pthread_rwlock_unlock(&ns->lock);
+	return err;
+}
+
+int ns_setattr(struct ns *ns, const struct ns_journal *j, __u64 ino,
+	       const struct ns_setattr *sa)
+{
+	const __u32 changes = FAMFS_SETATTR_SIZE | FAMFS_SETATTR_MODE |
+			      FAMFS_SETATTR_UID | FAMFS_SETATTR_GID;
+	struct famfs_mlog_entry e;
+	__u32 v = sa->valid;
+
+	if (v & ~FAMFS_SETATTR_ALL)
+		return -EINVAL;
+	if (!v)
+		return 0;
+	famfs_mlog_entry_init(&e);
+	e.type = FAMFS_LOG_SETATTR;
+	e.setattr.ino = ino;
+	e.setattr.valid = v;
+	/* only what valid names, so that the entry has one encoding */
+	e.setattr.size = v & FAMFS_SETATTR_SIZE ? sa->size : 0;
+	e.setattr.mode = v & FAMFS_SETATTR_MODE ? sa->mode & 07777 : 0;
+	e.setattr.uid = v & FAMFS_SETATTR_UID ? sa->uid : 0;
+	e.setattr.gid = v & FAMFS_SETATTR_GID ? sa->gid : 0;
+	if (v & FAMFS_SETATTR_ATIME)
+		e.setattr.atime = sa->atime;
+	if (v & FAMFS_SETATTR_MTIME)
+		e.setattr.mtime = sa->mtime;
+	if (v & FAMFS_SETATTR_CTIME)
+		e.setattr.ctime = sa->ctime;
+	else if (v & changes) {
+		e.setattr.valid |= FAMFS_SETATTR_CTIME;
+		e.setattr.ctime = now();
+	}
+	return change_inode(ns, j, ino, &e);
+}
+
+int ns_alloc(struct ns *ns, const struct ns_journal *j, __u64 ino,
+	     const struct fmap_simple_ext *simple, __u32 nsimple,
+	     const struct fmap_ileave_ext *ileave, __u32 nileave)
+{
+	struct famfs_mlog_entry e;
+
+	if (nsimple > FAMFS_LOG_MAX_SIMPLE || nileave > FAMFS_LOG_MAX_ILEAVE)
+		return -E2BIG;
+	if (!nsimple && !nileave)
+		return 0;
+	famfs_mlog_entry_init(&e);
+	e.type = FAMFS_LOG_ALLOC;
+	e.alloc.ino = ino;
+	e.nsimple = nsimple;
+	e.nileave = nileave;
+	/* the entry is only read: the casts lend it the caller's arrays */
+	e.simple = (struct fmap_simple_ext *)simple;
+	e.ileave = (struct fmap_ileave_ext *)ileave;
+	return change_inode(ns, j, ino, &e);
+}
+
+int ns_punch(struct ns *ns, const struct ns_journal *j, __u64 ino, __u64 off, __u64 len)
+{
+	struct famfs_mlog_entry e;
+
+	if (!len)
+		return 0;
+	famfs_mlog_entry_init(&e);
+	e.type = FAMFS_LOG_PUNCH;
+	e.punch.ino = ino;
+	e.punch.off = off;
+	e.punch.len = len;
+	return change_inode(ns, j, ino, &e);
+}
+
+/* -------------------------------------------------------------------- */
+/* Open references */
+
+int ns_open_ref(struct ns *ns, __u64 ino)
+{
+	struct inode *in;
+	int err = 0;
+
+	pthread_rwlock_wrlock(&ns->lock);
+	in = inode_get(ns, ino);
+	if (in)
+		in->open_refs++;
+	else
+		err = -ENOENT;
+	pthread_rwlock_unlock(&ns->lock);
+	return err;
+}
+
+int ns_open_unref(struct ns *ns, __u64 ino)
+{
+	struct inode *in;
+	int err = 0;
+
+	pthread_rwlock_wrlock(&ns->lock);
+	in = inode_get(ns, ino);
+	if (!in) {
+		err = -ENOENT;
+	} else if (!in->open_refs) {
+		err = -EINVAL;		/* more unrefs than refs */
+	} else if (!--in->open_refs && !in->nlink) {
+		ns->st.orphans--;
+		inode_destroy(ns, in);
+	}
+	pthread_rwlock_unlock(&ns->lock);
+	return err;
+}
+
+/* -------------------------------------------------------------------- */
+/* Queries */
+
+static void fill_attr(const struct inode *in, struct ns_attr *a)
+{
+	*a = (struct ns_attr){
+		.ino = in->ino,
+		.generation = in->generation,
+		.mode = in->mode,
+		.uid = in->uid,
+		.gid = in->gid,
+		.nlink = in->nlink,
+		.size = in->size,
+		.mapped = is_reg(in) ? in->file.mapped : 0,
+		.atime = in->atime,
+		.mtime = in->mtime,
+		.ctime = in->ctime,
+	};
+}
+
+int ns_lookup(struct ns *ns, __u64 parent, const char *name, __u64 *ino)
+{
+	struct inode *dir;
+	int err;
+
+	pthread_rwlock_rdlock(&ns->lock);
+	err = dir_get(ns, parent, &dir, NULL, 0);
+	if (!err && !strcmp(name, "."))
+		*ino = parent;
+	else if (!err && !strcmp(name, ".."))
+		*ino = dir->ino == FAMFS_ROOT_INO ? FAMFS_ROOT_INO : dir->parent;
+	else if (!err)
+		err = find_name(ns, parent, name, ino);
+	pthread_rwlock_unlock(&ns->lock);
+	return err;
+}
+
+int ns_getattr(struct ns *ns, __u64 ino, struct ns_attr *attr)
+{
+	struct inode *in;
+
+	pthread_rwlock_rdlock(&ns->lock);
+	in = inode_get(ns, ino);
+	if (in)
+		fill_attr(in, attr);
+	pthread_rwlock_unlock(&ns->lock);
+	return in ? 0 : -ENOENT;
+}
+
+ssize_t ns_readlink(struct ns *ns, __u64 ino, char *buf, size_t size)
+{
+	struct inode *in;
+	ssize_t ret;
+
+	pthread_rwlock_rdlock(&ns->lock);
+	in = inode_get(ns, ino);
+	if (!in) {
+		ret = -ENOENT;
+	} else if (!S_ISLNK(in->mode)) {
+		ret = -EINVAL;
+	} else {
+		ret = (ssize_t)strlen(in->target);
+		memcpy(buf, in->target, (size_t)ret < size ? (size_t)ret + 1 : size);
+	}
+	pthread_rwlock_unlock(&ns->lock);
+	return ret;
+}
+
+static int readdir_locked(struct ns *ns, const struct inode *dir, __u64 cookie,
+			  int (*fill)(void *ctx, const struct ns_dirent *d), void *ctx)
+{
+	const struct dir *dd = &dir->dir;
+	const struct inode *parent;
+	struct ns_dirent de;
+	size_t i;
+
+	de = (struct ns_dirent){ ".", dir->ino, dir->mode, COOKIE_DOT };
+	if (cookie < COOKIE_DOT && fill(ctx, &de))
+		return 0;
+	parent = inode_get(ns, dir->parent);
+	de = (struct ns_dirent){ "..", dir->parent, parent ? parent->mode : S_IFDIR,
+				 COOKIE_DOTDOT };
+	if (cookie < COOKIE_DOTDOT && fill(ctx, &de))
+		return 0;
+	for (i = dir_seek(dd, cookie); i < dd->nslots; i++) {
+		const struct dentry *d = dd->slots[i].d;
+		const struct inode *in;
+
+		if (!d)
+			continue;
+		in = inode_get(ns, d->ino);
+		de = (struct ns_dirent){ d->name, d->ino, in ? in->mode : 0, d->cookie };
+		if (fill(ctx, &de))
+			break;
+	}
+	return 0;
+}
+
+int ns_readdir(struct ns *ns, __u64 dir, __u64 cookie,
+	       int (*fill)(void *ctx, const struct ns_dirent *d), void *ctx)
+{
+	struct inode *in;
+	int err = 0;
+
+	pthread_rwlock_rdlock(&ns->lock);
+	in = inode_get(ns, dir);
+	if (!in)
+		err = -ENOENT;
+	else if (!is_dir(in))
+		err = -ENOTDIR;
+	else
+		err = readdir_locked(ns, in, cookie, fill, ctx);
+	pthread_rwlock_unlock(&ns->lock);
+	return err;
+}
+
+void ns_statfs(struct ns *ns, struct ns_statfs *st)
+{
+	pthread_rwlock_rdlock(&ns->lock);
+	*st = ns->st;
+	pthread_rwlock_unlock(&ns->lock);
+}
+
+/* Call @fn for every inode until it returns nonzero; under the lock. */
+static int each_inode(struct ns *ns, int (*fn)(void *ctx, struct inode *in), void *ctx)
+{
+	size_t b;
+	int ret = 0;
+
+	for (b = 0; b <= ns->inodes.mask && !ret; b++) {
+		struct hnode *x;
+
+		for (x = ns->inodes.buckets[b]; x && !ret; x = x->next)
+			ret = fn(ctx, container_of(x, struct inode, node));
+	}
+	return ret;
+}
+
+struct inode_walk {
+	int (*attr_fn)(void *ctx, const struct ns_attr *a);
+	ns_layout_fn layout_fn;
+	void *ctx;
+};
+
+static int walk_attr(void *ctx, struct inode *in)
+{
+	struct inode_walk *w = ctx;
+	struct ns_attr a;
+
+	fill_attr(in, &a);
+	return w->attr_fn(w->ctx, &a);
+}
+
+static int walk_layout(void *ctx, struct inode *in)
+{
+	struct inode_walk *w = ctx;
+	const struct layout *l = &in->file;
+
+	if (!is_reg(in))
+		return 0;
+	return w->layout_fn(w->ctx, in->ino, l->simple, l->nsimple, l->ileave, l->nileave);
+}
+
+int ns_foreach_inode(struct ns *ns, int (*fn)(void *ctx, const struct ns_attr *a),
+		     void *ctx)
+{
+	struct inode_walk w = { .attr_fn = fn, .ctx = ctx };
+	int ret;
+
+	pthread_rwlock_rdlock(&ns->lock);
+	ret = each_inode(ns, walk_attr, &w);
+	pthread_rwlock_unlock(&ns->lock);
+	return ret;
+}
+
+int ns_foreach_layout(struct ns *ns, ns_layout_fn fn, void *ctx)
+{
+	struct inode_walk w = { .layout_fn = fn, .ctx = ctx };
+	int ret;
+
+	pthread_rwlock_rdlock(&ns->lock);
+	ret = each_inode(ns, walk_layout, &w);
+	pthread_rwlock_unlock(&ns->lock);
+	return ret;
+}
+
+int ns_get_layout(struct ns *ns, __u64 ino, ns_layout_fn fn, void *ctx)
+{
+	struct inode *in;
+	int err;
+
+	pthread_rwlock_rdlock(&ns->lock);
+	in = inode_get(ns, ino);
+	err = in ? 0 : -ENOENT;
+	if (in && !is_reg(in))
+		err = is_dir(in) ? -EISDIR : -EINVAL;
+	if (!err)
+		err = fn(ctx, in->ino, in->file.simple, in->file.nsimple, in->file.ileave,
+			 in->file.nileave);
+	pthread_rwlock_unlock(&ns->lock);
+	return err;
+}
+
+/* -------------------------------------------------------------------- */
+/* Life cycle */
+
+static struct inode *root_alloc(void)
+{
+	struct inode *root = calloc(1, sizeof(*root));
+
+	if (!root)
+		return NULL;
+	root->ino = FAMFS_ROOT_INO;
+	root->parent = FAMFS_ROOT_INO;
+	root->mode = S_IFDIR | 0755;
+	root->nlink = 2;
+	root->dir.next_cookie = FIRST_COOKIE;
+	return root;
+}
+
+static int lock_init(pthread_rwlock_t *lock)
+{
+	pthread_rwlockattr_t attr;
+	int err;
+
+	/* writers first: a stream of readdirs must not starve the journal */
+	pthread_rwlockattr_init(&attr);
+	pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	err = pthread_rwlock_init(lock, &attr);
+	pthread_rwlockattr_destroy(&attr);
+	return -err;
+}
+
+struct ns *ns_new(const struct ns_ops *ops, void *ops_ctx)
+{
+	struct ns *ns = calloc(1, sizeof(*ns));
+	struct inode *root = root_alloc();
+
+	if (!ns || !root || htab_init(&ns->inodes, 64) || htab_init(&ns->names, 64) ||
+	    lock_init(&ns->lock)) {
+		if (ns) {
+			free(ns->inodes.buckets);
+			free(ns->names.buckets);
+		}
+		free(root);
+		free(ns);
+		return NULL;
+	}
+	if (ops)
+		ns->ops = *ops;
+	ns->ops_ctx = ops_ctx;
+	ns->next_seq = 1;
+	ns->st.max_ino = FAMFS_ROOT_INO;
+	htab_add(&ns->inodes, &root->node, mix64(root->ino));
+	stat_count(ns, root->mode, 1);
+	return ns;
+}
+
+void ns_free(struct ns *ns)
+{
+	size_t b;
+
+	if (!ns)
+		return;
+	for (b = 0; b <= ns->names.mask; b++)
+		while (ns->names.buckets[b]) {
+			struct hnode *x = ns->names.buckets[b];
+
+			ns->names.buckets[b] = x->next;
+			free(container_of(x, struct dentry, node));
+		}
+	for (b = 0; b <= ns->inodes.mask; b++)
+		while (ns->inodes.buckets[b]) {
+			struct hnode *x = ns->inodes.buckets[b];
+
+			ns->inodes.buckets[b] = x->next;
+			inode_free(container_of(x, struct inode, node));
+		}
+	free(ns->names.buckets);
+	free(ns->inodes.buckets);
+	pthread_rwlock_destroy(&ns->lock);
+	free(ns);
+}
