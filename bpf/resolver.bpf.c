@@ -3,15 +3,17 @@
  * The famfs-bpf resolver: a fuse_fmap_ops struct_ops program that the
  * kernel calls on a mapping-cache miss of a mapped file, under RCU (not
  * sleepable), with the query (nodeid, pos, length, i_size, op flags) and a
- * zeroed struct fuse_fmap_out, the only thing it may write.
+ * zeroed struct fuse_fmap_reply, the only thing it may write.
  *
  * It finds the file's descriptor in `files` (filled by the server through
  * bpf/loader.c), then the mapping of the page at query->pos through
  * include/fmap.h, the same code the server and the tests use:
  *   - simple extents: O(1) for uniform layouts, else a binary search of at
  *     most FMAP_SEARCH_STEPS map reads over the file's slice of simple_exts;
- *   - interleaved extents: O(1) shifts and masks in one of at most
- *     FMAP_MAX_ILEAVE extents of ileave_exts.
+ *   - interleaved extents: the extent holding the page, one of at most
+ *     FMAP_MAX_ILEAVE of ileave_exts, answered whole
+ *     (FUSE_FMAP_TYPE_INTERLEAVED): the kernel caches it and computes the
+ *     chunks, so the program runs once per extent, not once per chunk.
  * It answers FUSE_FMAP_RESOLVE_FALLBACK, so the server decides, for files
  * it does not know, offsets in no extent (holes; writes there need the
  * server to allocate) and extents that are not page aligned.  Whatever it
@@ -33,6 +35,7 @@
 #define FUSE_FMAP_RESOLVE_FALLBACK	1
 #define FUSE_FMAP_OP_WRITE		(1 << 0)
 #define FUSE_FMAP_TYPE_MAPPED		1
+#define FUSE_FMAP_TYPE_INTERLEAVED	4
 #define FAMFS_PAGE_SIZE			4096ULL
 
 struct {
@@ -80,7 +83,56 @@ static __always_inline const struct fmap_ileave_ext *ileave_get(__u32 first, __u
 
 FMAP_DEFINE_SIMPLE_SEARCH(simple_search, __u32, simple_get)
 FMAP_DEFINE_SIMPLE_UNIFORM(simple_uniform, __u32, simple_get)
-FMAP_DEFINE_ILEAVE_FIND(ileave_find, __u32, ileave_get)
+/*
+ * The interleaved extent of the slice at @first that holds @pos; NULL with
+ * -FMAP_ENXIO (in no extent) or -FMAP_EINVAL (unreadable slice) in @err.
+ */
+static __always_inline const struct fmap_ileave_ext *
+ileave_ext(__u32 first, __u32 n, __u64 pos, int *err)
+{
+	const struct fmap_ileave_ext *ie;
+	__u32 i;
+
+	*err = -FMAP_EINVAL;
+	if (n == 0 || n > FMAP_MAX_ILEAVE)
+		return NULL;
+	for (i = 0; i < FMAP_MAX_ILEAVE && i < n; i++) {
+		ie = ileave_get(first, i);
+		if (!ie)
+			return NULL;
+		if (pos >= ie->file_off && pos - ie->file_off < ie->len)
+			return ie;
+	}
+	*err = -FMAP_ENXIO;
+	return NULL;
+}
+
+/*
+ * @ie as one FUSE_FMAP_TYPE_INTERLEAVED answer.  The verifier lets the
+ * program write the reply at constant offsets only: the strip loop is
+ * unrolled.  The kernel checks the geometry and every strip.
+ */
+static __always_inline void ileave_answer(const struct fmap_ileave_ext *ie,
+					  struct fuse_fmap_reply *reply)
+{
+	/* checked by the caller; the mask is for the verifier */
+	__u32 nstrips = 1U << (ie->strip_shift & 0xf);
+	__u32 s;
+
+	reply->out.offset = ie->file_off;
+	reply->out.length = ie->len;
+	reply->out.type = FUSE_FMAP_TYPE_INTERLEAVED;
+	reply->interleave.length = ie->len;
+	reply->interleave.strip_shift = ie->strip_shift;
+	reply->interleave.chunk_shift = ie->chunk_shift;
+#pragma unroll
+	for (s = 0; s < FMAP_MAX_STRIPS; s++) {
+		if (s < nstrips) {
+			reply->strips[s].dev_id = ie->strips[s].dev;
+			reply->strips[s].dev_offset = ie->strips[s].dev_off;
+		}
+	}
+}
 
 #define COUNT(field) do {						\
 	__u32 ___zero = 0;						\
@@ -90,10 +142,40 @@ FMAP_DEFINE_ILEAVE_FIND(ileave_find, __u32, ileave_get)
 		___st->field++;		/* per CPU: no atomics */	\
 } while (0)
 
+/* An interleaved file: the extent holding @pos, whole */
+static __always_inline int ileave_resolve(const struct famfs_file *f,
+					  __u64 pos, __u32 op_flags,
+					  struct fuse_fmap_reply *reply)
+{
+	const struct fmap_ileave_ext *ie;
+	int err;
+
+	ie = ileave_ext(f->first, f->nextents, pos, &err);
+	if (!ie && err == -FMAP_ENXIO) {
+		if (op_flags & FUSE_FMAP_OP_WRITE)
+			COUNT(needs_alloc);
+		else
+			COUNT(hole);
+		return FUSE_FMAP_RESOLVE_FALLBACK;
+	}
+	if (!ie || ie->strip_shift > FMAP_MAX_STRIP_SHIFT) {
+		COUNT(bad_slice);
+		return FUSE_FMAP_RESOLVE_FALLBACK;
+	}
+	if ((ie->file_off | ie->len) & (FAMFS_PAGE_SIZE - 1)) {
+		COUNT(unaligned);
+		return FUSE_FMAP_RESOLVE_FALLBACK;
+	}
+	ileave_answer(ie, reply);
+	COUNT(handled);
+	return FUSE_FMAP_RESOLVE_HANDLED;
+}
+
 SEC("struct_ops/resolve")
 int BPF_PROG(famfs_resolve, const struct fuse_fmap_query *query,
-	     struct fuse_fmap_out *out)
+	     struct fuse_fmap_reply *reply)
 {
+	struct fuse_fmap_out *out = &reply->out;
 	__u64 nodeid = query->nodeid;
 	__u64 pos = query->pos & ~(FAMFS_PAGE_SIZE - 1);
 	const struct famfs_file *f;
@@ -111,7 +193,7 @@ int BPF_PROG(famfs_resolve, const struct fuse_fmap_query *query,
 	else if (f->kind == FAMFS_FILE_SIMPLE)
 		err = simple_search(f->first, f->nextents, pos, &m);
 	else if (f->kind == FAMFS_FILE_INTERLEAVED)
-		err = ileave_find(f->first, f->nextents, pos, &m);
+		return ileave_resolve(f, pos, query->op_flags, reply);
 	else
 		err = -FMAP_EINVAL;
 

@@ -34,6 +34,7 @@ int fixture_mount(struct fixture *fx, const struct fixture_opts *opts)
 	cfg.resolver = opts->resolver;
 	cfg.bpf_max_simple = opts->bpf_max_simple;
 	cfg.bpf_max_ileave = opts->bpf_max_ileave;
+	cfg.ileave_chunks = opts->ileave_chunks;
 	cfg.devs[1].read_only = opts->dev1_read_only;
 	if (opts->alloc_bytes)
 		cfg.alloc_end = cfg.alloc_start + opts->alloc_bytes;

@@ -30,6 +30,8 @@ struct fixture_opts {
 	/* FBS_RESOLVER_BPF: extent map sizes (0: the defaults) */
 	__u32 bpf_max_simple;
 	__u32 bpf_max_ileave;
+	/* the server answers interleaved files a chunk at a time */
+	bool ileave_chunks;
 };
 
 /* Mount a server in this process, serving from its own thread. */

@@ -523,9 +523,53 @@ static __u64 hole_len(const struct fbs_file *f, __u64 off)
 	return end > off ? end - off : PAGE_SIZE_;
 }
 
-static int resolve(struct fbs_server *srv, struct fbs_file *f,
-		   const struct fuse_fmap_in *in, struct fuse_fmap_out *out)
+/*
+ * The interleaved extent holding @off, whole (FUSE_FMAP_TYPE_INTERLEAVED):
+ * the kernel caches it and computes each chunk itself.  -FMAP_ENXIO when
+ * the extent cannot be said that way (not page aligned): then the chunk.
+ */
+static int ileave_reply(const struct fbs_server *srv, const struct fbs_file *f,
+			__u64 off, struct fuse_fmap_reply *r)
 {
+	const struct fbs_layout *l = &f->layout;
+	const struct fmap_ileave_ext *ie;
+	__u32 i, s;
+
+	for (i = 0; i < l->nileave; i++) {
+		ie = &l->ileave[i];
+		if (off >= ie->file_off && off - ie->file_off < ie->len)
+			break;
+	}
+	if (i == l->nileave || ((ie->file_off | ie->len) & (PAGE_SIZE_ - 1)))
+		return -FMAP_ENXIO;
+	for (s = 0; s < (1U << ie->strip_shift); s++) {
+		if (ie->strips[s].dev >= srv->cfg.ndevs)
+			return -EIO;
+		r->strips[s].dev_id = srv->devs[ie->strips[s].dev].kernel_id;
+		r->strips[s].dev_offset = ie->strips[s].dev_off;
+	}
+	r->out.type = FUSE_FMAP_TYPE_INTERLEAVED;
+	r->out.offset = ie->file_off;
+	r->out.length = ie->len;
+	r->interleave.length = ie->len;
+	r->interleave.strip_shift = ie->strip_shift;
+	r->interleave.chunk_shift = ie->chunk_shift;
+	return 0;
+}
+
+/* Bytes of the FUSE_FMAP reply @r: the strips only for an interleaved one */
+static size_t reply_len(const struct fuse_fmap_reply *r)
+{
+	if (r->out.type != FUSE_FMAP_TYPE_INTERLEAVED)
+		return sizeof(r->out);
+	return offsetof(struct fuse_fmap_reply, strips) +
+	       (sizeof(r->strips[0]) << r->interleave.strip_shift);
+}
+
+static int resolve(struct fbs_server *srv, struct fbs_file *f,
+		   const struct fuse_fmap_in *in, struct fuse_fmap_reply *r)
+{
+	struct fuse_fmap_out *out = &r->out;
 	bool write = in->op_flags & FUSE_FMAP_OP_WRITE;
 	__u64 off = in->offset & ~(PAGE_SIZE_ - 1);
 	bool allocated = false;
@@ -541,7 +585,7 @@ static int resolve(struct fbs_server *srv, struct fbs_file *f,
 			return err;
 		allocated = true;
 	}
-	memset(out, 0, sizeof(*out));
+	memset(r, 0, sizeof(*r));
 	out->offset = off;
 	if (err == -FMAP_ENXIO) {
 		out->type = FUSE_FMAP_TYPE_HOLE;
@@ -552,10 +596,17 @@ static int resolve(struct fbs_server *srv, struct fbs_file *f,
 		return -EIO;
 	if (m.dev >= srv->cfg.ndevs)
 		return -EIO;
-	out->type = FUSE_FMAP_TYPE_MAPPED;
-	out->length = m.len;
-	out->dev_id = srv->devs[m.dev].kernel_id;
-	out->dev_offset = m.dev_off;
+	err = -FMAP_ENXIO;
+	if (f->layout.kind == FBS_LAYOUT_INTERLEAVED && !srv->cfg.ileave_chunks)
+		err = ileave_reply(srv, f, off, r);
+	if (err == -EIO)
+		return err;
+	if (err) {
+		out->type = FUSE_FMAP_TYPE_MAPPED;
+		out->length = m.len;
+		out->dev_id = srv->devs[m.dev].kernel_id;
+		out->dev_offset = m.dev_off;
+	}
 	/* where readers saw a hole: the kernel drops their zero pages */
 	if (allocated)
 		out->flags = FUSE_FMAP_FLAG_NEW;
@@ -636,10 +687,11 @@ static void srv_fmap(void *data, const struct fuse_in_header *in,
 		     const struct fuse_fmap_in *arg)
 {
 	struct fbs_server *srv = data;
-	struct fuse_fmap_out out = { 0 };
+	struct fuse_fmap_reply reply = { 0 };
+	struct fuse_fmap_out *out = &reply.out;
 	struct fbs_file *f;
 	void *layout = NULL;
-	size_t layout_len = 0;
+	size_t layout_len = 0, len;
 	int err;
 
 	pthread_mutex_lock(&srv->lock);
@@ -650,20 +702,22 @@ static void srv_fmap(void *data, const struct fuse_in_header *in,
 	else if (arg->op_flags & FUSE_FMAP_OP_LAYOUT)
 		err = build_layout(srv, f, &layout, &layout_len);
 	else
-		err = resolve(srv, f, arg, &out);
+		err = resolve(srv, f, arg, &reply);
+	len = reply_len(&reply);
 	if (srv->hook && !layout)
-		srv->hook(srv, in->nodeid, arg, &out, &err, srv->hook_data);
+		srv->hook(srv, in->nodeid, arg, &reply, &len, &err, srv->hook_data);
 	pthread_mutex_unlock(&srv->lock);
 
 	pr_debug("FMAP node %llu off %llu len %llu op %#x -> %d type %u off %llu len %llu dev %u at %llu",
 		 (unsigned long long)in->nodeid, (unsigned long long)arg->offset,
-		 (unsigned long long)arg->length, arg->op_flags, err, out.type,
-		 (unsigned long long)out.offset, (unsigned long long)out.length,
-		 out.dev_id, (unsigned long long)out.dev_offset);
+		 (unsigned long long)arg->length, arg->op_flags, err, out->type,
+		 (unsigned long long)out->offset, (unsigned long long)out->length,
+		 out->dev_id, (unsigned long long)out->dev_offset);
 	if (layout)
 		fbs_shim_reply(srv->shim, in->unique, err, layout, layout_len);
 	else
-		fbs_shim_reply(srv->shim, in->unique, err, &out, sizeof(out));
+		fbs_shim_reply(srv->shim, in->unique, err, &reply,
+			       len <= sizeof(reply) ? len : sizeof(reply));
 	free(layout);
 }
 
@@ -1540,6 +1594,22 @@ unlock:
 		pthread_mutex_unlock(&srv->lock);
 	}
 	return err;
+}
+
+int fbs_server_forget(struct fbs_server *srv, const char *name)
+{
+	struct fuse_notify_fmap_inval_out inval = { 0 };
+	struct fbs_file *f;
+
+	pthread_mutex_lock(&srv->lock);
+	f = file_by_name(srv, name);
+	if (f)
+		inval.nodeid = f->ino;
+	pthread_mutex_unlock(&srv->lock);
+	if (!f)
+		return -ENOENT;
+	return fbs_shim_notify(srv->shim, FUSE_NOTIFY_FMAP_INVAL, &inval,
+			       sizeof(inval));
 }
 
 void fbs_server_set_fmap_hook(struct fbs_server *srv, fbs_fmap_hook_t hook,

@@ -66,6 +66,9 @@ struct fbs_config {
 	__u32 bpf_max_files;
 	__u32 bpf_max_simple;
 	__u32 bpf_max_ileave;
+	/* answer interleaved files one chunk at a time, as a server that does
+	 * not use FUSE_FMAP_TYPE_INTERLEAVED would (default: whole extents) */
+	bool ileave_chunks;
 };
 
 struct fbs_server;
@@ -73,12 +76,14 @@ struct famfs_loader;
 
 /*
  * Replace the reply to a FUSE_FMAP request: called with the mapping the
- * server computed (or the error in *@err); may rewrite both.  Tests use it
- * to send the kernel mappings that break a validator rule.
+ * server computed and the reply's length in bytes (or the error in *@err);
+ * may rewrite all three.  Tests use it to send the kernel mappings that
+ * break a validator rule.
  */
 typedef void (*fbs_fmap_hook_t)(struct fbs_server *srv, __u64 nodeid,
 				const struct fuse_fmap_in *in,
-				struct fuse_fmap_out *out, int *err, void *data);
+				struct fuse_fmap_reply *reply, size_t *len,
+				int *err, void *data);
 
 /* Open the devices, mount, register the devices with the connection. */
 int fbs_server_create(const struct fbs_config *cfg, struct fbs_server **srvp);
@@ -97,6 +102,12 @@ int fbs_server_add_file(struct fbs_server *srv, const char *name, __u64 size,
  */
 int fbs_server_set_layout(struct fbs_server *srv, const char *name,
 			  const struct fbs_layout *layout);
+
+/*
+ * Tell the kernel to forget the mappings of @name it cached (nothing
+ * changes): benchmarks use it to make the next accesses miss.
+ */
+int fbs_server_forget(struct fbs_server *srv, const char *name);
 
 void fbs_server_set_fmap_hook(struct fbs_server *srv, fbs_fmap_hook_t hook,
 			      void *data);

@@ -22,15 +22,19 @@
  *  resolver_call     the resolver's own call: fuse_fmap_bpf_resolve(),
  *                    fuse_fmap_builtin_resolve(), fuse_fmap_upcall().
  *  pread_4k_random   end to end: clock_gettime() around each 4 KiB pread.
- *                    These three over a 4 KiB-chunk interleaved file, far
- *                    more chunks than the 16-entry cache holds.
+ *                    These three over a file of 1024 simple extents on
+ *                    alternating devices, far more than the 16-entry cache
+ *                    holds.  (Interleaved extents are cached whole: a file
+ *                    of chunks would miss once.)
  *  fault_4k_random   random 4 KiB loads through a fresh mmap each round (the
  *                    rate of the median round is reported), at
  *                    an address that is not PMD aligned (PTE faults only),
- *                    over a 256 MiB file of 4 KiB chunks (65536 of them).
- *  fault_2m_pmd      one load per 2 MiB of a 2 MiB-chunk file, mapped PMD
- *                    aligned: PMD faults.
- *  scale_files/N     resolver_call with N files (random file, offset).
+ *                    over a 256 MiB file of 1024 simple extents.
+ *  fault_2m_pmd      one load per 2 MiB of a file of 2 MiB extents, mapped
+ *                    PMD aligned: PMD faults, each a miss.
+ *  scale_files/N     resolver_call with N files (random file, offset), of
+ *                    one interleaved extent each, forgotten before each
+ *                    access so that it misses.
  *  scale_extents/N   resolver_call in a file of N simple extents (not
  *                    uniform: the O(log n) search); small N invalidate the
  *                    file's mappings between rounds so that misses happen.
@@ -456,6 +460,34 @@ static void strips2(struct fmap_strip *st, __u64 off0, __u64 off1)
 	st[1].dev_off = off1;
 }
 
+/*
+ * A file of @size in simple extents of @len (0: @size / 1024, at least
+ * 4 KiB), at most 1024, on pmem0 and pmem1 in turn, each device's from
+ * @dev_off on.  @ext has room for 1024; @l points at it.
+ */
+#define SPREAD_EXTENTS	1024
+
+static void spread2(struct fbs_layout *l, struct fmap_simple_ext *ext,
+		    __u64 size, __u64 len, __u64 dev_off)
+{
+	unsigned int i, n;
+
+	if (!len)
+		len = size / SPREAD_EXTENTS;
+	if (len < PAGE)
+		len = PAGE;
+	n = size / len;
+	if (n > SPREAD_EXTENTS)
+		n = SPREAD_EXTENTS;
+	for (i = 0; i < n; i++) {
+		ext[i].file_off = i * len;
+		ext[i].len = len;
+		ext[i].dev = i & 1;
+		ext[i].dev_off = dev_off + (i / 2) * len;
+	}
+	layout_simple(l, n, ext);
+}
+
 /* An interleaved layout over pmem0 and pmem1, both strips from @dev_off. */
 static void ileave2(struct fbs_layout *l, __u64 size, unsigned int chunk_shift,
 		    __u64 dev_off)
@@ -536,16 +568,20 @@ static unsigned int turn(unsigned int round, unsigned int t, unsigned int n)
 
 static void case_miss(void)
 {
+	struct fmap_simple_ext *ext = calloc(SPREAD_EXTENTS, sizeof(*ext));
 	struct fbs_layout *l = calloc(1, sizeof(*l));
 	unsigned int i, t, round, ntargets, per, errors = 0;
 	int fds[NRES + 1];
 	__u64 *lat[NRES + 1];
 	struct stats st;
 
-	note("== per-miss cost: %llu MiB file, 4 KiB chunks over 2 devices, %u random 4 KiB preads per resolver",
-	     (unsigned long long)(cfg.miss_size / MiB), cfg.miss_ops);
+	note("== per-miss cost: %llu MiB file, %u simple extents over 2 devices, %u random 4 KiB preads per resolver",
+	     (unsigned long long)(cfg.miss_size / MiB), SPREAD_EXTENTS,
+	     cfg.miss_ops);
 	memset(fds, -1, sizeof(fds));
-	ileave2(l, cfg.miss_size, 12, 0);
+	if (!ext || !l)
+		goto out;
+	spread2(l, ext, cfg.miss_size, 0, 0);
 	if (mount_all() || !add_all("m", cfg.miss_size, l, fds))
 		goto out;
 	ntargets = NRES;
@@ -610,6 +646,7 @@ out:
 	close_all(fds, NRES + 1);
 	unmount_all();
 	free(l);
+	free(ext);
 }
 
 /* ---- faults ---- */
@@ -746,17 +783,19 @@ static void fault_case(const char *name, bool pmd, int *fds,
 
 static void case_faults(void)
 {
+	struct fmap_simple_ext *pte_ext = calloc(SPREAD_EXTENTS, sizeof(*pte_ext));
+	struct fmap_simple_ext *pmd_ext = calloc(SPREAD_EXTENTS, sizeof(*pmd_ext));
 	struct fbs_layout *pte = calloc(1, sizeof(*pte));
 	struct fbs_layout *pmd = calloc(1, sizeof(*pmd));
 	int fds_pte[NRES + 1], fds_pmd[NRES + 1];
 	__u64 strip = cfg.fault_size / 2;
 	unsigned int i, ntargets = NRES;
 
-	note("== faults: %llu MiB files over 2 devices; 4 KiB chunks (PTE faults), 2 MiB chunks (PMD faults)",
-	     (unsigned long long)(cfg.fault_size / MiB));
+	note("== faults: %llu MiB files over 2 devices; %u simple extents (PTE faults), 2 MiB extents (PMD faults)",
+	     (unsigned long long)(cfg.fault_size / MiB), SPREAD_EXTENTS);
 	memset(fds_pte, -1, sizeof(fds_pte));
 	memset(fds_pmd, -1, sizeof(fds_pmd));
-	if (mount_all())
+	if (!pte_ext || !pmd_ext || !pte || !pmd || mount_all())
 		goto out;
 	/*
 	 * A device page belongs to one file once a fault mapped it (DAX keeps
@@ -764,8 +803,8 @@ static void case_faults(void)
 	 * device bytes, so each mount's files get their own strips.
 	 */
 	for (i = 0; i < NRES; i++) {
-		ileave2(pte, cfg.fault_size, 12, (2 * i) * strip);
-		ileave2(pmd, cfg.fault_size, 21, (2 * i + 1) * strip);
+		spread2(pte, pte_ext, cfg.fault_size, 0, (2 * i) * strip);
+		spread2(pmd, pmd_ext, cfg.fault_size, PMD, (2 * i + 1) * strip);
 		if (fbs_server_add_file(mounts[i].srv, "pte", cfg.fault_size, pte) ||
 		    fbs_server_add_file(mounts[i].srv, "pmd", cfg.fault_size, pmd)) {
 			note("%s: adding the fault files failed", resolvers[i].name);
@@ -797,6 +836,8 @@ out:
 	unmount_all();
 	free(pte);
 	free(pmd);
+	free(pte_ext);
+	free(pmd_ext);
 }
 
 /* ---- scaling ---- */
@@ -830,7 +871,7 @@ static void scale_point(const char *axis, unsigned int x)
 	}
 }
 
-#define SCALE_FILE_SIZE	(1 * MiB)	/* 256 chunks of 4 KiB */
+#define SCALE_FILE_SIZE	(1 * MiB)	/* one interleaved extent */
 #define SCALE_ROUNDS	10
 
 static void case_scale_files(void)
@@ -844,7 +885,7 @@ static void case_scale_files(void)
 	setrlimit(RLIMIT_NOFILE, &rl);
 	np = points(max, p);
 	fds = malloc((size_t)p[np - 1] * NRES * sizeof(*fds));
-	note("== scaling with files: 1 MiB files, 4 KiB chunks; up to %u files (the server holds %u)",
+	note("== scaling with files: 1 MiB files of one interleaved extent, forgotten before each access; up to %u files (the server holds %u)",
 	     p[np - 1], FBS_MAX_FILES);
 	ileave2(l, SCALE_FILE_SIZE, 12, 0);
 	if (!fds || mount_all())
@@ -869,9 +910,15 @@ static void case_scale_files(void)
 		for (round = 0; round < SCALE_ROUNDS; round++)
 			for (t = 0; t < NRES; t++) {
 				i = turn(round, t, NRES);
-				for (k = 0; k < cfg.scale_samples / SCALE_ROUNDS; k++)
-					random_preads(fds[(rnd() % nopen) * NRES + i],
+				for (k = 0; k < cfg.scale_samples / SCALE_ROUNDS; k++) {
+					unsigned int f = rnd() % nopen;
+
+					/* a whole extent is cached: forget it */
+					snprintf(name, sizeof(name), "f%u", f);
+					fbs_server_forget(mounts[i].srv, name);
+					random_preads(fds[f * NRES + i],
 						      SCALE_FILE_SIZE, 1, NULL);
+				}
 			}
 		probes(PROBES_NONE);
 		served_end(name);
@@ -1218,7 +1265,8 @@ int main(int argc, char **argv)
 	env_u64("BENCH_SEQ_MIB", &cfg.seq_size, MiB);
 	/* each mount's fault files have their own half-sizes of each device */
 	if (NRES * cfg.fault_size > 1024 * MiB || cfg.seq_size > 512 * MiB ||
-	    cfg.miss_size > 512 * MiB || cfg.fault_size % (4 * MiB)) {
+	    cfg.miss_size > 512 * MiB || cfg.fault_size % (4 * MiB) ||
+	    cfg.miss_size % (4 * MiB)) {
 		fprintf(stderr, "sizes do not fit the 1 GiB devices\n");
 		return 2;
 	}

@@ -108,6 +108,39 @@ out:
 	fixture_unmount(&fx);
 }
 
+/*
+ * The same, but the allocating write lands elsewhere in the new extent: the
+ * reader's zero page is in the extent, outside the write.  A later write
+ * there hits the cached extent (not new any more); the reader must still
+ * see it, so the whole new extent loses its stale zero pages, not only
+ * the bytes of the write that allocated it.
+ */
+static void write_near_faulted_hole(unsigned char *data)
+{
+	volatile unsigned char *map = MAP_FAILED;
+	struct fixture fx = { 0 };
+	int fd = mount_new_file(&fx);
+	size_t size = 2 * MiB;
+
+	if (fd < 0)
+		goto out;
+	if (!ASSERT_OK(ftruncate(fd, size), "a 2 MiB hole"))
+		goto out_close;
+	map = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
+	if (!ASSERT_TRUE(map != MAP_FAILED, "mmap"))
+		goto out_close;
+	ASSERT_EQ(map[1 * MiB + 17], 0, "the hole reads as zeroes");
+
+	ASSERT_EQ(pwrite(fd, data, 4096, 0), 4096, "allocate at 0");
+	ASSERT_EQ(pwrite(fd, data, 4096, 1 * MiB), 4096, "write at 1 MiB");
+	ASSERT_EQ(map[1 * MiB + 17], data[17], "the mapping sees the second write");
+	munmap((void *)map, size);
+out_close:
+	close(fd);
+out:
+	fixture_unmount(&fx);
+}
+
 /* Every extent of @name: file and device offsets congruent modulo 2 MiB */
 static int check_extents(struct fixture *fx, const char *name)
 {
@@ -192,6 +225,8 @@ void test_fmap_alloc(void)
 		enospc(data, back);
 	if (test__start_subtest("write_over_faulted_hole"))
 		write_over_faulted_hole(data);
+	if (test__start_subtest("write_near_faulted_hole"))
+		write_near_faulted_hole(data);
 	if (test__start_subtest("fill_congruent"))
 		fill_congruent(data);
 out:

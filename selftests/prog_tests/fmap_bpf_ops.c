@@ -43,8 +43,9 @@ struct ctx {
 
 /*
  * File "f": SIZE bytes at DEV_BASE on pmem0, as one strip of 64 KiB
- * chunks, so that the server answers a chunk at a time like the program
- * does, and a random access misses the 16-entry cache whoever answers.
+ * chunks, which the server answers a chunk at a time (ileave_chunks) like
+ * the program does, so that a random access misses the 16-entry cache
+ * whoever answers.
  */
 static void make_layout(struct fbs_layout *l)
 {
@@ -56,6 +57,7 @@ static void make_layout(struct fbs_layout *l)
 /* Mount, add "f" filled with a known pattern, load the program for it */
 static bool setup(struct ctx *c)
 {
+	const struct fixture_opts opts = { .ileave_chunks = true };
 	struct fbs_layout l;
 	struct stat st;
 
@@ -67,7 +69,7 @@ static bool setup(struct ctx *c)
 	fill_pattern(c->pattern, SIZE, 42);
 	if (!ASSERT_OK(dev_pwrite(FX_DEV0, c->pattern, SIZE, DEV_BASE), "fill device"))
 		return false;
-	if (!ASSERT_OK(fixture_mount(&c->fx, NULL), "mount"))
+	if (!ASSERT_OK(fixture_mount(&c->fx, &opts), "mount"))
 		return false;
 	make_layout(&l);
 	if (!ASSERT_OK(fbs_server_add_file(c->fx.srv, "f", SIZE, &l), "add file"))
@@ -86,6 +88,7 @@ static bool setup(struct ctx *c)
 	c->skel->bss->target_nodeid = st.st_ino;
 	c->skel->bss->dev_id = fbs_server_dev_id(c->fx.srv, 0);
 	c->skel->bss->dev_base = DEV_BASE;
+	c->skel->bss->file_size = SIZE;
 	c->skel->bss->mode = TEST_GOOD;
 	c->fd = open(c->path, O_RDWR);
 	return ASSERT_OK_FD(c->fd, "open");
@@ -356,7 +359,41 @@ static const struct {
 	{ "overflow", TEST_OVERFLOW },
 	{ "registered_dev", TEST_UNKNOWN_DEV },
 	{ "within_device", TEST_BEYOND_DEV },
+	{ "interleave_strips", TEST_ILEAVE_STRIPS },
+	{ "interleave_chunk", TEST_ILEAVE_CHUNK },
+	{ "interleave_out_dev", TEST_ILEAVE_OUT_DEV },
+	{ "interleave_length", TEST_ILEAVE_LENGTH },
+	{ "interleave_strip_dev", TEST_ILEAVE_STRIP_DEV },
+	{ "interleave_within_device", TEST_ILEAVE_BEYOND },
 };
+
+/*
+ * The program answers the whole file as one interleaved extent: it runs
+ * once, and every chunk after that is a cache hit that the kernel computes,
+ * with the right bytes.
+ */
+static void test_interleave_whole(void)
+{
+	long long misses, hits;
+	unsigned int bad = 0;
+	__u64 off;
+	struct ctx c;
+
+	if (!setup(&c) || !attach(&c))
+		goto out;
+	c.skel->bss->mode = TEST_ILEAVE;
+	misses = fixture_stat(&c.fx, "cache_misses");
+	hits = fixture_stat(&c.fx, "cache_hits");
+	for (off = 0; off < SIZE; off += TEST_CHUNK)
+		bad += !read_ok(&c, off + (off / TEST_CHUNK % 16) * 4096);
+	ASSERT_EQ(bad, 0, "every chunk reads right");
+	ASSERT_EQ(c.skel->bss->handled, 1, "one answer from the program");
+	ASSERT_EQ(fixture_stat(&c.fx, "cache_misses"), misses + 1, "one miss");
+	ASSERT_EQ(fixture_stat(&c.fx, "cache_hits"),
+		  hits + SIZE / TEST_CHUNK - 1, "every other chunk a hit");
+out:
+	teardown(&c);
+}
 
 /* Each bad answer: EIO, counted as a BPF reject, nothing cached */
 static void test_reject(const char *name, enum test_mode mode)
@@ -553,6 +590,8 @@ void test_fmap_bpf_ops(void)
 		if (test__start_subtest(name))
 			test_reject(name, bad_answers[i].mode);
 	}
+	if (test__start_subtest("interleave_whole"))
+		test_interleave_whole();
 	if (test__start_subtest("reattach_stress"))
 		test_reattach_stress();
 	if (test__start_subtest("server_killed"))

@@ -73,11 +73,12 @@ static void fault_once(const char *path, __u64 size)
 
 static void interrupt_hook(struct fbs_server *srv, __u64 nodeid,
 			   const struct fuse_fmap_in *in,
-			   struct fuse_fmap_out *out, int *err, void *data)
+			   struct fuse_fmap_reply *reply, size_t *len,
+			   int *err, void *data)
 {
 	const struct timespec settle = { .tv_nsec = 200 * 1000 * 1000 };
 
-	(void)srv; (void)nodeid; (void)out; (void)data;
+	(void)srv; (void)nodeid; (void)reply; (void)len; (void)data;
 	if (!(in->op_flags & FUSE_FMAP_OP_FAULT) || interrupts || !faulter)
 		return;
 	interrupts++;

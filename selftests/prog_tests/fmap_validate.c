@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -17,7 +18,9 @@
 
 struct rule {
 	const char *name;
+	/* one of the two */
 	void (*corrupt)(struct fuse_fmap_out *out);
+	void (*corrupt_reply)(struct fuse_fmap_reply *r, size_t *len);
 };
 
 static void bad_type(struct fuse_fmap_out *o) { o->type = 0x7fff; }
@@ -50,29 +53,115 @@ static void hole_with_device(struct fuse_fmap_out *o)
 	o->type = FUSE_FMAP_TYPE_HOLE;
 }
 
+/*
+ * The server's answer (one simple extent) said as an interleaved extent of
+ * one strip of 64 KiB chunks, which is the same mapping: rules below spoil
+ * one thing of it.
+ */
+static void as_interleave(struct fuse_fmap_reply *r, size_t *len)
+{
+	r->strips[0].dev_id = r->out.dev_id;
+	r->strips[0].dev_offset = r->out.dev_offset;
+	r->out.dev_id = 0;
+	r->out.dev_offset = 0;
+	r->out.type = FUSE_FMAP_TYPE_INTERLEAVED;
+	r->interleave.length = r->out.length;
+	r->interleave.strip_shift = 0;
+	r->interleave.chunk_shift = 16;
+	*len = offsetof(struct fuse_fmap_reply, strips[1]);
+}
+
+static void short_reply(struct fuse_fmap_reply *r, size_t *len)
+{
+	as_interleave(r, len);
+	*len = sizeof(r->out);
+}
+static void long_reply(struct fuse_fmap_reply *r, size_t *len)
+{
+	(void)r;
+	*len += sizeof(struct fuse_fmap_strip);
+}
+static void too_many_strips(struct fuse_fmap_reply *r, size_t *len)
+{
+	as_interleave(r, len);
+	r->interleave.strip_shift = 5;
+}
+static void small_chunk(struct fuse_fmap_reply *r, size_t *len)
+{
+	as_interleave(r, len);
+	r->interleave.chunk_shift = 11;
+}
+static void out_names_device(struct fuse_fmap_reply *r, size_t *len)
+{
+	__u32 dev = r->out.dev_id;
+
+	as_interleave(r, len);
+	r->out.dev_id = dev;
+}
+static void lengths_differ(struct fuse_fmap_reply *r, size_t *len)
+{
+	as_interleave(r, len);
+	r->interleave.length = r->out.length / 2;
+}
+static void strip_padding(struct fuse_fmap_reply *r, size_t *len)
+{
+	as_interleave(r, len);
+	r->strips[0].padding = 1;
+}
+static void strip_misaligned(struct fuse_fmap_reply *r, size_t *len)
+{
+	as_interleave(r, len);
+	r->strips[0].dev_offset += 512;
+}
+static void strip_unknown_dev(struct fuse_fmap_reply *r, size_t *len)
+{
+	as_interleave(r, len);
+	r->strips[0].dev_id = 77;
+}
+static void strip_beyond_device(struct fuse_fmap_reply *r, size_t *len)
+{
+	as_interleave(r, len);
+	r->strips[0].dev_offset = 1024 * MiB - 1 * MiB;	/* needs 2 MiB */
+}
+
 static const struct rule rules[] = {
-	{ "type", bad_type },
-	{ "flags", bad_flags },
-	{ "flags_new_hole", new_hole },
-	{ "hole_names_device", hole_with_device },
-	{ "zero_length", zero_length },
-	{ "covers_offset", not_covering },
-	{ "aligned_dev_offset", misaligned_dev },
-	{ "aligned_length", misaligned_len },
-	{ "overflow", overflow },
-	{ "registered_dev", unknown_dev },
-	{ "within_device", beyond_device },
+	{ "type", .corrupt = bad_type },
+	{ "flags", .corrupt = bad_flags },
+	{ "flags_new_hole", .corrupt = new_hole },
+	{ "hole_names_device", .corrupt = hole_with_device },
+	{ "zero_length", .corrupt = zero_length },
+	{ "covers_offset", .corrupt = not_covering },
+	{ "aligned_dev_offset", .corrupt = misaligned_dev },
+	{ "aligned_length", .corrupt = misaligned_len },
+	{ "overflow", .corrupt = overflow },
+	{ "registered_dev", .corrupt = unknown_dev },
+	{ "within_device", .corrupt = beyond_device },
+	{ "reply_size_short", .corrupt_reply = short_reply },
+	{ "reply_size_long", .corrupt_reply = long_reply },
+	{ "interleave_too_many_strips", .corrupt_reply = too_many_strips },
+	{ "interleave_chunk", .corrupt_reply = small_chunk },
+	{ "interleave_out_names_device", .corrupt_reply = out_names_device },
+	{ "interleave_lengths_differ", .corrupt_reply = lengths_differ },
+	{ "interleave_strip_padding", .corrupt_reply = strip_padding },
+	{ "interleave_strip_aligned", .corrupt_reply = strip_misaligned },
+	{ "interleave_strip_registered", .corrupt_reply = strip_unknown_dev },
+	{ "interleave_strip_within_device", .corrupt_reply = strip_beyond_device },
 };
 
 static const struct rule *active;
 
 static void corrupt_hook(struct fbs_server *srv, __u64 nodeid,
-			 const struct fuse_fmap_in *in, struct fuse_fmap_out *out,
+			 const struct fuse_fmap_in *in,
+			 struct fuse_fmap_reply *reply, size_t *len,
 			 int *err, void *data)
 {
 	(void)srv; (void)nodeid; (void)in; (void)data;
-	if (active && !*err)
-		active->corrupt(out);
+	if (!active || *err)
+		return;
+	if (active->corrupt)
+		active->corrupt(&reply->out);
+	else
+		active->corrupt_reply(reply, len);
 }
 
 static void check_rule(struct fixture *fx, const struct rule *r, unsigned int i)

@@ -9,6 +9,8 @@
 #define TEST_RET_HANDLED	0
 #define TEST_RET_FALLBACK	1
 #define TEST_TYPE_MAPPED	1
+#define TEST_TYPE_INTERLEAVED	4
+#define TEST_CHUNK_SHIFT	16
 #define TEST_ENOSPC		28
 #define TEST_ERESTARTSYS	512
 
@@ -26,6 +28,14 @@ enum test_mode {
 	TEST_OVERFLOW,
 	TEST_UNKNOWN_DEV,
 	TEST_BEYOND_DEV,
+	/* the whole file as one interleaved extent: one strip at dev_base */
+	TEST_ILEAVE,
+	TEST_ILEAVE_STRIPS,	/* 32 strips */
+	TEST_ILEAVE_CHUNK,	/* chunks smaller than a page */
+	TEST_ILEAVE_OUT_DEV,	/* a device in fuse_fmap_out as well */
+	TEST_ILEAVE_LENGTH,	/* interleave.length != out.length */
+	TEST_ILEAVE_STRIP_DEV,	/* a strip on an unregistered device */
+	TEST_ILEAVE_BEYOND,	/* a strip running past the device */
 };
 
 #endif

@@ -230,6 +230,8 @@
  *    resolvers (BPF struct_ops fuse_fmap_ops)
  *  - add FUSE_FMAP_FLAG_NEW in fuse_fmap_out.flags
  *  - add FUSE_FMAP_END with struct fuse_fmap_end_in
+ *  - add FUSE_FMAP_TYPE_INTERLEAVED and struct fuse_fmap_reply; in-kernel
+ *    resolvers answer with a struct fuse_fmap_reply
  */
 
 #ifndef _LINUX_FUSE_H
@@ -1242,7 +1244,10 @@ struct fuse_supp_groups {
  * FUSE_FMAP: map a range of a file that has FUSE_ATTR_FMAP.
  *
  * The node is in the request header.  The reply is one struct fuse_fmap_out
- * that must cover @offset; it may be shorter or longer than @length.  With
+ * that must cover @offset; it may be shorter or longer than @length.  For a
+ * FUSE_FMAP_TYPE_INTERLEAVED mapping the fuse_fmap_out is followed by the
+ * extent's struct fuse_fmap_interleave and its strips (the first bytes of a
+ * struct fuse_fmap_reply, see there).  With
  * FUSE_FMAP_OP_LAYOUT (only sent when FUSE_FMAP_BUILTIN was negotiated) the
  * reply is instead the file's whole layout: struct fuse_fmap_layout followed
  * by its extents.
@@ -1272,6 +1277,7 @@ struct fuse_fmap_in {
 #define FUSE_FMAP_TYPE_MAPPED		1	/* data on dev_id at dev_offset */
 #define FUSE_FMAP_TYPE_HOLE		2	/* reads as zeroes, no storage */
 #define FUSE_FMAP_TYPE_UNWRITTEN	3	/* allocated, reads as zeroes */
+#define FUSE_FMAP_TYPE_INTERLEAVED	4	/* data on strips, see below */
 
 struct fuse_fmap_out {
 	uint64_t	offset;		/* file offset of the mapping */
@@ -1298,10 +1304,11 @@ struct fuse_fmap_end_in {
 
 /*
  * What an in-kernel resolver (e.g. a BPF struct_ops fuse_fmap_ops program) is
- * asked on a mapping-cache miss.  It answers with a struct fuse_fmap_out, which
- * is validated exactly like a FUSE_FMAP reply, and returns one of:
+ * asked on a mapping-cache miss.  It answers by filling a zeroed struct
+ * fuse_fmap_reply, which is validated exactly like a FUSE_FMAP reply, and
+ * returns one of:
  *
- * FUSE_FMAP_RESOLVE_HANDLED: the fuse_fmap_out is the mapping
+ * FUSE_FMAP_RESOLVE_HANDLED: the fuse_fmap_reply is the mapping
  * FUSE_FMAP_RESOLVE_FALLBACK: ask the next resolver, finally the server
  * or a negative errno, which fails the read, write or fault.
  */
@@ -1357,6 +1364,22 @@ struct fuse_fmap_strip {
 	uint64_t	dev_offset;
 	uint32_t	dev_id;
 	uint32_t	padding;
+};
+
+/*
+ * A mapping with room for a whole interleaved extent.  For the types other
+ * than FUSE_FMAP_TYPE_INTERLEAVED only @out counts (a FUSE_FMAP reply is
+ * just the struct fuse_fmap_out).  A FUSE_FMAP_TYPE_INTERLEAVED mapping is
+ * the interleaved extent [out.offset, out.offset + out.length), laid out as
+ * in a layout reply: @out's dev_id and dev_offset are zero,
+ * @interleave.length equals out.length, and (1 << strip_shift) strips
+ * follow (a FUSE_FMAP reply ends there).  The kernel caches the extent, not
+ * one chunk of it, so a file that touches many chunks does not miss on each.
+ */
+struct fuse_fmap_reply {
+	struct fuse_fmap_out		out;
+	struct fuse_fmap_interleave	interleave;
+	struct fuse_fmap_strip		strips[1 << FUSE_FMAP_MAX_STRIP_SHIFT];
 };
 
 /* FUSE_NOTIFY_FMAP_INVAL: forget mappings of a range; @length 0: to the end */
