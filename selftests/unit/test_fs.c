@@ -1,0 +1,755 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Unit tests of server/fs.c, a mounted file system's metadata, on sparse
+ * image files made by famfs-bpf mkfs: an empty mount; names, allocation
+ * (congruence, interleaving over devices), truncate and rename surviving
+ * a remount unchanged; an open unlinked file's space; ENOSPC and a full
+ * log changing nothing; a corrupt log, a torn append, devices in the
+ * wrong order, from another file system, missing or too small; a second
+ * owner; two files claiming one unit; owner operations on two threads
+ * with queries on a third; a read-only instance refusing changes and
+ * following the owner.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "cli.h"
+#include "fs.h"
+#include "log.h"
+#include "mlog.h"
+
+#define MiB (1ULL << 20)
+#define UNIT (2 * MiB)
+#define ROOT FAMFS_ROOT_INO
+#define LOG_OFF (2 * MiB)
+
+static const struct ns_cred cred = { .mode = 0644, .uid = 1000, .gid = 100 };
+
+struct images {
+	char dir[64];
+	char path[4][96];
+	const char *devs[4];
+};
+
+static void make_image(const char *path, __u64 size)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, size), 0);
+	close(fd);
+}
+
+/* mkfs over images 0..n-1 of @size bytes; @log_size 0: the default */
+static void mkfs(struct images *im, int first, int n, __u64 size, __u64 log_size)
+{
+	struct cli_mkfs_args args = { .force = true, .log_size = log_size };
+	char *paths[4];
+	FILE *null = fopen("/dev/null", "w");
+	int i;
+
+	assert_non_null(null);
+	for (i = 0; i < n; i++) {
+		make_image(im->path[first + i], size);
+		paths[i] = im->path[first + i];
+	}
+	assert_int_equal(cli_mkfs(&args, n, paths, null), CLI_EXIT_OK);
+	fclose(null);
+}
+
+static int setup(void **state)
+{
+	struct images *im = calloc(1, sizeof(*im));
+	int i;
+
+	snprintf(im->dir, sizeof(im->dir), "/tmp/famfs-fs-XXXXXX");
+	if (!mkdtemp(im->dir))
+		return -1;
+	for (i = 0; i < 4; i++) {
+		snprintf(im->path[i], sizeof(im->path[i]), "%s/dev%d", im->dir, i);
+		im->devs[i] = im->path[i];
+	}
+	fbs_log_set_level(FBS_LOG_ERR);
+	*state = im;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct images *im = *state;
+	int i;
+
+	for (i = 0; i < 4; i++)
+		unlink(im->path[i]);
+	rmdir(im->dir);
+	free(im);
+	return 0;
+}
+
+static struct fs *mount_fs(const char *const *devs, unsigned int n, unsigned int flags)
+{
+	struct fs *fs = NULL;
+	char msg[256];
+	int err = fs_open(devs, n, flags, &fs, msg, sizeof(msg));
+
+	if (err)
+		print_error("fs_open: %s\n", msg);
+	assert_int_equal(err, 0);
+	return fs;
+}
+
+/* fs_open() must fail with @err and a message holding @needle */
+static void refused(const char *const *devs, unsigned int n, unsigned int flags, int err,
+		    const char *needle)
+{
+	struct fs *fs = NULL;
+	char msg[256] = "";
+
+	assert_int_equal(fs_open(devs, n, flags, &fs, msg, sizeof(msg)), err);
+	assert_null(fs);
+	if (!strstr(msg, needle))
+		fail_msg("message \"%s\" lacks \"%s\"", msg, needle);
+}
+
+static char *dump(struct fs *fs)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&buf, &len);
+
+	assert_non_null(out);
+	assert_int_equal(fs_dump(fs, out), 0);
+	fclose(out);
+	return buf;
+}
+
+static void same_dump(struct fs *a, struct fs *b)
+{
+	char *x = dump(a), *y = dump(b);
+
+	assert_string_equal(x, y);
+	free(x);
+	free(y);
+}
+
+static __u64 bfree(struct fs *fs)
+{
+	struct fs_statfs st;
+
+	assert_int_equal(fs_statfs(fs, &st), 0);
+	return st.bfree;
+}
+
+static __u64 lookup(struct fs *fs, __u64 dir, const char *name)
+{
+	__u64 ino = 0;
+
+	assert_int_equal(ns_lookup(fs_ns(fs), dir, name, &ino), 0);
+	return ino;
+}
+
+static struct ns_attr getattr(struct fs *fs, __u64 ino)
+{
+	struct ns_attr a;
+
+	assert_int_equal(ns_getattr(fs_ns(fs), ino, &a), 0);
+	return a;
+}
+
+static void poke(const char *path, __u64 off, const void *bytes, size_t n)
+{
+	int fd = open(path, O_RDWR);
+
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, bytes, n, off), (ssize_t)n);
+	close(fd);
+}
+
+static void peek(const char *path, __u64 off, void *bytes, size_t n)
+{
+	int fd = open(path, O_RDONLY);
+
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, bytes, n, off), (ssize_t)n);
+	close(fd);
+}
+
+/* every extent: unit-aligned on both sides, so congruent mod 2 MiB */
+static void check_congruent(const struct fs_extent *e)
+{
+	unsigned int s;
+
+	if (!e->ileave) {
+		assert_int_equal(e->simple.file_off % UNIT, e->simple.dev_off % UNIT);
+		return;
+	}
+	assert_int_equal(e->ileave_ext.file_off % UNIT, 0);
+	for (s = 0; s < 1U << e->ileave_ext.strip_shift; s++)
+		assert_int_equal(e->ileave_ext.strips[s].dev_off % UNIT, 0);
+}
+
+/* ------------------------------------------------------------------ */
+
+static void empty_fs(void **state)
+{
+	struct images *im = *state;
+	struct fs_statfs st;
+	struct fs *fs;
+
+	mkfs(im, 0, 1, 256 * MiB, 0);
+	fs = mount_fs(im->devs, 1, FS_OPEN_OWNER);
+	assert_true(fs_is_owner(fs));
+	assert_int_equal(fs_ndevs(fs), 1);
+	assert_true(fs_dev_fd(fs, 0) >= 0);
+	assert_int_equal(fs_dev_fd(fs, 1), -1);
+	assert_int_equal(fs_statfs(fs, &st), 0);
+	assert_int_equal(st.bsize, UNIT);
+	/* 8 MiB log after the first unit: data from 10 MiB */
+	assert_int_equal(st.blocks, (256 - 10) / 2);
+	assert_int_equal(st.bfree, st.blocks);
+	assert_int_equal(st.files, 1);
+	assert_int_equal(st.log_used, 64);
+	assert_false(st.log_corrupt);
+	assert_true(S_ISDIR(getattr(fs, ROOT).mode));
+	fs_close(fs);
+}
+
+/* names, allocation, truncate, rename: a remount sees exactly the same */
+static void changes_survive_remount(void **state)
+{
+	struct images *im = *state;
+	struct fs_stripe two = { .nstrips = 2, .chunk_size = UNIT };
+	struct fs_stripe four = { .nstrips = 4, .chunk_size = UNIT };
+	struct ns_setattr sa = { 0 };
+	struct fs_extent e, e2;
+	__u64 dir, f, g, l, free0;
+	char *before, *after;
+	struct fs *fs;
+
+	mkfs(im, 0, 3, 256 * MiB, 0);
+	fs = mount_fs(im->devs, 3, FS_OPEN_OWNER);
+	free0 = bfree(fs);
+	assert_int_equal(fs_mkdir(fs, ROOT, "d", &cred, &dir), 0);
+	assert_int_equal(fs_mkdir(fs, ROOT, "d", &cred, NULL), -EEXIST);
+	assert_non_null(strstr(fs_msg(), "mkdir d"));
+	assert_int_equal(fs_create(fs, dir, "f", &cred, NULL, &f), 0);
+	assert_int_equal(fs_create(fs, ROOT, "x", &cred, &four, NULL), -EINVAL);
+	assert_int_equal(fs_create(fs, ROOT, "g", &cred, &two, &g), 0);
+	assert_int_equal(fs_symlink(fs, ROOT, "l", "d/f", &cred, &l), 0);
+
+	/* simple: the unit around 5 MiB, fresh once */
+	assert_int_equal(fs_alloc_for_write(fs, f, 5 * MiB, 1, &e), 0);
+	assert_false(e.ileave);
+	assert_true(e.fresh);
+	assert_int_equal(e.simple.file_off, 4 * MiB);
+	assert_int_equal(e.simple.len, UNIT);
+	check_congruent(&e);
+	assert_int_equal(fs_alloc_for_write(fs, f, 5 * MiB + 4096, 4096, &e2), 0);
+	assert_false(e2.fresh);
+	assert_memory_equal(&e.simple, &e2.simple, sizeof(e.simple));
+	assert_int_equal(bfree(fs), free0 - 1);
+	/* fill [0, 10 MiB): the holes around the first unit */
+	assert_int_equal(fs_alloc_for_write(fs, f, 0, 10 * MiB, &e), 0);
+	assert_int_equal(e.simple.file_off, 0);
+	check_congruent(&e);
+	assert_int_equal(getattr(fs, f).mapped, 10 * MiB);
+	assert_int_equal(bfree(fs), free0 - 5);
+
+	/* interleaved: two strips on two devices */
+	assert_int_equal(fs_alloc_for_write(fs, g, 0, 8 * MiB, &e), 0);
+	assert_true(e.ileave);
+	assert_true(e.fresh);
+	assert_int_equal(e.ileave_ext.strip_shift, 1);
+	assert_int_equal(e.ileave_ext.chunk_shift, 21);
+	assert_int_not_equal(e.ileave_ext.strips[0].dev, e.ileave_ext.strips[1].dev);
+	check_congruent(&e);
+	assert_int_equal(getattr(fs, g).mapped, 8 * MiB);
+
+	/* truncate down to 3 MiB keeps the unit of the new end: 2 units */
+	sa.valid = FAMFS_SETATTR_SIZE;
+	sa.size = 10 * MiB;
+	assert_int_equal(fs_setattr(fs, f, &sa), 0);
+	sa.size = 3 * MiB;
+	assert_int_equal(fs_setattr(fs, f, &sa), 0);
+	assert_int_equal(getattr(fs, f).size, 3 * MiB);
+	assert_int_equal(getattr(fs, f).mapped, 4 * MiB);
+	assert_int_equal(bfree(fs), free0 - 2 - 4);
+	/* up: no space */
+	sa.size = 20 * MiB;
+	assert_int_equal(fs_setattr(fs, f, &sa), 0);
+	assert_int_equal(getattr(fs, f).mapped, 4 * MiB);
+	assert_int_equal(bfree(fs), free0 - 2 - 4);
+	sa.valid = FAMFS_SETATTR_MODE;
+	sa.mode = 0600;
+	assert_int_equal(fs_setattr(fs, f, &sa), 0);
+
+	assert_int_equal(fs_rename(fs, dir, "f", ROOT, "f2", 0), 0);
+	assert_int_equal(lookup(fs, ROOT, "f2"), f);
+	assert_int_equal(fs_rmdir(fs, ROOT, "d"), 0);
+	assert_int_equal(fs_unlink(fs, ROOT, "l"), 0);
+
+	before = dump(fs);
+	fs_close(fs);
+	fs = mount_fs(im->devs, 3, FS_OPEN_OWNER);
+	after = dump(fs);
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+	assert_int_equal(getattr(fs, f).mode & 07777, 0600);
+
+	/* the stripe policy is not on the media: inferred from g's last extent */
+	assert_int_equal(fs_alloc_for_write(fs, g, 8 * MiB, 1, &e), 0);
+	assert_true(e.ileave);
+	assert_int_equal(e.ileave_ext.strip_shift, 1);
+	assert_int_equal(e.ileave_ext.file_off, 8 * MiB);
+	/* at least as large as the file */
+	assert_int_equal(e.ileave_ext.len, 8 * MiB);
+	fs_close(fs);
+}
+
+/* an interleaved file has 4 interleaved extents; then simple ones */
+static void interleaved_growth(void **state)
+{
+	struct images *im = *state;
+	struct fs_stripe two = { .nstrips = 2, .chunk_size = UNIT };
+	struct fs_extent e;
+	__u64 g, off;
+	struct fs *fs;
+
+	mkfs(im, 0, 2, 256 * MiB, 0);
+	fs = mount_fs(im->devs, 2, FS_OPEN_OWNER);
+	assert_int_equal(fs_create(fs, ROOT, "g", &cred, &two, &g), 0);
+	for (off = 0; off < 64 * MiB; off += 4 * MiB) {
+		assert_int_equal(fs_alloc_for_write(fs, g, off, 4096, &e), 0);
+		check_congruent(&e);
+		if (off < 32 * MiB)	/* 4 + 4 + 8 + 16 */
+			assert_true(e.ileave);
+		else
+			assert_false(e.ileave);
+	}
+	assert_int_equal(getattr(fs, g).mapped, 64 * MiB);
+	fs_close(fs);
+}
+
+static void unlinked_open_file(void **state)
+{
+	struct images *im = *state;
+	struct fs_extent e;
+	__u64 f, free0;
+	struct fs *fs, *again;
+	char *before;
+
+	mkfs(im, 0, 1, 256 * MiB, 0);
+	fs = mount_fs(im->devs, 1, FS_OPEN_OWNER);
+	free0 = bfree(fs);
+	assert_int_equal(fs_create(fs, ROOT, "f", &cred, NULL, &f), 0);
+	assert_int_equal(fs_alloc_for_write(fs, f, 0, 8 * MiB, &e), 0);
+	assert_int_equal(fs_open_ref(fs, f), 0);
+	assert_int_equal(fs_unlink(fs, ROOT, "f"), 0);
+	assert_int_equal(bfree(fs), free0 - 4);
+	/* writes to the orphan still get space (in memory only) */
+	assert_int_equal(fs_alloc_for_write(fs, f, 8 * MiB, 1, &e), 0);
+	assert_int_equal(bfree(fs), free0 - 5);
+	assert_int_equal(fs_release(fs, f), 0);
+	assert_int_equal(bfree(fs), free0);
+	assert_int_equal(fs_release(fs, f), -ENOENT);
+	before = dump(fs);
+	fs_close(fs);
+	again = mount_fs(im->devs, 1, FS_OPEN_OWNER);
+	{
+		char *after = dump(again);
+
+		assert_string_equal(before, after);
+		free(after);
+	}
+	free(before);
+	fs_close(again);
+}
+
+static void enospc_changes_nothing(void **state)
+{
+	struct images *im = *state;
+	struct fs_stripe two = { .nstrips = 2, .chunk_size = UNIT };
+	struct fs_extent e;
+	__u64 f, g, h, total;
+	char *before, *after;
+	struct fs *fs;
+
+	/* 32 MiB each: 11 units on device 0 (log first), 15 on device 1 */
+	mkfs(im, 0, 2, 32 * MiB, 0);
+	fs = mount_fs(im->devs, 2, FS_OPEN_OWNER);
+	total = bfree(fs);
+	assert_int_equal(total, 26);
+	assert_int_equal(fs_create(fs, ROOT, "f", &cred, NULL, &f), 0);
+	assert_int_equal(fs_create(fs, ROOT, "g", &cred, NULL, &g), 0);
+	assert_int_equal(fs_create(fs, ROOT, "h", &cred, &two, &h), 0);
+	/* more than there is: nothing taken */
+	assert_int_equal(fs_alloc_for_write(fs, f, 0, (total + 1) * UNIT, &e), -ENOSPC);
+	assert_non_null(strstr(fs_msg(), "no space"));
+	assert_int_equal(bfree(fs), total);
+	assert_int_equal(getattr(fs, f).mapped, 0);
+	/* all of it */
+	assert_int_equal(fs_alloc_for_write(fs, f, 0, total * UNIT, &e), 0);
+	assert_int_equal(bfree(fs), 0);
+
+	before = dump(fs);
+	assert_int_equal(fs_alloc_for_write(fs, g, 0, 1, &e), -ENOSPC);
+	assert_int_equal(fs_alloc_for_write(fs, h, 0, 1, &e), -ENOSPC);
+	after = dump(fs);
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+
+	/* deleting frees, allocation works again */
+	assert_int_equal(fs_unlink(fs, ROOT, "f"), 0);
+	assert_int_equal(bfree(fs), total);
+	assert_int_equal(fs_alloc_for_write(fs, g, 0, 1, &e), 0);
+	assert_int_equal(fs_alloc_for_write(fs, h, 0, 1, &e), 0);
+	assert_true(e.ileave);
+	fs_close(fs);
+}
+
+static void full_log_changes_nothing(void **state)
+{
+	struct images *im = *state;
+	struct ns_setattr sa = { .valid = FAMFS_SETATTR_SIZE, .size = 8 * MiB };
+	struct fs_extent e;
+	char name[32], *before, *after;
+	__u64 f, free0, off;
+	struct fs_statfs st;
+	struct fs *fs;
+	int i, j, err = 0;
+
+	mkfs(im, 0, 1, 64 * MiB, 64 * 1024);
+	fs = mount_fs(im->devs, 1, FS_OPEN_OWNER);
+	assert_int_equal(fs_create(fs, ROOT, "big", &cred, NULL, &f), 0);
+	assert_int_equal(fs_alloc_for_write(fs, f, 0, 8 * MiB, &e), 0);
+	assert_int_equal(fs_setattr(fs, f, &sa), 0);
+	/* fill with ever smaller entries: CREATE 96, ALLOC 72, DELETE 56 bytes */
+	for (i = 0; !err; i++) {
+		snprintf(name, sizeof(name), "n%d", i);
+		err = fs_create(fs, ROOT, name, &cred, NULL, NULL);
+	}
+	assert_int_equal(err, -ENOSPC);
+	assert_non_null(strstr(fs_msg(), "metadata log full"));
+	assert_true(i > 100);
+	for (off = 8 * MiB; !fs_alloc_for_write(fs, f, off, 1, &e); off += UNIT)
+		;
+	for (j = 0; j < i - 1; j++) {
+		snprintf(name, sizeof(name), "n%d", j);
+		if (fs_unlink(fs, ROOT, name))
+			break;
+	}
+	snprintf(name, sizeof(name), "n%d", j);
+
+	free0 = bfree(fs);
+	before = dump(fs);
+	assert_int_equal(fs_mkdir(fs, ROOT, "d", &cred, NULL), -ENOSPC);
+	assert_int_equal(fs_create(fs, ROOT, "e", &cred, NULL, NULL), -ENOSPC);
+	assert_int_equal(fs_alloc_for_write(fs, f, off, 1, &e), -ENOSPC);
+	assert_non_null(strstr(fs_msg(), "metadata log full"));
+	assert_int_equal(bfree(fs), free0);
+	sa.size = 1;	/* SETATTR + PUNCH: neither */
+	assert_int_equal(fs_setattr(fs, f, &sa), -ENOSPC);
+	assert_non_null(strstr(fs_msg(), "metadata log full"));
+	assert_int_equal(fs_unlink(fs, ROOT, name), -ENOSPC);
+	assert_int_equal(fs_rename(fs, ROOT, "big", ROOT, "b", 0), -ENOSPC);
+	after = dump(fs);
+	assert_string_equal(before, after);
+	free(after);
+	assert_int_equal(bfree(fs), free0);
+	assert_int_equal(fs_statfs(fs, &st), 0);
+	assert_true(st.log_used <= st.log_len && st.log_len - st.log_used < 56);
+	fs_close(fs);
+
+	fs = mount_fs(im->devs, 1, FS_OPEN_OWNER);
+	after = dump(fs);
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+	fs_close(fs);
+}
+
+static void corrupt_and_torn_log(void **state)
+{
+	struct images *im = *state;
+	unsigned char b, torn[24] = { 'F', 'L', 'E', '1', 2, 0 };
+	struct fs_statfs st;
+	__u64 ino, end;
+	char *before, *after;
+	struct fs *fs, *ro;
+
+	mkfs(im, 0, 1, 64 * MiB, 0);
+	fs = mount_fs(im->devs, 1, FS_OPEN_OWNER);
+	assert_int_equal(fs_mkdir(fs, ROOT, "a", &cred, NULL), 0);	/* 96 bytes at 64 */
+	assert_int_equal(fs_mkdir(fs, ROOT, "b", &cred, NULL), 0);	/* at 160 */
+	assert_int_equal(fs_mkdir(fs, ROOT, "c", &cred, NULL), 0);
+	assert_int_equal(fs_statfs(fs, &st), 0);
+	end = st.log_used;
+	before = dump(fs);
+	fs_close(fs);
+
+	/* a torn append after the last entry: discarded, appends go on */
+	poke(im->path[0], LOG_OFF + end, torn, sizeof(torn));
+	fs = mount_fs(im->devs, 1, FS_OPEN_OWNER);
+	after = dump(fs);
+	assert_string_equal(before, after);
+	free(after);
+	free(before);
+	peek(im->path[0], LOG_OFF + end, &b, 1);
+	assert_int_equal(b, 0);
+	assert_int_equal(fs_mkdir(fs, ROOT, "d", &cred, NULL), 0);
+	fs_close(fs);
+
+	/* a byte of entry 2's name: the owner refuses, naming the offset */
+	peek(im->path[0], LOG_OFF + 160 + 24 + 64, &b, 1);
+	assert_int_equal(b, 'b');
+	b ^= 0x40;
+	poke(im->path[0], LOG_OFF + 160 + 24 + 64, &b, 1);
+	refused(im->devs, 1, FS_OPEN_OWNER, -EUCLEAN, "log offset 160");
+	/* read-only mounts what precedes it, and says so */
+	ro = mount_fs(im->devs, 1, 0);
+	assert_int_equal(fs_statfs(ro, &st), 0);
+	assert_true(st.log_corrupt);
+	assert_int_equal(st.log_used, 160);
+	assert_int_equal(ns_lookup(fs_ns(ro), ROOT, "a", &ino), 0);
+	assert_int_equal(ns_lookup(fs_ns(ro), ROOT, "b", &ino), -ENOENT);
+	assert_int_equal(fs_logplay(ro, &(struct fs_logplay_result){ 0 }), -EUCLEAN);
+	assert_non_null(strstr(fs_msg(), "log offset 160"));
+	fs_close(ro);
+}
+
+static void wrong_devices(void **state)
+{
+	struct images *im = *state;
+	const char *swapped[2] = { im->path[1], im->path[0] };
+	const char *foreign[2] = { im->path[0], im->path[2] };
+	const char *three[3] = { im->path[0], im->path[1], im->path[2] };
+	const char *twice[2] = { im->path[0], im->path[0] };
+	struct fs *fs;
+
+	mkfs(im, 0, 2, 64 * MiB, 0);
+	mkfs(im, 2, 1, 64 * MiB, 0);	/* another file system */
+	make_image(im->path[3], 64 * MiB);
+
+	refused(swapped, 2, FS_OPEN_OWNER, -EINVAL, im->path[1]);
+	refused(swapped, 2, 0, -EINVAL, "give the devices in mkfs order");
+	refused(foreign, 2, FS_OPEN_OWNER, -EXDEV, im->path[2]);
+	refused(im->devs, 1, FS_OPEN_OWNER, -ENXIO, "1 device given, the file system has 2");
+	refused(three, 3, FS_OPEN_OWNER, -ENXIO, im->path[2]);
+	refused(twice, 2, 0, -EINVAL, "given twice");
+	refused(&im->devs[3], 1, 0, -ENODEV, "not a famfs-bpf device");
+	refused(im->devs, 0, 0, -ENXIO, "0 devices");
+
+	/* a device that shrank */
+	assert_int_equal(truncate(im->path[1], 32 * MiB), 0);
+	refused(im->devs, 2, 0, -ENOSPC, im->path[1]);
+	assert_int_equal(truncate(im->path[1], 64 * MiB), 0);
+
+	/* one owner at a time; readers are welcome */
+	fs = mount_fs(im->devs, 2, FS_OPEN_OWNER);
+	refused(im->devs, 2, FS_OPEN_OWNER, -EBUSY, "another owner");
+	fs_close(mount_fs(im->devs, 2, 0));
+	fs_close(fs);
+}
+
+/* a log in which two files claim one unit: refused in both modes */
+static void overlapping_files_refused(void **state)
+{
+	struct images *im = *state;
+	const size_t log_len = 8 * MiB;
+	struct famfs_mlog_result res;
+	struct famfs_mlog_writer w;
+	struct famfs_mlog_entry entry;
+	struct fs_extent e;
+	__u8 uuid[FAMFS_UUID_SIZE];
+	char needle[96];
+	__u64 f, g;
+	struct fs *fs;
+	void *log;
+
+	mkfs(im, 0, 1, 64 * MiB, 0);
+	fs = mount_fs(im->devs, 1, FS_OPEN_OWNER);
+	assert_int_equal(fs_create(fs, ROOT, "f", &cred, NULL, &f), 0);
+	assert_int_equal(fs_create(fs, ROOT, "g", &cred, NULL, &g), 0);
+	assert_int_equal(fs_alloc_for_write(fs, f, 0, UNIT, &e), 0);
+	fs_close(fs);
+
+	/* append "g maps f's unit" behind the server's back */
+	log = malloc(log_len);
+	assert_non_null(log);
+	peek(im->path[0], LOG_OFF, log, log_len);
+	memcpy(uuid, (char *)log + offsetof(struct famfs_log_header, fs_uuid), sizeof(uuid));
+	assert_int_equal(famfs_mlog_replay(log, log_len, uuid, NULL, NULL, NULL, &res), 0);
+	assert_int_equal(famfs_mlog_writer_init(&w, log, log_len, uuid, &res), 0);
+	famfs_mlog_entry_init(&entry);
+	entry.type = FAMFS_LOG_ALLOC;
+	entry.alloc.ino = g;
+	entry.nsimple = 1;
+	entry.simple = &e.simple;
+	assert_int_equal(famfs_mlog_append(&w, &entry), 0);
+	poke(im->path[0], LOG_OFF, log, log_len);
+	free(log);
+
+	snprintf(needle, sizeof(needle), "files ino %llu and ino %llu both claim device 0",
+		 (unsigned long long)f, (unsigned long long)g);
+	refused(im->devs, 1, FS_OPEN_OWNER, -EUCLEAN, needle);
+	refused(im->devs, 1, 0, -EUCLEAN, needle);
+}
+
+/* owner operations on two threads, queries on a third: a remount agrees */
+struct worker {
+	struct fs *fs;
+	int id;
+};
+
+static void *work(void *arg)
+{
+	struct worker *wk = arg;
+	struct fs_extent e;
+	char name[32];
+	__u64 dir, ino;
+	int i;
+
+	snprintf(name, sizeof(name), "dir%d", wk->id);
+	if (fs_mkdir(wk->fs, ROOT, name, &cred, &dir))
+		return (void *)1;
+	for (i = 0; i < 100; i++) {
+		snprintf(name, sizeof(name), "f%d", i);
+		if (fs_create(wk->fs, dir, name, &cred, NULL, &ino) ||
+		    fs_alloc_for_write(wk->fs, ino, 0, 1, &e))
+			return (void *)1;
+		if (i % 3 == 0 && fs_unlink(wk->fs, dir, name))
+			return (void *)1;
+	}
+	return NULL;
+}
+
+static void concurrent_owner_ops(void **state)
+{
+	struct images *im = *state;
+	struct worker wk[2];
+	pthread_t t[2];
+	void *ret;
+	char *before, *after;
+	struct ns_statfs st;
+	__u64 ino;
+	struct fs *fs;
+	int i;
+
+	mkfs(im, 0, 2, 512 * MiB, 0);
+	fs = mount_fs(im->devs, 2, FS_OPEN_OWNER);
+	for (i = 0; i < 2; i++) {
+		wk[i] = (struct worker){ .fs = fs, .id = i };
+		assert_int_equal(pthread_create(&t[i], NULL, work, &wk[i]), 0);
+	}
+	for (i = 0; i < 2000; i++)
+		ns_lookup(fs_ns(fs), ROOT, i % 2 ? "dir1" : "dir0", &ino);
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(pthread_join(t[i], &ret), 0);
+		assert_null(ret);
+	}
+	ns_statfs(fs_ns(fs), &st);
+	assert_int_equal(st.files, 2 * (100 - 34));
+	assert_int_equal(st.dirs, 3);
+	before = dump(fs);
+	fs_close(fs);
+	fs = mount_fs(im->devs, 2, FS_OPEN_OWNER);
+	after = dump(fs);
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+	fs_close(fs);
+}
+
+static void readonly_follows_owner(void **state)
+{
+	struct images *im = *state;
+	struct fs_stripe two = { .nstrips = 2, .chunk_size = UNIT };
+	struct ns_setattr sa = { .valid = FAMFS_SETATTR_SIZE, .size = 1 };
+	struct fs_logplay_result res;
+	struct fs_extent e;
+	__u64 f, g, dir;
+	struct fs *fs, *ro;
+
+	mkfs(im, 0, 2, 128 * MiB, 0);
+	fs = mount_fs(im->devs, 2, FS_OPEN_OWNER);
+	assert_int_equal(fs_mkdir(fs, ROOT, "before", &cred, NULL), 0);
+	ro = mount_fs(im->devs, 2, 0);
+	assert_false(fs_is_owner(ro));
+	same_dump(fs, ro);
+
+	assert_int_equal(fs_mkdir(ro, ROOT, "d", &cred, NULL), -EROFS);
+	assert_non_null(strstr(fs_msg(), "read-only"));
+	assert_int_equal(fs_create(ro, ROOT, "f", &cred, NULL, NULL), -EROFS);
+	assert_int_equal(fs_symlink(ro, ROOT, "l", "x", &cred, NULL), -EROFS);
+	assert_int_equal(fs_unlink(ro, ROOT, "before"), -EROFS);
+	assert_int_equal(fs_rmdir(ro, ROOT, "before"), -EROFS);
+	assert_int_equal(fs_rename(ro, ROOT, "before", ROOT, "after", 0), -EROFS);
+	assert_int_equal(fs_setattr(ro, ROOT, &sa), -EROFS);
+	assert_int_equal(fs_alloc_for_write(ro, ROOT, 0, 1, &e), -EROFS);
+	assert_int_equal(fs_set_stripe(ro, ROOT, NULL), -EROFS);
+	assert_int_equal(fs_logplay(fs, &res), -EINVAL);
+	assert_int_equal(fs_logplay(ro, &res), 0);
+	assert_int_equal(res.applied, 0);
+
+	/* the owner works; the reader catches up */
+	assert_int_equal(fs_mkdir(fs, ROOT, "d", &cred, &dir), 0);
+	assert_int_equal(fs_create(fs, dir, "f", &cred, NULL, &f), 0);
+	assert_int_equal(fs_create(fs, ROOT, "g", &cred, &two, &g), 0);
+	assert_int_equal(fs_alloc_for_write(fs, f, 0, 12 * MiB, &e), 0);
+	assert_int_equal(fs_alloc_for_write(fs, g, 0, 8 * MiB, &e), 0);
+	sa.size = 12 * MiB;
+	assert_int_equal(fs_setattr(fs, f, &sa), 0);
+	sa.size = 5 * MiB;	/* SETATTR + PUNCH */
+	assert_int_equal(fs_setattr(fs, f, &sa), 0);
+	assert_int_equal(fs_rename(fs, dir, "f", ROOT, "f", 0), 0);
+	assert_int_equal(fs_rmdir(fs, ROOT, "before"), 0);
+	assert_int_equal(fs_logplay(ro, &res), 0);
+	assert_int_equal(res.applied, 10);
+	assert_int_equal(res.tail, FAMFS_MLOG_END);
+	same_dump(fs, ro);
+	assert_int_equal(fs_logplay(ro, &res), 0);
+	assert_int_equal(res.applied, 0);
+
+	/* deletes free the reader's space too */
+	assert_int_equal(fs_unlink(fs, ROOT, "f"), 0);
+	assert_int_equal(fs_unlink(fs, ROOT, "g"), 0);
+	assert_int_equal(fs_logplay(ro, &res), 0);
+	assert_int_equal(res.applied, 2);
+	same_dump(fs, ro);
+	assert_int_equal(bfree(ro), bfree(fs));
+	fs_close(ro);
+	fs_close(fs);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(empty_fs, setup, teardown),
+		cmocka_unit_test_setup_teardown(changes_survive_remount, setup, teardown),
+		cmocka_unit_test_setup_teardown(interleaved_growth, setup, teardown),
+		cmocka_unit_test_setup_teardown(unlinked_open_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(enospc_changes_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(full_log_changes_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(corrupt_and_torn_log, setup, teardown),
+		cmocka_unit_test_setup_teardown(wrong_devices, setup, teardown),
+		cmocka_unit_test_setup_teardown(overlapping_files_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(concurrent_owner_ops, setup, teardown),
+		cmocka_unit_test_setup_teardown(readonly_follows_owner, setup, teardown),
+	};
+
+	return cmocka_run_group_tests_name("fs", tests, NULL, NULL);
+}

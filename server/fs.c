@@ -1,0 +1,1630 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A mounted file system's metadata (fs.h): devices, superblock and labels
+ * (super.c), the log mapped MAP_SHARED and replayed into the namespace
+ * (mlog.c, ns.c), the allocator rebuilt from every file's extents
+ * (alloc.c), and the owner's operations journaled through the mapped log.
+ */
+#define _GNU_SOURCE
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/fs.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include "alloc.h"
+#include "fs.h"
+#include "log.h"
+#include "super.h"
+
+#define UNIT		FAMFS_ALLOC_UNIT
+#define UNIT_MASK	(UNIT - 1)
+/* far below 2^64, so rounding offsets up to a stripe never overflows */
+#define FS_MAX_FILE_END	(1ULL << 52)
+#define MIN_CHUNK	UNIT
+#define MAX_CHUNK	(1ULL << FMAP_MAX_CHUNK_SHIFT)
+
+_Static_assert(FAMFS_ALLOC_SHIFT == FBS_ALLOC_UNIT_SHIFT, "one allocation unit");
+
+struct fs_device {
+	char *path;
+	int fd;
+	__u64 size;		/* bytes, 4 KiB multiple */
+	dev_t st_dev, st_rdev;
+	ino_t st_ino;
+	bool is_blk;
+};
+
+/* A file's extents, copied out of the namespace. */
+struct fs_layout {
+	struct fmap_simple_ext *simple;
+	__u32 nsimple, simple_cap;
+	struct fmap_ileave_ext ileave[FMAP_MAX_ILEAVE];
+	__u32 nileave;
+};
+
+struct fs_policy {
+	__u64 ino;
+	struct fs_stripe stripe;
+};
+
+struct fs {
+	pthread_mutex_t lock;	/* owner ops, allocator, writer, policies */
+	bool owner;
+	unsigned int ndevs;
+	struct fs_device devs[FAMFS_MAX_DEVS];
+	struct famfs_sb_info sb;
+	struct famfs_mlog_devtab devtab;	/* the superblock's + DEVADDs */
+
+	void *map;		/* the log's pages */
+	size_t map_len;
+	unsigned char *log;	/* the log region inside them */
+	size_t page;
+
+	struct ns *ns;
+	struct ns_journal journal;
+	struct famfs_mlog_writer w;	/* owner */
+	int journal_err;	/* what the last append failed with */
+
+	struct fbs_alloc alloc;
+	bool alloc_ready;	/* replay's releases are not the allocator's */
+
+	/* read-only: where replay stopped */
+	__u64 next_seq;
+	__u64 end_off;
+	bool corrupt;
+
+	struct fs_layout lay;	/* scratch, under the lock */
+	struct fs_policy *pol;	/* sorted by ino */
+	size_t npol, pol_cap;
+};
+
+static _Thread_local char fs_errbuf[256];
+
+#define fail(err, ...) fbs_fail(fs_errbuf, sizeof(fs_errbuf), (err), __VA_ARGS__)
+
+const char *fs_msg(void)
+{
+	return fs_errbuf;
+}
+
+static __u64 round_up(__u64 v, __u64 to)
+{
+	return (v + to - 1) & ~(to - 1);
+}
+
+static __u64 round_down(__u64 v, __u64 to)
+{
+	return v & ~(to - 1);
+}
+
+static __u64 min_u64(__u64 a, __u64 b)
+{
+	return a < b ? a : b;
+}
+
+static __u64 max_u64(__u64 a, __u64 b)
+{
+	return a > b ? a : b;
+}
+
+/* -------------------------------------------------------------------- */
+/* Devices */
+
+static int dev_open(struct fs_device *d, const char *path, bool write, char *msg,
+		    size_t msglen)
+{
+	struct stat st;
+	int err;
+
+	d->fd = -1;
+	d->path = strdup(path);
+	if (!d->path)
+		return fbs_fail(msg, msglen, -ENOMEM, "out of memory");
+	if (stat(path, &st))
+		return fbs_fail(msg, msglen, -errno, "%s: %s", path, strerror(errno));
+	if (S_ISCHR(st.st_mode))
+		return fbs_fail(msg, msglen, -ENODEV,
+				"%s: a character device (devdax?): put the namespace in fsdax mode",
+				path);
+	if (!S_ISBLK(st.st_mode) && !S_ISREG(st.st_mode))
+		return fbs_fail(msg, msglen, -ENODEV, "%s: neither a block device nor a regular file",
+				path);
+	d->is_blk = S_ISBLK(st.st_mode);
+	d->st_dev = st.st_dev;
+	d->st_ino = st.st_ino;
+	d->st_rdev = st.st_rdev;
+	d->fd = open(path, (write ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+	if (d->fd < 0)
+		return fbs_fail(msg, msglen, -errno, "%s: cannot open%s: %s", path,
+				write ? " for writing" : "", strerror(errno));
+	if (d->is_blk) {
+		unsigned long long size;
+
+		if (ioctl(d->fd, BLKGETSIZE64, &size)) {
+			err = -errno;
+			return fbs_fail(msg, msglen, err, "%s: cannot get its size: %s", path,
+					strerror(-err));
+		}
+		d->size = size;
+	} else {
+		d->size = st.st_size;
+	}
+	d->size &= ~(FAMFS_EXT_ALIGN - 1);
+	return 0;
+}
+
+static bool dev_same(const struct fs_device *a, const struct fs_device *b)
+{
+	if (a->is_blk && b->is_blk)
+		return a->st_rdev == b->st_rdev;
+	return !a->is_blk && !b->is_blk && a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
+static int dev_read(const struct fs_device *d, __u64 off, void *buf, size_t len)
+{
+	size_t done = 0;
+	ssize_t n;
+
+	while (done < len) {
+		n = pread(d->fd, (char *)buf + done, len - done, off + done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (!n)
+			return -ENODATA;
+		done += n;
+	}
+	return 0;
+}
+
+/* -------------------------------------------------------------------- */
+/* The journal: the mapped log, one msync per entry */
+
+static int log_sync(struct fs *fs, __u64 start, __u64 end)
+{
+	uintptr_t from = (uintptr_t)(fs->log + start) & ~(uintptr_t)(fs->page - 1);
+	uintptr_t to = (uintptr_t)(fs->log + end);
+
+	if (end <= start)
+		return 0;
+	if (msync((void *)from, to - from, MS_SYNC))
+		return -errno;
+	return 0;
+}
+
+static int journal_append(void *ctx, const struct famfs_mlog_entry *e)
+{
+	struct fs *fs = ctx;
+	__u64 start = fs->w.off;
+	int err;
+
+	if (e->seq != fs->w.next_seq)
+		err = fail(-EIO, "journal: the namespace expects entry %llu, the log is at %llu",
+			   (unsigned long long)e->seq, (unsigned long long)fs->w.next_seq);
+	else
+		err = famfs_mlog_append(&fs->w, e);
+	if (err == -ENOSPC)
+		fail(err, "metadata log full: %llu of %zu bytes used, a %s entry needs %zd",
+		     (unsigned long long)fs->w.off, fs->w.len, famfs_mlog_type_name(e->type),
+		     famfs_mlog_entry_size(e));
+	else if (err && err != -EIO)
+		fail(err, "journal: %s entry refused: %s", famfs_mlog_type_name(e->type),
+		     strerror(-err));
+	if (!err) {
+		err = log_sync(fs, start, fs->w.off);
+		if (err) {
+			/* not durable: take it back, so the log and ns agree */
+			memset(fs->log + start, 0, fs->w.off - start);
+			log_sync(fs, start, fs->w.off);
+			fs->w.off = start;
+			fs->w.next_seq--;
+			fail(err, "journal: msync of the log: %s", strerror(-err));
+		}
+	}
+	fs->journal_err = err;
+	return err;
+}
+
+/* Room for entries of @n bytes in all, or -ENOSPC with the log-full message. */
+static int log_room(struct fs *fs, size_t n)
+{
+	if (fs->w.len - fs->w.off >= n)
+		return 0;
+	return fail(-ENOSPC, "metadata log full: %llu of %zu bytes used, %zu needed",
+		    (unsigned long long)fs->w.off, fs->w.len, n);
+}
+
+/* -------------------------------------------------------------------- */
+/* Space: freeing what ns releases, building the allocator from layouts */
+
+/* Units wholly inside [off, off + len): a unit the file still partly maps stays. */
+static void free_inward(struct fs *fs, __u64 ino, __u32 dev, __u64 off, __u64 len)
+{
+	__u64 start = round_up(off, UNIT), end = round_down(off + len, UNIT);
+	struct fmap_simple_ext x = { .dev_off = start, .len = end - start, .dev = dev };
+	int err;
+
+	if (end <= start)
+		return;
+	err = fbs_alloc_free_simple(&fs->alloc, &x, 1);
+	if (err)
+		pr_warn("ino %llu: freeing device %u [%llu, +%llu): %s", (unsigned long long)ino,
+			dev, (unsigned long long)start, (unsigned long long)(end - start),
+			strerror(-err));
+}
+
+/* ns_ops.release_extents: under the ns lock, inside the fs lock. */
+static void release_extents(void *ctx, __u64 ino, const struct fmap_simple_ext *simple,
+			    __u32 nsimple, const struct fmap_ileave_ext *ileave, __u32 nileave)
+{
+	struct fs *fs = ctx;
+	__u32 i, s;
+
+	if (!fs->alloc_ready)
+		return;		/* replay: the allocator is built after it */
+	for (i = 0; i < nsimple; i++)
+		free_inward(fs, ino, simple[i].dev, simple[i].dev_off, simple[i].len);
+	for (i = 0; i < nileave; i++)
+		for (s = 0; s < 1U << ileave[i].strip_shift; s++)
+			free_inward(fs, ino, ileave[i].strips[s].dev, ileave[i].strips[s].dev_off,
+				    fmap_ileave_strip_bytes(&ileave[i], s));
+}
+
+struct dev_range {
+	__u32 dev;
+	__u64 start, end;
+};
+
+struct space {
+	struct fbs_alloc *a;
+	struct dev_range *r;
+	size_t cap;
+	char *msg;
+	size_t msglen;
+	/* the first unit two files claim, and who claimed it first */
+	__u64 bad_ino, owner_ino;
+	struct fbs_alloc_range bad;
+};
+
+static int range_cmp(const void *a, const void *b)
+{
+	const struct dev_range *x = a, *y = b;
+
+	if (x->dev != y->dev)
+		return x->dev < y->dev ? -1 : 1;
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/*
+ * The device ranges of one file, rounded out to units and merged, into
+ * sp->r; their count, or -EUCLEAN if the file maps some bytes twice.
+ */
+static ssize_t file_units(struct space *sp, __u64 ino, const struct fmap_simple_ext *simple,
+			  __u32 nsimple, const struct fmap_ileave_ext *ileave, __u32 nileave)
+{
+	size_t need = (size_t)nsimple + (size_t)nileave * FMAP_MAX_STRIPS, n = 0, k, out;
+	__u32 i, s;
+
+	if (need > sp->cap) {
+		struct dev_range *r = realloc(sp->r, need * sizeof(*r));
+
+		if (!r)
+			return fbs_fail(sp->msg, sp->msglen, -ENOMEM, "out of memory");
+		sp->r = r;
+		sp->cap = need;
+	}
+	for (i = 0; i < nsimple; i++)
+		sp->r[n++] = (struct dev_range){ simple[i].dev, simple[i].dev_off,
+						 simple[i].dev_off + simple[i].len };
+	for (i = 0; i < nileave; i++)
+		for (s = 0; s < 1U << ileave[i].strip_shift; s++)
+			sp->r[n++] = (struct dev_range){
+				ileave[i].strips[s].dev, ileave[i].strips[s].dev_off,
+				ileave[i].strips[s].dev_off + fmap_ileave_strip_bytes(&ileave[i], s) };
+	if (!n)
+		return 0;
+	qsort(sp->r, n, sizeof(*sp->r), range_cmp);
+	for (k = 1; k < n; k++)
+		if (sp->r[k].dev == sp->r[k - 1].dev && sp->r[k].start < sp->r[k - 1].end)
+			return fbs_fail(sp->msg, sp->msglen, -EUCLEAN,
+					"file ino %llu maps device %u [%llu, ...) twice",
+					(unsigned long long)ino, sp->r[k].dev,
+					(unsigned long long)sp->r[k].start);
+	/* whole units: what the allocator hands out and frees */
+	for (k = 0, out = 0; k < n; k++) {
+		struct dev_range u = { sp->r[k].dev, round_down(sp->r[k].start, UNIT),
+				       round_up(sp->r[k].end, UNIT) };
+
+		if (u.start == u.end)
+			continue;
+		if (out && sp->r[out - 1].dev == u.dev && u.start <= sp->r[out - 1].end)
+			sp->r[out - 1].end = max_u64(sp->r[out - 1].end, u.end);
+		else
+			sp->r[out++] = u;
+	}
+	return out;
+}
+
+static int use_file(void *ctx, __u64 ino, const struct fmap_simple_ext *simple, __u32 nsimple,
+		    const struct fmap_ileave_ext *ileave, __u32 nileave)
+{
+	struct space *sp = ctx;
+	ssize_t n = file_units(sp, ino, simple, nsimple, ileave, nileave);
+	ssize_t k;
+	int err;
+
+	for (k = 0; k < n; k++) {
+		struct fmap_simple_ext x = { .dev_off = sp->r[k].start,
+					     .len = sp->r[k].end - sp->r[k].start,
+					     .dev = sp->r[k].dev };
+
+		err = fbs_alloc_use_simple(sp->a, &x, 1);
+		if (err == -EEXIST) {
+			sp->bad_ino = ino;
+			sp->bad = sp->a->bad;
+			return -EUCLEAN;
+		}
+		if (err)
+			return fbs_fail(sp->msg, sp->msglen, -EUCLEAN,
+					"file ino %llu: device %u [%llu, %llu) is outside the data area",
+					(unsigned long long)ino, sp->r[k].dev,
+					(unsigned long long)sp->r[k].start,
+					(unsigned long long)sp->r[k].end);
+	}
+	return n < 0 ? (int)n : 0;
+}
+
+/* Who else holds sp->bad: the message names both files. */
+static int find_owner(void *ctx, __u64 ino, const struct fmap_simple_ext *simple,
+		      __u32 nsimple, const struct fmap_ileave_ext *ileave, __u32 nileave)
+{
+	struct space *sp = ctx;
+	ssize_t n, k;
+
+	if (ino == sp->bad_ino)
+		return 0;
+	n = file_units(sp, ino, simple, nsimple, ileave, nileave);
+	for (k = 0; k < n; k++)
+		if (sp->r[k].dev == sp->bad.dev && sp->r[k].start < sp->bad.dev_off + sp->bad.len &&
+		    sp->bad.dev_off < sp->r[k].end) {
+			sp->owner_ino = ino;
+			return 1;
+		}
+	return 0;
+}
+
+/* A new allocator with every file's space in use; -EUCLEAN on overlaps. */
+static int build_alloc(struct fs *fs, struct fbs_alloc *a, char *msg, size_t msglen)
+{
+	struct fbs_alloc_geom geom[FBS_ALLOC_MAX_DEVS];
+	struct space sp = { .a = a, .msg = msg, .msglen = msglen };
+	__u32 i;
+	int err;
+
+	for (i = 0; i < fs->devtab.ndevs; i++)
+		geom[i] = (struct fbs_alloc_geom){ fs->devtab.devs[i].size,
+						   fs->devtab.devs[i].data_off,
+						   fs->devtab.devs[i].size };
+	err = fbs_alloc_init(a, geom, fs->devtab.ndevs);
+	if (err)
+		return fbs_fail(msg, msglen, err, "allocator: %s", strerror(-err));
+	err = ns_foreach_layout(fs->ns, use_file, &sp);
+	if (err == -EUCLEAN && sp.bad_ino) {
+		ns_foreach_layout(fs->ns, find_owner, &sp);
+		fbs_fail(msg, msglen, err,
+			 "files ino %llu and ino %llu both claim device %u [%llu, +%llu)",
+			 (unsigned long long)sp.owner_ino, (unsigned long long)sp.bad_ino,
+			 sp.bad.dev, (unsigned long long)sp.bad.dev_off,
+			 (unsigned long long)sp.bad.len);
+	}
+	free(sp.r);
+	if (err)
+		fbs_alloc_fini(a);
+	return err;
+}
+
+/* -------------------------------------------------------------------- */
+/* Open and close */
+
+/* Device 0 has no superblock: say what it is instead. */
+static int no_superblock(const struct fs_device *d, const void *label, char *msg,
+			 size_t msglen)
+{
+	__u64 magic;
+	__u32 index;
+
+	memcpy(&magic, label, 8);
+	memcpy(&index, (const char *)label + 12, 4);
+	if (le64toh(magic) == FAMFS_LABEL_MAGIC)
+		return fbs_fail(msg, msglen, -EINVAL,
+				"%s: no superblock: this is device %u of a famfs-bpf file system; give the devices in mkfs order",
+				d->path, le32toh(index));
+	return fbs_fail(msg, msglen, -ENODEV, "%s: not a famfs-bpf device (no superblock)",
+			d->path);
+}
+
+/* Device @k against table entry @k of @info. */
+static int check_label(const struct fs_device *d, const struct famfs_sb_info *info, __u32 k,
+		       void *buf, char *msg, size_t msglen)
+{
+	char why[200];
+	int err = dev_read(d, FAMFS_LABEL_OFF, buf, FAMFS_LABEL_SIZE);
+
+	if (err)
+		return fbs_fail(msg, msglen, err, "%s: cannot read the label: %s", d->path,
+				strerror(-err));
+	err = famfs_label_check(buf, FAMFS_LABEL_SIZE, info, k, why, sizeof(why));
+	if (err == -EMEDIUMTYPE)
+		return fbs_fail(msg, msglen, -ENODEV, "%s: not a famfs-bpf device (no label)",
+				d->path);
+	if (err)
+		return fbs_fail(msg, msglen, err, "%s: %s", d->path, why);
+	if (d->size < info->devs.devs[k].size)
+		return fbs_fail(msg, msglen, -ENOSPC,
+				"%s: %llu bytes, device %u of the file system is %llu", d->path,
+				(unsigned long long)d->size, k,
+				(unsigned long long)info->devs.devs[k].size);
+	return 0;
+}
+
+static int open_devices(struct fs *fs, const char *const *paths, unsigned int ndevs,
+			char *msg, size_t msglen)
+{
+	unsigned int i, j;
+	int err;
+
+	for (i = 0; i < ndevs; i++) {
+		fs->ndevs = i + 1;
+		err = dev_open(&fs->devs[i], paths[i], fs->owner, msg, msglen);
+		if (err)
+			return err;
+		for (j = 0; j < i; j++)
+			if (dev_same(&fs->devs[i], &fs->devs[j]))
+				return fbs_fail(msg, msglen, -EINVAL,
+						"%s: given twice (as device %u and %u)", paths[i], j, i);
+	}
+	return 0;
+}
+
+/* Superblock and labels of the mkfs devices. */
+static int read_super(struct fs *fs, char *msg, size_t msglen)
+{
+	char why[200];
+	void *buf;
+	__u32 k;
+	int err;
+
+	if (posix_memalign(&buf, 4096, 2 * 4096))
+		return fbs_fail(msg, msglen, -ENOMEM, "out of memory");
+	err = dev_read(&fs->devs[0], 0, buf, 2 * 4096);
+	if (err) {
+		fbs_fail(msg, msglen, err, "%s: cannot read the superblock: %s", fs->devs[0].path,
+			 strerror(-err));
+		goto out;
+	}
+	err = famfs_sb_decode(buf, FAMFS_SB_SIZE, &fs->sb, why, sizeof(why));
+	if (err == -EMEDIUMTYPE) {
+		err = no_superblock(&fs->devs[0], (char *)buf + FAMFS_LABEL_OFF, msg, msglen);
+		goto out;
+	}
+	if (err) {
+		fbs_fail(msg, msglen, err, "%s: superblock: %s", fs->devs[0].path, why);
+		goto out;
+	}
+	for (k = 0; k < fs->sb.devs.ndevs && k < fs->ndevs && !err; k++)
+		err = check_label(&fs->devs[k], &fs->sb, k, buf, msg, msglen);
+	if (!err && fs->ndevs < fs->sb.devs.ndevs)
+		err = fbs_fail(msg, msglen, -ENXIO, "%u device%s given, the file system has %u",
+			       fs->ndevs, fs->ndevs == 1 ? "" : "s", fs->sb.devs.ndevs);
+	if (!err && fs->sb.devs.ndevs > FBS_ALLOC_MAX_DEVS)
+		err = fbs_fail(msg, msglen, -EOPNOTSUPP, "%u devices: at most %d are supported",
+			       fs->sb.devs.ndevs, FBS_ALLOC_MAX_DEVS);
+out:
+	free(buf);
+	return err;
+}
+
+static int map_log(struct fs *fs, char *msg, size_t msglen)
+{
+	const struct fs_device *d = &fs->devs[fs->sb.log_dev];
+	__u64 map_off = round_down(fs->sb.log_off, fs->page);
+	int prot = PROT_READ | (fs->owner ? PROT_WRITE : 0);
+
+	/* one owner per host: a second would interleave appends */
+	if (fs->owner && flock(d->fd, LOCK_EX | LOCK_NB))
+		return fbs_fail(msg, msglen, errno == EWOULDBLOCK ? -EBUSY : -errno,
+				"%s: the log is held by another owner: %s", d->path,
+				strerror(errno));
+	fs->map_len = fs->sb.log_off + fs->sb.log_len - map_off;
+	fs->map = mmap(NULL, fs->map_len, prot, MAP_SHARED, d->fd, map_off);
+	if (fs->map == MAP_FAILED) {
+		fs->map = NULL;
+		return fbs_fail(msg, msglen, -errno, "%s: cannot map the log: %s", d->path,
+				strerror(errno));
+	}
+	fs->log = (unsigned char *)fs->map + (fs->sb.log_off - map_off);
+	return 0;
+}
+
+/* Devices the log added: given, in order, with their labels. */
+static int check_added(struct fs *fs, char *msg, size_t msglen)
+{
+	struct famfs_sb_info info = fs->sb;
+	void *buf;
+	__u32 k;
+	int err = 0;
+
+	if (fs->ndevs > fs->devtab.ndevs)
+		return fbs_fail(msg, msglen, -ENXIO, "%s: given as device %u, the file system has %u",
+				fs->devs[fs->devtab.ndevs].path, fs->devtab.ndevs,
+				fs->devtab.ndevs);
+	if (fs->ndevs < fs->devtab.ndevs)
+		return fbs_fail(msg, msglen, -ENXIO,
+				"device %u of %u (added by the log) missing: give every device",
+				fs->ndevs, fs->devtab.ndevs);
+	if (fs->devtab.ndevs > FBS_ALLOC_MAX_DEVS)
+		return fbs_fail(msg, msglen, -EOPNOTSUPP, "%u devices: at most %d are supported",
+				fs->devtab.ndevs, FBS_ALLOC_MAX_DEVS);
+	if (posix_memalign(&buf, 4096, 4096))
+		return fbs_fail(msg, msglen, -ENOMEM, "out of memory");
+	info.devs = fs->devtab;
+	for (k = fs->sb.devs.ndevs; k < fs->devtab.ndevs && !err; k++)
+		err = check_label(&fs->devs[k], &info, k, buf, msg, msglen);
+	free(buf);
+	return err;
+}
+
+static int replay(struct fs *fs, char *msg, size_t msglen)
+{
+	const struct ns_ops ops = { .release_extents = release_extents };
+	struct famfs_mlog_result res;
+	int err;
+
+	fs->ns = ns_new(&ops, fs);
+	if (!fs->ns)
+		return fbs_fail(msg, msglen, -ENOMEM, "out of memory");
+	fs->devtab = fs->sb.devs;
+	err = ns_replay(fs->ns, fs->log, fs->sb.log_len, fs->sb.fs_uuid, &fs->devtab, &res);
+	if (err == -ENOMEM || err == -EPROTONOSUPPORT)
+		return fbs_fail(msg, msglen, err, "%s: metadata log: %s",
+				fs->devs[fs->sb.log_dev].path, res.msg);
+	/* no log header: nothing to trust, in either mode */
+	if (err && res.end_off < sizeof(struct famfs_log_header))
+		return fbs_fail(msg, msglen, -EUCLEAN, "%s: metadata log: %s",
+				fs->devs[fs->sb.log_dev].path, res.msg);
+	if (res.tail == FAMFS_MLOG_CORRUPT) {
+		if (fs->owner)
+			return fbs_fail(msg, msglen, -EUCLEAN,
+					"%s: the metadata log is corrupt, refusing to write to it: %s",
+					fs->devs[fs->sb.log_dev].path, res.msg);
+		fs->corrupt = true;
+		pr_warn("%s: read-only up to the corruption: %s", fs->devs[fs->sb.log_dev].path,
+			res.msg);
+		fail(-EUCLEAN, "metadata log corrupt: %s", res.msg);
+	}
+	fs->next_seq = res.next_seq;
+	fs->end_off = res.end_off;
+	if (!fs->owner)
+		return 0;
+	err = famfs_mlog_writer_init(&fs->w, fs->log, fs->sb.log_len, fs->sb.fs_uuid, &res);
+	if (err)
+		return fbs_fail(msg, msglen, err, "metadata log: cannot append: %s", strerror(-err));
+	if (res.tail == FAMFS_MLOG_TORN) {
+		/* the writer zeroed the torn append: make that durable first */
+		err = log_sync(fs, fs->w.off, fs->w.len);
+		if (err)
+			return fbs_fail(msg, msglen, err, "metadata log: msync: %s", strerror(-err));
+		pr_info("metadata log: discarded a torn append at offset %llu",
+			(unsigned long long)fs->w.off);
+	}
+	fs->journal = (struct ns_journal){ .append = journal_append, .ctx = fs };
+	return 0;
+}
+
+int fs_open(const char *const *devs, unsigned int ndevs, unsigned int flags,
+	    struct fs **out, char *msg, size_t msglen)
+{
+	struct fs *fs;
+	int err;
+
+	*out = NULL;
+	if (flags & ~FS_OPEN_OWNER)
+		return fbs_fail(msg, msglen, -EINVAL, "unknown flags %#x", flags);
+	if (!ndevs || ndevs > FAMFS_MAX_DEVS)
+		return fbs_fail(msg, msglen, -ENXIO, "%u devices given: 1 to %d", ndevs,
+				FAMFS_MAX_DEVS);
+	fs = calloc(1, sizeof(*fs));
+	if (!fs)
+		return fbs_fail(msg, msglen, -ENOMEM, "out of memory");
+	pthread_mutex_init(&fs->lock, NULL);
+	fs->owner = flags & FS_OPEN_OWNER;
+	fs->page = sysconf(_SC_PAGESIZE);
+	err = open_devices(fs, devs, ndevs, msg, msglen);
+	if (!err)
+		err = read_super(fs, msg, msglen);
+	if (!err)
+		err = map_log(fs, msg, msglen);
+	if (!err)
+		err = replay(fs, msg, msglen);
+	if (!err)
+		err = check_added(fs, msg, msglen);
+	if (!err)
+		err = build_alloc(fs, &fs->alloc, msg, msglen);
+	if (err) {
+		fs_close(fs);
+		return err;
+	}
+	fs->alloc_ready = true;
+	if (!fs->corrupt && msg && msglen)
+		msg[0] = '\0';
+	else if (msg && msglen)
+		snprintf(msg, msglen, "%s", fs_errbuf);
+	*out = fs;
+	return 0;
+}
+
+void fs_close(struct fs *fs)
+{
+	unsigned int i;
+
+	if (!fs)
+		return;
+	fs->alloc_ready = false;	/* ns_free releases nothing, but be sure */
+	ns_free(fs->ns);
+	if (fs->alloc.ndevs)
+		fbs_alloc_fini(&fs->alloc);
+	if (fs->map)
+		munmap(fs->map, fs->map_len);
+	for (i = 0; i < fs->ndevs; i++) {
+		if (fs->devs[i].fd >= 0)
+			close(fs->devs[i].fd);
+		free(fs->devs[i].path);
+	}
+	free(fs->lay.simple);
+	free(fs->pol);
+	pthread_mutex_destroy(&fs->lock);
+	free(fs);
+}
+
+struct ns *fs_ns(struct fs *fs)
+{
+	return fs->ns;
+}
+
+bool fs_is_owner(const struct fs *fs)
+{
+	return fs->owner;
+}
+
+unsigned int fs_ndevs(const struct fs *fs)
+{
+	return fs->ndevs;
+}
+
+int fs_dev_fd(const struct fs *fs, unsigned int dev)
+{
+	return dev < fs->ndevs ? fs->devs[dev].fd : -1;
+}
+
+const struct famfs_mlog_dev *fs_dev(const struct fs *fs, unsigned int dev)
+{
+	return dev < fs->devtab.ndevs ? &fs->devtab.devs[dev] : NULL;
+}
+
+/* -------------------------------------------------------------------- */
+/* Layout policies, in memory */
+
+static struct fs_policy *policy_find(struct fs *fs, __u64 ino)
+{
+	size_t lo = 0, hi = fs->npol;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (fs->pol[mid].ino == ino)
+			return &fs->pol[mid];
+		if (fs->pol[mid].ino < ino)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* Room for one more, so that setting one after a create cannot fail. */
+static int policy_reserve(struct fs *fs)
+{
+	struct fs_policy *p;
+	size_t cap;
+
+	if (fs->npol < fs->pol_cap)
+		return 0;
+	cap = fs->pol_cap ? fs->pol_cap * 2 : 16;
+	p = realloc(fs->pol, cap * sizeof(*p));
+	if (!p)
+		return fail(-ENOMEM, "out of memory");
+	fs->pol = p;
+	fs->pol_cap = cap;
+	return 0;
+}
+
+static void policy_forget(struct fs *fs, __u64 ino)
+{
+	struct fs_policy *p = policy_find(fs, ino);
+
+	if (p) {
+		memmove(p, p + 1, (fs->pol + fs->npol - (p + 1)) * sizeof(*p));
+		fs->npol--;
+	}
+}
+
+/* After policy_reserve(). */
+static void policy_set(struct fs *fs, __u64 ino, const struct fs_stripe *stripe)
+{
+	struct fs_policy *p = policy_find(fs, ino);
+	size_t at;
+
+	if (!stripe || !stripe->nstrips) {
+		/* an explicit "simple" entry: it overrides the inferred policy */
+		static const struct fs_stripe simple;
+
+		stripe = &simple;
+	}
+	if (p) {
+		p->stripe = *stripe;
+		return;
+	}
+	for (at = fs->npol; at && fs->pol[at - 1].ino > ino; at--)
+		;
+	memmove(&fs->pol[at + 1], &fs->pol[at], (fs->npol - at) * sizeof(*fs->pol));
+	fs->pol[at] = (struct fs_policy){ .ino = ino, .stripe = *stripe };
+	fs->npol++;
+}
+
+/* Forget what belonged to an inode that is gone. */
+static void forget_if_gone(struct fs *fs, __u64 ino)
+{
+	struct ns_attr a;
+
+	if (ino && ns_getattr(fs->ns, ino, &a) == -ENOENT)
+		policy_forget(fs, ino);
+}
+
+static int stripe_check(const struct fs *fs, const struct fs_stripe *st)
+{
+	if (!st || !st->nstrips)
+		return 0;
+	if (st->nstrips > FMAP_MAX_STRIPS || st->nstrips & (st->nstrips - 1) ||
+	    st->nstrips > fs->ndevs)
+		return fail(-EINVAL, "%u strips: a power of two up to %u (the devices)",
+			    st->nstrips, fs->ndevs < FMAP_MAX_STRIPS ? fs->ndevs : FMAP_MAX_STRIPS);
+	if (st->chunk_size < MIN_CHUNK || st->chunk_size > MAX_CHUNK ||
+	    st->chunk_size & (st->chunk_size - 1))
+		return fail(-EINVAL, "chunk size %llu: a power of two from 2 MiB to 1 GiB",
+			    (unsigned long long)st->chunk_size);
+	return 0;
+}
+
+/* -------------------------------------------------------------------- */
+/* Owner operations */
+
+static int owner_lock(struct fs *fs)
+{
+	if (!fs->owner)
+		return fail(-EROFS, "read-only: this instance does not own the log");
+	pthread_mutex_lock(&fs->lock);
+	fs->journal_err = 0;
+	return 0;
+}
+
+/* The message for a failure the journal did not explain already. */
+static int op_done(struct fs *fs, int err, const char *what, const char *name)
+{
+	if (err && err != fs->journal_err)
+		fail(err, "%s%s%s: %s", what, name ? " " : "", name ? name : "", strerror(-err));
+	pthread_mutex_unlock(&fs->lock);
+	return err;
+}
+
+int fs_mkdir(struct fs *fs, __u64 parent, const char *name, const struct ns_cred *cred,
+	     __u64 *ino)
+{
+	int err = owner_lock(fs);
+
+	if (err)
+		return err;
+	err = ns_mkdir(fs->ns, &fs->journal, parent, name, cred, ino);
+	return op_done(fs, err, "mkdir", name);
+}
+
+int fs_create(struct fs *fs, __u64 parent, const char *name, const struct ns_cred *cred,
+	      const struct fs_stripe *stripe, __u64 *ino)
+{
+	__u64 new_ino = 0;
+	int err = owner_lock(fs);
+
+	if (err)
+		return err;
+	err = stripe_check(fs, stripe);
+	if (!err)
+		err = policy_reserve(fs);
+	if (err) {
+		pthread_mutex_unlock(&fs->lock);
+		return err;
+	}
+	err = ns_create(fs->ns, &fs->journal, parent, name, cred, &new_ino);
+	if (!err && stripe && stripe->nstrips)
+		policy_set(fs, new_ino, stripe);
+	if (!err && ino)
+		*ino = new_ino;
+	return op_done(fs, err, "create", name);
+}
+
+int fs_symlink(struct fs *fs, __u64 parent, const char *name, const char *target,
+	       const struct ns_cred *cred, __u64 *ino)
+{
+	int err = owner_lock(fs);
+
+	if (err)
+		return err;
+	err = ns_symlink(fs->ns, &fs->journal, parent, name, target, cred, ino);
+	return op_done(fs, err, "symlink", name);
+}
+
+int fs_unlink(struct fs *fs, __u64 parent, const char *name)
+{
+	__u64 ino = 0;
+	int err = owner_lock(fs);
+
+	if (err)
+		return err;
+	ns_lookup(fs->ns, parent, name, &ino);
+	err = ns_unlink(fs->ns, &fs->journal, parent, name);
+	if (!err)
+		forget_if_gone(fs, ino);
+	return op_done(fs, err, "unlink", name);
+}
+
+int fs_rmdir(struct fs *fs, __u64 parent, const char *name)
+{
+	int err = owner_lock(fs);
+
+	if (err)
+		return err;
+	err = ns_rmdir(fs->ns, &fs->journal, parent, name);
+	return op_done(fs, err, "rmdir", name);
+}
+
+int fs_rename(struct fs *fs, __u64 old_parent, const char *old_name, __u64 new_parent,
+	      const char *new_name, unsigned int flags)
+{
+	__u64 replaced = 0;
+	int err = owner_lock(fs);
+
+	if (err)
+		return err;
+	ns_lookup(fs->ns, new_parent, new_name, &replaced);
+	err = ns_rename(fs->ns, &fs->journal, old_parent, old_name, new_parent, new_name,
+			flags);
+	if (!err)
+		forget_if_gone(fs, replaced);
+	return op_done(fs, err, "rename", old_name);
+}
+
+static int copy_layout(void *ctx, __u64 ino, const struct fmap_simple_ext *simple,
+		       __u32 nsimple, const struct fmap_ileave_ext *ileave, __u32 nileave)
+{
+	struct fs_layout *l = ctx;
+
+	(void)ino;
+	if (nsimple > l->simple_cap) {
+		__u32 cap = l->simple_cap ? l->simple_cap : 16;
+		struct fmap_simple_ext *p;
+
+		while (cap < nsimple)
+			cap *= 2;
+		p = realloc(l->simple, (size_t)cap * sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		l->simple = p;
+		l->simple_cap = cap;
+	}
+	if (nileave > FMAP_MAX_ILEAVE)
+		return -EFBIG;
+	if (nsimple)
+		memcpy(l->simple, simple, (size_t)nsimple * sizeof(*simple));
+	if (nileave)
+		memcpy(l->ileave, ileave, (size_t)nileave * sizeof(*ileave));
+	l->nsimple = nsimple;
+	l->nileave = nileave;
+	return 0;
+}
+
+/* Regular file @ino's layout into fs->lay. */
+static int load_layout(struct fs *fs, __u64 ino)
+{
+	int err = ns_get_layout(fs->ns, ino, copy_layout, &fs->lay);
+
+	if (err == -EINVAL || err == -EISDIR)
+		return fail(err, "ino %llu is not a regular file", (unsigned long long)ino);
+	if (err)
+		return fail(err, "ino %llu: %s", (unsigned long long)ino, strerror(-err));
+	return 0;
+}
+
+/* End of the last byte the layout maps (0 if none). */
+static __u64 layout_end(const struct fs_layout *l)
+{
+	__u64 end = 0;
+	__u32 i;
+
+	if (l->nsimple)
+		end = l->simple[l->nsimple - 1].file_off + l->simple[l->nsimple - 1].len;
+	for (i = 0; i < l->nileave; i++)
+		end = max_u64(end, l->ileave[i].file_off + l->ileave[i].len);
+	return end;
+}
+
+int fs_setattr(struct fs *fs, __u64 ino, const struct ns_setattr *sa)
+{
+	struct famfs_mlog_entry sz, pu;
+	ssize_t need;
+	__u64 cut = 0;
+	bool punch = false;
+	struct ns_attr a;
+	int err = owner_lock(fs);
+
+	if (err)
+		return err;
+	if (sa->valid & FAMFS_SETATTR_SIZE) {
+		err = ns_getattr(fs->ns, ino, &a);
+		if (!err && S_ISREG(a.mode) && sa->size < a.size) {
+			err = load_layout(fs, ino);
+			cut = round_up(sa->size, UNIT);
+			punch = !err && layout_end(&fs->lay) > cut;
+		}
+	}
+	if (!err && punch) {
+		/* the SETATTR and the PUNCH both fit, or neither is written */
+		famfs_mlog_entry_init(&sz);
+		sz.type = FAMFS_LOG_SETATTR;
+		sz.setattr.ino = ino;
+		sz.setattr.valid = FAMFS_SETATTR_ALL;
+		famfs_mlog_entry_init(&pu);
+		pu.type = FAMFS_LOG_PUNCH;
+		pu.punch.ino = ino;
+		pu.punch.off = cut;
+		pu.punch.len = FAMFS_LOG_TO_END;
+		need = famfs_mlog_entry_size(&sz) + famfs_mlog_entry_size(&pu);
+		err = need > 0 ? log_room(fs, need) : -EINVAL;
+		if (err) {
+			pthread_mutex_unlock(&fs->lock);
+			return err;
+		}
+	}
+	if (!err)
+		err = ns_setattr(fs->ns, &fs->journal, ino, sa);
+	/* size first: a crash between leaves space past EOF, never a short map */
+	if (!err && punch) {
+		err = ns_punch(fs->ns, &fs->journal, ino, cut, FAMFS_LOG_TO_END);
+		if (err)
+			pr_err("ino %llu: truncated, but its space past %llu stays: %s",
+			       (unsigned long long)ino, (unsigned long long)cut, strerror(-err));
+	}
+	return op_done(fs, err, "setattr", NULL);
+}
+
+int fs_set_stripe(struct fs *fs, __u64 ino, const struct fs_stripe *stripe)
+{
+	struct ns_attr a;
+	int err = owner_lock(fs);
+
+	if (err)
+		return err;
+	err = stripe_check(fs, stripe);
+	if (!err)
+		err = ns_getattr(fs->ns, ino, &a);
+	if (!err && !S_ISREG(a.mode))
+		err = -EINVAL;
+	if (!err)
+		err = policy_reserve(fs);
+	if (!err)
+		policy_set(fs, ino, stripe);
+	return op_done(fs, err, "set stripe", NULL);
+}
+
+/* -------------------------------------------------------------------- */
+/* Allocation for writes */
+
+/* File ranges the layout occupies, in whole units, sorted. */
+struct span {
+	__u64 start, end;
+};
+
+static int span_cmp(const void *a, const void *b)
+{
+	const struct span *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* The file's policy: explicit, else the geometry of an interleaved last extent. */
+static bool file_stripe(struct fs *fs, __u64 ino, const struct fs_layout *l,
+			struct fs_stripe *st)
+{
+	const struct fs_policy *p = policy_find(fs, ino);
+	const struct fmap_ileave_ext *last = NULL;
+	__u32 i;
+
+	if (p) {
+		*st = p->stripe;
+		return st->nstrips;
+	}
+	for (i = 0; i < l->nileave; i++)
+		if (!last || l->ileave[i].file_off > last->file_off)
+			last = &l->ileave[i];
+	if (!last || last->file_off + last->len < layout_end(l) ||
+	    last->chunk_shift < FBS_ALLOC_UNIT_SHIFT || (1U << last->strip_shift) > fs->ndevs)
+		return false;
+	st->nstrips = 1U << last->strip_shift;
+	st->chunk_size = 1ULL << last->chunk_shift;
+	return true;
+}
+
+/* The extent of @l that maps @off, into @ext; false if none does. */
+static bool covering(const struct fs_layout *l, __u64 off, struct fs_extent *ext)
+{
+	__u32 lo = 0, hi = l->nsimple, i;
+
+	while (lo < hi) {
+		__u32 mid = lo + (hi - lo) / 2;
+		const struct fmap_simple_ext *x = &l->simple[mid];
+
+		if (off < x->file_off) {
+			hi = mid;
+		} else if (off - x->file_off >= x->len) {
+			lo = mid + 1;
+		} else {
+			if (ext) {
+				memset(ext, 0, sizeof(*ext));
+				ext->simple = *x;
+			}
+			return true;
+		}
+	}
+	for (i = 0; i < l->nileave; i++)
+		if (off >= l->ileave[i].file_off && off - l->ileave[i].file_off < l->ileave[i].len) {
+			if (ext) {
+				memset(ext, 0, sizeof(*ext));
+				ext->ileave = true;
+				ext->ileave_ext = l->ileave[i];
+			}
+			return true;
+		}
+	return false;
+}
+
+/* What one call allocates, until it is journaled or given back. */
+struct new_space {
+	struct fmap_simple_ext *simple;
+	__u32 nsimple, simple_cap;
+	struct fmap_ileave_ext ileave[FMAP_MAX_ILEAVE];
+	__u32 nileave;
+};
+
+static void new_space_undo(struct fs *fs, struct new_space *got)
+{
+	if (fbs_alloc_free_simple(&fs->alloc, got->simple, got->nsimple) ||
+	    fbs_alloc_free_ileave(&fs->alloc, got->ileave, got->nileave))
+		pr_err("allocator: cannot give back what a failed allocation took");
+	got->nsimple = 0;
+	got->nileave = 0;
+}
+
+/* The simple extent ending at @off: the last new one, or one of the file's. */
+static const struct fmap_simple_ext *simple_before(const struct fs_layout *l,
+						   const struct new_space *got, __u64 off)
+{
+	__u32 lo = 0, hi = l->nsimple;
+
+	if (got->nsimple) {
+		const struct fmap_simple_ext *x = &got->simple[got->nsimple - 1];
+
+		return x->file_off + x->len == off ? x : NULL;
+	}
+	while (lo < hi) {	/* the last extent starting below @off */
+		__u32 mid = lo + (hi - lo) / 2;
+
+		if (l->simple[mid].file_off < off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo && l->simple[lo - 1].file_off + l->simple[lo - 1].len == off)
+		return &l->simple[lo - 1];
+	return NULL;
+}
+
+static const struct fmap_ileave_ext *ileave_before(const struct fs_layout *l,
+						   const struct new_space *got, __u64 off)
+{
+	__u32 i;
+
+	for (i = 0; i < got->nileave; i++)
+		if (got->ileave[i].file_off + got->ileave[i].len == off)
+			return &got->ileave[i];
+	for (i = 0; i < l->nileave; i++)
+		if (l->ileave[i].file_off + l->ileave[i].len == off)
+			return &l->ileave[i];
+	return NULL;
+}
+
+static int alloc_simple(struct fs *fs, const struct fs_layout *l, struct new_space *got,
+			__u64 start, __u64 len)
+{
+	const struct fmap_simple_ext *prev = simple_before(l, got, start);
+	struct fmap_simple_ext prev_copy;
+	__u32 room = FAMFS_LOG_MAX_SIMPLE - got->nsimple, base = got->nsimple, n = 0, i;
+	int err;
+
+	if (!room)
+		return -E2BIG;
+	if (got->simple_cap < FAMFS_LOG_MAX_SIMPLE) {
+		/* one buffer as large as an entry: no growing mid-allocation */
+		struct fmap_simple_ext *p = realloc(got->simple, FAMFS_LOG_MAX_SIMPLE * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		got->simple = p;
+		got->simple_cap = FAMFS_LOG_MAX_SIMPLE;
+	}
+	if (prev) {
+		prev_copy = *prev;
+		prev = &prev_copy;
+	}
+	err = fbs_alloc_simple(&fs->alloc, start, len, prev, got->simple + base, room, &n);
+	if (err)
+		return err;
+	/* join what this call got back to back; ns keeps the file's extents as logged */
+	for (i = 0; i < n; i++) {
+		struct fmap_simple_ext *x = &got->simple[base + i];
+
+		if (got->nsimple && fbs_alloc_merge_simple(&got->simple[got->nsimple - 1], x))
+			continue;
+		got->simple[got->nsimple++] = *x;
+	}
+	return 0;
+}
+
+static int alloc_ileave(struct fs *fs, const struct fs_layout *l, struct new_space *got,
+			const struct fs_stripe *st, __u64 start, __u64 len, __u64 grown)
+{
+	const struct fmap_ileave_ext *prev = ileave_before(l, got, start);
+	struct fmap_ileave_ext prev_copy, *out = &got->ileave[got->nileave];
+	int err = -ENOSPC;
+
+	if (prev) {
+		prev_copy = *prev;
+		prev = &prev_copy;
+	}
+	if (grown > len)
+		err = fbs_alloc_ileave(&fs->alloc, start, grown, st->nstrips, st->chunk_size,
+				       prev, out);
+	if (err == -ENOSPC)
+		err = fbs_alloc_ileave(&fs->alloc, start, len, st->nstrips, st->chunk_size,
+				       prev, out);
+	if (!err)
+		got->nileave++;
+	return err;
+}
+
+/* Unit-rounded file ranges the layout occupies, sorted, into *@out. */
+static int occupied(const struct fs_layout *l, struct span **out, __u32 *n)
+{
+	struct span *s = malloc(((size_t)l->nsimple + l->nileave + 1) * sizeof(*s));
+	__u32 i, k = 0;
+
+	if (!s)
+		return -ENOMEM;
+	for (i = 0; i < l->nsimple; i++)
+		s[k++] = (struct span){ round_down(l->simple[i].file_off, UNIT),
+					round_up(l->simple[i].file_off + l->simple[i].len, UNIT) };
+	for (i = 0; i < l->nileave; i++)
+		s[k++] = (struct span){ round_down(l->ileave[i].file_off, UNIT),
+					round_up(l->ileave[i].file_off + l->ileave[i].len, UNIT) };
+	qsort(s, k, sizeof(*s), span_cmp);
+	*out = s;
+	*n = k;
+	return 0;
+}
+
+/* Allocate every hole of [start, end), in file order, into @got. */
+static int fill_holes(struct fs *fs, const struct fs_layout *l, const struct fs_stripe *st,
+		      struct new_space *got, __u64 start, __u64 end)
+{
+	__u64 cur = start, mapped = 0, stripe = st ? (__u64)st->nstrips * st->chunk_size : UNIT;
+	struct span *occ;
+	__u32 n, i = 0;
+	int err;
+
+	err = occupied(l, &occ, &n);
+	if (err)
+		return err;
+	for (__u32 k = 0; k < n; k++)
+		mapped += occ[k].end - occ[k].start;
+	while (cur < end && !err) {
+		__u64 hole_end = end, next = UINT64_MAX;
+
+		for (; i < n && occ[i].end <= cur; i++)
+			;
+		if (i < n && occ[i].start <= cur) {
+			cur = occ[i].end;
+			continue;
+		}
+		if (i < n) {
+			next = occ[i].start;
+			hole_end = min_u64(end, next);
+		}
+		if (st && l->nileave + got->nileave < FMAP_MAX_ILEAVE) {
+			/* few extents: each one at least as large as the file */
+			__u64 grown = max_u64(hole_end - cur, round_up(mapped, stripe));
+
+			grown = min_u64(grown, next - cur);
+			grown = min_u64(grown, FS_MAX_FILE_END - cur);
+			err = alloc_ileave(fs, l, got, st, cur, hole_end - cur, grown);
+			if (!err)
+				hole_end = cur + got->ileave[got->nileave - 1].len;
+		} else {
+			err = alloc_simple(fs, l, got, cur, hole_end - cur);
+		}
+		mapped += hole_end - cur;
+		cur = hole_end;
+	}
+	free(occ);
+	return err;
+}
+
+int fs_alloc_for_write(struct fs *fs, __u64 ino, __u64 off, __u64 len, struct fs_extent *ext)
+{
+	struct new_space got = { 0 };
+	struct fs_stripe st;
+	struct fbs_alloc_stat before;
+	__u64 gran, start, end;
+	bool striped, fresh;
+	int err = owner_lock(fs);
+
+	if (err)
+		return err;
+	if (!len)
+		len = 1;
+	if (off >= FS_MAX_FILE_END || len > FS_MAX_FILE_END - off) {
+		err = fail(-EFBIG, "ino %llu: [%llu, +%llu) is past the largest file",
+			   (unsigned long long)ino, (unsigned long long)off,
+			   (unsigned long long)len);
+		goto out;
+	}
+	err = load_layout(fs, ino);
+	if (err)
+		goto out;
+	striped = file_stripe(fs, ino, &fs->lay, &st);
+	gran = striped ? (__u64)st.nstrips * st.chunk_size : UNIT;
+	start = round_down(off, gran);
+	end = round_up(off + len, gran);
+	fresh = !covering(&fs->lay, off, NULL);
+	fbs_alloc_stat(&fs->alloc, &before);
+
+	err = fill_holes(fs, &fs->lay, striped ? &st : NULL, &got, start, end);
+	if (err) {
+		new_space_undo(fs, &got);
+		if (err == -ENOSPC)
+			fail(err, "ino %llu: no space for [%llu, %llu): %llu MiB free",
+			     (unsigned long long)ino, (unsigned long long)start,
+			     (unsigned long long)end, (unsigned long long)(before.free >> 20));
+		else
+			fail(err, "ino %llu: allocating [%llu, %llu): %s", (unsigned long long)ino,
+			     (unsigned long long)start, (unsigned long long)end, strerror(-err));
+		goto out;
+	}
+	if (got.nsimple || got.nileave) {
+		err = ns_alloc(fs->ns, &fs->journal, ino, got.simple, got.nsimple, got.ileave,
+			       got.nileave);
+		if (err) {
+			new_space_undo(fs, &got);
+			if (err != fs->journal_err)
+				fail(err, "ino %llu: the namespace refused the new extents: %s",
+				     (unsigned long long)ino, strerror(-err));
+			goto out;
+		}
+		err = load_layout(fs, ino);
+		if (err)
+			goto out;
+	}
+	if (!covering(&fs->lay, off, ext)) {
+		/* only a layout this server did not write leaves part of a unit unmapped */
+		err = fail(-EIO, "ino %llu: offset %llu is in a unit the file maps only partly",
+			   (unsigned long long)ino, (unsigned long long)off);
+		goto out;
+	}
+	ext->fresh = fresh;
+out:
+	free(got.simple);
+	pthread_mutex_unlock(&fs->lock);
+	return err;
+}
+
+/* -------------------------------------------------------------------- */
+/* Open references */
+
+int fs_open_ref(struct fs *fs, __u64 ino)
+{
+	int err = ns_open_ref(fs->ns, ino);
+
+	if (err)
+		fail(err, "ino %llu: %s", (unsigned long long)ino, strerror(-err));
+	return err;
+}
+
+int fs_release(struct fs *fs, __u64 ino)
+{
+	int err;
+
+	/* the last reference of an orphan frees its space: the allocator's lock */
+	pthread_mutex_lock(&fs->lock);
+	err = ns_open_unref(fs->ns, ino);
+	if (err)
+		fail(err, "release ino %llu: %s", (unsigned long long)ino, strerror(-err));
+	else
+		forget_if_gone(fs, ino);
+	pthread_mutex_unlock(&fs->lock);
+	return err;
+}
+
+/* -------------------------------------------------------------------- */
+/* Following another host's appends */
+
+struct play {
+	struct fs *fs;
+	__u64 skip_below;	/* sequence numbers applied already */
+	__u64 applied;
+	bool refused;
+	__u64 refused_off, refused_seq;
+	enum famfs_log_type refused_type;
+	char refusal[200];
+};
+
+static int play_apply(void *ctx, const struct famfs_mlog_entry *e)
+{
+	struct play *p = ctx;
+	int err;
+
+	if (e->seq < p->skip_below)
+		return 0;
+	err = ns_mlog_apply(p->fs->ns, e);
+	if (err) {
+		p->refused = true;
+		p->refused_off = e->log_off;
+		p->refused_seq = e->seq;
+		p->refused_type = e->type;
+		snprintf(p->refusal, sizeof(p->refusal), "%s", ns_refusal(p->fs->ns));
+		return err;
+	}
+	p->applied++;
+	return 0;
+}
+
+int fs_logplay(struct fs *fs, struct fs_logplay_result *out)
+{
+	const struct famfs_mlog_ops ops = { .apply = play_apply };
+	struct play p = { .fs = fs };
+	struct famfs_mlog_devtab tab;
+	struct famfs_mlog_result res;
+	struct fbs_alloc fresh;
+	char msg[256];
+	int err = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (fs->owner)
+		return fail(-EINVAL, "logplay: the owner wrote the log; there is nothing to read");
+	pthread_mutex_lock(&fs->lock);
+	p.skip_below = fs->next_seq;
+	tab = fs->sb.devs;
+	famfs_mlog_replay(fs->log, fs->sb.log_len, fs->sb.fs_uuid, &tab, &ops, &p, &res);
+	out->applied = p.applied;
+	out->end_off = res.end_off;
+	out->tail = res.tail;
+	if (res.end_off < fs->end_off) {
+		err = fail(-ESTALE, "logplay: the log ends at %llu, before the %llu already applied",
+			   (unsigned long long)res.end_off, (unsigned long long)fs->end_off);
+		goto out;
+	}
+	fs->end_off = res.end_off;
+	fs->next_seq = res.next_seq;
+	if (tab.ndevs > fs->ndevs) {
+		err = fail(-ENXIO, "logplay: the owner added device %u: mount again with it",
+			   fs->ndevs);
+		goto out;
+	}
+	fs->devtab = tab;
+	if (p.applied) {
+		/* the owner's allocations and frees: rebuild from the new layouts */
+		err = build_alloc(fs, &fresh, msg, sizeof(msg));
+		if (err) {
+			fail(err, "logplay: %s", msg);
+			goto out;
+		}
+		fbs_alloc_fini(&fs->alloc);
+		fs->alloc = fresh;
+	}
+	if (res.tail == FAMFS_MLOG_CORRUPT) {
+		fs->corrupt = true;
+		if (p.refused)
+			err = fail(-EUCLEAN, "logplay: log offset %llu (entry %llu, %s): %s",
+				   (unsigned long long)p.refused_off,
+				   (unsigned long long)p.refused_seq,
+				   famfs_mlog_type_name(p.refused_type), p.refusal);
+		else
+			err = fail(-EUCLEAN, "logplay: %s", res.msg);
+	}
+out:
+	pthread_mutex_unlock(&fs->lock);
+	return err;
+}
+
+/* -------------------------------------------------------------------- */
+/* statfs and dump */
+
+int fs_statfs(struct fs *fs, struct fs_statfs *st)
+{
+	struct fbs_alloc_stat as;
+	struct ns_statfs ns;
+
+	pthread_mutex_lock(&fs->lock);
+	fbs_alloc_stat(&fs->alloc, &as);
+	ns_statfs(fs->ns, &ns);
+	*st = (struct fs_statfs){
+		.bsize = UNIT,
+		.blocks = as.total / UNIT,
+		.bfree = as.free / UNIT,
+		.files = ns.inodes,
+		.log_len = fs->sb.log_len,
+		.log_used = fs->owner ? fs->w.off : fs->end_off,
+		.log_corrupt = fs->corrupt,
+	};
+	pthread_mutex_unlock(&fs->lock);
+	return 0;
+}
+
+struct inode_list {
+	struct ns_attr *a;
+	size_t n, cap;
+};
+
+static int collect_inode(void *ctx, const struct ns_attr *a)
+{
+	struct inode_list *l = ctx;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		struct ns_attr *p = realloc(l->a, cap * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		l->a = p;
+		l->cap = cap;
+	}
+	l->a[l->n++] = *a;
+	return 0;
+}
+
+static int ino_cmp(const void *a, const void *b)
+{
+	const struct ns_attr *x = a, *y = b;
+
+	return x->ino < y->ino ? -1 : x->ino > y->ino;
+}
+
+static int dump_dirent(void *ctx, const struct ns_dirent *d)
+{
+	fprintf(ctx, "  %s -> %llu\n", d->name, (unsigned long long)d->ino);
+	return 0;
+}
+
+static int dump_layout(void *ctx, __u64 ino, const struct fmap_simple_ext *simple,
+		       __u32 nsimple, const struct fmap_ileave_ext *ileave, __u32 nileave)
+{
+	FILE *out = ctx;
+	__u32 i, s;
+
+	(void)ino;
+	for (i = 0; i < nsimple; i++)
+		fprintf(out, "  simple [%llu, +%llu) at %u:%llu\n",
+			(unsigned long long)simple[i].file_off, (unsigned long long)simple[i].len,
+			simple[i].dev, (unsigned long long)simple[i].dev_off);
+	for (i = 0; i < nileave; i++) {
+		fprintf(out, "  ileave [%llu, +%llu) strips %u chunk %u:",
+			(unsigned long long)ileave[i].file_off, (unsigned long long)ileave[i].len,
+			1U << ileave[i].strip_shift, ileave[i].chunk_shift);
+		for (s = 0; s < 1U << ileave[i].strip_shift; s++)
+			fprintf(out, " %u:%llu", ileave[i].strips[s].dev,
+				(unsigned long long)ileave[i].strips[s].dev_off);
+		fputc('\n', out);
+	}
+	return 0;
+}
+
+static void dump_alloc(const struct fbs_alloc *a, FILE *out)
+{
+	__u32 dev;
+	__u64 u, run;
+
+	for (dev = 0; dev < a->ndevs; dev++) {
+		const struct fbs_alloc_dev *d = &a->devs[dev];
+
+		fprintf(out, "dev %u: %llu of %llu units free\n", dev, (unsigned long long)d->nfree,
+			(unsigned long long)d->nunits);
+		for (u = 0; u < d->nunits; u = run) {
+			bool used = d->used[u / 64] >> (u % 64) & 1;
+
+			for (run = u + 1; run < d->nunits &&
+			     (bool)(d->used[run / 64] >> (run % 64) & 1) == used; run++)
+				;
+			if (used)
+				fprintf(out, "  used units [%llu, %llu)\n",
+					(unsigned long long)(d->first + u),
+					(unsigned long long)(d->first + run));
+		}
+	}
+}
+
+int fs_dump(struct fs *fs, FILE *out)
+{
+	struct inode_list l = { 0 };
+	char target[FAMFS_SYMLINK_MAX + 1];
+	size_t i;
+	int err;
+
+	pthread_mutex_lock(&fs->lock);
+	err = ns_foreach_inode(fs->ns, collect_inode, &l);
+	if (err)
+		goto out;
+	qsort(l.a, l.n, sizeof(*l.a), ino_cmp);
+	for (i = 0; i < l.n; i++) {
+		const struct ns_attr *a = &l.a[i];
+		ssize_t n;
+
+		fprintf(out, "ino %llu gen %llu mode %o uid %u gid %u nlink %u",
+			(unsigned long long)a->ino, (unsigned long long)a->generation, a->mode,
+			a->uid, a->gid, a->nlink);
+		fprintf(out, " size %llu mapped %llu a %lld.%u m %lld.%u c %lld.%u\n",
+			(unsigned long long)a->size, (unsigned long long)a->mapped,
+			(long long)a->atime.sec, a->atime.nsec,
+			(long long)a->mtime.sec, a->mtime.nsec, (long long)a->ctime.sec,
+			a->ctime.nsec);
+		if (S_ISDIR(a->mode)) {
+			ns_readdir(fs->ns, a->ino, 0, dump_dirent, out);
+		} else if (S_ISLNK(a->mode)) {
+			n = ns_readlink(fs->ns, a->ino, target, sizeof(target) - 1);
+			if (n >= 0) {
+				target[n] = '\0';
+				fprintf(out, "  -> %s\n", target);
+			}
+		} else {
+			ns_get_layout(fs->ns, a->ino, dump_layout, out);
+		}
+	}
+	dump_alloc(&fs->alloc, out);
+out:
+	pthread_mutex_unlock(&fs->lock);
+	free(l.a);
+	return err;
+}

@@ -1,0 +1,195 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * A mounted famfs-bpf file system's metadata: the devices, the superblock
+ * and labels, the metadata log mapped from its device, the namespace
+ * replayed from it (ns.h) and the space allocator (alloc.h).  What the
+ * FUSE layer calls; nothing here speaks FUSE, so it is tested on image
+ * files on the host.
+ *
+ * Two modes.  The owner (FS_OPEN_OWNER) is the single writer of the log:
+ * every change is checked by the namespace, appended to the mapped log,
+ * made durable (msync MS_SYNC of the entry's pages) and only then applied;
+ * an flock(LOCK_EX) on the log device keeps a second owner on this host
+ * out.  A read-only instance (another host, or a second mount) refuses
+ * every change with -EROFS and follows the owner with fs_logplay().
+ *
+ * Errors: a negative errno.  fs_open() writes its one-line message into the
+ * caller's buffer; every other call leaves its message in a per-thread
+ * buffer that fs_msg() returns (like dlerror()), so FUSE handlers running
+ * on many threads each see their own.
+ *
+ * fs_open() refusals:
+ *   -ENODEV        a device holds no famfs-bpf superblock or label
+ *   -EXDEV         a device of another famfs-bpf file system (named)
+ *   -EINVAL        devices in the wrong order, a label that disagrees with
+ *                  the superblock's table, or a superblock whose geometry
+ *                  breaks a rule (super.c's checks)
+ *   -ENXIO         more or fewer devices than the file system has
+ *   -ENOSPC        a device smaller than the superblock says
+ *   -EBADMSG       superblock or label CRC mismatch
+ *   -EPROTONOSUPPORT  written by a newer version
+ *   -EUCLEAN       owner: the log is corrupt (the message names the log
+ *                  offset), or two files claim the same space, or a file
+ *                  maps space outside the data area (either mode)
+ *   -EOPNOTSUPP    more devices than the allocator handles (16)
+ *   -EBUSY         owner: another owner holds the log device
+ * A read-only instance mounts a corrupt log up to the first bad entry
+ * (what a replay can trust) and reports it in fs_statfs() and from every
+ * fs_logplay(); an owner never appends after a corruption.
+ *
+ * Locking.  Owner operations, fs_release(), fs_logplay() and fs_statfs()
+ * take fs->lock (a mutex); inside it the namespace takes its own rwlock.
+ * The order is always fs lock, then ns lock, never the reverse: ns calls
+ * back into fs (releasing space) under its lock, and that callback relies
+ * on the fs lock its caller holds.  Queries (lookup, getattr, readdir,
+ * readlink, layouts) go straight to fs_ns() under the ns rwlock only.
+ *
+ * Space.  The allocator is rebuilt at open from every file's extents
+ * (each rounded out to 2 MiB units), refusing two files on one unit.
+ * Freed space is reusable at once: the FUSE layer frees (unlink + last
+ * release, truncate) only after the kernel dropped its mappings, which
+ * the kernel does around truncate itself and for unlink at the last close.
+ */
+#ifndef FAMFS_BPF_FS_H
+#define FAMFS_BPF_FS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <linux/types.h>
+
+#include "famfs_format.h"
+#include "fmap.h"
+#include "mlog.h"
+#include "ns.h"
+
+struct fs;
+
+/* fs_open() flags */
+#define FS_OPEN_OWNER	(1U << 0)	/* read-write: the single writer of the log */
+
+/*
+ * Open the file system on @devs (block or DAX device nodes, or regular
+ * image files), in the order of the superblock's table (mkfs order, then
+ * devices the log added).  0 and *@out, or a negative errno (above) and a
+ * message in @msg naming the device or the log offset.
+ */
+int fs_open(const char *const *devs, unsigned int ndevs, unsigned int flags,
+	    struct fs **out, char *msg, size_t msglen);
+/* Unmap, close, free; nothing is written (every change already is). */
+void fs_close(struct fs *fs);
+
+/* The calling thread's message for its last failed fs_*() call. */
+const char *fs_msg(void);
+
+/* The namespace, for queries (ns_lookup, ns_getattr, ns_readdir, ...). */
+struct ns *fs_ns(struct fs *fs);
+bool fs_is_owner(const struct fs *fs);
+unsigned int fs_ndevs(const struct fs *fs);
+/* The open device @dev, to register with the FUSE connection; -1 if none. */
+int fs_dev_fd(const struct fs *fs, unsigned int dev);
+const struct famfs_mlog_dev *fs_dev(const struct fs *fs, unsigned int dev);
+
+/*
+ * How a regular file is laid out: nstrips 0 for simple extents, or
+ * nstrips strips (1, 2, 4, 8, 16, at most the device count) of chunk_size
+ * bytes (a power of two, 2 MiB to 1 GiB).  The log has no place for a
+ * policy: it lives in memory for this session.  A file without one that
+ * already ends in an interleaved extent keeps that extent's geometry, so
+ * a policy survives a remount once the file has space.
+ */
+struct fs_stripe {
+	__u32 nstrips;
+	__u64 chunk_size;
+};
+
+/* Owner operations: -EROFS on a read-only instance. */
+int fs_mkdir(struct fs *fs, __u64 parent, const char *name, const struct ns_cred *cred,
+	     __u64 *ino);
+/* An empty regular file; @stripe NULL: simple extents. */
+int fs_create(struct fs *fs, __u64 parent, const char *name, const struct ns_cred *cred,
+	      const struct fs_stripe *stripe, __u64 *ino);
+int fs_symlink(struct fs *fs, __u64 parent, const char *name, const char *target,
+	       const struct ns_cred *cred, __u64 *ino);
+/* The name goes; an open file's space comes back at its last fs_release(). */
+int fs_unlink(struct fs *fs, __u64 parent, const char *name);
+int fs_rmdir(struct fs *fs, __u64 parent, const char *name);
+/* @flags: NS_RENAME_*; a replaced file goes as in fs_unlink(). */
+int fs_rename(struct fs *fs, __u64 old_parent, const char *old_name, __u64 new_parent,
+	      const char *new_name, unsigned int flags);
+/*
+ * ns_setattr().  A smaller size frees the 2 MiB units wholly past the new
+ * end (a PUNCH entry after the SETATTR); the unit holding the new end stays
+ * mapped, so its bytes past the end are the caller's to zero.  A larger
+ * size allocates nothing.  Both entries fit the log, or neither is written.
+ */
+int fs_setattr(struct fs *fs, __u64 ino, const struct ns_setattr *sa);
+/* Change the layout policy of regular file @ino from now on (NULL: simple). */
+int fs_set_stripe(struct fs *fs, __u64 ino, const struct fs_stripe *stripe);
+
+/* One extent of a file: simple (ileave false) or interleaved. */
+struct fs_extent {
+	bool ileave;
+	bool fresh;	/* the offset was a hole before this call: never written */
+	struct fmap_simple_ext simple;
+	struct fmap_ileave_ext ileave_ext;
+};
+
+/*
+ * Make sure regular file @ino maps [off, off + len) (len 0: one byte),
+ * allocating what it does not in whole 2 MiB units (whole stripes for an
+ * interleaved file; the file's device offsets congruent with its offsets
+ * modulo 2 MiB) with one ALLOC entry, and return in *@ext the extent that
+ * covers @off.  -ENOSPC (devices or log full), -E2BIG (more extents than
+ * one entry holds: ask for less), -EFBIG, -ENOENT, -EISDIR, -EINVAL;
+ * a failure leaves the log, the namespace and the allocator as they were.
+ * An interleaved file has at most FMAP_MAX_ILEAVE interleaved extents:
+ * each new one is at least as large as the file (so 4 reach 8x the first),
+ * and space past the fourth is simple.
+ */
+int fs_alloc_for_write(struct fs *fs, __u64 ino, __u64 off, __u64 len,
+		       struct fs_extent *ext);
+
+/* Open references (ns_open_ref): an unlinked file stays until the last. */
+int fs_open_ref(struct fs *fs, __u64 ino);
+/* Drop one; the last of an unlinked file gives its space back. */
+int fs_release(struct fs *fs, __u64 ino);
+
+/* Read-only instances: apply what the owner appended since. */
+struct fs_logplay_result {
+	__u64 applied;		/* entries applied by this call */
+	__u64 end_off;		/* where the log ends now */
+	enum famfs_mlog_tail tail;	/* END, TORN (an append in flight), CORRUPT */
+};
+
+/*
+ * Re-read the log and apply the entries after the last one applied (the
+ * whole log is re-checked; the ones seen before are skipped by sequence
+ * number).  0, -EUCLEAN (corrupt: fs_msg() names the offset; the entries
+ * before it are applied), -ESTALE (the log now ends before what was
+ * applied: another file system?), -EINVAL on an owner (it has nothing to
+ * read).  The allocator follows (rebuilt from the new layouts).
+ */
+int fs_logplay(struct fs *fs, struct fs_logplay_result *res);
+
+struct fs_statfs {
+	__u64 bsize;		/* the allocation unit, 2 MiB */
+	__u64 blocks;		/* units for data, all devices */
+	__u64 bfree;
+	__u64 files;		/* live inodes, root and orphans included */
+	__u64 log_len;		/* bytes of the log region */
+	__u64 log_used;		/* where the next entry goes */
+	bool log_corrupt;	/* read-only: replay stopped at a bad entry */
+};
+
+int fs_statfs(struct fs *fs, struct fs_statfs *st);
+
+/*
+ * Everything a replay determines, in a stable order: every inode (sorted,
+ * attributes, names, symlink target, extents), then each device's used
+ * units.  For tests and debugging: two dumps are equal exactly when the
+ * namespaces and the allocators are.
+ */
+int fs_dump(struct fs *fs, FILE *out);
+
+#endif /* FAMFS_BPF_FS_H */
