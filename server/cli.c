@@ -20,6 +20,7 @@
 enum cli_opt_type {
 	CLI_OPT_FLAG,		/* bool, set when given */
 	CLI_OPT_SIZE,		/* __u64, cli_parse_size() */
+	CLI_OPT_STRING,		/* const char *, the argument itself */
 };
 
 struct cli_opt {
@@ -27,7 +28,7 @@ struct cli_opt {
 	const char *long_name;
 	enum cli_opt_type type;
 	size_t off;		/* of the value in the command's args struct */
-	const char *metavar;	/* CLI_OPT_SIZE */
+	const char *metavar;	/* CLI_OPT_SIZE, CLI_OPT_STRING */
 	const char *help;
 };
 
@@ -35,6 +36,8 @@ union cli_args {
 	struct cli_mkfs_args mkfs;
 	struct cli_fsck_args fsck;
 	struct cli_stats_args stats;
+	struct cli_mount_args mount;
+	struct cli_umount_args umount;
 };
 
 struct cli_cmd {
@@ -62,6 +65,17 @@ static int run_stats(union cli_args *a, int n, char **ops, FILE *out)
 {
 	(void)n;
 	return cli_stats(&a->stats, ops[0], out);
+}
+
+static int run_mount(union cli_args *a, int n, char **ops, FILE *out)
+{
+	return cli_mount(&a->mount, n, ops, out);
+}
+
+static int run_umount(union cli_args *a, int n, char **ops, FILE *out)
+{
+	(void)n;
+	return cli_umount(&a->umount, ops[0], out);
 }
 
 static const struct cli_opt mkfs_opts[] = {
@@ -108,6 +122,33 @@ static const char *const stats_details[] = {
 	NULL
 };
 
+static const struct cli_opt mount_opts[] = {
+	{ 'f', "foreground", CLI_OPT_FLAG, offsetof(struct cli_mount_args, foreground), NULL,
+	  "serve in this process; do not daemonize" },
+	{ 'o', "options", CLI_OPT_STRING, offsetof(struct cli_mount_args, options), "OPTS",
+	  "comma-separated: resolver=upcall (the only one yet)" },
+	{ 0 }
+};
+
+static const char *const mount_details[] = {
+	"Mounts the file system on DEV... (in mkfs order) at MNT and serves it:",
+	"once the mount answers, the daemon goes to the background (not with -f).",
+	"Exit: 0 mounted, 32 a device holds no famfs-bpf file system, 33 the kernel",
+	"cannot map files (no FUSE_FMAP), 34 the mount point, 8 anything else,",
+	"16 usage.",
+	NULL
+};
+
+static const struct cli_opt umount_opts[] = {
+	{ 0 }
+};
+
+static const char *const umount_details[] = {
+	"Unmounts the famfs-bpf mount MNT and waits for its daemon to let go of",
+	"the devices.  Exit: 0, 8 (not a famfs-bpf mount, busy), 16 usage.",
+	NULL
+};
+
 static const struct cli_cmd commands[] = {
 	{ "mkfs", "DEV...", 1, FBS_ALLOC_MAX_DEVS, "create a file system",
 	  mkfs_details, mkfs_opts, run_mkfs },
@@ -115,6 +156,10 @@ static const struct cli_cmd commands[] = {
 	  fsck_details, fsck_opts, run_fsck },
 	{ "stats", "MNT", 1, 1, "show the kernel's counters of a mount",
 	  stats_details, stats_opts, run_stats },
+	{ "mount", "DEV... MNT", 2, FAMFS_MAX_DEVS + 1, "mount and serve a file system",
+	  mount_details, mount_opts, run_mount },
+	{ "umount", "MNT", 1, 1, "unmount a file system",
+	  umount_details, umount_opts, run_umount },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -225,6 +270,8 @@ static int parse_opts(const struct cli_cmd *c, int argc, char **argv,
 			;
 		if (o->type == CLI_OPT_FLAG) {
 			*(bool *)((char *)args + o->off) = true;
+		} else if (o->type == CLI_OPT_STRING) {
+			*(const char **)((char *)args + o->off) = optarg;
 		} else if (cli_parse_size(optarg, (__u64 *)((char *)args + o->off))) {
 			pr_err("%s: -%c %s: not a size (a number with K, M, G or T)", c->name,
 			       o->short_name, optarg);

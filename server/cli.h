@@ -2,7 +2,7 @@
 /*
  * The famfs-bpf command line: a table of subcommands with declarative
  * options (cli.c), the device access they share (cli_dev.c), and the
- * commands (cli_mkfs.c, cli_fsck.c, cli_stats.c).  famfs-bpf.c is only main(), so the
+ * commands (cli_mkfs.c, cli_fsck.c, cli_stats.c, cli_mount.c).  famfs-bpf.c is only main(), so the
  * unit tests drive the same code through famfs_cli_run().
  */
 #ifndef FAMFS_BPF_CLI_H
@@ -83,9 +83,26 @@ struct cli_stats_args {
 	bool unused;		/* no options yet */
 };
 
+/* mount's own exit codes, one cause each (not OR-ed) */
+#define CLI_EXIT_MOUNT_NOFS	32	/* a device holds no famfs-bpf file system */
+#define CLI_EXIT_MOUNT_NOFMAP	33	/* the kernel cannot map files (no FUSE_FMAP) */
+#define CLI_EXIT_MOUNT_MNTPT	34	/* the mount point: missing, not a directory, in use */
+
+struct cli_mount_args {
+	bool foreground;	/* -f: serve in this process */
+	const char *options;	/* -o: comma-separated, "resolver=upcall" */
+};
+
+struct cli_umount_args {
+	bool unused;		/* no options yet */
+};
+
 int cli_mkfs(const struct cli_mkfs_args *args, int ndevs, char **devs, FILE *out);
 /* cli_stats.c: the kernel's counters and the BPF resolver of mount @mnt */
 int cli_stats(const struct cli_stats_args *args, const char *mnt, FILE *out);
 int cli_fsck(const struct cli_fsck_args *args, int ndevs, char **devs, FILE *out);
+/* cli_mount.c: the operands are DEV... MNT */
+int cli_mount(const struct cli_mount_args *args, int n, char **operands, FILE *out);
+int cli_umount(const struct cli_umount_args *args, const char *mnt, FILE *out);
 
 #endif /* FAMFS_BPF_CLI_H */

@@ -1,0 +1,403 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * famfs-bpf mount / umount: the real file system (fsd.c over fs.c) on
+ * /dev/pmem2, driven through the famfs-bpf binary as a user would.
+ *  - mount: mkfs -f over a device full of old bytes, mount daemonizes and
+ *    returns with the mount live;
+ *  - files: mkdir -p, write(2) of several MiB and a small file, read(2)
+ *    and mmap read back, stat sizes, a sparse write reads zeroes (fresh
+ *    space is zeroed, never the old bytes), truncate down and up reads
+ *    zeroes, rename, unlink, readdir;
+ *  - unlinked_open: a file unlinked while open keeps working until close;
+ *  - remount: umount, mount again: same names, bytes and sizes;
+ *  - no_fs: a device without a file system is refused with one line and
+ *    exit 32, and nothing stays mounted.
+ * Every path ends unmounted: later tests mkfs the same device.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "fixture.h"
+#include "test_progs.h"
+
+#define DEV	"/dev/pmem2"
+#define MNT	"/tmp/fs_mount.mnt"
+#define BIG	(6 * MiB + 123)	/* not a page multiple: the tail counts */
+#define SMALL	"a small file\n"
+
+static char famfs_bin[PATH_MAX];
+static char err_text[4096];
+
+/* build/selftests/test_progs -> build/server/famfs-bpf */
+static bool find_binary(void)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	if (!ASSERT_GT(n, 0, "readlink /proc/self/exe"))
+		return false;
+	exe[n] = '\0';
+	snprintf(famfs_bin, sizeof(famfs_bin), "%s/../server/famfs-bpf", dirname(exe));
+	return ASSERT_OK(access(famfs_bin, X_OK), "famfs-bpf binary next to test_progs");
+}
+
+/* Run "famfs-bpf ARGS..." (NULL-terminated); its exit code, stderr in err_text. */
+static int famfs(const char *arg0, ...)
+{
+	char *argv[16];
+	int argc = 0, status, tmp;
+	va_list ap;
+	ssize_t n;
+	pid_t pid;
+
+	argv[argc++] = famfs_bin;
+	va_start(ap, arg0);
+	for (const char *a = arg0; a && argc < 15; a = va_arg(ap, const char *))
+		argv[argc++] = (char *)a;
+	va_end(ap);
+	argv[argc] = NULL;
+
+	err_text[0] = '\0';
+	tmp = open("/tmp", O_TMPFILE | O_RDWR, 0600);
+	if (tmp < 0)
+		return -1;
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0) {
+		close(tmp);
+		return -1;
+	}
+	if (pid == 0) {
+		dup2(tmp, STDERR_FILENO);
+		dup2(tmp, STDOUT_FILENO);	/* not into the TAP */
+		execv(famfs_bin, argv);
+		_exit(127);
+	}
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		status = -1;
+	else
+		status = WEXITSTATUS(status);
+	n = pread(tmp, err_text, sizeof(err_text) - 1, 0);
+	err_text[n > 0 ? n : 0] = '\0';
+	close(tmp);
+
+	printf("# famfs-bpf");
+	for (int i = 1; i < argc; i++)
+		printf(" %s", argv[i]);
+	printf(": exit %d%s%.*s\n", status, err_text[0] ? ": " : "",
+	       (int)strcspn(err_text, "\n"), err_text);
+	return status;
+}
+
+static bool mounted(void)
+{
+	char line[512];
+	bool found = false;
+	FILE *f = fopen("/proc/self/mounts", "r");
+
+	while (f && !found && fgets(line, sizeof(line), f))
+		found = strstr(line, " " MNT " ") != NULL;
+	if (f)
+		fclose(f);
+	return found;
+}
+
+/* However a subtest ended: nothing stays mounted. */
+static void ensure_unmounted(void)
+{
+	if (!mounted())
+		return;
+	if (famfs("umount", MNT, NULL) && mounted())
+		umount2(MNT, MNT_DETACH);
+	ASSERT_FALSE(mounted(), "unmounted");
+}
+
+static const char *path(const char *name)
+{
+	static char buf[2][PATH_MAX];
+	static int i;
+
+	i ^= 1;
+	snprintf(buf[i], sizeof(buf[i]), MNT "/%s", name);
+	return buf[i];
+}
+
+static bool write_file(const char *name, const void *data, size_t len)
+{
+	int fd = open(path(name), O_CREAT | O_WRONLY | O_TRUNC, 0644);
+	size_t done = 0;
+	ssize_t n;
+
+	if (!ASSERT_OK_FD(fd, name))
+		return false;
+	/* in pieces: each write that moves EOF reports a size */
+	while (done < len) {
+		size_t chunk = len - done < MiB ? len - done : MiB;
+
+		n = write(fd, (const char *)data + done, chunk);
+		if (!ASSERT_EQ(n, (ssize_t)chunk, "write"))
+			break;
+		done += n;
+	}
+	close(fd);
+	return done == len;
+}
+
+/* read(2) and mmap both give @data, and stat gives its length. */
+static void check_file(const char *name, const void *data, size_t len)
+{
+	char *buf = malloc(len + 1);
+	struct stat st;
+	ssize_t n;
+	void *map;
+	int fd;
+
+	fd = open(path(name), O_RDONLY);
+	if (!ASSERT_OK_FD(fd, name) || !ASSERT_TRUE(buf != NULL, "malloc"))
+		goto out;
+	if (ASSERT_OK(fstat(fd, &st), "fstat"))
+		ASSERT_EQ(st.st_size, len, "size");
+	n = pread(fd, buf, len + 1, 0);
+	if (ASSERT_EQ(n, (ssize_t)len, "read to EOF"))
+		ASSERT_MEMEQ(buf, data, len, "read(2) bytes");
+	map = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+	if (ASSERT_TRUE(map != MAP_FAILED, "mmap")) {
+		ASSERT_MEMEQ(map, data, len, "mmap bytes");
+		munmap(map, len);
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+}
+
+static bool all_zero(const char *p, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
+/* The names in @dir, sorted, joined with spaces ("." and ".." left out). */
+static void list_dir(const char *dir, char *out, size_t size)
+{
+	struct dirent **ents;
+	int n = scandir(path(dir), &ents, NULL, alphasort);
+	size_t used = 0;
+
+	out[0] = '\0';
+	for (int i = 0; i < n; i++) {
+		if (strcmp(ents[i]->d_name, ".") && strcmp(ents[i]->d_name, ".."))
+			used += snprintf(out + used, used < size ? size - used : 0, "%s%s",
+					 used ? " " : "", ents[i]->d_name);
+		free(ents[i]);
+	}
+	if (n >= 0)
+		free(ents);
+}
+
+static void test_mount(void)
+{
+	static char junk[4 * MiB];
+
+	/* old bytes everywhere a file could land: fresh space must hide them */
+	memset(junk, 0xee, sizeof(junk));
+	for (__u64 off = 0; off < 64 * MiB; off += sizeof(junk))
+		if (!ASSERT_OK(dev_pwrite(DEV, junk, sizeof(junk), off), "junk on " DEV))
+			return;
+	if (!ASSERT_EQ(famfs("mkfs", "-f", DEV, NULL), 0, "mkfs -f"))
+		return;
+	mkdir(MNT, 0755);
+	if (!ASSERT_EQ(famfs("mount", DEV, MNT, NULL), 0, "mount"))
+		return;
+	ASSERT_TRUE(mounted(), "mounted when the command returns");
+	ASSERT_EQ(famfs("mount", DEV, MNT, NULL), CLI_EXIT_MOUNT_MNTPT, "mounted twice");
+}
+
+static void test_files(const char *big)
+{
+	char names[256], *buf = NULL;
+	struct statvfs sv;
+	struct stat st;
+	int fd;
+
+	if (!ASSERT_TRUE(mounted(), "mounted"))
+		return;
+	ASSERT_OK(mkdir(path("a"), 0755), "mkdir a");
+	ASSERT_OK(mkdir(path("a/b"), 0755), "mkdir a/b");
+	if (!write_file("a/b/big", big, BIG) || !write_file("a/small", SMALL, strlen(SMALL)))
+		return;
+	check_file("a/b/big", big, BIG);
+	check_file("a/small", SMALL, strlen(SMALL));
+
+	/* a sparse write: the hole and the rest of its unit read as zeroes */
+	buf = calloc(1, 4 * MiB);
+	fd = open(path("a/sparse"), O_CREAT | O_RDWR, 0644);
+	if (ASSERT_OK_FD(fd, "sparse") && ASSERT_TRUE(buf != NULL, "calloc")) {
+		ASSERT_EQ(pwrite(fd, "x", 1, 3 * MiB + 5), 1, "pwrite past a hole");
+		ASSERT_EQ(pread(fd, buf, 4 * MiB, 0), 3 * MiB + 6, "read sparse");
+		ASSERT_TRUE(all_zero(buf, 3 * MiB + 5) && buf[3 * MiB + 5] == 'x',
+			    "hole and fresh space read as zeroes");
+		/* truncate down into the unit, then up: no old bytes come back */
+		memset(buf, 0x5a, 3 * MiB);
+		ASSERT_EQ(pwrite(fd, buf, 3 * MiB, 0), 3 * MiB, "fill");
+		ASSERT_OK(ftruncate(fd, MiB + 10), "truncate down");
+		ASSERT_OK(ftruncate(fd, 3 * MiB), "truncate up");
+		memset(buf, 1, 4 * MiB);
+		ASSERT_EQ(pread(fd, buf, 4 * MiB, 0), 3 * MiB, "read truncated");
+		ASSERT_TRUE(buf[MiB + 9] == 0x5a && all_zero(buf + MiB + 10, 2 * MiB - 10),
+			    "kept bytes, zeroes past the old end");
+	}
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+
+	/* stores through a shared mapping allocate at the fault */
+	fd = open(path("a/mapped"), O_CREAT | O_RDWR, 0644);
+	if (ASSERT_OK_FD(fd, "mapped") && ASSERT_OK(ftruncate(fd, 4 * MiB), "size a hole")) {
+		char *map = mmap(NULL, 4 * MiB, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
+		if (ASSERT_TRUE(map != MAP_FAILED, "mmap rw")) {
+			ASSERT_TRUE(all_zero(map, 4 * MiB), "the hole reads zeroes");
+			memcpy(map + MiB, big, 2 * MiB);
+			ASSERT_OK(msync(map, 4 * MiB, MS_SYNC), "msync");
+			munmap(map, 4 * MiB);
+		}
+		close(fd);
+		fd = -1;
+		buf = malloc(2 * MiB);
+		fd = open(path("a/mapped"), O_RDONLY);
+		if (ASSERT_OK_FD(fd, "reopen") && ASSERT_TRUE(buf != NULL, "malloc") &&
+		    ASSERT_EQ(pread(fd, buf, 2 * MiB, MiB), 2 * MiB, "read mapped"))
+			ASSERT_MEMEQ(buf, big, 2 * MiB, "stores through mmap");
+		free(buf);
+	}
+	if (fd >= 0)
+		close(fd);
+	ASSERT_OK(unlink(path("a/mapped")), "unlink mapped");
+
+	ASSERT_OK(symlink("big2", path("a/link")), "symlink");
+	ASSERT_OK(statvfs(MNT, &sv), "statvfs");
+	ASSERT_EQ(sv.f_bsize, 2 * MiB, "statfs block size");
+	ASSERT_GT(sv.f_bfree, 0, "statfs free");
+	ASSERT_LT(sv.f_bfree, sv.f_blocks, "statfs used");
+
+	ASSERT_OK(rename(path("a/b/big"), path("a/big2")), "rename");
+	ASSERT_ERR(stat(path("a/b/big"), &st), "old name gone");
+	check_file("a/big2", big, BIG);
+	ASSERT_TRUE(write_file("a/gone", SMALL, strlen(SMALL)), "a/gone");
+	ASSERT_OK(unlink(path("a/gone")), "unlink");
+	ASSERT_ERR(stat(path("a/gone"), &st), "unlinked name gone");
+	list_dir("a", names, sizeof(names));
+	ASSERT_STREQ(names, "b big2 link small sparse", "readdir a");
+	list_dir("a/b", names, sizeof(names));
+	ASSERT_STREQ(names, "", "readdir a/b");
+	ASSERT_OK(rmdir(path("a/b")), "rmdir a/b");
+	ASSERT_OK(mkdir(path("a/b"), 0700), "mkdir a/b again");
+}
+
+static void test_unlinked_open(const char *big)
+{
+	char *buf = malloc(3 * MiB);
+	struct stat st;
+	int fd;
+
+	if (!ASSERT_TRUE(mounted(), "mounted") || !ASSERT_TRUE(buf != NULL, "malloc"))
+		goto out;
+	fd = open(path("orphan"), O_CREAT | O_RDWR, 0600);
+	if (!ASSERT_OK_FD(fd, "create"))
+		goto out;
+	ASSERT_EQ(write(fd, big, 2 * MiB), 2 * MiB, "write");
+	ASSERT_OK(unlink(path("orphan")), "unlink while open");
+	ASSERT_ERR(stat(path("orphan"), &st), "name gone");
+	/* past the old end: allocation for a file with no name */
+	ASSERT_EQ(pwrite(fd, big + 2 * MiB, MiB, 2 * MiB), MiB, "write after unlink");
+	ASSERT_EQ(pread(fd, buf, 3 * MiB, 0), 3 * MiB, "read after unlink");
+	ASSERT_MEMEQ(buf, big, 3 * MiB, "bytes after unlink");
+	if (ASSERT_OK(fstat(fd, &st), "fstat"))
+		ASSERT_EQ(st.st_size, 3 * MiB, "size after unlink");
+	close(fd);
+out:
+	free(buf);
+}
+
+static void test_remount(const char *big)
+{
+	char names[256], target[16];
+	ssize_t n;
+	struct stat st;
+
+	if (!ASSERT_TRUE(mounted(), "mounted"))
+		return;
+	if (!ASSERT_EQ(famfs("umount", MNT, NULL), 0, "umount"))
+		return;
+	ASSERT_FALSE(mounted(), "unmounted when the command returns");
+	if (!ASSERT_EQ(famfs("mount", DEV, MNT, NULL), 0, "mount again"))
+		return;
+	list_dir("", names, sizeof(names));
+	ASSERT_STREQ(names, "a", "readdir /");
+	list_dir("a", names, sizeof(names));
+	ASSERT_STREQ(names, "b big2 link small sparse", "readdir a");
+	n = readlink(path("a/link"), target, sizeof(target) - 1);
+	if (ASSERT_EQ(n, 4, "readlink")) {
+		target[n] = '\0';
+		ASSERT_STREQ(target, "big2", "symlink target");
+	}
+	check_file("a/link", big, BIG);
+	check_file("a/small", SMALL, strlen(SMALL));
+	if (ASSERT_OK(stat(path("a/sparse"), &st), "stat sparse"))
+		ASSERT_EQ(st.st_size, 3 * MiB, "sparse size");
+	if (ASSERT_OK(stat(path("a/b"), &st), "stat a/b"))
+		ASSERT_EQ(st.st_mode, S_IFDIR | 0700, "a/b mode");
+}
+
+static void test_no_fs(void)
+{
+	static char zero[2 * MiB];
+
+	ensure_unmounted();
+	if (!ASSERT_OK(dev_pwrite(DEV, zero, sizeof(zero), 0), "wipe " DEV))
+		return;
+	ASSERT_EQ(famfs("mount", DEV, MNT, NULL), CLI_EXIT_MOUNT_NOFS, "exit code");
+	ASSERT_TRUE(strstr(err_text, "not a famfs-bpf device") != NULL, "says why");
+	ASSERT_EQ(strchr(err_text, '\n') - err_text + 1, (long)strlen(err_text), "one line");
+	ASSERT_FALSE(mounted(), "nothing mounted");
+}
+
+void test_fs_mount(void)
+{
+	char *big = malloc(BIG);
+
+	if (!ASSERT_TRUE(big != NULL, "malloc") || !find_binary())
+		goto out;
+	fill_pattern(big, BIG, 42);
+	if (test__start_subtest("mount"))
+		test_mount();
+	if (test__start_subtest("files"))
+		test_files(big);
+	if (test__start_subtest("unlinked_open"))
+		test_unlinked_open(big);
+	if (test__start_subtest("remount"))
+		test_remount(big);
+	if (test__start_subtest("no_fs"))
+		test_no_fs();
+out:
+	ensure_unmounted();
+	free(big);
+}

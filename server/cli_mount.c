@@ -1,0 +1,351 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * famfs-bpf mount DEV... MNT and famfs-bpf umount MNT.
+ *
+ * mount opens the file system as its owner (fs.h), mounts and serves it
+ * (fsd.h).  Without -f it forks before opening anything; the daemon (a
+ * grandchild, in its own session) reports over a pipe once the kernel's
+ * INIT is answered, or the one line that says why not, and the command
+ * exits with it: a command that returned 0 left a live mount.
+ *
+ * umount unmounts, then waits until the daemon let go of the log device
+ * (the owner's flock): the devices are free for mkfs or another mount.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "fs.h"
+#include "fsd.h"
+#include "log.h"
+
+#define UMOUNT_WAIT_MS	10000
+#define BUSY_WAIT_MS	3000
+
+/* What the daemon tells the command: an exit code and its one line. */
+struct mount_report {
+	int code;
+	char msg[512];
+};
+
+struct mount_ctx {
+	int report_fd;		/* -1: foreground */
+	const char *mnt;
+};
+
+static void report(int fd, int code, const char *msg)
+{
+	struct mount_report r = { .code = code };
+	ssize_t n;
+
+	snprintf(r.msg, sizeof(r.msg), "%s", msg);
+	do {
+		n = write(fd, &r, sizeof(r));
+	} while (n < 0 && errno == EINTR);
+}
+
+static int parse_options(const char *opts)
+{
+	char *copy, *tok, *save = NULL;
+	int ret = 0;
+
+	if (!opts)
+		return 0;
+	copy = strdup(opts);
+	if (!copy) {
+		pr_err("mount: out of memory");
+		return CLI_EXIT_OPERATIONAL;
+	}
+	for (tok = strtok_r(copy, ",", &save); tok && !ret; tok = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(tok, "resolver=upcall"))
+			continue;
+		if (!strncmp(tok, "resolver=", 9))
+			pr_err("mount: -o %s: only resolver=upcall in this version", tok);
+		else
+			pr_err("mount: -o %s: unknown option (see famfs-bpf mount --help)", tok);
+		ret = CLI_EXIT_USAGE;
+	}
+	free(copy);
+	return ret;
+}
+
+/* The mount point before anything is opened: a missing one is a usage slip. */
+static int check_mountpoint(const char *mnt)
+{
+	struct stat st;
+
+	if (stat(mnt, &st)) {
+		pr_err("mount: %s: %s", mnt, strerror(errno));
+		return CLI_EXIT_MOUNT_MNTPT;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		pr_err("mount: %s: not a directory", mnt);
+		return CLI_EXIT_MOUNT_MNTPT;
+	}
+	if (!fsd_mount_find(mnt, NULL, NULL, 0)) {
+		pr_err("mount: %s: a famfs-bpf file system is mounted there already", mnt);
+		return CLI_EXIT_MOUNT_MNTPT;
+	}
+	return 0;
+}
+
+static int open_code(int err)
+{
+	switch (err) {
+	case -ENODEV:
+		return CLI_EXIT_MOUNT_NOFS;
+	default:
+		return CLI_EXIT_OPERATIONAL;
+	}
+}
+
+static int create_code(int err)
+{
+	switch (err) {
+	case -EOPNOTSUPP:
+		return CLI_EXIT_MOUNT_NOFMAP;
+	case -ENOENT: case -ENOTDIR: case -EPERM: case -EACCES: case -ELOOP:
+	case -ENAMETOOLONG:
+		return CLI_EXIT_MOUNT_MNTPT;
+	default:
+		return CLI_EXIT_OPERATIONAL;
+	}
+}
+
+/* From the daemon's helper thread, once the mount answers (or will not). */
+static void mount_ready(void *arg, int err)
+{
+	struct mount_ctx *ctx = arg;
+	char msg[512] = "";
+	int devnull;
+
+	if (err)
+		snprintf(msg, sizeof(msg), "mount: %s: the mount does not answer: %s", ctx->mnt,
+			 strerror(-err));
+	if (ctx->report_fd < 0) {
+		if (err)
+			pr_err("%s", msg);
+		return;
+	}
+	report(ctx->report_fd, err ? CLI_EXIT_OPERATIONAL : CLI_EXIT_OK, msg);
+	close(ctx->report_fd);
+	ctx->report_fd = -1;
+	/* detached: nobody reads our terminal any more */
+	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (devnull >= 0) {
+		dup2(devnull, STDIN_FILENO);
+		dup2(devnull, STDOUT_FILENO);
+		dup2(devnull, STDERR_FILENO);
+		close(devnull);
+	}
+}
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * As owner.  udev probes a device that was just written (by mkfs, say)
+ * under a shared flock, which the owner's exclusive one runs into for a
+ * moment: -EBUSY is retried for a while before it means another owner.
+ */
+static int open_fs(char **devs, int ndevs, struct fs **fs, char *msg, size_t msglen)
+{
+	long deadline = now_ms() + BUSY_WAIT_MS;
+	int err;
+
+	for (;;) {
+		err = fs_open((const char *const *)devs, ndevs, FS_OPEN_OWNER, fs, msg, msglen);
+		if (err != -EBUSY || now_ms() >= deadline)
+			return err;
+		usleep(50 * 1000);
+	}
+}
+
+/* Open, mount, serve until unmounted; an exit code.  Failures before serving go to @report_fd. */
+static int serve(char **devs, int ndevs, const char *mnt, int report_fd)
+{
+	struct mount_ctx ctx = { .report_fd = report_fd, .mnt = mnt };
+	struct fsd_config cfg = {
+		.mountpoint = mnt,
+		.devs = (const char *const *)devs,
+		.ndevs = ndevs,
+	};
+	struct fsd *fsd = NULL;
+	struct fs *fs = NULL;
+	char msg[512], line[600];
+	int err, code;
+
+	err = open_fs(devs, ndevs, &fs, msg, sizeof(msg));
+	if (err) {
+		code = open_code(err);
+		goto fail;
+	}
+	err = fsd_create(fs, &cfg, &fsd, msg, sizeof(msg));
+	if (err) {
+		code = create_code(err);
+		goto fail;
+	}
+	err = fsd_run(fsd, mount_ready, &ctx);
+	if (ctx.report_fd >= 0)		/* the loop ended before the helper said */
+		mount_ready(&ctx, err ? err : -ENOTCONN);
+	fsd_destroy(fsd);
+	fs_close(fs);
+	return err ? CLI_EXIT_OPERATIONAL : CLI_EXIT_OK;
+
+fail:
+	snprintf(line, sizeof(line), "mount: %s", msg);
+	if (report_fd >= 0)
+		report(report_fd, code, line);
+	else
+		pr_err("%s", line);
+	fsd_destroy(fsd);
+	if (fs)
+		fs_close(fs);
+	return code;
+}
+
+/* The command's side: wait for the daemon's report. */
+static int wait_report(int fd, pid_t child)
+{
+	struct mount_report r;
+	ssize_t n;
+	int status;
+
+	/* the child only forks the daemon and exits */
+	while (waitpid(child, &status, 0) < 0 && errno == EINTR)
+		;
+	do {
+		n = read(fd, &r, sizeof(r));
+	} while (n < 0 && errno == EINTR);
+	close(fd);
+	if (n != (ssize_t)sizeof(r)) {
+		pr_err("mount: the daemon died before the mount came up");
+		return CLI_EXIT_OPERATIONAL;
+	}
+	r.msg[sizeof(r.msg) - 1] = '\0';
+	if (r.code)
+		pr_err("%s", r.msg);
+	return r.code;
+}
+
+int cli_mount(const struct cli_mount_args *args, int n, char **operands, FILE *out)
+{
+	const char *mnt = operands[n - 1];
+	int ndevs = n - 1, p[2], code;
+	pid_t pid;
+
+	(void)out;
+	code = parse_options(args->options);
+	if (code)
+		return code;
+	if (ndevs < 1) {
+		pr_err("mount: missing DEV... MNT (see famfs-bpf mount --help)");
+		return CLI_EXIT_USAGE;
+	}
+	code = check_mountpoint(mnt);
+	if (code)
+		return code;
+	if (args->foreground)
+		return serve(operands, ndevs, mnt, -1);
+
+	if (pipe2(p, O_CLOEXEC)) {
+		pr_err("mount: pipe: %s", strerror(errno));
+		return CLI_EXIT_OPERATIONAL;
+	}
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		pr_err("mount: fork: %s", strerror(errno));
+		close(p[0]);
+		close(p[1]);
+		return CLI_EXIT_OPERATIONAL;
+	}
+	if (pid) {
+		close(p[1]);
+		return wait_report(p[0], pid);
+	}
+	/* child: a new session, and a grandchild that no terminal or parent waits on */
+	close(p[0]);
+	setsid();
+	pid = fork();
+	if (pid)
+		_exit(pid < 0 ? CLI_EXIT_OPERATIONAL : CLI_EXIT_OK);
+	/* hold nothing of the caller's (a test runner's pipes) but our report */
+	if (p[1] > 3)
+		close_range(3, p[1] - 1, 0);
+	close_range(p[1] + 1, ~0U, 0);
+	code = serve(operands, ndevs, mnt, p[1]);
+	_exit(code);
+}
+
+/* The daemon holds the log device locked until it has let go of everything. */
+static int wait_daemon(const char *dev)
+{
+	long deadline = now_ms() + UMOUNT_WAIT_MS;
+	int fd = open(dev, O_RDONLY | O_CLOEXEC);
+	int ret = -ETIMEDOUT;
+
+	if (fd < 0)
+		return -errno;
+	do {
+		if (!flock(fd, LOCK_EX | LOCK_NB)) {
+			flock(fd, LOCK_UN);
+			ret = 0;
+			break;
+		}
+		if (errno != EWOULDBLOCK) {
+			ret = -errno;
+			break;
+		}
+		usleep(20 * 1000);
+	} while (now_ms() < deadline);
+	close(fd);
+	return ret;
+}
+
+int cli_umount(const struct cli_umount_args *args, const char *mnt, FILE *out)
+{
+	char real[PATH_MAX], src[PATH_MAX];
+	int err;
+
+	(void)args;
+	(void)out;
+	if (!realpath(mnt, real)) {
+		pr_err("umount: %s: %s", mnt, strerror(errno));
+		return CLI_EXIT_OPERATIONAL;
+	}
+	err = fsd_mount_find(real, NULL, src, sizeof(src));
+	if (err) {
+		pr_err("umount: %s: %s", mnt, err == -ENOENT ? "not mounted" :
+		       err == -EINVAL ? "not a famfs-bpf mount" : strerror(-err));
+		return CLI_EXIT_OPERATIONAL;
+	}
+	if (umount2(real, UMOUNT_NOFOLLOW)) {
+		pr_err("umount: %s: %s", mnt, errno == EBUSY ? "busy (files are open on it)" :
+		       strerror(errno));
+		return CLI_EXIT_OPERATIONAL;
+	}
+	err = wait_daemon(src);
+	if (err) {
+		pr_err("umount: %s: unmounted, but its daemon still holds %s: %s", mnt, src,
+		       strerror(-err));
+		return CLI_EXIT_OPERATIONAL;
+	}
+	return CLI_EXIT_OK;
+}
