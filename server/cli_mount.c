@@ -8,6 +8,10 @@
  * INIT is answered, or the one line that says why not, and the command
  * exits with it: a command that returned 0 left a live mount.
  *
+ * -o resolver=bpf|upcall picks who answers the kernel's mapping misses;
+ * without it the BPF resolver if the kernel can take it, else upcalls
+ * (with one warning): fsd.h.
+ *
  * umount unmounts, then waits until the daemon let go of the log device
  * (the owner's flock): the devices are free for mkfs or another mount.
  */
@@ -42,6 +46,7 @@ struct mount_report {
 struct mount_ctx {
 	int report_fd;		/* -1: foreground */
 	const char *mnt;
+	struct fsd *fsd;
 };
 
 static void report(int fd, int code, const char *msg)
@@ -55,11 +60,13 @@ static void report(int fd, int code, const char *msg)
 	} while (n < 0 && errno == EINTR);
 }
 
-static int parse_options(const char *opts)
+static int parse_options(const char *opts, enum fsd_resolver *resolver)
 {
 	char *copy, *tok, *save = NULL;
+	bool seen = false;
 	int ret = 0;
 
+	*resolver = FSD_RESOLVER_AUTO;
 	if (!opts)
 		return 0;
 	copy = strdup(opts);
@@ -68,12 +75,21 @@ static int parse_options(const char *opts)
 		return CLI_EXIT_OPERATIONAL;
 	}
 	for (tok = strtok_r(copy, ",", &save); tok && !ret; tok = strtok_r(NULL, ",", &save)) {
-		if (!strcmp(tok, "resolver=upcall"))
+		if (!strncmp(tok, "resolver=", 9) && seen) {
+			pr_err("mount: -o %s: resolver given twice", tok);
+		} else if (!strcmp(tok, "resolver=bpf")) {
+			*resolver = FSD_RESOLVER_BPF;
+			seen = true;
 			continue;
-		if (!strncmp(tok, "resolver=", 9))
-			pr_err("mount: -o %s: only resolver=upcall in this version", tok);
-		else
+		} else if (!strcmp(tok, "resolver=upcall")) {
+			*resolver = FSD_RESOLVER_UPCALL;
+			seen = true;
+			continue;
+		} else if (!strncmp(tok, "resolver=", 9)) {
+			pr_err("mount: -o %s: resolver=bpf or resolver=upcall", tok);
+		} else {
 			pr_err("mount: -o %s: unknown option (see famfs-bpf mount --help)", tok);
+		}
 		ret = CLI_EXIT_USAGE;
 	}
 	free(copy);
@@ -130,7 +146,9 @@ static void mount_ready(void *arg, int err)
 	char msg[512] = "";
 	int devnull;
 
-	if (err)
+	if (err && ctx->fsd && fsd_msg(ctx->fsd)[0])
+		snprintf(msg, sizeof(msg), "mount: %s", fsd_msg(ctx->fsd));
+	else if (err)
 		snprintf(msg, sizeof(msg), "mount: %s: the mount does not answer: %s", ctx->mnt,
 			 strerror(-err));
 	if (ctx->report_fd < 0) {
@@ -178,11 +196,13 @@ static int open_fs(char **devs, int ndevs, struct fs **fs, char *msg, size_t msg
 }
 
 /* Open, mount, serve until unmounted; an exit code.  Failures before serving go to @report_fd. */
-static int serve(char **devs, int ndevs, const char *mnt, int report_fd)
+static int serve(char **devs, int ndevs, const char *mnt, enum fsd_resolver resolver,
+		 int report_fd)
 {
 	struct mount_ctx ctx = { .report_fd = report_fd, .mnt = mnt };
 	struct fsd_config cfg = {
 		.mountpoint = mnt,
+		.resolver = resolver,
 		.devs = (const char *const *)devs,
 		.ndevs = ndevs,
 	};
@@ -201,6 +221,7 @@ static int serve(char **devs, int ndevs, const char *mnt, int report_fd)
 		code = create_code(err);
 		goto fail;
 	}
+	ctx.fsd = fsd;
 	err = fsd_run(fsd, mount_ready, &ctx);
 	if (ctx.report_fd >= 0)		/* the loop ended before the helper said */
 		mount_ready(&ctx, err ? err : -ENOTCONN);
@@ -247,11 +268,12 @@ static int wait_report(int fd, pid_t child)
 int cli_mount(const struct cli_mount_args *args, int n, char **operands, FILE *out)
 {
 	const char *mnt = operands[n - 1];
+	enum fsd_resolver resolver;
 	int ndevs = n - 1, p[2], code;
 	pid_t pid;
 
 	(void)out;
-	code = parse_options(args->options);
+	code = parse_options(args->options, &resolver);
 	if (code)
 		return code;
 	if (ndevs < 1) {
@@ -262,7 +284,7 @@ int cli_mount(const struct cli_mount_args *args, int n, char **operands, FILE *o
 	if (code)
 		return code;
 	if (args->foreground)
-		return serve(operands, ndevs, mnt, -1);
+		return serve(operands, ndevs, mnt, resolver, -1);
 
 	if (pipe2(p, O_CLOEXEC)) {
 		pr_err("mount: pipe: %s", strerror(errno));
@@ -290,7 +312,7 @@ int cli_mount(const struct cli_mount_args *args, int n, char **operands, FILE *o
 	if (p[1] > 3)
 		close_range(3, p[1] - 1, 0);
 	close_range(p[1] + 1, ~0U, 0);
-	code = serve(operands, ndevs, mnt, p[1]);
+	code = serve(operands, ndevs, mnt, resolver, p[1]);
 	_exit(code);
 }
 

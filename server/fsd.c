@@ -15,8 +15,27 @@
  * FUSE_FMAP reply is built under it shared, so no mapping of space that
  * still holds an old file's bytes ever reaches the kernel.  Replies are
  * sent with no lock held: the shim calls back (is_mapped) on the way out.
+ *
+ * The BPF resolver's maps follow the namespace under @space held
+ * exclusively (which also serialises the loader, not thread-safe itself):
+ *  - new space: the file's entry is rewritten after the space is zeroed
+ *    and before the FUSE_FMAP reply, so the program knows an extent no
+ *    later than the kernel does;
+ *  - truncate, unlink, rename over a file: the entry goes (or is cut)
+ *    before fs.c may free the space, so the program never maps space
+ *    another file may get.  No FUSE_NOTIFY_FMAP_INVAL is sent from these
+ *    handlers: the kernel holds the file's i_rwsem while it waits for our
+ *    reply, and the notification takes it (a deadlock).  It needs none:
+ *    it drops the mappings past a new size around the truncate itself;
+ *    an unlinked file that is open keeps its space until its last
+ *    release, after the kernel dropped them at the last close (fs.h),
+ *    and one that is not has no reads, writes or mappings to drop;
+ *  - sizes follow FUSE_FMAP_END and setattr (for bpftool; the program
+ *    does not map by them).
+ * An orphan (unlinked, still open) has no entry: the upcall serves it.
  */
 #define _GNU_SOURCE
+#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -29,14 +48,17 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 #include <fuse_lowlevel.h>
 #include <linux/fuse.h>
 
+#include "famfs_xattr.h"
 #include "fs.h"
 #include "fsd.h"
 #include "fuse_shim.h"
+#include "loader.h"
 #include "log.h"
 
 #define PAGE		4096ULL
@@ -45,6 +67,15 @@
 /* space asked for at once by a write: fewer upcalls and log entries */
 #define ALLOC_AHEAD	(16ULL << 20)
 #define ZERO_CHUNK	(1ULL << 20)
+#define VMLINUX_BTF	"/sys/kernel/btf/vmlinux"
+/* the kernel's struct_ops type that the resolver implements */
+#define FMAP_OPS_TYPE	"fuse_fmap_ops"
+
+/* A stripe policy set through user.famfs.stripe, on a file or a directory. */
+struct fsd_policy {
+	__u64 ino;
+	struct fs_stripe stripe;
+};
 
 struct fsd {
 	struct fbs_shim *shim;	/* first: the shim finds itself here */
@@ -60,6 +91,12 @@ struct fsd {
 	int zfd[FAMFS_MAX_DEVS];	/* O_DIRECT: what DAX reads is the media */
 	pthread_rwlock_t space;
 	bool zero_failed;	/* fresh space may hold old bytes: map nothing */
+	enum fsd_resolver resolver;
+	struct famfs_loader *bpf;	/* NULL: every miss is an upcall */
+	pthread_mutex_t pol_lock;	/* @pol */
+	struct fsd_policy *pol;
+	size_t npol, cappol;
+	char msg[256];		/* why fsd_run()'s @ready got an error */
 	void (*ready)(void *ctx, int err);
 	void *ready_ctx;
 };
@@ -250,6 +287,235 @@ static int zero_fresh(struct fsd *d, const struct lay *old, const struct lay *ne
 	return 0;
 }
 
+/* ---- the BPF resolver's maps ---- */
+
+/*
+ * Point the resolver's entry for @ino at what the namespace says now, with
+ * kernel device ids, or leave the file out: an orphan (nlink 0), a layout
+ * that mixes simple and interleaved extents (one kind per file in the
+ * maps), one the maps cannot hold (never cut: the upcall serves it).  The
+ * slice the file had goes back at once: here a layout only grew, or the
+ * caller took the file out first (bpf_unmap()).  @space held exclusively.
+ */
+static void bpf_sync(struct fsd *d, __u64 ino)
+{
+	struct fmap_ileave_ext ileave[FMAP_MAX_ILEAVE];
+	struct famfs_file_extents fe = { 0 };
+	struct famfs_slice old = { 0 };
+	struct lay l = { 0 };
+	struct ns_attr a;
+	__u32 i, s;
+	int err;
+
+	if (!d->bpf)
+		return;
+	err = ns_getattr(d->ns, ino, &a);
+	if (!err && (!S_ISREG(a.mode) || !a.nlink))
+		err = -ENOENT;
+	if (!err)
+		err = lay_get(d, ino, &l);
+	if (!err && l.nsimple && l.nileave) {
+		/* fs.c grows a striped file by simple extents after FMAP_MAX_ILEAVE */
+		pr_info("ino %llu: simple and interleaved extents: its misses go by upcall",
+			(unsigned long long)ino);
+		err = -E2BIG;
+	}
+	fe.size = a.size;
+	for (i = 0; !err && i < l.nileave; i++) {
+		ileave[i] = l.ileave[i];
+		/* unused strips stay zero (fmap_ileave_check) */
+		for (s = 0; s < (1U << l.ileave[i].strip_shift) && !err; s++) {
+			if (l.ileave[i].strips[s].dev >= d->ndevs)
+				err = -EIO;
+			else
+				ileave[i].strips[s].dev = d->dev_id[l.ileave[i].strips[s].dev];
+		}
+	}
+	for (i = 0; !err && i < l.nsimple; i++) {
+		if (l.simple[i].dev >= d->ndevs)
+			err = -EIO;
+		else
+			l.simple[i].dev = d->dev_id[l.simple[i].dev];	/* our copy */
+	}
+	if (err == -EIO)
+		pr_err("ino %llu: an extent on no device: its misses go by upcall",
+		       (unsigned long long)ino);
+	if (!err) {
+		fe.kind = l.nileave ? FAMFS_FILE_INTERLEAVED : FAMFS_FILE_SIMPLE;
+		fe.n = l.nileave ? l.nileave : l.nsimple;
+		fe.simple = l.simple;
+		fe.ileave = ileave;
+		err = famfs_loader_set_file(d->bpf, ino, &fe, &old);
+		if (err)
+			pr_info("ino %llu: not in the BPF resolver's maps (%s): its misses go by upcall",
+				(unsigned long long)ino, strerror(-err));
+	}
+	/* not in the maps: the program sends the kernel to us for it */
+	if (err && famfs_loader_remove_file(d->bpf, ino, &old))
+		old.kind = 0;
+	if (old.kind)
+		famfs_loader_free_slice(d->bpf, &old);
+	free(l.simple);
+}
+
+/* Take @ino out of the maps before its space may be freed; @space held. */
+static void bpf_unmap(struct fsd *d, __u64 ino)
+{
+	struct famfs_slice old;
+
+	/* freed entries are reused only after a grace period (loader.h) */
+	if (d->bpf && !famfs_loader_remove_file(d->bpf, ino, &old))
+		famfs_loader_free_slice(d->bpf, &old);
+}
+
+/* The entries of every regular file, before the first LOOKUP. */
+struct ino_list {
+	__u64 *ino;
+	size_t n, cap;
+};
+
+static int collect_file(void *ctx, const struct ns_attr *a)
+{
+	struct ino_list *li = ctx;
+
+	if (!S_ISREG(a->mode))
+		return 0;
+	if (li->n == li->cap) {
+		size_t cap = li->cap ? 2 * li->cap : 256;
+		__u64 *p = realloc(li->ino, cap * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		li->ino = p;
+		li->cap = cap;
+	}
+	li->ino[li->n++] = a->ino;
+	return 0;
+}
+
+/*
+ * Whether the running kernel can take the resolver: its BTF names the
+ * struct_ops type.  A cheap look at the string table, so that the
+ * automatic choice says why in one line instead of libbpf's many.
+ */
+static const char *bpf_missing(void)
+{
+	static const char name[] = "\0" FMAP_OPS_TYPE "\0";
+	const char *why = "the kernel has no " FMAP_OPS_TYPE " (CONFIG_FUSE_FMAP_BPF)";
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+	ssize_t n;
+	int fd = open(VMLINUX_BTF, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return "no kernel BTF (" VMLINUX_BTF ")";
+	for (;;) {
+		if (len == cap) {
+			char *p = realloc(buf, cap ? 2 * cap : 8 << 20);
+
+			if (!p) {
+				why = "out of memory";
+				break;
+			}
+			buf = p;
+			cap = cap ? 2 * cap : 8 << 20;
+		}
+		n = read(fd, buf + len, cap - len);
+		if (n <= 0) {
+			if (n < 0)
+				why = "cannot read " VMLINUX_BTF;
+			else if (memmem(buf, len, name, sizeof(name) - 1))
+				why = NULL;
+			break;
+		}
+		len += n;
+	}
+	free(buf);
+	close(fd);
+	return why;
+}
+
+/*
+ * Load the resolver and fill its maps (not attached yet: that needs INIT
+ * done).  FSD_RESOLVER_AUTO falls back to upcall with one warning.
+ */
+static int bpf_load(struct fsd *d, char *msg, size_t msglen)
+{
+	struct famfs_loader_opts lo = { .fuse_fd = d->fuse_fd, .conn_id = d->minor };
+	struct ino_list li = { 0 };
+	const char *why;
+	size_t i;
+	int err;
+
+	if (d->resolver == FSD_RESOLVER_UPCALL)
+		return 0;
+	why = bpf_missing();
+	if (why) {
+		if (d->resolver == FSD_RESOLVER_BPF)
+			return fbs_fail(msg, msglen, -ENOPKG,
+					"resolver=bpf: cannot load the BPF resolver: %s", why);
+		pr_warn("BPF resolver not loaded (%s): every mapping miss is an upcall", why);
+		return 0;
+	}
+	err = ns_foreach_inode(d->ns, collect_file, &li);
+	if (err) {
+		free(li.ino);
+		return fbs_fail(msg, msglen, err, "listing the files: %s", strerror(-err));
+	}
+	/* room to grow; a file that finds none later is served by upcall */
+	if (2 * li.n > FAMFS_DEF_MAX_FILES)
+		lo.max_files = 2 * li.n < (1U << 20) ? 2 * li.n : 1U << 20;
+	err = famfs_loader_open(&lo, &d->bpf);
+	if (err) {
+		free(li.ino);
+		d->bpf = NULL;
+		if (d->resolver == FSD_RESOLVER_BPF)
+			return fbs_fail(msg, msglen, -ENOPKG,
+					"resolver=bpf: cannot load the BPF resolver: %s",
+					strerror(-err));
+		pr_warn("BPF resolver not loaded (%s): every mapping miss is an upcall",
+			strerror(-err));
+		return 0;
+	}
+	for (i = 0; i < li.n; i++)
+		bpf_sync(d, li.ino[i]);
+	pr_info("BPF resolver loaded, %zu files in %s", li.n, famfs_loader_pin_dir(d->bpf));
+	free(li.ino);
+	return 0;
+}
+
+/* Once INIT is answered.  An error only when the resolver was asked for. */
+static int bpf_attach(struct fsd *d)
+{
+	int err;
+
+	if (!d->bpf)
+		return 0;
+	err = famfs_loader_attach(d->bpf);
+	if (!err)
+		return 0;
+	if (d->resolver == FSD_RESOLVER_BPF) {
+		snprintf(d->msg, sizeof(d->msg),
+			 "resolver=bpf: cannot attach the BPF resolver to the connection: %s",
+			 strerror(-err));
+		/* no mount without it: the loop ends, the daemon exits */
+		umount2(d->mnt, MNT_DETACH);
+		return err;
+	}
+	pr_warn("BPF resolver not attached (%s): every mapping miss is an upcall",
+		strerror(-err));
+	pthread_rwlock_wrlock(&d->space);
+	famfs_loader_close(d->bpf);
+	d->bpf = NULL;
+	pthread_rwlock_unlock(&d->space);
+	return 0;
+}
+
+bool fsd_bpf_attached(const struct fsd *d)
+{
+	return famfs_loader_attached(d->bpf);
+}
+
 /* ---- FUSE_FMAP ---- */
 
 /* The reply for @off, which @l maps: simple, or a whole interleaved extent. */
@@ -325,6 +591,8 @@ static int alloc_reply(struct fsd *d, __u64 ino, __u64 off, __u64 want, struct l
 		       (unsigned long long)ino, strerror(-err));
 		return -EIO;
 	}
+	/* zeroed: the program may map it, and must know it before the kernel does */
+	bpf_sync(d, ino);
 	err = map_reply(d, new, off, r, len);
 	/* where readers saw a hole: the kernel drops their zero pages */
 	if (!err && ext.fresh)
@@ -398,7 +666,12 @@ static int set_size(struct fsd *d, __u64 ino, struct ns_setattr *sa, __u64 old_s
 	__u64 from, to;
 	int err;
 
+	/* out of the maps before fs.c frees what is cut; back with the new layout */
+	if (sa->size < old_size)
+		bpf_unmap(d, ino);
 	err = fs_setattr(d->fs, ino, sa);
+	if (sa->size != old_size)
+		bpf_sync(d, ino);
 	if (err || sa->size == old_size)
 		return err;
 	/*
@@ -452,6 +725,9 @@ static int shim_fmap_end(void *data, const struct fuse_in_header *in,
 			pr_warn("ino %llu: size %llu not recorded: %s",
 				(unsigned long long)in->nodeid, (unsigned long long)arg->size,
 				fs_msg());
+		else if (d->bpf)
+			/* -ENOENT: a file the maps leave out */
+			famfs_loader_set_size(d->bpf, in->nodeid, arg->size);
 	}
 	pthread_rwlock_unlock(&d->space);
 	free(l.simple);
@@ -467,6 +743,9 @@ static bool shim_is_mapped(void *data, __u64 nodeid)
 }
 
 /* ---- lowlevel operations ---- */
+
+static int create_file(struct fsd *d, __u64 parent, const char *name,
+		       const struct ns_cred *cred, __u64 *ino);
 
 static struct fsd *req_fsd(fuse_req_t req)
 {
@@ -792,11 +1071,16 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fsd *d = req_fsd(req);
+	struct ns_attr a;
 	int err;
 
 	(void)fi;
 	/* the last one of an unlinked file gives its space back */
+	pthread_rwlock_wrlock(&d->space);
+	if (d->bpf && !ns_getattr(d->ns, ino, &a) && !a.nlink)
+		bpf_unmap(d, ino);	/* an orphan: re-added by a write meanwhile? */
 	err = fs_release(d->fs, ino);
+	pthread_rwlock_unlock(&d->space);
 	if (err)
 		pr_warn("release: %s", fs_msg());
 	fuse_reply_err(req, 0);
@@ -813,7 +1097,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 
 	if (!S_ISREG(mode))
 		return (void)fuse_reply_err(req, EPERM);
-	err = fs_create(d->fs, parent, name, &cred, NULL, &ino);
+	err = create_file(d, parent, name, &cred, &ino);
 	if (!err)
 		err = fs_open_ref(d->fs, ino);
 	if (!err) {
@@ -838,7 +1122,7 @@ static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	(void)rdev;
 	if (!S_ISREG(mode))
 		return (void)fuse_reply_err(req, EPERM);	/* no special files */
-	err = fs_create(d->fs, parent, name, &cred, NULL, &ino);
+	err = create_file(d, parent, name, &cred, &ino);
 	if (err)
 		return (void)fuse_reply_err(req, op_err(err, "mknod"));
 	reply_entry(req, ino);
@@ -882,10 +1166,35 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 	fuse_reply_readlink(req, buf);
 }
 
+/*
+ * The regular file that @parent/@name names goes out of the maps before
+ * the name goes (fs.c frees its space then if it is not open); back in if
+ * the name stays.  @space held exclusively.  The file's number, or 0.
+ */
+static __u64 unmap_victim(struct fsd *d, __u64 parent, const char *name)
+{
+	struct ns_attr a;
+	__u64 ino;
+
+	if (!d->bpf || ns_lookup(d->ns, parent, name, &ino) || ns_getattr(d->ns, ino, &a) ||
+	    !S_ISREG(a.mode))
+		return 0;
+	bpf_unmap(d, ino);
+	return ino;
+}
+
 static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	int err = fs_unlink(req_fsd(req)->fs, parent, name);
+	struct fsd *d = req_fsd(req);
+	__u64 victim;
+	int err;
 
+	pthread_rwlock_wrlock(&d->space);
+	victim = unmap_victim(d, parent, name);
+	err = fs_unlink(d->fs, parent, name);
+	if (err && victim)
+		bpf_sync(d, victim);
+	pthread_rwlock_unlock(&d->space);
 	fuse_reply_err(req, err ? op_err(err, "unlink") : 0);
 }
 
@@ -899,7 +1208,9 @@ static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		      fuse_ino_t newparent, const char *newname, unsigned int flags)
 {
+	struct fsd *d = req_fsd(req);
 	unsigned int nsflags = 0;
+	__u64 src, victim;
 	int err;
 
 	if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE))
@@ -908,7 +1219,17 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		nsflags |= NS_RENAME_NOREPLACE;
 	if (flags & RENAME_EXCHANGE)
 		nsflags |= NS_RENAME_EXCHANGE;
-	err = fs_rename(req_fsd(req)->fs, parent, name, newparent, newname, nsflags);
+	pthread_rwlock_wrlock(&d->space);
+	/* a file renamed over goes as in unlink; an exchange keeps both */
+	if (!(nsflags & NS_RENAME_EXCHANGE) && !ns_lookup(d->ns, parent, name, &src) &&
+	    !ns_lookup(d->ns, newparent, newname, &victim) && src != victim)
+		victim = unmap_victim(d, newparent, newname);
+	else
+		victim = 0;
+	err = fs_rename(d->fs, parent, name, newparent, newname, nsflags);
+	if (err && victim)
+		bpf_sync(d, victim);
+	pthread_rwlock_unlock(&d->space);
 	fuse_reply_err(req, err ? op_err(err, "rename") : 0);
 }
 
@@ -931,6 +1252,341 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 	fuse_reply_statfs(req, &sv);
 }
 
+/* ---- extended attributes (famfs_xattr.h) ---- */
+
+/* The stripe policy set on @ino through an xattr or a directory's default. */
+static bool pol_get(struct fsd *d, __u64 ino, struct fs_stripe *st)
+{
+	bool found = false;
+	size_t i;
+
+	pthread_mutex_lock(&d->pol_lock);
+	for (i = 0; i < d->npol && !found; i++) {
+		if (d->pol[i].ino == ino) {
+			*st = d->pol[i].stripe;
+			found = true;
+		}
+	}
+	pthread_mutex_unlock(&d->pol_lock);
+	return found;
+}
+
+/* nstrips 0 records "simple" (it overrides what a layout suggests); NULL forgets. */
+static int pol_set(struct fsd *d, __u64 ino, const struct fs_stripe *st)
+{
+	struct fsd_policy *p;
+	int err = 0;
+	size_t i;
+
+	pthread_mutex_lock(&d->pol_lock);
+	for (i = 0; i < d->npol && d->pol[i].ino != ino; i++)
+		;
+	if (i < d->npol) {
+		if (st)
+			d->pol[i].stripe = *st;
+		else
+			d->pol[i] = d->pol[--d->npol];
+	} else if (st) {
+		if (d->npol == d->cappol) {
+			size_t cap = d->cappol ? 2 * d->cappol : 16;
+
+			p = realloc(d->pol, cap * sizeof(*p));
+			if (!p) {
+				err = -ENOMEM;
+				goto out;
+			}
+			d->pol = p;
+			d->cappol = cap;
+		}
+		d->pol[d->npol++] = (struct fsd_policy){ .ino = ino, .stripe = *st };
+	}
+out:
+	pthread_mutex_unlock(&d->pol_lock);
+	return err;
+}
+
+/*
+ * @ino's policy: the one set, else for a file whose space ends in an
+ * interleaved extent, that extent's geometry (what fs.c grows it by).
+ */
+static bool stripe_of(struct fsd *d, __u64 ino, const struct ns_attr *a, struct fs_stripe *st)
+{
+	const struct fmap_ileave_ext *last = NULL;
+	struct lay l = { 0 };
+	__u64 end = 0;
+	__u32 i;
+
+	if (pol_get(d, ino, st))
+		return st->nstrips;
+	if (!S_ISREG(a->mode) || lay_get(d, ino, &l))
+		return false;
+	for (i = 0; i < l.nsimple; i++)
+		end = end > l.simple[i].file_off + l.simple[i].len ? end :
+		      l.simple[i].file_off + l.simple[i].len;
+	for (i = 0; i < l.nileave; i++)
+		if (!last || l.ileave[i].file_off > last->file_off)
+			last = &l.ileave[i];
+	free(l.simple);
+	if (!last || last->file_off + last->len < end)
+		return false;
+	st->nstrips = 1U << last->strip_shift;
+	st->chunk_size = 1ULL << last->chunk_shift;
+	return true;
+}
+
+/* "STRIPS CHUNK" in ASCII decimal; the rules are fs.c's (fs.h). */
+static int stripe_parse(struct fsd *d, const char *value, size_t size, struct fs_stripe *st)
+{
+	char buf[FAMFS_XATTR_STRIPE_MAX + 1], *sp, *end;
+	unsigned long long strips, chunk = 0;
+
+	/* tools may count a final NUL or newline */
+	while (size && (value[size - 1] == '\0' || value[size - 1] == '\n'))
+		size--;
+	if (!size || size > FAMFS_XATTR_STRIPE_MAX) {
+		pr_debug("%s: %zu bytes: want \"STRIPS CHUNK\"", FAMFS_XATTR_STRIPE, size);
+		return -EINVAL;
+	}
+	memcpy(buf, value, size);
+	buf[size] = '\0';
+	sp = strchr(buf, ' ');
+	/* digits only: strtoull would take signs, blanks and hex */
+	if (!sp || sp == buf || !sp[1] || strspn(buf, "0123456789") != (size_t)(sp - buf) ||
+	    strspn(sp + 1, "0123456789") != size - (size_t)(sp + 1 - buf)) {
+		pr_debug("%s: \"%s\": want \"STRIPS CHUNK\" in decimal", FAMFS_XATTR_STRIPE, buf);
+		return -EINVAL;
+	}
+	errno = 0;
+	strips = strtoull(buf, &end, 10);
+	if (!errno)
+		chunk = strtoull(sp + 1, &end, 10);
+	if (errno) {
+		pr_debug("%s: \"%s\": out of range", FAMFS_XATTR_STRIPE, buf);
+		return -EINVAL;
+	}
+	if (!strips || strips > FMAP_MAX_STRIPS || strips > d->ndevs || strips & (strips - 1)) {
+		pr_debug("%s: %llu strips: a power of two from 1 to %u (the devices)",
+			 FAMFS_XATTR_STRIPE, strips,
+			 d->ndevs < FMAP_MAX_STRIPS ? d->ndevs : FMAP_MAX_STRIPS);
+		return -EINVAL;
+	}
+	if (chunk < UNIT || chunk > (1ULL << FMAP_MAX_CHUNK_SHIFT) || chunk & (chunk - 1)) {
+		pr_debug("%s: chunk %llu: a power of two from 2 MiB to 1 GiB",
+			 FAMFS_XATTR_STRIPE, chunk);
+		return -EINVAL;
+	}
+	st->nstrips = strips;
+	st->chunk_size = chunk;
+	return 0;
+}
+
+/* user.famfs.layout: header, simple extents, interleaved ones, little-endian. */
+static int layout_xattr(struct fsd *d, __u64 ino, char **out, size_t *outlen)
+{
+	struct famfs_xattr_layout *h;
+	struct fmap_simple_ext *se;
+	struct fmap_ileave_ext *ie;
+	struct lay l = { 0 };
+	struct ns_attr a;
+	size_t len;
+	__u32 i, s;
+	char *buf;
+	int err;
+
+	/* size and extents from one moment: writers change both under @space */
+	pthread_rwlock_rdlock(&d->space);
+	err = ns_getattr(d->ns, ino, &a);
+	if (!err && !S_ISREG(a.mode))
+		err = -ENODATA;
+	if (!err)
+		err = lay_get(d, ino, &l);
+	pthread_rwlock_unlock(&d->space);
+	if (err) {
+		free(l.simple);
+		return err;
+	}
+	len = sizeof(*h) + (size_t)l.nsimple * sizeof(*se) + (size_t)l.nileave * sizeof(*ie);
+	buf = calloc(1, len);
+	if (!buf) {
+		free(l.simple);
+		return -ENOMEM;
+	}
+	h = (struct famfs_xattr_layout *)buf;
+	h->magic = htole32(FAMFS_XATTR_LAYOUT_MAGIC);
+	h->version = htole32(FAMFS_XATTR_LAYOUT_VERSION);
+	h->nsimple = htole32(l.nsimple);
+	h->nileave = htole32(l.nileave);
+	h->size = htole64(a.size);
+	se = (struct fmap_simple_ext *)(h + 1);
+	for (i = 0; i < l.nsimple; i++) {
+		se[i].file_off = htole64(l.simple[i].file_off);
+		se[i].len = htole64(l.simple[i].len);
+		se[i].dev_off = htole64(l.simple[i].dev_off);
+		se[i].dev = htole32(l.simple[i].dev);
+	}
+	ie = (struct fmap_ileave_ext *)(se + l.nsimple);
+	for (i = 0; i < l.nileave; i++) {
+		ie[i].file_off = htole64(l.ileave[i].file_off);
+		ie[i].len = htole64(l.ileave[i].len);
+		ie[i].strip_shift = l.ileave[i].strip_shift;
+		ie[i].chunk_shift = l.ileave[i].chunk_shift;
+		for (s = 0; s < FMAP_MAX_STRIPS; s++) {
+			ie[i].strips[s].dev_off = htole64(l.ileave[i].strips[s].dev_off);
+			ie[i].strips[s].dev = htole32(l.ileave[i].strips[s].dev);
+		}
+	}
+	free(l.simple);
+	*out = buf;
+	*outlen = len;
+	return 0;
+}
+
+/* A value, or its length when @size is 0 (the kernel's size query). */
+static void reply_xattr(fuse_req_t req, size_t size, const void *buf, size_t len)
+{
+	if (!size)
+		return (void)fuse_reply_xattr(req, len);
+	if (size < len)
+		return (void)fuse_reply_err(req, ERANGE);
+	fuse_reply_buf(req, buf, len);
+}
+
+static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	struct fsd *d = req_fsd(req);
+	char val[FAMFS_XATTR_STRIPE_MAX + 1], *buf;
+	struct fs_stripe st;
+	struct ns_attr a;
+	size_t len;
+	int err;
+
+	if (!strcmp(name, FAMFS_XATTR_LAYOUT)) {
+		err = layout_xattr(d, ino, &buf, &len);
+		if (err)
+			return (void)fuse_reply_err(req, -err);
+		reply_xattr(req, size, buf, len);
+		free(buf);
+		return;
+	}
+	if (strcmp(name, FAMFS_XATTR_STRIPE))
+		return (void)fuse_reply_err(req, EOPNOTSUPP);
+	err = ns_getattr(d->ns, ino, &a);
+	if (err)
+		return (void)fuse_reply_err(req, -err);
+	if (!stripe_of(d, ino, &a, &st))
+		return (void)fuse_reply_err(req, ENODATA);
+	len = snprintf(val, sizeof(val), "%u %llu", st.nstrips,
+		       (unsigned long long)st.chunk_size);
+	reply_xattr(req, size, val, len);
+}
+
+static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	static const char layout[] = FAMFS_XATTR_LAYOUT, stripe[] = FAMFS_XATTR_STRIPE;
+	struct fsd *d = req_fsd(req);
+	char names[sizeof(layout) + sizeof(stripe)];
+	struct fs_stripe st;
+	struct ns_attr a;
+	size_t len = 0;
+	int err = ns_getattr(d->ns, ino, &a);
+
+	if (err)
+		return (void)fuse_reply_err(req, -err);
+	/* the names a getxattr answers */
+	if (S_ISREG(a.mode)) {
+		memcpy(names, layout, sizeof(layout));
+		len = sizeof(layout);
+	}
+	if (stripe_of(d, ino, &a, &st)) {
+		memcpy(names + len, stripe, sizeof(stripe));
+		len += sizeof(stripe);
+	}
+	reply_xattr(req, size, names, len);
+}
+
+/*
+ * A file's policy: set while it has no space (fs.c grows it by its policy
+ * from the first allocation on), under @space so no allocation races it.
+ */
+static int set_file_stripe(struct fsd *d, __u64 ino, const struct fs_stripe *st)
+{
+	struct ns_attr a;
+	int err;
+
+	pthread_rwlock_wrlock(&d->space);
+	err = ns_getattr(d->ns, ino, &a);
+	if (!err && a.mapped)
+		err = -EBUSY;
+	if (!err)
+		err = fs_set_stripe(d->fs, ino, st);
+	if (!err)
+		err = pol_set(d, ino, st ? st : &(struct fs_stripe){ 0 });
+	pthread_rwlock_unlock(&d->space);
+	return err;
+}
+
+static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
+			size_t size, int flags)
+{
+	struct fsd *d = req_fsd(req);
+	struct fs_stripe st, cur;
+	struct ns_attr a;
+	int err;
+
+	if (!strcmp(name, FAMFS_XATTR_LAYOUT))
+		return (void)fuse_reply_err(req, EPERM);	/* computed, read-only */
+	if (strcmp(name, FAMFS_XATTR_STRIPE))
+		return (void)fuse_reply_err(req, EOPNOTSUPP);
+	if (flags & ~(XATTR_CREATE | XATTR_REPLACE))
+		return (void)fuse_reply_err(req, EINVAL);
+	err = stripe_parse(d, value, size, &st);
+	if (!err)
+		err = ns_getattr(d->ns, ino, &a);
+	if (!err && !S_ISREG(a.mode) && !S_ISDIR(a.mode))
+		err = -EPERM;
+	if (!err && (flags & XATTR_CREATE) && stripe_of(d, ino, &a, &cur))
+		err = -EEXIST;
+	if (!err && (flags & XATTR_REPLACE) && !stripe_of(d, ino, &a, &cur))
+		err = -ENODATA;
+	if (!err)
+		err = S_ISDIR(a.mode) ? pol_set(d, ino, &st) : set_file_stripe(d, ino, &st);
+	/* the caller's value or request: nothing to log */
+	fuse_reply_err(req, -err);
+}
+
+/* user.famfs.stripe: a directory forgets its default, a file without space goes simple. */
+static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	struct fsd *d = req_fsd(req);
+	struct fs_stripe cur;
+	struct ns_attr a;
+	int err;
+
+	if (!strcmp(name, FAMFS_XATTR_LAYOUT))
+		return (void)fuse_reply_err(req, EPERM);
+	if (strcmp(name, FAMFS_XATTR_STRIPE))
+		return (void)fuse_reply_err(req, EOPNOTSUPP);
+	err = ns_getattr(d->ns, ino, &a);
+	if (!err && !stripe_of(d, ino, &a, &cur))
+		err = -ENODATA;
+	if (!err)
+		err = S_ISDIR(a.mode) ? pol_set(d, ino, NULL) : set_file_stripe(d, ino, NULL);
+	fuse_reply_err(req, -err);
+}
+
+/* Create a regular file with the default its directory has, if any. */
+static int create_file(struct fsd *d, __u64 parent, const char *name,
+		       const struct ns_cred *cred, __u64 *ino)
+{
+	struct fs_stripe st;
+	bool striped = pol_get(d, parent, &st) && st.nstrips;
+	int err = fs_create(d->fs, parent, name, cred, striped ? &st : NULL, ino);
+
+	if (!err && striped && pol_set(d, *ino, &st))
+		pr_warn("ino %llu: striped, but its policy is not shown", (unsigned long long)*ino);
+	return err;
+}
+
 static const struct fuse_lowlevel_ops fsd_ops = {
 	.lookup = op_lookup,
 	.forget = op_forget,
@@ -950,6 +1606,10 @@ static const struct fuse_lowlevel_ops fsd_ops = {
 	.readdirplus = op_readdirplus,
 	.statfs = op_statfs,
 	.create = op_create,
+	.setxattr = op_setxattr,
+	.getxattr = op_getxattr,
+	.listxattr = op_listxattr,
+	.removexattr = op_removexattr,
 };
 
 /* ---- life cycle ---- */
@@ -1042,7 +1702,9 @@ int fsd_create(struct fs *fs, const struct fsd_config *cfg, struct fsd **out, ch
 	d->fs = fs;
 	d->ns = fs_ns(fs);
 	d->ndevs = cfg->ndevs;
+	d->resolver = cfg->resolver;
 	d->fuse_fd = -1;
+	pthread_mutex_init(&d->pol_lock, NULL);
 	for (i = 0; i < FAMFS_MAX_DEVS; i++)
 		d->zfd[i] = -1;
 	pthread_rwlock_init(&d->space, NULL);
@@ -1086,6 +1748,10 @@ int fsd_create(struct fs *fs, const struct fsd_config *cfg, struct fsd **out, ch
 	err = register_devs(d, msg, msglen);
 	if (err)
 		goto err_umount;
+	/* filled before the first LOOKUP too; attached once INIT is done */
+	err = bpf_load(d, msg, msglen);
+	if (err)
+		goto err_umount;
 	d->se = fuse_session_new(&args, &fsd_ops, sizeof(fsd_ops), d);
 	if (!d->se) {
 		err = fbs_fail(msg, msglen, -ENOMEM, "cannot create the FUSE session");
@@ -1118,8 +1784,17 @@ static void *ready_thread(void *arg)
 	struct stat st;
 	int err = stat(d->mnt, &st) ? -errno : 0;
 
-	d->ready(d->ready_ctx, err);
+	/* no message for that: the caller's says the mount does not answer */
+	if (!err)
+		err = bpf_attach(d);
+	if (d->ready)
+		d->ready(d->ready_ctx, err);
 	return NULL;
+}
+
+const char *fsd_msg(const struct fsd *d)
+{
+	return d->msg;
 }
 
 int fsd_run(struct fsd *fsd, void (*ready)(void *ctx, int err), void *ctx)
@@ -1137,7 +1812,7 @@ int fsd_run(struct fsd *fsd, void (*ready)(void *ctx, int err), void *ctx)
 		fuse_loop_cfg_destroy(lc);
 		return -EIO;
 	}
-	if (ready) {
+	if (ready || fsd->bpf) {
 		fsd->ready = ready;
 		fsd->ready_ctx = ctx;
 		/* signals go to this thread: they wake the loop */
@@ -1145,8 +1820,13 @@ int fsd_run(struct fsd *fsd, void (*ready)(void *ctx, int err), void *ctx)
 		pthread_sigmask(SIG_BLOCK, &all, &old);
 		helper = !pthread_create(&th, NULL, ready_thread, fsd);
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
-		if (!helper)
-			ready(ctx, -EAGAIN);
+		if (!helper) {
+			snprintf(fsd->msg, sizeof(fsd->msg), "cannot start a thread");
+			if (fsd->bpf)
+				pr_warn("BPF resolver not attached: every mapping miss is an upcall");
+			if (ready)
+				ready(ctx, -EAGAIN);
+		}
 	}
 	/* workers read /dev/fuse each; the shim's hooks are thread-safe */
 	ret = fuse_session_loop_mt(fsd->se, lc);
@@ -1172,9 +1852,12 @@ void fsd_destroy(struct fsd *d)
 	else if (d->fuse_fd >= 0)
 		close(d->fuse_fd);
 	fbs_shim_free(d->shim);
+	famfs_loader_close(d->bpf);	/* detaches, unpins */
 	for (i = 0; i < FAMFS_MAX_DEVS; i++)
 		if (d->zfd[i] >= 0)
 			close(d->zfd[i]);
 	pthread_rwlock_destroy(&d->space);
+	pthread_mutex_destroy(&d->pol_lock);
+	free(d->pol);
 	free(d);
 }

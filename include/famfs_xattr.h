@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause) */
+/*
+ * Extended attributes of a famfs-bpf mount (served by server/fsd.c), the
+ * contract between the daemon and the tools that read or set them.
+ *
+ * FAMFS_XATTR_LAYOUT ("user.famfs.layout", regular files, read-only):
+ * struct famfs_xattr_layout, then @nsimple struct fmap_simple_ext, then
+ * @nileave struct fmap_ileave_ext (include/fmap.h), all little-endian;
+ * simple extents sorted by file offset.  Device numbers are indexes in the
+ * file system's device table (mkfs order), not kernel device ids.  A size
+ * query (size 0) returns the length; a smaller buffer gets ERANGE.
+ * Directories and symbolic links have none (ENODATA).
+ *
+ * FAMFS_XATTR_STRIPE ("user.famfs.stripe", regular files and
+ * directories): "STRIPS CHUNK" in ASCII decimal, e.g. "2 2097152".
+ * STRIPS is a power of two from 1 to the device count (at most
+ * FMAP_MAX_STRIPS), CHUNK a power of two from 2 MiB to 1 GiB; anything
+ * else is EINVAL.  On a file it sets how its space is laid out, and only
+ * while it has none (EBUSY after); on a directory it is the default for
+ * files created in it from then on, kept in the daemon's memory only (a
+ * remount forgets it).  Reading it gives the same format, ENODATA if no
+ * policy is set (a file whose space ends in an interleaved extent reports
+ * that extent's geometry, which its growth follows).
+ *
+ * Other names: EOPNOTSUPP.
+ */
+#ifndef FAMFS_XATTR_H
+#define FAMFS_XATTR_H
+
+#include <linux/types.h>
+
+#define FAMFS_XATTR_LAYOUT	"user.famfs.layout"
+#define FAMFS_XATTR_STRIPE	"user.famfs.stripe"
+
+#define FAMFS_XATTR_LAYOUT_MAGIC	0x4c4d4146	/* "FAML", little-endian */
+#define FAMFS_XATTR_LAYOUT_VERSION	1
+
+struct famfs_xattr_layout {
+	__u32 magic;		/* FAMFS_XATTR_LAYOUT_MAGIC */
+	__u32 version;		/* FAMFS_XATTR_LAYOUT_VERSION */
+	__u32 nsimple;		/* struct fmap_simple_ext that follow */
+	__u32 nileave;		/* struct fmap_ileave_ext after those */
+	__u64 size;		/* the file's size */
+};
+
+/* "STRIPS CHUNK": the longest value, with room to spare */
+#define FAMFS_XATTR_STRIPE_MAX	32
+
+#endif /* FAMFS_XATTR_H */

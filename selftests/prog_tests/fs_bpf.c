@@ -1,0 +1,518 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * famfs-bpf mount with the BPF resolver (the default) on /dev/pmem2,
+ * driven through the famfs-bpf binary, and the extended attributes of
+ * include/famfs_xattr.h.
+ *  - mount: mkfs -f, mount: the resolver is attached;
+ *  - xattrs: user.famfs.stripe on a file and a directory (a new file in it
+ *    takes the default), refusals (EINVAL, EOPNOTSUPP, ENODATA), listxattr;
+ *  - write: 32 MiB through the stripe policy, read back by read(2) and
+ *    mmap, EBUSY for a new policy, user.famfs.layout decodes and maps the
+ *    bytes where they are on the device, bpftool shows the file's entry;
+ *  - reads: after a remount (nothing cached) reads are answered by the
+ *    resolver only: bpf_resolves grows, upcalls do not;
+ *  - cut: truncate down and read, unlink: the map entry goes;
+ *  - explicit: mount -o resolver=bpf serves reads by BPF;
+ *  - upcall: mount -o resolver=upcall: nothing attached, reads upcall.
+ * Every path ends unmounted: later tests mkfs the same device.
+ */
+#define _GNU_SOURCE
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "famfs_xattr.h"
+#include "fixture.h"
+#include "fmap.h"
+#include "test_progs.h"
+
+#define DEV	"/dev/pmem2"
+#define MNT	"/tmp/fs_bpf.mnt"
+#define BIG	(32 * MiB)
+#define KEEP	(4 * MiB + 321)
+#define CUT	(5 * MiB + 100)
+#define CHUNK	(2 * MiB)
+
+static char bin[PATH_MAX], tool[PATH_MAX];
+static char out_text[8192];
+
+/* build/selftests/test_progs -> build/server/famfs-bpf, build/tools/bpftool/bpftool */
+static bool find_binaries(void)
+{
+	char exe[PATH_MAX], *dir;
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	if (!ASSERT_GT(n, 0, "readlink /proc/self/exe"))
+		return false;
+	exe[n] = '\0';
+	dir = dirname(dirname(exe));
+	snprintf(bin, sizeof(bin), "%s/server/famfs-bpf", dir);
+	snprintf(tool, sizeof(tool), "%s/tools/bpftool/bpftool", dir);
+	return ASSERT_OK(access(bin, X_OK), "famfs-bpf binary") &&
+	       ASSERT_OK(access(tool, X_OK), "bpftool binary");
+}
+
+/* Run @prog ARGS... (NULL-terminated); its exit code, stdout+stderr in out_text. */
+static int run(const char *prog, const char *arg0, ...)
+{
+	char *argv[16];
+	int argc = 0, status, tmp;
+	va_list ap;
+	ssize_t n;
+	pid_t pid;
+
+	argv[argc++] = (char *)prog;
+	va_start(ap, arg0);
+	for (const char *a = arg0; a && argc < 15; a = va_arg(ap, const char *))
+		argv[argc++] = (char *)a;
+	va_end(ap);
+	argv[argc] = NULL;
+
+	out_text[0] = '\0';
+	tmp = open("/tmp", O_TMPFILE | O_RDWR, 0600);
+	if (tmp < 0)
+		return -1;
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0) {
+		close(tmp);
+		return -1;
+	}
+	if (pid == 0) {
+		dup2(tmp, STDERR_FILENO);
+		dup2(tmp, STDOUT_FILENO);	/* not into the TAP */
+		execv(prog, argv);
+		_exit(127);
+	}
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		status = -1;
+	else
+		status = WEXITSTATUS(status);
+	n = pread(tmp, out_text, sizeof(out_text) - 1, 0);
+	out_text[n > 0 ? n : 0] = '\0';
+	close(tmp);
+
+	printf("# %s", basename(argv[0]));
+	for (int i = 1; i < argc; i++)
+		printf(" %s", argv[i]);
+	printf(": exit %d%s%.*s\n", status, out_text[0] ? ": " : "",
+	       (int)strcspn(out_text, "\n"), out_text);
+	return status;
+}
+
+static bool mounted(void)
+{
+	char line[512];
+	bool found = false;
+	FILE *f = fopen("/proc/self/mounts", "r");
+
+	while (f && !found && fgets(line, sizeof(line), f))
+		found = strstr(line, " " MNT " ") != NULL;
+	if (f)
+		fclose(f);
+	return found;
+}
+
+static void ensure_unmounted(void)
+{
+	if (!mounted())
+		return;
+	if (run(bin, "umount", MNT, NULL) && mounted())
+		umount2(MNT, MNT_DETACH);
+	ASSERT_FALSE(mounted(), "unmounted");
+}
+
+static const char *path(const char *name)
+{
+	static char buf[2][PATH_MAX];
+	static int i;
+
+	i ^= 1;
+	snprintf(buf[i], sizeof(buf[i]), MNT "/%s", name);
+	return buf[i];
+}
+
+/* A counter of the mount's fmap_stats; -1 if absent. */
+static long long stat_of(const char *name)
+{
+	char file[128], line[128], key[64];
+	long long val, found = -1;
+	struct stat st;
+	FILE *f;
+
+	if (stat(MNT, &st))
+		return -1;
+	snprintf(file, sizeof(file), "/sys/fs/fuse/connections/%u/fmap_stats",
+		 minor(st.st_dev));
+	f = fopen(file, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%63s %lld", key, &val) == 2 && !strcmp(key, name))
+			found = val;
+	fclose(f);
+	return found;
+}
+
+static bool remount(const char *opts)
+{
+	if (mounted() && !ASSERT_EQ(run(bin, "umount", MNT, NULL), 0, "umount"))
+		return false;
+	if (opts)
+		return ASSERT_EQ(run(bin, "mount", "-o", opts, DEV, MNT, NULL), 0, opts);
+	return ASSERT_EQ(run(bin, "mount", DEV, MNT, NULL), 0, "mount");
+}
+
+/*
+ * In @piece bytes at a time.  A striped file grows by interleaved extents
+ * each at least as large as the file, at most FMAP_MAX_ILEAVE of them, then
+ * by simple ones; the maps take one kind per file, so a file that needs
+ * both is left to the upcall.  Pieces of 8 MiB keep 32 MiB interleaved.
+ */
+static bool write_file(const char *name, const void *data, size_t len, size_t piece)
+{
+	int fd = open(path(name), O_CREAT | O_WRONLY | O_TRUNC, 0644);
+	size_t done = 0;
+	ssize_t n;
+
+	if (!ASSERT_OK_FD(fd, name))
+		return false;
+	while (done < len) {
+		size_t chunk = len - done < piece ? len - done : piece;
+
+		n = write(fd, (const char *)data + done, chunk);
+		if (!ASSERT_EQ(n, (ssize_t)chunk, "write"))
+			break;
+		done += n;
+	}
+	close(fd);
+	return done == len;
+}
+
+/*
+ * read(2) and mmap both give @data, and stat gives its length; with @eof,
+ * a read past the end too (its probe of the end is a miss in no extent,
+ * which the resolver leaves to the server).
+ */
+static void check_file(const char *name, const void *data, size_t len, bool eof)
+{
+	char *buf = malloc(len + 1);
+	struct stat st;
+	void *map;
+	int fd;
+
+	fd = open(path(name), O_RDONLY);
+	if (!ASSERT_OK_FD(fd, name) || !ASSERT_TRUE(buf != NULL, "malloc"))
+		goto out;
+	if (ASSERT_OK(fstat(fd, &st), "fstat"))
+		ASSERT_EQ(st.st_size, len, "size");
+	if (ASSERT_EQ(pread(fd, buf, len + eof, 0), (ssize_t)len, "read"))
+		ASSERT_MEMEQ(buf, data, len, "read(2) bytes");
+	map = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+	if (ASSERT_TRUE(map != MAP_FAILED, "mmap")) {
+		ASSERT_MEMEQ(map, data, len, "mmap bytes");
+		munmap(map, len);
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+}
+
+/* Reads of @name after a remount: by the resolver only (with @bpf). */
+static void reads_by(const char *name, const void *data, size_t len, bool bpf)
+{
+	long long res0 = stat_of("bpf_resolves"), up0 = stat_of("upcalls");
+
+	if (!ASSERT_GE(res0, 0, "fmap_stats") || !ASSERT_GE(up0, 0, "upcalls counter"))
+		return;
+	check_file(name, data, len, false);
+	printf("# %s: bpf_resolves %lld -> %lld, upcalls %lld -> %lld\n", name, res0,
+	       stat_of("bpf_resolves"), up0, stat_of("upcalls"));
+	if (bpf) {
+		ASSERT_GT(stat_of("bpf_resolves"), res0, "reads resolved by BPF");
+		ASSERT_EQ(stat_of("upcalls"), up0, "no upcalls for the reads");
+	} else {
+		ASSERT_EQ(stat_of("bpf_resolves"), res0, "nothing resolved by BPF");
+		ASSERT_GT(stat_of("upcalls"), up0, "reads upcall");
+	}
+	check_file(name, data, len, true);
+}
+
+/* Whether bpftool's dump of the files map has the key @ino. */
+static int map_has(__u64 ino)
+{
+	char files[PATH_MAX], want[64];
+	struct stat st;
+
+	if (stat(MNT, &st))
+		return -1;
+	snprintf(files, sizeof(files), "/sys/fs/bpf/famfs-bpf/%u/files", minor(st.st_dev));
+	if (run(tool, "map", "dump", "pinned", files, NULL))
+		return -1;
+	snprintf(want, sizeof(want), "\"key\": %llu,", (unsigned long long)ino);
+	return strstr(out_text, want) != NULL;
+}
+
+static __u64 ino_of(const char *name)
+{
+	struct stat st;
+
+	return stat(path(name), &st) ? 0 : st.st_ino;
+}
+
+static void test_mount(void)
+{
+	if (!ASSERT_EQ(run(bin, "mkfs", "-f", DEV, NULL), 0, "mkfs -f"))
+		return;
+	mkdir(MNT, 0755);
+	if (!ASSERT_EQ(run(bin, "mount", DEV, MNT, NULL), 0, "mount"))
+		return;
+	ASSERT_EQ(stat_of("bpf_attached"), 1, "BPF resolver attached by default");
+}
+
+static bool get_stripe(const char *name, char *val, size_t size)
+{
+	ssize_t n = getxattr(path(name), FAMFS_XATTR_STRIPE, val, size - 1);
+
+	if (!ASSERT_GT(n, 0, "getxattr stripe"))
+		return false;
+	val[n] = '\0';
+	return true;
+}
+
+static void test_xattrs(void)
+{
+	static const char *const bad[] = {
+		"2 2097152",		/* more strips than devices */
+		"0 2097152", "1 1048576", "1 3145728", "1 2147483648", "1", "1 ",
+		" 1 2097152", "1  2097152", "+1 2097152", "1 0x200000", "1 2097152 1",
+		"99999999999999999999 2097152", "",
+	};
+	char val[64], names[128];
+	ssize_t n;
+	int fd;
+
+	if (!ASSERT_TRUE(mounted(), "mounted"))
+		return;
+	fd = open(path("f"), O_CREAT | O_WRONLY, 0644);
+	if (!ASSERT_OK_FD(fd, "create f"))
+		return;
+	close(fd);
+	ASSERT_ERR(getxattr(path("f"), FAMFS_XATTR_STRIPE, val, sizeof(val)), "no policy yet");
+	ASSERT_EQ(errno, ENODATA, "ENODATA");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		errno = 0;
+		ASSERT_ERR(setxattr(path("f"), FAMFS_XATTR_STRIPE, bad[i], strlen(bad[i]), 0),
+			   bad[i]);
+		ASSERT_EQ(errno, EINVAL, "EINVAL");
+	}
+	ASSERT_ERR(setxattr(path("f"), "user.other", "x", 1, 0), "other name");
+	ASSERT_EQ(errno, EOPNOTSUPP, "EOPNOTSUPP");
+	ASSERT_ERR(getxattr(path("f"), "user.other", val, sizeof(val)), "get other name");
+	ASSERT_EQ(errno, EOPNOTSUPP, "EOPNOTSUPP on get");
+	ASSERT_OK(setxattr(path("f"), FAMFS_XATTR_STRIPE, "1 2097152", 9, 0), "set stripe");
+	if (get_stripe("f", val, sizeof(val)))
+		ASSERT_STREQ(val, "1 2097152", "stripe read back");
+	n = listxattr(path("f"), names, sizeof(names));
+	ASSERT_EQ(n, (ssize_t)(sizeof(FAMFS_XATTR_LAYOUT) + sizeof(FAMFS_XATTR_STRIPE)),
+		  "listxattr f");
+	if (n > 0)
+		ASSERT_MEMEQ(names, FAMFS_XATTR_LAYOUT "\0" FAMFS_XATTR_STRIPE, n, "names of f");
+
+	/* a directory's default goes to files created in it */
+	ASSERT_OK(mkdir(path("d"), 0755), "mkdir d");
+	ASSERT_ERR(getxattr(path("d"), FAMFS_XATTR_LAYOUT, val, sizeof(val)), "dir layout");
+	ASSERT_EQ(errno, ENODATA, "no layout on a directory");
+	ASSERT_EQ(listxattr(path("d"), names, sizeof(names)), 0, "nothing on d yet");
+	ASSERT_OK(setxattr(path("d"), FAMFS_XATTR_STRIPE, "1 4194304", 9, 0), "dir stripe");
+	fd = open(path("d/g"), O_CREAT | O_WRONLY, 0644);
+	if (ASSERT_OK_FD(fd, "create d/g"))
+		close(fd);
+	if (get_stripe("d/g", val, sizeof(val)))
+		ASSERT_STREQ(val, "1 4194304", "inherited from d");
+	ASSERT_EQ(listxattr(path("d"), names, sizeof(names)),
+		  (ssize_t)sizeof(FAMFS_XATTR_STRIPE), "d lists its stripe");
+}
+
+/* Decode user.famfs.layout of @name and check it maps @data. */
+static void check_layout(const char *name, const void *data, size_t len)
+{
+	const struct famfs_xattr_layout *h;
+	const struct fmap_simple_ext *se;
+	const struct fmap_ileave_ext *ie;
+	char *buf = NULL, *got = malloc(MiB);
+	ssize_t n = getxattr(path(name), FAMFS_XATTR_LAYOUT, NULL, 0), m;
+	__u64 mapped = 0, off;
+	struct fmap_mapping map = { 0 };
+	bool congruent = true, bytes = true;
+	__u32 i;
+
+	if (!ASSERT_GT(n, (ssize_t)sizeof(*h), "layout size query") ||
+	    !ASSERT_TRUE(got != NULL, "malloc"))
+		goto out;
+	buf = malloc(n);
+	ASSERT_ERR(getxattr(path(name), FAMFS_XATTR_LAYOUT, buf, n - 1), "short buffer");
+	ASSERT_EQ(errno, ERANGE, "ERANGE");
+	m = getxattr(path(name), FAMFS_XATTR_LAYOUT, buf, n);
+	if (!ASSERT_EQ(m, n, "layout"))
+		goto out;
+	h = (const void *)buf;
+	ASSERT_EQ(le32toh(h->magic), FAMFS_XATTR_LAYOUT_MAGIC, "magic");
+	ASSERT_EQ(le32toh(h->version), 1, "version");
+	ASSERT_EQ(le64toh(h->size), len, "size");
+	if (!ASSERT_EQ((size_t)n, sizeof(*h) + le32toh(h->nsimple) * sizeof(*se) +
+			  le32toh(h->nileave) * sizeof(*ie), "length matches counts"))
+		goto out;
+	printf("# %s: %u simple, %u interleaved extents\n", name, le32toh(h->nsimple),
+	       le32toh(h->nileave));
+	ASSERT_GT(le32toh(h->nileave), 0, "the stripe policy made interleaved extents");
+	se = (const void *)(h + 1);
+	ie = (const void *)(se + le32toh(h->nsimple));
+	for (i = 0; i < le32toh(h->nsimple); i++) {
+		mapped += se[i].len;
+		congruent &= se[i].dev == 0 && se[i].file_off % CHUNK == se[i].dev_off % CHUNK;
+	}
+	for (i = 0; i < le32toh(h->nileave); i++) {
+		mapped += ie[i].len;
+		congruent &= ie[i].strip_shift == 0 && ie[i].chunk_shift == 21 &&
+			     ie[i].strips[0].dev == 0 && ie[i].strips[0].dev_off % CHUNK == 0 &&
+			     ie[i].file_off % CHUNK == 0;
+	}
+	ASSERT_GE(mapped, len, "the extents cover the file");
+	ASSERT_TRUE(congruent, "one device, 2 MiB chunks, offsets congruent mod 2 MiB");
+
+	/* each MiB where the layout says, on the device itself */
+	for (off = 0; off < len && bytes; off += MiB) {
+		size_t piece = len - off < MiB ? len - off : MiB;
+		bool found = false;
+
+		for (i = 0; i < le32toh(h->nsimple) && !found; i++)
+			found = !fmap_simple_resolve(&se[i], 1, off, &map);
+		for (i = 0; i < le32toh(h->nileave) && !found; i++)
+			found = off >= ie[i].file_off && off - ie[i].file_off < ie[i].len &&
+				!fmap_ileave_resolve(&ie[i], off, &map);
+		bytes = found && map.len >= piece &&
+			/* O_DIRECT: whole pages */
+			!dev_pread(DEV, got, (piece + 4095) & ~4095UL, map.dev_off) &&
+			!memcmp(got, (const char *)data + off, piece);
+	}
+	ASSERT_TRUE(bytes, "the device holds the bytes where the layout says");
+out:
+	free(buf);
+	free(got);
+}
+
+static void test_write(const char *big, const char *keep)
+{
+	__u64 ino;
+
+	if (!ASSERT_TRUE(mounted(), "mounted"))
+		return;
+	if (!write_file("f", big, BIG, 8 * MiB) || !write_file("keep", keep, KEEP, MiB))
+		return;
+	check_file("f", big, BIG, true);
+	ASSERT_ERR(setxattr(path("f"), FAMFS_XATTR_STRIPE, "1 4194304", 9, 0), "policy late");
+	ASSERT_EQ(errno, EBUSY, "EBUSY once the file has space");
+	check_layout("f", big, BIG);
+	ino = ino_of("f");
+	ASSERT_EQ(map_has(ino), 1, "bpftool: f in the files map");
+	ASSERT_EQ(map_has(ino_of("keep")), 1, "bpftool: keep in the files map");
+}
+
+static void test_reads(const char *big)
+{
+	if (!remount(NULL))
+		return;
+	ASSERT_EQ(stat_of("bpf_attached"), 1, "attached");
+	reads_by("f", big, BIG, true);
+}
+
+static void test_cut(const char *big)
+{
+	__u64 ino = ino_of("f");
+	char *buf = malloc(CUT + 1);
+	int fd;
+
+	if (!ASSERT_TRUE(mounted(), "mounted") || !ASSERT_GT(ino, 0, "f") ||
+	    !ASSERT_TRUE(buf != NULL, "malloc"))
+		goto out;
+	ASSERT_OK(truncate(path("f"), CUT), "truncate down");
+	fd = open(path("f"), O_RDONLY);
+	if (ASSERT_OK_FD(fd, "open f")) {
+		if (ASSERT_EQ(pread(fd, buf, CUT + 1, 0), CUT, "read to the new end"))
+			ASSERT_MEMEQ(buf, big, CUT, "bytes kept");
+		close(fd);
+	}
+	check_layout("f", big, CUT);
+	ASSERT_EQ(map_has(ino), 1, "still in the map after the cut");
+	ASSERT_OK(unlink(path("f")), "unlink");
+	ASSERT_EQ(map_has(ino), 0, "unlinked: the map entry is gone");
+out:
+	free(buf);
+}
+
+static void test_explicit(const char *keep)
+{
+	if (!remount("resolver=bpf"))
+		return;
+	ASSERT_EQ(stat_of("bpf_attached"), 1, "attached");
+	reads_by("keep", keep, KEEP, true);
+}
+
+static void test_upcall(const char *keep)
+{
+	struct stat st;
+	char pins[64];
+
+	if (!remount("resolver=upcall"))
+		return;
+	ASSERT_EQ(stat_of("bpf_attached"), 0, "nothing attached");
+	if (ASSERT_OK(stat(MNT, &st), "stat"))
+		snprintf(pins, sizeof(pins), "/sys/fs/bpf/famfs-bpf/%u", minor(st.st_dev));
+	ASSERT_ERR(access(pins, F_OK), "no pinned maps");
+	reads_by("keep", keep, KEEP, false);
+	ASSERT_EQ(run(bin, "mount", "-o", "resolver=magic", DEV, MNT, NULL), 16,
+		  "unknown resolver: usage");
+}
+
+void test_fs_bpf(void)
+{
+	char *big = malloc(BIG), *keep = malloc(KEEP);
+
+	if (!ASSERT_TRUE(big && keep, "malloc") || !find_binaries())
+		goto out;
+	fill_pattern(big, BIG, 7);
+	fill_pattern(keep, KEEP, 8);
+	if (test__start_subtest("mount"))
+		test_mount();
+	if (test__start_subtest("xattrs"))
+		test_xattrs();
+	if (test__start_subtest("write"))
+		test_write(big, keep);
+	if (test__start_subtest("reads"))
+		test_reads(big);
+	if (test__start_subtest("cut"))
+		test_cut(big);
+	if (test__start_subtest("explicit"))
+		test_explicit(keep);
+	if (test__start_subtest("upcall"))
+		test_upcall(keep);
+out:
+	ensure_unmounted();
+	free(big);
+	free(keep);
+}
