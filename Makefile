@@ -240,7 +240,9 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-fr
 SERVER_OUT := $(O)/server
 SERVER_MAIN := server/famfs-bpf.c
 SERVER_DEMO := server/demo.c
-SERVER_SRCS := $(filter-out $(SERVER_MAIN) $(SERVER_DEMO),$(wildcard server/*.c))
+# mount(8)'s helper for type fuse.famfs-bpf (a program of its own)
+SERVER_HELPER := server/mount_helper.c
+SERVER_SRCS := $(filter-out $(SERVER_MAIN) $(SERVER_DEMO) $(SERVER_HELPER),$(wildcard server/*.c))
 SERVER_HDRS := $(wildcard server/*.h include/*.h include/uapi/linux/*.h)
 SERVER_LIB := $(SERVER_OUT)/libfamfs-server.a
 SERVER_LIB_SAN := $(SERVER_OUT)/san/libfamfs-server.a
@@ -294,8 +296,12 @@ $(SERVER_OUT)/famfs-bpf-demo: $(SERVER_DEMO) $(SERVER_LIB) $(SERVER_HDRS)
 	$(call msg,CCLD,$@)
 	$(Q)$(CC) $(USER_CFLAGS) $< $(SERVER_LIB) $(USER_LDLIBS) -o $@
 
+$(SERVER_OUT)/mount.fuse.famfs-bpf: $(SERVER_HELPER) $(SERVER_LIB) $(SERVER_HDRS)
+	$(call msg,CCLD,$@)
+	$(Q)$(CC) $(USER_CFLAGS) $< $(SERVER_LIB) $(USER_LDLIBS) -o $@
+
 SERVER_BINS := $(if $(wildcard $(SERVER_MAIN)),$(SERVER_OUT)/famfs-bpf) \
-	$(SERVER_OUT)/famfs-bpf-demo
+	$(SERVER_OUT)/famfs-bpf-demo $(SERVER_OUT)/mount.fuse.famfs-bpf
 .PHONY: build-server
 build-server: $(if $(SERVER_SRCS),$(SERVER_LIB)) $(SERVER_BINS)
 
@@ -449,12 +455,17 @@ bench: $(DEPS_STAMP)
 PREFIX ?= /usr/local
 DESTDIR ?=
 MAN_PAGES := $(wildcard server/man/*.8)
+# mount(8) looks for helpers in /sbin only, whatever PREFIX is
+HELPERDIR ?= /sbin
 
 .PHONY: install
 install:
 	$(Q)[ -x $(SERVER_OUT)/famfs-bpf ] || { echo "make install: $(SERVER_OUT)/famfs-bpf missing: make all first" >&2; exit 1; }
 	$(call msg,INSTALL,$(DESTDIR)$(PREFIX)/sbin/famfs-bpf)
 	$(Q)install -D -m 0755 $(SERVER_OUT)/famfs-bpf $(DESTDIR)$(PREFIX)/sbin/famfs-bpf
+	$(call msg,INSTALL,$(DESTDIR)$(HELPERDIR)/mount.fuse.famfs-bpf)
+	$(Q)install -D -m 0755 $(SERVER_OUT)/mount.fuse.famfs-bpf \
+		$(DESTDIR)$(HELPERDIR)/mount.fuse.famfs-bpf
 	$(call msg,INSTALL,$(MAN_PAGES))
 	$(Q)install -d $(DESTDIR)$(PREFIX)/share/man/man8
 	$(Q)install -m 0644 $(MAN_PAGES) $(DESTDIR)$(PREFIX)/share/man/man8/

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -38,6 +39,10 @@ union cli_args {
 	struct cli_stats_args stats;
 	struct cli_mount_args mount;
 	struct cli_umount_args umount;
+	struct cli_creat_args creat;
+	struct cli_cp_args cp;
+	struct cli_mkdir_args mkdir;
+	struct cli_getmap_args getmap;
 };
 
 struct cli_cmd {
@@ -76,6 +81,27 @@ static int run_umount(union cli_args *a, int n, char **ops, FILE *out)
 {
 	(void)n;
 	return cli_umount(&a->umount, ops[0], out);
+}
+
+static int run_creat(union cli_args *a, int n, char **ops, FILE *out)
+{
+	(void)n;
+	return cli_creat(&a->creat, ops[0], out);
+}
+
+static int run_cp(union cli_args *a, int n, char **ops, FILE *out)
+{
+	return cli_cp(&a->cp, n, ops, out);
+}
+
+static int run_mkdir(union cli_args *a, int n, char **ops, FILE *out)
+{
+	return cli_mkdir(&a->mkdir, n, ops, out);
+}
+
+static int run_getmap(union cli_args *a, int n, char **ops, FILE *out)
+{
+	return cli_getmap(&a->getmap, n, ops, out);
 }
 
 static const struct cli_opt mkfs_opts[] = {
@@ -149,6 +175,72 @@ static const char *const umount_details[] = {
 	NULL
 };
 
+static const struct cli_opt creat_opts[] = {
+	{ 's', "size", CLI_OPT_STRING, offsetof(struct cli_creat_args, size), "SIZE",
+	  "file size, required (0 allowed)" },
+	{ 'N', "strips", CLI_OPT_STRING, offsetof(struct cli_creat_args, strips), "STRIPS",
+	  "interleave over STRIPS strips (1, 2, 4, 8 or 16)" },
+	{ 'C', "chunk", CLI_OPT_SIZE, offsetof(struct cli_creat_args, chunk), "CHUNK",
+	  "interleave chunk size (a power of two, 2M to 1G)" },
+	{ 0 }
+};
+
+static const char *const creat_details[] = {
+	"Creates FILE (it must not exist) in a famfs-bpf mount and allocates SIZE",
+	"bytes by writing zeroes through the mount: famfs allocates on write, so",
+	"the space is reserved when the command returns.  -N/-C set the file's",
+	"stripe policy (user.famfs.stripe) first.",
+	"Exit: 0, 8 I/O error, 16 usage, 40 not in a famfs-bpf mount, 41 FILE",
+	"exists, 42 no space (FILE removed).",
+	NULL
+};
+
+static const struct cli_opt cp_opts[] = {
+	{ 'r', "recursive", CLI_OPT_FLAG, offsetof(struct cli_cp_args, recursive), NULL,
+	  "copy directories and what they hold" },
+	{ 'N', "strips", CLI_OPT_STRING, offsetof(struct cli_cp_args, strips), "STRIPS",
+	  "interleave each new file over STRIPS strips" },
+	{ 'C', "chunk", CLI_OPT_SIZE, offsetof(struct cli_cp_args, chunk), "CHUNK",
+	  "interleave chunk size of each new file" },
+	{ 0 }
+};
+
+static const char *const cp_details[] = {
+	"Copies regular files (and, with -r, directory trees) into a famfs-bpf",
+	"mount, keeping their mode.  DST is an existing directory, or a new name",
+	"when there is one SRC.  Existing files are not overwritten.  Stops at",
+	"the first error; a file copied in part is removed.",
+	"Exit: 0, 8 I/O error or a SRC that cannot be copied, 16 usage, 40 DST",
+	"not in a famfs-bpf mount, 41 a destination exists, 42 no space.",
+	NULL
+};
+
+static const struct cli_opt mkdir_opts[] = {
+	{ 'p', "parents", CLI_OPT_FLAG, offsetof(struct cli_mkdir_args, parents), NULL,
+	  "make missing parents; an existing directory is no error" },
+	{ 0 }
+};
+
+static const char *const mkdir_details[] = {
+	"Makes directories in a famfs-bpf mount.",
+	"Exit: 0, 8 error, 16 usage, 40 not in a famfs-bpf mount, 41 exists.",
+	NULL
+};
+
+static const struct cli_opt getmap_opts[] = {
+	{ 0 }
+};
+
+static const char *const getmap_details[] = {
+	"Prints where FILE's bytes live: each extent (simple: file range to a",
+	"device index and range; interleaved: strips, chunk and each strip's",
+	"device range), then for each OFFSET (4096, 1M, ...) its device and",
+	"device offset, a hole, or beyond the end of the file.",
+	"Exit: 0, 8 error, 16 usage, 40 not in a famfs-bpf mount, 43 no layout",
+	"or a malformed one.",
+	NULL
+};
+
 static const struct cli_cmd commands[] = {
 	{ "mkfs", "DEV...", 1, FBS_ALLOC_MAX_DEVS, "create a file system",
 	  mkfs_details, mkfs_opts, run_mkfs },
@@ -160,6 +252,14 @@ static const struct cli_cmd commands[] = {
 	  mount_details, mount_opts, run_mount },
 	{ "umount", "MNT", 1, 1, "unmount a file system",
 	  umount_details, umount_opts, run_umount },
+	{ "creat", "FILE", 1, 1, "create a file and allocate its space",
+	  creat_details, creat_opts, run_creat },
+	{ "cp", "SRC... DST", 2, INT_MAX, "copy files into a mount",
+	  cp_details, cp_opts, run_cp },
+	{ "mkdir", "DIR...", 1, INT_MAX, "make directories in a mount",
+	  mkdir_details, mkdir_opts, run_mkdir },
+	{ "getmap", "FILE [OFFSET...]", 1, INT_MAX, "show where a file's bytes live",
+	  getmap_details, getmap_opts, run_getmap },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -105,4 +105,47 @@ int cli_fsck(const struct cli_fsck_args *args, int ndevs, char **devs, FILE *out
 int cli_mount(const struct cli_mount_args *args, int n, char **operands, FILE *out);
 int cli_umount(const struct cli_umount_args *args, const char *mnt, FILE *out);
 
+/*
+ * cli_files.c (creat, cp, mkdir) and cli_getmap.c: files inside a mount.
+ * Their own exit codes, one cause each (not OR-ed).
+ */
+#define CLI_EXIT_NOT_FAMFS	40	/* the target is not inside a famfs-bpf mount */
+#define CLI_EXIT_EXISTS		41	/* the target exists already */
+#define CLI_EXIT_NOSPC		42	/* the file system is full (nothing partial left) */
+#define CLI_EXIT_BADLAYOUT	43	/* getmap: no layout, or a malformed one */
+
+struct cli_creat_args {
+	const char *size;	/* -s, required: parsed by the command */
+	const char *strips;	/* -N, validated by the command */
+	__u64 chunk;		/* -C, 0: not given */
+};
+
+struct cli_cp_args {
+	bool recursive;		/* -r */
+	const char *strips;	/* -N */
+	__u64 chunk;		/* -C */
+};
+
+struct cli_mkdir_args {
+	bool parents;		/* -p */
+};
+
+struct cli_getmap_args {
+	bool unused;		/* no options yet */
+};
+
+int cli_creat(const struct cli_creat_args *args, const char *file, FILE *out);
+/* the operands are SRC... DST */
+int cli_cp(const struct cli_cp_args *args, int n, char **operands, FILE *out);
+int cli_mkdir(const struct cli_mkdir_args *args, int n, char **dirs, FILE *out);
+/* the operands are FILE [OFFSET...] */
+int cli_getmap(const struct cli_getmap_args *args, int n, char **operands, FILE *out);
+
+/*
+ * 0 if @path (which must exist) is inside a famfs-bpf mount, else a
+ * one-line error and CLI_EXIT_NOT_FAMFS or CLI_EXIT_OPERATIONAL.  @cmd
+ * prefixes the message.
+ */
+int cli_check_famfs(const char *cmd, const char *path);
+
 #endif /* FAMFS_BPF_CLI_H */
