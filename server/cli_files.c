@@ -31,15 +31,9 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "famfs_xattr.h"
 #include "fmap.h"
 #include "log.h"
-
-/* the attribute's contract, with the daemon's side (see cli_getmap.c) */
-#if __has_include("famfs_xattr.h")
-#include "famfs_xattr.h"
-#else
-#define FAMFS_XATTR_STRIPE	"user.famfs.stripe"
-#endif
 
 #define FUSE_SUPER_MAGIC	0x65735546
 #define FAMFS_FSTYPE		"fuse.famfs-bpf"

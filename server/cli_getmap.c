@@ -20,29 +20,9 @@
 #include <sys/xattr.h>
 
 #include "cli.h"
+#include "famfs_xattr.h"
 #include "fmap.h"
 #include "log.h"
-
-/*
- * The attribute's contract is include/famfs_xattr.h, which comes with the
- * daemon's side.  Until that is in the tree, the same names here; once it
- * is, this block is just the #include.
- */
-#if __has_include("famfs_xattr.h")
-#include "famfs_xattr.h"
-#else
-#define FAMFS_XATTR_LAYOUT		"user.famfs.layout"
-#define FAMFS_XATTR_LAYOUT_MAGIC	0x4c4d4146
-#define FAMFS_XATTR_LAYOUT_VERSION	1
-struct famfs_xattr_layout {
-	__u32 magic;
-	__u32 version;
-	__u32 nsimple;
-	__u32 nileave;
-	__u64 size;
-};
-#endif
-
 
 /* The largest attribute that can be valid: a bound before any allocation. */
 #define LAYOUT_MAX	(sizeof(struct famfs_xattr_layout) + \
