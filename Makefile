@@ -239,10 +239,9 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-fr
 
 SERVER_OUT := $(O)/server
 SERVER_MAIN := server/famfs-bpf.c
-SERVER_DEMO := server/demo.c
 # mount(8)'s helper for type fuse.famfs-bpf (a program of its own)
 SERVER_HELPER := server/mount_helper.c
-SERVER_SRCS := $(filter-out $(SERVER_MAIN) $(SERVER_DEMO) $(SERVER_HELPER),$(wildcard server/*.c))
+SERVER_SRCS := $(filter-out $(SERVER_MAIN) $(SERVER_HELPER),$(wildcard server/*.c))
 SERVER_HDRS := $(wildcard server/*.h include/*.h include/uapi/linux/*.h)
 SERVER_LIB := $(SERVER_OUT)/libfamfs-server.a
 SERVER_LIB_SAN := $(SERVER_OUT)/san/libfamfs-server.a
@@ -292,16 +291,12 @@ $(SERVER_OUT)/famfs-bpf: $(SERVER_MAIN) $(SERVER_LIB) $(SERVER_HDRS)
 	$(call msg,CCLD,$@)
 	$(Q)$(CC) $(USER_CFLAGS) $< $(SERVER_LIB) $(USER_LDLIBS) -o $@
 
-$(SERVER_OUT)/famfs-bpf-demo: $(SERVER_DEMO) $(SERVER_LIB) $(SERVER_HDRS)
-	$(call msg,CCLD,$@)
-	$(Q)$(CC) $(USER_CFLAGS) $< $(SERVER_LIB) $(USER_LDLIBS) -o $@
-
 $(SERVER_OUT)/mount.fuse.famfs-bpf: $(SERVER_HELPER) $(SERVER_LIB) $(SERVER_HDRS)
 	$(call msg,CCLD,$@)
 	$(Q)$(CC) $(USER_CFLAGS) $< $(SERVER_LIB) $(USER_LDLIBS) -o $@
 
 SERVER_BINS := $(if $(wildcard $(SERVER_MAIN)),$(SERVER_OUT)/famfs-bpf) \
-	$(SERVER_OUT)/famfs-bpf-demo $(SERVER_OUT)/mount.fuse.famfs-bpf
+	$(SERVER_OUT)/mount.fuse.famfs-bpf
 .PHONY: build-server
 build-server: $(if $(SERVER_SRCS),$(SERVER_LIB)) $(SERVER_BINS)
 

@@ -1,58 +1,46 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# The part of the demo that runs inside the guest (see demo.sh).
+# The part of the demo that runs inside the guest (see demo.sh): a famfs-bpf
+# file system on the three emulated pmem devices, from mkfs to a remount.
 set -u
 build=$1
-here=$(cd "$(dirname "$0")" && pwd)
 mnt=/tmp/famfs-bpf
+devs="/dev/pmem0 /dev/pmem1 /dev/pmem2"
+fb=$build/server/famfs-bpf
+bpftool=$build/tools/bpftool/bpftool
 MiB=$((1 << 20))
+PATH=$build/server:$PATH
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 run() { printf '$ %s\n' "$*"; eval "$@"; }
+fail() { echo "demo: $*" >&2; umount "$mnt" 2>/dev/null; exit 1; }
 
-if [ "${2:-}" = --mounted ]; then
-	conn=/sys/fs/fuse/connections/$(awk -v m="$mnt" '$5 == m { split($3, d, ":"); print d[2] }' /proc/self/mountinfo)
-	T=/sys/kernel/tracing
-	step "A famfs-bpf mount: files mapped onto the pmem devices"
-	run "grep famfs-bpf /proc/mounts"
-	run "ls -l $mnt"
-
-	step "Write with write(2), read back with read(2) and through mmap"
-	head -c $((16 * MiB)) /dev/urandom > /tmp/data
-	run "dd if=/tmp/data of=$mnt/interleaved bs=1M conv=notrunc status=none"
-	run "cmp /tmp/data $mnt/interleaved && echo 'read(2): identical'"
-	run "python3 -c \"import mmap,os; f=os.open('$mnt/interleaved',os.O_RDONLY); m=mmap.mmap(f,0,prot=mmap.PROT_READ); print('mmap: identical' if m[:]==open('/tmp/data','rb').read() else 'mmap: DIFFERENT')\""
-
-	step "Where the bytes are: 2 MiB chunks alternate between pmem0 and pmem1 at 128 MiB"
-	for c in 0 1 2 3; do
-		dev=/dev/pmem$((c % 2)) off=$((128 + (c / 2) * 2))
-		if cmp -s <(dd if=/tmp/data bs=1M skip=$((c * 2)) count=2 status=none) \
-			  <(dd if=$dev bs=1M skip=$off count=2 iflag=direct status=none); then
-			echo "chunk $c (file $((c * 2)) MiB): on $dev at $off MiB"
-		else
-			echo "chunk $c: NOT FOUND on $dev at $off MiB"
-		fi
-	done
-
-	step "The BPF resolver answered every cache miss in the kernel: no upcall"
-	run "$build/server/famfs-bpf stats $mnt"
-
-	step "The resolver as bpftool sees it: the struct_ops and the pinned maps"
-	pins=/sys/fs/bpf/famfs-bpf/${conn##*/}
-	run "$build/tools/bpftool/bpftool struct_ops show"
-	run "ls $pins"
-	ino=$(stat -c %i $mnt/interleaved)
-	run "$build/tools/bpftool/bpftool map lookup pinned $pins/files key $(printf '0x%02x ' $(for i in 0 1 2 3 4 5 6 7; do echo $(( (ino >> (8 * i)) & 255 )); done))"
-	run "$build/tools/bpftool/bpftool map dump pinned $pins/files | head -24"
-
-	step "Tracepoints: the first read of 'simple' (two extents, one per device)"
-	echo > $T/trace
-	echo 1 > $T/events/fuse/fuse_fmap_resolve/enable
-	run "cat $mnt/simple > /dev/null"
-	echo 0 > $T/events/fuse/fuse_fmap_resolve/enable
-	run "grep -v '^#' $T/trace | head -6 | sed 's/^ *//'"
-	exit 0
-fi
+# sha256 of every file under $1, by read(2) and through mmap, paths relative
+sums_read() { (cd "$1" && find . -type f | sort | xargs sha256sum); }
+sums_mmap() {
+	python3 - "$1" <<'EOF'
+import hashlib, mmap, os, sys
+root = sys.argv[1]
+for dirpath, _, files in sorted(os.walk(root)):
+    for name in sorted(files):
+        path = os.path.join(dirpath, name)
+        with open(path, 'rb') as f:
+            size = os.fstat(f.fileno()).st_size
+            data = mmap.mmap(f.fileno(), size, prot=mmap.PROT_READ)[:] if size else b''
+        print(hashlib.sha256(data).hexdigest() + '  ./' + os.path.relpath(path, root))
+EOF
+}
+same_sums() {
+	sums_read "$mnt" | sort -k2 > /tmp/sums.read
+	sums_mmap "$mnt" | sort -k2 > /tmp/sums.mmap
+	if cmp -s /tmp/sums.src /tmp/sums.read && cmp -s /tmp/sums.src /tmp/sums.mmap; then
+		echo "$(wc -l < /tmp/sums.src) files: read(2) and mmap both match the source"
+	else
+		diff /tmp/sums.src /tmp/sums.read | head
+		diff /tmp/sums.src /tmp/sums.mmap | head
+		fail "checksums differ"
+	fi
+}
 
 step "The guest runs the patched 6.12 kernel"
 run uname -rv
@@ -67,5 +55,44 @@ done
 mountpoint -q /sys/kernel/tracing || mount -t tracefs nodev /sys/kernel/tracing
 mountpoint -q /sys/fs/fuse/connections || mount -t fusectl nodev /sys/fs/fuse/connections
 mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
-mkdir -p $mnt
-"$build/server/famfs-bpf-demo" $mnt -- "$here/demo-guest.sh" "$build" --mounted
+mkdir -p "$mnt"
+
+# What we copy in: 64 MiB of random bytes and a tree of small files
+src=/tmp/demo-src
+rm -rf $src && mkdir -p $src/tree
+head -c $((64 * MiB)) /dev/urandom > $src/big
+cp -r /usr/include/linux/netfilter $src/tree/
+(cd $src && find . -type f | sort | xargs sha256sum) | sort -k2 > /tmp/sums.src
+
+step "Make a file system over the three devices and mount it"
+run "$fb mkfs -f $devs" || fail "mkfs"
+run "$fb mount $devs $mnt" || fail "mount"
+run "grep $mnt /proc/mounts"
+
+step "Copy in a large file interleaved over two strips of 2 MiB chunks, and a tree"
+run "$fb cp -N 2 -C 2M $src/big $mnt/big" || fail "cp big"
+run "$fb cp -r $src/tree $mnt/" || fail "cp tree"
+run "df -h $mnt | tail -1"
+
+step "Read everything back through read(2) and through mmap"
+same_sums
+
+step "Where the bytes live: the layout, and the device of some offsets"
+run "$fb getmap $mnt/big 0 2M 4M 63M"
+
+step "After a remount (nothing cached), the BPF resolver answers every miss: no upcall"
+run "$fb umount $mnt" || fail "umount"
+run "$fb mount $devs $mnt" || fail "remount"
+run "cat $mnt/big > /dev/null"
+run "$fb stats $mnt"
+
+step "The resolver as bpftool sees it: the struct_ops and the pinned map of files"
+conn=$(awk -v m="$mnt" '$5 == m { split($3, d, ":"); print d[2] }' /proc/self/mountinfo)
+run "$bpftool struct_ops show"
+run "$bpftool map dump pinned /sys/fs/bpf/famfs-bpf/$conn/files | head -20"
+
+step "Unmount, mount again: everything is still there"
+run "$fb umount $mnt" || fail "umount"
+run "$fb mount $devs $mnt" || fail "mount again"
+same_sums
+run "$fb umount $mnt"

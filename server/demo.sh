@@ -2,11 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # demo.sh BZIMAGE BUILD_DIR: boot the patched kernel under virtme-ng with
-# emulated pmem devices and show famfs-bpf at work.
-#
-# Today it shows the guest kernel carrying the FUSE_FMAP series and the
-# DAX-capable memory devices a famfs-bpf file system lives on; it grows into
-# a full mount-write-map-inspect walk-through as the server lands.
+# three emulated pmem devices and walk through a famfs-bpf file system on
+# them (demo-guest.sh): mkfs, mount, copy in, read back, where the bytes
+# live, the BPF resolver at work, remount.
 set -eu
 kernel=$1
 build=$2

@@ -560,6 +560,8 @@ static int map_reply(struct fsd *d, const struct lay *l, __u64 off, struct fuse_
 	return 0;
 }
 
+static bool pol_get(struct fsd *d, __u64 ino, struct fs_stripe *st);
+
 /* Allocate for a write at @off, zero what is new, and map it; @space held exclusively. */
 static int alloc_reply(struct fsd *d, __u64 ino, __u64 off, __u64 want, struct lay *old,
 		       struct lay *new, struct fuse_fmap_reply *r, size_t *len)
@@ -567,12 +569,21 @@ static int alloc_reply(struct fsd *d, __u64 ino, __u64 off, __u64 want, struct l
 	const struct fmap_ileave_ext *ie;
 	struct fmap_mapping m;
 	struct fs_extent ext;
+	struct fs_stripe st;
 	int err = lay_get(d, ino, old);
 
 	if (err)
 		return err;
 	if (lay_map(old, off, &m, &ie) != -FMAP_ENXIO)
 		return map_reply(d, old, off, r, len);	/* another thread was first */
+	/*
+	 * A striped file gets at most FMAP_MAX_ILEAVE interleaved extents, each
+	 * grown to the file's size (fs.c), then simple ones, and the BPF
+	 * resolver serves a file of one kind only: start large, so that a file
+	 * written in small pieces stays interleaved up to 8 x ALLOC_AHEAD.
+	 */
+	if ((old->nileave || (pol_get(d, ino, &st) && st.nstrips)) && want < ALLOC_AHEAD)
+		want = ALLOC_AHEAD;
 	err = fs_alloc_for_write(d->fs, ino, off, min_u64(want, ALLOC_AHEAD), &ext);
 	if (err == -E2BIG)
 		err = fs_alloc_for_write(d->fs, ino, off, 0, &ext);
