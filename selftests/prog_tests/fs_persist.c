@@ -395,9 +395,14 @@ static void test_sigkill_remount(void)
 	ASSERT_OK(kill(pid, SIGKILL), "SIGKILL the daemon");
 	if (!ASSERT_TRUE(wait_dead(pid, 10000), "daemon dead"))
 		goto out;
-	/* its /dev/fuse went with it: the kernel aborted the connection */
+	/*
+	 * Its /dev/fuse went with it: the kernel aborted the connection.  A
+	 * request sent before the release of /dev/fuse ran (it may be
+	 * deferred past the exit) ends with ECONNABORTED, later ones ENOTCONN.
+	 */
 	ASSERT_ERR(stat(path("d"), &st), "stat on the dead mount");
-	ASSERT_EQ(errno, ENOTCONN, "ENOTCONN");
+	ASSERT_TRUE(errno == ENOTCONN || errno == ECONNABORTED,
+		    "ENOTCONN or ECONNABORTED");
 	/* fsync'ed, so nothing to lose; close fails or not, the bytes are logged */
 	close(open_fd);
 	open_fd = -1;
@@ -570,6 +575,22 @@ out:
 	return ok;
 }
 
+/* A kernel built with KASAN (the debug kernel of make check) */
+static bool debug_kernel(void)
+{
+	FILE *f = popen("zcat /proc/config.gz 2>/dev/null", "r");
+	char line[256];
+	bool kasan = false;
+
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f))
+		if (!strcmp(line, "CONFIG_KASAN=y\n"))
+			kasan = true;
+	pclose(f);
+	return kasan;
+}
+
 static void test_replay_100k(void)
 {
 	struct famfs_sb_info info;
@@ -594,10 +615,11 @@ static void test_replay_100k(void)
 	printf("# replay of %d entries: %.2f s\n", NDIRS + NFILES, t);
 	/*
 	 * The goal is 2 s in the guest; under TCG (no KVM) everything runs
-	 * several times slower, so 10 s only guards against a hang or a
-	 * quadratic replay, it does not measure the goal.
+	 * several times slower, so the bound only guards against a hang or a
+	 * quadratic replay, it does not measure the goal: 10 s, or 300 s on
+	 * the debug kernel (KASAN, lockdep), where it took 76 s alone.
 	 */
-	ASSERT_LT(t, 10.0, "replay time");
+	ASSERT_LT(t, debug_kernel() ? 300.0 : 10.0, "replay time");
 
 	for (i = 0; i < (int)(sizeof(probe) / sizeof(probe[0])); i++) {
 		snprintf(name, sizeof(name), "d%02d/f%05d", probe[i] / FILES_PER_DIR, probe[i]);
