@@ -369,6 +369,49 @@ static __always_inline __u64 fmap_ileave_strip_bytes(const struct fmap_ileave_ex
 }
 
 /*
+ * Does @next continue @prev exactly, so that the pair is one interleaved
+ * extent [prev->file_off, next->file_off + next->len)?  Same strip count,
+ * chunk size and device per strip; @next starts in the file where @prev
+ * ends; @prev is whole stripes (len a multiple of nstrips << chunk_shift,
+ * so the chunk numbering carries on into @next: chunk c of @next is chunk
+ * c + prev->len / chunk of the pair, on the same strip); and each strip of
+ * @next starts on its device where @prev's strip ends,
+ * strips[s].dev_off + (prev->len >> strip_shift).  Then the merged extent
+ * (@prev with len prev->len + next->len) resolves every offset as the
+ * pair does, and each strip's bytes are the sum of the two.  1 or 0.
+ * Expects extents that passed fmap_ileave_check(); 0 when the merged
+ * length would overflow.  Readers use it to merge what writers appended
+ * piece by piece (include/FORMAT.md).
+ */
+static __always_inline int fmap_ileave_continues(const struct fmap_ileave_ext *prev,
+						 const struct fmap_ileave_ext *next)
+{
+	__u32 strip_shift = prev->strip_shift & 0xf;
+	__u32 chunk_shift = prev->chunk_shift & 0x3f;
+	__u64 stripe, strip_len;
+	__u32 s;
+
+	if (strip_shift > FMAP_MAX_STRIP_SHIFT ||
+	    next->strip_shift != prev->strip_shift ||
+	    next->chunk_shift != prev->chunk_shift ||
+	    prev->file_off + prev->len != next->file_off ||
+	    prev->len + next->len < prev->len)
+		return 0;
+	stripe = (1ULL << strip_shift) << chunk_shift;
+	if (prev->len & (stripe - 1))
+		return 0;
+	strip_len = prev->len >> strip_shift;
+	for (s = 0; s < FMAP_MAX_STRIPS; s++) {
+		if (s >= (1U << strip_shift))
+			break;
+		if (next->strips[s].dev != prev->strips[s].dev ||
+		    next->strips[s].dev_off != prev->strips[s].dev_off + strip_len)
+			return 0;
+	}
+	return 1;
+}
+
+/*
  * Validate one interleaved extent from untrusted input (on-media metadata,
  * a configuration): shifts in range, nonzero length, padding zero, no u64
  * overflow of the file range or of any strip's device range.

@@ -496,22 +496,9 @@ bool fbs_alloc_merge_simple(struct fmap_simple_ext *prev,
 bool fbs_alloc_merge_ileave(struct fmap_ileave_ext *prev,
 			    const struct fmap_ileave_ext *next)
 {
-	__u32 nstrips = 1U << (prev->strip_shift & 0xf), s;
-	__u64 prev_strip_len;
-
-	if (ileave_check(prev) || ileave_check(next) ||
-	    prev->strip_shift != next->strip_shift ||
-	    prev->chunk_shift != next->chunk_shift ||
-	    prev->file_off + prev->len != next->file_off ||
-	    prev->len + next->len < prev->len ||
-	    prev->len & (((__u64)nstrips << prev->chunk_shift) - 1))
+	/* the rule readers merge by, on extents of whole units */
+	if (ileave_check(prev) || ileave_check(next) || !fmap_ileave_continues(prev, next))
 		return false;
-	/* whole stripes: chunk numbering carries on into @next */
-	prev_strip_len = prev->len >> prev->strip_shift;
-	for (s = 0; s < nstrips; s++)
-		if (prev->strips[s].dev != next->strips[s].dev ||
-		    prev->strips[s].dev_off + prev_strip_len != next->strips[s].dev_off)
-			return false;
 	prev->len += next->len;
 	return true;
 }

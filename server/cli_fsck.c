@@ -225,11 +225,15 @@ static int add_extents(struct fsck_inode *i, const struct famfs_mlog_entry *e)
 /*
  * The file no longer maps [off, end): a simple extent keeps what lies
  * outside (one punch splits at most one extent), an interleaved one loses
- * its tail, the only cut the format allows it.
+ * its tail, or a middle that ends at a stripe boundary (ns.c: readers
+ * merge exact continuations, so a punch may take a piece the log added
+ * separately).  No per-file extent count is checked here, so the model
+ * keeps the extents as logged, unmerged: the same device ranges.
  */
 static int punch(struct fsck_inode *i, __u64 off, __u64 end)
 {
 	struct fmap_simple_ext *out = calloc(i->nsimple + 1, sizeof(*out));
+	struct fmap_ileave_ext *kept;
 	__u32 k, n = 0;
 
 	if (!out)
@@ -257,16 +261,35 @@ static int punch(struct fsck_inode *i, __u64 off, __u64 end)
 	i->simple = out;
 	i->simple_cap = i->nsimple + 1;
 	i->nsimple = n;
+	/* each keeps a head and what lies after @end: up to twice as many */
+	kept = calloc((size_t)i->nileave * 2 + 1, sizeof(*kept));
+	if (!kept)
+		return -ENOMEM;
 	for (k = 0, n = 0; k < i->nileave; k++) {
-		struct fmap_ileave_ext *ie = &i->ileave[k];
+		struct fmap_ileave_ext ie = i->ileave[k], rest = ie;
+		__u64 ie_end = ie.file_off + ie.len;
+		__u32 s;
 
-		if (ie->file_off + ie->len > off && ie->file_off < end) {
-			if (ie->file_off >= off)
-				continue;
-			ie->len = off - ie->file_off;
+		if (ie_end <= off || ie.file_off >= end) {
+			kept[n++] = ie;
+			continue;
 		}
-		i->ileave[n++] = *ie;
+		if (ie.file_off < off) {
+			ie.len = off - ie.file_off;
+			kept[n++] = ie;
+		}
+		/* the rest after a cut at a stripe boundary (ns.c): strips advanced */
+		if (end < ie_end) {
+			rest.file_off = end;
+			rest.len = ie_end - end;
+			for (s = 0; s < 1U << rest.strip_shift; s++)
+				rest.strips[s].dev_off += (end - ie.file_off) >> ie.strip_shift;
+			kept[n++] = rest;
+		}
 	}
+	free(i->ileave);
+	i->ileave = kept;
+	i->ileave_cap = i->nileave * 2 + 1;
 	i->nileave = n;
 	return 0;
 }

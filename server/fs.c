@@ -1118,8 +1118,10 @@ static bool covering(const struct fs_layout *l, __u64 off, struct fs_extent *ext
 struct new_space {
 	struct fmap_simple_ext *simple;
 	__u32 nsimple, simple_cap;
+	/* merged among themselves; one may continue an extent of the file */
 	struct fmap_ileave_ext ileave[FMAP_MAX_ILEAVE];
 	__u32 nileave;
+	__u32 nileave_new;	/* those that continue none of the file's */
 };
 
 static void new_space_undo(struct fs *fs, struct new_space *got)
@@ -1129,6 +1131,7 @@ static void new_space_undo(struct fs *fs, struct new_space *got)
 		pr_err("allocator: cannot give back what a failed allocation took");
 	got->nsimple = 0;
 	got->nileave = 0;
+	got->nileave_new = 0;
 }
 
 /* The simple extent ending at @off: the last new one, or one of the file's. */
@@ -1206,25 +1209,64 @@ static int alloc_simple(struct fs *fs, const struct fs_layout *l, struct new_spa
 	return 0;
 }
 
-static int alloc_ileave(struct fs *fs, const struct fs_layout *l, struct new_space *got,
-			const struct fs_stripe *st, __u64 start, __u64 len, __u64 grown)
+/*
+ * Continue @prev (the interleaved extent ending at @start, the file's or
+ * this call's) with [start, start + len): true when the allocator put
+ * every strip right after @prev's, so that ns merges the two (readers
+ * merge exact continuations, fmap_ileave_continues()) and the file keeps
+ * its interleaved extent count.  Anything else is given back.
+ */
+static bool continue_ileave(struct fs *fs, const struct fs_layout *l, struct new_space *got,
+			    const struct fs_stripe *st, __u64 start, __u64 len)
 {
 	const struct fmap_ileave_ext *prev = ileave_before(l, got, start);
-	struct fmap_ileave_ext prev_copy, *out = &got->ileave[got->nileave];
+	struct fmap_ileave_ext prev_copy, out;
+	bool in_got;
+
+	if (!prev)
+		return false;
+	in_got = prev >= got->ileave && prev < got->ileave + got->nileave;
+	prev_copy = *prev;
+	if (fbs_alloc_ileave(&fs->alloc, start, len, st->nstrips, st->chunk_size, &prev_copy,
+			     &out))
+		return false;
+	if (!fmap_ileave_continues(&prev_copy, &out) ||
+	    (!in_got && got->nileave >= FMAP_MAX_ILEAVE)) {
+		if (fbs_alloc_free_ileave(&fs->alloc, &out, 1))
+			pr_err("allocator: cannot give back an interleaved extent");
+		return false;
+	}
+	if (in_got)
+		got->ileave[prev - got->ileave].len += out.len;
+	else
+		got->ileave[got->nileave++] = out;
+	return true;
+}
+
+/*
+ * A new interleaved extent at @start, when it cannot continue one: @grown
+ * bytes if they are free (at least the file's size, so that a file that
+ * cannot grow in place still reaches a large size in FMAP_MAX_ILEAVE
+ * extents), else @len.
+ */
+static int alloc_ileave(struct fs *fs, struct new_space *got, const struct fs_stripe *st,
+			__u64 start, __u64 len, __u64 grown)
+{
+	struct fmap_ileave_ext *out = &got->ileave[got->nileave];
 	int err = -ENOSPC;
 
-	if (prev) {
-		prev_copy = *prev;
-		prev = &prev_copy;
-	}
+	if (got->nileave >= FMAP_MAX_ILEAVE)
+		return -EFBIG;	/* cannot be: fill_holes() counts */
 	if (grown > len)
 		err = fbs_alloc_ileave(&fs->alloc, start, grown, st->nstrips, st->chunk_size,
-				       prev, out);
+				       NULL, out);
 	if (err == -ENOSPC)
 		err = fbs_alloc_ileave(&fs->alloc, start, len, st->nstrips, st->chunk_size,
-				       prev, out);
-	if (!err)
+				       NULL, out);
+	if (!err) {
 		got->nileave++;
+		got->nileave_new++;
+	}
 	return err;
 }
 
@@ -1275,13 +1317,15 @@ static int fill_holes(struct fs *fs, const struct fs_layout *l, const struct fs_
 			next = occ[i].start;
 			hole_end = min_u64(end, next);
 		}
-		if (st && l->nileave + got->nileave < FMAP_MAX_ILEAVE) {
-			/* few extents: each one at least as large as the file */
+		if (st && continue_ileave(fs, l, got, st, cur, hole_end - cur)) {
+			/* in place: one extent with the one before, whatever the count */
+		} else if (st && l->nileave + got->nileave_new < FMAP_MAX_ILEAVE) {
+			/* a new extent: at least as large as the file, there are few */
 			__u64 grown = max_u64(hole_end - cur, round_up(mapped, stripe));
 
 			grown = min_u64(grown, next - cur);
 			grown = min_u64(grown, FS_MAX_FILE_END - cur);
-			err = alloc_ileave(fs, l, got, st, cur, hole_end - cur, grown);
+			err = alloc_ileave(fs, got, st, cur, hole_end - cur, grown);
 			if (!err)
 				hole_end = cur + got->ileave[got->nileave - 1].len;
 		} else {

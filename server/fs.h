@@ -143,9 +143,12 @@ struct fs_extent {
  * covers @off.  -ENOSPC (devices or log full), -E2BIG (more extents than
  * one entry holds: ask for less), -EFBIG, -ENOENT, -EISDIR, -EINVAL;
  * a failure leaves the log, the namespace and the allocator as they were.
- * An interleaved file has at most FMAP_MAX_ILEAVE interleaved extents:
- * each new one is at least as large as the file (so 4 reach 8x the first),
- * and space past the fourth is simple.
+ * An interleaved file has at most FMAP_MAX_ILEAVE interleaved extents.
+ * New space continues the interleaved extent before it in place when
+ * every strip can grow there, and the namespace merges the two (one
+ * extent, whatever the file's size); only when it cannot is there a new
+ * extent, at least as large as the file (so 4 of them reach 8x the
+ * first), and space past the fourth such is simple.
  */
 int fs_alloc_for_write(struct fs *fs, __u64 ino, __u64 off, __u64 len,
 		       struct fs_extent *ext);

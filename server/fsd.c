@@ -315,7 +315,7 @@ static void bpf_sync(struct fsd *d, __u64 ino)
 	if (!err)
 		err = lay_get(d, ino, &l);
 	if (!err && l.nsimple && l.nileave) {
-		/* fs.c grows a striped file by simple extents after FMAP_MAX_ILEAVE */
+		/* fs.c: simple extents after FMAP_MAX_ILEAVE it could not grow in place */
 		pr_info("ino %llu: simple and interleaved extents: its misses go by upcall",
 			(unsigned long long)ino);
 		err = -E2BIG;
@@ -577,10 +577,12 @@ static int alloc_reply(struct fsd *d, __u64 ino, __u64 off, __u64 want, struct l
 	if (lay_map(old, off, &m, &ie) != -FMAP_ENXIO)
 		return map_reply(d, old, off, r, len);	/* another thread was first */
 	/*
-	 * A striped file gets at most FMAP_MAX_ILEAVE interleaved extents, each
-	 * grown to the file's size (fs.c), then simple ones, and the BPF
+	 * A striped file gets at most FMAP_MAX_ILEAVE interleaved extents; fs.c
+	 * grows the last one in place when it can (still one extent), else
+	 * adds one grown to the file's size, then simple ones, and the BPF
 	 * resolver serves a file of one kind only: start large, so that a file
-	 * written in small pieces stays interleaved up to 8 x ALLOC_AHEAD.
+	 * written in small pieces that cannot grow in place stays interleaved
+	 * up to 8 x ALLOC_AHEAD.
 	 */
 	if ((old->nileave || (pol_get(d, ino, &st) && st.nstrips)) && want < ALLOC_AHEAD)
 		want = ALLOC_AHEAD;

@@ -159,7 +159,11 @@ struct dir {
 	__u64 next_cookie;
 };
 
-/* A regular file's extents: simple ones sorted by file offset, disjoint. */
+/*
+ * A regular file's extents: simple ones sorted by file offset, disjoint.
+ * Interleaved ones sorted too, and merged: no extent continues the one
+ * before it (fmap_ileave_continues()), whatever pieces the log added.
+ */
 struct layout {
 	struct fmap_simple_ext *simple;
 	struct fmap_ileave_ext *ileave;	/* sorted by file offset too */
@@ -470,14 +474,54 @@ static bool layout_maps(const struct layout *l, __u64 off, __u64 len)
 	return false;
 }
 
-/* Can @e's extents join the file's?  (They agree among themselves: mlog.) */
+/*
+ * The interleaved extents @have (sorted, merged) with @add, sorted by file
+ * offset, each exact continuation merged into the extent before it
+ * (fmap_ileave_continues()), into @out (room for nhave + nadd); how many.
+ * Only neighbours in file order can continue each other, and a merged
+ * run continues into what its last piece would continue into (the run
+ * is whole stripes when its last piece is, and its strips end where the
+ * last piece's do), so one pass leaves no pair that would merge, and the
+ * result depends on the extents only, not on the order they came in: a
+ * replay and the live operation that wrote the entries agree.
+ */
+static __u32 ileave_merge(const struct fmap_ileave_ext *have, __u32 nhave,
+			  const struct fmap_ileave_ext *add, __u32 nadd,
+			  struct fmap_ileave_ext *out)
+{
+	__u32 n = nhave, i, j;
+
+	if (nhave)
+		memcpy(out, have, nhave * sizeof(*out));
+	for (i = 0; i < nadd; i++) {
+		for (j = n; j && out[j - 1].file_off > add[i].file_off; j--)
+			out[j] = out[j - 1];
+		out[j] = add[i];
+		n++;
+	}
+	for (i = 0, j = 0; i < n; i++) {
+		if (j && fmap_ileave_continues(&out[j - 1], &out[i]))
+			out[j - 1].len += out[i].len;
+		else
+			out[j++] = out[i];
+	}
+	return j;
+}
+
+/*
+ * Can @e's extents join the file's?  (They agree among themselves: mlog.)
+ * The file's interleaved extents with @e's, merged, go to @merged (room
+ * for l->nileave + e->nileave), their count to *@nmerged: the per-file
+ * limit counts merged extents.
+ */
 static int layout_check_add(const struct layout *l, const struct famfs_mlog_entry *e,
+			    struct fmap_ileave_ext *merged, __u32 *nmerged,
 			    char *msg, size_t msglen)
 {
 	__u32 i;
 
-	if ((__u64)l->nsimple + e->nsimple > FMAP_MAX_SIMPLE ||
-	    l->nileave + e->nileave > FMAP_MAX_ILEAVE)
+	*nmerged = ileave_merge(l->ileave, l->nileave, e->ileave, e->nileave, merged);
+	if ((__u64)l->nsimple + e->nsimple > FMAP_MAX_SIMPLE || *nmerged > FMAP_MAX_ILEAVE)
 		return fbs_fail(msg, msglen, -EFBIG,
 				"a file has at most %u simple and %d interleaved extents",
 				FMAP_MAX_SIMPLE, FMAP_MAX_ILEAVE);
@@ -494,10 +538,14 @@ static int layout_check_add(const struct layout *l, const struct famfs_mlog_entr
 	return 0;
 }
 
-/* Merge @e's extents in (room reserved): from the back, so appends are O(new). */
-static void layout_add(struct layout *l, const struct famfs_mlog_entry *e)
+/*
+ * Merge @e's simple extents in (room reserved): from the back, so appends
+ * are O(new).  The interleaved ones become @merged (layout_check_add()).
+ */
+static void layout_add(struct layout *l, const struct famfs_mlog_entry *e,
+		       const struct fmap_ileave_ext *merged, __u32 nmerged)
 {
-	__u32 i = l->nsimple, k = e->nsimple, out = i + k, j;
+	__u32 i = l->nsimple, k = e->nsimple, out = i + k;
 
 	while (k) {
 		if (i && l->simple[i - 1].file_off > e->simple[k - 1].file_off)
@@ -508,13 +556,11 @@ static void layout_add(struct layout *l, const struct famfs_mlog_entry *e)
 	l->nsimple += e->nsimple;
 	for (k = 0; k < e->nsimple; k++)
 		l->mapped += e->simple[k].len;
-	for (k = 0; k < e->nileave; k++) {
-		for (j = l->nileave; j && l->ileave[j - 1].file_off > e->ileave[k].file_off; j--)
-			l->ileave[j] = l->ileave[j - 1];
-		l->ileave[j] = e->ileave[k];
-		l->nileave++;
+	for (k = 0; k < e->nileave; k++)
 		l->mapped += e->ileave[k].len;
-	}
+	if (nmerged)
+		memcpy(l->ileave, merged, nmerged * sizeof(*merged));
+	l->nileave = nmerged;
 }
 
 /* -------------------------------------------------------------------- */
@@ -535,6 +581,9 @@ struct plan {
 	struct fmap_simple_ext *cut;
 	__u32 ncut, ncut_ileave;
 	struct fmap_ileave_ext cut_ileave[FMAP_MAX_ILEAVE];
+	/* alloc, create: the file's interleaved extents after it, merged */
+	struct fmap_ileave_ext *ileave;
+	__u32 nileave;
 };
 
 /* After a refusal (of the entry or by the journal): free what prepare() made. */
@@ -544,6 +593,19 @@ static void plan_discard(struct plan *p)
 		inode_free(p->created);
 	free(p->new_name);
 	free(p->cut);
+	free(p->ileave);
+}
+
+/* layout_check_add() into p->ileave. */
+static int plan_add(struct plan *p, const struct layout *l, const struct famfs_mlog_entry *e,
+		    char *msg, size_t msglen)
+{
+	size_t n = (size_t)l->nileave + e->nileave;
+
+	p->ileave = malloc((n ? n : 1) * sizeof(*p->ileave));
+	if (!p->ileave)
+		return fbs_fail(msg, msglen, -ENOMEM, "out of memory");
+	return layout_check_add(l, e, p->ileave, &p->nileave, msg, msglen);
 }
 
 /* A directory named in an entry: exists, is one, and is not removed. */
@@ -645,7 +707,7 @@ static int prepare_mknod(struct ns *ns, const struct famfs_mlog_entry *e, struct
 		/* an empty layout: only the per-file limits can refuse */
 		static const struct layout empty;
 
-		err = layout_check_add(&empty, e, msg, msglen);
+		err = plan_add(p, &empty, e, msg, msglen);
 		if (err)
 			return err;
 	}
@@ -660,7 +722,7 @@ static int prepare_mknod(struct ns *ns, const struct famfs_mlog_entry *e, struct
 	if (e->type == FAMFS_LOG_CREATE) {
 		if (layout_reserve(&p->created->file, e->nsimple, e->nileave))
 			goto nomem;
-		layout_add(&p->created->file, e);
+		layout_add(&p->created->file, e, p->ileave, p->nileave);
 	}
 	return 0;
 nomem:
@@ -868,7 +930,7 @@ static int prepare_alloc(struct ns *ns, const struct famfs_mlog_entry *e, struct
 	int err = file_get(ns, e->alloc.ino, &p->inode, msg, msglen);
 
 	if (!err)
-		err = layout_check_add(&p->inode->file, e, msg, msglen);
+		err = plan_add(p, &p->inode->file, e, msg, msglen);
 	if (!err && layout_reserve(&p->inode->file, e->nsimple, e->nileave))
 		err = fbs_fail(msg, msglen, -ENOMEM, "out of memory");
 	return err;
@@ -897,20 +959,23 @@ static void cut_simple(struct plan *p, const struct layout *l, __u64 off, __u64 
 }
 
 /*
- * The tail [off, end of @ie) of an interleaved extent: its chunks up to
- * the next stripe boundary as simple extents, whole stripes after it as
- * an interleaved extent, the strips advanced past the stripes kept.
+ * What [off, end) cuts out of an interleaved extent: its chunks up to the
+ * next stripe boundary as simple extents, whole stripes after it (and a
+ * partial last stripe, for a tail) as an interleaved extent, the strips
+ * advanced past the stripes kept before it.
  */
-static void cut_ileave_tail(struct plan *p, const struct fmap_ileave_ext *ie, __u64 off)
+static void cut_ileave(struct plan *p, const struct fmap_ileave_ext *ie, __u64 off, __u64 end)
 {
-	__u64 end = ie->file_off + ie->len, stripe = (1ULL << ie->strip_shift) << ie->chunk_shift;
-	__u64 rem = (off - ie->file_off) & (stripe - 1), pos = off, next = off;
+	__u64 ie_end = ie->file_off + ie->len;
+	__u64 stripe = (1ULL << ie->strip_shift) << ie->chunk_shift;
+	__u64 from = off > ie->file_off ? off : ie->file_off, to = end < ie_end ? end : ie_end;
+	__u64 rem = (from - ie->file_off) & (stripe - 1), pos = from, next = from;
 	struct fmap_ileave_ext *t;
 	struct fmap_mapping m;
 	__u32 s;
 
 	if (rem)
-		next = stripe - rem >= end - off ? end : off + (stripe - rem);
+		next = stripe - rem >= to - from ? to : from + (stripe - rem);
 	while (pos < next && !fmap_ileave_resolve(ie, pos, &m)) {
 		if (m.len > next - pos)
 			m.len = next - pos;
@@ -918,33 +983,78 @@ static void cut_ileave_tail(struct plan *p, const struct fmap_ileave_ext *ie, __
 			.file_off = pos, .len = m.len, .dev_off = m.dev_off, .dev = m.dev };
 		pos += m.len;
 	}
-	if (next == end)
+	if (next == to)
 		return;
 	t = &p->cut_ileave[p->ncut_ileave++];
 	*t = *ie;
 	t->file_off = next;
-	t->len = end - next;
+	t->len = to - next;
 	for (s = 0; s < (1U << ie->strip_shift); s++)
 		t->strips[s].dev_off += (next - ie->file_off) >> ie->strip_shift;
 }
 
-/* An interleaved extent may lose a tail or go whole, nothing else. */
+/*
+ * What stays of interleaved extent @ie once [off, end) goes, into @keep:
+ * the head [file_off, off), the rest [end, its end) with its strips
+ * advanced past the stripes before end.  How many (0..2).
+ */
+static __u32 ileave_keep(const struct fmap_ileave_ext *ie, __u64 off, __u64 end,
+			 struct fmap_ileave_ext *keep)
+{
+	__u64 ie_end = ie->file_off + ie->len;
+	__u32 n = 0, s;
+
+	if (ie_end <= off || ie->file_off >= end) {
+		keep[0] = *ie;
+		return 1;
+	}
+	if (ie->file_off < off) {
+		keep[n] = *ie;
+		keep[n++].len = off - ie->file_off;
+	}
+	if (end < ie_end) {
+		keep[n] = *ie;
+		keep[n].file_off = end;
+		keep[n].len = ie_end - end;
+		for (s = 0; s < (1U << ie->strip_shift); s++)
+			keep[n].strips[s].dev_off += (end - ie->file_off) >> ie->strip_shift;
+		n++;
+	}
+	return n;
+}
+
+/*
+ * An interleaved extent may lose a tail, go whole, or lose [off, end)
+ * with end whole stripes from its start, so that what stays after end is
+ * an interleaved extent again.  That last case is there because the
+ * namespace merges exact continuations: a log that added an extent in
+ * several ALLOCs and punched one of them whole (or the tail of one and
+ * the next ones whole) cuts the merged extent at a stripe boundary, and
+ * must replay as it did before merging.  At most FMAP_MAX_ILEAVE stay.
+ */
 static int check_ileave_punch(const struct layout *l, __u64 off, __u64 end, char *msg,
 			      size_t msglen)
 {
-	__u32 i;
+	struct fmap_ileave_ext keep[2];
+	__u32 i, n = 0;
 
 	for (i = 0; i < l->nileave; i++) {
 		const struct fmap_ileave_ext *ie = &l->ileave[i];
 		__u64 ie_end = ie->file_off + ie->len;
+		__u64 stripe = (1ULL << ie->strip_shift) << ie->chunk_shift;
 
-		if (ie_end <= off || ie->file_off >= end || ie_end <= end)
+		n += ileave_keep(ie, off, end, keep);
+		if (ie_end <= off || ie->file_off >= end || ie_end <= end ||
+		    !((end - ie->file_off) & (stripe - 1)))
 			continue;
 		return fbs_fail(msg, msglen, -EINVAL,
-				"punch [%llu, %llu) would cut interleaved extent [%llu, %llu) short of its end",
+				"punch [%llu, %llu) would cut interleaved extent [%llu, %llu) short of its end, off a stripe boundary",
 				(unsigned long long)off, (unsigned long long)end,
 				(unsigned long long)ie->file_off, (unsigned long long)ie_end);
 	}
+	if (n > FMAP_MAX_ILEAVE)
+		return fbs_fail(msg, msglen, -EFBIG, "a file has at most %d interleaved extents",
+				FMAP_MAX_ILEAVE);
 	return 0;
 }
 
@@ -970,7 +1080,7 @@ static int prepare_punch(struct ns *ns, const struct famfs_mlog_entry *e, struct
 	    l->nsimple >= FMAP_MAX_SIMPLE)
 		return fbs_fail(msg, msglen, -EFBIG, "a file has at most %u simple extents",
 				FMAP_MAX_SIMPLE);
-	if (layout_reserve(&p->inode->file, 1, 0))
+	if (layout_reserve(&p->inode->file, 1, 1))
 		return fbs_fail(msg, msglen, -ENOMEM, "out of memory");
 	p->cut = malloc(((size_t)(p->hi - p->lo) + MAX_TAIL_PIECES) * sizeof(*p->cut));
 	if (!p->cut)
@@ -981,10 +1091,7 @@ static int prepare_punch(struct ns *ns, const struct famfs_mlog_entry *e, struct
 
 		if (ie->file_off >= end || ie->file_off + ie->len <= off)
 			continue;
-		if (ie->file_off >= off)
-			p->cut_ileave[p->ncut_ileave++] = *ie;
-		else
-			cut_ileave_tail(p, ie, off);
+		cut_ileave(p, ie, off, end);
 	}
 	return 0;
 }
@@ -1018,18 +1125,15 @@ static void commit_punch(struct ns *ns, const struct famfs_mlog_entry *e, struct
 {
 	struct layout *l = &p->inode->file;
 	__u64 off = e->punch.off, end = punch_end(e);
+	struct fmap_ileave_ext keep[FMAP_MAX_ILEAVE + 2];
 	__u32 i, n = 0;
 
 	punch_simple(l, p->lo, p->hi, off, end);
-	for (i = 0; i < l->nileave; i++) {
-		struct fmap_ileave_ext *ie = &l->ileave[i];
-
-		if (ie->file_off >= off && ie->file_off < end)
-			continue;	/* it went whole */
-		if (ie->file_off < off && ie->file_off + ie->len > off)
-			ie->len = off - ie->file_off;
-		l->ileave[n++] = *ie;
-	}
+	/* at most FMAP_MAX_ILEAVE stay (check_ileave_punch()), room reserved */
+	for (i = 0; i < l->nileave && n <= FMAP_MAX_ILEAVE; i++)
+		n += ileave_keep(&l->ileave[i], off, end, &keep[n]);
+	if (n)
+		memcpy(l->ileave, keep, n * sizeof(*keep));
 	l->nileave = n;
 	for (i = 0; i < p->ncut; i++)
 		l->mapped -= p->cut[i].len;
@@ -1079,7 +1183,7 @@ static void commit(struct ns *ns, const struct famfs_mlog_entry *e, struct plan 
 		commit_mknod(ns, e, p);
 		break;
 	case FAMFS_LOG_ALLOC:
-		layout_add(&p->inode->file, e);
+		layout_add(&p->inode->file, e, p->ileave, p->nileave);
 		break;
 	case FAMFS_LOG_PUNCH:
 		commit_punch(ns, e, p);

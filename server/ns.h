@@ -18,8 +18,17 @@
  * that is missing or not a directory, a name or inode already in use,
  * rmdir of a non-empty directory, a rename into the renamed directory's
  * own subtree, extents that overlap the file's, a punch that cuts an
- * interleaved extent anywhere but its tail) is refused with a message
- * naming the rule; replay turns every refusal but -ENOMEM into -EINVAL.
+ * interleaved extent short of its end off a stripe boundary) is refused
+ * with a message naming the rule; replay turns every refusal but -ENOMEM
+ * into -EINVAL.
+ *
+ * A file's interleaved extents are kept merged: an extent that exactly
+ * continues another (fmap_ileave_continues(): same geometry and devices,
+ * right after it in the file and on every strip, the first whole
+ * stripes) becomes one with it, whether it came in the same entry, a
+ * later one, or an earlier one.  The merge depends on the extents only,
+ * so replay and the live operations that wrote the log agree; the limit
+ * of FMAP_MAX_ILEAVE per file counts merged extents.
  *
  * Inodes live in a hash table keyed by inode number, names in one keyed
  * by (directory, name): lookups are O(1) and a replay is linear in the
@@ -57,8 +66,8 @@ struct ns;
 /*
  * Space an inode no longer maps: every extent of an inode that goes, or
  * what a punch cut off (whole extents, the pieces of extents it cut; for
- * an interleaved extent that lost a tail, the tail's chunks up to the
- * next stripe boundary as simple extents and whole stripes after it as an
+ * an interleaved extent that lost a tail or a range, its chunks up to the
+ * next stripe boundary as simple extents and the stripes after it as an
  * interleaved extent).  Exact ranges, as the file mapped them: rounding
  * to allocation units is the allocator's business.
  */
@@ -197,7 +206,8 @@ int ns_setattr(struct ns *ns, const struct ns_journal *j, __u64 ino,
 /*
  * Add extents to regular file @ino (as in a log entry: simple ones sorted
  * by file offset, none overlapping each other or the file's extents; at
- * most FAMFS_LOG_MAX_SIMPLE and FAMFS_LOG_MAX_ILEAVE in one call).
+ * most FAMFS_LOG_MAX_SIMPLE and FAMFS_LOG_MAX_ILEAVE in one call).  An
+ * interleaved extent that continues one of the file's is merged with it.
  */
 int ns_alloc(struct ns *ns, const struct ns_journal *j, __u64 ino,
 	     const struct fmap_simple_ext *simple, __u32 nsimple,
@@ -229,7 +239,10 @@ void ns_statfs(struct ns *ns, struct ns_statfs *st);
 int ns_foreach_inode(struct ns *ns, int (*fn)(void *ctx, const struct ns_attr *a),
 		     void *ctx);
 
-/* A regular file's extents: simple ones sorted by file offset, then interleaved. */
+/*
+ * A regular file's extents: simple ones sorted by file offset, then
+ * interleaved ones, sorted and merged (see the top of this file).
+ */
 typedef int (*ns_layout_fn)(void *ctx, __u64 ino,
 			    const struct fmap_simple_ext *simple, __u32 nsimple,
 			    const struct fmap_ileave_ext *ileave, __u32 nileave);

@@ -313,33 +313,149 @@ static void changes_survive_remount(void **state)
 	assert_int_equal(fs_alloc_for_write(fs, g, 8 * MiB, 1, &e), 0);
 	assert_true(e.ileave);
 	assert_int_equal(e.ileave_ext.strip_shift, 1);
-	assert_int_equal(e.ileave_ext.file_off, 8 * MiB);
-	/* at least as large as the file */
-	assert_int_equal(e.ileave_ext.len, 8 * MiB);
+	/* continued in place: one stripe more, one extent with the first */
+	assert_int_equal(e.ileave_ext.file_off, 0);
+	assert_int_equal(e.ileave_ext.len, 12 * MiB);
 	fs_close(fs);
 }
 
-/* an interleaved file has 4 interleaved extents; then simple ones */
+struct lay {
+	__u32 nsimple, nileave;
+	struct fmap_ileave_ext ileave[FMAP_MAX_ILEAVE];
+};
+
+static int lay_copy(void *ctx, __u64 ino, const struct fmap_simple_ext *simple, __u32 nsimple,
+		    const struct fmap_ileave_ext *ileave, __u32 nileave)
+{
+	struct lay *l = ctx;
+
+	(void)ino;
+	(void)simple;
+	l->nsimple = nsimple;
+	l->nileave = nileave;
+	assert_true(nileave <= FMAP_MAX_ILEAVE);
+	memcpy(l->ileave, ileave, nileave * sizeof(*ileave));
+	return 0;
+}
+
+static struct lay layout_of(struct fs *fs, __u64 ino)
+{
+	struct lay l;
+
+	assert_int_equal(ns_get_layout(fs_ns(fs), ino, lay_copy, &l), 0);
+	return l;
+}
+
+/*
+ * A striped file written piece by piece grows its interleaved extent in
+ * place: the namespace merges each continuation, so it stays one extent,
+ * however large, and never falls back to simple extents.
+ */
 static void interleaved_growth(void **state)
 {
 	struct images *im = *state;
 	struct fs_stripe two = { .nstrips = 2, .chunk_size = UNIT };
+	struct ns_setattr sa = { .valid = FAMFS_SETATTR_SIZE };
 	struct fs_extent e;
-	__u64 g, off;
+	__u64 g, off, free0;
+	struct lay l;
+	char *before;
 	struct fs *fs;
 
 	mkfs(im, 0, 2, 256 * MiB, 0);
 	fs = mount_fs(im->devs, 2, FS_OPEN_OWNER);
+	free0 = bfree(fs);
 	assert_int_equal(fs_create(fs, ROOT, "g", &cred, &two, &g), 0);
-	for (off = 0; off < 64 * MiB; off += 4 * MiB) {
-		assert_int_equal(fs_alloc_for_write(fs, g, off, 4096, &e), 0);
+	for (off = 0; off < 128 * MiB; off += 4 * MiB) {
+		assert_int_equal(fs_alloc_for_write(fs, g, off, 4 * MiB, &e), 0);
 		check_congruent(&e);
-		if (off < 32 * MiB)	/* 4 + 4 + 8 + 16 */
-			assert_true(e.ileave);
-		else
-			assert_false(e.ileave);
+		assert_true(e.ileave);
+		assert_true(e.fresh);
+		assert_int_equal(e.ileave_ext.file_off, 0);
+		assert_int_equal(e.ileave_ext.len, off + 4 * MiB);
 	}
-	assert_int_equal(getattr(fs, g).mapped, 64 * MiB);
+	l = layout_of(fs, g);
+	assert_int_equal(l.nsimple, 0);
+	assert_int_equal(l.nileave, 1);
+	assert_int_equal(getattr(fs, g).mapped, 128 * MiB);
+	assert_int_equal(bfree(fs), free0 - 64);
+
+	/* a remount replays 32 ALLOCs into the same one extent */
+	before = dump(fs);
+	fs_close(fs);
+	fs = mount_fs(im->devs, 2, FS_OPEN_OWNER);
+	{
+		char *after = dump(fs);
+
+		assert_string_equal(before, after);
+		free(after);
+	}
+	free(before);
+
+	/*
+	 * Truncate to 37 MiB: the unit of the new end stays, [38, 40) is one
+	 * chunk on strip 1, [40, 128) 22 units on each strip: 45 units back.
+	 */
+	sa.size = 128 * MiB;
+	assert_int_equal(fs_setattr(fs, g, &sa), 0);
+	sa.size = 37 * MiB;
+	assert_int_equal(fs_setattr(fs, g, &sa), 0);
+	assert_int_equal(bfree(fs), free0 - 64 + 45);
+	assert_int_equal(getattr(fs, g).mapped, 38 * MiB);
+	l = layout_of(fs, g);
+	assert_int_equal(l.nileave, 1);
+	assert_int_equal(l.ileave[0].len, 38 * MiB);
+	before = dump(fs);
+	fs_close(fs);
+	fs = mount_fs(im->devs, 2, FS_OPEN_OWNER);
+	{
+		char *after = dump(fs);
+
+		assert_string_equal(before, after);
+		free(after);
+	}
+	free(before);
+	fs_close(fs);
+}
+
+/*
+ * When another file holds the space after a striped file's strips, the
+ * next extent goes elsewhere, at least as large as the file (the growth
+ * rule, the fallback), and the writes after it continue that one.
+ */
+static void interleaved_fallback(void **state)
+{
+	struct images *im = *state;
+	struct fs_stripe two = { .nstrips = 2, .chunk_size = UNIT };
+	struct fs_extent e, eh;
+	__u64 g, h, off;
+	struct lay l;
+	struct fs *fs;
+	__u32 s;
+
+	mkfs(im, 0, 2, 256 * MiB, 0);
+	fs = mount_fs(im->devs, 2, FS_OPEN_OWNER);
+	assert_int_equal(fs_create(fs, ROOT, "g", &cred, &two, &g), 0);
+	assert_int_equal(fs_create(fs, ROOT, "h", &cred, &two, &h), 0);
+	assert_int_equal(fs_alloc_for_write(fs, g, 0, 8 * MiB, &e), 0);
+	assert_int_equal(fs_alloc_for_write(fs, h, 0, 4 * MiB, &eh), 0);
+	/* h took the units right after g's strips */
+	for (s = 0; s < 2; s++)
+		assert_int_equal(eh.ileave_ext.strips[s].dev_off,
+				 e.ileave_ext.strips[s].dev_off + 4 * MiB);
+	assert_int_equal(fs_alloc_for_write(fs, g, 8 * MiB, 4 * MiB, &e), 0);
+	assert_true(e.ileave);
+	assert_int_equal(e.ileave_ext.file_off, 8 * MiB);
+	assert_int_equal(e.ileave_ext.len, 8 * MiB);	/* as large as the file */
+	for (off = 16 * MiB; off < 64 * MiB; off += 4 * MiB) {
+		assert_int_equal(fs_alloc_for_write(fs, g, off, 4 * MiB, &e), 0);
+		assert_true(e.ileave);
+	}
+	l = layout_of(fs, g);
+	assert_int_equal(l.nsimple, 0);
+	assert_int_equal(l.nileave, 2);
+	assert_int_equal(l.ileave[1].file_off, 8 * MiB);
+	assert_int_equal(l.ileave[1].len, 56 * MiB);
 	fs_close(fs);
 }
 
@@ -741,6 +857,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(empty_fs, setup, teardown),
 		cmocka_unit_test_setup_teardown(changes_survive_remount, setup, teardown),
 		cmocka_unit_test_setup_teardown(interleaved_growth, setup, teardown),
+		cmocka_unit_test_setup_teardown(interleaved_fallback, setup, teardown),
 		cmocka_unit_test_setup_teardown(unlinked_open_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(enospc_changes_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(full_log_changes_nothing, setup, teardown),

@@ -827,12 +827,15 @@ static void punch_extents(void **state)
 	assert_int_equal(ns_punch(ns, &l->j, f, 16 * MiB, 8 * MiB), 0);
 	assert_int_equal(r.calls, 2);
 
-	/* an interleaved extent may only lose a tail, or go whole */
+	/*
+	 * An interleaved extent may only lose a tail, go whole, or lose a
+	 * range that ends at a stripe boundary (4 MiB from 32 here)
+	 */
 	appends = l->appends;
 	before = dump(ns);
-	assert_int_equal(ns_punch(ns, &l->j, f, 32 * MiB, 4 * MiB), -EINVAL);	/* head */
-	assert_int_equal(ns_punch(ns, &l->j, f, 36 * MiB, 4 * MiB), -EINVAL);	/* hole */
-	assert_int_equal(ns_punch(ns, &l->j, f, 0, 40 * MiB), -EINVAL);
+	assert_int_equal(ns_punch(ns, &l->j, f, 32 * MiB, 2 * MiB), -EINVAL);	/* head */
+	assert_int_equal(ns_punch(ns, &l->j, f, 36 * MiB, 2 * MiB), -EINVAL);	/* hole */
+	assert_int_equal(ns_punch(ns, &l->j, f, 0, 42 * MiB), -EINVAL);
 	assert_int_equal(ns_punch(ns, &l->j, d, 0, 4096), -EISDIR);
 	assert_int_equal(ns_punch(ns, &l->j, 99, 0, 4096), -ENOENT);
 	assert_int_equal(ns_punch(ns, &l->j, f, 100, 4096), -EINVAL);
@@ -868,6 +871,255 @@ static void punch_extents(void **state)
 	assert_int_equal(r.calls, 4);
 	ns_free(ns);
 	jlog_free(l);
+}
+
+/* -------------------------------------------------------------------- */
+/* Interleaved extents that continue each other are one */
+
+#define PIECES 20
+
+/* 4 strips of 2 MiB chunks on devices 0..3; strip s at 1 GiB + s * 512 MiB. */
+static struct fmap_ileave_ext piece_at(__u64 file_off, __u64 len)
+{
+	struct fmap_ileave_ext ie;
+	__u32 s;
+
+	memset(&ie, 0, sizeof(ie));
+	ie.file_off = file_off;
+	ie.len = len;
+	ie.strip_shift = 2;
+	ie.chunk_shift = 21;
+	for (s = 0; s < 4; s++) {
+		ie.strips[s].dev = s;
+		ie.strips[s].dev_off = 1024 * MiB + s * 512 * MiB + (file_off >> 2);
+	}
+	return ie;
+}
+
+/* 1..3 stripes of 8 MiB each, the last one a stripe and a chunk: not whole. */
+static __u64 pieces(struct fmap_ileave_ext *p)
+{
+	__u64 off = 0, len;
+	__u32 k;
+
+	for (k = 0; k < PIECES; k++) {
+		len = (1 + k % 3) * 8 * MiB + (k == PIECES - 1 ? 2 * MiB : 0);
+		p[k] = piece_at(off, len);
+		off += len;
+	}
+	return off;
+}
+
+/* @c maps every 4 KiB of [0, end) as the pieces do, walked one by one. */
+static void assert_resolves_as(const struct layout_copy *c, const struct fmap_ileave_ext *p,
+			       __u32 n, __u64 end)
+{
+	struct fmap_mapping want, got;
+	__u64 off;
+	__u32 k;
+
+	for (off = 0; off < end; off += 4096) {
+		for (k = 0; k < n; k++)
+			if (off >= p[k].file_off && off - p[k].file_off < p[k].len)
+				break;
+		assert_true(k < n);
+		assert_int_equal(fmap_ileave_resolve(&p[k], off, &want), 0);
+		assert_int_equal(fmap_ileave_find_resolve(c->ileave, c->nileave, off, &got), 0);
+		assert_int_equal(got.dev, want.dev);
+		assert_int_equal(got.dev_off, want.dev_off);
+	}
+}
+
+static char *replayed(struct jlog *l)
+{
+	struct famfs_mlog_result res;
+	struct ns *again = ns_new(NULL, NULL);
+	char *d;
+
+	assert_non_null(again);
+	if (ns_replay(again, l->buf, l->len, uuid, NULL, &res))
+		fail_msg("%s", res.msg);
+	d = dump(again);
+	ns_free(again);
+	return d;
+}
+
+static void ileave_continuations_merge(void **state)
+{
+	struct released r = { 0 };
+	struct jlog *l = jlog_new(256 * 1024);
+	struct ns *ns = ns_new(&release_ops, &r);
+	struct fmap_ileave_ext p[PIECES], whole;
+	struct layout_copy c;
+	__u64 f, g, end, cut;
+	char *live, *again;
+	__u32 k;
+
+	(void)state;
+	end = pieces(p);
+	f = create_ok(ns, l, ROOT, "f");
+	/* one by one, two in one entry, and piece 6 before piece 5 */
+	for (k = 0; k < PIECES; k++) {
+		if (k == 5) {
+			assert_int_equal(ns_alloc(ns, &l->j, f, NULL, 0, &p[6], 1), 0);
+			get_layout(ns, f, &c);
+			assert_int_equal(c.nileave, 2);		/* a gap between */
+			assert_int_equal(ns_alloc(ns, &l->j, f, NULL, 0, &p[5], 1), 0);
+			k++;
+		} else if (k == 10) {
+			assert_int_equal(ns_alloc(ns, &l->j, f, NULL, 0, &p[10], 2), 0);
+			k++;
+		} else {
+			assert_int_equal(ns_alloc(ns, &l->j, f, NULL, 0, &p[k], 1), 0);
+		}
+		get_layout(ns, f, &c);
+		assert_int_equal(c.nileave, 1);
+	}
+	get_layout(ns, f, &c);
+	assert_int_equal(c.nsimple, 0);
+	assert_int_equal(c.nileave, 1);
+	whole = piece_at(0, end);
+	assert_memory_equal(&c.ileave[0], &whole, sizeof(whole));
+	assert_int_equal(fmap_ileave_check(&c.ileave[0]), 0);
+	assert_int_equal(mapped_of(ns, f), end);
+	assert_resolves_as(&c, p, PIECES, end);
+	/* pieces in one ALLOC merge too, and in a CREATE */
+	g = create_ok(ns, l, ROOT, "g");
+	assert_int_equal(ns_alloc(ns, &l->j, g, NULL, 0, p, 8), 0);
+	get_layout(ns, g, &c);
+	assert_int_equal(c.nileave, 1);
+	{
+		struct ns *other = ns_new(NULL, NULL);
+		struct famfs_mlog_entry e;
+
+		famfs_mlog_entry_init(&e);
+		e.type = FAMFS_LOG_CREATE;
+		e.mknod.parent = ROOT;
+		e.mknod.ino = 2;
+		e.mknod.mode = 0644;
+		e.mknod.size = p[7].file_off + p[7].len;
+		strcpy(e.name, "h");
+		e.nileave = 8;
+		e.ileave = p;
+		assert_int_equal(ns_apply(other, &e, NULL, 0), 0);
+		get_layout(other, 2, &c);
+		assert_int_equal(c.nileave, 1);
+		assert_int_equal(c.ileave[0].len, e.mknod.size);
+		ns_free(other);
+	}
+
+	live = dump(ns);
+	again = replayed(l);
+	assert_same(live, again);
+	free(again);
+
+	/* a piece in the middle goes whole: the stripe boundary splits */
+	assert_int_equal(ns_punch(ns, &l->j, f, p[7].file_off, p[7].len), 0);
+	assert_int_equal(r.nsimple, 0);
+	assert_int_equal(r.nileave, 1);
+	assert_memory_equal(&r.ileave[0], &p[7], sizeof(p[7]));
+	get_layout(ns, f, &c);
+	assert_int_equal(c.nileave, 2);
+	whole = piece_at(0, p[7].file_off);
+	assert_memory_equal(&c.ileave[0], &whole, sizeof(whole));
+	whole = piece_at(p[8].file_off, end - p[8].file_off);
+	assert_memory_equal(&c.ileave[1], &whole, sizeof(whole));
+	/* put back, it merges all three again */
+	assert_int_equal(ns_alloc(ns, &l->j, f, NULL, 0, &p[7], 1), 0);
+	get_layout(ns, f, &c);
+	assert_int_equal(c.nileave, 1);
+	assert_resolves_as(&c, p, PIECES, end);
+
+	/* truncate mid-stripe inside piece 12: released maps what was cut, exactly */
+	whole = c.ileave[0];
+	cut = p[12].file_off + 8 * MiB + 3 * MiB;
+	r.bytes = 0;
+	r.calls = 0;
+	assert_int_equal(ns_punch(ns, &l->j, f, cut, FAMFS_LOG_TO_END), 0);
+	assert_int_equal(r.calls, 1);
+	assert_int_equal(r.bytes, end - cut);
+	assert_int_equal(r.nileave, 1);
+	assert_released_tail(&r, &whole, cut, end);
+	get_layout(ns, f, &c);
+	assert_int_equal(c.nileave, 1);
+	assert_int_equal(c.ileave[0].len, cut);
+	assert_int_equal(mapped_of(ns, f), cut);
+	/* cut off a stripe boundary, it is not whole stripes: no continuation */
+	p[0] = piece_at(cut, 8 * MiB);
+	assert_int_equal(ns_alloc(ns, &l->j, f, NULL, 0, &p[0], 1), 0);
+	get_layout(ns, f, &c);
+	assert_int_equal(c.nileave, 2);
+
+	free(live);
+	live = dump(ns);
+	again = replayed(l);
+	assert_same(live, again);
+	free(again);
+	free(live);
+	ns_free(ns);
+	jlog_free(l);
+}
+
+/* What is not an exact continuation stays two extents. */
+static void ileave_non_continuations(void **state)
+{
+	struct fmap_ileave_ext prev = piece_at(0, 16 * MiB), next, cases[6];
+	const char *what[6] = { "another device", "a gap in the file", "a gap on a device",
+				"another chunk", "another strip count", "prev not whole stripes" };
+	struct layout_copy c;
+	struct ns *ns;
+	__u64 f;
+	__u32 i;
+
+	(void)state;
+	next = piece_at(16 * MiB, 8 * MiB);
+	assert_true(fmap_ileave_continues(&prev, &next));
+	cases[0] = next;
+	cases[0].strips[2].dev = 0;
+	cases[0].strips[2].dev_off = 3 * 1024 * MiB;
+	cases[1] = piece_at(24 * MiB, 8 * MiB);
+	for (i = 0; i < 4; i++)
+		cases[1].strips[i].dev_off = next.strips[i].dev_off;
+	cases[2] = next;
+	cases[2].strips[3].dev_off += 2 * MiB;
+	cases[3] = next;
+	cases[3].chunk_shift = 22;
+	cases[4] = next;
+	cases[4].strip_shift = 1;
+	cases[4].strips[2] = cases[4].strips[3] = (struct fmap_strip){ 0 };
+	for (i = 0; i < 6; i++) {
+		struct fmap_ileave_ext a = prev, b = cases[i];
+
+		if (i == 5) {
+			/* a stripe and a chunk; next where each strip's rows end */
+			a = piece_at(0, 10 * MiB);
+			b = piece_at(10 * MiB, 8 * MiB);
+			b.strips[0].dev_off = a.strips[0].dev_off + 4 * MiB;
+			b.strips[1].dev_off = a.strips[1].dev_off + 2 * MiB;
+			b.strips[2].dev_off = a.strips[2].dev_off + 2 * MiB;
+			b.strips[3].dev_off = a.strips[3].dev_off + 2 * MiB;
+		}
+		assert_int_equal(fmap_ileave_check(&b), 0);
+		if (fmap_ileave_continues(&a, &b))
+			fail_msg("%s: continues", what[i]);
+		ns = ns_new(NULL, NULL);
+		f = create_ok(ns, NULL, ROOT, "f");
+		assert_int_equal(ns_alloc(ns, NULL, f, NULL, 0, &a, 1), 0);
+		assert_int_equal(ns_alloc(ns, NULL, f, NULL, 0, &b, 1), 0);
+		get_layout(ns, f, &c);
+		assert_int_equal(c.nileave, 2);
+		ns_free(ns);
+	}
+	/* the positive control, in one entry and in a file */
+	ns = ns_new(NULL, NULL);
+	f = create_ok(ns, NULL, ROOT, "f");
+	cases[0] = prev;
+	cases[1] = next;
+	assert_int_equal(ns_alloc(ns, NULL, f, NULL, 0, cases, 2), 0);
+	get_layout(ns, f, &c);
+	assert_int_equal(c.nileave, 1);
+	assert_int_equal(c.ileave[0].len, 24 * MiB);
+	ns_free(ns);
 }
 
 /* -------------------------------------------------------------------- */
@@ -1286,7 +1538,7 @@ static int hostile(struct famfs_mlog_entry *e, int i)
 		e->type = FAMFS_LOG_PUNCH;
 		e->punch.ino = 3;
 		e->punch.off = 20 * MiB;
-		e->punch.len = 4 * MiB;		/* a hole in the interleaved one */
+		e->punch.len = 2 * MiB;		/* a hole in the interleaved one, mid-stripe */
 		return -EINVAL;
 	case 26:
 		e->type = FAMFS_LOG_PUNCH;
@@ -1848,6 +2100,8 @@ int main(void)
 		cmocka_unit_test(setattr_fields),
 		cmocka_unit_test(alloc_extents),
 		cmocka_unit_test(punch_extents),
+		cmocka_unit_test(ileave_continuations_merge),
+		cmocka_unit_test(ileave_non_continuations),
 		cmocka_unit_test(journal_failure_changes_nothing),
 		cmocka_unit_test(full_log),
 		cmocka_unit_test(unlinked_while_open),
