@@ -1,0 +1,249 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * fsd_bpf.c: the BPF resolver (bpf/loader.h) as the daemon uses it: loaded
+ * and filled before the first LOOKUP, attached once INIT is done, and its
+ * maps kept in step with the namespace (the rules are in fsd_i.h).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fsd_i.h"
+#include "loader.h"
+#include "log.h"
+
+#define VMLINUX_BTF	"/sys/kernel/btf/vmlinux"
+/* the kernel's struct_ops type that the resolver implements */
+#define FMAP_OPS_TYPE	"fuse_fmap_ops"
+
+/*
+ * Point the resolver's entry for @ino at what the namespace says now, with
+ * kernel device ids, or leave the file out: an orphan (nlink 0), a layout
+ * that mixes simple and interleaved extents (one kind per file in the
+ * maps), one the maps cannot hold (never cut: the upcall serves it).  The
+ * slice the file had goes back at once: here a layout only grew, or the
+ * caller took the file out first (fsd_bpf_unmap()).  @space held exclusively.
+ */
+void fsd_bpf_sync(struct fsd *d, __u64 ino)
+{
+	struct fmap_ileave_ext ileave[FMAP_MAX_ILEAVE];
+	struct famfs_file_extents fe = { 0 };
+	struct famfs_slice old = { 0 };
+	struct lay l = { 0 };
+	struct ns_attr a;
+	__u32 i, s;
+	int err;
+
+	if (!d->bpf)
+		return;
+	err = ns_getattr(d->ns, ino, &a);
+	if (!err && (!S_ISREG(a.mode) || !a.nlink))
+		err = -ENOENT;
+	if (!err)
+		err = fsd_lay_get(d, ino, &l);
+	if (!err && l.nsimple && l.nileave) {
+		/* fs.c: simple extents after FMAP_MAX_ILEAVE it could not grow in place */
+		pr_info("ino %llu: simple and interleaved extents: its misses go by upcall",
+			(unsigned long long)ino);
+		err = -E2BIG;
+	}
+	fe.size = a.size;
+	for (i = 0; !err && i < l.nileave; i++) {
+		ileave[i] = l.ileave[i];
+		/* unused strips stay zero (fmap_ileave_check) */
+		for (s = 0; s < (1U << l.ileave[i].strip_shift) && !err; s++) {
+			if (l.ileave[i].strips[s].dev >= d->ndevs)
+				err = -EIO;
+			else
+				ileave[i].strips[s].dev = d->dev_id[l.ileave[i].strips[s].dev];
+		}
+	}
+	for (i = 0; !err && i < l.nsimple; i++) {
+		if (l.simple[i].dev >= d->ndevs)
+			err = -EIO;
+		else
+			l.simple[i].dev = d->dev_id[l.simple[i].dev];	/* our copy */
+	}
+	if (err == -EIO)
+		pr_err("ino %llu: an extent on no device: its misses go by upcall",
+		       (unsigned long long)ino);
+	if (!err) {
+		fe.kind = l.nileave ? FAMFS_FILE_INTERLEAVED : FAMFS_FILE_SIMPLE;
+		fe.n = l.nileave ? l.nileave : l.nsimple;
+		fe.simple = l.simple;
+		fe.ileave = ileave;
+		err = famfs_loader_set_file(d->bpf, ino, &fe, &old);
+		if (err)
+			pr_info("ino %llu: not in the BPF resolver's maps (%s): its misses go by upcall",
+				(unsigned long long)ino, strerror(-err));
+	}
+	/* not in the maps: the program sends the kernel to us for it */
+	if (err && famfs_loader_remove_file(d->bpf, ino, &old))
+		old.kind = 0;
+	if (old.kind)
+		famfs_loader_free_slice(d->bpf, &old);
+	free(l.simple);
+}
+
+/* Take @ino out of the maps before its space may be freed; @space held. */
+void fsd_bpf_unmap(struct fsd *d, __u64 ino)
+{
+	struct famfs_slice old;
+
+	/* freed entries are reused only after a grace period (loader.h) */
+	if (d->bpf && !famfs_loader_remove_file(d->bpf, ino, &old))
+		famfs_loader_free_slice(d->bpf, &old);
+}
+
+/* The entries of every regular file, before the first LOOKUP. */
+struct ino_list {
+	__u64 *ino;
+	size_t n, cap;
+};
+
+static int collect_file(void *ctx, const struct ns_attr *a)
+{
+	struct ino_list *li = ctx;
+
+	if (!S_ISREG(a->mode))
+		return 0;
+	if (li->n == li->cap) {
+		size_t cap = li->cap ? 2 * li->cap : 256;
+		__u64 *p = realloc(li->ino, cap * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		li->ino = p;
+		li->cap = cap;
+	}
+	li->ino[li->n++] = a->ino;
+	return 0;
+}
+
+/*
+ * Whether the running kernel can take the resolver: its BTF names the
+ * struct_ops type.  A cheap look at the string table, so that the
+ * automatic choice says why in one line instead of libbpf's many.
+ */
+static const char *bpf_missing(void)
+{
+	static const char name[] = "\0" FMAP_OPS_TYPE "\0";
+	const char *why = "the kernel has no " FMAP_OPS_TYPE " (CONFIG_FUSE_FMAP_BPF)";
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+	ssize_t n;
+	int fd = open(VMLINUX_BTF, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return "no kernel BTF (" VMLINUX_BTF ")";
+	for (;;) {
+		if (len == cap) {
+			char *p = realloc(buf, cap ? 2 * cap : 8 << 20);
+
+			if (!p) {
+				why = "out of memory";
+				break;
+			}
+			buf = p;
+			cap = cap ? 2 * cap : 8 << 20;
+		}
+		n = read(fd, buf + len, cap - len);
+		if (n <= 0) {
+			if (n < 0)
+				why = "cannot read " VMLINUX_BTF;
+			else if (memmem(buf, len, name, sizeof(name) - 1))
+				why = NULL;
+			break;
+		}
+		len += n;
+	}
+	free(buf);
+	close(fd);
+	return why;
+}
+
+/*
+ * Load the resolver and fill its maps (not attached yet: that needs INIT
+ * done).  FSD_RESOLVER_AUTO falls back to upcall with one warning.
+ */
+int fsd_bpf_load(struct fsd *d, char *msg, size_t msglen)
+{
+	struct famfs_loader_opts lo = { .fuse_fd = d->fuse_fd, .conn_id = d->minor };
+	struct ino_list li = { 0 };
+	const char *why;
+	size_t i;
+	int err;
+
+	if (d->resolver == FSD_RESOLVER_UPCALL)
+		return 0;
+	why = bpf_missing();
+	if (why) {
+		if (d->resolver == FSD_RESOLVER_BPF)
+			return fbs_fail(msg, msglen, -ENOPKG,
+					"resolver=bpf: cannot load the BPF resolver: %s", why);
+		pr_warn("BPF resolver not loaded (%s): every mapping miss is an upcall", why);
+		return 0;
+	}
+	err = ns_foreach_inode(d->ns, collect_file, &li);
+	if (err) {
+		free(li.ino);
+		return fbs_fail(msg, msglen, err, "listing the files: %s", strerror(-err));
+	}
+	/* room to grow; a file that finds none later is served by upcall */
+	if (2 * li.n > FAMFS_DEF_MAX_FILES)
+		lo.max_files = 2 * li.n < (1U << 20) ? 2 * li.n : 1U << 20;
+	err = famfs_loader_open(&lo, &d->bpf);
+	if (err) {
+		free(li.ino);
+		d->bpf = NULL;
+		if (d->resolver == FSD_RESOLVER_BPF)
+			return fbs_fail(msg, msglen, -ENOPKG,
+					"resolver=bpf: cannot load the BPF resolver: %s",
+					strerror(-err));
+		pr_warn("BPF resolver not loaded (%s): every mapping miss is an upcall",
+			strerror(-err));
+		return 0;
+	}
+	for (i = 0; i < li.n; i++)
+		fsd_bpf_sync(d, li.ino[i]);
+	pr_info("BPF resolver loaded, %zu files in %s", li.n, famfs_loader_pin_dir(d->bpf));
+	free(li.ino);
+	return 0;
+}
+
+/* Once INIT is answered.  An error only when the resolver was asked for. */
+int fsd_bpf_attach(struct fsd *d)
+{
+	int err;
+
+	if (!d->bpf)
+		return 0;
+	err = famfs_loader_attach(d->bpf);
+	if (!err)
+		return 0;
+	if (d->resolver == FSD_RESOLVER_BPF) {
+		snprintf(d->msg, sizeof(d->msg),
+			 "resolver=bpf: cannot attach the BPF resolver to the connection: %s",
+			 strerror(-err));
+		/* no mount without it: the loop ends, the daemon exits */
+		umount2(d->mnt, MNT_DETACH);
+		return err;
+	}
+	pr_warn("BPF resolver not attached (%s): every mapping miss is an upcall",
+		strerror(-err));
+	pthread_rwlock_wrlock(&d->space);
+	famfs_loader_close(d->bpf);
+	d->bpf = NULL;
+	pthread_rwlock_unlock(&d->space);
+	return 0;
+}
+
+bool fsd_bpf_attached(const struct fsd *d)
+{
+	return famfs_loader_attached(d->bpf);
+}

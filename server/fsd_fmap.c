@@ -1,0 +1,423 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * fsd_fmap.c: mappings for the kernel (fsd_i.h).  A file's layout copied
+ * out of the namespace, fresh space zeroed on the device before anything
+ * maps it, the FUSE_FMAP reply (allocating on write) and FUSE_FMAP_END,
+ * which is where sizes come from.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fsd_i.h"
+#include "fuse_shim.h"
+#include "loader.h"
+#include "log.h"
+
+#define ZERO_CHUNK	(1ULL << 20)
+
+/* ---- layouts ---- */
+
+static int lay_copy(void *ctx, __u64 ino, const struct fmap_simple_ext *simple,
+		    __u32 nsimple, const struct fmap_ileave_ext *ileave, __u32 nileave)
+{
+	struct lay *l = ctx;
+
+	(void)ino;
+	if (nileave > FMAP_MAX_ILEAVE)
+		return -EFBIG;
+	if (nsimple > l->cap) {
+		struct fmap_simple_ext *p = realloc(l->simple, (size_t)nsimple * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		l->simple = p;
+		l->cap = nsimple;
+	}
+	if (nsimple)
+		memcpy(l->simple, simple, (size_t)nsimple * sizeof(*simple));
+	if (nileave)
+		memcpy(l->ileave, ileave, (size_t)nileave * sizeof(*ileave));
+	l->nsimple = nsimple;
+	l->nileave = nileave;
+	return 0;
+}
+
+int fsd_lay_get(struct fsd *d, __u64 ino, struct lay *l)
+{
+	l->nsimple = l->nileave = 0;
+	return ns_get_layout(d->ns, ino, lay_copy, l);
+}
+
+int fsd_lay_map(const struct lay *l, __u64 off, struct fmap_mapping *m,
+		   const struct fmap_ileave_ext **ie)
+{
+	__u32 i;
+
+	*ie = NULL;
+	if (l->nsimple && !fmap_simple_resolve(l->simple, l->nsimple, off, m))
+		return 0;
+	for (i = 0; i < l->nileave; i++) {
+		const struct fmap_ileave_ext *x = &l->ileave[i];
+
+		if (off >= x->file_off && off - x->file_off < x->len) {
+			*ie = x;
+			return fmap_ileave_resolve(x, off, m) ? -EIO : 0;
+		}
+	}
+	return -FMAP_ENXIO;
+}
+
+__u64 fsd_lay_next(const struct lay *l, __u64 off)
+{
+	__u64 next = ~0ULL;
+	__u32 i;
+
+	for (i = 0; i < l->nsimple; i++)
+		if (l->simple[i].file_off > off) {
+			next = l->simple[i].file_off;	/* sorted */
+			break;
+		}
+	for (i = 0; i < l->nileave; i++)
+		if (l->ileave[i].file_off > off)
+			next = min_u64(next, l->ileave[i].file_off);
+	return next;
+}
+
+/* ---- zeroing on the device ---- */
+
+/*
+ * Write zeroes over [off, off + len) of device @dev, through O_DIRECT: the
+ * pages at either end that the range covers only partly are read,
+ * patched and written back.
+ */
+static int dev_zero(struct fsd *d, __u32 dev, __u64 off, __u64 len)
+{
+	__u64 end = off + len, pos = off & ~(PAGE - 1), stop = round_up(end, PAGE);
+	void *buf;
+	int err = 0;
+
+	if (!len)
+		return 0;
+	if (dev >= d->ndevs || end < off)
+		return -EIO;
+	if (posix_memalign(&buf, PAGE, ZERO_CHUNK))
+		return -ENOMEM;
+	while (pos < stop && !err) {
+		__u64 n = min_u64(stop - pos, ZERO_CHUNK);
+		__u64 head = off > pos ? off - pos : 0;
+		__u64 tail = pos + n > end ? pos + n - end : 0;
+
+		if ((head || tail) && pread(d->zfd[dev], buf, n, pos) != (ssize_t)n) {
+			err = -EIO;
+			break;
+		}
+		memset((char *)buf + head, 0, n - head - tail);
+		if (pwrite(d->zfd[dev], buf, n, pos) != (ssize_t)n)
+			err = -EIO;
+		pos += n;
+	}
+	free(buf);
+	if (err)
+		pr_err("device %u: zeroing %llu bytes at %llu failed", dev,
+		       (unsigned long long)len, (unsigned long long)off);
+	return err;
+}
+
+/* Zero what @l maps of the file range [start, end). */
+static int zero_mapped(struct fsd *d, const struct lay *l, __u64 start, __u64 end)
+{
+	const struct fmap_ileave_ext *ie;
+	struct fmap_mapping m;
+	__u64 pos = start, n;
+	int err;
+
+	while (pos < end) {
+		err = fsd_lay_map(l, pos, &m, &ie);
+		if (err == -FMAP_ENXIO) {
+			pos = fsd_lay_next(l, pos);
+			continue;
+		}
+		if (err)
+			return err;
+		n = min_u64(m.len, end - pos);
+		err = dev_zero(d, m.dev, m.dev_off, n);
+		if (err)
+			return err;
+		pos += n;
+	}
+	return 0;
+}
+
+/* Zero what @new maps and @old did not: the space an allocation added. */
+static int zero_fresh(struct fsd *d, const struct lay *old, const struct lay *new)
+{
+	const struct fmap_ileave_ext *ie;
+	struct fmap_mapping m;
+	__u64 start, end, pos, stop;
+	__u32 i, nranges = new->nsimple + new->nileave;
+	int err;
+
+	for (i = 0; i < nranges; i++) {
+		if (i < new->nsimple) {
+			start = new->simple[i].file_off;
+			end = start + new->simple[i].len;
+		} else {
+			start = new->ileave[i - new->nsimple].file_off;
+			end = start + new->ileave[i - new->nsimple].len;
+		}
+		for (pos = start; pos < end; pos = stop) {
+			err = fsd_lay_map(old, pos, &m, &ie);
+			if (!err) {
+				stop = pos + min_u64(m.len, end - pos);
+				continue;
+			}
+			if (err != -FMAP_ENXIO)
+				return err;
+			stop = min_u64(fsd_lay_next(old, pos), end);
+			err = zero_mapped(d, new, pos, stop);
+			if (err)
+				return err;
+		}
+	}
+	return 0;
+}
+
+/* ---- FUSE_FMAP ---- */
+
+/* The reply for @off, which @l maps: simple, or a whole interleaved extent. */
+static int map_reply(struct fsd *d, const struct lay *l, __u64 off, struct fuse_fmap_reply *r,
+		     size_t *len)
+{
+	const struct fmap_ileave_ext *ie;
+	struct fmap_mapping m;
+	__u32 s;
+	int err = fsd_lay_map(l, off, &m, &ie);
+
+	if (err)
+		return -EIO;
+	memset(r, 0, sizeof(*r));
+	*len = sizeof(r->out);
+	/* whole, when the kernel can take it so: it then computes each chunk */
+	if (ie && !((ie->file_off | ie->len) & (PAGE - 1)) &&
+	    ie->strip_shift <= FUSE_FMAP_MAX_STRIP_SHIFT) {
+		for (s = 0; s < (1U << ie->strip_shift); s++) {
+			if (ie->strips[s].dev >= d->ndevs)
+				return -EIO;
+			r->strips[s].dev_id = d->dev_id[ie->strips[s].dev];
+			r->strips[s].dev_offset = ie->strips[s].dev_off;
+		}
+		r->out.type = FUSE_FMAP_TYPE_INTERLEAVED;
+		r->out.offset = ie->file_off;
+		r->out.length = ie->len;
+		r->interleave.length = ie->len;
+		r->interleave.strip_shift = ie->strip_shift;
+		r->interleave.chunk_shift = ie->chunk_shift;
+		*len = offsetof(struct fuse_fmap_reply, strips) +
+		       (sizeof(r->strips[0]) << ie->strip_shift);
+		return 0;
+	}
+	if (m.dev >= d->ndevs)
+		return -EIO;
+	r->out.type = FUSE_FMAP_TYPE_MAPPED;
+	r->out.offset = off;
+	r->out.length = m.len;
+	r->out.dev_id = d->dev_id[m.dev];
+	r->out.dev_offset = m.dev_off;
+	return 0;
+}
+
+/* Allocate for a write at @off, zero what is new, and map it; @space held exclusively. */
+static int alloc_reply(struct fsd *d, __u64 ino, __u64 off, __u64 want, struct lay *old,
+		       struct lay *new, struct fuse_fmap_reply *r, size_t *len)
+{
+	const struct fmap_ileave_ext *ie;
+	struct fmap_mapping m;
+	struct fs_extent ext;
+	struct fs_stripe st;
+	int err = fsd_lay_get(d, ino, old);
+
+	if (err)
+		return err;
+	if (fsd_lay_map(old, off, &m, &ie) != -FMAP_ENXIO)
+		return map_reply(d, old, off, r, len);	/* another thread was first */
+	/*
+	 * A striped file gets at most FMAP_MAX_ILEAVE interleaved extents; fs.c
+	 * grows the last one in place when it can (still one extent), else
+	 * adds one grown to the file's size, then simple ones, and the BPF
+	 * resolver serves a file of one kind only: start large, so that a file
+	 * written in small pieces that cannot grow in place stays interleaved
+	 * up to 8 x ALLOC_AHEAD.
+	 */
+	if ((old->nileave || (fsd_pol_get(d, ino, &st) && st.nstrips)) && want < ALLOC_AHEAD)
+		want = ALLOC_AHEAD;
+	err = fs_alloc_for_write(d->fs, ino, off, min_u64(want, ALLOC_AHEAD), &ext);
+	if (err == -E2BIG)
+		err = fs_alloc_for_write(d->fs, ino, off, 0, &ext);
+	if (err) {
+		if (err != -ENOSPC)
+			pr_warn("allocating for ino %llu: %s", (unsigned long long)ino, fs_msg());
+		return err;
+	}
+	err = fsd_lay_get(d, ino, new);
+	if (!err)
+		err = zero_fresh(d, old, new);
+	if (err) {
+		/* the space is the file's now, and may hold another file's bytes */
+		d->zero_failed = true;
+		pr_err("ino %llu: new space not zeroed (%s): no more mappings are answered",
+		       (unsigned long long)ino, strerror(-err));
+		return -EIO;
+	}
+	/* zeroed: the program may map it, and must know it before the kernel does */
+	fsd_bpf_sync(d, ino);
+	err = map_reply(d, new, off, r, len);
+	/* where readers saw a hole: the kernel drops their zero pages */
+	if (!err && ext.fresh)
+		r->out.flags = FUSE_FMAP_FLAG_NEW;
+	return err;
+}
+
+static int fmap(struct fsd *d, __u64 ino, const struct fuse_fmap_in *in,
+		struct fuse_fmap_reply *r, size_t *len)
+{
+	bool write = in->op_flags & FUSE_FMAP_OP_WRITE, hole = false;
+	__u64 off = in->offset & ~(PAGE - 1), want, end;
+	struct lay old = { 0 }, new = { 0 };
+	const struct fmap_ileave_ext *ie;
+	struct fmap_mapping m;
+	struct ns_attr a;
+	int err;
+
+	if (in->op_flags & FUSE_FMAP_OP_LAYOUT)
+		return -EOPNOTSUPP;	/* FUSE_FMAP_BUILTIN is not offered */
+	pthread_rwlock_rdlock(&d->space);
+	err = d->zero_failed ? -EIO : fsd_lay_get(d, ino, &old);
+	if (!err) {
+		hole = fsd_lay_map(&old, off, &m, &ie) == -FMAP_ENXIO;
+		if (!hole)
+			err = map_reply(d, &old, off, r, len);
+		else if (!write)
+			err = ns_getattr(d->ns, ino, &a);
+	}
+	if (!err && hole && !write) {
+		end = min_u64(round_up(a.size, PAGE), fsd_lay_next(&old, off));
+		memset(r, 0, sizeof(*r));
+		r->out.type = FUSE_FMAP_TYPE_HOLE;
+		r->out.offset = off;
+		r->out.length = end > off ? end - off : PAGE;
+		*len = sizeof(r->out);
+	}
+	pthread_rwlock_unlock(&d->space);
+	if (!err && hole && write) {
+		want = in->length > ALLOC_AHEAD ? ALLOC_AHEAD : in->length + (in->offset - off);
+		pthread_rwlock_wrlock(&d->space);
+		err = d->zero_failed ? -EIO : alloc_reply(d, ino, off, want, &old, &new, r, len);
+		pthread_rwlock_unlock(&d->space);
+	}
+	free(old.simple);
+	free(new.simple);
+	if (err == -EISDIR)
+		err = -EINVAL;		/* not a regular file: the kernel's confusion */
+	return err;
+}
+
+void fsd_shim_fmap(void *data, const struct fuse_in_header *in,
+		      const struct fuse_fmap_in *arg)
+{
+	struct fsd *d = data;
+	struct fuse_fmap_reply r = { 0 };
+	size_t len = 0;
+	int err = fmap(d, in->nodeid, arg, &r, &len);
+
+	pr_debug("FMAP ino %llu off %llu len %llu op %#x -> %d type %u [%llu, +%llu)",
+		 (unsigned long long)in->nodeid, (unsigned long long)arg->offset,
+		 (unsigned long long)arg->length, arg->op_flags, err, r.out.type,
+		 (unsigned long long)r.out.offset, (unsigned long long)r.out.length);
+	fbs_shim_reply(d->shim, in->unique, err, &r, err ? 0 : len);
+}
+
+int fsd_set_size(struct fsd *d, __u64 ino, struct ns_setattr *sa, __u64 old_size)
+{
+	struct lay l = { 0 };
+	__u64 from, to;
+	int err;
+
+	/* out of the maps before fs.c frees what is cut; back with the new layout */
+	if (sa->size < old_size)
+		fsd_bpf_unmap(d, ino);
+	err = fs_setattr(d->fs, ino, sa);
+	if (sa->size != old_size)
+		fsd_bpf_sync(d, ino);
+	if (err || sa->size == old_size)
+		return err;
+	/*
+	 * Down: the kept unit's bytes past the new end, which a later growth
+	 * would show.  Up: what short writes or mmap stores past the old end
+	 * may have left there.
+	 */
+	from = min_u64(old_size, sa->size);
+	to = sa->size < old_size ? round_up(sa->size, UNIT) : round_up(sa->size, PAGE);
+	err = fsd_lay_get(d, ino, &l);
+	if (!err)
+		err = zero_mapped(d, &l, from, to);
+	free(l.simple);
+	if (err)
+		pr_err("ino %llu: zeroing past the end of file: %s", (unsigned long long)ino,
+		       strerror(-err));
+	return err;
+}
+
+/*
+ * FUSE_FMAP_END: a write moved the end of file, and its bytes are on the
+ * device.  Sizes come from here only: a short write never leaves one too
+ * large.  A size below the current one is a stale report: ignored.
+ */
+int fsd_shim_fmap_end(void *data, const struct fuse_in_header *in,
+			 const struct fuse_fmap_end_in *arg)
+{
+	struct fsd *d = data;
+	struct ns_setattr sa = { .valid = FAMFS_SETATTR_SIZE, .size = arg->size };
+	struct lay l = { 0 };
+	struct ns_attr a;
+	int err;
+
+	if (arg->flags || arg->padding || arg->size > INT64_MAX || arg->size < arg->offset ||
+	    arg->size - arg->offset != arg->length)
+		return -EINVAL;
+	pthread_rwlock_wrlock(&d->space);
+	err = ns_getattr(d->ns, in->nodeid, &a);
+	if (!err && !S_ISREG(a.mode))
+		err = -EINVAL;
+	if (!err && arg->size > a.size) {
+		/* a write past the end leaves a gap: what it maps must read as zeroes */
+		if (arg->offset > a.size) {
+			err = fsd_lay_get(d, in->nodeid, &l);
+			if (!err)
+				err = zero_mapped(d, &l, a.size, arg->offset);
+		}
+		if (!err)
+			err = fs_setattr(d->fs, in->nodeid, &sa);
+		if (err)
+			pr_warn("ino %llu: size %llu not recorded: %s",
+				(unsigned long long)in->nodeid, (unsigned long long)arg->size,
+				fs_msg());
+		else if (d->bpf)
+			/* -ENOENT: a file the maps leave out */
+			famfs_loader_set_size(d->bpf, in->nodeid, arg->size);
+	}
+	pthread_rwlock_unlock(&d->space);
+	free(l.simple);
+	return err;
+}
+
+bool fsd_shim_is_mapped(void *data, __u64 nodeid)
+{
+	struct fsd *d = data;
+	struct ns_attr a;
+
+	return !ns_getattr(d->ns, nodeid, &a) && S_ISREG(a.mode);
+}

@@ -1,0 +1,542 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * fsd_ops.c: the lowlevel operations on the namespace (fsd_i.h); the
+ * extended attributes are fsd_xattr.c's.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <time.h>
+
+#include "fsd_i.h"
+#include "loader.h"
+#include "log.h"
+
+/* Expected failures stay quiet; the rest say what fs.c said. */
+static int op_err(int err, const char *op)
+{
+	switch (err) {
+	case -ENOENT: case -EEXIST: case -ENOTEMPTY: case -ENOTDIR: case -EISDIR:
+	case -EINVAL: case -ENAMETOOLONG: case -ENOSPC:
+		pr_debug("%s: %s", op, strerror(-err));
+		break;
+	default:
+		pr_warn("%s: %s", op, fs_msg()[0] ? fs_msg() : strerror(-err));
+	}
+	return -err;
+}
+
+static void ts_of(const struct famfs_mlog_time *t, struct timespec *ts)
+{
+	ts->tv_sec = t->sec;
+	ts->tv_nsec = t->nsec;
+}
+
+static struct famfs_mlog_time mlog_time(const struct timespec *ts)
+{
+	return (struct famfs_mlog_time){ .sec = ts->tv_sec, .nsec = ts->tv_nsec };
+}
+
+static void stat_of(const struct ns_attr *a, struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_ino = a->ino;
+	st->st_mode = a->mode;
+	st->st_nlink = a->nlink;
+	st->st_uid = a->uid;
+	st->st_gid = a->gid;
+	st->st_size = a->size;
+	st->st_blksize = PAGE;
+	st->st_blocks = a->mapped / 512;
+	ts_of(&a->atime, &st->st_atim);
+	ts_of(&a->mtime, &st->st_mtim);
+	ts_of(&a->ctime, &st->st_ctim);
+}
+
+static int entry_of(struct fsd *d, __u64 ino, struct fuse_entry_param *e)
+{
+	struct ns_attr a;
+	int err = ns_getattr(d->ns, ino, &a);
+
+	if (err)
+		return err;
+	memset(e, 0, sizeof(*e));
+	e->ino = ino;
+	e->generation = a.generation;
+	e->attr_timeout = TIMEOUT;
+	e->entry_timeout = TIMEOUT;
+	stat_of(&a, &e->attr);
+	return 0;
+}
+
+static void reply_entry(fuse_req_t req, __u64 ino)
+{
+	struct fuse_entry_param e;
+	int err = entry_of(req_fsd(req), ino, &e);
+
+	if (err)
+		return (void)fuse_reply_err(req, -err);
+	fuse_reply_entry(req, &e);
+}
+
+static struct ns_cred cred_of(fuse_req_t req, mode_t mode)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+
+	return (struct ns_cred){ .mode = mode & 07777, .uid = ctx->uid, .gid = ctx->gid };
+}
+
+static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	__u64 ino;
+	int err = ns_lookup(fs_ns(req_fsd(req)->fs), parent, name, &ino);
+
+	if (err)
+		return (void)fuse_reply_err(req, -err);
+	reply_entry(req, ino);
+}
+
+static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	(void)ino;
+	(void)nlookup;
+	fuse_reply_none(req);	/* inodes live as the namespace says */
+}
+
+static void op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
+{
+	(void)count;
+	(void)forgets;
+	fuse_reply_none(req);
+}
+
+static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct ns_attr a;
+	struct stat st;
+	int err = ns_getattr(req_fsd(req)->ns, ino, &a);
+
+	(void)fi;
+	if (err)
+		return (void)fuse_reply_err(req, -err);
+	stat_of(&a, &st);
+	fuse_reply_attr(req, &st, TIMEOUT);
+}
+
+static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+		       struct fuse_file_info *fi)
+{
+	struct fsd *d = req_fsd(req);
+	struct ns_setattr sa = { 0 };
+	struct timespec now;
+	struct ns_attr a;
+	struct stat st;
+	int err;
+
+	(void)fi;
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (to_set & FUSE_SET_ATTR_MODE) {
+		sa.valid |= FAMFS_SETATTR_MODE;
+		sa.mode = attr->st_mode & 07777;
+	}
+	if (to_set & FUSE_SET_ATTR_UID) {
+		sa.valid |= FAMFS_SETATTR_UID;
+		sa.uid = attr->st_uid;
+	}
+	if (to_set & FUSE_SET_ATTR_GID) {
+		sa.valid |= FAMFS_SETATTR_GID;
+		sa.gid = attr->st_gid;
+	}
+	if (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_ATIME_NOW)) {
+		sa.valid |= FAMFS_SETATTR_ATIME;
+		sa.atime = mlog_time(to_set & FUSE_SET_ATTR_ATIME_NOW ? &now : &attr->st_atim);
+	}
+	if (to_set & (FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW)) {
+		sa.valid |= FAMFS_SETATTR_MTIME;
+		sa.mtime = mlog_time(to_set & FUSE_SET_ATTR_MTIME_NOW ? &now : &attr->st_mtim);
+	}
+	if (to_set & FUSE_SET_ATTR_CTIME) {
+		sa.valid |= FAMFS_SETATTR_CTIME;
+		sa.ctime = mlog_time(&attr->st_ctim);
+	}
+	if (to_set & FUSE_SET_ATTR_SIZE) {
+		if (attr->st_size < 0)
+			return (void)fuse_reply_err(req, EINVAL);
+		sa.valid |= FAMFS_SETATTR_SIZE;
+		sa.size = attr->st_size;
+		if (!(sa.valid & FAMFS_SETATTR_MTIME)) {
+			sa.valid |= FAMFS_SETATTR_MTIME;
+			sa.mtime = mlog_time(&now);
+		}
+	}
+	if (sa.valid & FAMFS_SETATTR_SIZE) {
+		pthread_rwlock_wrlock(&d->space);
+		err = ns_getattr(d->ns, ino, &a);
+		if (!err && !S_ISREG(a.mode))
+			err = S_ISDIR(a.mode) ? -EISDIR : -EINVAL;
+		if (!err)
+			err = fsd_set_size(d, ino, &sa, a.size);
+		pthread_rwlock_unlock(&d->space);
+	} else {
+		err = sa.valid ? fs_setattr(d->fs, ino, &sa) : 0;
+	}
+	if (!err)
+		err = ns_getattr(d->ns, ino, &a);
+	if (err)
+		return (void)fuse_reply_err(req, op_err(err, "setattr"));
+	stat_of(&a, &st);
+	fuse_reply_attr(req, &st, TIMEOUT);
+}
+
+/* readdir: entries are collected first; the namespace's lock is not held while replying */
+struct dir_buf {
+	struct ns_dirent *ents;
+	size_t n, max;
+	int err;
+};
+
+static int dir_collect(void *ctx, const struct ns_dirent *de)
+{
+	struct dir_buf *b = ctx;
+	struct ns_dirent *e;
+
+	if (b->n == b->max)
+		return 1;
+	e = &b->ents[b->n];
+	*e = *de;
+	e->name = strdup(de->name);
+	if (!e->name) {
+		b->err = -ENOMEM;
+		return 1;
+	}
+	b->n++;
+	return 0;
+}
+
+static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, bool plus)
+{
+	struct fsd *d = req_fsd(req);
+	struct dir_buf b = { 0 };
+	size_t used = 0, n, i;
+	char *buf;
+	int err;
+
+	if (off < 0)
+		return (void)fuse_reply_err(req, EINVAL);
+	/* no entry takes fewer than 24 bytes: more would never fit */
+	b.max = size / 24 + 1;
+	b.ents = calloc(b.max, sizeof(*b.ents));
+	buf = malloc(size);
+	if (!b.ents || !buf) {
+		err = -ENOMEM;
+		goto out;
+	}
+	err = ns_readdir(d->ns, ino, off, dir_collect, &b);
+	if (!err)
+		err = b.err;
+	for (i = 0; !err && i < b.n; i++) {
+		const struct ns_dirent *de = &b.ents[i];
+		struct fuse_entry_param e = { 0 };
+
+		e.attr.st_ino = de->ino;
+		e.attr.st_mode = de->mode;
+		if (!plus) {
+			n = fuse_add_direntry(req, buf + used, size - used, de->name, &e.attr,
+					      de->cookie);
+		} else {
+			/*
+			 * The shim marks FUSE_ATTR_FMAP in LOOKUP replies only:
+			 * a regular file goes without attributes (node id 0),
+			 * and the kernel looks it up.
+			 */
+			if (!S_ISREG(de->mode) && strcmp(de->name, ".") && strcmp(de->name, "..") &&
+			    entry_of(d, de->ino, &e)) {
+				memset(&e, 0, sizeof(e));	/* gone meanwhile */
+				e.attr.st_ino = de->ino;
+				e.attr.st_mode = de->mode;
+			}
+			n = fuse_add_direntry_plus(req, buf + used, size - used, de->name, &e,
+						   de->cookie);
+		}
+		if (n > size - used)
+			break;
+		used += n;
+	}
+out:
+	for (i = 0; i < b.n; i++)
+		free((char *)b.ents[i].name);
+	free(b.ents);
+	if (err)
+		fuse_reply_err(req, -err);
+	else
+		fuse_reply_buf(req, buf, used);
+	free(buf);
+}
+
+static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	(void)fi;
+	do_readdir(req, ino, size, off, false);
+}
+
+static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+			   struct fuse_file_info *fi)
+{
+	(void)fi;
+	do_readdir(req, ino, size, off, true);
+}
+
+/* O_TRUNC at open (libfuse asks for atomic O_TRUNC) */
+static int trunc_open(struct fsd *d, __u64 ino)
+{
+	struct ns_setattr sa = { .valid = FAMFS_SETATTR_SIZE | FAMFS_SETATTR_MTIME };
+	struct timespec now;
+	struct ns_attr a;
+	int err;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	sa.mtime = mlog_time(&now);
+	pthread_rwlock_wrlock(&d->space);
+	err = ns_getattr(d->ns, ino, &a);
+	if (!err && a.size)
+		err = fsd_set_size(d, ino, &sa, a.size);
+	pthread_rwlock_unlock(&d->space);
+	return err;
+}
+
+static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fsd *d = req_fsd(req);
+	struct ns_attr a;
+	int err = ns_getattr(d->ns, ino, &a);
+
+	if (!err && !S_ISREG(a.mode))
+		err = S_ISDIR(a.mode) ? -EISDIR : -EINVAL;
+	if (!err)
+		err = fs_open_ref(d->fs, ino);
+	if (err)
+		return (void)fuse_reply_err(req, op_err(err, "open"));
+	if (fi->flags & O_TRUNC) {
+		err = trunc_open(d, ino);
+		if (err) {
+			fs_release(d->fs, ino);
+			return (void)fuse_reply_err(req, op_err(err, "open O_TRUNC"));
+		}
+	}
+	if (fuse_reply_open(req, fi))
+		fs_release(d->fs, ino);	/* the kernel never got the handle */
+}
+
+static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fsd *d = req_fsd(req);
+	struct ns_attr a;
+	int err;
+
+	(void)fi;
+	/* the last one of an unlinked file gives its space back */
+	pthread_rwlock_wrlock(&d->space);
+	if (d->bpf && !ns_getattr(d->ns, ino, &a) && !a.nlink)
+		fsd_bpf_unmap(d, ino);	/* an orphan: re-added by a write meanwhile? */
+	err = fs_release(d->fs, ino);
+	pthread_rwlock_unlock(&d->space);
+	if (err)
+		pr_warn("release: %s", fs_msg());
+	fuse_reply_err(req, 0);
+}
+
+static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+		      struct fuse_file_info *fi)
+{
+	struct fsd *d = req_fsd(req);
+	struct ns_cred cred = cred_of(req, mode);
+	struct fuse_entry_param e;
+	__u64 ino;
+	int err;
+
+	if (!S_ISREG(mode))
+		return (void)fuse_reply_err(req, EPERM);
+	err = fsd_create_file(d, parent, name, &cred, &ino);
+	if (!err)
+		err = fs_open_ref(d->fs, ino);
+	if (!err) {
+		err = entry_of(d, ino, &e);
+		if (err)
+			fs_release(d->fs, ino);
+	}
+	if (err)
+		return (void)fuse_reply_err(req, op_err(err, "create"));
+	if (fuse_reply_create(req, &e, fi))
+		fs_release(d->fs, ino);
+}
+
+static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+		     dev_t rdev)
+{
+	struct fsd *d = req_fsd(req);
+	struct ns_cred cred = cred_of(req, mode);
+	__u64 ino;
+	int err;
+
+	(void)rdev;
+	if (!S_ISREG(mode))
+		return (void)fuse_reply_err(req, EPERM);	/* no special files */
+	err = fsd_create_file(d, parent, name, &cred, &ino);
+	if (err)
+		return (void)fuse_reply_err(req, op_err(err, "mknod"));
+	reply_entry(req, ino);
+}
+
+static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+	struct ns_cred cred = cred_of(req, mode);
+	__u64 ino;
+	int err = fs_mkdir(req_fsd(req)->fs, parent, name, &cred, &ino);
+
+	if (err)
+		return (void)fuse_reply_err(req, op_err(err, "mkdir"));
+	reply_entry(req, ino);
+}
+
+static void op_symlink(fuse_req_t req, const char *target, fuse_ino_t parent, const char *name)
+{
+	struct ns_cred cred = cred_of(req, 0777);
+	__u64 ino;
+	int err;
+
+	if (!*target)
+		return (void)fuse_reply_err(req, ENOENT);
+	if (strlen(target) > FAMFS_SYMLINK_MAX)
+		return (void)fuse_reply_err(req, ENAMETOOLONG);
+	err = fs_symlink(req_fsd(req)->fs, parent, name, target, &cred, &ino);
+	if (err)
+		return (void)fuse_reply_err(req, op_err(err, "symlink"));
+	reply_entry(req, ino);
+}
+
+static void op_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	char buf[FAMFS_SYMLINK_MAX + 1];
+	ssize_t n = ns_readlink(req_fsd(req)->ns, ino, buf, sizeof(buf) - 1);
+
+	if (n < 0)
+		return (void)fuse_reply_err(req, (int)-n);
+	buf[n < (ssize_t)sizeof(buf) ? n : (ssize_t)sizeof(buf) - 1] = '\0';
+	fuse_reply_readlink(req, buf);
+}
+
+/*
+ * The regular file that @parent/@name names goes out of the maps before
+ * the name goes (fs.c frees its space then if it is not open); back in if
+ * the name stays.  @space held exclusively.  The file's number, or 0.
+ */
+static __u64 unmap_victim(struct fsd *d, __u64 parent, const char *name)
+{
+	struct ns_attr a;
+	__u64 ino;
+
+	if (!d->bpf || ns_lookup(d->ns, parent, name, &ino) || ns_getattr(d->ns, ino, &a) ||
+	    !S_ISREG(a.mode))
+		return 0;
+	fsd_bpf_unmap(d, ino);
+	return ino;
+}
+
+static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct fsd *d = req_fsd(req);
+	__u64 victim;
+	int err;
+
+	pthread_rwlock_wrlock(&d->space);
+	victim = unmap_victim(d, parent, name);
+	err = fs_unlink(d->fs, parent, name);
+	if (err && victim)
+		fsd_bpf_sync(d, victim);
+	pthread_rwlock_unlock(&d->space);
+	fuse_reply_err(req, err ? op_err(err, "unlink") : 0);
+}
+
+static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	int err = fs_rmdir(req_fsd(req)->fs, parent, name);
+
+	fuse_reply_err(req, err ? op_err(err, "rmdir") : 0);
+}
+
+static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      fuse_ino_t newparent, const char *newname, unsigned int flags)
+{
+	struct fsd *d = req_fsd(req);
+	unsigned int nsflags = 0;
+	__u64 src, victim;
+	int err;
+
+	if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE))
+		return (void)fuse_reply_err(req, EINVAL);	/* RENAME_WHITEOUT */
+	if (flags & RENAME_NOREPLACE)
+		nsflags |= NS_RENAME_NOREPLACE;
+	if (flags & RENAME_EXCHANGE)
+		nsflags |= NS_RENAME_EXCHANGE;
+	pthread_rwlock_wrlock(&d->space);
+	/* a file renamed over goes as in unlink; an exchange keeps both */
+	if (!(nsflags & NS_RENAME_EXCHANGE) && !ns_lookup(d->ns, parent, name, &src) &&
+	    !ns_lookup(d->ns, newparent, newname, &victim) && src != victim)
+		victim = unmap_victim(d, newparent, newname);
+	else
+		victim = 0;
+	err = fs_rename(d->fs, parent, name, newparent, newname, nsflags);
+	if (err && victim)
+		fsd_bpf_sync(d, victim);
+	pthread_rwlock_unlock(&d->space);
+	fuse_reply_err(req, err ? op_err(err, "rename") : 0);
+}
+
+static void op_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct fs_statfs st;
+	struct statvfs sv = { 0 };
+	int err = fs_statfs(req_fsd(req)->fs, &st);
+
+	(void)ino;
+	if (err)
+		return (void)fuse_reply_err(req, -err);
+	sv.f_bsize = sv.f_frsize = st.bsize;
+	sv.f_blocks = st.blocks;
+	sv.f_bfree = sv.f_bavail = st.bfree;
+	/* inodes cost log space only: no fixed count */
+	sv.f_ffree = sv.f_favail = UINT32_MAX;
+	sv.f_files = st.files + sv.f_ffree;
+	sv.f_namemax = FAMFS_NAME_MAX;
+	fuse_reply_statfs(req, &sv);
+}
+
+const struct fuse_lowlevel_ops fsd_ops = {
+	.lookup = op_lookup,
+	.forget = op_forget,
+	.forget_multi = op_forget_multi,
+	.getattr = op_getattr,
+	.setattr = op_setattr,
+	.readlink = op_readlink,
+	.mknod = op_mknod,
+	.mkdir = op_mkdir,
+	.unlink = op_unlink,
+	.rmdir = op_rmdir,
+	.symlink = op_symlink,
+	.rename = op_rename,
+	.open = op_open,
+	.release = op_release,
+	.readdir = op_readdir,
+	.readdirplus = op_readdirplus,
+	.statfs = op_statfs,
+	.create = op_create,
+	.setxattr = fsd_op_setxattr,
+	.getxattr = fsd_op_getxattr,
+	.listxattr = fsd_op_listxattr,
+	.removexattr = fsd_op_removexattr,
+};

@@ -1,0 +1,350 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * fsd_xattr.c: the extended attributes of famfs_xattr.h (a file's layout,
+ * read-only; a file's or a directory's stripe policy) and the policy a new
+ * file inherits from its directory.
+ */
+#define _GNU_SOURCE
+#include <endian.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+
+#include "famfs_xattr.h"
+#include "fsd_i.h"
+#include "log.h"
+
+/* The stripe policy set on @ino through an xattr or a directory's default. */
+bool fsd_pol_get(struct fsd *d, __u64 ino, struct fs_stripe *st)
+{
+	bool found = false;
+	size_t i;
+
+	pthread_mutex_lock(&d->pol_lock);
+	for (i = 0; i < d->npol && !found; i++) {
+		if (d->pol[i].ino == ino) {
+			*st = d->pol[i].stripe;
+			found = true;
+		}
+	}
+	pthread_mutex_unlock(&d->pol_lock);
+	return found;
+}
+
+/* nstrips 0 records "simple" (it overrides what a layout suggests); NULL forgets. */
+static int pol_set(struct fsd *d, __u64 ino, const struct fs_stripe *st)
+{
+	struct fsd_policy *p;
+	int err = 0;
+	size_t i;
+
+	pthread_mutex_lock(&d->pol_lock);
+	for (i = 0; i < d->npol && d->pol[i].ino != ino; i++)
+		;
+	if (i < d->npol) {
+		if (st)
+			d->pol[i].stripe = *st;
+		else
+			d->pol[i] = d->pol[--d->npol];
+	} else if (st) {
+		if (d->npol == d->cappol) {
+			size_t cap = d->cappol ? 2 * d->cappol : 16;
+
+			p = realloc(d->pol, cap * sizeof(*p));
+			if (!p) {
+				err = -ENOMEM;
+				goto out;
+			}
+			d->pol = p;
+			d->cappol = cap;
+		}
+		d->pol[d->npol++] = (struct fsd_policy){ .ino = ino, .stripe = *st };
+	}
+out:
+	pthread_mutex_unlock(&d->pol_lock);
+	return err;
+}
+
+/*
+ * @ino's policy: the one set, else for a file whose space ends in an
+ * interleaved extent, that extent's geometry (what fs.c grows it by).
+ */
+static bool stripe_of(struct fsd *d, __u64 ino, const struct ns_attr *a, struct fs_stripe *st)
+{
+	const struct fmap_ileave_ext *last = NULL;
+	struct lay l = { 0 };
+	__u64 end = 0;
+	__u32 i;
+
+	if (fsd_pol_get(d, ino, st))
+		return st->nstrips;
+	if (!S_ISREG(a->mode) || fsd_lay_get(d, ino, &l))
+		return false;
+	for (i = 0; i < l.nsimple; i++)
+		end = end > l.simple[i].file_off + l.simple[i].len ? end :
+		      l.simple[i].file_off + l.simple[i].len;
+	for (i = 0; i < l.nileave; i++)
+		if (!last || l.ileave[i].file_off > last->file_off)
+			last = &l.ileave[i];
+	free(l.simple);
+	if (!last || last->file_off + last->len < end)
+		return false;
+	st->nstrips = 1U << last->strip_shift;
+	st->chunk_size = 1ULL << last->chunk_shift;
+	return true;
+}
+
+/* "STRIPS CHUNK" in ASCII decimal; the rules are fs.c's (fs.h). */
+static int stripe_parse(struct fsd *d, const char *value, size_t size, struct fs_stripe *st)
+{
+	char buf[FAMFS_XATTR_STRIPE_MAX + 1], *sp, *end;
+	unsigned long long strips, chunk = 0;
+
+	/* tools may count a final NUL or newline */
+	while (size && (value[size - 1] == '\0' || value[size - 1] == '\n'))
+		size--;
+	if (!size || size > FAMFS_XATTR_STRIPE_MAX) {
+		pr_debug("%s: %zu bytes: want \"STRIPS CHUNK\"", FAMFS_XATTR_STRIPE, size);
+		return -EINVAL;
+	}
+	memcpy(buf, value, size);
+	buf[size] = '\0';
+	sp = strchr(buf, ' ');
+	/* digits only: strtoull would take signs, blanks and hex */
+	if (!sp || sp == buf || !sp[1] || strspn(buf, "0123456789") != (size_t)(sp - buf) ||
+	    strspn(sp + 1, "0123456789") != size - (size_t)(sp + 1 - buf)) {
+		pr_debug("%s: \"%s\": want \"STRIPS CHUNK\" in decimal", FAMFS_XATTR_STRIPE, buf);
+		return -EINVAL;
+	}
+	errno = 0;
+	strips = strtoull(buf, &end, 10);
+	if (!errno)
+		chunk = strtoull(sp + 1, &end, 10);
+	if (errno) {
+		pr_debug("%s: \"%s\": out of range", FAMFS_XATTR_STRIPE, buf);
+		return -EINVAL;
+	}
+	if (!strips || strips > FMAP_MAX_STRIPS || strips > d->ndevs || strips & (strips - 1)) {
+		pr_debug("%s: %llu strips: a power of two from 1 to %u (the devices)",
+			 FAMFS_XATTR_STRIPE, strips,
+			 d->ndevs < FMAP_MAX_STRIPS ? d->ndevs : FMAP_MAX_STRIPS);
+		return -EINVAL;
+	}
+	if (chunk < UNIT || chunk > (1ULL << FMAP_MAX_CHUNK_SHIFT) || chunk & (chunk - 1)) {
+		pr_debug("%s: chunk %llu: a power of two from 2 MiB to 1 GiB",
+			 FAMFS_XATTR_STRIPE, chunk);
+		return -EINVAL;
+	}
+	st->nstrips = strips;
+	st->chunk_size = chunk;
+	return 0;
+}
+
+/* user.famfs.layout: header, simple extents, interleaved ones, little-endian. */
+static int layout_xattr(struct fsd *d, __u64 ino, char **out, size_t *outlen)
+{
+	struct famfs_xattr_layout *h;
+	struct fmap_simple_ext *se;
+	struct fmap_ileave_ext *ie;
+	struct lay l = { 0 };
+	struct ns_attr a;
+	size_t len;
+	__u32 i, s;
+	char *buf;
+	int err;
+
+	/* size and extents from one moment: writers change both under @space */
+	pthread_rwlock_rdlock(&d->space);
+	err = ns_getattr(d->ns, ino, &a);
+	if (!err && !S_ISREG(a.mode))
+		err = -ENODATA;
+	if (!err)
+		err = fsd_lay_get(d, ino, &l);
+	pthread_rwlock_unlock(&d->space);
+	if (err) {
+		free(l.simple);
+		return err;
+	}
+	len = sizeof(*h) + (size_t)l.nsimple * sizeof(*se) + (size_t)l.nileave * sizeof(*ie);
+	buf = calloc(1, len);
+	if (!buf) {
+		free(l.simple);
+		return -ENOMEM;
+	}
+	h = (struct famfs_xattr_layout *)buf;
+	h->magic = htole32(FAMFS_XATTR_LAYOUT_MAGIC);
+	h->version = htole32(FAMFS_XATTR_LAYOUT_VERSION);
+	h->nsimple = htole32(l.nsimple);
+	h->nileave = htole32(l.nileave);
+	h->size = htole64(a.size);
+	se = (struct fmap_simple_ext *)(h + 1);
+	for (i = 0; i < l.nsimple; i++) {
+		se[i].file_off = htole64(l.simple[i].file_off);
+		se[i].len = htole64(l.simple[i].len);
+		se[i].dev_off = htole64(l.simple[i].dev_off);
+		se[i].dev = htole32(l.simple[i].dev);
+	}
+	ie = (struct fmap_ileave_ext *)(se + l.nsimple);
+	for (i = 0; i < l.nileave; i++) {
+		ie[i].file_off = htole64(l.ileave[i].file_off);
+		ie[i].len = htole64(l.ileave[i].len);
+		ie[i].strip_shift = l.ileave[i].strip_shift;
+		ie[i].chunk_shift = l.ileave[i].chunk_shift;
+		for (s = 0; s < FMAP_MAX_STRIPS; s++) {
+			ie[i].strips[s].dev_off = htole64(l.ileave[i].strips[s].dev_off);
+			ie[i].strips[s].dev = htole32(l.ileave[i].strips[s].dev);
+		}
+	}
+	free(l.simple);
+	*out = buf;
+	*outlen = len;
+	return 0;
+}
+
+/* A value, or its length when @size is 0 (the kernel's size query). */
+static void reply_xattr(fuse_req_t req, size_t size, const void *buf, size_t len)
+{
+	if (!size)
+		return (void)fuse_reply_xattr(req, len);
+	if (size < len)
+		return (void)fuse_reply_err(req, ERANGE);
+	fuse_reply_buf(req, buf, len);
+}
+
+void fsd_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	struct fsd *d = req_fsd(req);
+	char val[FAMFS_XATTR_STRIPE_MAX + 1], *buf;
+	struct fs_stripe st;
+	struct ns_attr a;
+	size_t len;
+	int err;
+
+	if (!strcmp(name, FAMFS_XATTR_LAYOUT)) {
+		err = layout_xattr(d, ino, &buf, &len);
+		if (err)
+			return (void)fuse_reply_err(req, -err);
+		reply_xattr(req, size, buf, len);
+		free(buf);
+		return;
+	}
+	if (strcmp(name, FAMFS_XATTR_STRIPE))
+		return (void)fuse_reply_err(req, EOPNOTSUPP);
+	err = ns_getattr(d->ns, ino, &a);
+	if (err)
+		return (void)fuse_reply_err(req, -err);
+	if (!stripe_of(d, ino, &a, &st))
+		return (void)fuse_reply_err(req, ENODATA);
+	len = snprintf(val, sizeof(val), "%u %llu", st.nstrips,
+		       (unsigned long long)st.chunk_size);
+	reply_xattr(req, size, val, len);
+}
+
+void fsd_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	static const char layout[] = FAMFS_XATTR_LAYOUT, stripe[] = FAMFS_XATTR_STRIPE;
+	struct fsd *d = req_fsd(req);
+	char names[sizeof(layout) + sizeof(stripe)];
+	struct fs_stripe st;
+	struct ns_attr a;
+	size_t len = 0;
+	int err = ns_getattr(d->ns, ino, &a);
+
+	if (err)
+		return (void)fuse_reply_err(req, -err);
+	/* the names a getxattr answers */
+	if (S_ISREG(a.mode)) {
+		memcpy(names, layout, sizeof(layout));
+		len = sizeof(layout);
+	}
+	if (stripe_of(d, ino, &a, &st)) {
+		memcpy(names + len, stripe, sizeof(stripe));
+		len += sizeof(stripe);
+	}
+	reply_xattr(req, size, names, len);
+}
+
+/*
+ * A file's policy: set while it has no space (fs.c grows it by its policy
+ * from the first allocation on), under @space so no allocation races it.
+ */
+static int set_file_stripe(struct fsd *d, __u64 ino, const struct fs_stripe *st)
+{
+	struct ns_attr a;
+	int err;
+
+	pthread_rwlock_wrlock(&d->space);
+	err = ns_getattr(d->ns, ino, &a);
+	if (!err && a.mapped)
+		err = -EBUSY;
+	if (!err)
+		err = fs_set_stripe(d->fs, ino, st);
+	if (!err)
+		err = pol_set(d, ino, st ? st : &(struct fs_stripe){ 0 });
+	pthread_rwlock_unlock(&d->space);
+	return err;
+}
+
+void fsd_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
+			size_t size, int flags)
+{
+	struct fsd *d = req_fsd(req);
+	struct fs_stripe st, cur;
+	struct ns_attr a;
+	int err;
+
+	if (!strcmp(name, FAMFS_XATTR_LAYOUT))
+		return (void)fuse_reply_err(req, EPERM);	/* computed, read-only */
+	if (strcmp(name, FAMFS_XATTR_STRIPE))
+		return (void)fuse_reply_err(req, EOPNOTSUPP);
+	if (flags & ~(XATTR_CREATE | XATTR_REPLACE))
+		return (void)fuse_reply_err(req, EINVAL);
+	err = stripe_parse(d, value, size, &st);
+	if (!err)
+		err = ns_getattr(d->ns, ino, &a);
+	if (!err && !S_ISREG(a.mode) && !S_ISDIR(a.mode))
+		err = -EPERM;
+	if (!err && (flags & XATTR_CREATE) && stripe_of(d, ino, &a, &cur))
+		err = -EEXIST;
+	if (!err && (flags & XATTR_REPLACE) && !stripe_of(d, ino, &a, &cur))
+		err = -ENODATA;
+	if (!err)
+		err = S_ISDIR(a.mode) ? pol_set(d, ino, &st) : set_file_stripe(d, ino, &st);
+	/* the caller's value or request: nothing to log */
+	fuse_reply_err(req, -err);
+}
+
+/* user.famfs.stripe: a directory forgets its default, a file without space goes simple. */
+void fsd_op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	struct fsd *d = req_fsd(req);
+	struct fs_stripe cur;
+	struct ns_attr a;
+	int err;
+
+	if (!strcmp(name, FAMFS_XATTR_LAYOUT))
+		return (void)fuse_reply_err(req, EPERM);
+	if (strcmp(name, FAMFS_XATTR_STRIPE))
+		return (void)fuse_reply_err(req, EOPNOTSUPP);
+	err = ns_getattr(d->ns, ino, &a);
+	if (!err && !stripe_of(d, ino, &a, &cur))
+		err = -ENODATA;
+	if (!err)
+		err = S_ISDIR(a.mode) ? pol_set(d, ino, NULL) : set_file_stripe(d, ino, NULL);
+	fuse_reply_err(req, -err);
+}
+
+int fsd_create_file(struct fsd *d, __u64 parent, const char *name,
+		       const struct ns_cred *cred, __u64 *ino)
+{
+	struct fs_stripe st;
+	bool striped = fsd_pol_get(d, parent, &st) && st.nstrips;
+	int err = fs_create(d->fs, parent, name, cred, striped ? &st : NULL, ino);
+
+	if (!err && striped && pol_set(d, *ino, &st))
+		pr_warn("ino %llu: striped, but its policy is not shown", (unsigned long long)*ino);
+	return err;
+}
