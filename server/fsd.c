@@ -196,6 +196,12 @@ static void *ready_thread(void *arg)
 	int err = stat(d->mnt, &st) ? -errno : 0;
 
 	/* no message for that: the caller's says the mount does not answer */
+	if (!err && !(fbs_shim_agreed(d->shim) & FUSE_HAS_FMAP)) {
+		/* device registration passed, so this kernel is unusual; say so */
+		snprintf(d->msg, sizeof(d->msg), "the kernel did not offer FUSE_FMAP at INIT");
+		umount2(d->mnt, MNT_DETACH);
+		err = -EOPNOTSUPP;
+	}
 	if (!err)
 		err = fsd_bpf_attach(d);
 	if (d->ready)

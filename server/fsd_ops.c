@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "fsd_i.h"
+#include "fuse_shim.h"
 #include "loader.h"
 #include "log.h"
 
@@ -248,12 +249,8 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, b
 			n = fuse_add_direntry(req, buf + used, size - used, de->name, &e.attr,
 					      de->cookie);
 		} else {
-			/*
-			 * The shim marks FUSE_ATTR_FMAP in LOOKUP replies only:
-			 * a regular file goes without attributes (node id 0),
-			 * and the kernel looks it up.
-			 */
-			if (!S_ISREG(de->mode) && strcmp(de->name, ".") && strcmp(de->name, "..") &&
+			/* the shim marks FUSE_ATTR_FMAP on the regular files */
+			if (strcmp(de->name, ".") && strcmp(de->name, "..") &&
 			    entry_of(d, de->ino, &e)) {
 				memset(&e, 0, sizeof(e));	/* gone meanwhile */
 				e.attr.st_ino = de->ino;
@@ -516,7 +513,14 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 	fuse_reply_statfs(req, &sv);
 }
 
+static void op_init(void *userdata, struct fuse_conn_info *conn)
+{
+	(void)userdata;
+	fbs_shim_conn_init(conn);
+}
+
 const struct fuse_lowlevel_ops fsd_ops = {
+	.init = op_init,
 	.lookup = op_lookup,
 	.forget = op_forget,
 	.forget_multi = op_forget_multi,

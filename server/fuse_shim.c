@@ -35,6 +35,8 @@ struct fbs_shim {
 	struct fbs_shim_ops ops;
 	void *data;
 	unsigned int proto_minor;
+	__u64 offered;		/* the kernel's INIT flags */
+	__u64 agreed;		/* ops.init_flags the kernel offered */
 	__u64 init_unique;	/* the INIT request whose reply we extend */
 	pthread_mutex_t lock;
 	struct pending pending[PENDING_SLOTS];
@@ -59,6 +61,7 @@ static bool carries_attr(__u32 opcode)
 	case FUSE_SETATTR:
 	case FUSE_CREATE:
 	case FUSE_MKNOD:
+	case FUSE_READDIRPLUS:
 		return true;
 	default:
 		return false;
@@ -143,6 +146,9 @@ static ssize_t shim_read(int fd, void *buf, size_t buf_len, void *userdata)
 				const struct fuse_init_in *ii = (const void *)(in + 1);
 
 				shim->proto_minor = ii->minor < 42 ? ii->minor : 42;
+				shim->offered = ii->flags;
+				if (ii->flags & FUSE_INIT_EXT)
+					shim->offered |= (__u64)ii->flags2 << 32;
 				shim->init_unique = in->unique;
 			}
 			return n;
@@ -154,17 +160,30 @@ static ssize_t shim_read(int fd, void *buf, size_t buf_len, void *userdata)
 	}
 }
 
-/* The INIT reply: libfuse's flags plus ours, and the minor we speak. */
+/*
+ * The INIT reply: libfuse's flags plus those of ours the kernel offered, and
+ * at least the minor that has them (a newer libfuse may speak a newer one).
+ */
 static void extend_init(struct fbs_shim *shim, void *payload, size_t len)
 {
 	struct fuse_init_out *io = payload;
-	__u64 extra = shim->ops.init_flags;
+	__u64 extra = shim->ops.init_flags & shim->offered;
 
+	if (shim->ops.init_flags & ~shim->offered)
+		pr_warn("shim: the kernel did not offer INIT flags %#llx",
+			(unsigned long long)(shim->ops.init_flags & ~shim->offered));
+	__atomic_store_n(&shim->agreed, extra, __ATOMIC_RELEASE);
 	if (len < sizeof(*io) || !extra)
 		return;
-	io->minor = shim->proto_minor;
+	if (io->minor < shim->proto_minor)
+		io->minor = shim->proto_minor;
 	io->flags |= (__u32)extra | FUSE_INIT_EXT;
 	io->flags2 |= (__u32)(extra >> 32);
+}
+
+__u64 fbs_shim_agreed(const struct fbs_shim *shim)
+{
+	return __atomic_load_n(&shim->agreed, __ATOMIC_ACQUIRE);
 }
 
 static void mark_attr(struct fuse_attr *attr, bool mapped)
@@ -173,10 +192,32 @@ static void mark_attr(struct fuse_attr *attr, bool mapped)
 		attr->flags |= FUSE_ATTR_FMAP;
 }
 
+/* Each fuse_direntplus record: the ones with attributes name their node. */
+static void patch_direntplus(struct fbs_shim *shim, char *buf, size_t len)
+{
+	size_t off = 0, rec;
+
+	while (len - off >= FUSE_NAME_OFFSET_DIRENTPLUS) {
+		struct fuse_direntplus *dp = (void *)(buf + off);
+
+		rec = FUSE_DIRENTPLUS_SIZE(dp);
+		if (rec > len - off)
+			break;		/* libfuse wrote it: cannot happen */
+		/* node id 0: a name without attributes, the kernel looks it up */
+		if (dp->entry_out.nodeid)
+			mark_attr(&dp->entry_out.attr,
+				  shim->ops.is_mapped(shim->data, dp->entry_out.nodeid));
+		off += rec;
+	}
+}
+
 static void patch_reply(struct fbs_shim *shim, const struct pending *p,
 			void *payload, size_t len)
 {
 	switch (p->opcode) {
+	case FUSE_READDIRPLUS:
+		patch_direntplus(shim, payload, len);
+		break;
 	case FUSE_LOOKUP:
 	case FUSE_MKNOD:
 	case FUSE_CREATE:	/* entry_out, then open_out */
@@ -285,6 +326,27 @@ int fbs_shim_notify(struct fbs_shim *shim, int code, const void *payload,
 	return 0;
 }
 
+/*
+ * Spliced requests and replies would pass the shim unseen: FUSE_FMAP would
+ * reach libfuse, attributes would go unmarked.  libfuse splices only when
+ * the server wants FUSE_CAP_SPLICE_* (fbs_shim_conn_init() clears them);
+ * should one slip through, these refuse loudly rather than bypass.
+ */
+static ssize_t shim_splice_refuse(int fdin, off_t *offin, int fdout, off_t *offout,
+				  size_t len, unsigned int flags, void *userdata)
+{
+	(void)fdin; (void)offin; (void)fdout; (void)offout;
+	(void)len; (void)flags; (void)userdata;
+	pr_err("shim: splice on /dev/fuse bypasses FUSE_FMAP handling: refused");
+	errno = EOPNOTSUPP;
+	return -1;
+}
+
+void fbs_shim_conn_init(struct fuse_conn_info *conn)
+{
+	conn->want &= ~(FUSE_CAP_SPLICE_READ | FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE);
+}
+
 int fbs_shim_attach(struct fuse_session *se, int fd,
 		    const struct fbs_shim_ops *ops, void *data,
 		    struct fbs_shim **shimp)
@@ -292,6 +354,8 @@ int fbs_shim_attach(struct fuse_session *se, int fd,
 	static const struct fuse_custom_io io = {
 		.read = shim_read,
 		.writev = shim_writev,
+		.splice_receive = shim_splice_refuse,
+		.splice_send = shim_splice_refuse,
 	};
 	struct fbs_shim *shim;
 

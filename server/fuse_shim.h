@@ -12,6 +12,11 @@
  *    READDIRPLUS): FUSE_ATTR_FMAP set for the nodes the server says are
  *    mapped files.
  *
+ * Only the flags of ops.init_flags that the kernel offered are announced
+ * (fbs_shim_agreed() says which).  Spliced I/O would bypass the shim: the
+ * server's init op calls fbs_shim_conn_init(), and the splice hooks refuse.
+ * libfuse 3.14 has no other transport.
+ *
  * Everything else passes through unchanged.
  */
 #ifndef FAMFS_BPF_FUSE_SHIM_H
@@ -57,6 +62,12 @@ int fbs_shim_reply(struct fbs_shim *shim, __u64 unique, int err,
 /* Send notification @code with @payload. */
 int fbs_shim_notify(struct fbs_shim *shim, int code, const void *payload,
 		    size_t len);
+
+/* The INIT flags of ops.init_flags the kernel offered; 0 before INIT. */
+__u64 fbs_shim_agreed(const struct fbs_shim *shim);
+
+/* From the server's init op: turn off what the shim cannot see (splice). */
+void fbs_shim_conn_init(struct fuse_conn_info *conn);
 
 /* Protocol minor the kernel and the shim agreed on; 0 before INIT. */
 unsigned int fbs_shim_proto_minor(const struct fbs_shim *shim);

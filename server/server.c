@@ -1320,7 +1320,14 @@ static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
 	fuse_reply_err(req, -err);
 }
 
+static void srv_init(void *userdata, struct fuse_conn_info *conn)
+{
+	(void)userdata;
+	fbs_shim_conn_init(conn);
+}
+
 static const struct fuse_lowlevel_ops fbs_ops = {
+	.init = srv_init,
 	.lookup = op_lookup,
 	.getattr = op_getattr,
 	.setattr = op_setattr,
