@@ -159,7 +159,8 @@ static void mount_ready(void *arg, int err)
 	report(ctx->report_fd, err ? CLI_EXIT_OPERATIONAL : CLI_EXIT_OK, msg);
 	close(ctx->report_fd);
 	ctx->report_fd = -1;
-	/* detached: nobody reads our terminal any more */
+	/* detached: nobody reads our terminal any more; messages go to syslog */
+	fbs_log_to_syslog("famfs-bpf");
 	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (devnull >= 0) {
 		dup2(devnull, STDIN_FILENO);

@@ -20,6 +20,12 @@ void fbs_log_set_level(enum fbs_log_level level);
 enum fbs_log_level fbs_log_get_level(void);
 
 /*
+ * From now on, messages go to syslog(3) as @ident (facility daemon): for a
+ * daemon that no longer has a terminal.
+ */
+void fbs_log_to_syslog(const char *ident);
+
+/*
  * Writes the message into @msg (if not NULL) and returns @err: how the
  * format checkers (mlog.c, super.c) report what they refused, and where.
  */
