@@ -327,7 +327,7 @@ UNIT_BINS := $(patsubst selftests/unit/%.c,$(ST_OUT)/unit/%,$(UNIT_SRCS))
 
 # Unit tests always run under ASan/UBSan, with a sanitized server library.
 $(ST_OUT)/unit/%: selftests/unit/%.c $(SERVER_HDRS) $(wildcard selftests/*.h) \
-		$(if $(SERVER_SRCS),$(SERVER_LIB_SAN)) | $(LIBBPF_A)
+		$(wildcard selftests/unit/*.h) $(if $(SERVER_SRCS),$(SERVER_LIB_SAN)) | $(LIBBPF_A)
 	$(call msg,CCLD,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(USER_CFLAGS) $(SAN_FLAGS) -I$(TOP)/selftests $< \

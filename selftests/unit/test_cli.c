@@ -21,15 +21,13 @@
 #include "cli.h"
 #include "mlog.h"
 #include "super.h"
+#include "img.h"
 
 #define MiB (1ULL << 20)
 #define LOG_OFF (2 * MiB)
 
-struct images {
-	char dir[64];
-	char path[3][96];
-	char other[96];		/* another file system's device */
-};
+/* images 0..2 are devices of one file system, OTHER another's */
+#define OTHER 3
 
 static char out_text[8192];
 
@@ -58,62 +56,24 @@ static int run(const char *arg0, ...)
 	return ret;
 }
 
-static void make_image(const char *path, __u64 size)
-{
-	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
-
-	assert_true(fd >= 0);
-	assert_int_equal(ftruncate(fd, size), 0);
-	close(fd);
-}
-
 static int setup(void **state)
 {
-	struct images *im = calloc(1, sizeof(*im));
+	struct images *im = img_create("cli", 4);
 	int i;
 
-	snprintf(im->dir, sizeof(im->dir), "/tmp/famfs-cli-XXXXXX");
-	if (!mkdtemp(im->dir))
+	if (!im)
 		return -1;
-	for (i = 0; i < 3; i++) {
-		snprintf(im->path[i], sizeof(im->path[i]), "%s/dev%d", im->dir, i);
-		make_image(im->path[i], i ? 32 * MiB : 64 * MiB);
-	}
-	snprintf(im->other, sizeof(im->other), "%s/other", im->dir);
-	make_image(im->other, 32 * MiB);
+	for (i = 0; i < 3; i++)
+		img_make(im->path[i], i ? 32 * MiB : 64 * MiB);
+	img_make(im->path[OTHER], 32 * MiB);
 	*state = im;
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	struct images *im = *state;
-	int i;
-
-	for (i = 0; i < 3; i++)
-		unlink(im->path[i]);
-	unlink(im->other);
-	rmdir(im->dir);
-	free(im);
+	img_remove(*state);
 	return 0;
-}
-
-static void poke(const char *path, __u64 off, const void *bytes, size_t n)
-{
-	int fd = open(path, O_RDWR);
-
-	assert_true(fd >= 0);
-	assert_int_equal(pwrite(fd, bytes, n, off), (ssize_t)n);
-	close(fd);
-}
-
-static void peek(const char *path, __u64 off, void *bytes, size_t n)
-{
-	int fd = open(path, O_RDONLY);
-
-	assert_true(fd >= 0);
-	assert_int_equal(pread(fd, bytes, n, off), (ssize_t)n);
-	close(fd);
 }
 
 /* ------------------------------------------------------------------ */
@@ -219,9 +179,10 @@ static void mkfs_then_fsck_clean(void **state)
 	assert_non_null(strstr(out_text, "of 8388608"));
 	/* the same device twice, a device that cannot hold a unit of data */
 	assert_int_equal(run("mkfs", "-f", im->path[0], im->path[0], NULL), CLI_EXIT_OPERATIONAL);
-	make_image(im->other, 3 * MiB);
-	assert_int_equal(run("mkfs", "-f", im->path[0], im->other, NULL), CLI_EXIT_OPERATIONAL);
-	make_image(im->other, 32 * MiB);
+	img_make(im->path[OTHER], 3 * MiB);
+	assert_int_equal(run("mkfs", "-f", im->path[0], im->path[OTHER], NULL),
+			 CLI_EXIT_OPERATIONAL);
+	img_make(im->path[OTHER], 32 * MiB);
 	assert_int_equal(run("mkfs", "-f", "/nonexistent/dev", NULL), CLI_EXIT_OPERATIONAL);
 	assert_int_equal(run("fsck", "/nonexistent/dev", NULL), CLI_EXIT_OPERATIONAL);
 }
@@ -242,14 +203,14 @@ static void mkfs_refuses_signatures(void **state)
 	size_t i;
 
 	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
-		make_image(im->other, 32 * MiB);
-		poke(im->other, sigs[i].off, sigs[i].bytes, strlen(sigs[i].bytes));
-		assert_int_equal(run("mkfs", im->other, NULL), CLI_EXIT_OPERATIONAL);
-		assert_int_equal(run("fsck", im->other, NULL), CLI_EXIT_OPERATIONAL);
-		assert_int_equal(run("mkfs", "-f", im->other, NULL), 0);
-		assert_int_equal(run("fsck", im->other, NULL), 0);
+		img_make(im->path[OTHER], 32 * MiB);
+		img_poke(im->path[OTHER], sigs[i].off, sigs[i].bytes, strlen(sigs[i].bytes));
+		assert_int_equal(run("mkfs", im->path[OTHER], NULL), CLI_EXIT_OPERATIONAL);
+		assert_int_equal(run("fsck", im->path[OTHER], NULL), CLI_EXIT_OPERATIONAL);
+		assert_int_equal(run("mkfs", "-f", im->path[OTHER], NULL), 0);
+		assert_int_equal(run("fsck", im->path[OTHER], NULL), 0);
 		/* and mkfs refuses its own file system, and a label alone */
-		assert_int_equal(run("mkfs", im->other, NULL), CLI_EXIT_OPERATIONAL);
+		assert_int_equal(run("mkfs", im->path[OTHER], NULL), CLI_EXIT_OPERATIONAL);
 	}
 	assert_int_equal(run("mkfs", "-f", "-L", "1M", im->path[0], im->path[1], NULL), 0);
 	assert_int_equal(run("mkfs", im->path[1], NULL), CLI_EXIT_OPERATIONAL);
@@ -257,7 +218,7 @@ static void mkfs_refuses_signatures(void **state)
 	{
 		char b[8];
 
-		peek(im->other, 65600, b, sizeof(b));
+		img_peek(im->path[OTHER], 65600, b, sizeof(b));
 		assert_memory_not_equal(b, "_BHRfS_M", 8);
 	}
 }
@@ -268,17 +229,17 @@ static void fsck_superblock_byte(void **state)
 	unsigned char b;
 
 	assert_int_equal(run("mkfs", "-f", "-L", "1M", im->path[0], im->path[1], NULL), 0);
-	peek(im->path[0], 200, &b, 1);
+	img_peek(im->path[0], 200, &b, 1);
 	b ^= 0x40;
-	poke(im->path[0], 200, &b, 1);
+	img_poke(im->path[0], 200, &b, 1);
 	assert_int_equal(run("fsck", im->path[0], im->path[1], NULL), CLI_EXIT_UNCORRECTED);
 	assert_non_null(strstr(out_text, "superblock CRC mismatch"));
 	/* a corrupted label byte */
 	b ^= 0x40;
-	poke(im->path[0], 200, &b, 1);
-	peek(im->path[1], FAMFS_LABEL_OFF + 40, &b, 1);
+	img_poke(im->path[0], 200, &b, 1);
+	img_peek(im->path[1], FAMFS_LABEL_OFF + 40, &b, 1);
 	b ^= 1;
-	poke(im->path[1], FAMFS_LABEL_OFF + 40, &b, 1);
+	img_poke(im->path[1], FAMFS_LABEL_OFF + 40, &b, 1);
 	assert_int_equal(run("fsck", im->path[0], im->path[1], NULL), CLI_EXIT_UNCORRECTED);
 	assert_non_null(strstr(out_text, "label CRC mismatch"));
 }
@@ -289,7 +250,7 @@ static void fsck_device_order_and_foreign(void **state)
 
 	assert_int_equal(run("mkfs", "-f", "-L", "1M", im->path[0], im->path[1], im->path[2],
 			     NULL), 0);
-	assert_int_equal(run("mkfs", "-f", "-L", "1M", im->other, NULL), 0);
+	assert_int_equal(run("mkfs", "-f", "-L", "1M", im->path[OTHER], NULL), 0);
 	assert_int_equal(run("fsck", im->path[0], im->path[2], im->path[1], NULL),
 			 CLI_EXIT_UNCORRECTED);
 	assert_non_null(strstr(out_text, "given as device 1, this is device 2"));
@@ -297,12 +258,12 @@ static void fsck_device_order_and_foreign(void **state)
 	assert_int_equal(run("fsck", im->path[1], im->path[0], im->path[2], NULL),
 			 CLI_EXIT_OPERATIONAL);
 	assert_non_null(strstr(out_text, "this is device 1 of a famfs-bpf file system"));
-	assert_int_equal(run("fsck", im->path[0], im->other, im->path[2], NULL),
+	assert_int_equal(run("fsck", im->path[0], im->path[OTHER], im->path[2], NULL),
 			 CLI_EXIT_UNCORRECTED);
 	assert_non_null(strstr(out_text, "another famfs-bpf file system"));
 	assert_int_equal(run("fsck", im->path[0], im->path[1], NULL), CLI_EXIT_UNCORRECTED);
 	assert_non_null(strstr(out_text, "device 2 of 3 missing"));
-	assert_int_equal(run("fsck", im->path[0], im->path[1], im->path[2], im->other, NULL),
+	assert_int_equal(run("fsck", im->path[0], im->path[1], im->path[2], im->path[OTHER], NULL),
 			 CLI_EXIT_UNCORRECTED);
 	assert_non_null(strstr(out_text, "given as device 3, the file system has 3"));
 }
@@ -321,10 +282,10 @@ static void fs_open(struct fs *fs, const char *dev0)
 	unsigned char sb[FAMFS_SB_SIZE];
 	struct famfs_mlog_result res;
 
-	peek(dev0, 0, sb, sizeof(sb));
+	img_peek(dev0, 0, sb, sizeof(sb));
 	assert_int_equal(famfs_sb_decode(sb, sizeof(sb), &fs->info, NULL, 0), 0);
 	fs->log = malloc(fs->info.log_len);
-	peek(dev0, fs->info.log_off, fs->log, fs->info.log_len);
+	img_peek(dev0, fs->info.log_off, fs->log, fs->info.log_len);
 	assert_int_equal(famfs_mlog_replay(fs->log, fs->info.log_len, fs->info.fs_uuid, NULL,
 					   NULL, NULL, &res), 0);
 	assert_int_equal(famfs_mlog_writer_init(&fs->w, fs->log, fs->info.log_len,
@@ -333,7 +294,7 @@ static void fs_open(struct fs *fs, const char *dev0)
 
 static void fs_close(struct fs *fs, const char *dev0)
 {
-	poke(dev0, fs->info.log_off, fs->log, fs->info.log_len);
+	img_poke(dev0, fs->info.log_off, fs->log, fs->info.log_len);
 	free(fs->log);
 }
 

@@ -29,6 +29,7 @@
 #include "fs.h"
 #include "log.h"
 #include "mlog.h"
+#include "img.h"
 
 #define MiB (1ULL << 20)
 #define UNIT (2 * MiB)
@@ -36,21 +37,6 @@
 #define LOG_OFF (2 * MiB)
 
 static const struct ns_cred cred = { .mode = 0644, .uid = 1000, .gid = 100 };
-
-struct images {
-	char dir[64];
-	char path[4][96];
-	const char *devs[4];
-};
-
-static void make_image(const char *path, __u64 size)
-{
-	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
-
-	assert_true(fd >= 0);
-	assert_int_equal(ftruncate(fd, size), 0);
-	close(fd);
-}
 
 /* mkfs over images 0..n-1 of @size bytes; @log_size 0: the default */
 static void mkfs(struct images *im, int first, int n, __u64 size, __u64 log_size)
@@ -62,7 +48,7 @@ static void mkfs(struct images *im, int first, int n, __u64 size, __u64 log_size
 
 	assert_non_null(null);
 	for (i = 0; i < n; i++) {
-		make_image(im->path[first + i], size);
+		img_make(im->path[first + i], size);
 		paths[i] = im->path[first + i];
 	}
 	assert_int_equal(cli_mkfs(&args, n, paths, null), CLI_EXIT_OK);
@@ -71,16 +57,10 @@ static void mkfs(struct images *im, int first, int n, __u64 size, __u64 log_size
 
 static int setup(void **state)
 {
-	struct images *im = calloc(1, sizeof(*im));
-	int i;
+	struct images *im = img_create("fs", 4);
 
-	snprintf(im->dir, sizeof(im->dir), "/tmp/famfs-fs-XXXXXX");
-	if (!mkdtemp(im->dir))
+	if (!im)
 		return -1;
-	for (i = 0; i < 4; i++) {
-		snprintf(im->path[i], sizeof(im->path[i]), "%s/dev%d", im->dir, i);
-		im->devs[i] = im->path[i];
-	}
 	fbs_log_set_level(FBS_LOG_ERR);
 	*state = im;
 	return 0;
@@ -88,13 +68,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	struct images *im = *state;
-	int i;
-
-	for (i = 0; i < 4; i++)
-		unlink(im->path[i]);
-	rmdir(im->dir);
-	free(im);
+	img_remove(*state);
 	return 0;
 }
 
@@ -166,24 +140,6 @@ static struct ns_attr getattr(struct fs *fs, __u64 ino)
 
 	assert_int_equal(ns_getattr(fs_ns(fs), ino, &a), 0);
 	return a;
-}
-
-static void poke(const char *path, __u64 off, const void *bytes, size_t n)
-{
-	int fd = open(path, O_RDWR);
-
-	assert_true(fd >= 0);
-	assert_int_equal(pwrite(fd, bytes, n, off), (ssize_t)n);
-	close(fd);
-}
-
-static void peek(const char *path, __u64 off, void *bytes, size_t n)
-{
-	int fd = open(path, O_RDONLY);
-
-	assert_true(fd >= 0);
-	assert_int_equal(pread(fd, bytes, n, off), (ssize_t)n);
-	close(fd);
 }
 
 /* every extent: unit-aligned on both sides, so congruent mod 2 MiB */
@@ -618,22 +574,22 @@ static void corrupt_and_torn_log(void **state)
 	fs_close(fs);
 
 	/* a torn append after the last entry: discarded, appends go on */
-	poke(im->path[0], LOG_OFF + end, torn, sizeof(torn));
+	img_poke(im->path[0], LOG_OFF + end, torn, sizeof(torn));
 	fs = mount_fs(im->devs, 1, FS_OPEN_OWNER);
 	after = dump(fs);
 	assert_string_equal(before, after);
 	free(after);
 	free(before);
-	peek(im->path[0], LOG_OFF + end, &b, 1);
+	img_peek(im->path[0], LOG_OFF + end, &b, 1);
 	assert_int_equal(b, 0);
 	assert_int_equal(fs_mkdir(fs, ROOT, "d", &cred, NULL), 0);
 	fs_close(fs);
 
 	/* a byte of entry 2's name: the owner refuses, naming the offset */
-	peek(im->path[0], LOG_OFF + 160 + 24 + 64, &b, 1);
+	img_peek(im->path[0], LOG_OFF + 160 + 24 + 64, &b, 1);
 	assert_int_equal(b, 'b');
 	b ^= 0x40;
-	poke(im->path[0], LOG_OFF + 160 + 24 + 64, &b, 1);
+	img_poke(im->path[0], LOG_OFF + 160 + 24 + 64, &b, 1);
 	refused(im->devs, 1, FS_OPEN_OWNER, -EUCLEAN, "log offset 160");
 	/* read-only mounts what precedes it, and says so */
 	ro = mount_fs(im->devs, 1, 0);
@@ -658,7 +614,7 @@ static void wrong_devices(void **state)
 
 	mkfs(im, 0, 2, 64 * MiB, 0);
 	mkfs(im, 2, 1, 64 * MiB, 0);	/* another file system */
-	make_image(im->path[3], 64 * MiB);
+	img_make(im->path[3], 64 * MiB);
 
 	refused(swapped, 2, FS_OPEN_OWNER, -EINVAL, im->path[1]);
 	refused(swapped, 2, 0, -EINVAL, "give the devices in mkfs order");
@@ -706,7 +662,7 @@ static void overlapping_files_refused(void **state)
 	/* append "g maps f's unit" behind the server's back */
 	log = malloc(log_len);
 	assert_non_null(log);
-	peek(im->path[0], LOG_OFF, log, log_len);
+	img_peek(im->path[0], LOG_OFF, log, log_len);
 	memcpy(uuid, (char *)log + offsetof(struct famfs_log_header, fs_uuid), sizeof(uuid));
 	assert_int_equal(famfs_mlog_replay(log, log_len, uuid, NULL, NULL, NULL, &res), 0);
 	assert_int_equal(famfs_mlog_writer_init(&w, log, log_len, uuid, &res), 0);
@@ -716,7 +672,7 @@ static void overlapping_files_refused(void **state)
 	entry.nsimple = 1;
 	entry.simple = &e.simple;
 	assert_int_equal(famfs_mlog_append(&w, &entry), 0);
-	poke(im->path[0], LOG_OFF, log, log_len);
+	img_poke(im->path[0], LOG_OFF, log, log_len);
 	free(log);
 
 	snprintf(needle, sizeof(needle), "files ino %llu and ino %llu both claim device 0",
