@@ -12,6 +12,9 @@
  * -t selects tests by fnmatch(3) pattern on "test" or "test/subtest";
  * -l lists the tests; -T sets the per-test timeout (default 600 s, generous
  * because the debug kernel under TCG is slow).
+ *
+ * After each test a comment "# time NAME: 12.3 s" gives its wall-clock time
+ * (summary.sh lists the slowest).
  */
 #define _GNU_SOURCE
 #include <fnmatch.h>
@@ -221,6 +224,14 @@ static int collect(int fd, pid_t pid, const char *test, int timeout_s,
 	return 0;
 }
 
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 static void usage(const char *prog)
 {
 	fprintf(stderr, "usage: %s [-l] [-T SECONDS] [-t PATTERN]...\n", prog);
@@ -258,6 +269,7 @@ int main(int argc, char **argv)
 	for (i = 0; i < sizeof(prog_tests) / sizeof(prog_tests[0]); i++) {
 		const struct prog_test *t = &prog_tests[i];
 		int pipefd[2];
+		double start;
 		pid_t pid;
 
 		if (!selected(t->name, NULL))
@@ -268,6 +280,7 @@ int main(int argc, char **argv)
 		}
 		printf("# %s\n", t->name);
 		fflush(stdout);
+		start = now_s();
 		pid = fork();
 		if (pid < 0) {
 			perror("fork");
@@ -283,6 +296,8 @@ int main(int argc, char **argv)
 		close(pipefd[1]);
 		collect(pipefd[0], pid, t->name, timeout_s, &nr, &nr_fail);
 		close(pipefd[0]);
+		printf("# time %s: %.1f s\n", t->name, now_s() - start);
+		fflush(stdout);
 	}
 	printf("1..%d\n", nr);
 	return nr_fail ? 1 : 0;
