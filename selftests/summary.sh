@@ -4,8 +4,10 @@
 # summary.sh RESULTS_DIR: count the TAP results of one check run (host unit
 # tests, build steps, guest tests, kernel-log verdicts) and print the one
 # line "N passed, N failed, N skipped".  A TAP file whose plan promises more
-# results than it holds counts the missing ones as failed.  Exits non-zero if
-# anything failed or nothing ran.
+# results than it holds counts the missing ones as failed.  Before that line,
+# the 8 slowest tests of each guest run (guest.tap: "# time NAME: 12.3 s"
+# comments of test_progs), so that a CI log shows where the time goes.
+# Exits non-zero if anything failed or nothing ran.
 set -u
 dir=$1
 passed=0 failed=0 skipped=0
@@ -25,6 +27,15 @@ while IFS= read -r f; do
 	failed=$((failed + x))
 	[ "$x" -gt 0 ] && grep -E '^not ok\b' "$f" | sed "s|^|# $(basename "$(dirname "$f")")/$(basename "$f"): |" >&2
 done < <(find "$dir" -name '*.tap' | sort)
+
+while IFS= read -r f; do
+	slow=$(sed -n 's/^# time \(.*\): \([0-9.]*\) s$/\2 \1/p' "$f" | sort -k1,1gr | head -8)
+	[ -n "$slow" ] || continue
+	echo "# slowest guest tests in $(basename "$(dirname "$f")")/$(basename "$f"):"
+	while read -r secs name; do
+		printf '#   %8.1f s  %s\n' "$secs" "$name"
+	done <<< "$slow"
+done < <(find "$dir" -name 'guest.tap' | sort)
 
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" = 0 ] && [ $((passed + skipped)) -gt 0 ]
