@@ -2,18 +2,23 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "fixture.h"
 #include "log.h"
+#include "test_progs.h"
 
 int fixture_mount(struct fixture *fx, const struct fixture_opts *opts)
 {
@@ -63,15 +68,13 @@ void fixture_unmount(struct fixture *fx)
 	rmdir(fx->mnt);
 }
 
-long long fixture_stat(struct fixture *fx, const char *name)
+/* The value of "@name value" in the counters file @file; -1 if absent. */
+static long long read_counter(const char *file, const char *name)
 {
-	char path[96], line[128], key[64];
+	char line[128], key[64];
 	long long val, found = -1;
-	FILE *f;
+	FILE *f = fopen(file, "r");
 
-	fbs_server_conn_dir(fx->srv, path, sizeof(path));
-	strcat(path, "/fmap_stats");
-	f = fopen(path, "r");
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f))
@@ -79,6 +82,15 @@ long long fixture_stat(struct fixture *fx, const char *name)
 			found = val;
 	fclose(f);
 	return found;
+}
+
+long long fixture_stat(struct fixture *fx, const char *name)
+{
+	char path[96];
+
+	fbs_server_conn_dir(fx->srv, path, sizeof(path));
+	strcat(path, "/fmap_stats");
+	return read_counter(path, name);
 }
 
 const char *fixture_path(struct fixture *fx, const char *name, char *buf,
@@ -263,4 +275,242 @@ int fixture_wait_exit(pid_t pid, int timeout_s)
 	kill(pid, SIGKILL);
 	waitpid(pid, &status, 0);
 	return -1;
+}
+
+char fixture_out[16384];
+char fixture_err[8192];
+
+static void slurp(int fd, char *buf, size_t size)
+{
+	ssize_t n = fd >= 0 ? pread(fd, buf, size - 1, 0) : -1;
+
+	buf[n > 0 ? n : 0] = '\0';
+}
+
+/* @text's lines as "#   @tag..." comments */
+static void log_lines(const char *tag, const char *text)
+{
+	for (const char *p = text, *nl; *p; p = nl + 1) {
+		nl = strchrnul(p, '\n');
+		printf("#   %s%.*s\n", tag, (int)(nl - p), p);
+		if (!*nl)
+			break;
+	}
+}
+
+int fixture_run(unsigned int flags, char *const argv[])
+{
+	bool merge = flags & FX_MERGE;
+	int status = -1, ofd, efd = -1;
+	const char *name;
+	pid_t pid;
+
+	fixture_out[0] = fixture_err[0] = '\0';
+	ofd = open("/tmp", O_TMPFILE | O_RDWR, 0600);
+	if (!merge)
+		efd = open("/tmp", O_TMPFILE | O_RDWR, 0600);
+	if (ofd < 0 || (!merge && efd < 0))
+		goto out;
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid < 0)
+		goto out;
+	if (pid == 0) {
+		/* a shared offset when merged: both streams in the order written */
+		dup2(ofd, STDOUT_FILENO);
+		dup2(merge ? ofd : efd, STDERR_FILENO);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		status = -1;
+	else
+		status = WEXITSTATUS(status);
+	slurp(ofd, fixture_out, sizeof(fixture_out));
+	slurp(efd, fixture_err, sizeof(fixture_err));
+
+	name = strrchr(argv[0], '/');
+	printf("# %s", name ? name + 1 : argv[0]);
+	for (int i = 1; argv[i]; i++)
+		printf(" %s", argv[i]);
+	printf(": exit %d\n", status);
+	if (merge) {
+		log_lines("", fixture_out);
+	} else {
+		if (flags & FX_LOG_OUT)
+			log_lines("out: ", fixture_out);
+		log_lines("err: ", fixture_err);
+	}
+out:
+	if (ofd >= 0)
+		close(ofd);
+	if (efd >= 0)
+		close(efd);
+	return status;
+}
+
+bool fixture_find_binary(const char *rel, char *buf, size_t size)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	if (!ASSERT_GT(n, 0, "readlink /proc/self/exe"))
+		return false;
+	exe[n] = '\0';
+	/* build/selftests/test_progs -> build */
+	snprintf(buf, size, "%s/%s", dirname(dirname(exe)), rel);
+	return ASSERT_OK(access(buf, X_OK), rel);
+}
+
+const char *fixture_famfs_bin(void)
+{
+	static char bin[PATH_MAX];
+	static bool found;
+
+	if (!found)
+		found = fixture_find_binary("server/famfs-bpf", bin, sizeof(bin));
+	return found ? bin : NULL;
+}
+
+int fixture_famfs_argv(unsigned int flags, const char *const args[])
+{
+	const char *bin = fixture_famfs_bin();
+	char *argv[32];
+	int n = 0;
+
+	if (!bin)
+		return -1;
+	argv[n++] = (char *)bin;
+	while (*args && n < 31)
+		argv[n++] = (char *)*args++;
+	argv[n] = NULL;
+	return fixture_run(flags, argv);
+}
+
+bool fixture_one_line(const char *text)
+{
+	const char *nl = strchr(text, '\n');
+
+	return nl && !nl[1];
+}
+
+bool fixture_mountinfo(const char *mnt, char *majmin, size_t size)
+{
+	char line[1024], point[PATH_MAX], dev[64];
+	FILE *f = fopen("/proc/self/mountinfo", "r");
+	bool found = false;
+
+	while (f && !found && fgets(line, sizeof(line), f)) {
+		/* "ID PARENT MAJ:MIN ROOT MOUNTPOINT ..." */
+		if (sscanf(line, "%*d %*d %63s %*s %4095s", dev, point) == 2 &&
+		    !strcmp(point, mnt)) {
+			found = true;
+			if (majmin)
+				snprintf(majmin, size, "%s", dev);
+		}
+	}
+	if (f)
+		fclose(f);
+	return found;
+}
+
+bool fixture_mounted(const char *mnt)
+{
+	return fixture_mountinfo(mnt, NULL, 0);
+}
+
+void fixture_ensure_unmounted(const char *mnt)
+{
+	if (!fixture_mounted(mnt))
+		return;
+	if (fixture_famfs(0, "umount", mnt) && fixture_mounted(mnt))
+		umount2(mnt, MNT_DETACH);
+	ASSERT_FALSE(fixture_mounted(mnt), "unmounted");
+}
+
+bool fixture_mkfs_mount(const char *dev, const char *mnt, const char *log_size)
+{
+	int ret = log_size ? fixture_famfs(0, "mkfs", "-f", "-L", log_size, dev) :
+			     fixture_famfs(0, "mkfs", "-f", dev);
+
+	if (!ASSERT_EQ(ret, 0, "mkfs -f"))
+		return false;
+	mkdir(mnt, 0755);
+	return ASSERT_EQ(fixture_famfs(0, "mount", dev, mnt), 0, "mount");
+}
+
+long long fixture_mnt_stat(const char *mnt, const char *name)
+{
+	char file[128];
+	struct stat st;
+
+	if (stat(mnt, &st))
+		return -1;
+	/* a FUSE connection is named after the minor of its st_dev */
+	snprintf(file, sizeof(file), "/sys/fs/fuse/connections/%u/fmap_stats", minor(st.st_dev));
+	return read_counter(file, name);
+}
+
+const char *fixture_join(const char *dir, const char *name)
+{
+	static char buf[4][PATH_MAX];
+	static int i;
+
+	i = (i + 1) & 3;
+	snprintf(buf[i], sizeof(buf[i]), "%s/%s", dir, name);
+	return buf[i];
+}
+
+bool fixture_write_fd(int fd, const void *data, size_t len, size_t piece)
+{
+	size_t done = 0;
+	ssize_t n;
+
+	while (done < len) {
+		size_t chunk = len - done < piece ? len - done : piece;
+
+		n = write(fd, (const char *)data + done, chunk);
+		if (!ASSERT_EQ(n, (ssize_t)chunk, "write"))
+			break;
+		done += n;
+	}
+	return done == len;
+}
+
+bool fixture_write_file(const char *path, const void *data, size_t len, size_t piece)
+{
+	int fd = open(path, O_CREAT | O_WRONLY | O_TRUNC, 0644);
+	bool ok;
+
+	if (!ASSERT_OK_FD(fd, path))
+		return false;
+	ok = fixture_write_fd(fd, data, len, piece);
+	close(fd);
+	return ok;
+}
+
+void fixture_check_file(const char *path, const void *data, size_t len, bool eof)
+{
+	char *buf = malloc(len + 1);
+	struct stat st;
+	void *map;
+	int fd;
+
+	fd = open(path, O_RDONLY);
+	if (!ASSERT_OK_FD(fd, path) || !ASSERT_TRUE(buf != NULL, "malloc"))
+		goto out;
+	if (ASSERT_OK(fstat(fd, &st), "fstat"))
+		ASSERT_EQ(st.st_size, len, "size");
+	if (ASSERT_EQ(pread(fd, buf, len + eof, 0), (ssize_t)len, eof ? "read to EOF" : "read"))
+		ASSERT_MEMEQ(buf, data, len, "read(2) bytes");
+	map = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+	if (ASSERT_TRUE(map != MAP_FAILED, "mmap")) {
+		ASSERT_MEMEQ(map, data, len, "mmap bytes");
+		munmap(map, len);
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	free(buf);
 }

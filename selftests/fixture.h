@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Fixtures for the in-guest FUSE_FMAP tests: mount the famfs-bpf server
- * library over /dev/pmem0 and /dev/pmem1 with layouts a test chooses, and
- * look at what happened (counters, device bytes).
+ * Fixtures for the in-guest tests: mount the famfs-bpf server library over
+ * /dev/pmem0 and /dev/pmem1 with layouts a test chooses, and look at what
+ * happened (counters, device bytes); or drive the famfs-bpf binary as a
+ * user would (run a command, see its output, mounted or not), and write and
+ * check files through a mount.
  */
 #ifndef FAMFS_BPF_FIXTURE_H
 #define FAMFS_BPF_FIXTURE_H
@@ -84,5 +86,71 @@ pid_t fixture_spawn(void (*worker)(const char *, __u64), const char *path,
 		    __u64 size);
 /* @pid's exit code or 128 + signal; -1 (after SIGKILL) past @timeout_s */
 int fixture_wait_exit(pid_t pid, int timeout_s);
+
+/*
+ * Commands, run as a user would: fork, exec @argv[0] (searched in PATH
+ * unless it has a '/'), wait.  Returns its exit code, or -1 if it did not
+ * run or did not exit (a signal).  What it wrote is kept, truncated and
+ * NUL-terminated, in fixture_out (stdout) and fixture_err (stderr) until
+ * the next command; none of it reaches the TAP on stdout.  The log gets
+ * "# CMD ARGS: exit N", then stderr's lines as "#   err: ..." comments.
+ */
+enum {
+	/* stderr into fixture_out too, in the order written; all of it logged */
+	FX_MERGE = 1 << 0,
+	/* stdout's lines into the log as well, as "#   out: ..." */
+	FX_LOG_OUT = 1 << 1,
+};
+extern char fixture_out[16384];
+extern char fixture_err[8192];
+int fixture_run(unsigned int flags, char *const argv[]);
+/* fixture_cmd(0, "mount", "-t", "ext2", dev, mnt): no NULL at the end */
+#define fixture_cmd(flags, ...) fixture_run(flags, (char *const[]){ __VA_ARGS__, NULL })
+
+/*
+ * build/@rel (e.g. "tools/bpftool/bpftool") into @buf: the build tree is
+ * the one of build/selftests/test_progs.  Asserts that it is executable.
+ */
+bool fixture_find_binary(const char *rel, char *buf, size_t size);
+/* build/server/famfs-bpf, found and asserted on the first call; NULL if not there */
+const char *fixture_famfs_bin(void);
+/* Run "famfs-bpf ARGS..." with fixture_run(); -1 without the binary */
+int fixture_famfs_argv(unsigned int flags, const char *const args[]);
+/* fixture_famfs(0, "mount", dev, mnt): no NULL at the end */
+#define fixture_famfs(flags, ...) \
+	fixture_famfs_argv(flags, (const char *const[]){ __VA_ARGS__, NULL })
+/* @text is exactly one line, newline included: how the CLI reports an error */
+bool fixture_one_line(const char *text);
+
+/* @mnt's line in /proc/self/mountinfo; its "major:minor" into @majmin if not NULL */
+bool fixture_mountinfo(const char *mnt, char *majmin, size_t size);
+bool fixture_mounted(const char *mnt);
+/*
+ * However a test ended, nothing stays mounted on @mnt: famfs-bpf umount,
+ * or a lazy umount2() if that failed; asserted.
+ */
+void fixture_ensure_unmounted(const char *mnt);
+/*
+ * famfs-bpf mkfs -f [-L @log_size] @dev, then famfs-bpf mount @dev @mnt
+ * (made if missing); each asserted.  @log_size NULL: the default log.
+ */
+bool fixture_mkfs_mount(const char *dev, const char *mnt, const char *log_size);
+/* Counter @name of the fmap_stats of the FUSE mount on @mnt; -1 if absent */
+long long fixture_mnt_stat(const char *mnt, const char *name);
+
+/* "@dir/@name" in one of 4 static buffers, taken in turn */
+const char *fixture_join(const char *dir, const char *name);
+/*
+ * @len bytes of @data into @fd from offset 0 in write(2)s of at most
+ * @piece bytes (each write that moves EOF grows the file); asserted.
+ */
+bool fixture_write_fd(int fd, const void *data, size_t len, size_t piece);
+/* Create or truncate @path (0644), then fixture_write_fd() */
+bool fixture_write_file(const char *path, const void *data, size_t len, size_t piece);
+/*
+ * stat gives @len, read(2) and a shared mmap give @data; with @eof the
+ * read asks for one byte more and must stop at the end.  Asserted.
+ */
+void fixture_check_file(const char *path, const void *data, size_t len, bool eof);
 
 #endif /* FAMFS_BPF_FIXTURE_H */
