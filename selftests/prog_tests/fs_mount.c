@@ -18,17 +18,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
-#include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -40,150 +35,27 @@
 #define BIG	(6 * MiB + 123)	/* not a page multiple: the tail counts */
 #define SMALL	"a small file\n"
 
-static char famfs_bin[PATH_MAX];
-static char err_text[4096];
+#define famfs(...) fixture_famfs(0, __VA_ARGS__)
 
-/* build/selftests/test_progs -> build/server/famfs-bpf */
-static bool find_binary(void)
+static const char *path(const char *name)
 {
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-
-	if (!ASSERT_GT(n, 0, "readlink /proc/self/exe"))
-		return false;
-	exe[n] = '\0';
-	snprintf(famfs_bin, sizeof(famfs_bin), "%s/../server/famfs-bpf", dirname(exe));
-	return ASSERT_OK(access(famfs_bin, X_OK), "famfs-bpf binary next to test_progs");
-}
-
-/* Run "famfs-bpf ARGS..." (NULL-terminated); its exit code, stderr in err_text. */
-static int famfs(const char *arg0, ...)
-{
-	char *argv[16];
-	int argc = 0, status, tmp;
-	va_list ap;
-	ssize_t n;
-	pid_t pid;
-
-	argv[argc++] = famfs_bin;
-	va_start(ap, arg0);
-	for (const char *a = arg0; a && argc < 15; a = va_arg(ap, const char *))
-		argv[argc++] = (char *)a;
-	va_end(ap);
-	argv[argc] = NULL;
-
-	err_text[0] = '\0';
-	tmp = open("/tmp", O_TMPFILE | O_RDWR, 0600);
-	if (tmp < 0)
-		return -1;
-	fflush(stdout);
-	pid = fork();
-	if (pid < 0) {
-		close(tmp);
-		return -1;
-	}
-	if (pid == 0) {
-		dup2(tmp, STDERR_FILENO);
-		dup2(tmp, STDOUT_FILENO);	/* not into the TAP */
-		execv(famfs_bin, argv);
-		_exit(127);
-	}
-	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
-		status = -1;
-	else
-		status = WEXITSTATUS(status);
-	n = pread(tmp, err_text, sizeof(err_text) - 1, 0);
-	err_text[n > 0 ? n : 0] = '\0';
-	close(tmp);
-
-	printf("# famfs-bpf");
-	for (int i = 1; i < argc; i++)
-		printf(" %s", argv[i]);
-	printf(": exit %d%s%.*s\n", status, err_text[0] ? ": " : "",
-	       (int)strcspn(err_text, "\n"), err_text);
-	return status;
+	return fixture_join(MNT, name);
 }
 
 static bool mounted(void)
 {
-	char line[512];
-	bool found = false;
-	FILE *f = fopen("/proc/self/mounts", "r");
-
-	while (f && !found && fgets(line, sizeof(line), f))
-		found = strstr(line, " " MNT " ") != NULL;
-	if (f)
-		fclose(f);
-	return found;
-}
-
-/* However a subtest ended: nothing stays mounted. */
-static void ensure_unmounted(void)
-{
-	if (!mounted())
-		return;
-	if (famfs("umount", MNT, NULL) && mounted())
-		umount2(MNT, MNT_DETACH);
-	ASSERT_FALSE(mounted(), "unmounted");
-}
-
-static const char *path(const char *name)
-{
-	static char buf[2][PATH_MAX];
-	static int i;
-
-	i ^= 1;
-	snprintf(buf[i], sizeof(buf[i]), MNT "/%s", name);
-	return buf[i];
+	return fixture_mounted(MNT);
 }
 
 static bool write_file(const char *name, const void *data, size_t len)
 {
-	int fd = open(path(name), O_CREAT | O_WRONLY | O_TRUNC, 0644);
-	size_t done = 0;
-	ssize_t n;
-
-	if (!ASSERT_OK_FD(fd, name))
-		return false;
 	/* in pieces: each write that moves EOF reports a size */
-	while (done < len) {
-		size_t chunk = len - done < MiB ? len - done : MiB;
-
-		n = write(fd, (const char *)data + done, chunk);
-		if (!ASSERT_EQ(n, (ssize_t)chunk, "write"))
-			break;
-		done += n;
-	}
-	close(fd);
-	return done == len;
+	return fixture_write_file(path(name), data, len, MiB);
 }
 
-/* read(2) and mmap both give @data, and stat gives its length. */
 static void check_file(const char *name, const void *data, size_t len)
 {
-	char *buf = malloc(len + 1);
-	struct stat st;
-	ssize_t n;
-	void *map;
-	int fd;
-
-	fd = open(path(name), O_RDONLY);
-	if (!ASSERT_OK_FD(fd, name) || !ASSERT_TRUE(buf != NULL, "malloc"))
-		goto out;
-	if (ASSERT_OK(fstat(fd, &st), "fstat"))
-		ASSERT_EQ(st.st_size, len, "size");
-	n = pread(fd, buf, len + 1, 0);
-	if (ASSERT_EQ(n, (ssize_t)len, "read to EOF"))
-		ASSERT_MEMEQ(buf, data, len, "read(2) bytes");
-	map = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
-	if (ASSERT_TRUE(map != MAP_FAILED, "mmap")) {
-		ASSERT_MEMEQ(map, data, len, "mmap bytes");
-		munmap(map, len);
-	}
-out:
-	if (fd >= 0)
-		close(fd);
-	free(buf);
+	fixture_check_file(path(name), data, len, true);
 }
 
 static bool all_zero(const char *p, size_t len)
@@ -221,13 +93,10 @@ static void test_mount(void)
 	for (__u64 off = 0; off < 64 * MiB; off += sizeof(junk))
 		if (!ASSERT_OK(dev_pwrite(DEV, junk, sizeof(junk), off), "junk on " DEV))
 			return;
-	if (!ASSERT_EQ(famfs("mkfs", "-f", DEV, NULL), 0, "mkfs -f"))
-		return;
-	mkdir(MNT, 0755);
-	if (!ASSERT_EQ(famfs("mount", DEV, MNT, NULL), 0, "mount"))
+	if (!fixture_mkfs_mount(DEV, MNT, NULL))
 		return;
 	ASSERT_TRUE(mounted(), "mounted when the command returns");
-	ASSERT_EQ(famfs("mount", DEV, MNT, NULL), CLI_EXIT_MOUNT_MNTPT, "mounted twice");
+	ASSERT_EQ(famfs("mount", DEV, MNT), CLI_EXIT_MOUNT_MNTPT, "mounted twice");
 }
 
 static void test_files(const char *big)
@@ -345,10 +214,10 @@ static void test_remount(const char *big)
 
 	if (!ASSERT_TRUE(mounted(), "mounted"))
 		return;
-	if (!ASSERT_EQ(famfs("umount", MNT, NULL), 0, "umount"))
+	if (!ASSERT_EQ(famfs("umount", MNT), 0, "umount"))
 		return;
 	ASSERT_FALSE(mounted(), "unmounted when the command returns");
-	if (!ASSERT_EQ(famfs("mount", DEV, MNT, NULL), 0, "mount again"))
+	if (!ASSERT_EQ(famfs("mount", DEV, MNT), 0, "mount again"))
 		return;
 	list_dir("", names, sizeof(names));
 	ASSERT_STREQ(names, "a", "readdir /");
@@ -371,12 +240,13 @@ static void test_no_fs(void)
 {
 	static char zero[2 * MiB];
 
-	ensure_unmounted();
+	fixture_ensure_unmounted(MNT);
 	if (!ASSERT_OK(dev_pwrite(DEV, zero, sizeof(zero), 0), "wipe " DEV))
 		return;
-	ASSERT_EQ(famfs("mount", DEV, MNT, NULL), CLI_EXIT_MOUNT_NOFS, "exit code");
-	ASSERT_TRUE(strstr(err_text, "not a famfs-bpf device") != NULL, "says why");
-	ASSERT_EQ(strchr(err_text, '\n') - err_text + 1, (long)strlen(err_text), "one line");
+	/* merged: all it prints, on either stream, is that one line */
+	ASSERT_EQ(fixture_famfs(FX_MERGE, "mount", DEV, MNT), CLI_EXIT_MOUNT_NOFS, "exit code");
+	ASSERT_TRUE(strstr(fixture_out, "not a famfs-bpf device") != NULL, "says why");
+	ASSERT_TRUE(fixture_one_line(fixture_out), "one line");
 	ASSERT_FALSE(mounted(), "nothing mounted");
 }
 
@@ -384,7 +254,7 @@ void test_fs_mount(void)
 {
 	char *big = malloc(BIG);
 
-	if (!ASSERT_TRUE(big != NULL, "malloc") || !find_binary())
+	if (!ASSERT_TRUE(big != NULL, "malloc") || !fixture_famfs_bin())
 		goto out;
 	fill_pattern(big, BIG, 42);
 	if (test__start_subtest("mount"))
@@ -398,6 +268,6 @@ void test_fs_mount(void)
 	if (test__start_subtest("no_fs"))
 		test_no_fs();
 out:
-	ensure_unmounted();
+	fixture_ensure_unmounted(MNT);
 	free(big);
 }
