@@ -20,17 +20,13 @@
 #include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
-#include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -46,134 +42,33 @@
 #define CUT	(5 * MiB + 100)
 #define CHUNK	(2 * MiB)
 
-static char bin[PATH_MAX], tool[PATH_MAX];
-static char out_text[8192];
+static char tool[PATH_MAX];
 
-/* build/selftests/test_progs -> build/server/famfs-bpf, build/tools/bpftool/bpftool */
-static bool find_binaries(void)
-{
-	char exe[PATH_MAX], *dir;
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-
-	if (!ASSERT_GT(n, 0, "readlink /proc/self/exe"))
-		return false;
-	exe[n] = '\0';
-	dir = dirname(dirname(exe));
-	snprintf(bin, sizeof(bin), "%s/server/famfs-bpf", dir);
-	snprintf(tool, sizeof(tool), "%s/tools/bpftool/bpftool", dir);
-	return ASSERT_OK(access(bin, X_OK), "famfs-bpf binary") &&
-	       ASSERT_OK(access(tool, X_OK), "bpftool binary");
-}
-
-/* Run @prog ARGS... (NULL-terminated); its exit code, stdout+stderr in out_text. */
-static int run(const char *prog, const char *arg0, ...)
-{
-	char *argv[16];
-	int argc = 0, status, tmp;
-	va_list ap;
-	ssize_t n;
-	pid_t pid;
-
-	argv[argc++] = (char *)prog;
-	va_start(ap, arg0);
-	for (const char *a = arg0; a && argc < 15; a = va_arg(ap, const char *))
-		argv[argc++] = (char *)a;
-	va_end(ap);
-	argv[argc] = NULL;
-
-	out_text[0] = '\0';
-	tmp = open("/tmp", O_TMPFILE | O_RDWR, 0600);
-	if (tmp < 0)
-		return -1;
-	fflush(stdout);
-	pid = fork();
-	if (pid < 0) {
-		close(tmp);
-		return -1;
-	}
-	if (pid == 0) {
-		dup2(tmp, STDERR_FILENO);
-		dup2(tmp, STDOUT_FILENO);	/* not into the TAP */
-		execv(prog, argv);
-		_exit(127);
-	}
-	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
-		status = -1;
-	else
-		status = WEXITSTATUS(status);
-	n = pread(tmp, out_text, sizeof(out_text) - 1, 0);
-	out_text[n > 0 ? n : 0] = '\0';
-	close(tmp);
-
-	printf("# %s", basename(argv[0]));
-	for (int i = 1; i < argc; i++)
-		printf(" %s", argv[i]);
-	printf(": exit %d%s%.*s\n", status, out_text[0] ? ": " : "",
-	       (int)strcspn(out_text, "\n"), out_text);
-	return status;
-}
+#define famfs(...) fixture_famfs(0, __VA_ARGS__)
 
 static bool mounted(void)
 {
-	char line[512];
-	bool found = false;
-	FILE *f = fopen("/proc/self/mounts", "r");
-
-	while (f && !found && fgets(line, sizeof(line), f))
-		found = strstr(line, " " MNT " ") != NULL;
-	if (f)
-		fclose(f);
-	return found;
-}
-
-static void ensure_unmounted(void)
-{
-	if (!mounted())
-		return;
-	if (run(bin, "umount", MNT, NULL) && mounted())
-		umount2(MNT, MNT_DETACH);
-	ASSERT_FALSE(mounted(), "unmounted");
+	return fixture_mounted(MNT);
 }
 
 static const char *path(const char *name)
 {
-	static char buf[2][PATH_MAX];
-	static int i;
-
-	i ^= 1;
-	snprintf(buf[i], sizeof(buf[i]), MNT "/%s", name);
-	return buf[i];
+	return fixture_join(MNT, name);
 }
 
 /* A counter of the mount's fmap_stats; -1 if absent. */
 static long long stat_of(const char *name)
 {
-	char file[128], line[128], key[64];
-	long long val, found = -1;
-	struct stat st;
-	FILE *f;
-
-	if (stat(MNT, &st))
-		return -1;
-	snprintf(file, sizeof(file), "/sys/fs/fuse/connections/%u/fmap_stats",
-		 minor(st.st_dev));
-	f = fopen(file, "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "%63s %lld", key, &val) == 2 && !strcmp(key, name))
-			found = val;
-	fclose(f);
-	return found;
+	return fixture_mnt_stat(MNT, name);
 }
 
 static bool remount(const char *opts)
 {
-	if (mounted() && !ASSERT_EQ(run(bin, "umount", MNT, NULL), 0, "umount"))
+	if (mounted() && !ASSERT_EQ(famfs("umount", MNT), 0, "umount"))
 		return false;
 	if (opts)
-		return ASSERT_EQ(run(bin, "mount", "-o", opts, DEV, MNT, NULL), 0, opts);
-	return ASSERT_EQ(run(bin, "mount", DEV, MNT, NULL), 0, "mount");
+		return ASSERT_EQ(famfs("mount", "-o", opts, DEV, MNT), 0, opts);
+	return ASSERT_EQ(famfs("mount", DEV, MNT), 0, "mount");
 }
 
 /*
@@ -184,52 +79,16 @@ static bool remount(const char *opts)
  */
 static bool write_file(const char *name, const void *data, size_t len, size_t piece)
 {
-	int fd = open(path(name), O_CREAT | O_WRONLY | O_TRUNC, 0644);
-	size_t done = 0;
-	ssize_t n;
-
-	if (!ASSERT_OK_FD(fd, name))
-		return false;
-	while (done < len) {
-		size_t chunk = len - done < piece ? len - done : piece;
-
-		n = write(fd, (const char *)data + done, chunk);
-		if (!ASSERT_EQ(n, (ssize_t)chunk, "write"))
-			break;
-		done += n;
-	}
-	close(fd);
-	return done == len;
+	return fixture_write_file(path(name), data, len, piece);
 }
 
 /*
- * read(2) and mmap both give @data, and stat gives its length; with @eof,
- * a read past the end too (its probe of the end is a miss in no extent,
- * which the resolver leaves to the server).
+ * With @eof, a read past the end too (its probe of the end is a miss in
+ * no extent, which the resolver leaves to the server).
  */
 static void check_file(const char *name, const void *data, size_t len, bool eof)
 {
-	char *buf = malloc(len + 1);
-	struct stat st;
-	void *map;
-	int fd;
-
-	fd = open(path(name), O_RDONLY);
-	if (!ASSERT_OK_FD(fd, name) || !ASSERT_TRUE(buf != NULL, "malloc"))
-		goto out;
-	if (ASSERT_OK(fstat(fd, &st), "fstat"))
-		ASSERT_EQ(st.st_size, len, "size");
-	if (ASSERT_EQ(pread(fd, buf, len + eof, 0), (ssize_t)len, "read"))
-		ASSERT_MEMEQ(buf, data, len, "read(2) bytes");
-	map = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
-	if (ASSERT_TRUE(map != MAP_FAILED, "mmap")) {
-		ASSERT_MEMEQ(map, data, len, "mmap bytes");
-		munmap(map, len);
-	}
-out:
-	if (fd >= 0)
-		close(fd);
-	free(buf);
+	fixture_check_file(path(name), data, len, eof);
 }
 
 /* Reads of @name after a remount: by the resolver only (with @bpf). */
@@ -261,10 +120,10 @@ static int map_has(__u64 ino)
 	if (stat(MNT, &st))
 		return -1;
 	snprintf(files, sizeof(files), "/sys/fs/bpf/famfs-bpf/%u/files", minor(st.st_dev));
-	if (run(tool, "map", "dump", "pinned", files, NULL))
+	if (fixture_cmd(0, tool, "map", "dump", "pinned", files))
 		return -1;
 	snprintf(want, sizeof(want), "\"key\": %llu,", (unsigned long long)ino);
-	return strstr(out_text, want) != NULL;
+	return strstr(fixture_out, want) != NULL;
 }
 
 static __u64 ino_of(const char *name)
@@ -276,10 +135,7 @@ static __u64 ino_of(const char *name)
 
 static void test_mount(void)
 {
-	if (!ASSERT_EQ(run(bin, "mkfs", "-f", DEV, NULL), 0, "mkfs -f"))
-		return;
-	mkdir(MNT, 0755);
-	if (!ASSERT_EQ(run(bin, "mount", DEV, MNT, NULL), 0, "mount"))
+	if (!fixture_mkfs_mount(DEV, MNT, NULL))
 		return;
 	ASSERT_EQ(stat_of("bpf_attached"), 1, "BPF resolver attached by default");
 }
@@ -485,7 +341,7 @@ static void test_upcall(const char *keep)
 		snprintf(pins, sizeof(pins), "/sys/fs/bpf/famfs-bpf/%u", minor(st.st_dev));
 	ASSERT_ERR(access(pins, F_OK), "no pinned maps");
 	reads_by("keep", keep, KEEP, false);
-	ASSERT_EQ(run(bin, "mount", "-o", "resolver=magic", DEV, MNT, NULL), 16,
+	ASSERT_EQ(famfs("mount", "-o", "resolver=magic", DEV, MNT), 16,
 		  "unknown resolver: usage");
 }
 
@@ -493,7 +349,8 @@ void test_fs_bpf(void)
 {
 	char *big = malloc(BIG), *keep = malloc(KEEP);
 
-	if (!ASSERT_TRUE(big && keep, "malloc") || !find_binaries())
+	if (!ASSERT_TRUE(big && keep, "malloc") || !fixture_famfs_bin() ||
+	    !fixture_find_binary("tools/bpftool/bpftool", tool, sizeof(tool)))
 		goto out;
 	fill_pattern(big, BIG, 7);
 	fill_pattern(keep, KEEP, 8);
@@ -512,7 +369,7 @@ void test_fs_bpf(void)
 	if (test__start_subtest("upcall"))
 		test_upcall(keep);
 out:
-	ensure_unmounted();
+	fixture_ensure_unmounted(MNT);
 	free(big);
 	free(keep);
 }
