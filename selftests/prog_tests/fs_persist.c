@@ -21,13 +21,11 @@
 #include <libgen.h>
 #include <limits.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -48,9 +46,6 @@
 #define DIR_INO(d)	(2ULL + (d))
 #define FILE_INO(k)	(2ULL + NDIRS + (k))
 
-static char famfs_bin[PATH_MAX];
-static char err_text[8192];
-
 /* The files sigkill_remount and corrupt_log make and expect back. */
 static const struct persist_file {
 	const char *name;
@@ -65,108 +60,15 @@ static const struct persist_file {
 
 static const char *const dirs[] = { "d", "d/sub", "d/empty" };
 
-/* build/selftests/test_progs -> build/server/famfs-bpf */
-static bool find_binary(void)
-{
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-
-	if (!ASSERT_GT(n, 0, "readlink /proc/self/exe"))
-		return false;
-	exe[n] = '\0';
-	snprintf(famfs_bin, sizeof(famfs_bin), "%s/../server/famfs-bpf", dirname(exe));
-	return ASSERT_OK(access(famfs_bin, X_OK), "famfs-bpf binary next to test_progs");
-}
-
 /*
- * Run "famfs-bpf ARGS..." (NULL-terminated); its exit code.  stdout and
- * stderr both land in err_text (kept out of the TAP) and go to the log
- * as "#" lines.
+ * "famfs-bpf ARGS...": stdout and stderr both land in fixture_out, as
+ * written, and go to the log.
  */
-static int famfs(const char *arg0, ...)
-{
-	char *argv[16];
-	int argc = 0, status, tmp;
-	const char *p, *nl;
-	va_list ap;
-	ssize_t n;
-	pid_t pid;
-
-	argv[argc++] = famfs_bin;
-	va_start(ap, arg0);
-	for (const char *a = arg0; a && argc < 15; a = va_arg(ap, const char *))
-		argv[argc++] = (char *)a;
-	va_end(ap);
-	argv[argc] = NULL;
-
-	err_text[0] = '\0';
-	tmp = open("/tmp", O_TMPFILE | O_RDWR, 0600);
-	if (tmp < 0)
-		return -1;
-	fflush(stdout);
-	pid = fork();
-	if (pid < 0) {
-		close(tmp);
-		return -1;
-	}
-	if (pid == 0) {
-		dup2(tmp, STDERR_FILENO);
-		dup2(tmp, STDOUT_FILENO);
-		execv(famfs_bin, argv);
-		_exit(127);
-	}
-	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
-		status = -1;
-	else
-		status = WEXITSTATUS(status);
-	n = pread(tmp, err_text, sizeof(err_text) - 1, 0);
-	err_text[n > 0 ? n : 0] = '\0';
-	close(tmp);
-
-	printf("# famfs-bpf");
-	for (int i = 1; i < argc; i++)
-		printf(" %s", argv[i]);
-	printf(": exit %d\n", status);
-	for (p = err_text; *p; p = nl + 1) {
-		nl = strchrnul(p, '\n');
-		printf("#   %.*s\n", (int)(nl - p), p);
-		if (!*nl)
-			break;
-	}
-	return status;
-}
-
-static bool one_line(const char *text)
-{
-	const char *nl = strchr(text, '\n');
-
-	return nl && nl[1] == '\0';
-}
-
-/* The mount's line in /proc/self/mountinfo: its "major:minor", or false. */
-static bool mount_info(char *majmin, size_t size)
-{
-	char line[1024], mnt[PATH_MAX], dev[64];
-	FILE *f = fopen("/proc/self/mountinfo", "r");
-	bool found = false;
-
-	while (f && !found && fgets(line, sizeof(line), f)) {
-		/* "ID PARENT MAJ:MIN ROOT MOUNTPOINT ..." */
-		if (sscanf(line, "%*d %*d %63s %*s %4095s", dev, mnt) == 2 &&
-		    !strcmp(mnt, MNT)) {
-			found = true;
-			if (majmin)
-				snprintf(majmin, size, "%s", dev);
-		}
-	}
-	if (f)
-		fclose(f);
-	return found;
-}
+#define famfs(...) fixture_famfs(FX_MERGE | FX_LOG_OUT, __VA_ARGS__)
 
 static bool mounted(void)
 {
-	return mount_info(NULL, 0);
+	return fixture_mounted(MNT);
 }
 
 /* Does process @pid hold /dev/fuse open? */
@@ -274,9 +176,7 @@ static void ensure_clean(void)
 	pid_t pid;
 	int i;
 
-	if (mounted() && famfs("umount", MNT, NULL) && mounted())
-		umount2(MNT, MNT_DETACH);
-	ASSERT_FALSE(mounted(), "unmounted");
+	fixture_ensure_unmounted(MNT);
 	/* umount waited for the daemon's flock; give its exit a moment */
 	for (i = 0; i < 250 && find_daemons(NULL); i++)
 		usleep(20 * 1000);
@@ -288,53 +188,27 @@ static void ensure_clean(void)
 
 static const char *path(const char *name)
 {
-	static char buf[2][PATH_MAX];
-	static int i;
-
-	i ^= 1;
-	snprintf(buf[i], sizeof(buf[i]), MNT "/%s", name);
-	return buf[i];
-}
-
-static bool mkfs_mount(const char *log_size)
-{
-	int ret = log_size ? famfs("mkfs", "-f", "-L", log_size, DEV, NULL) :
-			     famfs("mkfs", "-f", DEV, NULL);
-
-	if (!ASSERT_EQ(ret, 0, "mkfs -f"))
-		return false;
-	mkdir(MNT, 0755);
-	return ASSERT_EQ(famfs("mount", DEV, MNT, NULL), 0, "mount");
+	return fixture_join(MNT, name);
 }
 
 /* Write @f in 1 MiB write(2)s and fsync; the fd stays open if @fdp. */
 static bool write_file(const struct persist_file *f, int *fdp)
 {
 	char *data = malloc(f->len);
-	size_t done = 0;
-	ssize_t n;
 	int fd = open(path(f->name), O_CREAT | O_WRONLY | O_TRUNC, 0644);
+	bool ok = false;
 
 	if (!ASSERT_OK_FD(fd, f->name) || !ASSERT_TRUE(data != NULL, "malloc"))
 		goto out;
 	fill_pattern(data, f->len, f->seed);
-	while (done < f->len) {
-		size_t chunk = f->len - done < MiB ? f->len - done : MiB;
-
-		n = write(fd, data + done, chunk);
-		if (!ASSERT_EQ(n, (ssize_t)chunk, "write"))
-			break;
-		done += n;
-	}
-	if (!ASSERT_OK(fsync(fd), "fsync"))
-		done = 0;
+	ok = fixture_write_fd(fd, data, f->len, MiB) && ASSERT_OK(fsync(fd), "fsync");
 out:
 	free(data);
-	if (fd >= 0 && fdp && done == f->len)
+	if (fd >= 0 && fdp && ok)
 		*fdp = fd;
 	else if (fd >= 0)
 		close(fd);
-	return done == f->len;
+	return ok;
 }
 
 static bool make_tree(int *open_fd)
@@ -385,9 +259,9 @@ static void test_sigkill_remount(void)
 	int open_fd = -1;
 	pid_t pid;
 
-	if (!mkfs_mount(NULL) || !make_tree(&open_fd))
+	if (!fixture_mkfs_mount(DEV, MNT, NULL) || !make_tree(&open_fd))
 		goto out;
-	if (!ASSERT_TRUE(mount_info(majmin, sizeof(majmin)), "in mountinfo") ||
+	if (!ASSERT_TRUE(fixture_mountinfo(MNT, majmin, sizeof(majmin)), "in mountinfo") ||
 	    !ASSERT_EQ(find_daemons(&pid), 1, "one daemon serves " MNT))
 		goto out;
 	printf("# daemon of %s (device %s): pid %d\n", MNT, majmin, pid);
@@ -410,11 +284,11 @@ static void test_sigkill_remount(void)
 	if (!ASSERT_FALSE(mounted(), "detached"))
 		goto out;
 
-	if (!ASSERT_EQ(famfs("mount", DEV, MNT, NULL), 0, "mount after SIGKILL"))
+	if (!ASSERT_EQ(famfs("mount", DEV, MNT), 0, "mount after SIGKILL"))
 		goto out;
 	check_tree();
-	ASSERT_EQ(famfs("umount", MNT, NULL), 0, "umount");
-	ASSERT_EQ(famfs("fsck", DEV, NULL), 0, "fsck after the remount");
+	ASSERT_EQ(famfs("umount", MNT), 0, "umount");
+	ASSERT_EQ(famfs("fsck", DEV), 0, "fsck after the remount");
 out:
 	if (open_fd >= 0)
 		close(open_fd);
@@ -449,8 +323,8 @@ static void test_corrupt_log(void)
 	ssize_t n;
 
 	famfs_mlog_entry_init(&e);
-	if (!mkfs_mount(NULL) || !make_tree(NULL) ||
-	    !ASSERT_EQ(famfs("umount", MNT, NULL), 0, "umount") || !read_super(&info))
+	if (!fixture_mkfs_mount(DEV, MNT, NULL) || !make_tree(NULL) ||
+	    !ASSERT_EQ(famfs("umount", MNT), 0, "umount") || !read_super(&info))
 		goto out;
 	log = malloc(info.log_len);
 	if (!ASSERT_TRUE(log != NULL, "malloc") ||
@@ -483,20 +357,20 @@ static void test_corrupt_log(void)
 		goto out;
 
 	snprintf(want, sizeof(want), "log offset %llu", (unsigned long long)off2);
-	ASSERT_EQ(famfs("fsck", DEV, NULL), CLI_EXIT_UNCORRECTED, "fsck of the corrupt log");
-	ASSERT_TRUE(strstr(err_text, want) != NULL, "fsck names the offset");
-	ASSERT_EQ(famfs("mount", DEV, MNT, NULL), CLI_EXIT_OPERATIONAL, "mount refused");
-	ASSERT_TRUE(strstr(err_text, want) != NULL, "mount names the offset");
-	ASSERT_TRUE(one_line(err_text), "mount says it in one line");
+	ASSERT_EQ(famfs("fsck", DEV), CLI_EXIT_UNCORRECTED, "fsck of the corrupt log");
+	ASSERT_TRUE(strstr(fixture_out, want) != NULL, "fsck names the offset");
+	ASSERT_EQ(famfs("mount", DEV, MNT), CLI_EXIT_OPERATIONAL, "mount refused");
+	ASSERT_TRUE(strstr(fixture_out, want) != NULL, "mount names the offset");
+	ASSERT_TRUE(fixture_one_line(fixture_out), "mount says it in one line");
 	ASSERT_FALSE(mounted(), "nothing mounted");
 	ASSERT_EQ(find_daemons(NULL), 0, "no daemon");
 
 	log[pos] ^= 0xff;
 	if (!ASSERT_OK(dev_pwrite(DEV, log + blk, 4096, info.log_off + blk), "restore the byte"))
 		goto out;
-	ASSERT_EQ(famfs("fsck", DEV, NULL), 0, "fsck after the repair");
-	ASSERT_TRUE(strstr(err_text, "clean") != NULL, "fsck says clean");
-	if (!ASSERT_EQ(famfs("mount", DEV, MNT, NULL), 0, "mount after the repair"))
+	ASSERT_EQ(famfs("fsck", DEV), 0, "fsck after the repair");
+	ASSERT_TRUE(strstr(fixture_out, "clean") != NULL, "fsck says clean");
+	if (!ASSERT_EQ(famfs("mount", DEV, MNT), 0, "mount after the repair"))
 		goto out;
 	check_tree();
 out:
@@ -603,13 +477,13 @@ static void test_replay_100k(void)
 	DIR *d;
 
 	/* 100,100 entries of 96 bytes do not fit the default 8 MiB log */
-	if (!ASSERT_EQ(famfs("mkfs", "-f", "-L", "16M", DEV, NULL), 0, "mkfs -f -L 16M") ||
+	if (!ASSERT_EQ(famfs("mkfs", "-f", "-L", "16M", DEV), 0, "mkfs -f -L 16M") ||
 	    !read_super(&info) || !write_big_log(&info))
 		goto out;
 	mkdir(MNT, 0755);
 	t = now_s();
 	/* returns once the kernel's INIT is answered: after the whole replay */
-	if (!ASSERT_EQ(famfs("mount", DEV, MNT, NULL), 0, "mount"))
+	if (!ASSERT_EQ(famfs("mount", DEV, MNT), 0, "mount"))
 		goto out;
 	t = now_s() - t;
 	printf("# replay of %d entries: %.2f s\n", NDIRS + NFILES, t);
@@ -646,14 +520,14 @@ static void test_replay_100k(void)
 			ASSERT_EQ(st.st_ino, FILE_INO(NFILES), "next inode number");
 		close(fd);
 	}
-	ASSERT_EQ(famfs("umount", MNT, NULL), 0, "umount");
+	ASSERT_EQ(famfs("umount", MNT), 0, "umount");
 out:
 	ensure_clean();
 }
 
 void test_fs_persist(void)
 {
-	if (!find_binary())
+	if (!fixture_famfs_bin())
 		return;
 	if (test__start_subtest("sigkill_remount"))
 		test_sigkill_remount();
