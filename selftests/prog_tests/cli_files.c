@@ -22,16 +22,13 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
-#include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -47,139 +44,29 @@
 #define SBIN_HELPER	"/sbin/mount.fuse.famfs-bpf"
 #define BIG		(20 * MiB)
 
-static char famfs_bin[PATH_MAX], helper_bin[PATH_MAX];
-static char out_text[16384], err_text[4096];
+static char helper_bin[PATH_MAX];
 
-/* build/selftests/test_progs -> build/server/{famfs-bpf,mount.fuse.famfs-bpf} */
-static bool find_binaries(void)
-{
-	char exe[PATH_MAX];
-	const char *dir;
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-
-	if (!ASSERT_GT(n, 0, "readlink /proc/self/exe"))
-		return false;
-	exe[n] = '\0';
-	dir = dirname(exe);
-	snprintf(famfs_bin, sizeof(famfs_bin), "%s/../server/famfs-bpf", dir);
-	snprintf(helper_bin, sizeof(helper_bin), "%s/../server/mount.fuse.famfs-bpf", dir);
-	return ASSERT_OK(access(famfs_bin, X_OK), "famfs-bpf next to test_progs") &&
-	       ASSERT_OK(access(helper_bin, X_OK), "mount helper next to test_progs");
-}
-
-static void slurp(int fd, char *buf, size_t size)
-{
-	ssize_t n = pread(fd, buf, size - 1, 0);
-
-	buf[n > 0 ? n : 0] = '\0';
-}
-
-/* Run @argv; its exit code, stdout in out_text, stderr in err_text. */
-static int run(char *const argv[])
-{
-	int status, ofd, efd;
-	pid_t pid;
-
-	out_text[0] = err_text[0] = '\0';
-	ofd = open("/tmp", O_TMPFILE | O_RDWR, 0600);
-	efd = open("/tmp", O_TMPFILE | O_RDWR, 0600);
-	if (ofd < 0 || efd < 0)
-		goto fail;
-	fflush(stdout);
-	pid = fork();
-	if (pid < 0)
-		goto fail;
-	if (pid == 0) {
-		dup2(ofd, STDOUT_FILENO);
-		dup2(efd, STDERR_FILENO);
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
-		status = -1;
-	else
-		status = WEXITSTATUS(status);
-	slurp(ofd, out_text, sizeof(out_text));
-	slurp(efd, err_text, sizeof(err_text));
-	close(ofd);
-	close(efd);
-
-	printf("#");
-	for (int i = 0; argv[i]; i++)
-		printf(" %s", argv[i]);
-	printf(": exit %d%s%.*s\n", status, err_text[0] ? ": " : "",
-	       (int)strcspn(err_text, "\n"), err_text);
-	return status;
-fail:
-	if (ofd >= 0)
-		close(ofd);
-	if (efd >= 0)
-		close(efd);
-	return -1;
-}
-
-#define famfs(...) famfs_argv((const char *[]){ __VA_ARGS__, NULL })
-static int famfs_argv(const char **args)
-{
-	char *argv[24];
-	int n = 0;
-
-	argv[n++] = famfs_bin;
-	while (*args && n < 23)
-		argv[n++] = (char *)*args++;
-	argv[n] = NULL;
-	return run(argv);
-}
-
-#define cmd(...) run((char *const[]){ __VA_ARGS__, NULL })
+#define famfs(...) fixture_famfs(0, __VA_ARGS__)
+#define cmd(...) fixture_cmd(0, __VA_ARGS__)
 
 static bool one_line(void)
 {
-	const char *nl = strchr(err_text, '\n');
-
-	return nl && !nl[1];
+	return fixture_one_line(fixture_err);
 }
 
 static bool mounted(void)
 {
-	char line[512];
-	bool found = false;
-	FILE *f = fopen("/proc/self/mounts", "r");
-
-	while (f && !found && fgets(line, sizeof(line), f))
-		found = strstr(line, " " MNT " ") != NULL;
-	if (f)
-		fclose(f);
-	return found;
-}
-
-static void ensure_unmounted(void)
-{
-	if (!mounted())
-		return;
-	if (famfs("umount", MNT) && mounted())
-		umount2(MNT, MNT_DETACH);
-	ASSERT_FALSE(mounted(), "unmounted");
+	return fixture_mounted(MNT);
 }
 
 static const char *mpath(const char *name)
 {
-	static char buf[4][PATH_MAX];
-	static int i;
-
-	i = (i + 1) & 3;
-	snprintf(buf[i], sizeof(buf[i]), MNT "/%s", name);
-	return buf[i];
+	return fixture_join(MNT, name);
 }
 
 static const char *spath(const char *name)
 {
-	static char buf[4][PATH_MAX];
-	static int i;
-
-	i = (i + 1) & 3;
-	snprintf(buf[i], sizeof(buf[i]), SRC "/%s", name);
-	return buf[i];
+	return fixture_join(SRC, name);
 }
 
 static bool write_file(const char *path, const void *data, size_t len, mode_t mode)
@@ -189,7 +76,7 @@ static bool write_file(const char *path, const void *data, size_t len, mode_t mo
 
 	if (!ASSERT_OK_FD(fd, path))
 		return false;
-	ok = ASSERT_EQ(write(fd, data, len), (ssize_t)len, path);
+	ok = fixture_write_fd(fd, data, len, len);
 	close(fd);
 	return ASSERT_OK(chmod(path, mode), "chmod") && ok;
 }
@@ -228,10 +115,7 @@ static bool exists(const char *path)
 
 static void test_setup(void)
 {
-	if (!ASSERT_EQ(famfs("mkfs", "-f", DEV), 0, "mkfs -f"))
-		return;
-	mkdir(MNT, 0755);
-	ASSERT_EQ(famfs("mount", DEV, MNT), 0, "famfs-bpf mount");
+	fixture_mkfs_mount(DEV, MNT, NULL);
 }
 
 static void test_usage(void)
@@ -242,14 +126,14 @@ static void test_usage(void)
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
 		ASSERT_EQ(famfs(cmds[i], "--help"), 0, "--help");
 		snprintf(want, sizeof(want), "Usage: famfs-bpf %s ", cmds[i]);
-		ASSERT_TRUE(strstr(out_text, want) != NULL, "usage line");
+		ASSERT_TRUE(strstr(fixture_out, want) != NULL, "usage line");
 		ASSERT_EQ(famfs(cmds[i], "--bogus", "x", "y"), CLI_EXIT_USAGE, "unknown option");
 		ASSERT_TRUE(one_line(), "one line");
 		ASSERT_EQ(famfs(cmds[i]), CLI_EXIT_USAGE, "no operands");
 	}
-	ASSERT_TRUE(strstr(famfs("help") == 0 ? out_text : "", "getmap") != NULL, "listed");
+	ASSERT_TRUE(strstr(famfs("help") == 0 ? fixture_out : "", "getmap") != NULL, "listed");
 	ASSERT_EQ(famfs("creat", mpath("u")), CLI_EXIT_USAGE, "creat without -s");
-	ASSERT_TRUE(strstr(err_text, "-s SIZE is required") != NULL && one_line(), "says why");
+	ASSERT_TRUE(strstr(fixture_err, "-s SIZE is required") != NULL && one_line(), "says why");
 	ASSERT_EQ(famfs("creat", "-s", "12Q", mpath("u")), CLI_EXIT_USAGE, "bad size");
 	ASSERT_EQ(famfs("creat", "-s", "-1", mpath("u")), CLI_EXIT_USAGE, "negative size");
 	ASSERT_EQ(famfs("creat", "-s", "1M", "-N", "3", mpath("u")), CLI_EXIT_USAGE, "-N 3");
@@ -313,11 +197,11 @@ static void test_creat(void)
 		close(fd);
 	}
 	ASSERT_EQ(famfs("creat", "-s", "1M", mpath("c1")), CLI_EXIT_EXISTS, "exists");
-	ASSERT_TRUE(strstr(err_text, "exists") && one_line(), "says exists");
+	ASSERT_TRUE(strstr(fixture_err, "exists") && one_line(), "says exists");
 	if (ASSERT_OK(stat(mpath("c1"), &st), "stat c1"))
 		ASSERT_EQ(st.st_size, 1, "existing file untouched");
 	ASSERT_EQ(famfs("creat", "-s", "1M", OUTSIDE), CLI_EXIT_NOT_FAMFS, "outside the mount");
-	ASSERT_TRUE(strstr(err_text, "not in a famfs-bpf mount") && one_line(), "says where");
+	ASSERT_TRUE(strstr(fixture_err, "not in a famfs-bpf mount") && one_line(), "says where");
 	ASSERT_FALSE(exists(OUTSIDE), "nothing created outside");
 	ASSERT_EQ(famfs("creat", "-s", "1M", mpath("nodir/f")), CLI_EXIT_OPERATIONAL,
 		  "missing directory");
@@ -378,9 +262,9 @@ static void test_cp(const char *big)
 	check_file(mpath("e1/t/sub/b"), big + 7, 3 * MiB + 5, 0755);
 
 	ASSERT_EQ(famfs("cp", spath("t"), mpath("nt")), CLI_EXIT_OPERATIONAL, "dir without -r");
-	ASSERT_TRUE(strstr(err_text, "-r") && one_line(), "says -r");
+	ASSERT_TRUE(strstr(fixture_err, "-r") && one_line(), "says -r");
 	ASSERT_EQ(famfs("cp", spath("fifo"), mpath("f")), CLI_EXIT_OPERATIONAL, "a fifo");
-	ASSERT_TRUE(strstr(err_text, "a fifo") && one_line(), "says what it is");
+	ASSERT_TRUE(strstr(fixture_err, "a fifo") && one_line(), "says what it is");
 	ASSERT_FALSE(exists(mpath("f")), "no fifo copy");
 	ASSERT_EQ(famfs("cp", spath("t/a"), mpath("big")), CLI_EXIT_EXISTS, "existing file");
 	check_file(mpath("big"), big, BIG, 0640);
@@ -437,13 +321,13 @@ static void test_getmap(const char *big)
 	if (!ASSERT_EQ(famfs("getmap", mpath("big"), offs[0], offs[1], offs[2], offs[3], offs[4],
 			     offs[5], offs[6], offs[7], offs[8]), 0, "getmap"))
 		return;
-	printf("%s", out_text);
-	ASSERT_TRUE(strstr(out_text, "size 20971520,") != NULL, "size");
-	ASSERT_TRUE(strstr(out_text, "offset 20971520: ") && strstr(out_text, "beyond EOF"),
+	printf("%s", fixture_out);
+	ASSERT_TRUE(strstr(fixture_out, "size 20971520,") != NULL, "size");
+	ASSERT_TRUE(strstr(fixture_out, "offset 20971520: ") && strstr(fixture_out, "beyond EOF"),
 		    "EOF noted");
 	if (posix_memalign(&dbuf, 4096, 4096))
 		return;
-	for (line = out_text; *line; line = *strchrnul(line, '\n') ? strchr(line, '\n') + 1 :
+	for (line = fixture_out; *line; line = *strchrnul(line, '\n') ? strchr(line, '\n') + 1 :
 							     strchrnul(line, '\n')) {
 		if (sscanf(line, "offset %llu: dev %u offset %llu", &off, &dev, &dev_off) != 3)
 			continue;
@@ -491,7 +375,7 @@ static void test_stripe(const char *big)
 	/* one device: two strips cannot be; the file is not left behind */
 	ASSERT_EQ(famfs("creat", "-s", "4M", "-N", "2", mpath("s3")), CLI_EXIT_OPERATIONAL,
 		  "-N 2 on one device");
-	ASSERT_TRUE(strstr(err_text, "refuses stripe policy") && one_line(), "says why");
+	ASSERT_TRUE(strstr(fixture_err, "refuses stripe policy") && one_line(), "says why");
 	ASSERT_FALSE(exists(mpath("s3")), "no file left");
 	/* -N alone keeps the chunk of the directory's default */
 	if (!ASSERT_OK(mkdir(mpath("sd"), 0755), "mkdir sd") ||
@@ -525,7 +409,7 @@ static void test_enospc(const char *big)
 	if (!ASSERT_EQ(code, 0, "creat the filler"))
 		return;
 	ASSERT_EQ(famfs("cp", spath("big"), mpath("over")), CLI_EXIT_NOSPC, "cp too big");
-	ASSERT_TRUE(strstr(err_text, "No space") && one_line(), "says why");
+	ASSERT_TRUE(strstr(fixture_err, "No space") && one_line(), "says why");
 	ASSERT_FALSE(exists(mpath("over")), "no partial copy");
 	ASSERT_EQ(famfs("cp", "-r", spath("t"), mpath("overtree")), CLI_EXIT_NOSPC, "cp -r too big");
 	/* files copied before the one that did not fit stay, whole */
@@ -573,13 +457,13 @@ static void test_helper(const char *big)
 {
 	FILE *f;
 
-	ensure_unmounted();
+	fixture_ensure_unmounted(MNT);
 	if (!install_helper())
 		goto out;
 	if (ASSERT_EQ(cmd("mount", "-t", "fuse.famfs-bpf", DEV, MNT), 0, "mount -t") &&
 	    ASSERT_TRUE(mounted(), "mounted by mount(8)"))
 		check_file(mpath("big"), big, BIG, 0640);
-	ensure_unmounted();
+	fixture_ensure_unmounted(MNT);
 
 	f = fopen(FSTAB, "w");
 	if (ASSERT_TRUE(f != NULL, "fstab")) {
@@ -587,12 +471,12 @@ static void test_helper(const char *big)
 		fclose(f);
 		if (ASSERT_EQ(cmd("mount", "-T", FSTAB, MNT), 0, "mount from an fstab line"))
 			check_file(mpath("tree/a"), "hello\n", 6, 0600);
-		ensure_unmounted();
+		fixture_ensure_unmounted(MNT);
 	}
 
 	ASSERT_NEQ(cmd("mount", "-t", "fuse.famfs-bpf", "-o", "bogus", DEV, MNT), 0,
 		   "unknown option");
-	ASSERT_TRUE(strstr(err_text, "bogus") != NULL, "names the option");
+	ASSERT_TRUE(strstr(fixture_err, "bogus") != NULL, "names the option");
 	ASSERT_FALSE(mounted(), "not mounted");
 	ASSERT_EQ(cmd("mount", "-f", "-t", "fuse.famfs-bpf", DEV, MNT), 0, "mount -f");
 	ASSERT_FALSE(mounted(), "-f mounts nothing");
@@ -602,7 +486,7 @@ static void test_helper(const char *big)
 	ASSERT_EQ(cmd(helper_bin, DEV, MNT, "-o", "rw,nosuid,resolver=upcall"), 0,
 		  "helper with mount(8)'s arguments");
 	ASSERT_TRUE(mounted(), "mounted by the helper");
-	ensure_unmounted();
+	fixture_ensure_unmounted(MNT);
 	ASSERT_EQ(cmd(helper_bin, DEV), 1, "helper usage");
 	ASSERT_EQ(cmd(helper_bin, DEV ",/dev/cli_files.none", MNT, "-o", "rw"), 32,
 		  "a missing second device");
@@ -617,10 +501,11 @@ void test_cli_files(void)
 {
 	char *big = malloc(BIG);
 
-	if (!ASSERT_TRUE(big != NULL, "malloc") || !find_binaries())
+	if (!ASSERT_TRUE(big != NULL, "malloc") || !fixture_famfs_bin() ||
+	    !fixture_find_binary("server/mount.fuse.famfs-bpf", helper_bin, sizeof(helper_bin)))
 		goto out;
 	fill_pattern(big, BIG, 7);
-	ensure_unmounted();
+	fixture_ensure_unmounted(MNT);
 	cmd("rm", "-rf", SRC, OUTSIDE);
 	if (!make_sources(big))
 		goto out;
@@ -643,7 +528,7 @@ void test_cli_files(void)
 	if (test__start_subtest("helper"))
 		test_helper(big);
 out:
-	ensure_unmounted();
+	fixture_ensure_unmounted(MNT);
 	cmd("rm", "-rf", SRC, OUTSIDE, FSTAB);
 	free(big);
 }
