@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * famfs-bpf mkfs and fsck on a real pmem block device (the unit tests only
- * see image files).  /dev/pmem2 is scratch: the other tests use pmem0/1.
+ * see image files), run as the famfs-bpf binary next to test_progs.
+ * /dev/pmem2 is scratch: the other tests use pmem0/1.
  *  - mkfs_fsck_clean: mkfs -f, then fsck is clean, and the superblock is
  *    on the media (read back with O_DIRECT, as DAX would see it);
  *  - refuses_ext2: mkfs refuses an ext2 device without -f, takes it with;
@@ -12,14 +13,12 @@
 #include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -30,106 +29,8 @@
 
 #define DEV "/dev/pmem2"
 
-/* What the last cli() printed: its report (out) and its errors (stderr). */
-static char out_text[4096];
-static char err_text[4096];
-
-static void log_lines(const char *tag, const char *text)
-{
-	const char *p = text, *nl;
-
-	for (; *p; p = nl + 1) {
-		nl = strchrnul(p, '\n');
-		printf("#   %s: %.*s\n", tag, (int)(nl - p), p);
-		if (!*nl)
-			break;
-	}
-}
-
-/*
- * Run "famfs-bpf ARGS..." (NULL-terminated) in this process.  stderr is
- * caught in a temporary file so that tests can look at the error lines;
- * both streams are copied to the test log.
- */
-static int cli(const char *arg0, ...)
-{
-	char *argv[16], *buf = NULL;
-	size_t len = 0;
-	int argc = 0, ret, saved, tmp;
-	va_list ap;
-	ssize_t n;
-	FILE *out;
-
-	argv[argc++] = "famfs-bpf";
-	va_start(ap, arg0);
-	for (const char *a = arg0; a && argc < 15; a = va_arg(ap, const char *))
-		argv[argc++] = (char *)a;
-	va_end(ap);
-	argv[argc] = NULL;
-
-	out_text[0] = err_text[0] = '\0';
-	out = open_memstream(&buf, &len);
-	tmp = open("/tmp", O_TMPFILE | O_RDWR, 0600);
-	if (!out || tmp < 0) {
-		if (out)
-			fclose(out);
-		free(buf);
-		if (tmp >= 0)
-			close(tmp);
-		return -1;
-	}
-	fflush(stderr);
-	saved = dup(STDERR_FILENO);
-	dup2(tmp, STDERR_FILENO);
-	ret = famfs_cli_run(argc, argv, out);
-	fflush(stderr);
-	dup2(saved, STDERR_FILENO);
-	close(saved);
-
-	fclose(out);
-	snprintf(out_text, sizeof(out_text), "%s", buf ? buf : "");
-	free(buf);
-	n = pread(tmp, err_text, sizeof(err_text) - 1, 0);
-	err_text[n > 0 ? n : 0] = '\0';
-	close(tmp);
-
-	printf("# famfs-bpf");
-	for (int i = 1; i < argc; i++)
-		printf(" %s", argv[i]);
-	printf(": exit %d\n", ret);
-	log_lines("out", out_text);
-	log_lines("err", err_text);
-	return ret;
-}
-
-/* Run a program (NULL-terminated argv); its exit code, -1 if it did not exit. */
-static int run_prog(const char *prog, ...)
-{
-	char *argv[16];
-	int argc = 0, status;
-	va_list ap;
-	pid_t pid;
-
-	va_start(ap, prog);
-	for (const char *a = prog; a && argc < 15; a = va_arg(ap, const char *))
-		argv[argc++] = (char *)a;
-	va_end(ap);
-	argv[argc] = NULL;
-
-	fflush(stdout);
-	pid = fork();
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		/* its chatter would break the TAP on stdout */
-		dup2(STDERR_FILENO, STDOUT_FILENO);
-		execvp(prog, argv);
-		_exit(127);
-	}
-	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
-		return -1;
-	return WEXITSTATUS(status);
-}
+/* famfs-bpf ARGS...: its report in fixture_out, its errors in fixture_err, both logged */
+#define cli(...) fixture_famfs(FX_LOG_OUT, __VA_ARGS__)
 
 /* The superblock, from the media: O_DIRECT, like the kernel's DAX reads. */
 static bool read_sb(struct famfs_superblock *sb)
@@ -183,10 +84,10 @@ static void test_mkfs_fsck_clean(void)
 	/* cache the wiped page: mkfs must not leave it stale for buffered readers */
 	if (!ASSERT_EQ(buffered_magic(), 0, "wiped"))
 		return;
-	if (!ASSERT_EQ(cli("mkfs", "-f", DEV, NULL), CLI_EXIT_OK, "mkfs -f"))
+	if (!ASSERT_EQ(cli("mkfs", "-f", DEV), CLI_EXIT_OK, "mkfs -f"))
 		return;
-	ASSERT_TRUE(strstr(out_text, "1 device,") != NULL, "mkfs report");
-	ASSERT_EQ(cli("fsck", DEV, NULL), CLI_EXIT_OK, "fsck clean");
+	ASSERT_TRUE(strstr(fixture_out, "1 device,") != NULL, "mkfs report");
+	ASSERT_EQ(cli("fsck", DEV), CLI_EXIT_OK, "fsck clean");
 
 	if (!read_sb(&sb))
 		return;
@@ -199,14 +100,15 @@ static void test_mkfs_fsck_clean(void)
 
 static void test_refuses_ext2(void)
 {
-	if (!ASSERT_EQ(run_prog("mkfs.ext2", "-q", "-F", DEV, NULL), 0, "mkfs.ext2"))
+	if (!ASSERT_EQ(fixture_cmd(0, "mkfs.ext2", "-q", "-F", DEV), 0, "mkfs.ext2"))
 		return;
-	ASSERT_EQ(cli("mkfs", DEV, NULL), CLI_EXIT_OPERATIONAL, "mkfs without -f");
-	ASSERT_TRUE(strstr(err_text, "ext2") != NULL, "error names ext2");
+	ASSERT_EQ(cli("mkfs", DEV), CLI_EXIT_OPERATIONAL, "mkfs without -f");
+	ASSERT_TRUE(strstr(fixture_err, "ext2") != NULL, "error names ext2");
 	/* -v: the "overwriting" note is at info level */
-	ASSERT_EQ(cli("-v", "mkfs", "-f", DEV, NULL), CLI_EXIT_OK, "mkfs -f");
-	ASSERT_TRUE(strstr(err_text, "overwriting an ext2") != NULL, "-f says what it overwrote");
-	ASSERT_EQ(cli("fsck", DEV, NULL), CLI_EXIT_OK, "fsck after mkfs -f");
+	ASSERT_EQ(cli("-v", "mkfs", "-f", DEV), CLI_EXIT_OK, "mkfs -f");
+	ASSERT_TRUE(strstr(fixture_err, "overwriting an ext2") != NULL,
+		    "-f says what it overwrote");
+	ASSERT_EQ(cli("fsck", DEV), CLI_EXIT_OK, "fsck after mkfs -f");
 }
 
 static void test_busy(void)
@@ -214,7 +116,7 @@ static void test_busy(void)
 	char mnt[] = "/tmp/cli_mkfs-XXXXXX";
 	bool mounted = false;
 
-	if (!ASSERT_EQ(run_prog("mkfs.ext2", "-q", "-F", DEV, NULL), 0, "mkfs.ext2"))
+	if (!ASSERT_EQ(fixture_cmd(0, "mkfs.ext2", "-q", "-F", DEV), 0, "mkfs.ext2"))
 		return;
 	if (!ASSERT_TRUE(mkdtemp(mnt) != NULL, "mkdtemp"))
 		return;
@@ -222,8 +124,8 @@ static void test_busy(void)
 		goto out;
 	mounted = true;
 
-	ASSERT_EQ(cli("mkfs", "-f", DEV, NULL), CLI_EXIT_OPERATIONAL, "mkfs -f while mounted");
-	ASSERT_TRUE(strstr(err_text, "in use") != NULL, "error says in use");
+	ASSERT_EQ(cli("mkfs", "-f", DEV), CLI_EXIT_OPERATIONAL, "mkfs -f while mounted");
+	ASSERT_TRUE(strstr(fixture_err, "in use") != NULL, "error says in use");
 out:
 	if (mounted)
 		ASSERT_OK(umount2(mnt, 0), "umount");
@@ -231,7 +133,7 @@ out:
 	ASSERT_FALSE(dev_mounted(), DEV " left unmounted");
 	/* and no longer held: mkfs takes it again */
 	if (mounted)
-		ASSERT_EQ(cli("mkfs", "-f", DEV, NULL), CLI_EXIT_OK, "mkfs -f after umount");
+		ASSERT_EQ(cli("mkfs", "-f", DEV), CLI_EXIT_OK, "mkfs -f after umount");
 }
 
 static void test_dax_detected(void)
@@ -257,7 +159,7 @@ static void test_dax_detected(void)
 	if (!ASSERT_EQ(c, '1', "queue/dax says 1"))
 		return;
 
-	if (!ASSERT_EQ(cli("mkfs", "-f", DEV, NULL), CLI_EXIT_OK, "mkfs -f") || !read_sb(&sb))
+	if (!ASSERT_EQ(cli("mkfs", "-f", DEV), CLI_EXIT_OK, "mkfs -f") || !read_sb(&sb))
 		return;
 	ASSERT_EQ(le32toh(sb.ndevs), 1, "one device");
 	ASSERT_EQ(le32toh(sb.devs[0].kind), FAMFS_DEV_DAX, "device 0 kind DAX");
@@ -267,6 +169,8 @@ static void test_dax_detected(void)
 
 void test_cli_mkfs(void)
 {
+	if (!fixture_famfs_bin())
+		return;
 	if (test__start_subtest("mkfs_fsck_clean"))
 		test_mkfs_fsck_clean();
 	if (test__start_subtest("refuses_ext2"))
