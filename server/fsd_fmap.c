@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fmap_reply.h"
 #include "fsd_i.h"
 #include "fuse_shim.h"
 #include "loader.h"
@@ -189,50 +190,26 @@ static int zero_fresh(struct fsd *d, const struct lay *old, const struct lay *ne
 /* ---- FUSE_FMAP ---- */
 
 /* The reply for @off, which @l maps: simple, or a whole interleaved extent. */
-static int map_reply(struct fsd *d, const struct lay *l, __u64 off, struct fuse_fmap_reply *r,
-		     size_t *len)
+static int map_reply(struct fsd *d, const struct lay *l, __u64 off, struct fuse_fmap_reply *r)
 {
 	const struct fmap_ileave_ext *ie;
 	struct fmap_mapping m;
-	__u32 s;
 	int err = fsd_lay_map(l, off, &m, &ie);
 
 	if (err)
 		return -EIO;
-	memset(r, 0, sizeof(*r));
-	*len = sizeof(r->out);
 	/* whole, when the kernel can take it so: it then computes each chunk */
-	if (ie && !((ie->file_off | ie->len) & (PAGE - 1)) &&
-	    ie->strip_shift <= FUSE_FMAP_MAX_STRIP_SHIFT) {
-		for (s = 0; s < (1U << ie->strip_shift); s++) {
-			if (ie->strips[s].dev >= d->ndevs)
-				return -EIO;
-			r->strips[s].dev_id = d->dev_id[ie->strips[s].dev];
-			r->strips[s].dev_offset = ie->strips[s].dev_off;
-		}
-		r->out.type = FUSE_FMAP_TYPE_INTERLEAVED;
-		r->out.offset = ie->file_off;
-		r->out.length = ie->len;
-		r->interleave.length = ie->len;
-		r->interleave.strip_shift = ie->strip_shift;
-		r->interleave.chunk_shift = ie->chunk_shift;
-		*len = offsetof(struct fuse_fmap_reply, strips) +
-		       (sizeof(r->strips[0]) << ie->strip_shift);
-		return 0;
+	if (ie) {
+		err = fmap_reply_ileave(r, ie, d->dev_id, d->ndevs);
+		if (err != -FMAP_ENXIO)
+			return err;
 	}
-	if (m.dev >= d->ndevs)
-		return -EIO;
-	r->out.type = FUSE_FMAP_TYPE_MAPPED;
-	r->out.offset = off;
-	r->out.length = m.len;
-	r->out.dev_id = d->dev_id[m.dev];
-	r->out.dev_offset = m.dev_off;
-	return 0;
+	return fmap_reply_mapped(r, off, &m, d->dev_id, d->ndevs);
 }
 
 /* Allocate for a write at @off, zero what is new, and map it; @space held exclusively. */
 static int alloc_reply(struct fsd *d, __u64 ino, __u64 off, __u64 want, struct lay *old,
-		       struct lay *new, struct fuse_fmap_reply *r, size_t *len)
+		       struct lay *new, struct fuse_fmap_reply *r)
 {
 	const struct fmap_ileave_ext *ie;
 	struct fmap_mapping m;
@@ -243,7 +220,7 @@ static int alloc_reply(struct fsd *d, __u64 ino, __u64 off, __u64 want, struct l
 	if (err)
 		return err;
 	if (fsd_lay_map(old, off, &m, &ie) != -FMAP_ENXIO)
-		return map_reply(d, old, off, r, len);	/* another thread was first */
+		return map_reply(d, old, off, r);	/* another thread was first */
 	/*
 	 * A striped file gets at most FMAP_MAX_ILEAVE interleaved extents; fs.c
 	 * grows the last one in place when it can (still one extent), else
@@ -274,7 +251,7 @@ static int alloc_reply(struct fsd *d, __u64 ino, __u64 off, __u64 want, struct l
 	}
 	/* zeroed: the program may map it, and must know it before the kernel does */
 	fsd_bpf_sync(d, ino);
-	err = map_reply(d, new, off, r, len);
+	err = map_reply(d, new, off, r);
 	/* where readers saw a hole: the kernel drops their zero pages */
 	if (!err && ext.fresh)
 		r->out.flags = FUSE_FMAP_FLAG_NEW;
@@ -282,7 +259,7 @@ static int alloc_reply(struct fsd *d, __u64 ino, __u64 off, __u64 want, struct l
 }
 
 static int fmap(struct fsd *d, __u64 ino, const struct fuse_fmap_in *in,
-		struct fuse_fmap_reply *r, size_t *len)
+		struct fuse_fmap_reply *r)
 {
 	bool write = in->op_flags & FUSE_FMAP_OP_WRITE, hole = false;
 	__u64 off = in->offset & ~(PAGE - 1), want, end;
@@ -299,23 +276,19 @@ static int fmap(struct fsd *d, __u64 ino, const struct fuse_fmap_in *in,
 	if (!err) {
 		hole = fsd_lay_map(&old, off, &m, &ie) == -FMAP_ENXIO;
 		if (!hole)
-			err = map_reply(d, &old, off, r, len);
+			err = map_reply(d, &old, off, r);
 		else if (!write)
 			err = ns_getattr(d->ns, ino, &a);
 	}
 	if (!err && hole && !write) {
 		end = min_u64(round_up(a.size, PAGE), fsd_lay_next(&old, off));
-		memset(r, 0, sizeof(*r));
-		r->out.type = FUSE_FMAP_TYPE_HOLE;
-		r->out.offset = off;
-		r->out.length = end > off ? end - off : PAGE;
-		*len = sizeof(r->out);
+		fmap_reply_hole(r, off, end > off ? end - off : PAGE);
 	}
 	pthread_rwlock_unlock(&d->space);
 	if (!err && hole && write) {
 		want = in->length > ALLOC_AHEAD ? ALLOC_AHEAD : in->length + (in->offset - off);
 		pthread_rwlock_wrlock(&d->space);
-		err = d->zero_failed ? -EIO : alloc_reply(d, ino, off, want, &old, &new, r, len);
+		err = d->zero_failed ? -EIO : alloc_reply(d, ino, off, want, &old, &new, r);
 		pthread_rwlock_unlock(&d->space);
 	}
 	free(old.simple);
@@ -330,14 +303,13 @@ void fsd_shim_fmap(void *data, const struct fuse_in_header *in,
 {
 	struct fsd *d = data;
 	struct fuse_fmap_reply r = { 0 };
-	size_t len = 0;
-	int err = fmap(d, in->nodeid, arg, &r, &len);
+	int err = fmap(d, in->nodeid, arg, &r);
 
 	pr_debug("FMAP ino %llu off %llu len %llu op %#x -> %d type %u [%llu, +%llu)",
 		 (unsigned long long)in->nodeid, (unsigned long long)arg->offset,
 		 (unsigned long long)arg->length, arg->op_flags, err, r.out.type,
 		 (unsigned long long)r.out.offset, (unsigned long long)r.out.length);
-	fbs_shim_reply(d->shim, in->unique, err, &r, err ? 0 : len);
+	fbs_shim_reply(d->shim, in->unique, err, &r, err ? 0 : fmap_reply_len(&r));
 }
 
 int fsd_set_size(struct fsd *d, __u64 ino, struct ns_setattr *sa, __u64 old_size)

@@ -34,6 +34,7 @@
 #include <linux/fs.h>
 
 #include "alloc.h"
+#include "fmap_reply.h"
 #include "fuse_shim.h"
 #include "loader.h"
 #include "log.h"
@@ -77,7 +78,6 @@ struct fbs_file {
 };
 
 struct fbs_dev {
-	int kernel_id;
 	__u64 size;
 	bool read_only;
 };
@@ -86,6 +86,7 @@ struct fbs_server {
 	struct fbs_shim *shim;	/* first: the shim finds itself here */
 	struct fbs_config cfg;
 	struct fbs_dev devs[FBS_MAX_DEVS];
+	int dev_id[FBS_MAX_DEVS];	/* the kernel's, by index */
 	struct fuse_session *se;
 	int fuse_fd;
 	bool mounted;
@@ -281,7 +282,7 @@ static int bpf_sync_file(struct fbs_server *srv, const struct fbs_file *f,
 				return -ENOMEM;
 			for (i = 0; i < fe.n; i++) {
 				simple[i] = l->simple[i];
-				simple[i].dev = srv->devs[l->simple[i].dev].kernel_id;
+				simple[i].dev = srv->dev_id[l->simple[i].dev];
 			}
 		}
 		fe.simple = simple;
@@ -293,7 +294,7 @@ static int bpf_sync_file(struct fbs_server *srv, const struct fbs_file *f,
 			/* unused strips stay zero (fmap_ileave_check) */
 			for (s = 0; s < (1U << l->ileave[i].strip_shift); s++)
 				ileave[i].strips[s].dev =
-					srv->devs[l->ileave[i].strips[s].dev].kernel_id;
+					srv->dev_id[l->ileave[i].strips[s].dev];
 		}
 		fe.ileave = ileave;
 	}
@@ -523,47 +524,17 @@ static __u64 hole_len(const struct fbs_file *f, __u64 off)
 	return end > off ? end - off : PAGE_SIZE_;
 }
 
-/*
- * The interleaved extent holding @off, whole (FUSE_FMAP_TYPE_INTERLEAVED):
- * the kernel caches it and computes each chunk itself.  -FMAP_ENXIO when
- * the extent cannot be said that way (not page aligned): then the chunk.
- */
+/* The interleaved extent holding @off, whole if it can be said so. */
 static int ileave_reply(const struct fbs_server *srv, const struct fbs_file *f,
 			__u64 off, struct fuse_fmap_reply *r)
 {
 	const struct fbs_layout *l = &f->layout;
-	const struct fmap_ileave_ext *ie;
-	__u32 i, s;
+	__u32 i;
 
-	for (i = 0; i < l->nileave; i++) {
-		ie = &l->ileave[i];
-		if (off >= ie->file_off && off - ie->file_off < ie->len)
-			break;
-	}
-	if (i == l->nileave || ((ie->file_off | ie->len) & (PAGE_SIZE_ - 1)))
-		return -FMAP_ENXIO;
-	for (s = 0; s < (1U << ie->strip_shift); s++) {
-		if (ie->strips[s].dev >= srv->cfg.ndevs)
-			return -EIO;
-		r->strips[s].dev_id = srv->devs[ie->strips[s].dev].kernel_id;
-		r->strips[s].dev_offset = ie->strips[s].dev_off;
-	}
-	r->out.type = FUSE_FMAP_TYPE_INTERLEAVED;
-	r->out.offset = ie->file_off;
-	r->out.length = ie->len;
-	r->interleave.length = ie->len;
-	r->interleave.strip_shift = ie->strip_shift;
-	r->interleave.chunk_shift = ie->chunk_shift;
-	return 0;
-}
-
-/* Bytes of the FUSE_FMAP reply @r: the strips only for an interleaved one */
-static size_t reply_len(const struct fuse_fmap_reply *r)
-{
-	if (r->out.type != FUSE_FMAP_TYPE_INTERLEAVED)
-		return sizeof(r->out);
-	return offsetof(struct fuse_fmap_reply, strips) +
-	       (sizeof(r->strips[0]) << r->interleave.strip_shift);
+	for (i = 0; i < l->nileave; i++)
+		if (off >= l->ileave[i].file_off && off - l->ileave[i].file_off < l->ileave[i].len)
+			return fmap_reply_ileave(r, &l->ileave[i], srv->dev_id, srv->cfg.ndevs);
+	return -FMAP_ENXIO;
 }
 
 static int resolve(struct fbs_server *srv, struct fbs_file *f,
@@ -585,28 +556,19 @@ static int resolve(struct fbs_server *srv, struct fbs_file *f,
 			return err;
 		allocated = true;
 	}
-	memset(r, 0, sizeof(*r));
-	out->offset = off;
 	if (err == -FMAP_ENXIO) {
-		out->type = FUSE_FMAP_TYPE_HOLE;
-		out->length = hole_len(f, off);
+		fmap_reply_hole(r, off, hole_len(f, off));
 		return 0;
 	}
 	if (err)
 		return -EIO;
-	if (m.dev >= srv->cfg.ndevs)
-		return -EIO;
 	err = -FMAP_ENXIO;
 	if (f->layout.kind == FBS_LAYOUT_INTERLEAVED && !srv->cfg.ileave_chunks)
 		err = ileave_reply(srv, f, off, r);
-	if (err == -EIO)
+	if (err == -FMAP_ENXIO)
+		err = fmap_reply_mapped(r, off, &m, srv->dev_id, srv->cfg.ndevs);
+	if (err)
 		return err;
-	if (err) {
-		out->type = FUSE_FMAP_TYPE_MAPPED;
-		out->length = m.len;
-		out->dev_id = srv->devs[m.dev].kernel_id;
-		out->dev_offset = m.dev_off;
-	}
 	/* where readers saw a hole: the kernel drops their zero pages */
 	if (allocated)
 		out->flags = FUSE_FMAP_FLAG_NEW;
@@ -648,7 +610,7 @@ static int build_layout(struct fbs_server *srv, const struct fbs_file *f,
 		for (i = 0; i < l->nsimple && l->simple[i].file_off == covered; i++) {
 			struct fuse_fmap_simple *fs = (void *)pos;
 
-			fs->dev_id = srv->devs[l->simple[i].dev].kernel_id;
+			fs->dev_id = srv->dev_id[l->simple[i].dev];
 			fs->dev_offset = l->simple[i].dev_off;
 			fs->length = l->simple[i].len;
 			covered += fs->length;
@@ -668,7 +630,7 @@ static int build_layout(struct fbs_server *srv, const struct fbs_file *f,
 			for (s = 0; s < (1U << ie->strip_shift); s++) {
 				struct fuse_fmap_strip *st = (void *)pos;
 
-				st->dev_id = srv->devs[ie->strips[s].dev].kernel_id;
+				st->dev_id = srv->dev_id[ie->strips[s].dev];
 				st->dev_offset = ie->strips[s].dev_off;
 				pos += sizeof(*st);
 			}
@@ -703,7 +665,7 @@ static void srv_fmap(void *data, const struct fuse_in_header *in,
 		err = build_layout(srv, f, &layout, &layout_len);
 	else
 		err = resolve(srv, f, arg, &reply);
-	len = reply_len(&reply);
+	len = fmap_reply_len(&reply);
 	if (srv->hook && !layout)
 		srv->hook(srv, in->nodeid, arg, &reply, &len, &err, srv->hook_data);
 	pthread_mutex_unlock(&srv->lock);
@@ -1372,7 +1334,7 @@ static int register_dev(struct fbs_server *srv, unsigned int i)
 		       " (another mount or file system holds its DAX device)" : "");
 		goto out;
 	}
-	srv->devs[i].kernel_id = id;
+	srv->dev_id[i] = id;
 	srv->devs[i].read_only = spec->read_only;
 	pr_info("%s: device %u, kernel id %d, %llu bytes%s", spec->path, i, id,
 		(unsigned long long)srv->devs[i].size,
@@ -1630,7 +1592,7 @@ void fbs_server_set_fmap_hook(struct fbs_server *srv, fbs_fmap_hook_t hook,
 
 int fbs_server_dev_id(const struct fbs_server *srv, unsigned int index)
 {
-	return index < srv->cfg.ndevs ? srv->devs[index].kernel_id : -EINVAL;
+	return index < srv->cfg.ndevs ? srv->dev_id[index] : -EINVAL;
 }
 
 int fbs_server_conn_dir(const struct fbs_server *srv, char *buf, size_t size)
