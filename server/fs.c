@@ -1438,6 +1438,8 @@ int fs_release(struct fs *fs, __u64 ino)
 
 struct play {
 	struct fs *fs;
+	fs_logplay_fn fn;	/* told before each new entry */
+	void *fn_ctx;
 	__u64 skip_below;	/* sequence numbers applied already */
 	__u64 applied;
 	bool refused;
@@ -1453,6 +1455,8 @@ static int play_apply(void *ctx, const struct famfs_mlog_entry *e)
 
 	if (e->seq < p->skip_below)
 		return 0;
+	if (p->fn)
+		p->fn(p->fn_ctx, e);
 	err = ns_mlog_apply(p->fs->ns, e);
 	if (err) {
 		p->refused = true;
@@ -1468,8 +1472,13 @@ static int play_apply(void *ctx, const struct famfs_mlog_entry *e)
 
 int fs_logplay(struct fs *fs, struct fs_logplay_result *out)
 {
+	return fs_logplay_each(fs, out, NULL, NULL);
+}
+
+int fs_logplay_each(struct fs *fs, struct fs_logplay_result *out, fs_logplay_fn fn, void *ctx)
+{
 	const struct famfs_mlog_ops ops = { .apply = play_apply };
-	struct play p = { .fs = fs };
+	struct play p = { .fs = fs, .fn = fn, .fn_ctx = ctx };
 	struct famfs_mlog_devtab tab;
 	struct famfs_mlog_result res;
 	struct fbs_alloc fresh;

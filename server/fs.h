@@ -175,6 +175,17 @@ struct fs_logplay_result {
  */
 int fs_logplay(struct fs *fs, struct fs_logplay_result *res);
 
+/*
+ * fs_logplay(), telling @fn (may be NULL) each new entry just before it is
+ * applied: the namespace is still as it was before the entry (so a name a
+ * RENAME replaces can be looked up), and an entry it then refuses was
+ * reported too.  Called under the fs lock, not the namespace's: @fn may
+ * query the namespace, must not call fs_*().  The entry is valid only
+ * during the call.  So a FUSE daemon learns what to invalidate.
+ */
+typedef void (*fs_logplay_fn)(void *ctx, const struct famfs_mlog_entry *e);
+int fs_logplay_each(struct fs *fs, struct fs_logplay_result *res, fs_logplay_fn fn, void *ctx);
+
 struct fs_statfs {
 	__u64 bsize;		/* the allocation unit, 2 MiB */
 	__u64 blocks;		/* units for data, all devices */

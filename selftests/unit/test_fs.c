@@ -807,6 +807,56 @@ static void readonly_follows_owner(void **state)
 	fs_close(fs);
 }
 
+/* What fs_logplay_each() told: the types, and the name a RENAME replaced. */
+struct told {
+	struct fs *ro;
+	enum famfs_log_type type[8];
+	unsigned int n;
+	__u64 replaced;
+};
+
+static void tell(void *ctx, const struct famfs_mlog_entry *e)
+{
+	struct told *t = ctx;
+
+	if (t->n < 8)
+		t->type[t->n] = e->type;
+	t->n++;
+	/* before the entry is applied: the name it replaces is still there */
+	if (e->type == FAMFS_LOG_RENAME)
+		assert_int_equal(ns_lookup(fs_ns(t->ro), e->rename.new_parent, e->new_name,
+					   &t->replaced), 0);
+}
+
+static void logplay_tells_each_entry(void **state)
+{
+	struct images *im = *state;
+	struct fs_logplay_result res;
+	struct told t = { 0 };
+	__u64 a, b;
+	struct fs *fs, *ro;
+
+	mkfs(im, 0, 1, 128 * MiB, 0);
+	fs = mount_fs(im->devs, 1, FS_OPEN_OWNER);
+	assert_int_equal(fs_create(fs, ROOT, "a", &cred, NULL, &a), 0);
+	ro = mount_fs(im->devs, 1, 0);
+	t.ro = ro;
+	assert_int_equal(fs_create(fs, ROOT, "b", &cred, NULL, &b), 0);
+	assert_int_equal(fs_rename(fs, ROOT, "b", ROOT, "a", 0), 0);
+	assert_int_equal(fs_logplay_each(ro, &res, tell, &t), 0);
+	assert_int_equal(res.applied, 2);
+	assert_int_equal(t.n, 2);
+	assert_int_equal(t.type[0], FAMFS_LOG_CREATE);
+	assert_int_equal(t.type[1], FAMFS_LOG_RENAME);
+	assert_int_equal(t.replaced, a);
+	same_dump(fs, ro);
+	/* nothing new: nothing told */
+	assert_int_equal(fs_logplay_each(ro, &res, tell, &t), 0);
+	assert_int_equal(t.n, 2);
+	fs_close(ro);
+	fs_close(fs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -822,6 +872,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(overlapping_files_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(concurrent_owner_ops, setup, teardown),
 		cmocka_unit_test_setup_teardown(readonly_follows_owner, setup, teardown),
+		cmocka_unit_test_setup_teardown(logplay_tells_each_entry, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("fs", tests, NULL, NULL);
