@@ -1475,6 +1475,38 @@ int fs_logplay(struct fs *fs, struct fs_logplay_result *out)
 	return fs_logplay_each(fs, out, NULL, NULL);
 }
 
+/*
+ * A follower maps the log through this host's page cache of the device,
+ * which another host's appends to the shared memory never update (seen:
+ * a second guest on the same NVDIMM played 0 entries).  Unmap, drop the
+ * device's clean cached pages (BLKFLSBUF: unmapped ones only, hence the
+ * munmap first) and map again: the new mapping reads the media.  A
+ * regular file has one host, whose page cache is the truth.
+ */
+static int log_refresh(struct fs *fs)
+{
+	const struct fs_device *d = &fs->devs[fs->sb.log_dev];
+	__u64 map_off = round_down(fs->sb.log_off, fs->page);
+	void *map;
+
+	if (!d->is_blk && fs->map)
+		return 0;
+	if (fs->map)
+		munmap(fs->map, fs->map_len);
+	fs->map = NULL;
+	fs->log = NULL;
+	if (d->is_blk && ioctl(d->fd, BLKFLSBUF, 0))
+		pr_warn("%s: cannot drop cached log pages (%s): another host's entries may not show",
+			d->path, strerror(errno));
+	map = mmap(NULL, fs->map_len, PROT_READ, MAP_SHARED, d->fd, map_off);
+	if (map == MAP_FAILED)
+		return fail(-errno, "logplay: %s: cannot map the log: %s", d->path,
+			    strerror(errno));
+	fs->map = map;
+	fs->log = (unsigned char *)map + (fs->sb.log_off - map_off);
+	return 0;
+}
+
 int fs_logplay_each(struct fs *fs, struct fs_logplay_result *out, fs_logplay_fn fn, void *ctx)
 {
 	const struct famfs_mlog_ops ops = { .apply = play_apply };
@@ -1489,6 +1521,9 @@ int fs_logplay_each(struct fs *fs, struct fs_logplay_result *out, fs_logplay_fn 
 	if (fs->owner)
 		return fail(-EINVAL, "logplay: the owner wrote the log; there is nothing to read");
 	pthread_mutex_lock(&fs->lock);
+	err = log_refresh(fs);
+	if (err)
+		goto out;
 	p.skip_below = fs->next_seq;
 	tab = fs->sb.devs;
 	famfs_mlog_replay(fs->log, fs->sb.log_len, fs->sb.fs_uuid, &tab, &ops, &p, &res);
