@@ -60,6 +60,10 @@ static int register_devs(struct fsd *d, char *msg, size_t msglen)
 {
 	unsigned int i;
 
+	/*
+	 * A follower's descriptors are O_RDONLY: the kernel records the open
+	 * mode and maps such a device for reading only (kernel patch 0003).
+	 */
 	for (i = 0; i < d->ndevs; i++) {
 		struct fuse_backing_map map = { .fd = fs_dev_fd(d->fs, i),
 						.flags = FUSE_BACKING_FMAP };
@@ -100,7 +104,11 @@ int fsd_create(struct fs *fs, const struct fsd_config *cfg, struct fsd **out, ch
 	unsigned int i;
 	int err;
 
-	if (!fs_is_owner(fs) || cfg->ndevs != fs_ndevs(fs) || cfg->ndevs > FAMFS_MAX_DEVS)
+	if (fs_is_owner(fs) == cfg->read_only)
+		return fbs_fail(msg, msglen, -EINVAL, "%s mount of %s instance",
+				cfg->read_only ? "a read-only" : "an owner",
+				cfg->read_only ? "an owner" : "a read-only");
+	if (cfg->ndevs != fs_ndevs(fs) || cfg->ndevs > FAMFS_MAX_DEVS)
 		return fbs_fail(msg, msglen, -EINVAL, "%u devices given, the file system has %u",
 				cfg->ndevs, fs_ndevs(fs));
 	if (stat(cfg->mountpoint, &st))
@@ -114,6 +122,7 @@ int fsd_create(struct fs *fs, const struct fsd_config *cfg, struct fsd **out, ch
 	d->ns = fs_ns(fs);
 	d->ndevs = cfg->ndevs;
 	d->resolver = cfg->resolver;
+	d->read_only = cfg->read_only;
 	d->fuse_fd = -1;
 	pthread_mutex_init(&d->pol_lock, NULL);
 	for (i = 0; i < FAMFS_MAX_DEVS; i++)
@@ -123,7 +132,8 @@ int fsd_create(struct fs *fs, const struct fsd_config *cfg, struct fsd **out, ch
 		err = fbs_fail(msg, msglen, -errno, "%s: %s", cfg->mountpoint, strerror(errno));
 		goto err_free;
 	}
-	for (i = 0; i < d->ndevs; i++) {
+	/* a follower zeroes nothing: no device opened for writing */
+	for (i = 0; i < d->ndevs && !d->read_only; i++) {
 		d->zfd[i] = open(cfg->devs[i], O_RDWR | O_DIRECT | O_CLOEXEC);
 		if (d->zfd[i] < 0) {
 			err = fbs_fail(msg, msglen, -errno, "%s: %s", cfg->devs[i],
@@ -144,7 +154,8 @@ int fsd_create(struct fs *fs, const struct fsd_config *cfg, struct fsd **out, ch
 		err = fbs_fail(msg, msglen, -errno, "%s: %s", cfg->devs[0], strerror(errno));
 		goto err_free;
 	}
-	if (mount(source, d->mnt, "fuse.famfs-bpf", MS_NOSUID | MS_NODEV, opts)) {
+	if (mount(source, d->mnt, "fuse.famfs-bpf",
+		  MS_NOSUID | MS_NODEV | (d->read_only ? MS_RDONLY : 0), opts)) {
 		err = fbs_fail(msg, msglen, -errno, "mount on %s: %s", d->mnt, strerror(errno));
 		goto err_free;
 	}

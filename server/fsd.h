@@ -16,6 +16,12 @@
  *
  * Extended attributes: include/famfs_xattr.h.
  *
+ * Read-only followers (fsd_config.read_only, over an fs_open() without
+ * FS_OPEN_OWNER): the mount is MS_RDONLY and the devices are registered
+ * from their O_RDONLY descriptors, which the kernel maps for reading only;
+ * every handler that would change something answers EROFS anyway.  What
+ * the owner appended since is applied on request, FSD_IOC_LOGPLAY below.
+ *
  * Errors are negative errno values; fsd_create() also writes one line into
  * the caller's buffer.
  */
@@ -24,6 +30,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <linux/ioctl.h>
+#include <linux/types.h>
 
 struct fs;
 struct fsd;
@@ -40,12 +48,40 @@ struct fsd_config {
 	/* the device paths, in fs_open() order: fresh space is zeroed through them */
 	const char *const *devs;
 	unsigned int ndevs;
+	/* a follower: @fs not the owner; mounted MS_RDONLY */
+	bool read_only;
 };
 
 /*
+ * FSD_IOC_LOGPLAY: "famfs-bpf logplay MNT" asks the daemon of a read-only
+ * mount to apply what the owner appended to the log since (fs_logplay()),
+ * then to bring the BPF resolver's maps in step and to make the kernel
+ * forget the names, attributes and mappings those entries changed.
+ *
+ * The channel is an ioctl on the mount's root directory (O_RDONLY |
+ * O_DIRECTORY), which the kernel passes to the daemon as FUSE_IOCTL with
+ * FUSE_IOCTL_DIR: it works on a read-only mount, needs no socket or file
+ * of its own, names the mount unambiguously (the fd is the mount) and the
+ * answer comes back in the same call.  A restricted ioctl: the kernel
+ * copies out _IOC_SIZE bytes.  Only root or the daemon's user (EPERM).
+ */
+struct fsd_logplay_out {
+	__u64 applied;		/* entries applied by this call */
+	__u64 end_off;		/* where the log ends now */
+	__s32 err;		/* fs_logplay()'s result: 0, -EUCLEAN, -ESTALE, ... */
+	__u32 tail;		/* enum famfs_mlog_tail */
+	__u32 owner;		/* 1: the mount is the owner: nothing was played */
+	__u32 pad;
+	char msg[240];		/* why, when err is set */
+};
+
+#define FSD_IOC_MAGIC		0xfa
+#define FSD_IOC_LOGPLAY		_IOR(FSD_IOC_MAGIC, 1, struct fsd_logplay_out)
+
+/*
  * Mount @cfg->mountpoint (default_permissions; allow_other when root) over
- * @fs, an owner instance that stays the caller's, and register its devices
- * with the connection.  Nothing is served until fsd_run().  Refusals:
+ * @fs, an owner instance (a read-only one with @cfg->read_only) that stays
+ * the caller's, and register its devices with the connection.  Nothing is served until fsd_run().  Refusals:
  *   -EOPNOTSUPP  the kernel has no FUSE_FMAP (device registration refused)
  *   -ENOENT, -ENOTDIR, -EPERM, -EACCES, -EBUSY  the mount point
  *   -EINVAL      a configuration that does not match @fs

@@ -271,6 +271,8 @@ static int fmap(struct fsd *d, __u64 ino, const struct fuse_fmap_in *in,
 
 	if (in->op_flags & FUSE_FMAP_OP_LAYOUT)
 		return -EOPNOTSUPP;	/* FUSE_FMAP_BUILTIN is not offered */
+	if (write && d->read_only)
+		return -EROFS;		/* a follower allocates nothing */
 	pthread_rwlock_rdlock(&d->space);
 	err = d->zero_failed ? -EIO : fsd_lay_get(d, ino, &old);
 	if (!err) {
@@ -360,6 +362,8 @@ int fsd_shim_fmap_end(void *data, const struct fuse_in_header *in,
 	if (arg->flags || arg->padding || arg->size > INT64_MAX || arg->size < arg->offset ||
 	    arg->size - arg->offset != arg->length)
 		return -EINVAL;
+	if (d->read_only)
+		return -EROFS;
 	pthread_rwlock_wrlock(&d->space);
 	err = ns_getattr(d->ns, in->nodeid, &a);
 	if (!err && !S_ISREG(a.mode))

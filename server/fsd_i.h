@@ -73,6 +73,7 @@ struct fsd {
 	struct fuse_session *se;
 	int fuse_fd;
 	bool mounted;
+	bool read_only;		/* a follower: every change is EROFS */
 	unsigned int minor;	/* the mount's device: names its connection */
 	unsigned int ndevs;
 	int dev_id[FAMFS_MAX_DEVS];	/* the kernel's ids */
@@ -102,6 +103,18 @@ static inline __u64 min_u64(__u64 a, __u64 b)
 static inline struct fsd *req_fsd(fuse_req_t req)
 {
 	return fuse_req_userdata(req);
+}
+
+/*
+ * A follower changes nothing, even what the kernel lets through (its
+ * MS_RDONLY stops most): answer EROFS and say true.
+ */
+static inline bool fsd_refuse_ro(fuse_req_t req)
+{
+	if (!req_fsd(req)->read_only)
+		return false;
+	fuse_reply_err(req, EROFS);
+	return true;
 }
 
 /* fsd_fmap.c: a file's extents, copied out of the namespace */
@@ -134,6 +147,11 @@ int fsd_bpf_attach(struct fsd *d);
 
 /* fsd_ops.c */
 extern const struct fuse_lowlevel_ops fsd_ops;
+
+/* fsd_logplay.c: FUSE_IOCTL (FSD_IOC_LOGPLAY on the root directory) */
+void fsd_op_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *arg,
+		  struct fuse_file_info *fi, unsigned int flags, const void *in_buf,
+		  size_t in_bufsz, size_t out_bufsz);
 
 /* fsd_xattr.c */
 bool fsd_pol_get(struct fsd *d, __u64 ino, struct fs_stripe *st);

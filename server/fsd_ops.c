@@ -139,6 +139,8 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 	int err;
 
 	(void)fi;
+	if (fsd_refuse_ro(req))
+		return;
 	clock_gettime(CLOCK_REALTIME, &now);
 	if (to_set & FUSE_SET_ATTR_MODE) {
 		sa.valid |= FAMFS_SETATTR_MODE;
@@ -314,6 +316,8 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 	if (!err && !S_ISREG(a.mode))
 		err = S_ISDIR(a.mode) ? -EISDIR : -EINVAL;
+	if (!err && d->read_only && ((fi->flags & O_ACCMODE) != O_RDONLY || fi->flags & O_TRUNC))
+		return (void)fuse_reply_err(req, EROFS);
 	if (!err)
 		err = fs_open_ref(d->fs, ino);
 	if (err)
@@ -356,6 +360,8 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	__u64 ino;
 	int err;
 
+	if (fsd_refuse_ro(req))
+		return;
 	if (!S_ISREG(mode))
 		return (void)fuse_reply_err(req, EPERM);
 	err = fsd_create_file(d, parent, name, &cred, &ino);
@@ -381,6 +387,8 @@ static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	int err;
 
 	(void)rdev;
+	if (fsd_refuse_ro(req))
+		return;
 	if (!S_ISREG(mode))
 		return (void)fuse_reply_err(req, EPERM);	/* no special files */
 	err = fsd_create_file(d, parent, name, &cred, &ino);
@@ -393,8 +401,11 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 {
 	struct ns_cred cred = cred_of(req, mode);
 	__u64 ino;
-	int err = fs_mkdir(req_fsd(req)->fs, parent, name, &cred, &ino);
+	int err;
 
+	if (fsd_refuse_ro(req))
+		return;
+	err = fs_mkdir(req_fsd(req)->fs, parent, name, &cred, &ino);
 	if (err)
 		return (void)fuse_reply_err(req, op_err(err, "mkdir"));
 	reply_entry(req, ino);
@@ -406,6 +417,8 @@ static void op_symlink(fuse_req_t req, const char *target, fuse_ino_t parent, co
 	__u64 ino;
 	int err;
 
+	if (fsd_refuse_ro(req))
+		return;
 	if (!*target)
 		return (void)fuse_reply_err(req, ENOENT);
 	if (strlen(target) > FAMFS_SYMLINK_MAX)
@@ -450,6 +463,8 @@ static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	__u64 victim;
 	int err;
 
+	if (fsd_refuse_ro(req))
+		return;
 	pthread_rwlock_wrlock(&d->space);
 	victim = unmap_victim(d, parent, name);
 	err = fs_unlink(d->fs, parent, name);
@@ -461,8 +476,11 @@ static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 
 static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	int err = fs_rmdir(req_fsd(req)->fs, parent, name);
+	int err;
 
+	if (fsd_refuse_ro(req))
+		return;
+	err = fs_rmdir(req_fsd(req)->fs, parent, name);
 	fuse_reply_err(req, err ? op_err(err, "rmdir") : 0);
 }
 
@@ -474,6 +492,8 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	__u64 src, victim;
 	int err;
 
+	if (fsd_refuse_ro(req))
+		return;
 	if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE))
 		return (void)fuse_reply_err(req, EINVAL);	/* RENAME_WHITEOUT */
 	if (flags & RENAME_NOREPLACE)
@@ -543,4 +563,5 @@ const struct fuse_lowlevel_ops fsd_ops = {
 	.getxattr = fsd_op_getxattr,
 	.listxattr = fsd_op_listxattr,
 	.removexattr = fsd_op_removexattr,
+	.ioctl = fsd_op_ioctl,
 };

@@ -296,6 +296,8 @@ void fsd_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const cha
 	struct ns_attr a;
 	int err;
 
+	if (fsd_refuse_ro(req))
+		return;
 	if (!strcmp(name, FAMFS_XATTR_LAYOUT))
 		return (void)fuse_reply_err(req, EPERM);	/* computed, read-only */
 	if (strcmp(name, FAMFS_XATTR_STRIPE))
@@ -325,6 +327,8 @@ void fsd_op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 	struct ns_attr a;
 	int err;
 
+	if (fsd_refuse_ro(req))
+		return;
 	if (!strcmp(name, FAMFS_XATTR_LAYOUT))
 		return (void)fuse_reply_err(req, EPERM);
 	if (strcmp(name, FAMFS_XATTR_STRIPE))
