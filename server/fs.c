@@ -545,6 +545,9 @@ static int map_log(struct fs *fs, char *msg, size_t msglen)
 		return fbs_fail(msg, msglen, errno == EWOULDBLOCK ? -EBUSY : -errno,
 				"%s: the log is held by another owner: %s", d->path,
 				strerror(errno));
+	/* a follower: cached pages may predate another host's appends (log_refresh) */
+	if (!fs->owner && d->is_blk)
+		ioctl(d->fd, BLKFLSBUF, 0);
 	fs->map_len = fs->sb.log_off + fs->sb.log_len - map_off;
 	fs->map = mmap(NULL, fs->map_len, prot, MAP_SHARED, d->fd, map_off);
 	if (fs->map == MAP_FAILED) {
