@@ -43,6 +43,7 @@ union cli_args {
 	struct cli_cp_args cp;
 	struct cli_mkdir_args mkdir;
 	struct cli_getmap_args getmap;
+	struct cli_logplay_args logplay;
 };
 
 struct cli_cmd {
@@ -104,6 +105,12 @@ static int run_getmap(union cli_args *a, int n, char **ops, FILE *out)
 	return cli_getmap(&a->getmap, n, ops, out);
 }
 
+static int run_logplay(union cli_args *a, int n, char **ops, FILE *out)
+{
+	(void)n;
+	return cli_logplay(&a->logplay, ops[0], out);
+}
+
 static const struct cli_opt mkfs_opts[] = {
 	{ 'f', "force", CLI_OPT_FLAG, offsetof(struct cli_mkfs_args, force), NULL,
 	  "overwrite devices that hold a file system or swap" },
@@ -152,13 +159,15 @@ static const struct cli_opt mount_opts[] = {
 	{ 'f', "foreground", CLI_OPT_FLAG, offsetof(struct cli_mount_args, foreground), NULL,
 	  "serve in this process; do not daemonize" },
 	{ 'o', "options", CLI_OPT_STRING, offsetof(struct cli_mount_args, options), "OPTS",
-	  "comma-separated: resolver=bpf (default) or resolver=upcall" },
+	  "comma-separated: resolver=bpf (default) or resolver=upcall; ro" },
 	{ 0 }
 };
 
 static const char *const mount_details[] = {
 	"Mounts the file system on DEV... (in mkfs order) at MNT and serves it:",
 	"once the mount answers, the daemon goes to the background (not with -f).",
+	"-o ro: a read-only follower of the log's owner (this host or another one",
+	"sharing the memory); famfs-bpf logplay MNT applies what the owner wrote.",
 	"Exit: 0 mounted, 32 a device holds no famfs-bpf file system, 33 the kernel",
 	"cannot map files (no FUSE_FMAP), 34 the mount point, 8 anything else,",
 	"16 usage.",
@@ -241,6 +250,19 @@ static const char *const getmap_details[] = {
 	NULL
 };
 
+static const struct cli_opt logplay_opts[] = {
+	{ 0 }
+};
+
+static const char *const logplay_details[] = {
+	"Makes the daemon of the read-only mount MNT (mount -o ro) apply what the",
+	"owner appended to the metadata log since, and the kernel forget the names,",
+	"attributes and mappings that changed.  Prints \"MNT: applied N log entries\".",
+	"Exit: 0, 4 the log is corrupt (applied up to the bad entry), 8 error,",
+	"16 usage, 40 not a famfs-bpf mount, 50 MNT is the owner (nothing to play).",
+	NULL
+};
+
 static const struct cli_cmd commands[] = {
 	{ "mkfs", "DEV...", 1, FBS_ALLOC_MAX_DEVS, "create a file system",
 	  mkfs_details, mkfs_opts, run_mkfs },
@@ -260,6 +282,8 @@ static const struct cli_cmd commands[] = {
 	  mkdir_details, mkdir_opts, run_mkdir },
 	{ "getmap", "FILE [OFFSET...]", 1, INT_MAX, "show where a file's bytes live",
 	  getmap_details, getmap_opts, run_getmap },
+	{ "logplay", "MNT", 1, 1, "apply the owner's new log entries to a read-only mount",
+	  logplay_details, logplay_opts, run_logplay },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -90,8 +90,18 @@ struct cli_stats_args {
 
 struct cli_mount_args {
 	bool foreground;	/* -f: serve in this process */
-	const char *options;	/* -o: comma-separated, "resolver=upcall" */
+	const char *options;	/* -o: comma-separated, "resolver=upcall", "ro" */
 };
+
+/* logplay's own exit code (0, 4 corrupt log, 8, 16, 40 not famfs-bpf) */
+#define CLI_EXIT_LOGPLAY_OWNER	50	/* MNT is the owner: nothing to play */
+
+struct cli_logplay_args {
+	bool unused;		/* no options yet */
+};
+
+/* cli_logplay.c: the read-only mount @mnt catches up with the owner's log */
+int cli_logplay(const struct cli_logplay_args *args, const char *mnt, FILE *out);
 
 struct cli_umount_args {
 	bool unused;		/* no options yet */

@@ -12,8 +12,15 @@
  * without it the BPF resolver if the kernel can take it, else upcalls
  * (with one warning): fsd.h.
  *
+ * -o ro mounts a read-only follower: the file system opened without
+ * FS_OPEN_OWNER (no log lock: the owner may be this host or another one
+ * sharing the memory), mounted MS_RDONLY, caught up with "famfs-bpf
+ * logplay" (cli_logplay.c).  A corrupt log mounts up to the bad entry,
+ * with a warning.
+ *
  * umount unmounts, then waits until the daemon let go of the log device
  * (the owner's flock): the devices are free for mkfs or another mount.
+ * A follower holds no lock, so there is nothing to wait for.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -25,6 +32,7 @@
 #include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -60,13 +68,14 @@ static void report(int fd, int code, const char *msg)
 	} while (n < 0 && errno == EINTR);
 }
 
-static int parse_options(const char *opts, enum fsd_resolver *resolver)
+static int parse_options(const char *opts, enum fsd_resolver *resolver, bool *ro)
 {
 	char *copy, *tok, *save = NULL;
-	bool seen = false;
+	bool seen = false, seen_mode = false;
 	int ret = 0;
 
 	*resolver = FSD_RESOLVER_AUTO;
+	*ro = false;
 	if (!opts)
 		return 0;
 	copy = strdup(opts);
@@ -87,6 +96,12 @@ static int parse_options(const char *opts, enum fsd_resolver *resolver)
 			continue;
 		} else if (!strncmp(tok, "resolver=", 9)) {
 			pr_err("mount: -o %s: resolver=bpf or resolver=upcall", tok);
+		} else if ((!strcmp(tok, "ro") || !strcmp(tok, "rw")) && seen_mode) {
+			pr_err("mount: -o %s: ro or rw given twice", tok);
+		} else if (!strcmp(tok, "ro") || !strcmp(tok, "rw")) {
+			*ro = tok[1] == 'o';
+			seen_mode = true;
+			continue;
 		} else {
 			pr_err("mount: -o %s: unknown option (see famfs-bpf mount --help)", tok);
 		}
@@ -179,17 +194,19 @@ static long now_ms(void)
 }
 
 /*
- * As owner.  udev probes a device that was just written (by mkfs, say)
- * under a shared flock, which the owner's exclusive one runs into for a
- * moment: -EBUSY is retried for a while before it means another owner.
+ * As owner (@ro: a follower).  udev probes a device that was just written
+ * (by mkfs, say) under a shared flock, which the owner's exclusive one
+ * runs into for a moment: -EBUSY is retried for a while before it means
+ * another owner.
  */
-static int open_fs(char **devs, int ndevs, struct fs **fs, char *msg, size_t msglen)
+static int open_fs(char **devs, int ndevs, bool ro, struct fs **fs, char *msg, size_t msglen)
 {
 	long deadline = now_ms() + BUSY_WAIT_MS;
 	int err;
 
 	for (;;) {
-		err = fs_open((const char *const *)devs, ndevs, FS_OPEN_OWNER, fs, msg, msglen);
+		err = fs_open((const char *const *)devs, ndevs, ro ? 0 : FS_OPEN_OWNER, fs, msg,
+			      msglen);
 		if (err != -EBUSY || now_ms() >= deadline)
 			return err;
 		usleep(50 * 1000);
@@ -198,7 +215,7 @@ static int open_fs(char **devs, int ndevs, struct fs **fs, char *msg, size_t msg
 
 /* Open, mount, serve until unmounted; an exit code.  Failures before serving go to @report_fd. */
 static int serve(char **devs, int ndevs, const char *mnt, enum fsd_resolver resolver,
-		 int report_fd)
+		 bool ro, int report_fd)
 {
 	struct mount_ctx ctx = { .report_fd = report_fd, .mnt = mnt };
 	struct fsd_config cfg = {
@@ -206,17 +223,21 @@ static int serve(char **devs, int ndevs, const char *mnt, enum fsd_resolver reso
 		.resolver = resolver,
 		.devs = (const char *const *)devs,
 		.ndevs = ndevs,
+		.read_only = ro,
 	};
 	struct fsd *fsd = NULL;
 	struct fs *fs = NULL;
 	char msg[512], line[600];
 	int err, code;
 
-	err = open_fs(devs, ndevs, &fs, msg, sizeof(msg));
+	err = open_fs(devs, ndevs, ro, &fs, msg, sizeof(msg));
 	if (err) {
 		code = open_code(err);
 		goto fail;
 	}
+	/* a follower of a corrupt log: what comes before the bad entry */
+	if (msg[0])
+		pr_warn("mount: %s: mounting read-only up to the corruption (%s)", mnt, msg);
 	err = fsd_create(fs, &cfg, &fsd, msg, sizeof(msg));
 	if (err) {
 		code = create_code(err);
@@ -271,10 +292,11 @@ int cli_mount(const struct cli_mount_args *args, int n, char **operands, FILE *o
 	const char *mnt = operands[n - 1];
 	enum fsd_resolver resolver;
 	int ndevs = n - 1, p[2], code;
+	bool ro;
 	pid_t pid;
 
 	(void)out;
-	code = parse_options(args->options, &resolver);
+	code = parse_options(args->options, &resolver, &ro);
 	if (code)
 		return code;
 	if (ndevs < 1) {
@@ -285,7 +307,7 @@ int cli_mount(const struct cli_mount_args *args, int n, char **operands, FILE *o
 	if (code)
 		return code;
 	if (args->foreground)
-		return serve(operands, ndevs, mnt, resolver, -1);
+		return serve(operands, ndevs, mnt, resolver, ro, -1);
 
 	if (pipe2(p, O_CLOEXEC)) {
 		pr_err("mount: pipe: %s", strerror(errno));
@@ -313,7 +335,7 @@ int cli_mount(const struct cli_mount_args *args, int n, char **operands, FILE *o
 	if (p[1] > 3)
 		close_range(3, p[1] - 1, 0);
 	close_range(p[1] + 1, ~0U, 0);
-	code = serve(operands, ndevs, mnt, resolver, p[1]);
+	code = serve(operands, ndevs, mnt, resolver, ro, p[1]);
 	_exit(code);
 }
 
@@ -345,6 +367,8 @@ static int wait_daemon(const char *dev)
 int cli_umount(const struct cli_umount_args *args, const char *mnt, FILE *out)
 {
 	char real[PATH_MAX], src[PATH_MAX];
+	struct statvfs sv;
+	bool ro;
 	int err;
 
 	(void)args;
@@ -359,12 +383,14 @@ int cli_umount(const struct cli_umount_args *args, const char *mnt, FILE *out)
 		       err == -EINVAL ? "not a famfs-bpf mount" : strerror(-err));
 		return CLI_EXIT_OPERATIONAL;
 	}
+	/* a follower holds no lock to wait for (and the owner's may be here) */
+	ro = !statvfs(real, &sv) && (sv.f_flag & ST_RDONLY);
 	if (umount2(real, UMOUNT_NOFOLLOW)) {
 		pr_err("umount: %s: %s", mnt, errno == EBUSY ? "busy (files are open on it)" :
 		       strerror(errno));
 		return CLI_EXIT_OPERATIONAL;
 	}
-	err = wait_daemon(src);
+	err = ro ? 0 : wait_daemon(src);
 	if (err) {
 		pr_err("umount: %s: unmounted, but its daemon still holds %s: %s", mnt, src,
 		       strerror(-err));

@@ -12,10 +12,11 @@
  * comma-separated list in mkfs order ("/dev/pmem0,/dev/pmem1").  The
  * helper maps that onto "famfs-bpf mount DEV... DIR", run in this process
  * (the library is linked in: no search for a famfs-bpf binary, which
- * lives in another directory than /sbin).  Options: resolver=... is
- * passed on; the generic ones mount(8) and fstab add (rw, defaults,
- * nofail, _netdev, x-*, ...) are dropped; anything else is refused, or
- * dropped with a warning under -s (sloppy).
+ * lives in another directory than /sbin).  Options: resolver=... and ro
+ * (a read-only follower: mount -r, or "ro" in fstab) are passed on; the
+ * generic ones mount(8) and fstab add (rw, defaults, nofail, _netdev,
+ * x-*, ...) are dropped; anything else is refused, or dropped with a
+ * warning under -s (sloppy).
  *
  * Exit codes are mount(8)'s: 0, 1 usage, 32 mount failure.
  */
@@ -63,15 +64,10 @@ static int map_options(const char *opts, bool sloppy, char *keep, size_t size)
 	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		if (generic_option(tok))
 			continue;
-		if (!strncmp(tok, "resolver=", 9)) {
+		if (!strncmp(tok, "resolver=", 9) || !strcmp(tok, "ro")) {
 			used += snprintf(keep + used, used < size ? size - used : 0, "%s%s",
 					 used ? "," : "", tok);
 			continue;
-		}
-		if (!strcmp(tok, "ro")) {
-			fprintf(stderr, PROG ": -o ro: read-only mounts are not supported\n");
-			ret = MOUNT_EX_USAGE;
-			break;
 		}
 		if (sloppy) {
 			fprintf(stderr, PROG ": -o %s: unknown option, ignored (-s)\n", tok);

@@ -491,7 +491,18 @@ static void test_helper(const char *big)
 	ASSERT_EQ(cmd(helper_bin, DEV ",/dev/cli_files.none", MNT, "-o", "rw"), 32,
 		  "a missing second device");
 	ASSERT_FALSE(mounted(), "not mounted");
-	ASSERT_EQ(cmd(helper_bin, DEV, MNT, "-o", "ro"), 1, "ro refused");
+	/* ro: a read-only follower (famfs-bpf mount -o ro) */
+	if (ASSERT_EQ(cmd(helper_bin, DEV, MNT, "-o", "ro,resolver=upcall"), 0, "helper -o ro") &&
+	    ASSERT_TRUE(mounted(), "mounted read-only")) {
+		struct statvfs sv;
+
+		ASSERT_OK(statvfs(MNT, &sv), "statvfs");
+		ASSERT_TRUE(sv.f_flag & ST_RDONLY, "ST_RDONLY");
+		check_file(mpath("big"), big, BIG, 0640);
+		ASSERT_EQ(open(mpath("ro-new"), O_CREAT | O_WRONLY, 0644), -1, "create");
+		ASSERT_EQ(errno, EROFS, "create: EROFS");
+	}
+	fixture_ensure_unmounted(MNT);
 out:
 	remove_helper();
 	unlink(FSTAB);
