@@ -34,7 +34,7 @@ endif
 DEB_PACKAGES := linux-source-6.12 build-essential bc bison flex libelf-dev \
 	libssl-dev dwarves cpio kmod ccache git zlib1g-dev pkg-config \
 	clang-16 llvm-16 lld-16 libfuse3-dev fuse3 libcmocka-dev \
-	qemu-system-x86 udev python3-venv busybox-static
+	qemu-system-x86 udev python3-venv busybox-static ndctl
 VNG_VERSION := 1.42
 VENV := $(O)/venv
 VNG := $(VENV)/bin/vng
@@ -388,6 +388,15 @@ vmtest-debug: all kernel-debug
 	$(Q)VNG=$(VNG) $(TOP)/selftests/vmtest.sh -k $(KOUT_DEBUG)/arch/x86/boot/bzImage \
 		-p $(TEST_PROGS) -o $(RESULTS)/vm-debug -T 1200 $(VM_FILTER)
 
+# Two guests, one memory: an owner and a read-only follower on one NVDIMM
+# backed by one host file (selftests/twohost.sh); TAP in twohost/twohost.tap.
+# The guests run the host's ndctl (in DEB_PACKAGES).  check runs it unless
+# T names tests and none of them is "twohost".
+.PHONY: vmtest-twohost
+vmtest-twohost: all
+	$(Q)VNG=$(VNG) $(TOP)/selftests/twohost.sh -k $(KOUT)/arch/x86/boot/bzImage \
+		-b $(O) -o $(RESULTS)/twohost
+
 # check: everything, then one summary line; fails if anything failed.
 .PHONY: check
 check: $(DEPS_STAMP)
@@ -400,6 +409,10 @@ check: $(DEPS_STAMP)
 	$(Q)[ -f $(RESULTS)/build.tap ] || $(MAKE) --no-print-directory vmtest T='$(T)' || \
 		[ -f $(RESULTS)/vm/kernel.tap ] || \
 		echo "not ok 1 vmtest # make vmtest failed before the guest ran" > $(RESULTS)/vmtest.tap
+	$(Q)[ -f $(RESULTS)/build.tap ] || { [ -n '$(T)' ] && ! echo '$(T)' | grep -qw twohost; } || \
+		$(MAKE) --no-print-directory vmtest-twohost || \
+		[ -f $(RESULTS)/twohost/twohost.tap ] || \
+		echo "not ok 1 twohost # make vmtest-twohost failed before the guests ran" > $(RESULTS)/twohost.tap
 	$(Q)[ -f $(RESULTS)/build.tap ] || [ "$(CHECK_DEBUG)" != 1 ] || \
 		$(MAKE) --no-print-directory vmtest-debug T='$(T)' || \
 		[ -f $(RESULTS)/vm-debug/kernel.tap ] || \
@@ -547,6 +560,7 @@ help:
 	@echo '                  (not part of check; installs clang-16 libclang-rt-16-dev)'
 	@echo '  vmtest          in-guest tests on the test kernel'
 	@echo '  vmtest-debug    in-guest tests on the debug kernel'
+	@echo '  vmtest-twohost  two guests share one NVDIMM: owner and read-only follower'
 	@echo '  install         famfs-bpf (after all) and man pages under [DESTDIR]$(PREFIX)'
 	@echo '  clean           userspace outputs; distclean: all of $(O)'
 	@echo
