@@ -136,6 +136,31 @@ static void stats_refusals(void **state)
 	assert_non_null(strstr(out_text, "stats"));
 }
 
+/* logplay: usage errors, not a famfs-bpf mount; mount: ro and rw once */
+static void logplay_and_ro_refusals(void **state)
+{
+	(void)state;
+	assert_int_equal(run("logplay", NULL), CLI_EXIT_USAGE);
+	assert_int_equal(run("logplay", "/tmp", "/tmp", NULL), CLI_EXIT_USAGE);
+	assert_int_equal(run("logplay", "-x", "/tmp", NULL), CLI_EXIT_USAGE);
+	assert_int_equal(run("logplay", "/nonexistent/famfs-bpf", NULL), CLI_EXIT_OPERATIONAL);
+	assert_int_equal(run("logplay", "/", NULL), CLI_EXIT_NOT_FAMFS);
+	assert_int_equal(run("logplay", "--help", NULL), 0);
+	assert_non_null(strstr(out_text, "famfs-bpf-logplay(8)"));
+	assert_non_null(strstr(out_text, "50 MNT is the owner"));
+	assert_int_equal(run("help", NULL), 0);
+	assert_non_null(strstr(out_text, "logplay"));
+	/* option errors come before anything is opened or mounted */
+	assert_int_equal(run("mount", "-o", "ro,rw", "/dev/null", "/tmp", NULL), CLI_EXIT_USAGE);
+	assert_int_equal(run("mount", "-o", "ro,ro", "/dev/null", "/tmp", NULL), CLI_EXIT_USAGE);
+	assert_int_equal(run("mount", "-o", "ro,bogus", "/dev/null", "/tmp", NULL),
+			 CLI_EXIT_USAGE);
+	assert_int_equal(run("mount", "-o", "readonly", "/dev/null", "/tmp", NULL),
+			 CLI_EXIT_USAGE);
+	assert_int_equal(run("mount", "--help", NULL), 0);
+	assert_non_null(strstr(out_text, "-o ro"));
+}
+
 static void parse_sizes(void **state)
 {
 	__u64 v;
@@ -429,6 +454,7 @@ int main(void)
 		cmocka_unit_test(parse_sizes),
 		cmocka_unit_test(help_texts),
 		cmocka_unit_test(stats_refusals),
+		cmocka_unit_test(logplay_and_ro_refusals),
 		cmocka_unit_test_setup_teardown(parse_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(mkfs_then_fsck_clean, setup, teardown),
 		cmocka_unit_test_setup_teardown(mkfs_refuses_signatures, setup, teardown),
