@@ -16,7 +16,7 @@
  * FS_OPEN_OWNER (no log lock: the owner may be this host or another one
  * sharing the memory), mounted MS_RDONLY, caught up with "famfs-bpf
  * logplay" (cli_logplay.c).  A corrupt log mounts up to the bad entry,
- * with a warning.
+ * with fs_open()'s warning naming the device and the log offset.
  *
  * umount unmounts, then waits until the daemon let go of the log device
  * (the owner's flock): the devices are free for mkfs or another mount.
@@ -235,9 +235,6 @@ static int serve(char **devs, int ndevs, const char *mnt, enum fsd_resolver reso
 		code = open_code(err);
 		goto fail;
 	}
-	/* a follower of a corrupt log: what comes before the bad entry */
-	if (msg[0])
-		pr_warn("mount: %s: mounting read-only up to the corruption (%s)", mnt, msg);
 	err = fsd_create(fs, &cfg, &fsd, msg, sizeof(msg));
 	if (err) {
 		code = create_code(err);

@@ -7,7 +7,8 @@
  *    the dead mount, mount again: every name, size and byte is there;
  *  - corrupt_log: one flipped byte in the second log entry: fsck exits 4
  *    naming the log offset, mount refuses with exit 8 and one line, and
- *    nothing stays mounted; the byte put back, both work and nothing is lost;
+ *    nothing stays mounted; mount -o ro mounts with a warning naming it
+ *    (logplay exits 4); the byte put back, both work and nothing is lost;
  *  - replay_100k: 100 MKDIR + 100,000 CREATE entries written straight into
  *    the log with mlog.h's writer; mount replays them (timed), and the inode
  *    numbers are the log's.
@@ -364,6 +365,13 @@ static void test_corrupt_log(void)
 	ASSERT_TRUE(fixture_one_line(fixture_out), "mount says it in one line");
 	ASSERT_FALSE(mounted(), "nothing mounted");
 	ASSERT_EQ(find_daemons(NULL), 0, "no daemon");
+	/* a read-only follower mounts what precedes the bad entry, and says so */
+	if (ASSERT_EQ(famfs("mount", "-o", "ro", DEV, MNT), 0, "mount -o ro")) {
+		ASSERT_TRUE(strstr(fixture_out, "corrupt") && strstr(fixture_out, want),
+			    "-o ro warns, naming the offset");
+		ASSERT_EQ(famfs("logplay", MNT), CLI_EXIT_UNCORRECTED, "logplay: corrupt");
+		ASSERT_EQ(famfs("umount", MNT), 0, "umount the follower");
+	}
 
 	log[pos] ^= 0xff;
 	if (!ASSERT_OK(dev_pwrite(DEV, log + blk, 4096, info.log_off + blk), "restore the byte"))
