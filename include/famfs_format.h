@@ -138,9 +138,14 @@ enum famfs_log_type {
 	FAMFS_LOG_RENAME = 7,	/* famfs_log_rename + two names */
 	FAMFS_LOG_DELETE = 8,	/* famfs_log_delete + name: unlink, rmdir */
 	FAMFS_LOG_DEVADD = 9,	/* famfs_log_devadd */
+	FAMFS_LOG_STRIPE = 10,	/* famfs_log_stripe: a layout policy */
 };
-/* the last type version FAMFS_FORMAT_VERSION defines */
-#define FAMFS_LOG_TYPE_MAX	FAMFS_LOG_DEVADD
+/*
+ * The last type version FAMFS_FORMAT_VERSION defines.  Types are added
+ * without a version change: a reader that does not know one stops at the
+ * first such entry (EPROTONOSUPPORT), and logs without it read as before.
+ */
+#define FAMFS_LOG_TYPE_MAX	FAMFS_LOG_STRIPE
 
 /*
  * Header of every entry.  len covers the whole entry (header, payload,
@@ -304,5 +309,22 @@ struct famfs_log_devadd {
 	struct famfs_dev_entry dev;	/* 8 */
 };
 _Static_assert(sizeof(struct famfs_log_devadd) == 72, "famfs_log_devadd");
+
+/* chunk_shift of a layout policy: the allocation unit up to FMAP_MAX_CHUNK_SHIFT */
+#define FAMFS_STRIPE_MIN_CHUNK_SHIFT	FAMFS_ALLOC_SHIFT
+
+/*
+ * STRIPE: from now on @ino's space is laid out as @nstrips strips of
+ * 2^@chunk_shift bytes (nstrips 0: simple extents, chunk_shift 0).  On a
+ * directory it is the default a regular file created in it starts with
+ * (0: none).  nstrips is at most the devices the file system has then.
+ */
+struct famfs_log_stripe {
+	__le64 ino;			/* 0: a regular file or a directory */
+	__u8 nstrips;			/* 8: 0, 1, 2, 4, 8 or 16 */
+	__u8 chunk_shift;		/* 9: 0 with nstrips 0, else 21..30 */
+	__u8 pad[6];			/* 10: 0 */
+};
+_Static_assert(sizeof(struct famfs_log_stripe) == 16, "famfs_log_stripe");
 
 #endif /* FAMFS_BPF_FORMAT_H */

@@ -390,6 +390,11 @@ static int apply(void *ctx, const struct famfs_mlog_entry *e)
 		return 0;
 	case FAMFS_LOG_DEVADD:
 		return 0;
+	case FAMFS_LOG_STRIPE:	/* a policy: of a file or a directory that exists */
+		i = inode_get(m, e->stripe.ino);
+		if (!i)
+			return -ENOENT;
+		return i->type == FAMFS_LOG_SYMLINK ? -EINVAL : 0;
 	}
 	return -EINVAL;
 }

@@ -48,6 +48,7 @@ static const char *const type_names[] = {
 	[FAMFS_LOG_RENAME] = "rename",
 	[FAMFS_LOG_DELETE] = "delete",
 	[FAMFS_LOG_DEVADD] = "devadd",
+	[FAMFS_LOG_STRIPE] = "stripe",
 };
 
 const char *famfs_mlog_type_name(unsigned int type)
@@ -126,6 +127,27 @@ int famfs_mlog_dev_check(const struct famfs_mlog_dev *d, char *msg, size_t msgle
 		return fbs_fail(msg, msglen, -EINVAL,
 			    "device data offset %llu is not below its size %llu",
 			    (unsigned long long)d->data_off, (unsigned long long)d->size);
+	return 0;
+}
+
+int famfs_mlog_stripe_check(__u32 nstrips, __u32 chunk_shift, __u32 ndevs, char *msg,
+			    size_t msglen)
+{
+	__u32 most = ndevs && ndevs < FMAP_MAX_STRIPS ? ndevs : FMAP_MAX_STRIPS;
+
+	if (!nstrips) {
+		if (chunk_shift)
+			return fbs_fail(msg, msglen, -EINVAL, "simple layout with chunk shift %u",
+					chunk_shift);
+		return 0;
+	}
+	if (nstrips > most || nstrips & (nstrips - 1))
+		return fbs_fail(msg, msglen, -EINVAL, "%u strips: a power of two up to %u%s",
+				nstrips, most, most < FMAP_MAX_STRIPS ? " (the devices)" : "");
+	if (chunk_shift < FAMFS_STRIPE_MIN_CHUNK_SHIFT || chunk_shift > FMAP_MAX_CHUNK_SHIFT)
+		return fbs_fail(msg, msglen, -EINVAL,
+				"chunk shift %u: %u..%u (a power of two from 2 MiB to 1 GiB)",
+				chunk_shift, FAMFS_STRIPE_MIN_CHUNK_SHIFT, FMAP_MAX_CHUNK_SHIFT);
 	return 0;
 }
 
@@ -362,6 +384,11 @@ int famfs_mlog_check(const struct famfs_mlog_entry *e, char *msg, size_t msglen)
 			return fbs_fail(msg, msglen, -EINVAL, "device index %u, at most %d devices",
 				    e->devadd.index, FAMFS_MAX_DEVS);
 		return famfs_mlog_dev_check(&e->devadd.dev, msg, msglen);
+	case FAMFS_LOG_STRIPE:
+		if (!e->stripe.ino)
+			return fbs_fail(msg, msglen, -EINVAL, "stripe of inode 0");
+		return famfs_mlog_stripe_check(e->stripe.nstrips, e->stripe.chunk_shift, 0,
+					       msg, msglen);
 	}
 	return fbs_fail(msg, msglen, -EINVAL, "entry type %u", (unsigned int)e->type);
 }
@@ -410,6 +437,9 @@ ssize_t famfs_mlog_entry_size(const struct famfs_mlog_entry *e)
 		break;
 	case FAMFS_LOG_DEVADD:
 		n += sizeof(struct famfs_log_devadd);
+		break;
+	case FAMFS_LOG_STRIPE:
+		n += sizeof(struct famfs_log_stripe);
 		break;
 	}
 	return n;
@@ -606,6 +636,17 @@ ssize_t famfs_mlog_encode(const struct famfs_mlog_entry *e,
 		struct famfs_log_devadd m = { .index = htole32(e->devadd.index) };
 
 		dev_to_media(&m.dev, &e->devadd.dev);
+		wr_put(&w, &m, sizeof(m));
+		break;
+	}
+	case FAMFS_LOG_STRIPE: {
+		/* famfs_mlog_check() bounded both to a byte */
+		struct famfs_log_stripe m = {
+			.ino = htole64(e->stripe.ino),
+			.nstrips = (__u8)e->stripe.nstrips,
+			.chunk_shift = (__u8)e->stripe.chunk_shift,
+		};
+
 		wr_put(&w, &m, sizeof(m));
 		break;
 	}
@@ -908,6 +949,18 @@ static int rd_payload(struct rd *r, struct famfs_mlog_entry *e, char *msg, size_
 		e->devadd.dev.kind = le32toh(m.dev.kind);
 		return 0;
 	}
+	case FAMFS_LOG_STRIPE: {
+		struct famfs_log_stripe m;
+
+		if (!rd_take(r, &m, sizeof(m)))
+			break;
+		if (!all_zero(m.pad, sizeof(m.pad)))
+			return fbs_fail(msg, msglen, -EINVAL, "padding not zero");
+		e->stripe.ino = le64toh(m.ino);
+		e->stripe.nstrips = m.nstrips;
+		e->stripe.chunk_shift = m.chunk_shift;
+		return 0;
+	}
 	}
 	return fbs_fail(msg, msglen, -EINVAL, "payload runs past the entry end or padding not zero");
 }
@@ -1113,6 +1166,9 @@ static int check_devs(const struct famfs_mlog_entry *e, const struct famfs_mlog_
 				    e->devadd.index, devs->ndevs);
 		return 0;
 	}
+	if (e->type == FAMFS_LOG_STRIPE)	/* the devices there are now */
+		return famfs_mlog_stripe_check(e->stripe.nstrips, e->stripe.chunk_shift,
+					       devs->ndevs, msg, msglen);
 	for (i = 0; i < e->nsimple; i++) {
 		const struct fmap_simple_ext *x = &e->simple[i];
 		const struct famfs_mlog_dev *d;

@@ -90,6 +90,11 @@ struct famfs_mlog_entry {
 			__u32 index;
 			struct famfs_mlog_dev dev;
 		} devadd;
+		struct {	/* STRIPE */
+			__u64 ino;
+			__u32 nstrips;		/* 0: simple extents */
+			__u32 chunk_shift;	/* 0 with nstrips 0 */
+		} stripe;
 	};
 	char name[FAMFS_NAME_MAX + 1];
 	char new_name[FAMFS_NAME_MAX + 1];	/* RENAME */
@@ -203,6 +208,15 @@ int famfs_mlog_append(struct famfs_mlog_writer *w, const struct famfs_mlog_entry
 
 /* "mkdir", "create", ...; "unknown" for other values */
 const char *famfs_mlog_type_name(unsigned int type);
+
+/*
+ * Check a layout policy (STRIPE; the server's fs_stripe): nstrips 0 with
+ * chunk_shift 0 (simple), or a power of two up to FMAP_MAX_STRIPS and
+ * @ndevs (0: unknown, not checked) with chunk_shift from the allocation
+ * unit to FMAP_MAX_CHUNK_SHIFT.  -EINVAL and a message.
+ */
+int famfs_mlog_stripe_check(__u32 nstrips, __u32 chunk_shift, __u32 ndevs, char *msg,
+			    size_t msglen);
 
 /* Check a device description (superblock table, DEVADD). */
 int famfs_mlog_dev_check(const struct famfs_mlog_dev *d, char *msg, size_t msglen);

@@ -181,6 +181,9 @@ struct inode {
 	__u32 mode, uid, gid, nlink;
 	__u64 size;
 	struct famfs_mlog_time atime, mtime, ctime;
+	/* layout policy: a STRIPE entry's, or the directory's at create */
+	bool has_stripe;
+	__u8 nstrips, chunk_shift;
 	union {
 		struct dir dir;
 		struct layout file;
@@ -718,6 +721,12 @@ static int prepare_mknod(struct ns *ns, const struct famfs_mlog_entry *e, struct
 	p->created = inode_alloc(e);
 	if (!p->new_name || !p->created)
 		goto nomem;
+	/* a file starts with its directory's default, replayed or live */
+	if (e->type == FAMFS_LOG_CREATE && p->dir->has_stripe && p->dir->nstrips) {
+		p->created->has_stripe = true;
+		p->created->nstrips = p->dir->nstrips;
+		p->created->chunk_shift = p->dir->chunk_shift;
+	}
 	/* not in the namespace yet: its extents can go in now */
 	if (e->type == FAMFS_LOG_CREATE) {
 		if (layout_reserve(&p->created->file, e->nsimple, e->nileave))
@@ -934,6 +943,28 @@ static int prepare_alloc(struct ns *ns, const struct famfs_mlog_entry *e, struct
 	if (!err && layout_reserve(&p->inode->file, e->nsimple, e->nileave))
 		err = fbs_fail(msg, msglen, -ENOMEM, "out of memory");
 	return err;
+}
+
+/* A policy belongs to a regular file or a directory that is still there. */
+static int prepare_stripe(struct ns *ns, const struct famfs_mlog_entry *e, struct plan *p,
+			  char *msg, size_t msglen)
+{
+	p->inode = inode_get(ns, e->stripe.ino);
+	if (!p->inode || (is_dir(p->inode) && !p->inode->nlink))
+		return fbs_fail(msg, msglen, -ENOENT, "inode %llu does not exist",
+				(unsigned long long)e->stripe.ino);
+	if (!is_reg(p->inode) && !is_dir(p->inode))
+		return fbs_fail(msg, msglen, -EINVAL,
+				"layout policy of inode %llu, neither a file nor a directory",
+				(unsigned long long)e->stripe.ino);
+	return 0;
+}
+
+static void commit_stripe(const struct famfs_mlog_entry *e, struct plan *p)
+{
+	p->inode->has_stripe = true;
+	p->inode->nstrips = (__u8)e->stripe.nstrips;
+	p->inode->chunk_shift = (__u8)e->stripe.chunk_shift;
 }
 
 static __u64 punch_end(const struct famfs_mlog_entry *e)
@@ -1170,6 +1201,8 @@ static int prepare(struct ns *ns, const struct famfs_mlog_entry *e, struct plan 
 		return prepare_delete(ns, e, p, msg, msglen);
 	case FAMFS_LOG_DEVADD:
 		return 0;
+	case FAMFS_LOG_STRIPE:
+		return prepare_stripe(ns, e, p, msg, msglen);
 	}
 	return fbs_fail(msg, msglen, -EINVAL, "entry type %u", (unsigned int)e->type);
 }
@@ -1198,6 +1231,9 @@ static void commit(struct ns *ns, const struct famfs_mlog_entry *e, struct plan 
 		commit_delete(ns, p);
 		break;
 	case FAMFS_LOG_DEVADD:
+		break;
+	case FAMFS_LOG_STRIPE:
+		commit_stripe(e, p);
 		break;
 	}
 	if (e->seq)
@@ -1529,6 +1565,19 @@ int ns_alloc(struct ns *ns, const struct ns_journal *j, __u64 ino,
 	return change_inode(ns, j, ino, &e);
 }
 
+int ns_set_stripe(struct ns *ns, const struct ns_journal *j, __u64 ino, __u32 nstrips,
+		  __u32 chunk_shift)
+{
+	struct famfs_mlog_entry e;
+
+	famfs_mlog_entry_init(&e);
+	e.type = FAMFS_LOG_STRIPE;
+	e.stripe.ino = ino;
+	e.stripe.nstrips = nstrips;
+	e.stripe.chunk_shift = chunk_shift;
+	return change_inode(ns, j, ino, &e);
+}
+
 int ns_punch(struct ns *ns, const struct ns_journal *j, __u64 ino, __u64 off, __u64 len)
 {
 	struct famfs_mlog_entry e;
@@ -1597,6 +1646,9 @@ static void fill_attr(const struct inode *in, struct ns_attr *a)
 		.atime = in->atime,
 		.mtime = in->mtime,
 		.ctime = in->ctime,
+		.has_stripe = in->has_stripe,
+		.nstrips = in->nstrips,
+		.chunk_shift = in->chunk_shift,
 	};
 }
 

@@ -99,6 +99,14 @@ struct ns_attr {
 	__u64 size;
 	__u64 mapped;		/* bytes the extents map (regular files) */
 	struct famfs_mlog_time atime, mtime, ctime;
+	/*
+	 * Layout policy (regular files, directories): set by a STRIPE entry,
+	 * or at create the directory's if it has a striped one.  nstrips 0:
+	 * simple extents (a directory: no default).  has_stripe false: none.
+	 */
+	bool has_stripe;
+	__u32 nstrips;
+	__u32 chunk_shift;
 };
 
 /* Owner and permission bits of a new inode; type bits of mode are ignored. */
@@ -212,6 +220,14 @@ int ns_setattr(struct ns *ns, const struct ns_journal *j, __u64 ino,
 int ns_alloc(struct ns *ns, const struct ns_journal *j, __u64 ino,
 	     const struct fmap_simple_ext *simple, __u32 nsimple,
 	     const struct fmap_ileave_ext *ileave, __u32 nileave);
+/*
+ * The layout policy of regular file or directory @ino (a STRIPE entry):
+ * famfs_mlog_stripe_check()'s rules, without the device count, which is
+ * the caller's to check.  A regular file created in a directory with a
+ * striped policy starts with that policy (replay does the same).
+ */
+int ns_set_stripe(struct ns *ns, const struct ns_journal *j, __u64 ino, __u32 nstrips,
+		  __u32 chunk_shift);
 /* @ino no longer maps [off, off + len) (len FAMFS_LOG_TO_END: to the end). */
 int ns_punch(struct ns *ns, const struct ns_journal *j, __u64 ino,
 	     __u64 off, __u64 len);

@@ -301,6 +301,11 @@ static void seed_entry(struct famfs_mlog_entry *e, int type,
 							 .data_off = 2 << 20,
 							 .kind = FAMFS_DEV_BLOCK };
 		break;
+	case FAMFS_LOG_STRIPE:
+		e->stripe.ino = 2;
+		e->stripe.nstrips = 2;
+		e->stripe.chunk_shift = 21;
+		break;
 	}
 }
 

@@ -60,7 +60,7 @@ static void init_samples(void)
 	}
 }
 
-#define NSAMPLES 14
+#define NSAMPLES 15
 
 /* Sample @i: individually valid; as a sequence, a consistent history. */
 static void sample(struct famfs_mlog_entry *e, int i)
@@ -179,6 +179,12 @@ static void sample(struct famfs_mlog_entry *e, int i)
 		e->del.flags = FAMFS_DELETE_DIR;
 		strcpy(e->name, "dir");
 		break;
+	case 14:
+		e->type = FAMFS_LOG_STRIPE;
+		e->stripe.ino = FAMFS_ROOT_INO;
+		e->stripe.nstrips = 2;
+		e->stripe.chunk_shift = 21;
+		break;
 	}
 }
 
@@ -233,6 +239,9 @@ static void assert_entries_equal(const struct famfs_mlog_entry *a,
 		break;
 	case FAMFS_LOG_DEVADD:
 		assert_memory_equal(&a->devadd, &b->devadd, sizeof(a->devadd));
+		break;
+	case FAMFS_LOG_STRIPE:
+		assert_memory_equal(&a->stripe, &b->stripe, sizeof(a->stripe));
 		break;
 	}
 }
@@ -921,6 +930,14 @@ static void fields_rejected(void **state)
 	REFUSED(11, e.del.flags = 2);
 	REFUSED(11, e.del.ino = FAMFS_ROOT_INO);
 	REFUSED(11, e.del.parent = 0);
+	REFUSED(14, e.stripe.ino = 0);
+	REFUSED(14, e.stripe.nstrips = 3);
+	REFUSED(14, e.stripe.nstrips = 32);
+	REFUSED(14, e.stripe.nstrips = 256);
+	REFUSED(14, e.stripe.chunk_shift = 20);		/* below the allocation unit */
+	REFUSED(14, e.stripe.chunk_shift = 31);
+	REFUSED(14, e.stripe.chunk_shift = 0);
+	REFUSED(14, e.stripe.nstrips = 0);		/* simple, with a chunk */
 
 	/* extents: alignment, order, overlap, overflow, shape */
 	for (i = 0; i < 14; i++) {
@@ -954,6 +971,89 @@ static void fields_rejected(void **state)
 	assert_true(famfs_mlog_encode(&e, uuid, 1, buf, sizeof(buf)) > 0);
 #undef REFUSED
 #undef WITH_EXTENTS
+}
+
+/*
+ * STRIPE on the media: hostile bytes with a good CRC are refused, and a
+ * policy wider than the devices the file system has at that point stops
+ * replay (a DEVADD before it makes it fit).
+ */
+static void stripe_media_rejected(void **state)
+{
+	static const struct { int at; __u8 v; } bad[] = {
+		{ 8, 3 }, { 8, 17 }, { 8, 0xff },	/* nstrips */
+		{ 9, 20 }, { 9, 31 }, { 9, 0xff },	/* chunk_shift */
+		{ 10, 1 }, { 15, 0x80 },		/* padding */
+	};
+	struct famfs_mlog_devtab devs;
+	struct famfs_mlog_result res;
+	struct famfs_mlog_writer w;
+	struct famfs_mlog_entry e, d;
+	unsigned char buf[256], copy[256];
+	char msg[256];
+	struct logbuf l;
+	size_t i;
+	ssize_t n;
+
+	(void)state;
+	famfs_mlog_entry_init(&d);
+	sample(&e, 14);
+	n = famfs_mlog_encode(&e, uuid, 1, buf, sizeof(buf));
+	assert_int_equal(n, HDR + 16);
+	assert_int_equal(buf[HDR + 8], 2);
+	assert_int_equal(buf[HDR + 9], 21);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memcpy(copy, buf, n);
+		copy[HDR + bad[i].at] = bad[i].v;
+		reseal(copy, n);
+		if (famfs_mlog_decode(copy, n, uuid, 1, &d, msg, sizeof(msg)) != -EINVAL)
+			fail_msg("byte %d = %#x accepted", bad[i].at, bad[i].v);
+	}
+	/* ino 0; simple with a chunk shift */
+	memcpy(copy, buf, n);
+	memset(copy + HDR, 0, 8);
+	reseal(copy, n);
+	assert_int_equal(famfs_mlog_decode(copy, n, uuid, 1, &d, NULL, 0), -EINVAL);
+	memcpy(copy, buf, n);
+	copy[HDR + 8] = 0;
+	reseal(copy, n);
+	assert_int_equal(famfs_mlog_decode(copy, n, uuid, 1, &d, NULL, 0), -EINVAL);
+	/* and simple without one is fine */
+	copy[HDR + 9] = 0;
+	reseal(copy, n);
+	assert_int_equal(famfs_mlog_decode(copy, n, uuid, 1, &d, NULL, 0), n);
+	assert_int_equal(d.stripe.nstrips, 0);
+
+	/* 4 strips over 2 devices: refused by replay, with the devices named */
+	log_new(&l, 4096);
+	assert_int_equal(famfs_mlog_replay(l.p, l.len, uuid, NULL, NULL, NULL, &res), 0);
+	assert_int_equal(famfs_mlog_writer_init(&w, l.p, l.len, uuid, &res), 0);
+	sample(&e, 14);
+	e.stripe.nstrips = 4;
+	assert_int_equal(famfs_mlog_append(&w, &e), 0);
+	two_devs(&devs);
+	assert_int_equal(famfs_mlog_replay(l.p, l.len, uuid, &devs, NULL, NULL, &res), -EINVAL);
+	assert_int_equal(res.entries, 0);
+	assert_int_equal(res.tail, FAMFS_MLOG_CORRUPT);
+	assert_non_null(strstr(res.msg, "the devices"));
+	/* two more devices first: it fits */
+	log_free(&l);
+	log_new(&l, 4096);
+	assert_int_equal(famfs_mlog_replay(l.p, l.len, uuid, NULL, NULL, NULL, &res), 0);
+	assert_int_equal(famfs_mlog_writer_init(&w, l.p, l.len, uuid, &res), 0);
+	for (i = 2; i < 4; i++) {
+		sample(&e, 10);
+		e.devadd.index = (__u32)i;
+		assert_int_equal(famfs_mlog_append(&w, &e), 0);
+	}
+	sample(&e, 14);
+	e.stripe.nstrips = 4;
+	assert_int_equal(famfs_mlog_append(&w, &e), 0);
+	two_devs(&devs);
+	assert_int_equal(famfs_mlog_replay(l.p, l.len, uuid, &devs, NULL, NULL, &res), 0);
+	assert_int_equal(res.entries, 3);
+	log_free(&l);
+	famfs_mlog_entry_release(&d);
 }
 
 /* Extents must land in the data area of a device the file system has. */
@@ -1020,6 +1120,8 @@ struct m_inode {
 	struct fmap_simple_ext simple[64];
 	__u32 nileave;
 	struct fmap_ileave_ext ileave[4];
+	bool has_stripe;
+	__u32 nstrips, chunk_shift;
 };
 
 struct model {
@@ -1223,6 +1325,16 @@ static int model_apply(void *ctx, const struct famfs_mlog_entry *e)
 	case FAMFS_LOG_DEVADD:
 		m->ndevs++;
 		return 0;
+	case FAMFS_LOG_STRIPE:
+		if (e->stripe.ino >= MODEL_INODES || m->ino[e->stripe.ino].kind == M_FREE)
+			return -ENOENT;
+		in = &m->ino[e->stripe.ino];
+		if (in->kind == M_LNK)
+			return -EINVAL;
+		in->has_stripe = true;
+		in->nstrips = e->stripe.nstrips;
+		in->chunk_shift = e->stripe.chunk_shift;
+		return 0;
 	}
 	return -EINVAL;
 }
@@ -1274,6 +1386,9 @@ static void replay_samples_into_model(void **state)
 	assert_int_equal(m->ino[FAMFS_ROOT_INO].mode, 01777);
 	assert_int_equal(m->ino[FAMFS_ROOT_INO].uid, 7);
 	assert_int_equal(m->ino[FAMFS_ROOT_INO].nchildren, 0);
+	assert_true(m->ino[FAMFS_ROOT_INO].has_stripe);
+	assert_int_equal(m->ino[FAMFS_ROOT_INO].nstrips, 2);
+	assert_int_equal(m->ino[FAMFS_ROOT_INO].chunk_shift, 21);
 	for (cut = 2; cut < MODEL_INODES; cut++)
 		assert_int_equal(m->ino[cut].kind, M_FREE);
 	log_free(&l);
@@ -1310,6 +1425,9 @@ static void assert_models_equal(const struct model *a, const struct model *b)
 		assert_int_equal(x->nileave, y->nileave);
 		assert_memory_equal(x->simple, y->simple, x->nsimple * sizeof(x->simple[0]));
 		assert_memory_equal(x->ileave, y->ileave, x->nileave * sizeof(x->ileave[0]));
+		assert_int_equal(x->has_stripe, y->has_stripe);
+		assert_int_equal(x->nstrips, y->nstrips);
+		assert_int_equal(x->chunk_shift, y->chunk_shift);
 	}
 }
 
@@ -1327,11 +1445,12 @@ static void random_entry(struct model *m, __u64 *rng, __u64 *next_ino, __u64 *de
 			pick[n++] = i;
 	ino = pick[xorshift64(rng) % n];
 
-	switch (r % 8) {
+	switch (r % 9) {
 	case 0: case 1:		/* new name in a directory */
 		if (*next_ino >= MODEL_INODES || m->ino[ino].kind != M_DIR)
 			break;
-		e->type = r % 3 == 0 ? FAMFS_LOG_MKDIR : r % 3 == 1 ? FAMFS_LOG_CREATE :
+		/* r / 9: r % 9 picked this case */
+		e->type = r / 9 % 3 == 0 ? FAMFS_LOG_MKDIR : r / 9 % 3 == 1 ? FAMFS_LOG_CREATE :
 			  FAMFS_LOG_SYMLINK;
 		e->mknod.parent = ino;
 		e->mknod.ino = (*next_ino)++;
@@ -1466,6 +1585,14 @@ static void random_entry(struct model *m, __u64 *rng, __u64 *next_ino, __u64 *de
 		e->devadd.dev.kind = r & 1 ? FAMFS_DEV_DAX : FAMFS_DEV_BLOCK;
 		e->devadd.dev.uuid[3] = (__u8)r;
 		return;
+	case 8:			/* a layout policy: simple, or up to the devices there are */
+		if (m->ino[ino].kind == M_LNK)
+			break;
+		e->type = FAMFS_LOG_STRIPE;
+		e->stripe.ino = ino;
+		e->stripe.nstrips = (r >> 8) % 3 ? 1U << ((r >> 12) % 2) : 0;
+		e->stripe.chunk_shift = e->stripe.nstrips ? 21 + (__u32)(r >> 16) % 10 : 0;
+		return;
 	}
 	/* nothing fitted: a time change always does */
 	famfs_mlog_entry_init(e);
@@ -1537,6 +1664,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(crc32c_check_value),
 		cmocka_unit_test(roundtrip_every_type),
+		cmocka_unit_test(stripe_media_rejected),
 		cmocka_unit_test(replay_samples_clean),
 		cmocka_unit_test(empty_and_full_logs),
 		cmocka_unit_test(every_entry_crc),

@@ -203,6 +203,8 @@ static void dump_inode(struct ns *ns, FILE *f, const struct ns_attr *a)
 		a->uid, a->gid, a->nlink, (unsigned long long)a->size,
 		(unsigned long long)a->mapped, (long long)a->atime.sec, a->atime.nsec,
 		(long long)a->mtime.sec, a->mtime.nsec, (long long)a->ctime.sec, a->ctime.nsec);
+	if (a->has_stripe)
+		fprintf(f, "  stripe %u/%u\n", a->nstrips, a->chunk_shift);
 	if (S_ISDIR(a->mode)) {
 		assert_int_equal(ns_readdir(ns, a->ino, 0, dump_dirent, f), 0);
 	} else if (S_ISREG(a->mode)) {
@@ -1144,7 +1146,7 @@ static void journal_failure_changes_nothing(void **state)
 	file_with_units(ns, l, dir, "g", 1, 128 * MiB);
 	appends = l->appends;
 
-	for (i = 0; i < 12; i++) {
+	for (i = 0; i < 14; i++) {
 		int err = 0;
 
 		before = dump(ns);
@@ -1163,6 +1165,8 @@ static void journal_failure_changes_nothing(void **state)
 		case 9: err = ns_alloc(ns, &l->j, f, &x, 1, NULL, 0); break;
 		case 10: err = ns_punch(ns, &l->j, f, 0, UNIT); break;
 		case 11: err = ns_punch(ns, &l->j, f, 0, FAMFS_LOG_TO_END); break;
+		case 12: err = ns_set_stripe(ns, &l->j, dir, 2, 21); break;
+		case 13: err = ns_set_stripe(ns, &l->j, f, 0, 0); break;
 		}
 		if (err != -ENOSPC)
 			fail_msg("operation %d: %d, not -ENOSPC", i, err);
@@ -1422,6 +1426,103 @@ static void readdir_cookies_survive_unlinks(void **state)
 }
 
 /* -------------------------------------------------------------------- */
+/* Layout policies */
+
+static void stripe_of(struct ns *ns, __u64 ino, bool has, __u32 nstrips, __u32 chunk_shift)
+{
+	struct ns_attr a;
+
+	assert_int_equal(ns_getattr(ns, ino, &a), 0);
+	if (a.has_stripe != has || (has && (a.nstrips != nstrips || a.chunk_shift != chunk_shift)))
+		fail_msg("ino %llu: policy %d %u/%u, expected %d %u/%u", (unsigned long long)ino,
+			 a.has_stripe, a.nstrips, a.chunk_shift, has, nstrips, chunk_shift);
+}
+
+/*
+ * A directory's policy is journaled, a file created in it starts with it
+ * (a subdirectory does not), and a replay of the log gives the same
+ * policies; an orphan's change stays in memory; bad values are refused.
+ */
+static void stripe_policies(void **state)
+{
+	struct jlog *l = jlog_new(64 * 1024);
+	struct ns *ns = ns_new(NULL, NULL), *again = ns_new(NULL, NULL);
+	struct famfs_mlog_result res;
+	__u64 d, f, g, sub, h, k, ino;
+	unsigned int appends;
+	char *before, *after;
+
+	(void)state;
+	d = mkdir_ok(ns, l, ROOT, "d");
+	f = create_ok(ns, l, d, "before");
+	stripe_of(ns, d, false, 0, 0);
+	appends = l->appends;
+	assert_int_equal(ns_set_stripe(ns, &l->j, d, 4, 22), 0);
+	assert_int_equal(l->appends, appends + 1);
+	stripe_of(ns, d, true, 4, 22);
+	stripe_of(ns, f, false, 0, 0);		/* only files created from now on */
+	g = create_ok(ns, l, d, "after");
+	stripe_of(ns, g, true, 4, 22);
+	assert_int_equal(l->appends, appends + 2);	/* with the CREATE, no entry of its own */
+	sub = mkdir_ok(ns, l, d, "sub");
+	stripe_of(ns, sub, false, 0, 0);
+	assert_int_equal(ns_symlink(ns, &l->j, d, "l", "after", &cred, &ino), 0);
+	stripe_of(ns, ino, false, 0, 0);
+	assert_int_equal(ns_set_stripe(ns, &l->j, ino, 1, 21), -EINVAL);
+	/* a file's own policy, and simple: it overrides what the directory gave */
+	assert_int_equal(ns_set_stripe(ns, &l->j, f, 2, 30), 0);
+	stripe_of(ns, f, true, 2, 30);
+	assert_int_equal(ns_set_stripe(ns, &l->j, g, 0, 0), 0);
+	stripe_of(ns, g, true, 0, 0);
+	/* a directory's simple default: nothing to inherit */
+	assert_int_equal(ns_set_stripe(ns, &l->j, sub, 2, 21), 0);
+	h = create_ok(ns, l, sub, "h");
+	stripe_of(ns, h, true, 2, 21);
+	assert_int_equal(ns_set_stripe(ns, &l->j, sub, 0, 0), 0);
+	k = create_ok(ns, l, sub, "k");
+	stripe_of(ns, k, false, 0, 0);
+	/* the policy stays with the inode when it moves */
+	assert_int_equal(ns_rename(ns, &l->j, sub, "h", ROOT, "h", 0), 0);
+	stripe_of(ns, h, true, 2, 21);
+
+	/* bad values: refused before the journal sees them */
+	appends = l->appends;
+	before = dump(ns);
+	assert_int_equal(ns_set_stripe(ns, &l->j, d, 3, 21), -EINVAL);
+	assert_int_equal(ns_set_stripe(ns, &l->j, d, 32, 21), -EINVAL);
+	assert_int_equal(ns_set_stripe(ns, &l->j, d, 2, 20), -EINVAL);
+	assert_int_equal(ns_set_stripe(ns, &l->j, d, 2, 31), -EINVAL);
+	assert_int_equal(ns_set_stripe(ns, &l->j, d, 0, 21), -EINVAL);
+	assert_int_equal(ns_set_stripe(ns, &l->j, 999, 2, 21), -ENOENT);
+	assert_unchanged(ns, before);
+	assert_int_equal(l->appends, appends);
+
+	/* replay: the same policies, inherited ones included */
+	before = dump(ns);
+	assert_int_equal(ns_replay(again, l->buf, l->len, uuid, NULL, &res), 0);
+	after = dump(again);
+	assert_same(before, after);
+	free(before);
+	free(after);
+	stripe_of(again, g, true, 0, 0);
+	stripe_of(again, k, false, 0, 0);
+	assert_int_equal(create_ok(again, NULL, d, "new"), k + 1);
+	stripe_of(again, k + 1, true, 4, 22);
+
+	/* an orphan's policy changes in memory only */
+	assert_int_equal(ns_open_ref(ns, f), 0);
+	assert_int_equal(ns_unlink(ns, &l->j, d, "before"), 0);
+	appends = l->appends;
+	assert_int_equal(ns_set_stripe(ns, &l->j, f, 1, 21), 0);
+	assert_int_equal(l->appends, appends);
+	stripe_of(ns, f, true, 1, 21);
+	assert_int_equal(ns_open_unref(ns, f), 0);
+	ns_free(ns);
+	ns_free(again);
+	jlog_free(l);
+}
+
+/* -------------------------------------------------------------------- */
 /* Hostile entries: each one refused, nothing changed */
 
 /* root: d (2) { f (3): [0, 2M) simple, [16M, 32M) interleaved; sub (6) }, l (4) -> d, e (5) */
@@ -1480,7 +1581,7 @@ static void hostile_delete(struct famfs_mlog_entry *e, __u64 parent, const char 
 	strcpy(e->name, name);
 }
 
-#define NHOSTILE 28
+#define NHOSTILE 33
 
 /* Entry @i, and the errno ns_apply() gives it. */
 static int hostile(struct famfs_mlog_entry *e, int i)
@@ -1549,6 +1650,18 @@ static int hostile(struct famfs_mlog_entry *e, int i)
 	case 27:
 		e->type = 99;
 		return -EINVAL;
+	case 28 ... 32:
+		e->type = FAMFS_LOG_STRIPE;
+		e->stripe.ino = 2;
+		e->stripe.nstrips = 2;
+		e->stripe.chunk_shift = 21;
+		switch (i) {
+		case 28: e->stripe.ino = 4; return -EINVAL;	/* a symlink */
+		case 29: e->stripe.ino = 77; return -ENOENT;
+		case 30: e->stripe.nstrips = 3; return -EINVAL;
+		case 31: e->stripe.chunk_shift = 20; return -EINVAL;
+		case 32: e->stripe.nstrips = 0; return -EINVAL;	/* simple with a chunk */
+		}
 	}
 	return 0;
 }
@@ -1615,7 +1728,7 @@ static void replay_refuses_and_says_why(void **state)
 
 enum rt_op {
 	RT_MKDIR, RT_CREATE, RT_SYMLINK, RT_UNLINK, RT_RMDIR, RT_RENAME, RT_SETATTR,
-	RT_ALLOC, RT_PUNCH, RT_OPEN, RT_CLOSE, RT_NOPS
+	RT_ALLOC, RT_PUNCH, RT_OPEN, RT_CLOSE, RT_STRIPE, RT_NOPS
 };
 
 struct rt {
@@ -1777,6 +1890,11 @@ static int rt_step(struct rt *t, enum rt_op op)
 	case RT_PUNCH: return rt_punch(t, rt_pick(t, rnd(t, 8) ? S_IFREG : 0));
 	case RT_OPEN: return rt_open(t, true);
 	case RT_CLOSE: return rt_open(t, false);
+	case RT_STRIPE:
+		ino = rt_pick(t, rnd(t, 2) ? S_IFDIR : rnd(t, 8) ? S_IFREG : 0);
+		return rnd(t, 4) ? ns_set_stripe(t->ns, &t->l->j, ino, 1U << rnd(t, 5),
+						 21 + (__u32)rnd(t, 10)) :
+				   ns_set_stripe(t->ns, &t->l->j, ino, 0, 0);
 	case RT_NOPS: break;
 	}
 	return 0;
@@ -1843,7 +1961,7 @@ static void rt_run(struct rt *t)
 {
 	static const char *const names[] = { "mkdir", "create", "symlink", "unlink", "rmdir",
 					     "rename", "setattr", "alloc", "punch", "open",
-					     "close" };
+					     "close", "stripe" };
 	int step, err, inject;
 	enum rt_op op;
 	char *before = NULL, line[512];
@@ -2106,6 +2224,7 @@ int main(void)
 		cmocka_unit_test(full_log),
 		cmocka_unit_test(unlinked_while_open),
 		cmocka_unit_test(readdir_cookies_survive_unlinks),
+		cmocka_unit_test(stripe_policies),
 		cmocka_unit_test(hostile_entries_refused),
 		cmocka_unit_test(replay_refuses_and_says_why),
 		cmocka_unit_test(random_history_replays),
