@@ -51,13 +51,8 @@ struct fs_layout {
 	__u32 nileave;
 };
 
-struct fs_policy {
-	__u64 ino;
-	struct fs_stripe stripe;
-};
-
 struct fs {
-	pthread_mutex_t lock;	/* owner ops, allocator, writer, policies */
+	pthread_mutex_t lock;	/* owner ops, allocator, writer */
 	bool owner;
 	unsigned int ndevs;
 	struct fs_device devs[FAMFS_MAX_DEVS];
@@ -83,8 +78,6 @@ struct fs {
 	bool corrupt;
 
 	struct fs_layout lay;	/* scratch, under the lock */
-	struct fs_policy *pol;	/* sorted by ino */
-	size_t npol, pol_cap;
 };
 
 static _Thread_local char fs_errbuf[256];
@@ -694,7 +687,6 @@ void fs_close(struct fs *fs)
 		free(fs->devs[i].path);
 	}
 	free(fs->lay.simple);
-	free(fs->pol);
 	pthread_mutex_destroy(&fs->lock);
 	free(fs);
 }
@@ -725,97 +717,44 @@ const struct famfs_mlog_dev *fs_dev(const struct fs *fs, unsigned int dev)
 }
 
 /* -------------------------------------------------------------------- */
-/* Layout policies, in memory */
+/* Layout policies (STRIPE entries, ns_attr) */
 
-static struct fs_policy *policy_find(struct fs *fs, __u64 ino)
+/* The log's rules (famfs_mlog_stripe_check) for @st, into *@shift; NULL is simple. */
+static int stripe_check(const struct fs *fs, const struct fs_stripe *st, __u32 *shift)
 {
-	size_t lo = 0, hi = fs->npol;
+	char why[160];
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (fs->pol[mid].ino == ino)
-			return &fs->pol[mid];
-		if (fs->pol[mid].ino < ino)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
-}
-
-/* Room for one more, so that setting one after a create cannot fail. */
-static int policy_reserve(struct fs *fs)
-{
-	struct fs_policy *p;
-	size_t cap;
-
-	if (fs->npol < fs->pol_cap)
-		return 0;
-	cap = fs->pol_cap ? fs->pol_cap * 2 : 16;
-	p = realloc(fs->pol, cap * sizeof(*p));
-	if (!p)
-		return fail(-ENOMEM, "out of memory");
-	fs->pol = p;
-	fs->pol_cap = cap;
-	return 0;
-}
-
-static void policy_forget(struct fs *fs, __u64 ino)
-{
-	struct fs_policy *p = policy_find(fs, ino);
-
-	if (p) {
-		memmove(p, p + 1, (fs->pol + fs->npol - (p + 1)) * sizeof(*p));
-		fs->npol--;
-	}
-}
-
-/* After policy_reserve(). */
-static void policy_set(struct fs *fs, __u64 ino, const struct fs_stripe *stripe)
-{
-	struct fs_policy *p = policy_find(fs, ino);
-	size_t at;
-
-	if (!stripe || !stripe->nstrips) {
-		/* an explicit "simple" entry: it overrides the inferred policy */
-		static const struct fs_stripe simple;
-
-		stripe = &simple;
-	}
-	if (p) {
-		p->stripe = *stripe;
-		return;
-	}
-	for (at = fs->npol; at && fs->pol[at - 1].ino > ino; at--)
-		;
-	memmove(&fs->pol[at + 1], &fs->pol[at], (fs->npol - at) * sizeof(*fs->pol));
-	fs->pol[at] = (struct fs_policy){ .ino = ino, .stripe = *stripe };
-	fs->npol++;
-}
-
-/* Forget what belonged to an inode that is gone. */
-static void forget_if_gone(struct fs *fs, __u64 ino)
-{
-	struct ns_attr a;
-
-	if (ino && ns_getattr(fs->ns, ino, &a) == -ENOENT)
-		policy_forget(fs, ino);
-}
-
-static int stripe_check(const struct fs *fs, const struct fs_stripe *st)
-{
+	*shift = 0;
 	if (!st || !st->nstrips)
 		return 0;
-	if (st->nstrips > FMAP_MAX_STRIPS || st->nstrips & (st->nstrips - 1) ||
-	    st->nstrips > fs->ndevs)
-		return fail(-EINVAL, "%u strips: a power of two up to %u (the devices)",
-			    st->nstrips, fs->ndevs < FMAP_MAX_STRIPS ? fs->ndevs : FMAP_MAX_STRIPS);
 	if (st->chunk_size < MIN_CHUNK || st->chunk_size > MAX_CHUNK ||
 	    st->chunk_size & (st->chunk_size - 1))
 		return fail(-EINVAL, "chunk size %llu: a power of two from 2 MiB to 1 GiB",
 			    (unsigned long long)st->chunk_size);
+	*shift = (__u32)__builtin_ctzll(st->chunk_size);
+	if (famfs_mlog_stripe_check(st->nstrips, *shift, fs->ndevs, why, sizeof(why)))
+		return fail(-EINVAL, "%s", why);
 	return 0;
+}
+
+/* The policy of @a, if it has one (nstrips 0: simple). */
+static bool attr_stripe(const struct ns_attr *a, struct fs_stripe *st)
+{
+	if (!a->has_stripe)
+		return false;
+	st->nstrips = a->nstrips;
+	st->chunk_size = a->nstrips ? 1ULL << a->chunk_shift : 0;
+	return true;
+}
+
+int fs_get_stripe(struct fs *fs, __u64 ino, struct fs_stripe *st)
+{
+	struct ns_attr a;
+	int err = ns_getattr(fs->ns, ino, &a);
+
+	if (err)
+		return err;
+	return attr_stripe(&a, st) ? 0 : -ENODATA;
 }
 
 /* -------------------------------------------------------------------- */
@@ -850,24 +789,58 @@ int fs_mkdir(struct fs *fs, __u64 parent, const char *name, const struct ns_cred
 	return op_done(fs, err, "mkdir", name);
 }
 
+/* Log room for a CREATE of @name and a STRIPE: both are written or neither. */
+static int create_room(struct fs *fs, __u64 parent, const char *name)
+{
+	struct famfs_mlog_entry c, st;
+	ssize_t a, b;
+
+	if (strnlen(name, FAMFS_NAME_MAX + 1) > FAMFS_NAME_MAX)
+		return 0;	/* ns_create() refuses it */
+	famfs_mlog_entry_init(&c);
+	c.type = FAMFS_LOG_CREATE;
+	c.mknod.parent = parent;
+	c.mknod.ino = FAMFS_ROOT_INO + 1;	/* any: the size does not depend on it */
+	strcpy(c.name, name);
+	famfs_mlog_entry_init(&st);
+	st.type = FAMFS_LOG_STRIPE;
+	st.stripe.ino = c.mknod.ino;
+	a = famfs_mlog_entry_size(&c);
+	b = famfs_mlog_entry_size(&st);
+	return a > 0 && b > 0 ? log_room(fs, a + b) : 0;
+}
+
 int fs_create(struct fs *fs, __u64 parent, const char *name, const struct ns_cred *cred,
 	      const struct fs_stripe *stripe, __u64 *ino)
 {
+	struct fs_stripe inherited = { 0 };
 	__u64 new_ino = 0;
+	struct ns_attr a;
+	__u32 shift;
 	int err = owner_lock(fs);
 
 	if (err)
 		return err;
-	err = stripe_check(fs, stripe);
-	if (!err)
-		err = policy_reserve(fs);
+	err = stripe_check(fs, stripe, &shift);
+	if (!err && stripe)
+		err = create_room(fs, parent, name);
 	if (err) {
 		pthread_mutex_unlock(&fs->lock);
 		return err;
 	}
 	err = ns_create(fs->ns, &fs->journal, parent, name, cred, &new_ino);
-	if (!err && stripe && stripe->nstrips)
-		policy_set(fs, new_ino, stripe);
+	/* the directory's default came with the CREATE; another needs a STRIPE */
+	if (!err && stripe) {
+		err = ns_getattr(fs->ns, new_ino, &a);
+		if (!err)
+			attr_stripe(&a, &inherited);
+		if (!err && (inherited.nstrips != stripe->nstrips ||
+			     (stripe->nstrips && inherited.chunk_size != stripe->chunk_size)))
+			err = ns_set_stripe(fs->ns, &fs->journal, new_ino, stripe->nstrips, shift);
+		if (err)
+			pr_err("ino %llu: created, but not with its layout policy: %s",
+			       (unsigned long long)new_ino, strerror(-err));
+	}
 	if (!err && ino)
 		*ino = new_ino;
 	return op_done(fs, err, "create", name);
@@ -886,15 +859,11 @@ int fs_symlink(struct fs *fs, __u64 parent, const char *name, const char *target
 
 int fs_unlink(struct fs *fs, __u64 parent, const char *name)
 {
-	__u64 ino = 0;
 	int err = owner_lock(fs);
 
 	if (err)
 		return err;
-	ns_lookup(fs->ns, parent, name, &ino);
 	err = ns_unlink(fs->ns, &fs->journal, parent, name);
-	if (!err)
-		forget_if_gone(fs, ino);
 	return op_done(fs, err, "unlink", name);
 }
 
@@ -911,16 +880,12 @@ int fs_rmdir(struct fs *fs, __u64 parent, const char *name)
 int fs_rename(struct fs *fs, __u64 old_parent, const char *old_name, __u64 new_parent,
 	      const char *new_name, unsigned int flags)
 {
-	__u64 replaced = 0;
 	int err = owner_lock(fs);
 
 	if (err)
 		return err;
-	ns_lookup(fs->ns, new_parent, new_name, &replaced);
 	err = ns_rename(fs->ns, &fs->journal, old_parent, old_name, new_parent, new_name,
 			flags);
-	if (!err)
-		forget_if_gone(fs, replaced);
 	return op_done(fs, err, "rename", old_name);
 }
 
@@ -1029,20 +994,17 @@ int fs_setattr(struct fs *fs, __u64 ino, const struct ns_setattr *sa)
 
 int fs_set_stripe(struct fs *fs, __u64 ino, const struct fs_stripe *stripe)
 {
-	struct ns_attr a;
+	__u32 shift;
 	int err = owner_lock(fs);
 
 	if (err)
 		return err;
-	err = stripe_check(fs, stripe);
-	if (!err)
-		err = ns_getattr(fs->ns, ino, &a);
-	if (!err && !S_ISREG(a.mode))
-		err = -EINVAL;
-	if (!err)
-		err = policy_reserve(fs);
-	if (!err)
-		policy_set(fs, ino, stripe);
+	err = stripe_check(fs, stripe, &shift);
+	if (err) {
+		pthread_mutex_unlock(&fs->lock);
+		return err;
+	}
+	err = ns_set_stripe(fs->ns, &fs->journal, ino, stripe ? stripe->nstrips : 0, shift);
 	return op_done(fs, err, "set stripe", NULL);
 }
 
@@ -1061,18 +1023,20 @@ static int span_cmp(const void *a, const void *b)
 	return x->start < y->start ? -1 : x->start > y->start;
 }
 
-/* The file's policy: explicit, else the geometry of an interleaved last extent. */
+/*
+ * The file's policy: its own (set, or its directory's at create), else
+ * (a log from before STRIPE entries) the geometry of an interleaved last
+ * extent.
+ */
 static bool file_stripe(struct fs *fs, __u64 ino, const struct fs_layout *l,
 			struct fs_stripe *st)
 {
-	const struct fs_policy *p = policy_find(fs, ino);
 	const struct fmap_ileave_ext *last = NULL;
+	struct ns_attr a;
 	__u32 i;
 
-	if (p) {
-		*st = p->stripe;
+	if (!ns_getattr(fs->ns, ino, &a) && attr_stripe(&a, st))
 		return st->nstrips;
-	}
 	for (i = 0; i < l->nileave; i++)
 		if (!last || l->ileave[i].file_off > last->file_off)
 			last = &l->ileave[i];
@@ -1430,8 +1394,6 @@ int fs_release(struct fs *fs, __u64 ino)
 	err = ns_open_unref(fs->ns, ino);
 	if (err)
 		fail(err, "release ino %llu: %s", (unsigned long long)ino, strerror(-err));
-	else
-		forget_if_gone(fs, ino);
 	pthread_mutex_unlock(&fs->lock);
 	return err;
 }
@@ -1696,11 +1658,14 @@ int fs_dump(struct fs *fs, FILE *out)
 		fprintf(out, "ino %llu gen %llu mode %o uid %u gid %u nlink %u",
 			(unsigned long long)a->ino, (unsigned long long)a->generation, a->mode,
 			a->uid, a->gid, a->nlink);
-		fprintf(out, " size %llu mapped %llu a %lld.%u m %lld.%u c %lld.%u\n",
+		fprintf(out, " size %llu mapped %llu a %lld.%u m %lld.%u c %lld.%u",
 			(unsigned long long)a->size, (unsigned long long)a->mapped,
 			(long long)a->atime.sec, a->atime.nsec,
 			(long long)a->mtime.sec, a->mtime.nsec, (long long)a->ctime.sec,
 			a->ctime.nsec);
+		if (a->has_stripe)
+			fprintf(out, " stripe %u/%u", a->nstrips, a->chunk_shift);
+		fputc('\n', out);
 		if (S_ISDIR(a->mode)) {
 			ns_readdir(fs->ns, a->ino, 0, dump_dirent, out);
 		} else if (S_ISLNK(a->mode)) {

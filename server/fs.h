@@ -93,10 +93,11 @@ const struct famfs_mlog_dev *fs_dev(const struct fs *fs, unsigned int dev);
 /*
  * How a regular file is laid out: nstrips 0 for simple extents, or
  * nstrips strips (1, 2, 4, 8, 16, at most the device count) of chunk_size
- * bytes (a power of two, 2 MiB to 1 GiB).  The log has no place for a
- * policy: it lives in memory for this session.  A file without one that
- * already ends in an interleaved extent keeps that extent's geometry, so
- * a policy survives a remount once the file has space.
+ * bytes (a power of two, 2 MiB to 1 GiB).  A policy is an inode attribute
+ * journaled as a STRIPE entry (ns_set_stripe()): on a file, how its space
+ * grows; on a directory, the default a file created in it starts with.
+ * A file without one (a log from before STRIPE entries) that ends in an
+ * interleaved extent grows with that extent's geometry.
  */
 struct fs_stripe {
 	__u32 nstrips;
@@ -106,7 +107,11 @@ struct fs_stripe {
 /* Owner operations: -EROFS on a read-only instance. */
 int fs_mkdir(struct fs *fs, __u64 parent, const char *name, const struct ns_cred *cred,
 	     __u64 *ino);
-/* An empty regular file; @stripe NULL: simple extents. */
+/*
+ * An empty regular file, with its directory's policy if it has a striped
+ * one; @stripe (not NULL) gives it another (nstrips 0: simple) with a
+ * STRIPE entry after the CREATE (both fit the log, or neither is written).
+ */
 int fs_create(struct fs *fs, __u64 parent, const char *name, const struct ns_cred *cred,
 	      const struct fs_stripe *stripe, __u64 *ino);
 int fs_symlink(struct fs *fs, __u64 parent, const char *name, const char *target,
@@ -124,8 +129,14 @@ int fs_rename(struct fs *fs, __u64 old_parent, const char *old_name, __u64 new_p
  * size allocates nothing.  Both entries fit the log, or neither is written.
  */
 int fs_setattr(struct fs *fs, __u64 ino, const struct ns_setattr *sa);
-/* Change the layout policy of regular file @ino from now on (NULL: simple). */
+/*
+ * Set the layout policy of regular file or directory @ino from now on
+ * (NULL: simple; a directory: no default).  -EINVAL for a bad policy or
+ * another kind of inode.
+ */
 int fs_set_stripe(struct fs *fs, __u64 ino, const struct fs_stripe *stripe);
+/* @ino's policy (nstrips 0: simple, or no default); -ENODATA if it has none. */
+int fs_get_stripe(struct fs *fs, __u64 ino, struct fs_stripe *stripe);
 
 /* One extent of a file: simple (ileave false) or interleaved. */
 struct fs_extent {

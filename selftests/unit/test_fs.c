@@ -188,6 +188,7 @@ static void changes_survive_remount(void **state)
 	struct images *im = *state;
 	struct fs_stripe two = { .nstrips = 2, .chunk_size = UNIT };
 	struct fs_stripe four = { .nstrips = 4, .chunk_size = UNIT };
+	struct fs_stripe st;
 	struct ns_setattr sa = { 0 };
 	struct fs_extent e, e2;
 	__u64 dir, f, g, l, free0;
@@ -265,7 +266,10 @@ static void changes_survive_remount(void **state)
 	free(after);
 	assert_int_equal(getattr(fs, f).mode & 07777, 0600);
 
-	/* the stripe policy is not on the media: inferred from g's last extent */
+	/* g's policy came back with the log (a STRIPE after its CREATE) */
+	assert_int_equal(fs_get_stripe(fs, g, &st), 0);
+	assert_int_equal(st.nstrips, 2);
+	assert_int_equal(st.chunk_size, UNIT);
 	assert_int_equal(fs_alloc_for_write(fs, g, 8 * MiB, 1, &e), 0);
 	assert_true(e.ileave);
 	assert_int_equal(e.ileave_ext.strip_shift, 1);
@@ -790,7 +794,7 @@ static void readonly_follows_owner(void **state)
 	assert_int_equal(fs_rename(fs, dir, "f", ROOT, "f", 0), 0);
 	assert_int_equal(fs_rmdir(fs, ROOT, "before"), 0);
 	assert_int_equal(fs_logplay(ro, &res), 0);
-	assert_int_equal(res.applied, 10);
+	assert_int_equal(res.applied, 11);	/* g's CREATE has a STRIPE after it */
 	assert_int_equal(res.tail, FAMFS_MLOG_END);
 	same_dump(fs, ro);
 	assert_int_equal(fs_logplay(ro, &res), 0);
@@ -857,6 +861,97 @@ static void logplay_tells_each_entry(void **state)
 	fs_close(fs);
 }
 
+/*
+ * Layout policies are in the log: a directory's default and a file's own
+ * survive a remount, a file created in the directory after it is striped
+ * with that geometry, and bad policies are refused with a message.
+ */
+static void stripe_policy_survives_remount(void **state)
+{
+	struct images *im = *state;
+	struct fs_stripe wide = { .nstrips = 2, .chunk_size = 4 * MiB };
+	struct fs_stripe two = { .nstrips = 2, .chunk_size = UNIT };
+	struct fs_stripe bad[] = {
+		{ .nstrips = 4, .chunk_size = UNIT },		/* 3 devices */
+		{ .nstrips = 3, .chunk_size = UNIT },
+		{ .nstrips = 2, .chunk_size = 3 * MiB },
+		{ .nstrips = 2, .chunk_size = 1 * MiB },
+		{ .nstrips = 2, .chunk_size = 2ULL << 30 },
+	};
+	struct fs_stripe st;
+	struct fs_extent e;
+	__u64 d, f, g, h, l;
+	char *before, *after;
+	struct fs *fs;
+	size_t i;
+
+	mkfs(im, 0, 3, 256 * MiB, 0);
+	fs = mount_fs(im->devs, 3, FS_OPEN_OWNER);
+	assert_int_equal(fs_mkdir(fs, ROOT, "d", &cred, &d), 0);
+	assert_int_equal(fs_get_stripe(fs, d, &st), -ENODATA);
+	assert_int_equal(fs_set_stripe(fs, d, &wide), 0);
+	assert_int_equal(fs_create(fs, ROOT, "e", &cred, NULL, &f), 0);
+	assert_int_equal(fs_set_stripe(fs, f, &two), 0);
+	assert_int_equal(fs_symlink(fs, ROOT, "l", "e", &cred, &l), 0);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(fs_set_stripe(fs, d, &bad[i]), -EINVAL);
+		assert_non_null(strstr(fs_msg(), "a power of two"));
+	}
+	assert_int_equal(fs_set_stripe(fs, d, &bad[0]), -EINVAL);
+	assert_non_null(strstr(fs_msg(), "the devices"));
+	assert_int_equal(fs_set_stripe(fs, l, &two), -EINVAL);
+	assert_int_equal(fs_set_stripe(fs, 12345, &two), -ENOENT);
+	before = dump(fs);
+	assert_non_null(strstr(before, "stripe 2/22"));
+	fs_close(fs);
+
+	fs = mount_fs(im->devs, 3, FS_OPEN_OWNER);
+	after = dump(fs);
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+	assert_int_equal(fs_get_stripe(fs, d, &st), 0);
+	assert_int_equal(st.nstrips, 2);
+	assert_int_equal(st.chunk_size, 4 * MiB);
+	assert_int_equal(fs_get_stripe(fs, f, &st), 0);
+	assert_int_equal(st.chunk_size, UNIT);
+	assert_int_equal(fs_get_stripe(fs, ROOT, &st), -ENODATA);
+	assert_int_equal(fs_get_stripe(fs, l, &st), -ENODATA);
+
+	/* created after the remount: the directory's geometry, 32 MiB interleaved */
+	assert_int_equal(fs_create(fs, d, "g", &cred, NULL, &g), 0);
+	assert_int_equal(fs_get_stripe(fs, g, &st), 0);
+	assert_int_equal(st.chunk_size, 4 * MiB);
+	assert_int_equal(fs_alloc_for_write(fs, g, 0, 32 * MiB, &e), 0);
+	assert_true(e.ileave);
+	assert_int_equal(e.ileave_ext.strip_shift, 1);
+	assert_int_equal(e.ileave_ext.chunk_shift, 22);
+	assert_int_equal(e.ileave_ext.len, 32 * MiB);
+	assert_int_not_equal(e.ileave_ext.strips[0].dev, e.ileave_ext.strips[1].dev);
+	check_congruent(&e);
+	/* an explicit policy at create overrides the directory's */
+	assert_int_equal(fs_create(fs, d, "h", &cred, &two, &h), 0);
+	assert_int_equal(fs_get_stripe(fs, h, &st), 0);
+	assert_int_equal(st.chunk_size, UNIT);
+
+	/* the directory goes simple: files created in it after that too */
+	assert_int_equal(fs_set_stripe(fs, d, NULL), 0);
+	assert_int_equal(fs_get_stripe(fs, d, &st), 0);
+	assert_int_equal(st.nstrips, 0);
+	assert_int_equal(fs_create(fs, d, "s", &cred, NULL, &h), 0);
+	assert_int_equal(fs_get_stripe(fs, h, &st), -ENODATA);
+	assert_int_equal(fs_alloc_for_write(fs, h, 0, 1, &e), 0);
+	assert_false(e.ileave);
+	before = dump(fs);
+	fs_close(fs);
+	fs = mount_fs(im->devs, 3, FS_OPEN_OWNER);
+	after = dump(fs);
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+	fs_close(fs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -864,6 +959,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(changes_survive_remount, setup, teardown),
 		cmocka_unit_test_setup_teardown(interleaved_growth, setup, teardown),
 		cmocka_unit_test_setup_teardown(interleaved_fallback, setup, teardown),
+		cmocka_unit_test_setup_teardown(stripe_policy_survives_remount, setup, teardown),
 		cmocka_unit_test_setup_teardown(unlinked_open_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(enospc_changes_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(full_log_changes_nothing, setup, teardown),
