@@ -78,6 +78,7 @@ struct fs {
 	bool corrupt;
 
 	struct fs_layout lay;	/* scratch, under the lock */
+	struct fs_alloc_policy policy;	/* under the lock */
 };
 
 static _Thread_local char fs_errbuf[256];
@@ -643,6 +644,7 @@ int fs_open(const char *const *devs, unsigned int ndevs, unsigned int flags,
 	if (!fs)
 		return fbs_fail(msg, msglen, -ENOMEM, "out of memory");
 	pthread_mutex_init(&fs->lock, NULL);
+	fs->policy.striped_min = FS_STRIPED_MIN_ALLOC;
 	fs->owner = flags & FS_OPEN_OWNER;
 	fs->page = sysconf(_SC_PAGESIZE);
 	err = open_devices(fs, devs, ndevs, msg, msglen);
@@ -1305,12 +1307,19 @@ static int fill_holes(struct fs *fs, const struct fs_layout *l, const struct fs_
 	return err;
 }
 
+void fs_set_alloc_policy(struct fs *fs, const struct fs_alloc_policy *policy)
+{
+	pthread_mutex_lock(&fs->lock);
+	fs->policy = *policy;
+	pthread_mutex_unlock(&fs->lock);
+}
+
 int fs_alloc_for_write(struct fs *fs, __u64 ino, __u64 off, __u64 len, struct fs_extent *ext)
 {
 	struct new_space got = { 0 };
 	struct fs_stripe st;
 	struct fbs_alloc_stat before;
-	__u64 gran, start, end;
+	__u64 gran, start, end, ahead_end;
 	bool striped, fresh;
 	int err = owner_lock(fs);
 
@@ -1334,7 +1343,26 @@ int fs_alloc_for_write(struct fs *fs, __u64 ino, __u64 off, __u64 len, struct fs
 	fresh = !covering(&fs->lay, off, NULL);
 	fbs_alloc_stat(&fs->alloc, &before);
 
-	err = fill_holes(fs, &fs->lay, striped ? &st : NULL, &got, start, end);
+	/*
+	 * The BPF resolver serves a file of one kind only and a file has at
+	 * most FMAP_MAX_ILEAVE interleaved extents: a striped file grows in
+	 * large steps, so that one written in small pieces that cannot grow
+	 * in place stays interleaved (up to 8 x striped_min); what was asked
+	 * for alone when that much is not free.  Only a write into a hole.
+	 */
+	ahead_end = end;
+	if (fresh && (striped || fs->lay.nileave) && len < fs->policy.striped_min &&
+	    fs->policy.striped_min <= FS_MAX_FILE_END - off)
+		ahead_end = min_u64(round_up(off + fs->policy.striped_min, gran),
+				    round_down(FS_MAX_FILE_END, gran));
+	err = -ENOSPC;
+	if (ahead_end > end) {
+		err = fill_holes(fs, &fs->lay, striped ? &st : NULL, &got, start, ahead_end);
+		if (err)
+			new_space_undo(fs, &got);
+	}
+	if (err)
+		err = fill_holes(fs, &fs->lay, striped ? &st : NULL, &got, start, end);
 	if (err) {
 		new_space_undo(fs, &got);
 		if (err == -ENOSPC)

@@ -164,6 +164,22 @@ struct fs_extent {
 int fs_alloc_for_write(struct fs *fs, __u64 ino, __u64 off, __u64 len,
 		       struct fs_extent *ext);
 
+/*
+ * How much fs_alloc_for_write() takes at once.  A write into a hole of a
+ * striped file (its policy, or interleaved extents already) allocates at least
+ * @striped_min bytes from its offset when they are free, else what was
+ * asked: the resolver serves a file of one kind and a file has at most
+ * FMAP_MAX_ILEAVE interleaved extents, so a striped file written in small
+ * pieces that cannot grow in place must start large to stay interleaved.
+ * 0: exactly what is asked (tests).  Default FS_STRIPED_MIN_ALLOC.
+ */
+struct fs_alloc_policy {
+	__u64 striped_min;
+};
+#define FS_STRIPED_MIN_ALLOC	(16ULL << 20)
+
+void fs_set_alloc_policy(struct fs *fs, const struct fs_alloc_policy *policy);
+
 /* Open references (ns_open_ref): an unlinked file stays until the last. */
 int fs_open_ref(struct fs *fs, __u64 ino);
 /* Drop one; the last of an unlinked file gives its space back. */

@@ -143,6 +143,14 @@ static struct ns_attr getattr(struct fs *fs, __u64 ino)
 }
 
 /* every extent: unit-aligned on both sides, so congruent mod 2 MiB */
+/* Allocate exactly what is asked: for the tests that count growth. */
+static void exact_alloc(struct fs *fs)
+{
+	static const struct fs_alloc_policy exact = { 0 };
+
+	fs_set_alloc_policy(fs, &exact);
+}
+
 static void check_congruent(const struct fs_extent *e)
 {
 	unsigned int s;
@@ -197,6 +205,7 @@ static void changes_survive_remount(void **state)
 
 	mkfs(im, 0, 3, 256 * MiB, 0);
 	fs = mount_fs(im->devs, 3, FS_OPEN_OWNER);
+	exact_alloc(fs);
 	free0 = bfree(fs);
 	assert_int_equal(fs_mkdir(fs, ROOT, "d", &cred, &dir), 0);
 	assert_int_equal(fs_mkdir(fs, ROOT, "d", &cred, NULL), -EEXIST);
@@ -265,6 +274,7 @@ static void changes_survive_remount(void **state)
 	free(before);
 	free(after);
 	assert_int_equal(getattr(fs, f).mode & 07777, 0600);
+	exact_alloc(fs);
 
 	/* g's policy came back with the log (a STRIPE after its CREATE) */
 	assert_int_equal(fs_get_stripe(fs, g, &st), 0);
@@ -324,6 +334,7 @@ static void interleaved_growth(void **state)
 
 	mkfs(im, 0, 2, 256 * MiB, 0);
 	fs = mount_fs(im->devs, 2, FS_OPEN_OWNER);
+	exact_alloc(fs);
 	free0 = bfree(fs);
 	assert_int_equal(fs_create(fs, ROOT, "g", &cred, &two, &g), 0);
 	for (off = 0; off < 128 * MiB; off += 4 * MiB) {
@@ -395,6 +406,7 @@ static void interleaved_fallback(void **state)
 
 	mkfs(im, 0, 2, 256 * MiB, 0);
 	fs = mount_fs(im->devs, 2, FS_OPEN_OWNER);
+	exact_alloc(fs);
 	assert_int_equal(fs_create(fs, ROOT, "g", &cred, &two, &g), 0);
 	assert_int_equal(fs_create(fs, ROOT, "h", &cred, &two, &h), 0);
 	assert_int_equal(fs_alloc_for_write(fs, g, 0, 8 * MiB, &e), 0);
@@ -952,6 +964,54 @@ static void stripe_policy_survives_remount(void **state)
 	fs_close(fs);
 }
 
+/*
+ * A write into a striped file allocates at least FS_STRIPED_MIN_ALLOC
+ * when it is free, what it asked for when it is not; a simple file gets
+ * what it asks for.
+ */
+static void striped_write_allocates_ahead(void **state)
+{
+	struct images *im = *state;
+	struct fs_stripe two = { .nstrips = 2, .chunk_size = UNIT };
+	struct fs_stripe one = { .nstrips = 1, .chunk_size = UNIT };
+	struct fs_extent e;
+	__u64 f, g, h, k, total;
+	struct fs *fs;
+
+	mkfs(im, 0, 2, 256 * MiB, 0);
+	fs = mount_fs(im->devs, 2, FS_OPEN_OWNER);
+	assert_int_equal(fs_create(fs, ROOT, "g", &cred, &two, &g), 0);
+	assert_int_equal(fs_alloc_for_write(fs, g, 0, 2 * MiB, &e), 0);
+	assert_true(e.ileave);
+	assert_true(getattr(fs, g).mapped >= FS_STRIPED_MIN_ALLOC);
+	assert_int_equal(getattr(fs, g).mapped, 16 * MiB);
+	/* the next 14 MiB of writes need nothing more */
+	assert_int_equal(fs_alloc_for_write(fs, g, 14 * MiB, 2 * MiB, &e), 0);
+	assert_int_equal(getattr(fs, g).mapped, 16 * MiB);
+	assert_int_equal(fs_create(fs, ROOT, "f", &cred, NULL, &f), 0);
+	assert_int_equal(fs_alloc_for_write(fs, f, 0, 2 * MiB, &e), 0);
+	assert_int_equal(getattr(fs, f).mapped, 2 * MiB);
+	fs_close(fs);
+
+	/* 2 units left: a one-strip file's 2 MiB write still gets its unit */
+	mkfs(im, 0, 1, 64 * MiB, 0);
+	fs = mount_fs(im->devs, 1, FS_OPEN_OWNER);
+	total = bfree(fs);
+	assert_int_equal(fs_create(fs, ROOT, "f", &cred, NULL, &f), 0);
+	assert_int_equal(fs_alloc_for_write(fs, f, 0, (total - 2) * UNIT, &e), 0);
+	assert_int_equal(fs_create(fs, ROOT, "h", &cred, &one, &h), 0);
+	assert_int_equal(fs_alloc_for_write(fs, h, 0, 2 * MiB, &e), 0);
+	assert_true(e.ileave);
+	assert_int_equal(getattr(fs, h).mapped, 2 * MiB);
+	assert_int_equal(bfree(fs), 1);
+	/* and exactly what is asked when the policy says so */
+	exact_alloc(fs);
+	assert_int_equal(fs_create(fs, ROOT, "k", &cred, &one, &k), 0);
+	assert_int_equal(fs_alloc_for_write(fs, k, 0, 2 * MiB, &e), 0);
+	assert_int_equal(bfree(fs), 0);
+	fs_close(fs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -960,6 +1020,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(interleaved_growth, setup, teardown),
 		cmocka_unit_test_setup_teardown(interleaved_fallback, setup, teardown),
 		cmocka_unit_test_setup_teardown(stripe_policy_survives_remount, setup, teardown),
+		cmocka_unit_test_setup_teardown(striped_write_allocates_ahead, setup, teardown),
 		cmocka_unit_test_setup_teardown(unlinked_open_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(enospc_changes_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(full_log_changes_nothing, setup, teardown),
