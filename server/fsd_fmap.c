@@ -214,24 +214,14 @@ static int alloc_reply(struct fsd *d, __u64 ino, __u64 off, __u64 want, struct l
 	const struct fmap_ileave_ext *ie;
 	struct fmap_mapping m;
 	struct fs_extent ext;
-	struct fs_stripe st;
 	int err = fsd_lay_get(d, ino, old);
 
 	if (err)
 		return err;
 	if (fsd_lay_map(old, off, &m, &ie) != -FMAP_ENXIO)
 		return map_reply(d, old, off, r);	/* another thread was first */
-	/*
-	 * A striped file gets at most FMAP_MAX_ILEAVE interleaved extents; fs.c
-	 * grows the last one in place when it can (still one extent), else
-	 * adds one grown to the file's size, then simple ones, and the BPF
-	 * resolver serves a file of one kind only: start large, so that a file
-	 * written in small pieces that cannot grow in place stays interleaved
-	 * up to 8 x ALLOC_AHEAD.
-	 */
-	if ((old->nileave || (fsd_pol_get(d, ino, &st) && st.nstrips)) && want < ALLOC_AHEAD)
-		want = ALLOC_AHEAD;
-	err = fs_alloc_for_write(d->fs, ino, off, min_u64(want, ALLOC_AHEAD), &ext);
+	/* how much more a striped file gets is fs.c's policy (fs_alloc_policy) */
+	err = fs_alloc_for_write(d->fs, ino, off, want, &ext);
 	if (err == -E2BIG)
 		err = fs_alloc_for_write(d->fs, ino, off, 0, &ext);
 	if (err) {
@@ -288,7 +278,7 @@ static int fmap(struct fsd *d, __u64 ino, const struct fuse_fmap_in *in,
 	}
 	pthread_rwlock_unlock(&d->space);
 	if (!err && hole && write) {
-		want = in->length > ALLOC_AHEAD ? ALLOC_AHEAD : in->length + (in->offset - off);
+		want = min_u64(in->length + (in->offset - off), ALLOC_MAX);
 		pthread_rwlock_wrlock(&d->space);
 		err = d->zero_failed ? -EIO : alloc_reply(d, ino, off, want, &old, &new, r);
 		pthread_rwlock_unlock(&d->space);

@@ -53,8 +53,8 @@
 #define PAGE		4096ULL
 #define UNIT		FAMFS_ALLOC_UNIT
 #define TIMEOUT		1.0		/* attribute and entry cache, seconds */
-/* space asked for at once by a write: fewer upcalls and log entries */
-#define ALLOC_AHEAD	(16ULL << 20)
+/* the most one write fault asks for: bounds the zeroing done holding @space */
+#define ALLOC_MAX	(16ULL << 20)
 
 struct fbs_shim;
 struct famfs_loader;
