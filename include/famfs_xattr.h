@@ -17,10 +17,11 @@
  * FMAP_MAX_STRIPS), CHUNK a power of two from 2 MiB to 1 GiB; anything
  * else is EINVAL.  On a file it sets how its space is laid out, and only
  * while it has none (EBUSY after); on a directory it is the default for
- * files created in it from then on, kept in the daemon's memory only (a
- * remount forgets it).  Reading it gives the same format, ENODATA if no
- * policy is set (a file whose space ends in an interleaved extent reports
- * that extent's geometry, which its growth follows).
+ * files created in it from then on.  Both are in the metadata log (a
+ * STRIPE entry, include/FORMAT.md): they survive a remount.  Reading it
+ * gives the same format, ENODATA if no policy is set (a file whose space
+ * ends in an interleaved extent reports that extent's geometry, which its
+ * growth follows).
  *
  * Other names: EOPNOTSUPP.
  */

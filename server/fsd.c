@@ -124,7 +124,6 @@ int fsd_create(struct fs *fs, const struct fsd_config *cfg, struct fsd **out, ch
 	d->resolver = cfg->resolver;
 	d->read_only = cfg->read_only;
 	d->fuse_fd = -1;
-	pthread_mutex_init(&d->pol_lock, NULL);
 	for (i = 0; i < FAMFS_MAX_DEVS; i++)
 		d->zfd[i] = -1;
 	pthread_rwlock_init(&d->space, NULL);
@@ -285,8 +284,6 @@ void fsd_destroy(struct fsd *d)
 		if (d->zfd[i] >= 0)
 			close(d->zfd[i]);
 	pthread_rwlock_destroy(&d->space);
-	pthread_mutex_destroy(&d->pol_lock);
-	free(d->pol);
 	free(d);
 }
 

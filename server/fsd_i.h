@@ -59,12 +59,6 @@
 struct fbs_shim;
 struct famfs_loader;
 
-/* A stripe policy set through user.famfs.stripe, on a file or a directory. */
-struct fsd_policy {
-	__u64 ino;
-	struct fs_stripe stripe;
-};
-
 struct fsd {
 	struct fbs_shim *shim;	/* first: the shim finds itself here */
 	struct fs *fs;
@@ -82,9 +76,6 @@ struct fsd {
 	bool zero_failed;	/* fresh space may hold old bytes: map nothing */
 	enum fsd_resolver resolver;
 	struct famfs_loader *bpf;	/* NULL: every miss is an upcall */
-	pthread_mutex_t pol_lock;	/* @pol */
-	struct fsd_policy *pol;
-	size_t npol, cappol;
 	char msg[256];		/* why fsd_run()'s @ready got an error */
 	void (*ready)(void *ctx, int err);
 	void *ready_ctx;
@@ -154,7 +145,6 @@ void fsd_op_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *arg,
 		  size_t in_bufsz, size_t out_bufsz);
 
 /* fsd_xattr.c */
-bool fsd_pol_get(struct fsd *d, __u64 ino, struct fs_stripe *st);
 /* Create a regular file with the default its directory has, if any. */
 int fsd_create_file(struct fsd *d, __u64 parent, const char *name,
 		    const struct ns_cred *cred, __u64 *ino);

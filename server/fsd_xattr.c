@@ -17,55 +17,13 @@
 #include "fsd_i.h"
 #include "log.h"
 
-/* The stripe policy set on @ino through an xattr or a directory's default. */
-bool fsd_pol_get(struct fsd *d, __u64 ino, struct fs_stripe *st)
+/*
+ * The policy set on @ino (a STRIPE entry, or its directory's at create):
+ * fs.c keeps it in the log; nstrips 0 is simple, or no directory default.
+ */
+static bool pol_get(struct fsd *d, __u64 ino, struct fs_stripe *st)
 {
-	bool found = false;
-	size_t i;
-
-	pthread_mutex_lock(&d->pol_lock);
-	for (i = 0; i < d->npol && !found; i++) {
-		if (d->pol[i].ino == ino) {
-			*st = d->pol[i].stripe;
-			found = true;
-		}
-	}
-	pthread_mutex_unlock(&d->pol_lock);
-	return found;
-}
-
-/* nstrips 0 records "simple" (it overrides what a layout suggests); NULL forgets. */
-static int pol_set(struct fsd *d, __u64 ino, const struct fs_stripe *st)
-{
-	struct fsd_policy *p;
-	int err = 0;
-	size_t i;
-
-	pthread_mutex_lock(&d->pol_lock);
-	for (i = 0; i < d->npol && d->pol[i].ino != ino; i++)
-		;
-	if (i < d->npol) {
-		if (st)
-			d->pol[i].stripe = *st;
-		else
-			d->pol[i] = d->pol[--d->npol];
-	} else if (st) {
-		if (d->npol == d->cappol) {
-			size_t cap = d->cappol ? 2 * d->cappol : 16;
-
-			p = realloc(d->pol, cap * sizeof(*p));
-			if (!p) {
-				err = -ENOMEM;
-				goto out;
-			}
-			d->pol = p;
-			d->cappol = cap;
-		}
-		d->pol[d->npol++] = (struct fsd_policy){ .ino = ino, .stripe = *st };
-	}
-out:
-	pthread_mutex_unlock(&d->pol_lock);
-	return err;
+	return !fs_get_stripe(d->fs, ino, st);
 }
 
 /*
@@ -79,7 +37,7 @@ static bool stripe_of(struct fsd *d, __u64 ino, const struct ns_attr *a, struct 
 	__u64 end = 0;
 	__u32 i;
 
-	if (fsd_pol_get(d, ino, st))
+	if (pol_get(d, ino, st))
 		return st->nstrips;
 	if (!S_ISREG(a->mode) || fsd_lay_get(d, ino, &l))
 		return false;
@@ -282,8 +240,6 @@ static int set_file_stripe(struct fsd *d, __u64 ino, const struct fs_stripe *st)
 		err = -EBUSY;
 	if (!err)
 		err = fs_set_stripe(d->fs, ino, st);
-	if (!err)
-		err = pol_set(d, ino, st ? st : &(struct fs_stripe){ 0 });
 	pthread_rwlock_unlock(&d->space);
 	return err;
 }
@@ -314,7 +270,8 @@ void fsd_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const cha
 	if (!err && (flags & XATTR_REPLACE) && !stripe_of(d, ino, &a, &cur))
 		err = -ENODATA;
 	if (!err)
-		err = S_ISDIR(a.mode) ? pol_set(d, ino, &st) : set_file_stripe(d, ino, &st);
+		err = S_ISDIR(a.mode) ? fs_set_stripe(d->fs, ino, &st) :
+					set_file_stripe(d, ino, &st);
 	/* the caller's value or request: nothing to log */
 	fuse_reply_err(req, -err);
 }
@@ -337,18 +294,14 @@ void fsd_op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 	if (!err && !stripe_of(d, ino, &a, &cur))
 		err = -ENODATA;
 	if (!err)
-		err = S_ISDIR(a.mode) ? pol_set(d, ino, NULL) : set_file_stripe(d, ino, NULL);
+		err = S_ISDIR(a.mode) ? fs_set_stripe(d->fs, ino, NULL) :
+					set_file_stripe(d, ino, NULL);
 	fuse_reply_err(req, -err);
 }
 
 int fsd_create_file(struct fsd *d, __u64 parent, const char *name,
 		       const struct ns_cred *cred, __u64 *ino)
 {
-	struct fs_stripe st;
-	bool striped = fsd_pol_get(d, parent, &st) && st.nstrips;
-	int err = fs_create(d->fs, parent, name, cred, striped ? &st : NULL, ino);
-
-	if (!err && striped && pol_set(d, *ino, &st))
-		pr_warn("ino %llu: striped, but its policy is not shown", (unsigned long long)*ino);
-	return err;
+	/* the namespace gives it the directory's policy, replay too */
+	return fs_create(d->fs, parent, name, cred, NULL, ino);
 }
