@@ -11,11 +11,15 @@
  *  - unlinked_open: a file unlinked while open keeps working until close;
  *  - remount: umount, mount again: same names, bytes and sizes;
  *  - no_fs: a device without a file system is refused with one line and
- *    exit 32, and nothing stays mounted.
+ *    exit 32, and nothing stays mounted;
+ *  - stripe_remount: a directory's user.famfs.stripe over two devices
+ *    survives a remount, and a file created there after it is written
+ *    (32 MiB) interleaved with that geometry.
  * Every path ends unmounted: later tests mkfs the same device.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -24,10 +28,13 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "cli.h"
+#include "famfs_xattr.h"
 #include "fixture.h"
+#include "fmap.h"
 #include "test_progs.h"
 
 #define DEV	"/dev/pmem2"
@@ -250,6 +257,75 @@ static void test_no_fs(void)
 	ASSERT_FALSE(mounted(), "nothing mounted");
 }
 
+/*
+ * The stripe policy is in the log: set on a directory over /dev/pmem2 and
+ * /dev/pmem1 (two strips need two devices), remount, create and write a
+ * file there: its layout is two strips of 4 MiB chunks on both devices.
+ */
+#define STRIPE_DEV1	"/dev/pmem1"
+#define STRIPE_LEN	(32 * MiB)
+
+static void test_stripe_remount(void)
+{
+	static const char policy[] = "2 4194304";
+	const struct famfs_xattr_layout *h;
+	const struct fmap_ileave_ext *ie;
+	char *data = malloc(STRIPE_LEN), *buf = NULL, v[64];
+	bool geometry = true;
+	__u64 mapped = 0;
+	ssize_t n;
+	__u32 i;
+
+	fixture_ensure_unmounted(MNT);
+	if (!ASSERT_TRUE(data != NULL, "malloc") ||
+	    !ASSERT_EQ(famfs("mkfs", "-f", DEV, STRIPE_DEV1), 0, "mkfs over two devices") ||
+	    !ASSERT_EQ(famfs("mount", DEV, STRIPE_DEV1, MNT), 0, "mount"))
+		goto out;
+	fill_pattern(data, STRIPE_LEN, 77);
+	if (!ASSERT_OK(mkdir(path("sd"), 0755), "mkdir sd") ||
+	    !ASSERT_OK(setxattr(path("sd"), FAMFS_XATTR_STRIPE, policy, strlen(policy), 0),
+		       "directory default") ||
+	    !ASSERT_EQ(famfs("umount", MNT), 0, "umount") ||
+	    !ASSERT_EQ(famfs("mount", DEV, STRIPE_DEV1, MNT), 0, "mount again"))
+		goto out;
+	n = getxattr(path("sd"), FAMFS_XATTR_STRIPE, v, sizeof(v) - 1);
+	if (ASSERT_GT(n, 0, "getxattr sd after the remount")) {
+		v[n] = '\0';
+		ASSERT_STREQ(v, policy, "the directory's default survived");
+	}
+	if (!write_file("sd/f", data, STRIPE_LEN))
+		goto out;
+	n = getxattr(path("sd/f"), FAMFS_XATTR_STRIPE, v, sizeof(v) - 1);
+	if (ASSERT_GT(n, 0, "getxattr sd/f")) {
+		v[n] = '\0';
+		ASSERT_STREQ(v, policy, "the new file took it");
+	}
+	n = getxattr(path("sd/f"), FAMFS_XATTR_LAYOUT, NULL, 0);
+	if (!ASSERT_GT(n, (ssize_t)sizeof(*h), "layout size") || !(buf = malloc(n)) ||
+	    !ASSERT_EQ(getxattr(path("sd/f"), FAMFS_XATTR_LAYOUT, buf, n), n, "layout"))
+		goto out;
+	h = (const void *)buf;
+	printf("# sd/f: %u simple, %u interleaved extents\n", le32toh(h->nsimple),
+	       le32toh(h->nileave));
+	ASSERT_EQ(le32toh(h->nsimple), 0, "no simple extents");
+	if (!ASSERT_GT(le32toh(h->nileave), 0, "interleaved") ||
+	    !ASSERT_EQ((size_t)n, sizeof(*h) + le32toh(h->nileave) * sizeof(*ie), "length"))
+		goto out;
+	ie = (const void *)(h + 1);
+	for (i = 0; i < le32toh(h->nileave); i++) {
+		mapped += le64toh(ie[i].len);
+		geometry &= ie[i].strip_shift == 1 && ie[i].chunk_shift == 22 &&
+			    le32toh(ie[i].strips[0].dev) != le32toh(ie[i].strips[1].dev);
+	}
+	ASSERT_TRUE(geometry, "2 strips of 4 MiB on both devices");
+	ASSERT_GE(mapped, STRIPE_LEN, "the interleaved extents cover the file");
+	check_file("sd/f", data, STRIPE_LEN);
+out:
+	fixture_ensure_unmounted(MNT);
+	free(buf);
+	free(data);
+}
+
 void test_fs_mount(void)
 {
 	char *big = malloc(BIG);
@@ -267,6 +343,8 @@ void test_fs_mount(void)
 		test_remount(big);
 	if (test__start_subtest("no_fs"))
 		test_no_fs();
+	if (test__start_subtest("stripe_remount"))
+		test_stripe_remount();
 out:
 	fixture_ensure_unmounted(MNT);
 	free(big);
