@@ -13,6 +13,8 @@
 #include <sys/types.h>
 #include <linux/types.h>
 
+#include "dev.h"
+
 /* Exit codes, e2fsck's where they apply (they are OR-ed like its). */
 #define CLI_EXIT_OK		0
 #define CLI_EXIT_FIXED		1	/* fsck: errors corrected (no repair yet) */
@@ -37,12 +39,9 @@ int cli_parse_size(const char *s, __u64 *val);
 struct cli_dev {
 	const char *path;
 	int fd;
-	bool is_blk;
 	__u64 size;		/* bytes */
 	__u32 kind;		/* enum famfs_dev_kind it would get */
-	dev_t st_dev;		/* identity, to refuse a device given twice */
-	ino_t st_ino;
-	dev_t st_rdev;
+	struct dev_id id;	/* to refuse a device given twice */
 };
 
 /*

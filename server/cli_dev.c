@@ -70,10 +70,10 @@ int cli_dev_open(struct cli_dev *d, const char *path, bool write)
 		pr_err("%s: neither a block device nor a regular file", path);
 		return -ENODEV;
 	}
-	d->is_blk = S_ISBLK(st.st_mode);
+	dev_id_of(&d->id, &st);
 	flags = (write ? O_RDWR : O_RDONLY) | O_CLOEXEC;
 	/* O_EXCL on a block device fails with EBUSY while it is mounted or held */
-	if (d->is_blk)
+	if (d->id.is_blk)
 		flags |= O_DIRECT | (write ? O_EXCL : 0);
 	d->fd = open(path, flags);
 	if (d->fd < 0) {
@@ -85,26 +85,14 @@ int cli_dev_open(struct cli_dev *d, const char *path, bool write)
 			       strerror(-err));
 		return err;
 	}
-	d->st_dev = st.st_dev;
-	d->st_ino = st.st_ino;
-	d->st_rdev = st.st_rdev;
-	if (d->is_blk) {
-		unsigned long long size;
-
-		if (ioctl(d->fd, BLKGETSIZE64, &size)) {
-			err = -errno;
-			pr_err("%s: cannot get its size: %s", path, strerror(-err));
-			cli_dev_close(d);
-			return err;
-		}
-		d->size = size;
-		d->kind = blk_kind(st.st_rdev);
-	} else {
-		d->size = st.st_size;
-		/* test images stand in for memory */
-		d->kind = FAMFS_DEV_DAX;
+	err = dev_size(d->fd, &st, &d->size);
+	if (err) {
+		pr_err("%s: cannot get its size: %s", path, strerror(-err));
+		cli_dev_close(d);
+		return err;
 	}
-	d->size &= ~(FAMFS_EXT_ALIGN - 1);
+	/* test images stand in for memory */
+	d->kind = d->id.is_blk ? blk_kind(st.st_rdev) : FAMFS_DEV_DAX;
 	return 0;
 }
 
@@ -117,45 +105,17 @@ void cli_dev_close(struct cli_dev *d)
 
 bool cli_dev_same(const struct cli_dev *a, const struct cli_dev *b)
 {
-	if (a->is_blk && b->is_blk)
-		return a->st_rdev == b->st_rdev;
-	return !a->is_blk && !b->is_blk && a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+	return dev_id_same(&a->id, &b->id);
 }
 
 int cli_dev_read(struct cli_dev *d, __u64 off, void *buf, size_t len)
 {
-	size_t done = 0;
-	ssize_t n;
-
-	while (done < len) {
-		n = pread(d->fd, (char *)buf + done, len - done, off + done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (!n)
-			return -ENODATA;	/* past the end */
-		done += n;
-	}
-	return 0;
+	return dev_read_full(d->fd, off, buf, len);
 }
 
 int cli_dev_write(struct cli_dev *d, __u64 off, const void *buf, size_t len)
 {
-	size_t done = 0;
-	ssize_t n;
-
-	while (done < len) {
-		n = pwrite(d->fd, (const char *)buf + done, len - done, off + done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (!n)
-			return -ENOSPC;
-		done += n;
-	}
-	return 0;
+	return dev_write_full(d->fd, off, buf, len);
 }
 
 int cli_dev_sync(struct cli_dev *d)
@@ -163,7 +123,7 @@ int cli_dev_sync(struct cli_dev *d)
 	if (fsync(d->fd))
 		return -errno;
 	/* no stale cached pages left for a buffered reader to see */
-	if (d->is_blk && ioctl(d->fd, BLKFLSBUF, 0))
+	if (d->id.is_blk && ioctl(d->fd, BLKFLSBUF, 0))
 		return -errno;
 	return 0;
 }

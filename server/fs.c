@@ -14,13 +14,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <linux/fs.h>
 #include <sys/file.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 
 #include "alloc.h"
+#include "dev.h"
 #include "fs.h"
 #include "log.h"
 #include "super.h"
@@ -38,9 +37,7 @@ struct fs_device {
 	char *path;
 	int fd;
 	__u64 size;		/* bytes, 4 KiB multiple */
-	dev_t st_dev, st_rdev;
-	ino_t st_ino;
-	bool is_blk;
+	struct dev_id id;
 };
 
 /* A file's extents, copied out of the namespace. */
@@ -132,52 +129,15 @@ static int dev_open(struct fs_device *d, const char *path, bool write, char *msg
 	if (!S_ISBLK(st.st_mode) && !S_ISREG(st.st_mode))
 		return fbs_fail(msg, msglen, -ENODEV, "%s: neither a block device nor a regular file",
 				path);
-	d->is_blk = S_ISBLK(st.st_mode);
-	d->st_dev = st.st_dev;
-	d->st_ino = st.st_ino;
-	d->st_rdev = st.st_rdev;
+	dev_id_of(&d->id, &st);
 	d->fd = open(path, (write ? O_RDWR : O_RDONLY) | O_CLOEXEC);
 	if (d->fd < 0)
 		return fbs_fail(msg, msglen, -errno, "%s: cannot open%s: %s", path,
 				write ? " for writing" : "", strerror(errno));
-	if (d->is_blk) {
-		unsigned long long size;
-
-		if (ioctl(d->fd, BLKGETSIZE64, &size)) {
-			err = -errno;
-			return fbs_fail(msg, msglen, err, "%s: cannot get its size: %s", path,
-					strerror(-err));
-		}
-		d->size = size;
-	} else {
-		d->size = st.st_size;
-	}
-	d->size &= ~(FAMFS_EXT_ALIGN - 1);
-	return 0;
-}
-
-static bool dev_same(const struct fs_device *a, const struct fs_device *b)
-{
-	if (a->is_blk && b->is_blk)
-		return a->st_rdev == b->st_rdev;
-	return !a->is_blk && !b->is_blk && a->st_dev == b->st_dev && a->st_ino == b->st_ino;
-}
-
-static int dev_read(const struct fs_device *d, __u64 off, void *buf, size_t len)
-{
-	size_t done = 0;
-	ssize_t n;
-
-	while (done < len) {
-		n = pread(d->fd, (char *)buf + done, len - done, off + done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (!n)
-			return -ENODATA;
-		done += n;
-	}
+	err = dev_size(d->fd, &st, &d->size);
+	if (err)
+		return fbs_fail(msg, msglen, err, "%s: cannot get its size: %s", path,
+				strerror(-err));
 	return 0;
 }
 
@@ -452,7 +412,7 @@ static int check_label(const struct fs_device *d, const struct famfs_sb_info *in
 		       void *buf, char *msg, size_t msglen)
 {
 	char why[200];
-	int err = dev_read(d, FAMFS_LABEL_OFF, buf, FAMFS_LABEL_SIZE);
+	int err = dev_read_full(d->fd, FAMFS_LABEL_OFF, buf, FAMFS_LABEL_SIZE);
 
 	if (err)
 		return fbs_fail(msg, msglen, err, "%s: cannot read the label: %s", d->path,
@@ -483,7 +443,7 @@ static int open_devices(struct fs *fs, const char *const *paths, unsigned int nd
 		if (err)
 			return err;
 		for (j = 0; j < i; j++)
-			if (dev_same(&fs->devs[i], &fs->devs[j]))
+			if (dev_id_same(&fs->devs[i].id, &fs->devs[j].id))
 				return fbs_fail(msg, msglen, -EINVAL,
 						"%s: given twice (as device %u and %u)", paths[i], j, i);
 	}
@@ -500,7 +460,7 @@ static int read_super(struct fs *fs, char *msg, size_t msglen)
 
 	if (posix_memalign(&buf, 4096, 2 * 4096))
 		return fbs_fail(msg, msglen, -ENOMEM, "out of memory");
-	err = dev_read(&fs->devs[0], 0, buf, 2 * 4096);
+	err = dev_read_full(fs->devs[0].fd, 0, buf, 2 * 4096);
 	if (err) {
 		fbs_fail(msg, msglen, err, "%s: cannot read the superblock: %s", fs->devs[0].path,
 			 strerror(-err));
