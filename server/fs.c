@@ -14,7 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <linux/fs.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 
@@ -500,7 +502,7 @@ static int map_log(struct fs *fs, char *msg, size_t msglen)
 				"%s: the log is held by another owner: %s", d->path,
 				strerror(errno));
 	/* a follower: cached pages may predate another host's appends (log_refresh) */
-	if (!fs->owner && d->is_blk)
+	if (!fs->owner && d->id.is_blk)
 		ioctl(d->fd, BLKFLSBUF, 0);
 	fs->map_len = fs->sb.log_off + fs->sb.log_len - map_off;
 	fs->map = mmap(NULL, fs->map_len, prot, MAP_SHARED, d->fd, map_off);
@@ -1442,13 +1444,13 @@ static int log_refresh(struct fs *fs)
 	__u64 map_off = round_down(fs->sb.log_off, fs->page);
 	void *map;
 
-	if (!d->is_blk && fs->map)
+	if (!d->id.is_blk && fs->map)
 		return 0;
 	if (fs->map)
 		munmap(fs->map, fs->map_len);
 	fs->map = NULL;
 	fs->log = NULL;
-	if (d->is_blk && ioctl(d->fd, BLKFLSBUF, 0))
+	if (d->id.is_blk && ioctl(d->fd, BLKFLSBUF, 0))
 		pr_warn("%s: cannot drop cached log pages (%s): another host's entries may not show",
 			d->path, strerror(errno));
 	map = mmap(NULL, fs->map_len, PROT_READ, MAP_SHARED, d->fd, map_off);
