@@ -58,10 +58,21 @@ const char *famfs_mlog_type_name(unsigned int type)
 	return type_names[type];
 }
 
+/*
+ * A word at a time: replay checks the whole unused tail of the log, 6.4 MB
+ * of a 16 MB log with 100,000 files, where the bytewise loop was 30 M
+ * instructions per mount.
+ */
 static bool all_zero(const void *buf, size_t len)
 {
 	const unsigned char *p = buf;
+	__u64 w;
 
+	for (; len >= sizeof(w); len -= sizeof(w), p += sizeof(w)) {
+		memcpy(&w, p, sizeof(w));
+		if (w)
+			return false;
+	}
 	while (len--)
 		if (*p++)
 			return false;
@@ -978,17 +989,20 @@ void famfs_mlog_entry_release(struct famfs_mlog_entry *e)
 }
 
 /* Zero a decode target but keep the arrays it grew. */
+/*
+ * Empty @e for the next decode, keeping its arrays.  The fields before the
+ * names are zeroed and the strings emptied, not the whole entry: it is
+ * 4.7 KB (the symlink target), which was 470 MB of stores for a log of
+ * 100,000 entries.  Bytes after a string's NUL are left as they were.
+ */
+_Static_assert(offsetof(struct famfs_mlog_entry, nsimple) ==
+	       offsetof(struct famfs_mlog_entry, target) + FAMFS_SYMLINK_MAX + 1,
+	       "entry_clear(): nothing between the strings and the extent counts");
 static void entry_clear(struct famfs_mlog_entry *e)
 {
-	struct fmap_simple_ext *simple = e->simple;
-	struct fmap_ileave_ext *ileave = e->ileave;
-	__u32 simple_cap = e->simple_cap, ileave_cap = e->ileave_cap;
-
-	memset(e, 0, sizeof(*e));
-	e->simple = simple;
-	e->ileave = ileave;
-	e->simple_cap = simple_cap;
-	e->ileave_cap = ileave_cap;
+	memset(e, 0, offsetof(struct famfs_mlog_entry, name));
+	e->name[0] = e->new_name[0] = e->target[0] = '\0';
+	e->nsimple = e->nileave = 0;
 }
 
 /*
