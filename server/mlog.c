@@ -1312,6 +1312,23 @@ int famfs_mlog_replay(const void *log, size_t len,
 	return res->err;
 }
 
+size_t famfs_mlog_count_hint(const void *log, size_t len)
+{
+	const unsigned char *p = log;
+	struct famfs_log_entry_hdr h;
+	size_t off, n = 0;
+	__u32 elen;
+
+	for (off = sizeof(struct famfs_log_header); len >= off && len - off >= HDR_SIZE;
+	     off += elen, n++) {
+		memcpy(&h, p + off, sizeof(h));
+		elen = le32toh(h.len);
+		if (le32toh(h.magic) != FAMFS_ENTRY_MAGIC || elen < HDR_SIZE + 8 || elen % 8)
+			break;
+	}
+	return n;
+}
+
 int famfs_mlog_writer_init(struct famfs_mlog_writer *w, void *log, size_t len,
 			   const __u8 uuid[FAMFS_UUID_SIZE],
 			   const struct famfs_mlog_result *res)

@@ -185,6 +185,12 @@ int famfs_mlog_replay(const void *log, size_t len,
 		      const struct famfs_mlog_ops *ops, void *ctx,
 		      struct famfs_mlog_result *res);
 
+/*
+ * How many entries @log seems to hold: the length fields followed from the
+ * header, nothing else checked.  A size hint, never to be trusted.
+ */
+size_t famfs_mlog_count_hint(const void *log, size_t len);
+
 /* An appender over a log region in memory, positioned by a replay. */
 struct famfs_mlog_writer {
 	void *log;

@@ -509,6 +509,30 @@ static void empty_and_full_logs(void **state)
 }
 
 /* Flip every byte of every entry: replay stops at that entry, never past. */
+/* The size hint follows the lengths and stops at anything that is not an entry. */
+static void count_hint(void **state)
+{
+	struct logbuf l;
+
+	(void)state;
+	log_new(&l, LOG_HDR);
+	assert_int_equal(famfs_mlog_count_hint(l.p, l.len), 0);
+	log_free(&l);
+
+	log_samples(&l, 64 * 1024);
+	assert_int_equal(famfs_mlog_count_hint(l.p, l.len), NSAMPLES);
+	/* a log cut inside the last entry's header still counts the others */
+	assert_int_equal(famfs_mlog_count_hint(l.p, l.off[NSAMPLES - 1] + 8), NSAMPLES - 1);
+	assert_int_equal(famfs_mlog_count_hint(l.p, 8), 0);
+	/* a bad magic, or a length below one header, ends the count */
+	l.p[l.off[3]] ^= 1;
+	assert_int_equal(famfs_mlog_count_hint(l.p, l.len), 3);
+	l.p[l.off[3]] ^= 1;
+	put_le32(l.p + l.off[2] + 16, 8);
+	assert_int_equal(famfs_mlog_count_hint(l.p, l.len), 2);
+	log_free(&l);
+}
+
 static void every_entry_crc(void **state)
 {
 	struct famfs_mlog_result res;
@@ -1700,6 +1724,7 @@ int main(void)
 		cmocka_unit_test(stripe_media_rejected),
 		cmocka_unit_test(replay_samples_clean),
 		cmocka_unit_test(empty_and_full_logs),
+		cmocka_unit_test(count_hint),
 		cmocka_unit_test(every_entry_crc),
 		cmocka_unit_test(log_header_checks),
 		cmocka_unit_test(torn_last_entry_every_byte),
