@@ -12,6 +12,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <linux/btf.h>
 
 #include "fsd_i.h"
 #include "loader.h"
@@ -137,40 +138,45 @@ static int collect_file(void *ctx, const struct ns_attr *a)
 /*
  * Whether the running kernel can take the resolver: its BTF names the
  * struct_ops type.  A cheap look at the string table, so that the
- * automatic choice says why in one line instead of libbpf's many.
+ * automatic choice says why in one line instead of libbpf's many.  Only
+ * the string section is read (2.3 of 5.5 MB; sysfs hands it out a page
+ * per read()): reading it all took 0.05-0.2 s of a mount in the guest.
  */
 static const char *bpf_missing(void)
 {
 	static const char name[] = "\0" FMAP_OPS_TYPE "\0";
 	const char *why = "the kernel has no " FMAP_OPS_TYPE " (CONFIG_FUSE_FMAP_BPF)";
+	struct btf_header h;
 	char *buf = NULL;
-	size_t len = 0, cap = 0;
+	size_t len = 0;
+	off_t at;
 	ssize_t n;
 	int fd = open(VMLINUX_BTF, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0)
 		return "no kernel BTF (" VMLINUX_BTF ")";
-	for (;;) {
-		if (len == cap) {
-			char *p = realloc(buf, cap ? 2 * cap : 8 << 20);
-
-			if (!p) {
-				why = "out of memory";
-				break;
-			}
-			buf = p;
-			cap = cap ? 2 * cap : 8 << 20;
-		}
-		n = read(fd, buf + len, cap - len);
-		if (n <= 0) {
-			if (n < 0)
-				why = "cannot read " VMLINUX_BTF;
-			else if (memmem(buf, len, name, sizeof(name) - 1))
-				why = NULL;
+	if (pread(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) || h.magic != BTF_MAGIC ||
+	    h.hdr_len < sizeof(h)) {
+		why = "cannot read " VMLINUX_BTF;
+		goto out;
+	}
+	buf = malloc(h.str_len ? h.str_len : 1);
+	if (!buf) {
+		why = "out of memory";
+		goto out;
+	}
+	at = (off_t)h.hdr_len + h.str_off;
+	while (len < h.str_len) {
+		n = pread(fd, buf + len, h.str_len - len, at + len);
+		if (n <= 0)
 			break;
-		}
 		len += n;
 	}
+	if (len < h.str_len)
+		why = "cannot read " VMLINUX_BTF;
+	else if (memmem(buf, len, name, sizeof(name) - 1))
+		why = NULL;
+out:
 	free(buf);
 	close(fd);
 	return why;
