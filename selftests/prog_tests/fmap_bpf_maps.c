@@ -12,7 +12,6 @@
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -25,53 +24,27 @@
 
 #define KiB (1ULL << 10)
 
-/* build/tools/bpftool/bpftool, next to build/selftests/test_progs */
-static const char *bpftool_path(void)
+/*
+ * "bpftool map @verb pinned @map [key B0 B1 B2 B3]" with fixture_run(): 0
+ * and its stdout in fixture_out, whole (not cut at the buffer's end).
+ */
+static bool bpftool_map(const char *bpftool, const char *verb, const char *map,
+			const __u32 *key, unsigned int flags)
 {
-	static char path[PATH_MAX];
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	char b[4][4];
+	int i, ret;
 
-	if (n <= 0)
-		return NULL;
-	exe[n] = 0;
-	snprintf(path, sizeof(path), "%s/tools/bpftool/bpftool",
-		 dirname(dirname(exe)));
-	return access(path, X_OK) ? NULL : path;
-}
-
-/* Run @cmd; its stdout into a malloc'ed string. */
-static char *run_output(const char *cmd)
-{
-	size_t len = 0, cap = 1 << 16;
-	char *out = malloc(cap);
-	FILE *p = popen(cmd, "r");
-	size_t n;
-
-	if (!out || !p) {
-		free(out);
-		if (p)
-			pclose(p);
-		return NULL;
+	if (key) {
+		for (i = 0; i < 4; i++)
+			snprintf(b[i], sizeof(b[i]), "%u", (*key >> (8 * i)) & 0xff);
+		ret = fixture_cmd(flags, (char *)bpftool, "map", (char *)verb, "pinned",
+				  (char *)map, "key", b[0], b[1], b[2], b[3]);
+	} else {
+		ret = fixture_cmd(flags, (char *)bpftool, "map", (char *)verb, "pinned",
+				  (char *)map);
 	}
-	while ((n = fread(out + len, 1, cap - len - 1, p)) > 0) {
-		len += n;
-		if (len + 1 == cap) {
-			char *bigger = realloc(out, cap * 2);
-
-			if (!bigger)
-				break;
-			out = bigger;
-			cap *= 2;
-		}
-	}
-	out[len] = 0;
-	if (pclose(p)) {
-		printf("# %s failed:\n%s\n", cmd, out);
-		free(out);
-		return NULL;
-	}
-	return out;
+	return ASSERT_EQ(ret, 0, verb) &&
+	       ASSERT_LT(strlen(fixture_out), sizeof(fixture_out) - 1, "whole output");
 }
 
 /* stderr into a temporary file while a call runs: the loader's messages */
@@ -161,16 +134,15 @@ static void subtest_bpftool(struct fixture *fx)
 		{ .file_off = 2 * MiB, .len = 6 * MiB, .dev = 0, .dev_off = 310 * MiB },
 		{ .file_off = 12 * MiB, .len = 4 * MiB, .dev = 1, .dev_off = 330 * MiB },
 	};
-	const char *bpftool = bpftool_path();
 	const char *dir = famfs_loader_pin_dir(fbs_server_loader(fx->srv));
-	char cmd[PATH_MAX + 256], want[128];
+	char bpftool[PATH_MAX], map[PATH_MAX], want[128];
 	struct famfs_file desc;
 	struct fbs_layout l;
-	char *out = NULL;
+	const char *out = fixture_out;
 	__u64 nodeid;
 	__u32 i;
 
-	if (!ASSERT_TRUE(bpftool, "bpftool next to test_progs"))
+	if (!fixture_find_binary("tools/bpftool/bpftool", bpftool, sizeof(bpftool)))
 		return;
 	layout_simple(&l, 3, ext);
 	if (!ASSERT_OK(fbs_server_add_file(fx->srv, "known", 16 * MiB, &l), "add"))
@@ -180,11 +152,9 @@ static void subtest_bpftool(struct fixture *fx)
 	    !ASSERT_TRUE(lookup_file(fx, nodeid, &desc), "descriptor"))
 		return;
 
-	snprintf(cmd, sizeof(cmd), "%s map dump pinned %s/files", bpftool, dir);
-	out = run_output(cmd);
-	if (!ASSERT_TRUE(out, "bpftool map dump"))
+	snprintf(map, sizeof(map), "%s/files", dir);
+	if (!bpftool_map(bpftool, "dump", map, NULL, 0))
 		return;
-	printf("# %s\n", cmd);
 	/* BTF: field names and values, the key is the nodeid */
 	snprintf(want, sizeof(want), "\"key\": %llu,", (unsigned long long)nodeid);
 	ASSERT_TRUE(strstr(out, want), "dump shows the file's nodeid");
@@ -193,21 +163,14 @@ static void subtest_bpftool(struct fixture *fx)
 	ASSERT_TRUE(strstr(out, "\"nextents\": 3,"), "dump shows 3 extents");
 	snprintf(want, sizeof(want), "\"first\": %u,", desc.first);
 	ASSERT_TRUE(strstr(out, want), "dump shows where they are");
-	free(out);
 
 	/* each extent, device index made kernel device id */
+	snprintf(map, sizeof(map), "%s/simple_exts", dir);
 	for (i = 0; i < 3; i++) {
 		__u32 idx = desc.first + i;
 
-		snprintf(cmd, sizeof(cmd),
-			 "%s map lookup pinned %s/simple_exts key %u %u %u %u",
-			 bpftool, dir, idx & 0xff, (idx >> 8) & 0xff,
-			 (idx >> 16) & 0xff, idx >> 24);
-		out = run_output(cmd);
-		if (!ASSERT_TRUE(out, "bpftool map lookup"))
+		if (!bpftool_map(bpftool, "lookup", map, &idx, i ? 0 : FX_LOG_OUT))
 			return;
-		if (i == 0)
-			printf("# %s\n%s", cmd, out);
 		snprintf(want, sizeof(want), "\"file_off\": %llu,",
 			 (unsigned long long)ext[i].file_off);
 		ASSERT_TRUE(strstr(out, want), "extent: file_off");
@@ -220,7 +183,6 @@ static void subtest_bpftool(struct fixture *fx)
 		snprintf(want, sizeof(want), "\"dev\": %d,",
 			 fbs_server_dev_id(fx->srv, ext[i].dev));
 		ASSERT_TRUE(strstr(out, want), "extent: kernel device id");
-		free(out);
 	}
 }
 
