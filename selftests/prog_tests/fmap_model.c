@@ -12,13 +12,20 @@
  * must be the model's bytes, and what it changed must read back as the
  * model; every CHECK_EVERY operations the whole file is compared.
  *
- * Three files take turns: one created empty, one created with holes, one
- * added with extents on both devices and holes between them.  The server's
- * allocator never reuses space, so when it runs low the file's round ends
- * (a last whole-file check) and a fresh mount starts another.
+ * Two backends run the same operations: the test vehicle (server.c, in
+ * this process) with each of its resolvers, and the file system daemon
+ * ("fsd": famfs-bpf mkfs + mount over pmem0 and pmem1, as a user would).
+ * Three files take turns: one created empty, one created with holes, and
+ * a "preset" one: on the vehicle, added with extents of the test's choosing
+ * on both devices and holes between them; on fsd, created interleaved over
+ * both devices (user.famfs.stripe "2 2097152" while empty) and written
+ * around holes.  fsd has no fallocate (EOPNOTSUPP): its modes are left
+ * out there, as anywhere the kernel refuses them.  When space runs low
+ * (the vehicle's allocator never reuses it) the file's round ends (a last
+ * whole-file check) and a fresh mount starts another.
  *
  * Offsets cluster at pages, 2 MiB units and EOF; files stay within 8 MiB.
- * The seed is printed; FMAP_MODEL_SEED and FMAP_MODEL_OPS (per resolver)
+ * The seed is printed; FMAP_MODEL_SEED and FMAP_MODEL_OPS (per subtest)
  * in test_progs' environment replay a failure (vng passes the host's
  * environment on to nobody: run "env FMAP_MODEL_SEED=... test_progs" in
  * the guest).  A failure names the operation and the first wrong byte.
@@ -30,9 +37,11 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "famfs_xattr.h"
 #include "fixture.h"
 #include "test_progs.h"
 #include "xorshift.h"
@@ -43,6 +52,8 @@
 #define MAX_LEN		(UNIT + 2 * PAGE)	/* one operation's bytes */
 #define CHECK_EVERY	64
 #define DEFAULT_OPS	21000
+#define DEFAULT_OPS_FSD	3000	/* the daemon: 60-80 operations a second under TCG */
+#define FSD_MNT		"/tmp/fmap_model.mnt"
 #define DEFAULT_SEED	0x6d6f64656cULL
 /* allocation units one operation may take: MAX_LEN spans at most 3 */
 #define OP_UNITS	4
@@ -86,10 +97,26 @@ struct history {
 	__u64 off, len, size;
 };
 
+struct run;
+
+/* How a subtest mounts, makes its "preset" file and shows a file's layout */
+struct backend {
+	/* a fresh, empty file system on @r->mnt */
+	bool (*mount)(struct run *r);
+	/* nothing mounted after, whatever state it was in */
+	void (*unmount)(struct run *r);
+	/* @r->path created with the model's bytes and size, not open */
+	bool (*preset)(struct run *r);
+	/* where the server has @r->path now, into the log */
+	void (*show_layout)(struct run *r);
+};
+
 struct run {
 	const char *name;		/* the subtest */
-	struct fixture_opts opts;
+	const struct backend *be;
+	struct fixture_opts opts;	/* the vehicle's */
 	struct fixture fx;
+	const char *mnt;
 	enum file_kind kind;
 	char path[128];
 	int fd, afd;			/* O_RDWR; O_WRONLY | O_APPEND or -1 */
@@ -154,21 +181,12 @@ static void print_history(struct run *r)
  */
 static void report(struct run *r, const char *what)
 {
-	struct fmap_simple_ext ext[16];
-	int i, n;
-
 	printf("# fmap_model/%s: %s file, op %lu (%s off %llu len %llu, model size %llu): %s\n",
 	       r->name, kind_names[r->kind], r->nr, op_name(r->op),
 	       (unsigned long long)r->op_off, (unsigned long long)r->op_len,
 	       (unsigned long long)r->size, what);
 	print_history(r);
-	n = fbs_server_file_extents(r->fx.srv, "model", ext, 16);
-	printf("#   the server's extents (%d):", n);
-	for (i = 0; i < n && i < 16; i++)
-		printf(" [%llu, +%llu) dev %u at %llu", (unsigned long long)ext[i].file_off,
-		       (unsigned long long)ext[i].len, ext[i].dev,
-		       (unsigned long long)ext[i].dev_off);
-	printf("\n");
+	r->be->show_layout(r);
 }
 
 /* @got holds file bytes [off, off + len): are they the model's? */
@@ -567,12 +585,11 @@ static bool do_op(struct run *r, enum op op)
 }
 
 /*
- * The file of @r->kind on a fresh mount.  "preset": extents of the
- * test's choosing on both devices, with holes between them, filled with
- * known bytes written to the devices directly; "holes": written in three
- * places of an empty file, then truncated up.
+ * The vehicle's preset file: extents of the test's choosing on both
+ * devices, with holes between them, filled with known bytes written to the
+ * devices directly.
  */
-static bool start_file(struct run *r)
+static bool vehicle_preset(struct run *r)
 {
 	static const struct fmap_simple_ext ext[] = {
 		{ .file_off = 0, .len = 1 * MiB, .dev = 1, .dev_off = 300 * MiB },
@@ -581,37 +598,150 @@ static bool start_file(struct run *r)
 		  .dev = 1, .dev_off = 320 * MiB + 64 * 1024 },
 	};
 	const __u64 preset_size = 5 * MiB + 512 * 1024 + 100;
-	static const __u64 holes[][2] = {
-		{ 1 * MiB + 123, 5000 }, { 4 * MiB - 10, 20 }, { 6 * MiB + PAGE, 1 },
-	};
+	const unsigned int n = sizeof(ext) / sizeof(ext[0]);
 	struct fbs_layout l;
 	unsigned int i;
 
+	/* the model's bytes up to the size, zeroes past it */
+	fill_random(r, r->model, preset_size);
+	for (i = 0; i < n; i++) {
+		if (i + 1 < n)
+			memset(r->model + ext[i].file_off + ext[i].len, 0,
+			       ext[i + 1].file_off - ext[i].file_off - ext[i].len);
+		if (!ASSERT_OK(dev_pwrite(i == 1 ? FX_DEV0 : FX_DEV1,
+					  r->model + ext[i].file_off,
+					  ext[i].len, ext[i].dev_off),
+			       "fill the preset extents"))
+			return false;
+	}
+	r->size = preset_size;
+	layout_simple(&l, n, ext);
+	return ASSERT_OK(fbs_server_add_file(r->fx.srv, "model", r->size, &l),
+			 "add the preset file");
+}
+
+static bool vehicle_mount(struct run *r)
+{
 	if (!ASSERT_OK(fixture_mount(&r->fx, &r->opts), "mount"))
+		return false;
+	r->mnt = r->fx.mnt;
+	return true;
+}
+
+static void vehicle_unmount(struct run *r)
+{
+	fixture_unmount(&r->fx);
+}
+
+static void vehicle_show_layout(struct run *r)
+{
+	struct fmap_simple_ext ext[16];
+	int i, n;
+
+	n = fbs_server_file_extents(r->fx.srv, "model", ext, 16);
+	printf("#   the server's extents (%d):", n);
+	for (i = 0; i < n && i < 16; i++)
+		printf(" [%llu, +%llu) dev %u at %llu", (unsigned long long)ext[i].file_off,
+		       (unsigned long long)ext[i].len, ext[i].dev,
+		       (unsigned long long)ext[i].dev_off);
+	printf("\n");
+}
+
+static const struct backend vehicle = {
+	.mount = vehicle_mount,
+	.unmount = vehicle_unmount,
+	.preset = vehicle_preset,
+	.show_layout = vehicle_show_layout,
+};
+
+/* A new file system on both devices each time: nothing left from before */
+static bool fsd_mount(struct run *r)
+{
+	fixture_ensure_unmounted(FSD_MNT);
+	if (!ASSERT_EQ(fixture_famfs(0, "mkfs", "-f", FX_DEV0, FX_DEV1), 0, "mkfs -f"))
+		return false;
+	mkdir(FSD_MNT, 0755);
+	if (!ASSERT_EQ(fixture_famfs(0, "mount", FX_DEV0, FX_DEV1, FSD_MNT), 0, "mount"))
+		return false;
+	r->mnt = FSD_MNT;
+	return true;
+}
+
+static void fsd_unmount(struct run *r)
+{
+	fixture_ensure_unmounted(FSD_MNT);
+	r->mnt = NULL;
+}
+
+static void fsd_show_layout(struct run *r)
+{
+	fixture_famfs(FX_LOG_OUT, "getmap", r->path);
+}
+
+/*
+ * fsd's preset file: interleaved over both devices in 2 MiB chunks, set
+ * while it is empty, then random bytes written around holes, one of them a
+ * whole unit ([4 MiB, 6 MiB)), and ending inside the last unit.
+ */
+static bool fsd_preset(struct run *r)
+{
+	static const char stripe[] = "2 2097152";
+	static const __u64 pieces[][2] = {
+		{ 0, 1 * MiB + 100 }, { 2 * MiB + 5, 2 * MiB - 5 },
+		{ 6 * MiB + 64 * 1024, 1 * MiB + 100 },
+	};
+	bool ok = true;
+	unsigned int i;
+	int fd;
+
+	fd = open(r->path, O_RDWR | O_CREAT | O_EXCL, 0644);
+	if (!ASSERT_OK_FD(fd, "create the preset file"))
+		return false;
+	ok = ASSERT_OK(fsetxattr(fd, FAMFS_XATTR_STRIPE, stripe, strlen(stripe), 0),
+		       "set the stripe policy");
+	for (i = 0; ok && i < sizeof(pieces) / sizeof(pieces[0]); i++) {
+		fill_random(r, r->buf, pieces[i][1]);
+		ok = ASSERT_EQ(pwrite(fd, r->buf, pieces[i][1], pieces[i][0]),
+			       (ssize_t)pieces[i][1], "write the preset file");
+		if (ok)
+			model_write(r, pieces[i][0], r->buf, pieces[i][1]);
+	}
+	close(fd);
+	/* the layout: what this file kind is for */
+	if (ok && ASSERT_EQ(fixture_famfs(FX_LOG_OUT, "getmap", r->path), 0, "getmap"))
+		ok = ASSERT_TRUE(strstr(fixture_out, "2 strips, chunk 2097152") != NULL,
+				 "the preset file is interleaved");
+	return ok;
+}
+
+static const struct backend fsd = {
+	.mount = fsd_mount,
+	.unmount = fsd_unmount,
+	.preset = fsd_preset,
+	.show_layout = fsd_show_layout,
+};
+
+/*
+ * The file of @r->kind on a fresh mount: "preset" as the backend makes it;
+ * "holes": written in three places of an empty file, then truncated up.
+ */
+static bool start_file(struct run *r)
+{
+	static const __u64 holes[][2] = {
+		{ 1 * MiB + 123, 5000 }, { 4 * MiB - 10, 20 }, { 6 * MiB + PAGE, 1 },
+	};
+	unsigned int i;
+
+	if (!r->be->mount(r))
 		return false;
 	r->mounts++;
 	r->op = OP_NR;
-	fixture_path(&r->fx, "model", r->path, sizeof(r->path));
+	snprintf(r->path, sizeof(r->path), "%s/model", r->mnt);
 	memset(r->model, 0, MAX_SIZE);
 	r->size = 0;
 	r->afd = -1;
 	if (r->kind == FILE_PRESET) {
-		/* the model's bytes up to the size, zeroes past it */
-		fill_random(r, r->model, preset_size);
-		for (i = 0; i < sizeof(ext) / sizeof(ext[0]); i++) {
-			if (i + 1 < sizeof(ext) / sizeof(ext[0]))
-				memset(r->model + ext[i].file_off + ext[i].len, 0,
-				       ext[i + 1].file_off - ext[i].file_off - ext[i].len);
-			if (!ASSERT_OK(dev_pwrite(i == 1 ? FX_DEV0 : FX_DEV1,
-						  r->model + ext[i].file_off,
-						  ext[i].len, ext[i].dev_off),
-				       "fill the preset extents"))
-				return false;
-		}
-		r->size = preset_size;
-		layout_simple(&l, 3, ext);
-		if (!ASSERT_OK(fbs_server_add_file(r->fx.srv, "model", r->size, &l),
-			       "add the preset file"))
+		if (!r->be->preset(r))
 			return false;
 		r->fd = open(r->path, O_RDWR);
 	} else {
@@ -643,13 +773,14 @@ static void end_file(struct run *r)
 		close(r->afd);
 	r->fd = -1;
 	r->afd = -1;
-	fixture_unmount(&r->fx);
+	r->be->unmount(r);
 }
 
 /*
- * Space for the next operation: the allocator never reuses what a file
- * gave back, so a file that churns runs it dry; then check the file one
- * last time and go on with a new one on a fresh mount.
+ * Space for the next operation: the vehicle's allocator never reuses what
+ * a file gave back, so a file that churns runs it dry; then check the file
+ * one last time and go on with a new one on a fresh mount.  (fsd's reuses:
+ * its free space stays up, and its file lives through all its operations.)
  */
 static bool ensure_space(struct run *r)
 {
@@ -657,7 +788,7 @@ static bool ensure_space(struct run *r)
 
 	if (r->budget >= OP_UNITS)
 		return true;
-	if (!ASSERT_OK(statvfs(r->fx.mnt, &sv), "statfs"))
+	if (!ASSERT_OK(statvfs(r->mnt, &sv), "statfs"))
 		return false;
 	r->budget = sv.f_bavail;
 	if (r->budget >= 4 * OP_UNITS)
@@ -710,12 +841,14 @@ static unsigned long long env_ull(const char *name, unsigned long long def)
 	return s && *s ? strtoull(s, NULL, 0) : def;
 }
 
-static void model_test(const char *name, enum fbs_resolver resolver)
+static void model_test(const char *name, const struct backend *be,
+		       enum fbs_resolver resolver, unsigned long default_ops)
 {
 	__u64 seed = env_ull("FMAP_MODEL_SEED", DEFAULT_SEED);
-	unsigned long nops = env_ull("FMAP_MODEL_OPS", DEFAULT_OPS);
+	unsigned long nops = env_ull("FMAP_MODEL_OPS", default_ops);
 	struct run r = {
 		.name = name,
+		.be = be,
 		.opts = { .resolver = resolver },
 		.fd = -1,
 		.afd = -1,
@@ -753,9 +886,12 @@ out:
 void test_fmap_model(void)
 {
 	if (test__start_subtest("upcall"))
-		model_test("upcall", FBS_RESOLVER_UPCALL);
+		model_test("upcall", &vehicle, FBS_RESOLVER_UPCALL, DEFAULT_OPS);
 	if (test__start_subtest("builtin"))
-		model_test("builtin", FBS_RESOLVER_BUILTIN);
+		model_test("builtin", &vehicle, FBS_RESOLVER_BUILTIN, DEFAULT_OPS);
 	if (test__start_subtest("bpf"))
-		model_test("bpf", FBS_RESOLVER_BPF);
+		model_test("bpf", &vehicle, FBS_RESOLVER_BPF, DEFAULT_OPS);
+	/* the daemon's own resolver choice (BPF by default) */
+	if (test__start_subtest("fsd") && fixture_famfs_bin())
+		model_test("fsd", &fsd, FBS_RESOLVER_BPF, DEFAULT_OPS_FSD);
 }
