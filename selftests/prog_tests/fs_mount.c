@@ -15,6 +15,9 @@
  *  - stripe_remount: a directory's user.famfs.stripe over two devices
  *    survives a remount, and a file created there after it is written
  *    (32 MiB) interleaved with that geometry.
+ *  - readdirplus: on a fresh mount, readdir (served with READDIRPLUS)
+ *    makes the files' inodes; stat, read(2) and mmap then use them as
+ *    mapped files, so the attributes there must be marked FUSE_ATTR_FMAP.
  * Every path ends unmounted: later tests mkfs the same device.
  */
 #define _GNU_SOURCE
@@ -326,6 +329,66 @@ out:
 	free(data);
 }
 
+/*
+ * Inodes made by READDIRPLUS: the kernel decides at an inode's creation
+ * whether it is a mapped file, from the attributes it came with.  After a
+ * remount nothing is cached; readdir makes the inodes, and within the
+ * entry timeout (1 s) stat, read and mmap use them without a LOOKUP.
+ */
+static void test_readdirplus(void)
+{
+	static const size_t sizes[] = { 1, 4097, 2 * MiB, 3 * MiB + 7 };
+	const size_t n = sizeof(sizes) / sizeof(sizes[0]);
+	char *data[sizeof(sizes) / sizeof(sizes[0])] = {};
+	char name[16], names[128], want[128] = "";
+	struct dirent *de;
+	struct stat st;
+	size_t i;
+	DIR *d;
+
+	for (i = 0; i < n; i++) {
+		data[i] = malloc(sizes[i]);
+		if (!ASSERT_TRUE(data[i] != NULL, "malloc"))
+			goto out;
+		fill_pattern(data[i], sizes[i], 100 + i);
+	}
+	if (!fixture_mkfs_mount(DEV, MNT, NULL) || !ASSERT_OK(mkdir(path("plus"), 0755), "mkdir"))
+		goto out;
+	for (i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "plus/f%zu", i);
+		if (!write_file(name, data[i], sizes[i]))
+			goto out;
+		snprintf(want + strlen(want), sizeof(want) - strlen(want), "%sf%zu",
+			 i ? " " : "", i);
+	}
+	if (!ASSERT_EQ(famfs("umount", MNT), 0, "umount") ||
+	    !ASSERT_EQ(famfs("mount", DEV, MNT), 0, "mount again"))
+		goto out;
+
+	/* the first contact with the files: their inodes come from here */
+	d = opendir(path("plus"));
+	if (!ASSERT_TRUE(d != NULL, "opendir"))
+		goto out;
+	while ((de = readdir(d)))
+		ASSERT_TRUE(de->d_name[0] == '.' || de->d_type == DT_REG, "d_type");
+	closedir(d);
+	for (i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "plus/f%zu", i);
+		if (ASSERT_OK(stat(path(name), &st), "stat"))
+			ASSERT_EQ(st.st_size, sizes[i], "size from READDIRPLUS");
+	}
+	for (i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "plus/f%zu", i);
+		check_file(name, data[i], sizes[i]);
+	}
+	list_dir("plus", names, sizeof(names));
+	ASSERT_STREQ(names, want, "readdir plus");
+out:
+	fixture_ensure_unmounted(MNT);
+	for (i = 0; i < n; i++)
+		free(data[i]);
+}
+
 void test_fs_mount(void)
 {
 	char *big = malloc(BIG);
@@ -345,6 +408,8 @@ void test_fs_mount(void)
 		test_no_fs();
 	if (test__start_subtest("stripe_remount"))
 		test_stripe_remount();
+	if (test__start_subtest("readdirplus"))
+		test_readdirplus();
 out:
 	fixture_ensure_unmounted(MNT);
 	free(big);
