@@ -514,3 +514,22 @@ out:
 		close(fd);
 	free(buf);
 }
+
+bool fixture_debug_kernel(void)
+{
+	static int kasan = -1;
+	char line[256];
+	FILE *f;
+
+	if (kasan >= 0)
+		return kasan;
+	kasan = 0;
+	f = popen("zcat /proc/config.gz 2>/dev/null", "r");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f))
+		if (!strcmp(line, "CONFIG_KASAN=y\n"))
+			kasan = 1;
+	pclose(f);
+	return kasan;
+}

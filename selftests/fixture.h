@@ -153,4 +153,10 @@ bool fixture_write_file(const char *path, const void *data, size_t len, size_t p
  */
 void fixture_check_file(const char *path, const void *data, size_t len, bool eof);
 
+/*
+ * A kernel built with KASAN (make check's debug kernel): tests that only
+ * repeat work run less of it there, where everything is 3 to 10 times slower.
+ */
+bool fixture_debug_kernel(void);
+
 #endif /* FAMFS_BPF_FIXTURE_H */

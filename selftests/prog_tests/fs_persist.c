@@ -457,22 +457,6 @@ out:
 	return ok;
 }
 
-/* A kernel built with KASAN (the debug kernel of make check) */
-static bool debug_kernel(void)
-{
-	FILE *f = popen("zcat /proc/config.gz 2>/dev/null", "r");
-	char line[256];
-	bool kasan = false;
-
-	if (!f)
-		return false;
-	while (fgets(line, sizeof(line), f))
-		if (!strcmp(line, "CONFIG_KASAN=y\n"))
-			kasan = true;
-	pclose(f);
-	return kasan;
-}
-
 static void test_replay_100k(void)
 {
 	struct famfs_sb_info info;
@@ -501,7 +485,7 @@ static void test_replay_100k(void)
 	 * quadratic replay, it does not measure the goal: 10 s, or 300 s on
 	 * the debug kernel (KASAN, lockdep), where it took 76 s alone.
 	 */
-	ASSERT_LT(t, debug_kernel() ? 300.0 : 10.0, "replay time");
+	ASSERT_LT(t, fixture_debug_kernel() ? 300.0 : 10.0, "replay time");
 
 	for (i = 0; i < (int)(sizeof(probe) / sizeof(probe[0])); i++) {
 		snprintf(name, sizeof(name), "d%02d/f%05d", probe[i] / FILES_PER_DIR, probe[i]);
