@@ -45,15 +45,11 @@ struct touched {
 	bool nomem;		/* then everything the kernel knows is forgotten */
 };
 
+/* Duplicates go later (unique_inos()): a scan per entry is quadratic in a long catch-up. */
 static void add_ino(struct touched *t, __u64 ino)
 {
-	size_t i;
-
 	if (!ino)
 		return;
-	for (i = 0; i < t->ninos; i++)
-		if (t->inos[i] == ino)
-			return;
 	if (t->ninos == t->capinos) {
 		size_t cap = t->capinos ? 2 * t->capinos : 32;
 		__u64 *p = realloc(t->inos, cap * sizeof(*p));
@@ -132,6 +128,24 @@ static int all_inodes(void *ctx, const struct ns_attr *a)
 	return 0;
 }
 
+static int cmp_ino(const void *a, const void *b)
+{
+	__u64 x = *(const __u64 *)a, y = *(const __u64 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void unique_inos(struct touched *t)
+{
+	size_t i, n = 0;
+
+	qsort(t->inos, t->ninos, sizeof(*t->inos), cmp_ino);
+	for (i = 0; i < t->ninos; i++)
+		if (!n || t->inos[n - 1] != t->inos[i])
+			t->inos[n++] = t->inos[i];
+	t->ninos = n;
+}
+
 static void fmap_inval(struct fsd *d, __u64 ino)
 {
 	struct fuse_notify_fmap_inval_out inval = { .nodeid = ino };
@@ -162,6 +176,7 @@ static void play(struct fsd *d, struct fsd_logplay_out *out)
 		t.nomem = false;
 		ns_foreach_inode(d->ns, all_inodes, &t);
 	}
+	unique_inos(&t);
 	/* even after an error: the entries before it were applied */
 	pthread_rwlock_wrlock(&d->space);
 	for (i = 0; i < t.ninos && d->bpf; i++) {
