@@ -508,7 +508,6 @@ static void empty_and_full_logs(void **state)
 	assert_int_equal(famfs_mlog_format(l.p, LOG_HDR, uuid, 0), -EINVAL);
 }
 
-/* Flip every byte of every entry: replay stops at that entry, never past. */
 /* The size hint follows the lengths and stops at anything that is not an entry. */
 static void count_hint(void **state)
 {
@@ -533,6 +532,7 @@ static void count_hint(void **state)
 	log_free(&l);
 }
 
+/* Flip every byte of every entry: replay stops at that entry, never past. */
 static void every_entry_crc(void **state)
 {
 	struct famfs_mlog_result res;
