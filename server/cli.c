@@ -159,7 +159,7 @@ static const struct cli_opt mount_opts[] = {
 	{ 'f', "foreground", CLI_OPT_FLAG, offsetof(struct cli_mount_args, foreground), NULL,
 	  "serve in this process; do not daemonize" },
 	{ 'o', "options", CLI_OPT_STRING, offsetof(struct cli_mount_args, options), "OPTS",
-	  "comma-separated: resolver=bpf (default) or resolver=upcall; ro" },
+	  "comma-separated: resolver=bpf (default), resolver=builtin or resolver=upcall; ro" },
 	{ 0 }
 };
 

@@ -8,7 +8,7 @@
  * INIT is answered, or the one line that says why not, and the command
  * exits with it: a command that returned 0 left a live mount.
  *
- * -o resolver=bpf|upcall picks who answers the kernel's mapping misses;
+ * -o resolver=bpf|builtin|upcall picks who answers the kernel's mapping misses;
  * without it the BPF resolver if the kernel can take it, else upcalls
  * (with one warning): fsd.h.
  *
@@ -94,8 +94,12 @@ static int parse_options(const char *opts, enum fsd_resolver *resolver, bool *ro
 			*resolver = FSD_RESOLVER_UPCALL;
 			seen = true;
 			continue;
+		} else if (!strcmp(tok, "resolver=builtin")) {
+			*resolver = FSD_RESOLVER_BUILTIN;
+			seen = true;
+			continue;
 		} else if (!strncmp(tok, "resolver=", 9)) {
-			pr_err("mount: -o %s: resolver=bpf or resolver=upcall", tok);
+			pr_err("mount: -o %s: resolver=bpf, resolver=builtin or resolver=upcall", tok);
 		} else if ((!strcmp(tok, "ro") || !strcmp(tok, "rw")) && seen_mode) {
 			pr_err("mount: -o %s: ro or rw given twice", tok);
 		} else if (!strcmp(tok, "ro") || !strcmp(tok, "rw")) {

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /* fmap_reply: see fmap_reply.h. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "fmap_reply.h"
@@ -60,4 +62,83 @@ size_t fmap_reply_len(const struct fuse_fmap_reply *r)
 		return sizeof(r->out);
 	return offsetof(struct fuse_fmap_reply, strips) +
 	       (sizeof(r->strips[0]) << r->interleave.strip_shift);
+}
+
+/* The interleaved extent that starts at @off, or NULL (the order is the caller's) */
+static const struct fmap_ileave_ext *ileave_at(const struct fmap_ileave_ext *ileave,
+					       __u32 nileave, __u64 off)
+{
+	__u32 i;
+
+	for (i = 0; i < nileave; i++)
+		if (ileave[i].file_off == off)
+			return &ileave[i];
+	return NULL;
+}
+
+int fmap_reply_layout(const struct fmap_simple_ext *simple, __u32 nsimple,
+		      const struct fmap_ileave_ext *ileave, __u32 nileave,
+		      const int *dev_id, unsigned int ndevs, void **bufp, size_t *lenp)
+{
+	bool is_simple = nsimple && simple[0].file_off == 0;
+	size_t max = sizeof(struct fuse_fmap_layout) +
+		     (size_t)nsimple * sizeof(struct fuse_fmap_simple) +
+		     (size_t)nileave * (sizeof(struct fuse_fmap_interleave) +
+					FMAP_MAX_STRIPS * sizeof(struct fuse_fmap_strip));
+	const struct fmap_ileave_ext *ie;
+	struct fuse_fmap_layout *hdr;
+	__u64 covered = 0;
+	char *buf, *pos;
+	__u32 i = 0, s;
+
+	/* the kernel's reader takes no more; a prefix would be a lie */
+	if (is_simple && nsimple > FUSE_FMAP_MAX_EXTENTS)
+		return -E2BIG;
+	buf = calloc(1, max);
+	if (!buf)
+		return -ENOMEM;
+	hdr = (void *)buf;
+	pos = buf + sizeof(*hdr);
+	if (is_simple) {
+		hdr->kind = FUSE_FMAP_LAYOUT_SIMPLE;
+		for (; i < nsimple && simple[i].file_off == covered; i++) {
+			struct fuse_fmap_simple *fs = (void *)pos;
+
+			if (simple[i].dev >= ndevs)
+				goto bad;
+			fs->dev_id = dev_id[simple[i].dev];
+			fs->dev_offset = simple[i].dev_off;
+			fs->length = simple[i].len;
+			covered += fs->length;
+			pos += sizeof(*fs);
+		}
+	} else {
+		hdr->kind = FUSE_FMAP_LAYOUT_INTERLEAVED;
+		for (; (ie = ileave_at(ileave, nileave, covered)) && i < nileave; i++) {
+			struct fuse_fmap_interleave *fi = (void *)pos;
+
+			fi->length = ie->len;
+			fi->strip_shift = ie->strip_shift;
+			fi->chunk_shift = ie->chunk_shift;
+			pos += sizeof(*fi);
+			for (s = 0; s < (1U << ie->strip_shift) && s < FMAP_MAX_STRIPS; s++) {
+				struct fuse_fmap_strip *st = (void *)pos;
+
+				if (ie->strips[s].dev >= ndevs)
+					goto bad;
+				st->dev_id = dev_id[ie->strips[s].dev];
+				st->dev_offset = ie->strips[s].dev_off;
+				pos += sizeof(*st);
+			}
+			covered += ie->len;
+		}
+	}
+	hdr->nextents = i;
+	hdr->file_size = covered;
+	*bufp = buf;
+	*lenp = pos - buf;
+	return 0;
+bad:
+	free(buf);
+	return -EIO;
 }

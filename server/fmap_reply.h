@@ -29,6 +29,18 @@ int fmap_reply_mapped(struct fuse_fmap_reply *r, __u64 off, const struct fmap_ma
 /* FUSE_FMAP_TYPE_HOLE: [@off, +@len). */
 void fmap_reply_hole(struct fuse_fmap_reply *r, __u64 off, __u64 len);
 
+/*
+ * The whole-layout reply of FUSE_FMAP_BUILTIN (FUSE_FMAP_OP_LAYOUT): the
+ * extents of one kind that follow each other from file offset 0, the
+ * kind that starts there; its file_size says where they stop, and the
+ * kernel asks for offsets past it by ordinary FUSE_FMAP requests.  A
+ * layout that has nothing at 0 gives an empty reply.  *@bufp is malloc'ed.
+ * -E2BIG: more simple extents than the reply may carry.
+ */
+int fmap_reply_layout(const struct fmap_simple_ext *simple, __u32 nsimple,
+		      const struct fmap_ileave_ext *ileave, __u32 nileave,
+		      const int *dev_id, unsigned int ndevs, void **bufp, size_t *lenp);
+
 /* Bytes of @r to send: the strips only for an interleaved reply. */
 size_t fmap_reply_len(const struct fuse_fmap_reply *r);
 

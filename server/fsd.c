@@ -96,7 +96,8 @@ int fsd_create(struct fs *fs, const struct fsd_config *cfg, struct fsd **out, ch
 		.fmap = fsd_shim_fmap,
 		.fmap_end = fsd_shim_fmap_end,
 		.is_mapped = fsd_shim_is_mapped,
-		.init_flags = FUSE_HAS_FMAP,
+		.init_flags = FUSE_HAS_FMAP |
+			      (cfg->resolver == FSD_RESOLVER_BUILTIN ? FUSE_FMAP_BUILTIN : 0),
 	};
 	char opts[256], source[PATH_MAX];
 	struct stat st;
@@ -209,6 +210,13 @@ static void *ready_thread(void *arg)
 	if (!err && !(fbs_shim_agreed(d->shim) & FUSE_HAS_FMAP)) {
 		/* device registration passed, so this kernel is unusual; say so */
 		snprintf(d->msg, sizeof(d->msg), "the kernel did not offer FUSE_FMAP at INIT");
+		umount2(d->mnt, MNT_DETACH);
+		err = -EOPNOTSUPP;
+	}
+	if (!err && d->resolver == FSD_RESOLVER_BUILTIN &&
+	    !(fbs_shim_agreed(d->shim) & FUSE_FMAP_BUILTIN)) {
+		snprintf(d->msg, sizeof(d->msg),
+			 "resolver=builtin: the kernel did not offer FUSE_FMAP_BUILTIN");
 		umount2(d->mnt, MNT_DETACH);
 		err = -EOPNOTSUPP;
 	}

@@ -40,6 +40,7 @@ enum fsd_resolver {
 	FSD_RESOLVER_AUTO,	/* BPF if it loads, else upcall (one warning) */
 	FSD_RESOLVER_BPF,	/* BPF or fail */
 	FSD_RESOLVER_UPCALL,	/* never load the BPF resolver */
+	FSD_RESOLVER_BUILTIN,	/* the kernel's C resolver, from whole layouts */
 };
 
 struct fsd_config {

@@ -194,7 +194,7 @@ int fsd_bpf_load(struct fsd *d, char *msg, size_t msglen)
 	size_t i;
 	int err;
 
-	if (d->resolver == FSD_RESOLVER_UPCALL)
+	if (d->resolver == FSD_RESOLVER_UPCALL || d->resolver == FSD_RESOLVER_BUILTIN)
 		return 0;
 	why = bpf_missing();
 	if (why) {

@@ -259,8 +259,6 @@ static int fmap(struct fsd *d, __u64 ino, const struct fuse_fmap_in *in,
 	struct ns_attr a;
 	int err;
 
-	if (in->op_flags & FUSE_FMAP_OP_LAYOUT)
-		return -EOPNOTSUPP;	/* FUSE_FMAP_BUILTIN is not offered */
 	if (write && d->read_only)
 		return -EROFS;		/* a follower allocates nothing */
 	pthread_rwlock_rdlock(&d->space);
@@ -290,12 +288,47 @@ static int fmap(struct fsd *d, __u64 ino, const struct fuse_fmap_in *in,
 	return err;
 }
 
+/*
+ * FUSE_FMAP_OP_LAYOUT (resolver=builtin): the file's extents that follow
+ * each other from offset 0, which the kernel keeps and resolves from.
+ */
+static void layout_reply(struct fsd *d, const struct fuse_in_header *in)
+{
+	struct lay l = { 0 };
+	size_t len = 0;
+	void *buf = NULL;
+	int err = -EOPNOTSUPP;	/* FUSE_FMAP_BUILTIN was not offered */
+
+	if (d->resolver == FSD_RESOLVER_BUILTIN) {
+		pthread_rwlock_rdlock(&d->space);
+		err = d->zero_failed ? -EIO : fsd_lay_get(d, in->nodeid, &l);
+		if (!err)
+			err = fmap_reply_layout(l.simple, l.nsimple, l.ileave, l.nileave,
+						d->dev_id, d->ndevs, &buf, &len);
+		pthread_rwlock_unlock(&d->space);
+		free(l.simple);
+	}
+	if (err == -E2BIG)
+		pr_info("ino %llu: more extents than a layout reply carries: upcalls serve it",
+			(unsigned long long)in->nodeid);
+	if (err == -EISDIR)
+		err = -EINVAL;
+	pr_debug("FMAP ino %llu layout -> %d, %zu bytes", (unsigned long long)in->nodeid, err,
+		 len);
+	fbs_shim_reply(d->shim, in->unique, err, buf, err ? 0 : len);
+	free(buf);
+}
+
 void fsd_shim_fmap(void *data, const struct fuse_in_header *in,
 		      const struct fuse_fmap_in *arg)
 {
 	struct fsd *d = data;
 	struct fuse_fmap_reply r = { 0 };
-	int err = fmap(d, in->nodeid, arg, &r);
+	int err;
+
+	if (arg->op_flags & FUSE_FMAP_OP_LAYOUT)
+		return layout_reply(d, in);
+	err = fmap(d, in->nodeid, arg, &r);
 
 	pr_debug("FMAP ino %llu off %llu len %llu op %#x -> %d type %u [%llu, +%llu)",
 		 (unsigned long long)in->nodeid, (unsigned long long)arg->offset,

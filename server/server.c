@@ -585,63 +585,15 @@ static int build_layout(struct fbs_server *srv, const struct fbs_file *f,
 			void **bufp, size_t *lenp)
 {
 	const struct fbs_layout *l = &f->layout;
-	size_t max = sizeof(struct fuse_fmap_layout) +
-		     (size_t)l->nsimple * sizeof(struct fuse_fmap_simple) +
-		     FMAP_MAX_ILEAVE * (sizeof(struct fuse_fmap_interleave) +
-					FMAP_MAX_STRIPS * sizeof(struct fuse_fmap_strip));
-	struct fuse_fmap_layout *hdr;
-	char *buf, *pos;
-	__u64 covered = 0;
-	__u32 i, s;
+	bool simple = l->kind == FBS_LAYOUT_SIMPLE;
+	int err = fmap_reply_layout(l->simple, simple ? l->nsimple : 0, l->ileave,
+				    simple ? 0 : l->nileave, srv->dev_id, srv->cfg.ndevs,
+				    bufp, lenp);
 
-	/* the kernel's reader takes no more; a prefix would be a lie */
-	if (l->nsimple > FUSE_FMAP_MAX_EXTENTS) {
+	if (err == -E2BIG)
 		pr_warn("%s: %u extents: more than a FUSE_FMAP layout reply carries (%u)",
 			f->name, l->nsimple, FUSE_FMAP_MAX_EXTENTS);
-		return -E2BIG;
-	}
-	buf = calloc(1, max);
-	if (!buf)
-		return -ENOMEM;
-	hdr = (void *)buf;
-	pos = buf + sizeof(*hdr);
-	if (l->kind == FBS_LAYOUT_SIMPLE) {
-		hdr->kind = FUSE_FMAP_LAYOUT_SIMPLE;
-		for (i = 0; i < l->nsimple && l->simple[i].file_off == covered; i++) {
-			struct fuse_fmap_simple *fs = (void *)pos;
-
-			fs->dev_id = srv->dev_id[l->simple[i].dev];
-			fs->dev_offset = l->simple[i].dev_off;
-			fs->length = l->simple[i].len;
-			covered += fs->length;
-			pos += sizeof(*fs);
-		}
-		hdr->nextents = i;
-	} else {
-		hdr->kind = FUSE_FMAP_LAYOUT_INTERLEAVED;
-		for (i = 0; i < l->nileave && l->ileave[i].file_off == covered; i++) {
-			const struct fmap_ileave_ext *ie = &l->ileave[i];
-			struct fuse_fmap_interleave *fi = (void *)pos;
-
-			fi->length = ie->len;
-			fi->strip_shift = ie->strip_shift;
-			fi->chunk_shift = ie->chunk_shift;
-			pos += sizeof(*fi);
-			for (s = 0; s < (1U << ie->strip_shift); s++) {
-				struct fuse_fmap_strip *st = (void *)pos;
-
-				st->dev_id = srv->dev_id[ie->strips[s].dev];
-				st->dev_offset = ie->strips[s].dev_off;
-				pos += sizeof(*st);
-			}
-			covered += ie->len;
-		}
-		hdr->nextents = i;
-	}
-	hdr->file_size = covered;
-	*bufp = buf;
-	*lenp = pos - buf;
-	return 0;
+	return err;
 }
 
 /* Called by the shim for every FUSE_FMAP request. */
