@@ -158,6 +158,8 @@ static const char *const stats_details[] = {
 static const struct cli_opt mount_opts[] = {
 	{ 'f', "foreground", CLI_OPT_FLAG, offsetof(struct cli_mount_args, foreground), NULL,
 	  "serve in this process; do not daemonize" },
+	{ 'd', "debug", CLI_OPT_FLAG, offsetof(struct cli_mount_args, debug), NULL,
+	  "-f, and log every mapping request and reply (debug messages)" },
 	{ 'o', "options", CLI_OPT_STRING, offsetof(struct cli_mount_args, options), "OPTS",
 	  "comma-separated: resolver=bpf (default), resolver=builtin or resolver=upcall; ro" },
 	{ 0 }

@@ -89,6 +89,7 @@ struct cli_stats_args {
 
 struct cli_mount_args {
 	bool foreground;	/* -f: serve in this process */
+	bool debug;		/* -d: -f, and every request logged */
 	const char *options;	/* -o: comma-separated, "resolver=upcall", "ro" */
 };
 

@@ -307,7 +307,9 @@ int cli_mount(const struct cli_mount_args *args, int n, char **operands, FILE *o
 	code = check_mountpoint(mnt);
 	if (code)
 		return code;
-	if (args->foreground)
+	if (args->debug)
+		fbs_log_set_level(FBS_LOG_DEBUG);
+	if (args->foreground || args->debug)
 		return serve(operands, ndevs, mnt, resolver, ro, -1);
 
 	if (pipe2(p, O_CLOEXEC)) {
