@@ -42,14 +42,6 @@ struct fs_device {
 	struct dev_id id;
 };
 
-/* A file's extents, copied out of the namespace. */
-struct fs_layout {
-	struct fmap_simple_ext *simple;
-	__u32 nsimple, simple_cap;
-	struct fmap_ileave_ext ileave[FMAP_MAX_ILEAVE];
-	__u32 nileave;
-};
-
 struct fs {
 	pthread_mutex_t lock;	/* owner ops, allocator, writer */
 	bool owner;
@@ -76,7 +68,7 @@ struct fs {
 	__u64 end_off;
 	bool corrupt;
 
-	struct fs_layout lay;	/* scratch, under the lock */
+	struct ns_layout lay;	/* scratch, under the lock */
 	struct fs_alloc_policy policy;	/* under the lock */
 };
 
@@ -853,39 +845,10 @@ int fs_rename(struct fs *fs, __u64 old_parent, const char *old_name, __u64 new_p
 	return op_done(fs, err, "rename", old_name);
 }
 
-static int copy_layout(void *ctx, __u64 ino, const struct fmap_simple_ext *simple,
-		       __u32 nsimple, const struct fmap_ileave_ext *ileave, __u32 nileave)
-{
-	struct fs_layout *l = ctx;
-
-	(void)ino;
-	if (nsimple > l->simple_cap) {
-		__u32 cap = l->simple_cap ? l->simple_cap : 16;
-		struct fmap_simple_ext *p;
-
-		while (cap < nsimple)
-			cap *= 2;
-		p = realloc(l->simple, (size_t)cap * sizeof(*p));
-		if (!p)
-			return -ENOMEM;
-		l->simple = p;
-		l->simple_cap = cap;
-	}
-	if (nileave > FMAP_MAX_ILEAVE)
-		return -EFBIG;
-	if (nsimple)
-		memcpy(l->simple, simple, (size_t)nsimple * sizeof(*simple));
-	if (nileave)
-		memcpy(l->ileave, ileave, (size_t)nileave * sizeof(*ileave));
-	l->nsimple = nsimple;
-	l->nileave = nileave;
-	return 0;
-}
-
 /* Regular file @ino's layout into fs->lay. */
 static int load_layout(struct fs *fs, __u64 ino)
 {
-	int err = ns_get_layout(fs->ns, ino, copy_layout, &fs->lay);
+	int err = ns_layout_get(fs->ns, ino, &fs->lay);
 
 	if (err == -EINVAL || err == -EISDIR)
 		return fail(err, "ino %llu is not a regular file", (unsigned long long)ino);
@@ -895,7 +858,7 @@ static int load_layout(struct fs *fs, __u64 ino)
 }
 
 /* End of the last byte the layout maps (0 if none). */
-static __u64 layout_end(const struct fs_layout *l)
+static __u64 layout_end(const struct ns_layout *l)
 {
 	__u64 end = 0;
 	__u32 i;
@@ -992,7 +955,7 @@ static int span_cmp(const void *a, const void *b)
  * (a log from before STRIPE entries) the geometry of an interleaved last
  * extent.
  */
-static bool file_stripe(struct fs *fs, __u64 ino, const struct fs_layout *l,
+static bool file_stripe(struct fs *fs, __u64 ino, const struct ns_layout *l,
 			struct fs_stripe *st)
 {
 	const struct fmap_ileave_ext *last = NULL;
@@ -1013,7 +976,7 @@ static bool file_stripe(struct fs *fs, __u64 ino, const struct fs_layout *l,
 }
 
 /* The extent of @l that maps @off, into @ext; false if none does. */
-static bool covering(const struct fs_layout *l, __u64 off, struct fs_extent *ext)
+static bool covering(const struct ns_layout *l, __u64 off, struct fs_extent *ext)
 {
 	__u32 lo = 0, hi = l->nsimple, i;
 
@@ -1048,7 +1011,7 @@ static bool covering(const struct fs_layout *l, __u64 off, struct fs_extent *ext
 /* What one call allocates, until it is journaled or given back. */
 struct new_space {
 	struct fmap_simple_ext *simple;
-	__u32 nsimple, simple_cap;
+	__u32 nsimple, cap;
 	/* merged among themselves; one may continue an extent of the file */
 	struct fmap_ileave_ext ileave[FMAP_MAX_ILEAVE];
 	__u32 nileave;
@@ -1066,7 +1029,7 @@ static void new_space_undo(struct fs *fs, struct new_space *got)
 }
 
 /* The simple extent ending at @off: the last new one, or one of the file's. */
-static const struct fmap_simple_ext *simple_before(const struct fs_layout *l,
+static const struct fmap_simple_ext *simple_before(const struct ns_layout *l,
 						   const struct new_space *got, __u64 off)
 {
 	__u32 lo = 0, hi = l->nsimple;
@@ -1089,7 +1052,7 @@ static const struct fmap_simple_ext *simple_before(const struct fs_layout *l,
 	return NULL;
 }
 
-static const struct fmap_ileave_ext *ileave_before(const struct fs_layout *l,
+static const struct fmap_ileave_ext *ileave_before(const struct ns_layout *l,
 						   const struct new_space *got, __u64 off)
 {
 	__u32 i;
@@ -1103,7 +1066,7 @@ static const struct fmap_ileave_ext *ileave_before(const struct fs_layout *l,
 	return NULL;
 }
 
-static int alloc_simple(struct fs *fs, const struct fs_layout *l, struct new_space *got,
+static int alloc_simple(struct fs *fs, const struct ns_layout *l, struct new_space *got,
 			__u64 start, __u64 len)
 {
 	const struct fmap_simple_ext *prev = simple_before(l, got, start);
@@ -1113,14 +1076,14 @@ static int alloc_simple(struct fs *fs, const struct fs_layout *l, struct new_spa
 
 	if (!room)
 		return -E2BIG;
-	if (got->simple_cap < FAMFS_LOG_MAX_SIMPLE) {
+	if (got->cap < FAMFS_LOG_MAX_SIMPLE) {
 		/* one buffer as large as an entry: no growing mid-allocation */
 		struct fmap_simple_ext *p = realloc(got->simple, FAMFS_LOG_MAX_SIMPLE * sizeof(*p));
 
 		if (!p)
 			return -ENOMEM;
 		got->simple = p;
-		got->simple_cap = FAMFS_LOG_MAX_SIMPLE;
+		got->cap = FAMFS_LOG_MAX_SIMPLE;
 	}
 	if (prev) {
 		prev_copy = *prev;
@@ -1147,7 +1110,7 @@ static int alloc_simple(struct fs *fs, const struct fs_layout *l, struct new_spa
  * merge exact continuations, fmap_ileave_continues()) and the file keeps
  * its interleaved extent count.  Anything else is given back.
  */
-static bool continue_ileave(struct fs *fs, const struct fs_layout *l, struct new_space *got,
+static bool continue_ileave(struct fs *fs, const struct ns_layout *l, struct new_space *got,
 			    const struct fs_stripe *st, __u64 start, __u64 len)
 {
 	const struct fmap_ileave_ext *prev = ileave_before(l, got, start);
@@ -1202,7 +1165,7 @@ static int alloc_ileave(struct fs *fs, struct new_space *got, const struct fs_st
 }
 
 /* Unit-rounded file ranges the layout occupies, sorted, into *@out. */
-static int occupied(const struct fs_layout *l, struct span **out, __u32 *n)
+static int occupied(const struct ns_layout *l, struct span **out, __u32 *n)
 {
 	struct span *s = malloc(((size_t)l->nsimple + l->nileave + 1) * sizeof(*s));
 	__u32 i, k = 0;
@@ -1222,7 +1185,7 @@ static int occupied(const struct fs_layout *l, struct span **out, __u32 *n)
 }
 
 /* Allocate every hole of [start, end), in file order, into @got. */
-static int fill_holes(struct fs *fs, const struct fs_layout *l, const struct fs_stripe *st,
+static int fill_holes(struct fs *fs, const struct ns_layout *l, const struct fs_stripe *st,
 		      struct new_space *got, __u64 start, __u64 end)
 {
 	__u64 cur = start, mapped = 0, stripe = st ? (__u64)st->nstrips * st->chunk_size : UNIT;

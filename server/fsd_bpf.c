@@ -35,7 +35,7 @@ void fsd_bpf_sync(struct fsd *d, __u64 ino)
 	struct fmap_ileave_ext ileave[FMAP_MAX_ILEAVE];
 	struct famfs_file_extents fe = { 0 };
 	struct famfs_slice old = { 0 };
-	struct lay l = { 0 };
+	struct ns_layout l = { 0 };
 	struct ns_attr a;
 	__u32 i, s;
 	int err;
@@ -46,7 +46,7 @@ void fsd_bpf_sync(struct fsd *d, __u64 ino)
 	if (!err && (!S_ISREG(a.mode) || !a.nlink))
 		err = -ENOENT;
 	if (!err)
-		err = fsd_lay_get(d, ino, &l);
+		err = ns_layout_get(d->ns, ino, &l);
 	if (!err && l.nsimple && l.nileave) {
 		/* fs.c: simple extents after FMAP_MAX_ILEAVE it could not grow in place */
 		pr_info("ino %llu: simple and interleaved extents: its misses go by upcall",

@@ -22,38 +22,7 @@
 
 /* ---- layouts ---- */
 
-static int lay_copy(void *ctx, __u64 ino, const struct fmap_simple_ext *simple,
-		    __u32 nsimple, const struct fmap_ileave_ext *ileave, __u32 nileave)
-{
-	struct lay *l = ctx;
-
-	(void)ino;
-	if (nileave > FMAP_MAX_ILEAVE)
-		return -EFBIG;
-	if (nsimple > l->cap) {
-		struct fmap_simple_ext *p = realloc(l->simple, (size_t)nsimple * sizeof(*p));
-
-		if (!p)
-			return -ENOMEM;
-		l->simple = p;
-		l->cap = nsimple;
-	}
-	if (nsimple)
-		memcpy(l->simple, simple, (size_t)nsimple * sizeof(*simple));
-	if (nileave)
-		memcpy(l->ileave, ileave, (size_t)nileave * sizeof(*ileave));
-	l->nsimple = nsimple;
-	l->nileave = nileave;
-	return 0;
-}
-
-int fsd_lay_get(struct fsd *d, __u64 ino, struct lay *l)
-{
-	l->nsimple = l->nileave = 0;
-	return ns_get_layout(d->ns, ino, lay_copy, l);
-}
-
-int fsd_lay_map(const struct lay *l, __u64 off, struct fmap_mapping *m,
+int fsd_lay_map(const struct ns_layout *l, __u64 off, struct fmap_mapping *m,
 		   const struct fmap_ileave_ext **ie)
 {
 	__u32 i;
@@ -72,7 +41,7 @@ int fsd_lay_map(const struct lay *l, __u64 off, struct fmap_mapping *m,
 	return -FMAP_ENXIO;
 }
 
-__u64 fsd_lay_next(const struct lay *l, __u64 off)
+__u64 fsd_lay_next(const struct ns_layout *l, __u64 off)
 {
 	__u64 next = ~0ULL;
 	__u32 i;
@@ -129,7 +98,7 @@ static int dev_zero(struct fsd *d, __u32 dev, __u64 off, __u64 len)
 }
 
 /* Zero what @l maps of the file range [start, end). */
-static int zero_mapped(struct fsd *d, const struct lay *l, __u64 start, __u64 end)
+static int zero_mapped(struct fsd *d, const struct ns_layout *l, __u64 start, __u64 end)
 {
 	const struct fmap_ileave_ext *ie;
 	struct fmap_mapping m;
@@ -154,7 +123,7 @@ static int zero_mapped(struct fsd *d, const struct lay *l, __u64 start, __u64 en
 }
 
 /* Zero what @new maps and @old did not: the space an allocation added. */
-static int zero_fresh(struct fsd *d, const struct lay *old, const struct lay *new)
+static int zero_fresh(struct fsd *d, const struct ns_layout *old, const struct ns_layout *new)
 {
 	const struct fmap_ileave_ext *ie;
 	struct fmap_mapping m;
@@ -190,7 +159,7 @@ static int zero_fresh(struct fsd *d, const struct lay *old, const struct lay *ne
 /* ---- FUSE_FMAP ---- */
 
 /* The reply for @off, which @l maps: simple, or a whole interleaved extent. */
-static int map_reply(struct fsd *d, const struct lay *l, __u64 off, struct fuse_fmap_reply *r)
+static int map_reply(struct fsd *d, const struct ns_layout *l, __u64 off, struct fuse_fmap_reply *r)
 {
 	const struct fmap_ileave_ext *ie;
 	struct fmap_mapping m;
@@ -208,13 +177,13 @@ static int map_reply(struct fsd *d, const struct lay *l, __u64 off, struct fuse_
 }
 
 /* Allocate for a write at @off, zero what is new, and map it; @space held exclusively. */
-static int alloc_reply(struct fsd *d, __u64 ino, __u64 off, __u64 want, struct lay *old,
-		       struct lay *new, struct fuse_fmap_reply *r)
+static int alloc_reply(struct fsd *d, __u64 ino, __u64 off, __u64 want, struct ns_layout *old,
+		       struct ns_layout *new, struct fuse_fmap_reply *r)
 {
 	const struct fmap_ileave_ext *ie;
 	struct fmap_mapping m;
 	struct fs_extent ext;
-	int err = fsd_lay_get(d, ino, old);
+	int err = ns_layout_get(d->ns, ino, old);
 
 	if (err)
 		return err;
@@ -229,7 +198,7 @@ static int alloc_reply(struct fsd *d, __u64 ino, __u64 off, __u64 want, struct l
 			pr_warn("allocating for ino %llu: %s", (unsigned long long)ino, fs_msg());
 		return err;
 	}
-	err = fsd_lay_get(d, ino, new);
+	err = ns_layout_get(d->ns, ino, new);
 	if (!err)
 		err = zero_fresh(d, old, new);
 	if (err) {
@@ -253,7 +222,7 @@ static int fmap(struct fsd *d, __u64 ino, const struct fuse_fmap_in *in,
 {
 	bool write = in->op_flags & FUSE_FMAP_OP_WRITE, hole = false;
 	__u64 off = in->offset & ~(PAGE - 1), want, end;
-	struct lay old = { 0 }, new = { 0 };
+	struct ns_layout old = { 0 }, new = { 0 };
 	const struct fmap_ileave_ext *ie;
 	struct fmap_mapping m;
 	struct ns_attr a;
@@ -262,7 +231,7 @@ static int fmap(struct fsd *d, __u64 ino, const struct fuse_fmap_in *in,
 	if (write && d->read_only)
 		return -EROFS;		/* a follower allocates nothing */
 	pthread_rwlock_rdlock(&d->space);
-	err = d->zero_failed ? -EIO : fsd_lay_get(d, ino, &old);
+	err = d->zero_failed ? -EIO : ns_layout_get(d->ns, ino, &old);
 	if (!err) {
 		hole = fsd_lay_map(&old, off, &m, &ie) == -FMAP_ENXIO;
 		if (!hole)
@@ -294,14 +263,14 @@ static int fmap(struct fsd *d, __u64 ino, const struct fuse_fmap_in *in,
  */
 static void layout_reply(struct fsd *d, const struct fuse_in_header *in)
 {
-	struct lay l = { 0 };
+	struct ns_layout l = { 0 };
 	size_t len = 0;
 	void *buf = NULL;
 	int err = -EOPNOTSUPP;	/* FUSE_FMAP_BUILTIN was not offered */
 
 	if (d->resolver == FSD_RESOLVER_BUILTIN) {
 		pthread_rwlock_rdlock(&d->space);
-		err = d->zero_failed ? -EIO : fsd_lay_get(d, in->nodeid, &l);
+		err = d->zero_failed ? -EIO : ns_layout_get(d->ns, in->nodeid, &l);
 		if (!err)
 			err = fmap_reply_layout(l.simple, l.nsimple, l.ileave, l.nileave,
 						d->dev_id, d->ndevs, &buf, &len);
@@ -339,7 +308,7 @@ void fsd_shim_fmap(void *data, const struct fuse_in_header *in,
 
 int fsd_set_size(struct fsd *d, __u64 ino, struct ns_setattr *sa, __u64 old_size)
 {
-	struct lay l = { 0 };
+	struct ns_layout l = { 0 };
 	__u64 from, to;
 	int err;
 
@@ -358,7 +327,7 @@ int fsd_set_size(struct fsd *d, __u64 ino, struct ns_setattr *sa, __u64 old_size
 	 */
 	from = min_u64(old_size, sa->size);
 	to = sa->size < old_size ? round_up(sa->size, UNIT) : round_up(sa->size, PAGE);
-	err = fsd_lay_get(d, ino, &l);
+	err = ns_layout_get(d->ns, ino, &l);
 	if (!err)
 		err = zero_mapped(d, &l, from, to);
 	free(l.simple);
@@ -378,7 +347,7 @@ int fsd_shim_fmap_end(void *data, const struct fuse_in_header *in,
 {
 	struct fsd *d = data;
 	struct ns_setattr sa = { .valid = FAMFS_SETATTR_SIZE, .size = arg->size };
-	struct lay l = { 0 };
+	struct ns_layout l = { 0 };
 	struct ns_attr a;
 	int err;
 
@@ -394,7 +363,7 @@ int fsd_shim_fmap_end(void *data, const struct fuse_in_header *in,
 	if (!err && arg->size > a.size) {
 		/* a write past the end leaves a gap: what it maps must read as zeroes */
 		if (arg->offset > a.size) {
-			err = fsd_lay_get(d, in->nodeid, &l);
+			err = ns_layout_get(d->ns, in->nodeid, &l);
 			if (!err)
 				err = zero_mapped(d, &l, a.size, arg->offset);
 		}

@@ -108,20 +108,12 @@ static inline bool fsd_refuse_ro(fuse_req_t req)
 	return true;
 }
 
-/* fsd_fmap.c: a file's extents, copied out of the namespace */
-struct lay {
-	struct fmap_simple_ext *simple;
-	__u32 nsimple, cap;
-	struct fmap_ileave_ext ileave[FMAP_MAX_ILEAVE];
-	__u32 nileave;
-};
-
-int fsd_lay_get(struct fsd *d, __u64 ino, struct lay *l);
+/* fsd_fmap.c */
 /* Where @off lives; -FMAP_ENXIO in a hole.  *@ie: its interleaved extent. */
-int fsd_lay_map(const struct lay *l, __u64 off, struct fmap_mapping *m,
+int fsd_lay_map(const struct ns_layout *l, __u64 off, struct fmap_mapping *m,
 		const struct fmap_ileave_ext **ie);
 /* The first extent start above @off, or ~0. */
-__u64 fsd_lay_next(const struct lay *l, __u64 off);
+__u64 fsd_lay_next(const struct ns_layout *l, __u64 off);
 /* Set the size of regular file @ino, zeroing what it must not show; @space held. */
 int fsd_set_size(struct fsd *d, __u64 ino, struct ns_setattr *sa, __u64 old_size);
 /* the shim's hooks (fuse_shim.h) */

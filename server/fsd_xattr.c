@@ -33,13 +33,13 @@ static bool pol_get(struct fsd *d, __u64 ino, struct fs_stripe *st)
 static bool stripe_of(struct fsd *d, __u64 ino, const struct ns_attr *a, struct fs_stripe *st)
 {
 	const struct fmap_ileave_ext *last = NULL;
-	struct lay l = { 0 };
+	struct ns_layout l = { 0 };
 	__u64 end = 0;
 	__u32 i;
 
 	if (pol_get(d, ino, st))
 		return st->nstrips;
-	if (!S_ISREG(a->mode) || fsd_lay_get(d, ino, &l))
+	if (!S_ISREG(a->mode) || ns_layout_get(d->ns, ino, &l))
 		return false;
 	for (i = 0; i < l.nsimple; i++)
 		end = end > l.simple[i].file_off + l.simple[i].len ? end :
@@ -107,7 +107,7 @@ static int layout_xattr(struct fsd *d, __u64 ino, char **out, size_t *outlen)
 	struct famfs_xattr_layout *h;
 	struct fmap_simple_ext *se;
 	struct fmap_ileave_ext *ie;
-	struct lay l = { 0 };
+	struct ns_layout l = { 0 };
 	struct ns_attr a;
 	size_t len;
 	__u32 i, s;
@@ -120,7 +120,7 @@ static int layout_xattr(struct fsd *d, __u64 ino, char **out, size_t *outlen)
 	if (!err && !S_ISREG(a.mode))
 		err = -ENODATA;
 	if (!err)
-		err = fsd_lay_get(d, ino, &l);
+		err = ns_layout_get(d->ns, ino, &l);
 	pthread_rwlock_unlock(&d->space);
 	if (err) {
 		free(l.simple);

@@ -1864,6 +1864,41 @@ int ns_get_layout(struct ns *ns, __u64 ino, ns_layout_fn fn, void *ctx)
 	return err;
 }
 
+static int layout_copy(void *ctx, __u64 ino, const struct fmap_simple_ext *simple,
+		       __u32 nsimple, const struct fmap_ileave_ext *ileave, __u32 nileave)
+{
+	struct ns_layout *l = ctx;
+
+	(void)ino;
+	if (nileave > FMAP_MAX_ILEAVE)
+		return -EFBIG;
+	if (nsimple > l->cap) {
+		__u32 cap = l->cap ? l->cap : 16;
+		struct fmap_simple_ext *p;
+
+		while (cap < nsimple)
+			cap *= 2;
+		p = realloc(l->simple, (size_t)cap * sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		l->simple = p;
+		l->cap = cap;
+	}
+	if (nsimple)
+		memcpy(l->simple, simple, (size_t)nsimple * sizeof(*simple));
+	if (nileave)
+		memcpy(l->ileave, ileave, (size_t)nileave * sizeof(*ileave));
+	l->nsimple = nsimple;
+	l->nileave = nileave;
+	return 0;
+}
+
+int ns_layout_get(struct ns *ns, __u64 ino, struct ns_layout *l)
+{
+	l->nsimple = l->nileave = 0;
+	return ns_get_layout(ns, ino, layout_copy, l);
+}
+
 /* -------------------------------------------------------------------- */
 /* Life cycle */
 

@@ -266,6 +266,17 @@ typedef int (*ns_layout_fn)(void *ctx, __u64 ino,
 /* One file's extents (-ENOENT, -EISDIR, -EINVAL for a symlink). */
 int ns_get_layout(struct ns *ns, __u64 ino, ns_layout_fn fn, void *ctx);
 
+/* A file's extents copied out of the namespace; free(@simple) when done. */
+struct ns_layout {
+	struct fmap_simple_ext *simple;
+	__u32 nsimple, cap;
+	struct fmap_ileave_ext ileave[FMAP_MAX_ILEAVE];
+	__u32 nileave;
+};
+
+/* ns_get_layout() into @l, reusing its buffer: -ENOMEM as well. */
+int ns_layout_get(struct ns *ns, __u64 ino, struct ns_layout *l);
+
 /*
  * Every regular file's extents, orphans included: the space in use, for
  * the allocator at mount and for fsck's overlap checks.
