@@ -16,4 +16,4 @@ accel=(--disable-kvm)
 
 
 exec "$vng" --run "$kernel" "${accel[@]}" --cpus 2 --memory 8G \
-	--append "memmap=1G!4G memmap=1G!5G memmap=1G!6G" -- "$here/demo-guest.sh" "$build" < /dev/null
+	--append "no5lvl memmap=1G!4G memmap=1G!5G memmap=1G!6G" -- "$here/demo-guest.sh" "$build" < /dev/null
