@@ -135,6 +135,19 @@ int famfs_slices_free(struct famfs_slices *s, __u32 first, __u32 n)
 	return 0;
 }
 
+int famfs_slices_unalloc(struct famfs_slices *s, __u32 first, __u32 n)
+{
+	__u32 i;
+
+	if (!n || first >= s->cap || n > s->cap - first)
+		return -EINVAL;
+	for (i = 0; i < s->nparked_runs; i++)
+		if (first < s->parked[i].start + s->parked[i].len &&
+		    s->parked[i].start < first + n)
+			return -EINVAL;
+	return release(s, first, n);	/* -EINVAL if it overlaps a free run */
+}
+
 void famfs_slices_reclaim(struct famfs_slices *s)
 {
 	__u32 i, kept = 0;

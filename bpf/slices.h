@@ -40,6 +40,13 @@ int famfs_slices_alloc(struct famfs_slices *s, __u32 n, __u32 *first);
 /* Park a run that famfs_slices_alloc() returned: -EINVAL if it was not. */
 int famfs_slices_free(struct famfs_slices *s, __u32 first, __u32 n);
 
+/*
+ * Give back at once a run that famfs_slices_alloc() returned and that no
+ * descriptor ever named (nothing can be reading it): -EINVAL if it was
+ * not allocated.  Runs parked before stay parked.
+ */
+int famfs_slices_unalloc(struct famfs_slices *s, __u32 first, __u32 n);
+
 /* A grace period passed since the runs parked so far: make them free. */
 void famfs_slices_reclaim(struct famfs_slices *s);
 

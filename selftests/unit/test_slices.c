@@ -95,6 +95,37 @@ static void bad_frees_refused(void **state)
 	famfs_slices_fini(&s);
 }
 
+/*
+ * A run no descriptor named goes back at once, and leaves what others
+ * parked parked (the loader's undo must not skip their grace period).
+ */
+static void unalloc_keeps_parked(void **state)
+{
+	struct famfs_slices s;
+	__u32 a, b, c;
+
+	(void)state;
+	assert_int_equal(famfs_slices_init(&s, 20), 0);
+	assert_int_equal(famfs_slices_alloc(&s, 10, &a), 0);
+	assert_int_equal(famfs_slices_alloc(&s, 10, &b), 0);
+	assert_int_equal(famfs_slices_free(&s, a, 10), 0);
+	assert_int_equal(famfs_slices_unalloc(&s, b, 10), 0);
+	assert_int_equal(s.nfree, 10);
+	assert_int_equal(s.nparked, 10);
+	assert_int_equal(famfs_slices_alloc(&s, 10, &c), 0);
+	assert_int_equal(c, b);			/* b again, not the parked a */
+	assert_int_equal(famfs_slices_alloc(&s, 1, &c), -ENOSPC);
+	/* refused: parked, already free, out of range, empty */
+	assert_int_equal(famfs_slices_unalloc(&s, a, 10), -EINVAL);
+	assert_int_equal(famfs_slices_unalloc(&s, b, 10), 0);
+	assert_int_equal(famfs_slices_unalloc(&s, b, 10), -EINVAL);
+	assert_int_equal(famfs_slices_unalloc(&s, 15, 10), -EINVAL);
+	assert_int_equal(famfs_slices_unalloc(&s, 0, 0), -EINVAL);
+	assert_int_equal(s.nfree, 10);
+	assert_int_equal(s.nparked, 10);
+	famfs_slices_fini(&s);
+}
+
 /* Random alloc/free against a bitmap of what is handed out. */
 static void random_against_bitmap(void **state)
 {
@@ -148,6 +179,7 @@ int main(void)
 		cmocka_unit_test(parked_until_reclaimed),
 		cmocka_unit_test(free_merges_neighbours),
 		cmocka_unit_test(bad_frees_refused),
+		cmocka_unit_test(unalloc_keeps_parked),
 		cmocka_unit_test(random_against_bitmap),
 	};
 
