@@ -384,53 +384,86 @@ static int write_slice(int fd, __u32 first, const void *vals, size_t size,
 	return err;
 }
 
-static const char *kind_name(__u32 kind)
+/* The two kinds of extents, each with its array, slices and limits */
+enum kind { SIMPLE, ILEAVE };
+
+static const char *const kind_name[] = { "simple", "interleaved" };
+
+/* Whether a page of [off, off + len) is in @e, sorted and disjoint. */
+static bool simple_overlaps(const struct fmap_simple_ext *e, __u32 n, __u64 off, __u64 len)
 {
-	return kind == FAMFS_FILE_SIMPLE ? "simple" : "interleaved";
+	__u32 lo = 0, hi = n, mid;
+
+	/* the first extent that ends past @off: ends are sorted too */
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (e[mid].file_off + e[mid].len <= off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && e[lo].file_off < off + len;
 }
 
 /* Refuse what does not fit, with the reason; never truncate. */
 static int check_fit(struct famfs_loader *l, __u64 nodeid,
 		     const struct famfs_file_extents *fe)
 {
-	__u32 per_file = fe->kind == FAMFS_FILE_SIMPLE ? FMAP_MAX_SIMPLE :
-			 FMAP_MAX_ILEAVE;
-	__u32 cap = fe->kind == FAMFS_FILE_SIMPLE ? l->max_simple : l->max_ileave;
+	const __u32 n[] = { fe->nsimple, fe->nileave };
+	const __u32 per_file[] = { FMAP_MAX_SIMPLE, FMAP_MAX_ILEAVE };
+	const __u32 cap[] = { l->max_simple, l->max_ileave };
 	__u32 i;
-	int err;
+	int k, err = 0;
 
-	if (fe->n > per_file) {
-		pr_err("file %llu: layout of %u %s extents refused: the BPF "
-		       "resolver takes at most %u per file",
-		       (unsigned long long)nodeid, fe->n, kind_name(fe->kind),
-		       per_file);
-		return -E2BIG;
+	for (k = SIMPLE; k <= ILEAVE; k++) {
+		if (n[k] > per_file[k]) {
+			pr_err("file %llu: layout of %u %s extents refused: the BPF "
+			       "resolver takes at most %u per file",
+			       (unsigned long long)nodeid, n[k], kind_name[k], per_file[k]);
+			return -E2BIG;
+		}
+		if (n[k] > cap[k]) {
+			pr_err("file %llu: layout of %u %s extents refused: larger than "
+			       "the whole extent map (%u entries; raise its size)",
+			       (unsigned long long)nodeid, n[k], kind_name[k], cap[k]);
+			return -E2BIG;
+		}
 	}
-	if (fe->n > cap) {
-		pr_err("file %llu: layout of %u %s extents refused: larger than "
-		       "the whole extent map (%u entries; raise its size)",
-		       (unsigned long long)nodeid, fe->n, kind_name(fe->kind), cap);
-		return -E2BIG;
-	}
-	if (fe->kind == FAMFS_FILE_SIMPLE) {
-		err = fmap_simple_check(fe->simple, fe->n);
-	} else {
-		for (i = 0, err = 0; i < fe->n && !err; i++)
-			err = fmap_ileave_check(&fe->ileave[i]);
-	}
+	if (fe->nsimple)
+		err = fmap_simple_check(fe->simple, fe->nsimple);
 	if (err) {
-		pr_err("file %llu: malformed %s extents: %s",
-		       (unsigned long long)nodeid, kind_name(fe->kind),
-		       strerror(-err));
+		pr_err("file %llu: malformed simple extents: %s",
+		       (unsigned long long)nodeid, strerror(-err));
 		return err;
+	}
+	for (i = 0; i < fe->nileave && !err; i++)
+		err = fmap_ileave_check(&fe->ileave[i]);
+	if (err) {
+		pr_err("file %llu: malformed interleaved extents: %s",
+		       (unsigned long long)nodeid, strerror(-err));
+		return err;
+	}
+	/* the program takes the simple one: the layout would be ambiguous */
+	for (i = 0; i < fe->nileave; i++) {
+		if (simple_overlaps(fe->simple, fe->nsimple, fe->ileave[i].file_off,
+				    fe->ileave[i].len)) {
+			pr_err("file %llu: interleaved extent %u overlaps a simple one",
+			       (unsigned long long)nodeid, i);
+			return -EINVAL;
+		}
 	}
 	return 0;
 }
 
-static int alloc_slice(struct famfs_loader *l, __u64 nodeid, __u32 kind,
+static struct famfs_slices *slices_of(struct famfs_loader *l, enum kind k)
+{
+	return k == SIMPLE ? &l->simple : &l->ileave;
+}
+
+static int alloc_slice(struct famfs_loader *l, __u64 nodeid, enum kind k,
 		       __u32 n, __u32 *first)
 {
-	struct famfs_slices *s = kind == FAMFS_FILE_SIMPLE ? &l->simple : &l->ileave;
+	struct famfs_slices *s = slices_of(l, k);
 	int err;
 
 	if (!famfs_slices_alloc(s, n, first))
@@ -446,16 +479,17 @@ static int alloc_slice(struct famfs_loader *l, __u64 nodeid, __u32 kind,
 	}
 	pr_err("file %llu: layout of %u %s extents refused: no free run that "
 	       "long in the extent map (%llu of %u entries free, longest run %u)",
-	       (unsigned long long)nodeid, n, kind_name(kind),
+	       (unsigned long long)nodeid, n, kind_name[k],
 	       (unsigned long long)s->nfree, s->cap, famfs_slices_largest(s));
 	return -ENOSPC;
 }
 
 static void slice_of(const struct famfs_file *f, struct famfs_slice *s)
 {
-	s->kind = f->kind;
-	s->first = f->first;
-	s->n = f->nextents;
+	s->simple_first = f->simple_first;
+	s->nsimple = f->nsimple;
+	s->ileave_first = f->ileave_first;
+	s->nileave = f->nileave;
 }
 
 int famfs_loader_set_file(struct famfs_loader *l, __u64 nodeid,
@@ -467,9 +501,7 @@ int famfs_loader_set_file(struct famfs_loader *l, __u64 nodeid,
 	int err;
 
 	memset(old, 0, sizeof(*old));
-	if (fe->kind != FAMFS_FILE_SIMPLE && fe->kind != FAMFS_FILE_INTERLEAVED)
-		return -EINVAL;
-	if (!fe->n) {
+	if (!fe->nsimple && !fe->nileave) {
 		err = famfs_loader_remove_file(l, nodeid, old);
 		return err == -ENOENT ? 0 : err;
 	}
@@ -479,30 +511,39 @@ int famfs_loader_set_file(struct famfs_loader *l, __u64 nodeid,
 	had = !bpf_map_lookup_elem(l->files_fd, &nodeid, &prev);
 
 	desc.size = fe->size;
-	desc.kind = fe->kind;
-	desc.nextents = fe->n;
-	if (fe->kind == FAMFS_FILE_SIMPLE)
-		desc.uniform_shift = fmap_simple_uniform_shift(fe->simple, fe->n);
-	err = alloc_slice(l, nodeid, fe->kind, fe->n, &desc.first);
-	if (err)
-		return err;
+	desc.nsimple = fe->nsimple;
+	desc.nileave = fe->nileave;
+	if (fe->nsimple) {
+		desc.uniform_shift = fmap_simple_uniform_shift(fe->simple, fe->nsimple);
+		err = alloc_slice(l, nodeid, SIMPLE, fe->nsimple, &desc.simple_first);
+		if (err)
+			return err;
+	}
+	if (fe->nileave) {
+		err = alloc_slice(l, nodeid, ILEAVE, fe->nileave, &desc.ileave_first);
+		if (err) {
+			desc.nileave = 0;
+			goto undo;
+		}
+	}
 	/* the extents first: the descriptor must never name unwritten ones */
-	if (fe->kind == FAMFS_FILE_SIMPLE)
-		err = write_slice(l->simple_fd, desc.first, fe->simple,
-				  sizeof(*fe->simple), fe->n);
-	else
-		err = write_slice(l->ileave_fd, desc.first, fe->ileave,
-				  sizeof(*fe->ileave), fe->n);
+	if (fe->nsimple)
+		err = write_slice(l->simple_fd, desc.simple_first, fe->simple,
+				  sizeof(*fe->simple), fe->nsimple);
+	if (!err && fe->nileave)
+		err = write_slice(l->ileave_fd, desc.ileave_first, fe->ileave,
+				  sizeof(*fe->ileave), fe->nileave);
 	if (err) {
-		pr_err("file %llu: writing %u extents: %s",
-		       (unsigned long long)nodeid, fe->n, strerror(-err));
+		pr_err("file %llu: writing %u simple and %u interleaved extents: %s",
+		       (unsigned long long)nodeid, fe->nsimple, fe->nileave, strerror(-err));
 		goto undo;
 	}
 	if (bpf_map_update_elem(l->files_fd, &nodeid, &desc, BPF_ANY)) {
 		err = -errno;
 		pr_err("file %llu: %s%s", (unsigned long long)nodeid,
 		       strerror(-err), err == -E2BIG ?
-		       " (the files map is full: raise its size)" : "");
+		       " (the files map is full: raise its size)" :
+		       err == -ENOMEM ? " (no memory for its entry)" : "");
 		goto undo;
 	}
 	if (had)
@@ -510,9 +551,10 @@ int famfs_loader_set_file(struct famfs_loader *l, __u64 nodeid,
 	return 0;
 undo:
 	/* never named by a descriptor: reusable at once */
-	famfs_slices_free(fe->kind == FAMFS_FILE_SIMPLE ? &l->simple : &l->ileave,
-			  desc.first, fe->n);
-	famfs_slices_reclaim(fe->kind == FAMFS_FILE_SIMPLE ? &l->simple : &l->ileave);
+	if (desc.nsimple)
+		famfs_slices_unalloc(&l->simple, desc.simple_first, desc.nsimple);
+	if (desc.nileave)
+		famfs_slices_unalloc(&l->ileave, desc.ileave_first, desc.nileave);
 	return err;
 }
 
@@ -544,15 +586,18 @@ int famfs_loader_set_size(struct famfs_loader *l, __u64 nodeid, __u64 size)
 
 void famfs_loader_free_slice(struct famfs_loader *l, const struct famfs_slice *s)
 {
-	int err;
+	const __u32 first[] = { s->simple_first, s->ileave_first };
+	const __u32 n[] = { s->nsimple, s->nileave };
+	int k, err;
 
-	if (!s->kind || !s->n)
-		return;
-	err = famfs_slices_free(s->kind == FAMFS_FILE_SIMPLE ? &l->simple :
-				&l->ileave, s->first, s->n);
-	if (err)
-		pr_warn("freeing %s slice [%u, +%u): %s", kind_name(s->kind),
-			s->first, s->n, strerror(-err));
+	for (k = SIMPLE; k <= ILEAVE; k++) {
+		if (!n[k])
+			continue;
+		err = famfs_slices_free(slices_of(l, k), first[k], n[k]);
+		if (err)
+			pr_warn("freeing %s slice [%u, +%u): %s", kind_name[k],
+				first[k], n[k], strerror(-err));
+	}
 }
 
 int famfs_loader_stats(const struct famfs_loader *l,

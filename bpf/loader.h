@@ -12,11 +12,12 @@
  *                          only once the connection finished INIT
  *   famfs_loader_close()   detach, unpin, free
  *
- * Updating a file: famfs_loader_set_file() writes the new extents into a
- * fresh slice of the extent array, then points the file's descriptor at
- * it, and hands back the slice the file used before.  The caller
+ * Updating a file: famfs_loader_set_file() writes the new extents into
+ * fresh slices of the extent arrays (one per kind the file has), then
+ * points the file's descriptor at them, and hands back the slices the file
+ * used before.  The caller
  * invalidates the kernel's mappings (FUSE_NOTIFY_FMAP_INVAL) and only then
- * gives the old slice back with famfs_loader_free_slice().  Freed entries
+ * gives the old slices back with famfs_loader_free_slice().  Freed entries
  * are reused only after an RCU grace period, so a program that read an old
  * descriptor cannot see another file's extents.
  *
@@ -50,18 +51,26 @@ struct famfs_loader_opts {
 	__u32 max_ileave;	/* of ileave_exts (0: FAMFS_DEF_MAX_ILEAVE) */
 };
 
-/* A file's extents in the maps, to give back after invalidation. */
+/*
+ * A file's extents in the maps, to give back after invalidation: its
+ * simple slice and its interleaved one (n 0: none).
+ */
 struct famfs_slice {
-	__u32 kind;		/* FAMFS_FILE_*; 0: none */
-	__u32 first;
-	__u32 n;
+	__u32 simple_first;
+	__u32 nsimple;
+	__u32 ileave_first;
+	__u32 nileave;
 };
 
-/* A file's layout; device numbers are kernel device ids. */
+/*
+ * A file's layout: simple extents sorted by file offset, interleaved ones
+ * (at most FMAP_MAX_ILEAVE), either or both; device numbers are kernel
+ * device ids.  No page may be in both lists.
+ */
 struct famfs_file_extents {
 	__u64 size;
-	__u32 kind;		/* FAMFS_FILE_* */
-	__u32 n;		/* extents in @simple or @ileave */
+	__u32 nsimple;
+	__u32 nileave;
 	const struct fmap_simple_ext *simple;
 	const struct fmap_ileave_ext *ileave;
 };
@@ -77,8 +86,8 @@ void famfs_loader_close(struct famfs_loader *l);
 const char *famfs_loader_pin_dir(const struct famfs_loader *l);
 
 /*
- * Point file @nodeid at a copy of @fe (n == 0: forget the file).  *@old
- * gets the slice the file had (kind 0: none).  On error nothing changed.
+ * Point file @nodeid at a copy of @fe (no extents: forget the file).  *@old
+ * gets the slices the file had (all n 0: none).  On error nothing changed.
  */
 int famfs_loader_set_file(struct famfs_loader *l, __u64 nodeid,
 			  const struct famfs_file_extents *fe,
@@ -91,7 +100,7 @@ int famfs_loader_remove_file(struct famfs_loader *l, __u64 nodeid,
 /* Record a new size in the descriptor (shown by bpftool; not used to map). */
 int famfs_loader_set_size(struct famfs_loader *l, __u64 nodeid, __u64 size);
 
-/* Give back a slice once the kernel's mappings of it are invalidated. */
+/* Give back both slices once the kernel's mappings of them are invalidated. */
 void famfs_loader_free_slice(struct famfs_loader *l,
 			     const struct famfs_slice *s);
 

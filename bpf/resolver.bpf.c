@@ -7,7 +7,9 @@
  *
  * It finds the file's descriptor in `files` (filled by the server through
  * bpf/loader.c), then the mapping of the page at query->pos through
- * include/fmap.h, the same code the server and the tests use:
+ * include/fmap.h, the same code the server and the tests use, in the
+ * file's simple extents first, then in its interleaved ones (a file may
+ * have both; they never cover the same page):
  *   - simple extents: O(1) for uniform layouts, else a binary search of at
  *     most FMAP_SEARCH_STEPS map reads over the file's slice of simple_exts;
  *   - interleaved extents: the extent holding the page, one of at most
@@ -142,33 +144,28 @@ static __always_inline void ileave_answer(const struct fmap_ileave_ext *ie,
 		___st->field++;		/* per CPU: no atomics */	\
 } while (0)
 
-/* An interleaved file: the extent holding @pos, whole */
-static __always_inline int ileave_resolve(const struct famfs_file *f,
-					  __u64 pos, __u32 op_flags,
-					  struct fuse_fmap_reply *reply)
+/*
+ * The page at @pos: in the file's simple extents (a mapping into @m, 0),
+ * else its interleaved ones (the extent holding it into *@ie, 0), else
+ * -FMAP_ENXIO (a hole); -FMAP_EINVAL for a slice that cannot be read.
+ */
+static __always_inline int find(const struct famfs_file *f, __u64 pos,
+				struct fmap_mapping *m,
+				const struct fmap_ileave_ext **ie)
 {
-	const struct fmap_ileave_ext *ie;
-	int err;
+	__u32 nsimple = f->nsimple, nileave = f->nileave;
+	int err = -FMAP_ENXIO;
 
-	ie = ileave_ext(f->first, f->nextents, pos, &err);
-	if (!ie && err == -FMAP_ENXIO) {
-		if (op_flags & FUSE_FMAP_OP_WRITE)
-			COUNT(needs_alloc);
-		else
-			COUNT(hole);
-		return FUSE_FMAP_RESOLVE_FALLBACK;
-	}
-	if (!ie || ie->strip_shift > FMAP_MAX_STRIP_SHIFT) {
-		COUNT(bad_slice);
-		return FUSE_FMAP_RESOLVE_FALLBACK;
-	}
-	if ((ie->file_off | ie->len) & (FAMFS_PAGE_SIZE - 1)) {
-		COUNT(unaligned);
-		return FUSE_FMAP_RESOLVE_FALLBACK;
-	}
-	ileave_answer(ie, reply);
-	COUNT(handled);
-	return FUSE_FMAP_RESOLVE_HANDLED;
+	*ie = NULL;
+	if (nsimple && f->uniform_shift)
+		err = simple_uniform(f->simple_first, nsimple, f->uniform_shift,
+				     pos, m);
+	else if (nsimple)
+		err = simple_search(f->simple_first, nsimple, pos, m);
+	if (err != -FMAP_ENXIO || !nileave)
+		return err;
+	*ie = ileave_ext(f->ileave_first, nileave, pos, &err);
+	return *ie ? 0 : err;
 }
 
 SEC("struct_ops/resolve")
@@ -178,6 +175,7 @@ int BPF_PROG(famfs_resolve, const struct fuse_fmap_query *query,
 	struct fuse_fmap_out *out = &reply->out;
 	__u64 nodeid = query->nodeid;
 	__u64 pos = query->pos & ~(FAMFS_PAGE_SIZE - 1);
+	const struct fmap_ileave_ext *ie;
 	const struct famfs_file *f;
 	struct fmap_mapping m;
 	int err;
@@ -187,16 +185,7 @@ int BPF_PROG(famfs_resolve, const struct fuse_fmap_query *query,
 		COUNT(unknown_file);
 		return FUSE_FMAP_RESOLVE_FALLBACK;
 	}
-	if (f->kind == FAMFS_FILE_SIMPLE && f->uniform_shift)
-		err = simple_uniform(f->first, f->nextents, f->uniform_shift,
-				     pos, &m);
-	else if (f->kind == FAMFS_FILE_SIMPLE)
-		err = simple_search(f->first, f->nextents, pos, &m);
-	else if (f->kind == FAMFS_FILE_INTERLEAVED)
-		return ileave_resolve(f, pos, query->op_flags, reply);
-	else
-		err = -FMAP_EINVAL;
-
+	err = find(f, pos, &m, &ie);
 	if (err == -FMAP_ENXIO) {
 		if (query->op_flags & FUSE_FMAP_OP_WRITE)
 			COUNT(needs_alloc);
@@ -204,9 +193,19 @@ int BPF_PROG(famfs_resolve, const struct fuse_fmap_query *query,
 			COUNT(hole);
 		return FUSE_FMAP_RESOLVE_FALLBACK;
 	}
-	if (err) {
+	if (err || (ie && ie->strip_shift > FMAP_MAX_STRIP_SHIFT)) {
 		COUNT(bad_slice);
 		return FUSE_FMAP_RESOLVE_FALLBACK;
+	}
+	if (ie) {
+		/* the extent whole: the kernel caches it and computes the chunks */
+		if ((ie->file_off | ie->len) & (FAMFS_PAGE_SIZE - 1)) {
+			COUNT(unaligned);
+			return FUSE_FMAP_RESOLVE_FALLBACK;
+		}
+		ileave_answer(ie, reply);
+		COUNT(handled);
+		return FUSE_FMAP_RESOLVE_HANDLED;
 	}
 	if ((m.file_off | m.len | m.dev_off) & (FAMFS_PAGE_SIZE - 1)) {
 		COUNT(unaligned);

@@ -11,8 +11,12 @@
  *   simple_exts  ARRAY  __u32 -> struct fmap_simple_ext
  *   ileave_exts  ARRAY  __u32 -> struct fmap_ileave_ext
  *   stats        PERCPU_ARRAY, one struct famfs_resolver_stats
- * A file's extents are the slice [first, first + nextents) of the array of
- * its kind, sorted by file offset.
+ * A file's extents are up to two slices, each sorted by file offset: its
+ * simple extents [simple_first, simple_first + nsimple) of simple_exts and
+ * its interleaved ones [ileave_first, ileave_first + nileave) of
+ * ileave_exts.  A file may have both (fs.c gives a striped file simple
+ * extents after FMAP_MAX_ILEAVE interleaved ones it could not grow in
+ * place); the two never cover the same page (the loader checks).
  */
 #ifndef FAMFS_BPF_RESOLVER_COMMON_H
 #define FAMFS_BPF_RESOLVER_COMMON_H
@@ -21,19 +25,20 @@
 #include <linux/types.h>
 #endif
 
-/* famfs_file.kind */
-#define FAMFS_FILE_SIMPLE	1
-#define FAMFS_FILE_INTERLEAVED	2
-
-/* Value of `files`, keyed by the file's FUSE nodeid. */
+/*
+ * Value of `files`, keyed by the file's FUSE nodeid; 32 bytes, no holes.
+ * A slice with n 0 is none (its first is 0); a file has at least one.
+ */
 struct famfs_file {
 	__u64 size;		/* i_size as the server last knew it */
-	__u32 kind;		/* FAMFS_FILE_* */
-	__u32 nextents;		/* length of the file's slice */
-	__u32 first;		/* first index of the slice */
-	__u32 uniform_shift;	/* simple only: 0, or the layout is uniform
+	__u32 nsimple;		/* simple extents */
+	__u32 simple_first;	/* first index of them in simple_exts */
+	__u32 nileave;		/* interleaved extents, <= FMAP_MAX_ILEAVE */
+	__u32 ileave_first;	/* first index of them in ileave_exts */
+	__u32 uniform_shift;	/* 0, or the simple extents are uniform
 				 * (fmap_simple_uniform_shift()) with this
-				 * shift and resolves in O(1) */
+				 * shift and resolve in O(1) */
+	__u32 reserved;		/* 0 */
 };
 
 /*

@@ -25,10 +25,11 @@
 /*
  * Point the resolver's entry for @ino at what the namespace says now, with
  * kernel device ids, or leave the file out: an orphan (nlink 0), a layout
- * that mixes simple and interleaved extents (one kind per file in the
- * maps), one the maps cannot hold (never cut: the upcall serves it).  The
- * slice the file had goes back at once: here a layout only grew, or the
- * caller took the file out first (fsd_bpf_unmap()).  @space held exclusively.
+ * the maps cannot hold (never cut: the upcall serves it).  A layout may
+ * have both kinds of extents (fs.c: simple ones after FMAP_MAX_ILEAVE
+ * interleaved ones it could not grow in place).  The slices the file had
+ * go back at once: here a layout only grew, or the caller took the file
+ * out first (fsd_bpf_unmap()).  @space held exclusively.
  */
 void fsd_bpf_sync(struct fsd *d, __u64 ino)
 {
@@ -47,12 +48,6 @@ void fsd_bpf_sync(struct fsd *d, __u64 ino)
 		err = -ENOENT;
 	if (!err)
 		err = ns_layout_get(d->ns, ino, &l);
-	if (!err && l.nsimple && l.nileave) {
-		/* fs.c: simple extents after FMAP_MAX_ILEAVE it could not grow in place */
-		pr_info("ino %llu: simple and interleaved extents: its misses go by upcall",
-			(unsigned long long)ino);
-		err = -E2BIG;
-	}
 	fe.size = a.size;
 	for (i = 0; !err && i < l.nileave; i++) {
 		ileave[i] = l.ileave[i];
@@ -74,8 +69,8 @@ void fsd_bpf_sync(struct fsd *d, __u64 ino)
 		pr_err("ino %llu: an extent on no device: its misses go by upcall",
 		       (unsigned long long)ino);
 	if (!err) {
-		fe.kind = l.nileave ? FAMFS_FILE_INTERLEAVED : FAMFS_FILE_SIMPLE;
-		fe.n = l.nileave ? l.nileave : l.nsimple;
+		fe.nsimple = l.nsimple;
+		fe.nileave = l.nileave;
 		fe.simple = l.simple;
 		fe.ileave = ileave;
 		err = famfs_loader_set_file(d->bpf, ino, &fe, &old);
@@ -84,10 +79,9 @@ void fsd_bpf_sync(struct fsd *d, __u64 ino)
 				(unsigned long long)ino, strerror(-err));
 	}
 	/* not in the maps: the program sends the kernel to us for it */
-	if (err && famfs_loader_remove_file(d->bpf, ino, &old))
-		old.kind = 0;
-	if (old.kind)
-		famfs_loader_free_slice(d->bpf, &old);
+	if (err)
+		famfs_loader_remove_file(d->bpf, ino, &old);	/* none: old stays empty */
+	famfs_loader_free_slice(d->bpf, &old);
 	free(l.simple);
 }
 

@@ -274,21 +274,19 @@ static int bpf_sync_file(struct fbs_server *srv, const struct fbs_file *f,
 	if (!srv->bpf)
 		return 0;
 	if (l->kind == FBS_LAYOUT_SIMPLE) {
-		fe.kind = FAMFS_FILE_SIMPLE;
-		fe.n = l->nsimple;
-		if (fe.n) {
-			simple = malloc(fe.n * sizeof(*simple));
+		fe.nsimple = l->nsimple;
+		if (fe.nsimple) {
+			simple = malloc(fe.nsimple * sizeof(*simple));
 			if (!simple)
 				return -ENOMEM;
-			for (i = 0; i < fe.n; i++) {
+			for (i = 0; i < fe.nsimple; i++) {
 				simple[i] = l->simple[i];
 				simple[i].dev = srv->dev_id[l->simple[i].dev];
 			}
 		}
 		fe.simple = simple;
 	} else {
-		fe.kind = FAMFS_FILE_INTERLEAVED;
-		fe.n = l->nileave;
+		fe.nileave = l->nileave;
 		for (i = 0; i < l->nileave; i++) {
 			ileave[i] = l->ileave[i];
 			/* unused strips stay zero (fmap_ileave_check) */

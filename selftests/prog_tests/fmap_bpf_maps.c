@@ -7,10 +7,14 @@
  *    leave nothing behind, never a truncated file;
  *  - replace: set_layout moves a file; reads through BPF show the new blocks;
  *  - alloc: a write the server allocates for reaches the map;
+ *  - mixed: a descriptor with both kinds of extents (what fsd_bpf.c writes
+ *    for a striped file that grew simple extents) is answered by BPF from
+ *    both slices; bpftool shows both; an overlap of the two is refused;
  *  - pins: a stale pin directory is cleaned, a second resolver on the
  *    connection is refused, and unmounting unpins.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -159,15 +163,15 @@ static void subtest_bpftool(struct fixture *fx)
 	snprintf(want, sizeof(want), "\"key\": %llu,", (unsigned long long)nodeid);
 	ASSERT_TRUE(strstr(out, want), "dump shows the file's nodeid");
 	ASSERT_TRUE(strstr(out, "\"size\": 16777216,"), "dump shows its size");
-	ASSERT_TRUE(strstr(out, "\"kind\": 1,"), "dump shows kind simple");
-	ASSERT_TRUE(strstr(out, "\"nextents\": 3,"), "dump shows 3 extents");
-	snprintf(want, sizeof(want), "\"first\": %u,", desc.first);
+	ASSERT_TRUE(strstr(out, "\"nsimple\": 3,"), "dump shows 3 simple extents");
+	ASSERT_TRUE(strstr(out, "\"nileave\": 0,"), "dump shows no interleaved ones");
+	snprintf(want, sizeof(want), "\"simple_first\": %u,", desc.simple_first);
 	ASSERT_TRUE(strstr(out, want), "dump shows where they are");
 
 	/* each extent, device index made kernel device id */
 	snprintf(map, sizeof(map), "%s/simple_exts", dir);
 	for (i = 0; i < 3; i++) {
-		__u32 idx = desc.first + i;
+		__u32 idx = desc.simple_first + i;
 
 		if (!bpftool_map(bpftool, "lookup", map, &idx, i ? 0 : FX_LOG_OUT))
 			return;
@@ -206,7 +210,7 @@ static void subtest_oversized(void)
 	struct fixture_opts opts = { .resolver = FBS_RESOLVER_BPF,
 				     .bpf_max_simple = 1024, .bpf_max_ileave = 4 };
 	struct fmap_simple_ext *big = pages(2000, 0), *fits = pages(1000, 0);
-	struct famfs_file_extents fe = { .kind = FAMFS_FILE_SIMPLE };
+	struct famfs_file_extents fe = { 0 };
 	struct fixture fx = { 0 };
 	struct famfs_slice old;
 	struct famfs_file desc;
@@ -239,7 +243,7 @@ static void subtest_oversized(void)
 	layout_simple(&l, 1000, fits);
 	ASSERT_OK(fbs_server_add_file(fx.srv, "fits", 1000 * 8 * KiB, &l), "1000 fit");
 	if (ASSERT_TRUE(lookup_file(&fx, nodeid_of(&fx, "fits"), &desc), "descriptor"))
-		ASSERT_EQ(desc.nextents, 1000, "all 1000 extents, none cut");
+		ASSERT_EQ(desc.nsimple, 1000, "all 1000 extents, none cut");
 	layout_simple(&l, 100, fits);
 	if (!ASSERT_TRUE(capture_start(&cap), "capture"))
 		goto out;
@@ -250,7 +254,7 @@ static void subtest_oversized(void)
 	free(msg);
 
 	/* the per-file limits, straight through the loader */
-	fe.n = FMAP_MAX_SIMPLE + 1;
+	fe.nsimple = FMAP_MAX_SIMPLE + 1;
 	fe.simple = fits;	/* refused before it is read */
 	if (!ASSERT_TRUE(capture_start(&cap), "capture"))
 		goto out;
@@ -259,8 +263,8 @@ static void subtest_oversized(void)
 	ASSERT_EQ(err, -E2BIG, "more than FMAP_MAX_SIMPLE: E2BIG");
 	ASSERT_TRUE(msg && strstr(msg, "at most 1048576 per file"), "says the limit");
 	free(msg);
-	fe.kind = FAMFS_FILE_INTERLEAVED;
-	fe.n = FMAP_MAX_ILEAVE + 1;
+	fe.nsimple = 0;
+	fe.nileave = FMAP_MAX_ILEAVE + 1;
 	if (!ASSERT_TRUE(capture_start(&cap), "capture"))
 		goto out;
 	err = famfs_loader_set_file(fbs_server_loader(fx.srv), 999999, &fe, &old);
@@ -310,7 +314,7 @@ static void subtest_replace(struct fixture *fx)
 	ASSERT_OK(fbs_server_set_layout(fx->srv, "moved", &l), "move");
 	ASSERT_GT(fixture_stat(fx, "invalidations"), inval0, "invalidated");
 	if (ASSERT_TRUE(lookup_file(fx, nodeid_of(fx, "moved"), &d2), "descriptor"))
-		ASSERT_NEQ(d2.first, d1.first, "a new slice (the old one is freed later)");
+		ASSERT_NEQ(d2.simple_first, d1.simple_first, "a new slice (the old one is freed later)");
 	ASSERT_EQ(pread(fd, back, 2 * MiB, 0), 2 * MiB, "read again");
 	ASSERT_MEMEQ(back, p2, 2 * MiB, "the new blocks");
 	ASSERT_GE(fixture_stat(fx, "bpf_resolves") - bpf0, 2, "both through BPF");
@@ -341,13 +345,124 @@ static void subtest_alloc(struct fixture *fx)
 	/* the server put the new extent in the map before it replied */
 	if (!ASSERT_TRUE(lookup_file(fx, nodeid_of(fx, "grown"), &desc), "descriptor"))
 		return;
-	ASSERT_EQ(desc.nextents, 1, "one extent");
-	if (ASSERT_TRUE(lookup_simple(fx, desc.first, &e), "extent")) {
+	ASSERT_EQ(desc.nsimple, 1, "one extent");
+	if (ASSERT_TRUE(lookup_simple(fx, desc.simple_first, &e), "extent")) {
 		ASSERT_EQ(e.file_off, 0, "from 0");
 		ASSERT_EQ(e.len, 2 * MiB, "one allocation unit");
 		ASSERT_GE(e.dev_off, FX_ALLOC_START, "from the allocation area");
 		ASSERT_EQ(e.dev, fbs_server_dev_id(fx->srv, 0), "on device 0");
 	}
+}
+
+/*
+ * A file of one interleaved extent [0, 4 MiB) (2 strips of 64 KiB chunks)
+ * and one simple [4 MiB, 6 MiB).  The test server keeps one kind per file,
+ * so it adds the interleaved part and the loader is given both, as
+ * fsd_bpf.c gives it a famfs file's layout.
+ */
+static void subtest_mixed(struct fixture *fx)
+{
+	const __u64 size = 6 * MiB;
+	const struct fmap_strip strips[2] = {
+		{ .dev = 0, .dev_off = 400 * MiB }, { .dev = 1, .dev_off = 400 * MiB },
+	};
+	struct fmap_simple_ext simple = {
+		.file_off = 4 * MiB, .len = 2 * MiB, .dev = 0, .dev_off = 410 * MiB,
+	};
+	unsigned char *data = malloc(size), *back = malloc(size);
+	struct famfs_resolver_stats st0, st1;
+	struct famfs_file_extents fe = { .size = size };
+	struct fmap_ileave_ext ie;
+	struct famfs_file desc, d2;
+	struct famfs_slice old;
+	struct fmap_mapping m;
+	struct fbs_layout l;
+	long long up0, res0;
+	char path[128], bpftool[PATH_MAX], map[PATH_MAX], want[64], *entry, *end;
+	__u64 off, nodeid;
+	int fd, err;
+
+	if (!ASSERT_TRUE(data && back, "malloc"))
+		goto out;
+	fill_pattern(data, size, 61);
+	layout_ileave(&l, 4 * MiB, 1, 16, strips);
+	/* the bytes where the layout says they are */
+	for (off = 0; off < 4 * MiB; off += m.len) {
+		if (!ASSERT_OK(fmap_ileave_resolve(&l.ileave[0], off, &m), "resolve") ||
+		    !ASSERT_OK(dev_pwrite(m.dev ? FX_DEV1 : FX_DEV0, data + off, m.len,
+					  m.dev_off), "seed a chunk"))
+			goto out;
+	}
+	if (!ASSERT_OK(dev_pwrite(FX_DEV0, data + 4 * MiB, 2 * MiB, simple.dev_off),
+		       "seed the simple extent") ||
+	    !ASSERT_OK(fbs_server_add_file(fx->srv, "mixed", size, &l), "add"))
+		goto out;
+	nodeid = nodeid_of(fx, "mixed");
+
+	/* both kinds, with kernel device ids */
+	ie = l.ileave[0];
+	ie.strips[0].dev = fbs_server_dev_id(fx->srv, 0);
+	ie.strips[1].dev = fbs_server_dev_id(fx->srv, 1);
+	simple.dev = fbs_server_dev_id(fx->srv, 0);
+	fe.nsimple = 1;
+	fe.simple = &simple;
+	fe.nileave = 1;
+	fe.ileave = &ie;
+	if (!ASSERT_OK(famfs_loader_set_file(fbs_server_loader(fx->srv), nodeid, &fe, &old),
+		       "both kinds into the maps"))
+		goto out;
+	ASSERT_EQ(old.nileave, 1, "the old interleaved slice handed back");
+	ASSERT_EQ(old.nsimple, 0, "no old simple slice");
+	famfs_loader_free_slice(fbs_server_loader(fx->srv), &old);	/* nothing read it */
+	if (!ASSERT_TRUE(lookup_file(fx, nodeid, &desc), "descriptor"))
+		goto out;
+	ASSERT_EQ(desc.nsimple, 1, "one simple extent");
+	ASSERT_EQ(desc.nileave, 1, "one interleaved extent");
+
+	/* readable in bpftool: both slices, in the file's entry of the dump */
+	snprintf(map, sizeof(map), "%s/files", famfs_loader_pin_dir(fbs_server_loader(fx->srv)));
+	if (fixture_find_binary("tools/bpftool/bpftool", bpftool, sizeof(bpftool)) &&
+	    bpftool_map(bpftool, "dump", map, NULL, 0)) {
+		snprintf(want, sizeof(want), "\"key\": %llu,", (unsigned long long)nodeid);
+		entry = strstr(fixture_out, want);
+		if (ASSERT_TRUE(entry, "dump shows the file")) {
+			end = strstr(entry + 1, "\"key\": ");
+			if (end)
+				*end = 0;
+			printf("# %s\n", entry);
+			ASSERT_TRUE(strstr(entry, "\"nsimple\": 1,"), "shows 1 simple extent");
+			ASSERT_TRUE(strstr(entry, "\"nileave\": 1,"), "shows 1 interleaved extent");
+		}
+	}
+
+	/* every byte, by BPF only, from both slices */
+	up0 = fixture_stat(fx, "upcalls");
+	res0 = fixture_stat(fx, "bpf_resolves");
+	ASSERT_OK(famfs_loader_stats(fbs_server_loader(fx->srv), &st0), "stats");
+	fd = open(fixture_path(fx, "mixed", path, sizeof(path)), O_RDONLY);
+	if (!ASSERT_OK_FD(fd, "open"))
+		goto out;
+	ASSERT_EQ(pread(fd, back, size, 0), size, "read it all");
+	close(fd);
+	ASSERT_MEMEQ(back, data, size, "the bytes of both extents");
+	ASSERT_OK(famfs_loader_stats(fbs_server_loader(fx->srv), &st1), "stats");
+	printf("# mixed: handled %llu -> %llu, bpf_resolves %lld -> %lld, upcalls %lld -> %lld\n",
+	       (unsigned long long)st0.handled, (unsigned long long)st1.handled, res0,
+	       fixture_stat(fx, "bpf_resolves"), up0, fixture_stat(fx, "upcalls"));
+	ASSERT_GE(st1.handled - st0.handled, 2, "both extents answered by the program");
+	ASSERT_EQ(st1.bad_slice, st0.bad_slice, "no bad slice");
+	ASSERT_GE(fixture_stat(fx, "bpf_resolves") - res0, 2, "the kernel took them");
+	ASSERT_EQ(fixture_stat(fx, "upcalls"), up0, "no upcall");
+
+	/* a page in both lists: refused, the descriptor kept */
+	simple.file_off = 2 * MiB;
+	err = famfs_loader_set_file(fbs_server_loader(fx->srv), nodeid, &fe, &old);
+	ASSERT_EQ(err, -EINVAL, "overlapping kinds: EINVAL");
+	if (ASSERT_TRUE(lookup_file(fx, nodeid, &d2), "descriptor"))
+		ASSERT_MEMEQ(&d2, &desc, sizeof(desc), "unchanged");
+out:
+	free(data);
+	free(back);
 }
 
 static void subtest_pins(struct fixture *fx)
@@ -417,6 +532,8 @@ void test_fmap_bpf_maps(void)
 		subtest_replace(&fx);
 	if (test__start_subtest("alloc"))
 		subtest_alloc(&fx);
+	if (test__start_subtest("mixed"))
+		subtest_mixed(&fx);
 	fixture_unmount(&fx);
 
 	if (test__start_subtest("oversized"))
