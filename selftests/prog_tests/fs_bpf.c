@@ -14,6 +14,10 @@
  *  - cut: truncate down and read, unlink: the map entry goes;
  *  - explicit: mount -o resolver=bpf serves reads by BPF;
  *  - upcall: mount -o resolver=upcall: nothing attached, reads upcall.
+ *  - mixed: on a fresh file system, two striped files written in turns
+ *    block each other's growth in place until one has FMAP_MAX_ILEAVE
+ *    interleaved extents and then simple ones; after a remount it is read
+ *    by the resolver only, and bpftool shows its two slices.
  * Every path ends unmounted: later tests mkfs the same device.
  */
 #define _GNU_SOURCE
@@ -72,10 +76,9 @@ static bool remount(const char *opts)
 }
 
 /*
- * In @piece bytes at a time.  A striped file grows by interleaved extents
- * each at least as large as the file, at most FMAP_MAX_ILEAVE of them, then
- * by simple ones; the maps take one kind per file, so a file that needs
- * both is left to the upcall.  Pieces of 8 MiB keep 32 MiB interleaved.
+ * In @piece bytes at a time.  A striped file grows in place, or by
+ * interleaved extents each at least as large as the file, at most
+ * FMAP_MAX_ILEAVE of them, then by simple ones (see the mixed subtest).
  */
 static bool write_file(const char *name, const void *data, size_t len, size_t piece)
 {
@@ -345,6 +348,126 @@ static void test_upcall(const char *keep)
 		  "unknown resolver: usage");
 }
 
+/* The counts of @name's user.famfs.layout; false if unreadable. */
+static bool layout_counts(const char *name, __u32 *nsimple, __u32 *nileave)
+{
+	struct famfs_xattr_layout h;
+	char *buf;
+	ssize_t n = getxattr(path(name), FAMFS_XATTR_LAYOUT, NULL, 0);
+	bool ok;
+
+	if (n < (ssize_t)sizeof(h))
+		return false;
+	buf = malloc(n);
+	ok = buf && getxattr(path(name), FAMFS_XATTR_LAYOUT, buf, n) == n;
+	if (ok) {
+		memcpy(&h, buf, sizeof(h));
+		*nsimple = le32toh(h.nsimple);
+		*nileave = le32toh(h.nileave);
+	}
+	free(buf);
+	return ok;
+}
+
+/* The resolver's "handled" counter summed over CPUs (bpftool); -1 if not read. */
+static long long bpf_handled(void)
+{
+	char stats[PATH_MAX];
+	long long sum = 0;
+	struct stat st;
+	const char *p;
+
+	if (stat(MNT, &st))
+		return -1;
+	snprintf(stats, sizeof(stats), "/sys/fs/bpf/famfs-bpf/%u/stats", minor(st.st_dev));
+	if (fixture_cmd(0, tool, "map", "dump", "pinned", stats))
+		return -1;
+	for (p = fixture_out; (p = strstr(p, "\"handled\": ")); p++)
+		sum += strtoll(p + strlen("\"handled\": "), NULL, 10);
+	return sum;
+}
+
+#define MIXED_PIECE	(4 * MiB)
+#define MIXED_MAX	(192 * MiB)
+
+static void test_mixed(void)
+{
+	char *data = malloc(MIXED_MAX), *other = malloc(MIXED_MAX);
+	char files[PATH_MAX], key[8][4], want[64];
+	__u32 nsimple = 0, nileave = 0, i;
+	long long handled0;
+	size_t len = 0;
+	struct stat st;
+	__u64 ino;
+	int fa = -1, fb = -1;
+
+	if (!ASSERT_TRUE(data && other, "malloc"))
+		goto out;
+	fill_pattern(data, MIXED_MAX, 71);
+	fill_pattern(other, MIXED_MAX, 72);
+	/* fresh: each new extent goes after the last one, so the two block each other */
+	fixture_ensure_unmounted(MNT);
+	if (!fixture_mkfs_mount(DEV, MNT, NULL) ||
+	    !ASSERT_EQ(stat_of("bpf_attached"), 1, "attached"))
+		goto out;
+	fa = open(path("ma"), O_CREAT | O_WRONLY, 0644);
+	fb = open(path("mb"), O_CREAT | O_WRONLY, 0644);
+	if (!ASSERT_OK_FD(fa, "create ma") || !ASSERT_OK_FD(fb, "create mb") ||
+	    !ASSERT_OK(setxattr(path("ma"), FAMFS_XATTR_STRIPE, "1 2097152", 9, 0), "stripe ma") ||
+	    !ASSERT_OK(setxattr(path("mb"), FAMFS_XATTR_STRIPE, "1 2097152", 9, 0), "stripe mb"))
+		goto out;
+	while (len < MIXED_MAX && !nsimple) {
+		if (!ASSERT_EQ(pwrite(fa, data + len, MIXED_PIECE, len), MIXED_PIECE, "write ma") ||
+		    !ASSERT_EQ(pwrite(fb, other + len, MIXED_PIECE, len), MIXED_PIECE, "write mb") ||
+		    !ASSERT_TRUE(layout_counts("ma", &nsimple, &nileave), "layout of ma"))
+			goto out;
+		len += MIXED_PIECE;
+	}
+	printf("# ma: %u simple, %u interleaved extents after %llu MiB in turns with mb\n",
+	       nsimple, nileave, (unsigned long long)(len / MiB));
+	if (!ASSERT_GT(nsimple, 0, "ma has simple extents") ||
+	    !ASSERT_EQ(nileave, FMAP_MAX_ILEAVE, "after FMAP_MAX_ILEAVE interleaved ones"))
+		goto out;
+	close(fa);
+	close(fb);
+	fa = fb = -1;
+
+	/* the entry names both slices, readably */
+	ino = ino_of("ma");
+	if (!ASSERT_OK(stat(MNT, &st), "stat mnt"))
+		goto out;
+	snprintf(files, sizeof(files), "/sys/fs/bpf/famfs-bpf/%u/files", minor(st.st_dev));
+	for (i = 0; i < 8; i++)
+		snprintf(key[i], sizeof(key[i]), "%u", (unsigned)((ino >> (8 * i)) & 0xff));
+	if (ASSERT_OK(fixture_cmd(0, tool, "map", "lookup", "pinned", files, "key", key[0],
+				  key[1], key[2], key[3], key[4], key[5], key[6], key[7]),
+		      "bpftool map lookup")) {
+		printf("# ma in the files map:\n%s", fixture_out);
+		snprintf(want, sizeof(want), "\"nsimple\": %u,", nsimple);
+		ASSERT_TRUE(strstr(fixture_out, want), "bpftool: its simple extents");
+		snprintf(want, sizeof(want), "\"nileave\": %u,", nileave);
+		ASSERT_TRUE(strstr(fixture_out, want), "bpftool: its interleaved extents");
+	}
+
+	/* nothing cached: every byte by BPF, from both kinds of extents */
+	if (!remount(NULL))
+		goto out;
+	handled0 = bpf_handled();
+	if (!ASSERT_GE(handled0, 0, "resolver stats"))
+		goto out;
+	reads_by("ma", data, len, true);
+	printf("# resolver handled %lld -> %lld\n", handled0, bpf_handled());
+	ASSERT_GT(bpf_handled(), handled0 + (long long)FMAP_MAX_ILEAVE,
+		  "the resolver answered for both kinds");
+out:
+	if (fa >= 0)
+		close(fa);
+	if (fb >= 0)
+		close(fb);
+	free(data);
+	free(other);
+}
+
 void test_fs_bpf(void)
 {
 	char *big = malloc(BIG), *keep = malloc(KEEP);
@@ -368,6 +491,8 @@ void test_fs_bpf(void)
 		test_explicit(keep);
 	if (test__start_subtest("upcall"))
 		test_upcall(keep);
+	if (test__start_subtest("mixed"))
+		test_mixed();
 out:
 	fixture_ensure_unmounted(MNT);
 	free(big);
