@@ -499,6 +499,7 @@ static void subtest_pins(struct fixture *fx)
 
 		ASSERT_OK(bpf_map_get_info_by_fd(fd, &info, &len), "map info");
 		ASSERT_EQ(info.type, BPF_MAP_TYPE_HASH, "the resolver's files map");
+		ASSERT_TRUE(info.map_flags & BPF_F_NO_PREALLOC, "not preallocated");
 		close(fd);
 	}
 	/* this connection has its resolver already */
