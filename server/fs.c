@@ -1269,11 +1269,11 @@ int fs_alloc_for_write(struct fs *fs, __u64 ino, __u64 off, __u64 len, struct fs
 	fbs_alloc_stat(&fs->alloc, &before);
 
 	/*
-	 * The BPF resolver serves a file of one kind only and a file has at
-	 * most FMAP_MAX_ILEAVE interleaved extents: a striped file grows in
-	 * large steps, so that one written in small pieces that cannot grow
-	 * in place stays interleaved (up to 8 x striped_min); what was asked
-	 * for alone when that much is not free.  Only a write into a hole.
+	 * A file has at most FMAP_MAX_ILEAVE interleaved extents, then simple
+	 * ones: a striped file grows in large steps, so that one written in
+	 * small pieces that cannot grow in place stays striped (up to 8 x
+	 * striped_min); what was asked for alone when that much is not free.
+	 * Only a write into a hole.
 	 */
 	ahead_end = end;
 	if (fresh && (striped || fs->lay.nileave) && len < fs->policy.striped_min &&

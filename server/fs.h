@@ -168,9 +168,9 @@ int fs_alloc_for_write(struct fs *fs, __u64 ino, __u64 off, __u64 len,
  * How much fs_alloc_for_write() takes at once.  A write into a hole of a
  * striped file (its policy, or interleaved extents already) allocates at least
  * @striped_min bytes from its offset when they are free, else what was
- * asked: the resolver serves a file of one kind and a file has at most
- * FMAP_MAX_ILEAVE interleaved extents, so a striped file written in small
- * pieces that cannot grow in place must start large to stay interleaved.
+ * asked: a file has at most FMAP_MAX_ILEAVE interleaved extents (then
+ * simple ones), so a striped file written in small pieces that cannot grow
+ * in place must start large to stay striped.
  * 0: exactly what is asked (tests).  Default FS_STRIPED_MIN_ALLOC.
  */
 struct fs_alloc_policy {
