@@ -490,7 +490,7 @@ bool fixture_write_file(const char *path, const void *data, size_t len, size_t p
 	return ok;
 }
 
-void fixture_check_file(const char *path, const void *data, size_t len, bool eof)
+static void check_file(const char *path, const void *data, size_t len, bool eof, bool mapped)
 {
 	char *buf = malloc(len + 1);
 	struct stat st;
@@ -504,6 +504,8 @@ void fixture_check_file(const char *path, const void *data, size_t len, bool eof
 		ASSERT_EQ(st.st_size, len, "size");
 	if (ASSERT_EQ(pread(fd, buf, len + eof, 0), (ssize_t)len, eof ? "read to EOF" : "read"))
 		ASSERT_MEMEQ(buf, data, len, "read(2) bytes");
+	if (!mapped)
+		goto out;
 	map = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
 	if (ASSERT_TRUE(map != MAP_FAILED, "mmap")) {
 		ASSERT_MEMEQ(map, data, len, "mmap bytes");
@@ -513,6 +515,16 @@ out:
 	if (fd >= 0)
 		close(fd);
 	free(buf);
+}
+
+void fixture_check_file(const char *path, const void *data, size_t len, bool eof)
+{
+	check_file(path, data, len, eof, true);
+}
+
+void fixture_check_read(const char *path, const void *data, size_t len, bool eof)
+{
+	check_file(path, data, len, eof, false);
 }
 
 bool fixture_debug_kernel(void)

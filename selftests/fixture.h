@@ -152,6 +152,8 @@ bool fixture_write_file(const char *path, const void *data, size_t len, size_t p
  * read asks for one byte more and must stop at the end.  Asserted.
  */
 void fixture_check_file(const char *path, const void *data, size_t len, bool eof);
+/* The same without the mmap */
+void fixture_check_read(const char *path, const void *data, size_t len, bool eof);
 
 /*
  * A kernel built with KASAN (make check's debug kernel): tests that only

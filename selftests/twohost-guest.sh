@@ -83,21 +83,7 @@ wait_dax() {
 	done
 }
 
-# sha256 of every file under $1 through read(2) and through mmap, relative
-sums_read() { (cd "$1" && find . -type f | sort | xargs -r sha256sum); }
-sums_mmap() {
-	python3 - "$1" <<'EOF'
-import hashlib, mmap, os, sys
-root = sys.argv[1]
-for dirpath, _, files in sorted(os.walk(root)):
-    for name in sorted(files):
-        path = os.path.join(dirpath, name)
-        with open(path, 'rb') as f:
-            size = os.fstat(f.fileno()).st_size
-            data = mmap.mmap(f.fileno(), size, prot=mmap.PROT_READ)[:] if size else b''
-        print(hashlib.sha256(data).hexdigest() + '  ./' + os.path.relpath(path, root))
-EOF
-}
+. "$(dirname "$0")/sums.sh"
 # same_sums WANT HOW: the mount's files are exactly WANT's, by HOW
 same_sums() {
 	"sums_$2" "$mnt" | sort -k2 > "/tmp/sums.$2"

@@ -15,21 +15,7 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 run() { printf '$ %s\n' "$*"; eval "$@"; }
 fail() { echo "demo: $*" >&2; umount "$mnt" 2>/dev/null; exit 1; }
 
-# sha256 of every file under $1, by read(2) and through mmap, paths relative
-sums_read() { (cd "$1" && find . -type f | sort | xargs sha256sum); }
-sums_mmap() {
-	python3 - "$1" <<'EOF'
-import hashlib, mmap, os, sys
-root = sys.argv[1]
-for dirpath, _, files in sorted(os.walk(root)):
-    for name in sorted(files):
-        path = os.path.join(dirpath, name)
-        with open(path, 'rb') as f:
-            size = os.fstat(f.fileno()).st_size
-            data = mmap.mmap(f.fileno(), size, prot=mmap.PROT_READ)[:] if size else b''
-        print(hashlib.sha256(data).hexdigest() + '  ./' + os.path.relpath(path, root))
-EOF
-}
+. "$(dirname "$0")/../selftests/sums.sh"
 same_sums() {
 	sums_read "$mnt" | sort -k2 > /tmp/sums.read
 	sums_mmap "$mnt" | sort -k2 > /tmp/sums.mmap

@@ -72,27 +72,10 @@ static bool write_file(const char *p, const void *data, size_t len, int flags)
  */
 static void check_file(const char *p, const void *data, size_t len)
 {
-	char *buf = malloc(len + 1);
-	struct stat st;
-	void *map;
-	int fd = open(p, O_RDONLY);
-
-	if (!ASSERT_OK_FD(fd, p) || !ASSERT_TRUE(buf != NULL, "malloc"))
-		goto out;
-	if (ASSERT_OK(fstat(fd, &st), "fstat"))
-		ASSERT_EQ(st.st_size, len, "size");
-	if (ASSERT_EQ(pread(fd, buf, len + 1, 0), (ssize_t)len, "read to EOF"))
-		ASSERT_MEMEQ(buf, data, len, "read(2) bytes");
-	map = strncmp(p, RO "/", strlen(RO "/")) ? MAP_FAILED :
-	      mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
-	if (!strncmp(p, RO "/", strlen(RO "/")) && ASSERT_TRUE(map != MAP_FAILED, "mmap")) {
-		ASSERT_MEMEQ(map, data, len, "mmap bytes");
-		munmap(map, len);
-	}
-out:
-	if (fd >= 0)
-		close(fd);
-	free(buf);
+	if (strncmp(p, RO "/", strlen(RO "/")))
+		fixture_check_read(p, data, len, true);
+	else
+		fixture_check_file(p, data, len, true);
 }
 
 /* "MNT: applied N log entries": N, or -1 */
