@@ -118,6 +118,20 @@ static void same_dump(struct fs *a, struct fs *b)
 	free(y);
 }
 
+/* Close @fs and mount its @n devices again: the replayed state must be the same. */
+static struct fs *remount_same(struct fs *fs, const char *const *devs, unsigned int n)
+{
+	char *before = dump(fs), *after;
+
+	fs_close(fs);
+	fs = mount_fs(devs, n, FS_OPEN_OWNER);
+	after = dump(fs);
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+	return fs;
+}
+
 static __u64 bfree(struct fs *fs)
 {
 	struct fs_statfs st;
@@ -200,7 +214,6 @@ static void changes_survive_remount(void **state)
 	struct ns_setattr sa = { 0 };
 	struct fs_extent e, e2;
 	__u64 dir, f, g, l, free0;
-	char *before, *after;
 	struct fs *fs;
 
 	mkfs(im, 0, 3, 256 * MiB, 0);
@@ -266,13 +279,7 @@ static void changes_survive_remount(void **state)
 	assert_int_equal(fs_rmdir(fs, ROOT, "d"), 0);
 	assert_int_equal(fs_unlink(fs, ROOT, "l"), 0);
 
-	before = dump(fs);
-	fs_close(fs);
-	fs = mount_fs(im->devs, 3, FS_OPEN_OWNER);
-	after = dump(fs);
-	assert_string_equal(before, after);
-	free(before);
-	free(after);
+	fs = remount_same(fs, im->devs, 3);
 	assert_int_equal(getattr(fs, f).mode & 07777, 0600);
 	exact_alloc(fs);
 
@@ -329,7 +336,6 @@ static void interleaved_growth(void **state)
 	struct fs_extent e;
 	__u64 g, off, free0;
 	struct lay l;
-	char *before;
 	struct fs *fs;
 
 	mkfs(im, 0, 2, 256 * MiB, 0);
@@ -352,16 +358,7 @@ static void interleaved_growth(void **state)
 	assert_int_equal(bfree(fs), free0 - 64);
 
 	/* a remount replays 32 ALLOCs into the same one extent */
-	before = dump(fs);
-	fs_close(fs);
-	fs = mount_fs(im->devs, 2, FS_OPEN_OWNER);
-	{
-		char *after = dump(fs);
-
-		assert_string_equal(before, after);
-		free(after);
-	}
-	free(before);
+	fs = remount_same(fs, im->devs, 2);
 
 	/*
 	 * Truncate to 37 MiB: the unit of the new end stays, [38, 40) is one
@@ -376,16 +373,7 @@ static void interleaved_growth(void **state)
 	l = layout_of(fs, g);
 	assert_int_equal(l.nileave, 1);
 	assert_int_equal(l.ileave[0].len, 38 * MiB);
-	before = dump(fs);
-	fs_close(fs);
-	fs = mount_fs(im->devs, 2, FS_OPEN_OWNER);
-	{
-		char *after = dump(fs);
-
-		assert_string_equal(before, after);
-		free(after);
-	}
-	free(before);
+	fs = remount_same(fs, im->devs, 2);
 	fs_close(fs);
 }
 
@@ -731,7 +719,6 @@ static void concurrent_owner_ops(void **state)
 	struct worker wk[2];
 	pthread_t t[2];
 	void *ret;
-	char *before, *after;
 	struct ns_statfs st;
 	__u64 ino;
 	struct fs *fs;
@@ -752,13 +739,7 @@ static void concurrent_owner_ops(void **state)
 	ns_statfs(fs_ns(fs), &st);
 	assert_int_equal(st.files, 2 * (100 - 34));
 	assert_int_equal(st.dirs, 3);
-	before = dump(fs);
-	fs_close(fs);
-	fs = mount_fs(im->devs, 2, FS_OPEN_OWNER);
-	after = dump(fs);
-	assert_string_equal(before, after);
-	free(before);
-	free(after);
+	fs = remount_same(fs, im->devs, 2);
 	fs_close(fs);
 }
 
@@ -954,13 +935,7 @@ static void stripe_policy_survives_remount(void **state)
 	assert_int_equal(fs_get_stripe(fs, h, &st), -ENODATA);
 	assert_int_equal(fs_alloc_for_write(fs, h, 0, 1, &e), 0);
 	assert_false(e.ileave);
-	before = dump(fs);
-	fs_close(fs);
-	fs = mount_fs(im->devs, 3, FS_OPEN_OWNER);
-	after = dump(fs);
-	assert_string_equal(before, after);
-	free(before);
-	free(after);
+	fs = remount_same(fs, im->devs, 3);
 	fs_close(fs);
 }
 
