@@ -128,15 +128,15 @@ ileave_ext(__u32 first, __u32 n, __u64 pos, int *err)
 static __always_inline void ileave_answer(const struct fmap_ileave_ext *ie,
 					  struct fuse_fmap_reply *reply)
 {
-	/* checked by the caller; the mask is for the verifier */
-	__u32 nstrips = 1U << (ie->strip_shift & 0xf);
+	/* checked by the caller (1 to FMAP_MAX_STRIPS) */
+	__u32 nstrips = ie->nstrips;
 	__u32 s;
 
 	reply->out.offset = ie->file_off;
 	reply->out.length = ie->len;
 	reply->out.type = FUSE_FMAP_TYPE_INTERLEAVED;
 	reply->interleave.length = ie->len;
-	reply->interleave.strip_shift = ie->strip_shift;
+	reply->interleave.nstrips = ie->nstrips;
 	reply->interleave.chunk_shift = ie->chunk_shift;
 #pragma unroll
 	for (s = 0; s < FMAP_MAX_STRIPS; s++) {
@@ -204,7 +204,7 @@ int BPF_PROG(famfs_resolve, const struct fuse_fmap_query *query,
 			COUNT(hole);
 		return FUSE_FMAP_RESOLVE_FALLBACK;
 	}
-	if (err || (ie && ie->strip_shift > FMAP_MAX_STRIP_SHIFT)) {
+	if (err || (ie && !fmap_ileave_nstrips(ie))) {
 		COUNT(bad_slice);
 		return FUSE_FMAP_RESOLVE_FALLBACK;
 	}

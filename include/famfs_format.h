@@ -187,12 +187,12 @@ _Static_assert(sizeof(struct famfs_log_simple) == 32, "famfs_log_simple");
 /*
  * An interleaved extent (struct fmap_ileave_ext): file [file_off, file_off
  * + len) cut into (1 << chunk_shift)-byte chunks dealt round-robin over
- * nstrips strips (a power of two); followed by nstrips famfs_log_strip.
+ * nstrips strips (any count, 1 to 16); followed by nstrips famfs_log_strip.
  */
 struct famfs_log_ileave {
 	__le64 file_off;		/* 0 */
 	__le64 len;			/* 8 */
-	__u8 nstrips;			/* 16: 1, 2, 4, 8 or 16 */
+	__u8 nstrips;			/* 16: 1 to 16 */
 	__u8 chunk_shift;		/* 17: 12..30 */
 	__u8 pad[6];			/* 18: 0 */
 };

@@ -34,7 +34,8 @@
 #define FAMFS_XATTR_STRIPE	"user.famfs.stripe"
 
 #define FAMFS_XATTR_LAYOUT_MAGIC	0x4c4d4146	/* "FAML", little-endian */
-#define FAMFS_XATTR_LAYOUT_VERSION	1
+/* 2: struct fmap_ileave_ext has nstrips where 1 had log2 of it */
+#define FAMFS_XATTR_LAYOUT_VERSION	2
 
 struct famfs_xattr_layout {
 	__u32 magic;		/* FAMFS_XATTR_LAYOUT_MAGIC */

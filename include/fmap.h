@@ -10,12 +10,12 @@
  * Two kinds of extent, with famfs semantics:
  *  - simple: file [file_off, file_off + len) is at dev:dev_off;
  *  - interleaved: file [file_off, file_off + len) is cut into chunks of
- *    (1 << chunk_shift) bytes dealt round-robin over nstrips =
- *    (1 << strip_shift) strips; chunk c (counted from the extent start) is
- *    on strip (c & (nstrips - 1)) at
- *    strips[s].dev_off + ((c >> strip_shift) << chunk_shift).
- * Power-of-two strip counts keep resolution to shifts and masks: BPF and
- * the fault path never divide by a runtime value.
+ *    (1 << chunk_shift) bytes dealt round-robin over nstrips (1 to
+ *    FMAP_MAX_STRIPS, any count: three devices stripe over all three)
+ *    strips; chunk c (counted from the extent start) is on strip
+ *    (c % nstrips) at strips[s].dev_off + ((c / nstrips) << chunk_shift).
+ * Chunks are a power of two, so a resolve costs one division (of the chunk
+ * number by nstrips; BPF has u64 division by a register).
  *
  * Cost: interleaved O(1); simple O(log n) by binary search over up to
  * FMAP_MAX_SIMPLE extents, O(1) for uniform layouts (every extent but the
@@ -42,8 +42,7 @@
 #define FMAP_EINVAL		22	/* malformed extent */
 #define FMAP_ERANGE		34	/* extent arithmetic overflows */
 
-#define FMAP_MAX_STRIP_SHIFT	4
-#define FMAP_MAX_STRIPS		(1 << FMAP_MAX_STRIP_SHIFT)
+#define FMAP_MAX_STRIPS		16	/* a power of two: strip indexes are masked */
 #define FMAP_MIN_CHUNK_SHIFT	12	/* a chunk is at least a page */
 #define FMAP_MAX_CHUNK_SHIFT	30
 #define FMAP_MAX_ILEAVE		4	/* interleaved extents per file */
@@ -83,6 +82,8 @@ _Static_assert((FMAP_ARRAY_CAP & (FMAP_ARRAY_CAP - 1)) == 0 &&
 	       "FMAP_ARRAY_CAP: a power of two, at most FMAP_MAX_SIMPLE");
 _Static_assert((FMAP_MAX_ILEAVE & (FMAP_MAX_ILEAVE - 1)) == 0,
 	       "FMAP_MAX_ILEAVE: a power of two (indexes are masked)");
+_Static_assert((FMAP_MAX_STRIPS & (FMAP_MAX_STRIPS - 1)) == 0,
+	       "FMAP_MAX_STRIPS: a power of two (indexes are masked)");
 
 struct fmap_strip {
 	__u64 dev_off;
@@ -101,7 +102,7 @@ struct fmap_simple_ext {
 struct fmap_ileave_ext {
 	__u64 file_off;
 	__u64 len;
-	__u8 strip_shift;
+	__u8 nstrips;		/* 1 to FMAP_MAX_STRIPS */
 	__u8 chunk_shift;
 	__u16 pad1;
 	__u32 pad2;
@@ -117,29 +118,39 @@ struct fmap_mapping {
 	__u32 pad;
 };
 
+/* nstrips of @ie if in range (1 to FMAP_MAX_STRIPS), else 0 */
+static __always_inline __u32 fmap_ileave_nstrips(const struct fmap_ileave_ext *ie)
+{
+	__u32 nstrips = ie->nstrips;
+
+	return nstrips >= 1 && nstrips <= FMAP_MAX_STRIPS ? nstrips : 0;
+}
+
 /*
- * Resolve @off inside one interleaved extent, O(1).  The mapping runs to
- * the end of the chunk holding @off, clipped at the end of the extent.
- * Expects an extent that passed fmap_ileave_check(); the shifts are masked
- * anyway so that a bad one cannot make the BPF program shift out of range.
+ * Resolve @off inside one interleaved extent, O(1), one division.  The
+ * mapping runs to the end of the chunk holding @off, clipped at the end of
+ * the extent.  Expects an extent that passed fmap_ileave_check(); the
+ * shift is masked and nstrips checked anyway so that a bad one cannot make
+ * the BPF program shift out of range, divide by zero or index past strips.
  */
 static __always_inline int fmap_ileave_resolve(const struct fmap_ileave_ext *ie,
 					       __u64 off, struct fmap_mapping *m)
 {
-	__u32 strip_shift = ie->strip_shift & 0xf;
+	__u32 nstrips = fmap_ileave_nstrips(ie);
 	__u32 chunk_shift = ie->chunk_shift & 0x3f;
-	__u64 rel, chunk, in_chunk, left_in_ext, left_in_chunk;
+	__u64 rel, chunk, row, in_chunk, left_in_ext, left_in_chunk;
 	__u32 strip;
 
 	if (off < ie->file_off || off - ie->file_off >= ie->len)
 		return -FMAP_ENXIO;
-	if (strip_shift > FMAP_MAX_STRIP_SHIFT)
+	if (!nstrips)
 		return -FMAP_EINVAL;
 	rel = off - ie->file_off;
 	chunk = rel >> chunk_shift;
 	in_chunk = rel & ((1ULL << chunk_shift) - 1);
-	strip = chunk & ((1U << strip_shift) - 1);
-	/* a constant-bounded index for the verifier */
+	row = chunk / nstrips;
+	strip = (__u32)(chunk - row * nstrips);
+	/* < nstrips <= FMAP_MAX_STRIPS; the mask bounds it for the verifier */
 	strip &= FMAP_MAX_STRIPS - 1;
 
 	left_in_chunk = (1ULL << chunk_shift) - in_chunk;
@@ -147,8 +158,7 @@ static __always_inline int fmap_ileave_resolve(const struct fmap_ileave_ext *ie,
 	m->file_off = off;
 	m->len = left_in_chunk < left_in_ext ? left_in_chunk : left_in_ext;
 	m->dev = ie->strips[strip].dev;
-	m->dev_off = ie->strips[strip].dev_off +
-		     ((chunk >> strip_shift) << chunk_shift) + in_chunk;
+	m->dev_off = ie->strips[strip].dev_off + (row << chunk_shift) + in_chunk;
 	m->pad = 0;
 	return 0;
 }
@@ -350,17 +360,19 @@ static __always_inline __u32 fmap_simple_uniform_shift(const struct fmap_simple_
 static __always_inline __u64 fmap_ileave_strip_bytes(const struct fmap_ileave_ext *ie,
 						     __u32 strip)
 {
-	__u32 strip_shift = ie->strip_shift & 0xf;
+	__u32 nstrips = fmap_ileave_nstrips(ie);
 	__u32 chunk_shift = ie->chunk_shift & 0x3f;
 	__u64 chunk = 1ULL << chunk_shift;
 	__u64 nchunks = ie->len >> chunk_shift;
 	__u64 tail = ie->len & (chunk - 1);
-	__u64 stripes = nchunks >> strip_shift;
-	__u32 extra = nchunks & ((1U << strip_shift) - 1);
-	__u64 bytes = stripes << chunk_shift;
+	__u64 stripes, bytes;
+	__u32 extra;
 
-	if (strip >= (1U << strip_shift))
+	if (strip >= nstrips)
 		return 0;
+	stripes = nchunks / nstrips;
+	extra = (__u32)(nchunks - stripes * nstrips);
+	bytes = stripes << chunk_shift;
 	if (strip < extra)
 		bytes += chunk;
 	else if (strip == extra)
@@ -376,7 +388,7 @@ static __always_inline __u64 fmap_ileave_strip_bytes(const struct fmap_ileave_ex
  * so the chunk numbering carries on into @next: chunk c of @next is chunk
  * c + prev->len / chunk of the pair, on the same strip); and each strip of
  * @next starts on its device where @prev's strip ends,
- * strips[s].dev_off + (prev->len >> strip_shift).  Then the merged extent
+ * strips[s].dev_off + prev->len / nstrips.  Then the merged extent
  * (@prev with len prev->len + next->len) resolves every offset as the
  * pair does, and each strip's bytes are the sum of the two.  1 or 0.
  * Expects extents that passed fmap_ileave_check(); 0 when the merged
@@ -386,23 +398,23 @@ static __always_inline __u64 fmap_ileave_strip_bytes(const struct fmap_ileave_ex
 static __always_inline int fmap_ileave_continues(const struct fmap_ileave_ext *prev,
 						 const struct fmap_ileave_ext *next)
 {
-	__u32 strip_shift = prev->strip_shift & 0xf;
+	__u32 nstrips = fmap_ileave_nstrips(prev);
 	__u32 chunk_shift = prev->chunk_shift & 0x3f;
 	__u64 stripe, strip_len;
 	__u32 s;
 
-	if (strip_shift > FMAP_MAX_STRIP_SHIFT ||
-	    next->strip_shift != prev->strip_shift ||
+	if (!nstrips ||
+	    next->nstrips != prev->nstrips ||
 	    next->chunk_shift != prev->chunk_shift ||
 	    prev->file_off + prev->len != next->file_off ||
 	    prev->len + next->len < prev->len)
 		return 0;
-	stripe = (1ULL << strip_shift) << chunk_shift;
-	if (prev->len & (stripe - 1))
+	stripe = (__u64)nstrips << chunk_shift;
+	if (prev->len % stripe)
 		return 0;
-	strip_len = prev->len >> strip_shift;
+	strip_len = prev->len / nstrips;
 	for (s = 0; s < FMAP_MAX_STRIPS; s++) {
-		if (s >= (1U << strip_shift))
+		if (s >= nstrips)
 			break;
 		if (next->strips[s].dev != prev->strips[s].dev ||
 		    next->strips[s].dev_off != prev->strips[s].dev_off + strip_len)
@@ -413,21 +425,21 @@ static __always_inline int fmap_ileave_continues(const struct fmap_ileave_ext *p
 
 /*
  * Validate one interleaved extent from untrusted input (on-media metadata,
- * a configuration): shifts in range, nonzero length, padding zero, no u64
- * overflow of the file range or of any strip's device range.
+ * a configuration): nstrips 1 to FMAP_MAX_STRIPS, chunk shift in range,
+ * nonzero length, padding zero, no u64 overflow of the file range or of any
+ * strip's device range.
  */
 static __always_inline int fmap_ileave_check(const struct fmap_ileave_ext *ie)
 {
-	__u32 s, nstrips;
+	__u32 s, nstrips = fmap_ileave_nstrips(ie);
 
-	if (ie->strip_shift > FMAP_MAX_STRIP_SHIFT ||
+	if (!nstrips ||
 	    ie->chunk_shift < FMAP_MIN_CHUNK_SHIFT ||
 	    ie->chunk_shift > FMAP_MAX_CHUNK_SHIFT ||
 	    ie->len == 0 || ie->pad1 || ie->pad2)
 		return -FMAP_EINVAL;
 	if (ie->file_off + ie->len < ie->file_off)
 		return -FMAP_ERANGE;
-	nstrips = 1U << ie->strip_shift;
 	for (s = 0; s < FMAP_MAX_STRIPS; s++) {
 		const struct fmap_strip *st = &ie->strips[s];
 

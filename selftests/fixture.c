@@ -109,17 +109,17 @@ void layout_simple(struct fbs_layout *l, unsigned int n,
 	l->simple = ext;
 }
 
-void layout_ileave(struct fbs_layout *l, __u64 len, unsigned int strip_shift,
+void layout_ileave(struct fbs_layout *l, __u64 len, unsigned int nstrips,
 		   unsigned int chunk_shift, const struct fmap_strip *strips)
 {
 	memset(l, 0, sizeof(*l));
 	l->kind = FBS_LAYOUT_INTERLEAVED;
 	l->nileave = 1;
 	l->ileave[0].len = len;
-	l->ileave[0].strip_shift = strip_shift;
+	l->ileave[0].nstrips = nstrips;
 	l->ileave[0].chunk_shift = chunk_shift;
 	memcpy(l->ileave[0].strips, strips,
-	       (1U << strip_shift) * sizeof(*strips));
+	       (nstrips < FMAP_MAX_STRIPS ? nstrips : FMAP_MAX_STRIPS) * sizeof(*strips));
 }
 
 void fill_pattern(void *buf, size_t len, unsigned int seed)

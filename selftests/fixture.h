@@ -53,8 +53,8 @@ const char *fixture_path(struct fixture *fx, const char *name, char *buf,
  */
 void layout_simple(struct fbs_layout *l, unsigned int n,
 		   const struct fmap_simple_ext *ext);
-/* One interleaved extent of @len from file offset 0. */
-void layout_ileave(struct fbs_layout *l, __u64 len, unsigned int strip_shift,
+/* One interleaved extent of @len from file offset 0, @nstrips strips. */
+void layout_ileave(struct fbs_layout *l, __u64 len, unsigned int nstrips,
 		   unsigned int chunk_shift, const struct fmap_strip *strips);
 
 /* Deterministic bytes that differ for every (seed, offset). */

@@ -147,7 +147,7 @@ static int ileave_range_at(const void *ext, __u32 k, struct fbs_alloc_range *r)
 
 	if (ileave_check(ie))
 		return -EINVAL;
-	if (s >= 1U << ie->strip_shift)
+	if (s >= ie->nstrips)
 		return 1;
 	*r = (struct fbs_alloc_range){ ie->strips[s].dev, ie->strips[s].dev_off,
 				       fbs_alloc_strip_len(ie) };
@@ -384,17 +384,17 @@ static bool continue_ileave(struct fbs_alloc *a,
 			    const struct fmap_ileave_ext *prev,
 			    struct fmap_ileave_ext *out)
 {
-	__u32 nstrips = 1U << out->strip_shift, s;
+	__u32 nstrips = out->nstrips, s;
 	__u64 strip_len = fbs_alloc_strip_len(out), prev_strip_len;
 	struct fbs_alloc_range r;
 	struct span sp[FMAP_MAX_STRIPS];
 
-	if (ileave_check(prev) || prev->strip_shift != out->strip_shift ||
+	if (ileave_check(prev) || prev->nstrips != out->nstrips ||
 	    prev->chunk_shift != out->chunk_shift ||
 	    prev->file_off + prev->len != out->file_off ||
-	    prev->len & (((__u64)nstrips << prev->chunk_shift) - 1))
+	    prev->len % ((__u64)nstrips << prev->chunk_shift))
 		return false;
-	prev_strip_len = prev->len >> prev->strip_shift;
+	prev_strip_len = prev->len / nstrips;
 	for (s = 0; s < nstrips; s++) {
 		r = (struct fbs_alloc_range){ prev->strips[s].dev,
 					      prev->strips[s].dev_off + prev_strip_len,
@@ -432,7 +432,7 @@ int fbs_alloc_ileave(struct fbs_alloc *a, __u64 file_off, __u64 len,
 	memset(out, 0, sizeof(*out));
 	out->file_off = file_off;
 	out->len = len;
-	out->strip_shift = (__u8)__builtin_ctz(nstrips);
+	out->nstrips = (__u8)nstrips;
 	out->chunk_shift = (__u8)__builtin_ctzll(chunk_size);
 	need = fbs_alloc_strip_len(out) >> FBS_ALLOC_UNIT_SHIFT;
 

@@ -282,8 +282,8 @@ static int punch(struct fsck_inode *i, __u64 off, __u64 end)
 		if (end < ie_end) {
 			rest.file_off = end;
 			rest.len = ie_end - end;
-			for (s = 0; s < 1U << rest.strip_shift; s++)
-				rest.strips[s].dev_off += (end - ie.file_off) >> ie.strip_shift;
+			for (s = 0; s < rest.nstrips; s++)
+				rest.strips[s].dev_off += (end - ie.file_off) / ie.nstrips;
 			kept[n++] = rest;
 		}
 	}
@@ -422,7 +422,7 @@ static int file_ranges(struct fsck *f, struct fsck_inode *i)
 		r[n++] = (struct fsck_range){ i->simple[k].dev, i->simple[k].dev_off,
 					      i->simple[k].dev_off + i->simple[k].len };
 	for (k = 0; k < i->nileave; k++)
-		for (s = 0; s < 1U << i->ileave[k].strip_shift; s++)
+		for (s = 0; s < i->ileave[k].nstrips; s++)
 			r[n++] = (struct fsck_range){
 				i->ileave[k].strips[s].dev, i->ileave[k].strips[s].dev_off,
 				i->ileave[k].strips[s].dev_off +

@@ -186,9 +186,9 @@ static void print_layout(const char *file, const struct layout *l, FILE *out)
 		fprintf(out, "ileave %u: file %llu-%llu (%llu bytes), %u strips, chunk %llu\n", i,
 			(unsigned long long)ie->file_off,
 			(unsigned long long)(ie->file_off + ie->len - 1),
-			(unsigned long long)ie->len, 1U << ie->strip_shift,
+			(unsigned long long)ie->len, ie->nstrips,
 			1ULL << ie->chunk_shift);
-		for (s = 0; s < 1U << ie->strip_shift; s++) {
+		for (s = 0; s < ie->nstrips; s++) {
 			__u64 bytes = fmap_ileave_strip_bytes(ie, s);
 			const struct fmap_strip *st = &ie->strips[s];
 

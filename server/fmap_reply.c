@@ -16,10 +16,10 @@ int fmap_reply_ileave(struct fuse_fmap_reply *r, const struct fmap_ileave_ext *i
 	__u32 s;
 
 	if (((ie->file_off | ie->len) & (PAGE - 1)) ||
-	    ie->strip_shift > FUSE_FMAP_MAX_STRIP_SHIFT)
+	    !ie->nstrips || ie->nstrips > FUSE_FMAP_MAX_STRIPS)
 		return -FMAP_ENXIO;
 	memset(r, 0, sizeof(*r));
-	for (s = 0; s < (1U << ie->strip_shift); s++) {
+	for (s = 0; s < ie->nstrips; s++) {
 		if (ie->strips[s].dev >= ndevs)
 			return -EIO;
 		r->strips[s].dev_id = dev_id[ie->strips[s].dev];
@@ -29,7 +29,7 @@ int fmap_reply_ileave(struct fuse_fmap_reply *r, const struct fmap_ileave_ext *i
 	r->out.offset = ie->file_off;
 	r->out.length = ie->len;
 	r->interleave.length = ie->len;
-	r->interleave.strip_shift = ie->strip_shift;
+	r->interleave.nstrips = ie->nstrips;
 	r->interleave.chunk_shift = ie->chunk_shift;
 	return 0;
 }
@@ -61,7 +61,7 @@ size_t fmap_reply_len(const struct fuse_fmap_reply *r)
 	if (r->out.type != FUSE_FMAP_TYPE_INTERLEAVED)
 		return sizeof(r->out);
 	return offsetof(struct fuse_fmap_reply, strips) +
-	       (sizeof(r->strips[0]) << r->interleave.strip_shift);
+	       sizeof(r->strips[0]) * r->interleave.nstrips;
 }
 
 /* The interleaved extent that starts at @off, or NULL (the order is the caller's) */
@@ -118,10 +118,12 @@ int fmap_reply_layout(const struct fmap_simple_ext *simple, __u32 nsimple,
 			struct fuse_fmap_interleave *fi = (void *)pos;
 
 			fi->length = ie->len;
-			fi->strip_shift = ie->strip_shift;
+			if (!ie->nstrips || ie->nstrips > FMAP_MAX_STRIPS)
+				goto bad;
+			fi->nstrips = ie->nstrips;
 			fi->chunk_shift = ie->chunk_shift;
 			pos += sizeof(*fi);
-			for (s = 0; s < (1U << ie->strip_shift) && s < FMAP_MAX_STRIPS; s++) {
+			for (s = 0; s < ie->nstrips; s++) {
 				struct fuse_fmap_strip *st = (void *)pos;
 
 				if (ie->strips[s].dev >= ndevs)

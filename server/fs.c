@@ -223,7 +223,7 @@ static void release_extents(void *ctx, __u64 ino, const struct fmap_simple_ext *
 	for (i = 0; i < nsimple; i++)
 		free_inward(fs, ino, simple[i].dev, simple[i].dev_off, simple[i].len);
 	for (i = 0; i < nileave; i++)
-		for (s = 0; s < 1U << ileave[i].strip_shift; s++)
+		for (s = 0; s < ileave[i].nstrips; s++)
 			free_inward(fs, ino, ileave[i].strips[s].dev, ileave[i].strips[s].dev_off,
 				    fmap_ileave_strip_bytes(&ileave[i], s));
 }
@@ -275,7 +275,7 @@ static ssize_t file_units(struct space *sp, __u64 ino, const struct fmap_simple_
 		sp->r[n++] = (struct dev_range){ simple[i].dev, simple[i].dev_off,
 						 simple[i].dev_off + simple[i].len };
 	for (i = 0; i < nileave; i++)
-		for (s = 0; s < 1U << ileave[i].strip_shift; s++)
+		for (s = 0; s < ileave[i].nstrips; s++)
 			sp->r[n++] = (struct dev_range){
 				ileave[i].strips[s].dev, ileave[i].strips[s].dev_off,
 				ileave[i].strips[s].dev_off + fmap_ileave_strip_bytes(&ileave[i], s) };
@@ -968,9 +968,9 @@ static bool file_stripe(struct fs *fs, __u64 ino, const struct ns_layout *l,
 		if (!last || l->ileave[i].file_off > last->file_off)
 			last = &l->ileave[i];
 	if (!last || last->file_off + last->len < layout_end(l) ||
-	    last->chunk_shift < FBS_ALLOC_UNIT_SHIFT || (1U << last->strip_shift) > fs->ndevs)
+	    last->chunk_shift < FBS_ALLOC_UNIT_SHIFT || last->nstrips > fs->ndevs)
 		return false;
-	st->nstrips = 1U << last->strip_shift;
+	st->nstrips = last->nstrips;
 	st->chunk_size = 1ULL << last->chunk_shift;
 	return true;
 }
@@ -1559,8 +1559,8 @@ static int dump_layout(void *ctx, __u64 ino, const struct fmap_simple_ext *simpl
 	for (i = 0; i < nileave; i++) {
 		fprintf(out, "  ileave [%llu, +%llu) strips %u chunk %u:",
 			(unsigned long long)ileave[i].file_off, (unsigned long long)ileave[i].len,
-			1U << ileave[i].strip_shift, ileave[i].chunk_shift);
-		for (s = 0; s < 1U << ileave[i].strip_shift; s++)
+			ileave[i].nstrips, ileave[i].chunk_shift);
+		for (s = 0; s < ileave[i].nstrips; s++)
 			fprintf(out, " %u:%llu", ileave[i].strips[s].dev,
 				(unsigned long long)ileave[i].strips[s].dev_off);
 		fputc('\n', out);

@@ -52,7 +52,7 @@ void fsd_bpf_sync(struct fsd *d, __u64 ino)
 	for (i = 0; !err && i < l.nileave; i++) {
 		ileave[i] = l.ileave[i];
 		/* unused strips stay zero (fmap_ileave_check) */
-		for (s = 0; s < (1U << l.ileave[i].strip_shift) && !err; s++) {
+		for (s = 0; s < l.ileave[i].nstrips && !err; s++) {
 			if (l.ileave[i].strips[s].dev >= d->ndevs)
 				err = -EIO;
 			else

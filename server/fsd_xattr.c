@@ -50,7 +50,7 @@ static bool stripe_of(struct fsd *d, __u64 ino, const struct ns_attr *a, struct 
 	free(l.simple);
 	if (!last || last->file_off + last->len < end)
 		return false;
-	st->nstrips = 1U << last->strip_shift;
+	st->nstrips = last->nstrips;
 	st->chunk_size = 1ULL << last->chunk_shift;
 	return true;
 }
@@ -149,7 +149,7 @@ static int layout_xattr(struct fsd *d, __u64 ino, char **out, size_t *outlen)
 	for (i = 0; i < l.nileave; i++) {
 		ie[i].file_off = htole64(l.ileave[i].file_off);
 		ie[i].len = htole64(l.ileave[i].len);
-		ie[i].strip_shift = l.ileave[i].strip_shift;
+		ie[i].nstrips = l.ileave[i].nstrips;
 		ie[i].chunk_shift = l.ileave[i].chunk_shift;
 		for (s = 0; s < FMAP_MAX_STRIPS; s++) {
 			ie[i].strips[s].dev_off = htole64(l.ileave[i].strips[s].dev_off);

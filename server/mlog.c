@@ -219,10 +219,10 @@ static int check_extents(const struct famfs_mlog_entry *e, char *msg, size_t msg
 	for (i = 0; i < e->nileave; i++) {
 		const struct fmap_ileave_ext *ie = &e->ileave[i];
 
-		if (ie->strip_shift > FMAP_MAX_STRIP_SHIFT)
+		if (!ie->nstrips || ie->nstrips > FAMFS_LOG_MAX_STRIPS)
 			return fbs_fail(msg, msglen, -EINVAL,
-				    "interleaved extent %u: more than %d strips", i,
-				    FAMFS_LOG_MAX_STRIPS);
+				    "interleaved extent %u: %u strips (1 to %d)", i,
+				    ie->nstrips, FAMFS_LOG_MAX_STRIPS);
 		if (ie->chunk_shift < FMAP_MIN_CHUNK_SHIFT ||
 		    ie->chunk_shift > FMAP_MAX_CHUNK_SHIFT)
 			return fbs_fail(msg, msglen, -EINVAL,
@@ -232,7 +232,7 @@ static int check_extents(const struct famfs_mlog_entry *e, char *msg, size_t msg
 		if (!aligned(ie->file_off) || !aligned(ie->len))
 			return fbs_fail(msg, msglen, -EINVAL,
 				    "interleaved extent %u is not page aligned", i);
-		for (s = 0; s < (1U << ie->strip_shift); s++) {
+		for (s = 0; s < ie->nstrips; s++) {
 			if (!aligned(ie->strips[s].dev_off))
 				return fbs_fail(msg, msglen, -EINVAL,
 					    "interleaved extent %u: strip %u not page aligned", i, s);
@@ -414,7 +414,7 @@ static size_t extents_size(const struct famfs_mlog_entry *e)
 
 	for (i = 0; i < e->nileave; i++)
 		n += sizeof(struct famfs_log_ileave) +
-		     ((size_t)1 << e->ileave[i].strip_shift) * sizeof(struct famfs_log_strip);
+		     (size_t)e->ileave[i].nstrips * sizeof(struct famfs_log_strip);
 	return n;
 }
 
@@ -515,12 +515,12 @@ static void wr_extents(struct wr *w, const struct famfs_mlog_entry *e)
 		struct famfs_log_ileave m = {
 			.file_off = htole64(ie->file_off),
 			.len = htole64(ie->len),
-			.nstrips = (__u8)(1U << ie->strip_shift),
+			.nstrips = (__u8)ie->nstrips,
 			.chunk_shift = ie->chunk_shift,
 		};
 
 		wr_put(w, &m, sizeof(m));
-		for (s = 0; s < (1U << ie->strip_shift); s++) {
+		for (s = 0; s < ie->nstrips; s++) {
 			struct famfs_log_strip st = {
 				.dev_off = htole64(ie->strips[s].dev_off),
 				.dev = htole32(ie->strips[s].dev),
@@ -781,7 +781,6 @@ static int rd_extents(struct rd *r, struct famfs_mlog_entry *e, __u32 nsimple,
 	for (i = 0; i < nileave; i++) {
 		struct fmap_ileave_ext *ie = &e->ileave[i];
 		struct famfs_log_ileave m;
-		__u8 shift = 0;
 
 		if (!rd_take(r, &m, sizeof(m)))
 			return fbs_fail(msg, msglen, -EINVAL,
@@ -789,16 +788,14 @@ static int rd_extents(struct rd *r, struct famfs_mlog_entry *e, __u32 nsimple,
 		if (!all_zero(m.pad, sizeof(m.pad)))
 			return fbs_fail(msg, msglen, -EINVAL,
 				    "interleaved extent %u: padding not zero", i);
-		while (shift <= FMAP_MAX_STRIP_SHIFT && (1U << shift) != m.nstrips)
-			shift++;
-		if (shift > FMAP_MAX_STRIP_SHIFT)
+		if (!m.nstrips || m.nstrips > FAMFS_LOG_MAX_STRIPS)
 			return fbs_fail(msg, msglen, -EINVAL,
-				    "interleaved extent %u: %u strips (1, 2, 4, 8 or 16)",
-				    i, m.nstrips);
+				    "interleaved extent %u: %u strips (1 to %d)",
+				    i, m.nstrips, FAMFS_LOG_MAX_STRIPS);
 		memset(ie, 0, sizeof(*ie));
 		ie->file_off = le64toh(m.file_off);
 		ie->len = le64toh(m.len);
-		ie->strip_shift = shift;
+		ie->nstrips = m.nstrips;
 		ie->chunk_shift = m.chunk_shift;
 		for (s = 0; s < m.nstrips; s++) {
 			struct famfs_log_strip st;
@@ -1198,7 +1195,7 @@ static int check_devs(const struct famfs_mlog_entry *e, const struct famfs_mlog_
 	for (i = 0; i < e->nileave; i++) {
 		const struct fmap_ileave_ext *ie = &e->ileave[i];
 
-		for (s = 0; s < (1U << ie->strip_shift); s++) {
+		for (s = 0; s < ie->nstrips; s++) {
 			const struct fmap_strip *st = &ie->strips[s];
 			const struct famfs_mlog_dev *d;
 

@@ -999,9 +999,9 @@ static void cut_simple(struct plan *p, const struct layout *l, __u64 off, __u64 
 static void cut_ileave(struct plan *p, const struct fmap_ileave_ext *ie, __u64 off, __u64 end)
 {
 	__u64 ie_end = ie->file_off + ie->len;
-	__u64 stripe = (1ULL << ie->strip_shift) << ie->chunk_shift;
+	__u64 stripe = (__u64)ie->nstrips << ie->chunk_shift;
 	__u64 from = off > ie->file_off ? off : ie->file_off, to = end < ie_end ? end : ie_end;
-	__u64 rem = (from - ie->file_off) & (stripe - 1), pos = from, next = from;
+	__u64 rem = (from - ie->file_off) % stripe, pos = from, next = from;
 	struct fmap_ileave_ext *t;
 	struct fmap_mapping m;
 	__u32 s;
@@ -1021,8 +1021,8 @@ static void cut_ileave(struct plan *p, const struct fmap_ileave_ext *ie, __u64 o
 	*t = *ie;
 	t->file_off = next;
 	t->len = to - next;
-	for (s = 0; s < (1U << ie->strip_shift); s++)
-		t->strips[s].dev_off += (next - ie->file_off) >> ie->strip_shift;
+	for (s = 0; s < ie->nstrips; s++)
+		t->strips[s].dev_off += (next - ie->file_off) / ie->nstrips;
 }
 
 /*
@@ -1048,8 +1048,8 @@ static __u32 ileave_keep(const struct fmap_ileave_ext *ie, __u64 off, __u64 end,
 		keep[n] = *ie;
 		keep[n].file_off = end;
 		keep[n].len = ie_end - end;
-		for (s = 0; s < (1U << ie->strip_shift); s++)
-			keep[n].strips[s].dev_off += (end - ie->file_off) >> ie->strip_shift;
+		for (s = 0; s < ie->nstrips; s++)
+			keep[n].strips[s].dev_off += (end - ie->file_off) / ie->nstrips;
 		n++;
 	}
 	return n;
@@ -1073,11 +1073,11 @@ static int check_ileave_punch(const struct layout *l, __u64 off, __u64 end, char
 	for (i = 0; i < l->nileave; i++) {
 		const struct fmap_ileave_ext *ie = &l->ileave[i];
 		__u64 ie_end = ie->file_off + ie->len;
-		__u64 stripe = (1ULL << ie->strip_shift) << ie->chunk_shift;
+		__u64 stripe = (__u64)ie->nstrips << ie->chunk_shift;
 
 		n += ileave_keep(ie, off, end, keep);
 		if (ie_end <= off || ie->file_off >= end || ie_end <= end ||
-		    !((end - ie->file_off) & (stripe - 1)))
+		    !((end - ie->file_off) % stripe))
 			continue;
 		return fbs_fail(msg, msglen, -EINVAL,
 				"punch [%llu, %llu) would cut interleaved extent [%llu, %llu) short of its end, off a stripe boundary",

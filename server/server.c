@@ -165,7 +165,7 @@ static int layout_check(const struct fbs_server *srv,
 			err = fmap_ileave_check(ie);
 			if (err)
 				return err;
-			for (s = 0; s < (1U << ie->strip_shift); s++) {
+			for (s = 0; s < ie->nstrips; s++) {
 				const struct fmap_strip *st = &ie->strips[s];
 
 				if (st->dev >= srv->cfg.ndevs ||
@@ -290,7 +290,7 @@ static int bpf_sync_file(struct fbs_server *srv, const struct fbs_file *f,
 		for (i = 0; i < l->nileave; i++) {
 			ileave[i] = l->ileave[i];
 			/* unused strips stay zero (fmap_ileave_check) */
-			for (s = 0; s < (1U << l->ileave[i].strip_shift); s++)
+			for (s = 0; s < l->ileave[i].nstrips; s++)
 				ileave[i].strips[s].dev =
 					srv->dev_id[l->ileave[i].strips[s].dev];
 		}

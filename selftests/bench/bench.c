@@ -495,7 +495,7 @@ static void ileave2(struct fbs_layout *l, __u64 size, unsigned int chunk_shift,
 	struct fmap_strip st[2];
 
 	strips2(st, dev_off, dev_off);
-	layout_ileave(l, size, 1, chunk_shift, st);
+	layout_ileave(l, size, 2, chunk_shift, st);
 }
 
 static int open_in(struct fixture *fx, const char *name, int flags)

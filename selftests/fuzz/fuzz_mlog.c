@@ -265,7 +265,7 @@ static void seed_entry(struct famfs_mlog_entry *e, int type,
 		memset(ileave, 0, sizeof(*ileave));
 		ileave->file_off = simple->file_off + (8 << 20);
 		ileave->len = 16 << 20;
-		ileave->strip_shift = 1;
+		ileave->nstrips = 2;
 		ileave->chunk_shift = 21;
 		ileave->strips[0].dev_off = 32 << 20;
 		ileave->strips[1] = (struct fmap_strip){ .dev = 1, .dev_off = 32 << 20 };

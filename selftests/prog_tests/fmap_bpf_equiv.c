@@ -240,10 +240,14 @@ void test_fmap_bpf_equiv(void)
 
 	if (test__start_subtest("interleaved")) {
 		layouts_run++;
-		/* files of 1..4 extents, 1..16 strips, partial last stripes */
+		/*
+		 * files of 1..4 extents, 1..16 strips (3 and others that are
+		 * not powers of two among them), partial last stripes
+		 */
+		static const __u8 counts[] = { 1, 2, 4, 8, 16, 3, 3, 5 };
 		unsigned int f;
 
-		for (f = 0; f < 8; f++) {
+		for (f = 0; f < 10; f++) {
 			struct fbs_layout l = { .kind = FBS_LAYOUT_INTERLEAVED };
 			__u64 off = 0, dev_base[2] = { 0, 0 };
 			__u32 k, s;
@@ -251,17 +255,16 @@ void test_fmap_bpf_equiv(void)
 			l.nileave = 1 + rnd() % FMAP_MAX_ILEAVE;
 			for (k = 0; k < l.nileave; k++) {
 				struct fmap_ileave_ext *ie = &l.ileave[k];
-				__u32 ss = f < 5 ? f : rnd() % 5;	/* 1,2,4,8,16 */
+				__u32 ns = f < sizeof(counts) ? counts[f] : 1 + rnd() % 16;
 				__u32 cs = 12 + rnd() % 5;
 				__u32 stripes = 1 + rnd() % 8;
-				__u32 extra = rnd() % (1U << ss);	/* partial stripe */
+				__u32 extra = rnd() % ns;	/* partial stripe */
 
 				ie->file_off = off;
-				ie->len = ((__u64)stripes << (ss + cs)) +
-					  ((__u64)extra << cs);
-				ie->strip_shift = ss;
+				ie->len = ((__u64)stripes * ns << cs) + ((__u64)extra << cs);
+				ie->nstrips = ns;
 				ie->chunk_shift = cs;
-				for (s = 0; s < (1U << ss); s++) {
+				for (s = 0; s < ns; s++) {
 					__u32 d = (s + k + f) & 1;
 
 					ie->strips[s].dev = d;

@@ -385,7 +385,7 @@ static void subtest_mixed(struct fixture *fx)
 	if (!ASSERT_TRUE(data && back, "malloc"))
 		goto out;
 	fill_pattern(data, size, 61);
-	layout_ileave(&l, 4 * MiB, 1, 16, strips);
+	layout_ileave(&l, 4 * MiB, 2, 16, strips);
 	/* the bytes where the layout says they are */
 	for (off = 0; off < 4 * MiB; off += m.len) {
 		if (!ASSERT_OK(fmap_ileave_resolve(&l.ileave[0], off, &m), "resolve") ||

@@ -51,7 +51,7 @@ static void make_layout(struct fbs_layout *l)
 {
 	const struct fmap_strip strip = { .dev = 0, .dev_off = DEV_BASE };
 
-	layout_ileave(l, SIZE, 0, 16, &strip);
+	layout_ileave(l, SIZE, 1, 16, &strip);
 }
 
 /* Mount, add "f" filled with a known pattern, load the program for it */
@@ -365,6 +365,7 @@ static const struct {
 	{ "interleave_length", TEST_ILEAVE_LENGTH },
 	{ "interleave_strip_dev", TEST_ILEAVE_STRIP_DEV },
 	{ "interleave_within_device", TEST_ILEAVE_BEYOND },
+	{ "interleave_no_strips", TEST_ILEAVE_NO_STRIPS },
 };
 
 /*

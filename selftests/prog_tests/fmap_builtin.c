@@ -27,7 +27,7 @@ static void make_layouts(struct fbs_layout *simple, struct fbs_layout *ileave)
 	};
 
 	layout_simple(simple, 2, ext);
-	layout_ileave(ileave, SIZE, 2, 20, strips);
+	layout_ileave(ileave, SIZE, 4, 20, strips);
 }
 
 static bool file_io(struct fixture *fx, const char *name, void *buf, bool write)

@@ -348,7 +348,7 @@ static void hole_before_interleaved(void)
 	    !ASSERT_OK(fixture_mount(&fx, NULL), "mount"))
 		goto out;
 	/* [0, 2 MiB) is a hole, [2, 6) MiB interleaved over both devices */
-	layout_ileave(&l, 4 * MiB, 1, 20, strips);
+	layout_ileave(&l, 4 * MiB, 2, 20, strips);
 	l.ileave[0].file_off = 2 * MiB;
 	if (!ASSERT_OK(fbs_server_add_file(fx.srv, "late", 6 * MiB, &l), "add"))
 		goto out;

@@ -95,7 +95,7 @@ void test_fmap_rw(void)
 			{ .dev = 1, .dev_off = 128 * MiB },
 		};
 
-		layout_ileave(&l, 16 * MiB, 1, 21, strips);
+		layout_ileave(&l, 16 * MiB, 2, 21, strips);
 		if (ASSERT_OK(fbs_server_add_file(fx.srv, "interleaved", 16 * MiB, &l),
 			      "add file"))
 			check_file(&fx, "interleaved", &l, 16 * MiB, 3);

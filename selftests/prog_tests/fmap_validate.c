@@ -66,7 +66,7 @@ static void as_interleave(struct fuse_fmap_reply *r, size_t *len)
 	r->out.dev_offset = 0;
 	r->out.type = FUSE_FMAP_TYPE_INTERLEAVED;
 	r->interleave.length = r->out.length;
-	r->interleave.strip_shift = 0;
+	r->interleave.nstrips = 1;
 	r->interleave.chunk_shift = 16;
 	*len = offsetof(struct fuse_fmap_reply, strips[1]);
 }
@@ -84,7 +84,14 @@ static void long_reply(struct fuse_fmap_reply *r, size_t *len)
 static void too_many_strips(struct fuse_fmap_reply *r, size_t *len)
 {
 	as_interleave(r, len);
-	r->interleave.strip_shift = 5;
+	r->interleave.nstrips = FUSE_FMAP_MAX_STRIPS + 1;
+}
+/* the reply's length agrees with 0 strips: only the count is wrong */
+static void no_strips(struct fuse_fmap_reply *r, size_t *len)
+{
+	as_interleave(r, len);
+	r->interleave.nstrips = 0;
+	*len = offsetof(struct fuse_fmap_reply, strips);
 }
 static void small_chunk(struct fuse_fmap_reply *r, size_t *len)
 {
@@ -139,6 +146,7 @@ static const struct rule rules[] = {
 	{ "reply_size_short", .corrupt_reply = short_reply },
 	{ "reply_size_long", .corrupt_reply = long_reply },
 	{ "interleave_too_many_strips", .corrupt_reply = too_many_strips },
+	{ "interleave_no_strips", .corrupt_reply = no_strips },
 	{ "interleave_chunk", .corrupt_reply = small_chunk },
 	{ "interleave_out_names_device", .corrupt_reply = out_names_device },
 	{ "interleave_lengths_differ", .corrupt_reply = lengths_differ },

@@ -60,15 +60,16 @@ static void gen_ileave(struct fmap_ileave_ext *ie, __u32 n)
 
 	memset(ie, 0, n * sizeof(*ie));
 	for (k = 0; k < n; k++) {
-		__u32 ss = rnd() % (FMAP_MAX_STRIP_SHIFT + 1);
+		/* any count 1..16, powers of two or not */
+		__u32 ns = 1 + rnd() % FMAP_MAX_STRIPS;
 		__u32 cs = FMAP_MIN_CHUNK_SHIFT + rnd() % 10;
 
 		ie[k].file_off = off;
-		ie[k].len = ((1 + rnd() % 4) << (ss + cs)) +
-			    ((rnd() % (1U << ss)) << cs) + (rnd() % 3) * 4 * KiB;
-		ie[k].strip_shift = ss;
+		ie[k].len = ((__u64)(1 + rnd() % 4) * ns << cs) +
+			    ((__u64)(rnd() % ns) << cs) + (rnd() % 3) * 4 * KiB;
+		ie[k].nstrips = ns;
 		ie[k].chunk_shift = cs;
-		for (s = 0; s < (1U << ss); s++) {
+		for (s = 0; s < ns; s++) {
 			ie[k].strips[s].dev = rnd() % 3;
 			ie[k].strips[s].dev_off = (rnd() % 1000) * MiB;
 		}
@@ -176,6 +177,9 @@ static int compare(struct fmap_verifier_bpf *skel, const char *name,
 			b->off = rnd() % (b->ileave[0].len + 8 * KiB);
 			if (!strcmp(name, "ileave_check") && (r & 1))
 				b->ileave[0].strips[rnd() % FMAP_MAX_STRIPS].pad = 1;
+			/* a strip count out of range: both refuse it alike */
+			if ((r & 6) == 6)
+				b->ileave[0].nstrips = (r & 8) ? 0 : 17 + rnd() % 239;
 			hr = !strcmp(name, "ileave_resolve") ?
 			     fmap_ileave_resolve(&b->ileave[0], b->off, &hm) :
 			     !strcmp(name, "ileave_check") ?

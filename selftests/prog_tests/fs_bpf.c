@@ -231,7 +231,7 @@ static void check_layout(const char *name, const void *data, size_t len)
 		goto out;
 	h = (const void *)buf;
 	ASSERT_EQ(le32toh(h->magic), FAMFS_XATTR_LAYOUT_MAGIC, "magic");
-	ASSERT_EQ(le32toh(h->version), 1, "version");
+	ASSERT_EQ(le32toh(h->version), FAMFS_XATTR_LAYOUT_VERSION, "version");
 	ASSERT_EQ(le64toh(h->size), len, "size");
 	if (!ASSERT_EQ((size_t)n, sizeof(*h) + le32toh(h->nsimple) * sizeof(*se) +
 			  le32toh(h->nileave) * sizeof(*ie), "length matches counts"))
@@ -247,7 +247,7 @@ static void check_layout(const char *name, const void *data, size_t len)
 	}
 	for (i = 0; i < le32toh(h->nileave); i++) {
 		mapped += ie[i].len;
-		congruent &= ie[i].strip_shift == 0 && ie[i].chunk_shift == 21 &&
+		congruent &= ie[i].nstrips == 1 && ie[i].chunk_shift == 21 &&
 			     ie[i].strips[0].dev == 0 && ie[i].strips[0].dev_off % CHUNK == 0 &&
 			     ie[i].file_off % CHUNK == 0;
 	}

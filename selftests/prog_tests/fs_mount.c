@@ -317,7 +317,7 @@ static void test_stripe_remount(void)
 	ie = (const void *)(h + 1);
 	for (i = 0; i < le32toh(h->nileave); i++) {
 		mapped += le64toh(ie[i].len);
-		geometry &= ie[i].strip_shift == 1 && ie[i].chunk_shift == 22 &&
+		geometry &= ie[i].nstrips == 2 && ie[i].chunk_shift == 22 &&
 			    le32toh(ie[i].strips[0].dev) != le32toh(ie[i].strips[1].dev);
 	}
 	ASSERT_TRUE(geometry, "2 strips of 4 MiB on both devices");

@@ -29,7 +29,7 @@ static int ileave_answer(struct fuse_fmap_reply *r)
 	r->out.length = file_size;
 	r->out.type = TEST_TYPE_INTERLEAVED;
 	r->interleave.length = file_size;
-	r->interleave.strip_shift = 0;
+	r->interleave.nstrips = 1;
 	r->interleave.chunk_shift = TEST_CHUNK_SHIFT;
 	r->strips[0].dev_id = dev_id;
 	r->strips[0].dev_offset = dev_base;
@@ -39,7 +39,10 @@ static int ileave_answer(struct fuse_fmap_reply *r)
 		__sync_fetch_and_add(&handled, 1);
 		break;
 	case TEST_ILEAVE_STRIPS:
-		r->interleave.strip_shift = 5;
+		r->interleave.nstrips = 17;
+		break;
+	case TEST_ILEAVE_NO_STRIPS:
+		r->interleave.nstrips = 0;
 		break;
 	case TEST_ILEAVE_CHUNK:
 		r->interleave.chunk_shift = 11;

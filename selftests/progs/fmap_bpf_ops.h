@@ -30,12 +30,13 @@ enum test_mode {
 	TEST_BEYOND_DEV,
 	/* the whole file as one interleaved extent: one strip at dev_base */
 	TEST_ILEAVE,
-	TEST_ILEAVE_STRIPS,	/* 32 strips */
+	TEST_ILEAVE_STRIPS,	/* 17 strips */
 	TEST_ILEAVE_CHUNK,	/* chunks smaller than a page */
 	TEST_ILEAVE_OUT_DEV,	/* a device in fuse_fmap_out as well */
 	TEST_ILEAVE_LENGTH,	/* interleave.length != out.length */
 	TEST_ILEAVE_STRIP_DEV,	/* a strip on an unregistered device */
 	TEST_ILEAVE_BEYOND,	/* a strip running past the device */
+	TEST_ILEAVE_NO_STRIPS,	/* 0 strips */
 };
 
 #endif

@@ -375,7 +375,7 @@ static void fragmentation(void **state)
 static void check_ileave(const struct fbs_alloc *a, const struct fmap_ileave_ext *ie,
 			 unsigned char *seen, __u64 seen_units)
 {
-	__u32 nstrips = 1U << ie->strip_shift, s, t;
+	__u32 nstrips = ie->nstrips, s, t;
 	__u64 strip_len = fbs_alloc_strip_len(ie), off;
 
 	assert_int_equal(fmap_ileave_check(ie), 0);
@@ -426,7 +426,7 @@ static void ileave_placement(void **state)
 	assert_int_equal(fbs_alloc_init(&a, g, 4), 0);
 	assert_int_equal(fbs_alloc_ileave(&a, 0, U(32), 4, UNIT, NULL, &ie), 0);
 	check_ileave(&a, &ie, seen, sizeof(seen));
-	assert_int_equal(ie.strip_shift, 2);
+	assert_int_equal(ie.nstrips, 4);
 	assert_int_equal(ie.chunk_shift, FBS_ALLOC_UNIT_SHIFT);
 	assert_int_equal(fbs_alloc_strip_len(&ie), U(8));
 	assert_int_equal(free_bytes(&a), U(420 - 32));
@@ -519,7 +519,7 @@ static void ileave_continues(void **state)
 	/* hand-made, lined up, but half a stripe: chunk numbering would shift */
 	memset(&other, 0, sizeof(other));
 	other.len = U(6);
-	other.strip_shift = 1;
+	other.nstrips = 2;
 	other.chunk_shift = FBS_ALLOC_UNIT_SHIFT + 1;
 	other.strips[1].dev = 1;
 	more = other;
@@ -795,7 +795,7 @@ static void use_refused(void **state)
 	/* an interleaved file whose strip 1 lands in f1 */
 	memset(&ie, 0, sizeof(ie));
 	ie.len = U(8);
-	ie.strip_shift = 1;
+	ie.nstrips = 2;
 	ie.chunk_shift = FBS_ALLOC_UNIT_SHIFT;
 	ie.strips[0] = (struct fmap_strip){ .dev = 0, .dev_off = U(24) };
 	ie.strips[1] = (struct fmap_strip){ .dev = 1, .dev_off = U(18) };
@@ -892,7 +892,7 @@ static void model_file(const struct fbs_alloc *a, struct model *m,
 				   f->ext[i].len, val);
 			continue;
 		}
-		for (s = 0; s < 1U << f->ie[i].strip_shift; s++)
+		for (s = 0; s < f->ie[i].nstrips; s++)
 			model_mark(a, m, f->ie[i].strips[s].dev,
 				   f->ie[i].strips[s].dev_off,
 				   fbs_alloc_strip_len(&f->ie[i]), val);
@@ -993,11 +993,11 @@ static void random_against_model(void **state)
 			__u32 fits = 0;
 
 			if (prev) {
-				nstrips = 1U << prev->strip_shift;
+				nstrips = prev->nstrips;
 				chunk = 1ULL << prev->chunk_shift;
 			}
 			ie.len = len;
-			ie.strip_shift = (__u8)__builtin_ctz(nstrips);
+			ie.nstrips = (__u8)nstrips;
 			ie.chunk_shift = (__u8)__builtin_ctzll(chunk);
 			for (d = 0; d < R_DEVS; d++)
 				fits += model_longest(&a, &m, d) >=

@@ -18,16 +18,16 @@
 #define MiB (1ULL << 20)
 
 static struct fmap_ileave_ext ileave(__u64 file_off, __u64 len,
-				     __u8 strip_shift, __u8 chunk_shift)
+				     __u8 nstrips, __u8 chunk_shift)
 {
 	struct fmap_ileave_ext ie = {
 		.file_off = file_off, .len = len,
-		.strip_shift = strip_shift, .chunk_shift = chunk_shift,
+		.nstrips = nstrips, .chunk_shift = chunk_shift,
 	};
 	__u32 s;
 
 	/* strip s on device s, each strip 1 GiB apart */
-	for (s = 0; s < (1U << strip_shift); s++) {
+	for (s = 0; s < nstrips && s < FMAP_MAX_STRIPS; s++) {
 		ie.strips[s].dev = s;
 		ie.strips[s].dev_off = (s + 1) * 1024 * MiB;
 	}
@@ -37,7 +37,7 @@ static struct fmap_ileave_ext ileave(__u64 file_off, __u64 len,
 /* The example of DESIGN.md and the harness issue. */
 static void ileave_chunk7_of_4x2m(void **state)
 {
-	struct fmap_ileave_ext ie = ileave(0, 64 * MiB, 2, 21);
+	struct fmap_ileave_ext ie = ileave(0, 64 * MiB, 4, 21);
 	struct fmap_mapping m;
 
 	(void)state;
@@ -53,7 +53,7 @@ static void ileave_chunk7_of_4x2m(void **state)
 static void ileave_last_partial_chunk(void **state)
 {
 	/* 5 chunks and 100 KiB: the tail chunk is chunk 5, on strip 1 */
-	struct fmap_ileave_ext ie = ileave(0, 10 * MiB + 100 * KiB, 2, 21);
+	struct fmap_ileave_ext ie = ileave(0, 10 * MiB + 100 * KiB, 4, 21);
 	struct fmap_mapping m;
 
 	(void)state;
@@ -68,9 +68,54 @@ static void ileave_last_partial_chunk(void **state)
 	assert_int_equal(fmap_ileave_strip_bytes(&ie, 3), 2 * MiB);
 }
 
+/* Three strips, the demo's three devices: chunk c on strip c % 3, row c / 3. */
+static void ileave_three_strips(void **state)
+{
+	/* 11 chunks and 8 KiB: strips 0-1 hold 4 chunks, strip 2 three and the tail */
+	struct fmap_ileave_ext ie = ileave(4 * MiB, 22 * MiB + 8 * KiB, 3, 21), next;
+	struct fmap_mapping m;
+
+	(void)state;
+	assert_int_equal(fmap_ileave_check(&ie), 0);
+	/* chunk 7 -> strip 1, row 2, 1 MiB into the chunk */
+	assert_int_equal(fmap_ileave_resolve(&ie, 4 * MiB + 15 * MiB, &m), 0);
+	assert_int_equal(m.dev, 1);
+	assert_int_equal(m.dev_off, ie.strips[1].dev_off + 4 * MiB + 1 * MiB);
+	assert_int_equal(m.len, 1 * MiB);
+	/* chunk 9 -> strip 0, row 3 */
+	assert_int_equal(fmap_ileave_resolve(&ie, 4 * MiB + 18 * MiB, &m), 0);
+	assert_int_equal(m.dev, 0);
+	assert_int_equal(m.dev_off, ie.strips[0].dev_off + 6 * MiB);
+	/* the tail chunk 11 -> strip 2, row 3, 8 KiB long */
+	assert_int_equal(fmap_ileave_resolve(&ie, 4 * MiB + 22 * MiB, &m), 0);
+	assert_int_equal(m.dev, 2);
+	assert_int_equal(m.dev_off, ie.strips[2].dev_off + 6 * MiB);
+	assert_int_equal(m.len, 8 * KiB);
+	assert_int_equal(fmap_ileave_strip_bytes(&ie, 0), 8 * MiB);
+	assert_int_equal(fmap_ileave_strip_bytes(&ie, 1), 8 * MiB);
+	assert_int_equal(fmap_ileave_strip_bytes(&ie, 2), 6 * MiB + 8 * KiB);
+	assert_int_equal(fmap_ileave_strip_bytes(&ie, 3), 0);
+
+	/* continuations: whole stripes are multiples of 6 MiB, not of 4 or 8 */
+	ie = ileave(0, 12 * MiB, 3, 21);
+	next = ileave(12 * MiB, 6 * MiB, 3, 21);
+	next.strips[0].dev_off += 4 * MiB;
+	next.strips[1].dev_off += 4 * MiB;
+	next.strips[2].dev_off += 4 * MiB;
+	assert_true(fmap_ileave_continues(&ie, &next));
+	next.strips[2].dev_off += 2 * MiB;
+	assert_false(fmap_ileave_continues(&ie, &next));
+	ie = ileave(0, 8 * MiB, 3, 21);		/* 1.33 stripes */
+	next = ileave(8 * MiB, 6 * MiB, 3, 21);
+	next.strips[0].dev_off += 4 * MiB;
+	next.strips[1].dev_off += 2 * MiB;
+	next.strips[2].dev_off += 2 * MiB;
+	assert_false(fmap_ileave_continues(&ie, &next));
+}
+
 static void ileave_past_end_and_before_start(void **state)
 {
-	struct fmap_ileave_ext ie = ileave(8 * MiB, 16 * MiB, 1, 21);
+	struct fmap_ileave_ext ie = ileave(8 * MiB, 16 * MiB, 2, 21);
 	struct fmap_mapping m;
 
 	(void)state;
@@ -83,7 +128,7 @@ static void ileave_past_end_and_before_start(void **state)
 
 static void ileave_one_strip_is_simple(void **state)
 {
-	struct fmap_ileave_ext ie = ileave(0, 7 * MiB, 0, 21);
+	struct fmap_ileave_ext ie = ileave(0, 7 * MiB, 1, 21);
 	struct fmap_mapping m;
 	__u64 off;
 
@@ -98,8 +143,8 @@ static void ileave_one_strip_is_simple(void **state)
 static void ileave_chunk_boundaries(void **state)
 {
 	struct fmap_ileave_ext ie[2] = {
-		ileave(0, 16 * MiB, 2, 21),
-		ileave(16 * MiB, 8 * MiB, 3, 20),
+		ileave(0, 16 * MiB, 4, 21),
+		ileave(16 * MiB, 8 * MiB, 8, 20),
 	};
 	struct fmap_mapping m;
 
@@ -464,7 +509,7 @@ static int naive_ileave(const struct fmap_ileave_ext *ie, __u64 off,
 {
 	__u64 chunk = 1ULL << ie->chunk_shift, pos = ie->file_off;
 	__u64 stripe_of[FMAP_MAX_STRIPS] = { 0 };
-	__u32 nstrips = 1U << ie->strip_shift, s = 0;
+	__u32 nstrips = ie->nstrips, s = 0;
 
 	while (pos < ie->file_off + ie->len) {
 		__u64 end = pos + chunk;
@@ -487,12 +532,18 @@ static int naive_ileave(const struct fmap_ileave_ext *ie, __u64 off,
 
 static void ileave_matches_naive_walk(void **state)
 {
-	static const struct { __u64 len; __u8 ss, cs; } cases[] = {
-		{ 64 * MiB, 2, 21 },
-		{ 10 * MiB + 100 * KiB, 2, 21 },
-		{ 3 * MiB + 12 * KiB, 4, 16 },
-		{ 1 * MiB, 3, 12 },
-		{ 5 * MiB, 0, 20 },
+	static const struct { __u64 len; __u8 ns, cs; } cases[] = {
+		{ 64 * MiB, 4, 21 },
+		{ 10 * MiB + 100 * KiB, 4, 21 },
+		{ 3 * MiB + 12 * KiB, 16, 16 },
+		{ 1 * MiB, 8, 12 },
+		{ 5 * MiB, 1, 20 },
+		/* not powers of two: three devices, and more */
+		{ 64 * MiB, 3, 21 },
+		{ 22 * MiB + 100 * KiB, 3, 21 },
+		{ 3 * MiB + 12 * KiB, 5, 16 },
+		{ 1 * MiB + 4 * KiB, 7, 12 },
+		{ 7 * MiB + 8 * KiB, 15, 16 },
 	};
 	struct fmap_mapping a, b;
 	__u32 k;
@@ -500,7 +551,7 @@ static void ileave_matches_naive_walk(void **state)
 	(void)state;
 	for (k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
 		struct fmap_ileave_ext ie = ileave(2 * MiB, cases[k].len,
-						   cases[k].ss, cases[k].cs);
+						   cases[k].ns, cases[k].cs);
 		__u64 total[FMAP_MAX_STRIPS] = { 0 }, off;
 		__u32 s;
 
@@ -521,7 +572,7 @@ static void ileave_matches_naive_walk(void **state)
 			assert_int_equal(naive_ileave(&ie, ie.file_off + off, &b), 0);
 			total[b.dev] += b.len;
 		}
-		for (s = 0; s < (1U << ie.strip_shift); s++)
+		for (s = 0; s < ie.nstrips; s++)
 			assert_int_equal(fmap_ileave_strip_bytes(&ie, s), total[s]);
 	}
 }
@@ -539,14 +590,14 @@ static void ileave_random_vs_naive(void **state)
 
 		n = 1 + rnd() % FMAP_MAX_ILEAVE;
 		for (i = 0; i < n; i++) {
-			__u8 ss = rnd() % (FMAP_MAX_STRIP_SHIFT + 1);
+			__u8 ns = 1 + rnd() % FMAP_MAX_STRIPS;
 			__u8 cs = FMAP_MIN_CHUNK_SHIFT + rnd() % 10;
 			/* whole stripes, a partial stripe, a partial chunk */
-			__u64 len = ((rnd() % 5) << (ss + cs)) +
-				    ((rnd() % (1U << ss)) << cs) +
+			__u64 len = ((rnd() % 5) * ns << cs) +
+				    ((rnd() % ns) << cs) +
 				    (rnd() % 4) * 4 * KiB + 4 * KiB;
 
-			ie[i] = ileave(off, len, ss, cs);
+			ie[i] = ileave(off, len, ns, cs);
 			assert_int_equal(fmap_ileave_check(&ie[i]), 0);
 			off += len + (rnd() % 2) * 4 * KiB;	/* maybe a gap */
 		}
@@ -565,41 +616,55 @@ static void ileave_random_vs_naive(void **state)
 static void ileave_check_rejects(void **state)
 {
 	struct fmap_ileave_ext ie;
+	struct fmap_mapping m;
 
 	(void)state;
-	ie = ileave(0, 8 * MiB, 2, 21);
-	ie.strip_shift = FMAP_MAX_STRIP_SHIFT + 1;
+	ie = ileave(0, 8 * MiB, 4, 21);
+	ie.nstrips = 0;
+	assert_int_equal(fmap_ileave_check(&ie), -FMAP_EINVAL);
+	assert_int_equal(fmap_ileave_resolve(&ie, 0, &m), -FMAP_EINVAL);
+	ie.nstrips = FMAP_MAX_STRIPS + 1;
+	assert_int_equal(fmap_ileave_check(&ie), -FMAP_EINVAL);
+	assert_int_equal(fmap_ileave_resolve(&ie, 0, &m), -FMAP_EINVAL);
+	assert_int_equal(fmap_ileave_strip_bytes(&ie, 0), 0);
+	ie.nstrips = 255;
+	assert_int_equal(fmap_ileave_check(&ie), -FMAP_EINVAL);
+	ie.nstrips = FMAP_MAX_STRIPS;
+	assert_int_equal(fmap_ileave_check(&ie), 0);
+	ie.nstrips = 3;
+	assert_int_equal(fmap_ileave_check(&ie), -FMAP_EINVAL);	/* strip 3 not zero */
+	ie.strips[3] = (struct fmap_strip){ 0 };
+	assert_int_equal(fmap_ileave_check(&ie), 0);
+
+	ie = ileave(0, 8 * MiB, 4, FMAP_MIN_CHUNK_SHIFT - 1);
 	assert_int_equal(fmap_ileave_check(&ie), -FMAP_EINVAL);
 
-	ie = ileave(0, 8 * MiB, 2, FMAP_MIN_CHUNK_SHIFT - 1);
+	ie = ileave(0, 8 * MiB, 4, FMAP_MAX_CHUNK_SHIFT + 1);
 	assert_int_equal(fmap_ileave_check(&ie), -FMAP_EINVAL);
 
-	ie = ileave(0, 8 * MiB, 2, FMAP_MAX_CHUNK_SHIFT + 1);
+	ie = ileave(0, 0, 4, 21);
 	assert_int_equal(fmap_ileave_check(&ie), -FMAP_EINVAL);
 
-	ie = ileave(0, 0, 2, 21);
-	assert_int_equal(fmap_ileave_check(&ie), -FMAP_EINVAL);
-
-	ie = ileave(0, 8 * MiB, 2, 21);
+	ie = ileave(0, 8 * MiB, 4, 21);
 	ie.pad1 = 1;
 	assert_int_equal(fmap_ileave_check(&ie), -FMAP_EINVAL);
 
-	ie = ileave(0, 8 * MiB, 2, 21);
+	ie = ileave(0, 8 * MiB, 4, 21);
 	ie.pad2 = 1;
 	assert_int_equal(fmap_ileave_check(&ie), -FMAP_EINVAL);
 
-	ie = ileave(0, 8 * MiB, 2, 21);
+	ie = ileave(0, 8 * MiB, 4, 21);
 	ie.strips[1].pad = 1;
 	assert_int_equal(fmap_ileave_check(&ie), -FMAP_EINVAL);
 
-	ie = ileave(0, 8 * MiB, 2, 21);
+	ie = ileave(0, 8 * MiB, 4, 21);
 	ie.strips[4].dev = 7;		/* beyond nstrips: must be zero */
 	assert_int_equal(fmap_ileave_check(&ie), -FMAP_EINVAL);
 
-	ie = ileave(UINT64_MAX - 4 * MiB, 8 * MiB, 2, 21);
+	ie = ileave(UINT64_MAX - 4 * MiB, 8 * MiB, 4, 21);
 	assert_int_equal(fmap_ileave_check(&ie), -FMAP_ERANGE);
 
-	ie = ileave(0, 8 * MiB, 2, 21);
+	ie = ileave(0, 8 * MiB, 4, 21);
 	ie.strips[2].dev_off = UINT64_MAX - 1 * MiB;	/* 2 MiB on strip 2 */
 	assert_int_equal(fmap_ileave_check(&ie), -FMAP_ERANGE);
 }
@@ -643,6 +708,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(ileave_chunk7_of_4x2m),
 		cmocka_unit_test(ileave_last_partial_chunk),
+		cmocka_unit_test(ileave_three_strips),
 		cmocka_unit_test(ileave_past_end_and_before_start),
 		cmocka_unit_test(ileave_one_strip_is_simple),
 		cmocka_unit_test(ileave_chunk_boundaries),

@@ -174,7 +174,7 @@ static void check_congruent(const struct fs_extent *e)
 		return;
 	}
 	assert_int_equal(e->ileave_ext.file_off % UNIT, 0);
-	for (s = 0; s < 1U << e->ileave_ext.strip_shift; s++)
+	for (s = 0; s < e->ileave_ext.nstrips; s++)
 		assert_int_equal(e->ileave_ext.strips[s].dev_off % UNIT, 0);
 }
 
@@ -250,7 +250,7 @@ static void changes_survive_remount(void **state)
 	assert_int_equal(fs_alloc_for_write(fs, g, 0, 8 * MiB, &e), 0);
 	assert_true(e.ileave);
 	assert_true(e.fresh);
-	assert_int_equal(e.ileave_ext.strip_shift, 1);
+	assert_int_equal(e.ileave_ext.nstrips, 2);
 	assert_int_equal(e.ileave_ext.chunk_shift, 21);
 	assert_int_not_equal(e.ileave_ext.strips[0].dev, e.ileave_ext.strips[1].dev);
 	check_congruent(&e);
@@ -289,7 +289,7 @@ static void changes_survive_remount(void **state)
 	assert_int_equal(st.chunk_size, UNIT);
 	assert_int_equal(fs_alloc_for_write(fs, g, 8 * MiB, 1, &e), 0);
 	assert_true(e.ileave);
-	assert_int_equal(e.ileave_ext.strip_shift, 1);
+	assert_int_equal(e.ileave_ext.nstrips, 2);
 	/* continued in place: one stripe more, one extent with the first */
 	assert_int_equal(e.ileave_ext.file_off, 0);
 	assert_int_equal(e.ileave_ext.len, 12 * MiB);
@@ -917,7 +917,7 @@ static void stripe_policy_survives_remount(void **state)
 	assert_int_equal(st.chunk_size, 4 * MiB);
 	assert_int_equal(fs_alloc_for_write(fs, g, 0, 32 * MiB, &e), 0);
 	assert_true(e.ileave);
-	assert_int_equal(e.ileave_ext.strip_shift, 1);
+	assert_int_equal(e.ileave_ext.nstrips, 2);
 	assert_int_equal(e.ileave_ext.chunk_shift, 22);
 	assert_int_equal(e.ileave_ext.len, 32 * MiB);
 	assert_int_not_equal(e.ileave_ext.strips[0].dev, e.ileave_ext.strips[1].dev);

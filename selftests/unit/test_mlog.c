@@ -52,7 +52,7 @@ static void init_samples(void)
 	memset(ie, 0, sizeof(*ie));
 	ie->file_off = 8 * MiB;
 	ie->len = 16 * MiB;
-	ie->strip_shift = 1;
+	ie->nstrips = 2;
 	ie->chunk_shift = 21;
 	for (s = 0; s < 2; s++) {
 		ie->strips[s].dev = s;
@@ -996,7 +996,7 @@ static void fields_rejected(void **state)
 	REFUSED(14, e.stripe.nstrips = 0);		/* simple, with a chunk */
 
 	/* extents: alignment, order, overlap, overflow, shape */
-	for (i = 0; i < 14; i++) {
+	for (i = 0; i < 16; i++) {
 		WITH_EXTENTS(1);
 		switch (i) {
 		case 0: simple[0].len = 4096 + 1; break;
@@ -1006,13 +1006,15 @@ static void fields_rejected(void **state)
 		case 4: simple[1].dev_off = ~0ULL - 4095; break;	/* overflows */
 		case 5: simple[0].dev = FAMFS_MAX_DEVS; break;
 		case 6: simple[1].pad = 1; break;
-		case 7: ileave[0].strip_shift = 5; break;
+		case 7: ileave[0].nstrips = 17; break;
 		case 8: ileave[0].chunk_shift = 11; break;
 		case 9: ileave[0].chunk_shift = 31; break;
 		case 10: ileave[0].file_off = 4 * MiB; break;	/* overlaps simple[1] */
 		case 11: ileave[0].strips[1].dev_off = ~0ULL - 4095; break;
 		case 12: ileave[0].strips[5].dev = 1; break;	/* unused strip */
 		case 13: ileave[0].len = 0; break;
+		case 14: ileave[0].nstrips = 0; break;
+		case 15: ileave[0].nstrips = 255; break;
 		}
 		if (famfs_mlog_encode(&e, uuid, 1, buf, sizeof(buf)) != -EINVAL)
 			fail_msg("extent case %d accepted", i);
@@ -1552,7 +1554,7 @@ static void random_entry(struct model *m, __u64 *rng, __u64 *next_ino, __u64 *de
 				memset(ileave, 0, sizeof(*ileave));
 				ileave->file_off = end;
 				ileave->len = 8 * MiB;
-				ileave->strip_shift = 1;
+				ileave->nstrips = 2;
 				ileave->chunk_shift = 21;
 				ileave->strips[0].dev = 0;
 				ileave->strips[0].dev_off = (*dev_next += 4 * MiB);

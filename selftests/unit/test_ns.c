@@ -182,9 +182,9 @@ static int dump_layout(void *ctx, __u64 ino, const struct fmap_simple_ext *simpl
 			(unsigned long long)simple[i].dev_off);
 	for (i = 0; i < nileave; i++) {
 		fprintf(f, "  i %llx+%llx %u/%u", (unsigned long long)ileave[i].file_off,
-			(unsigned long long)ileave[i].len, ileave[i].strip_shift,
+			(unsigned long long)ileave[i].len, ileave[i].nstrips,
 			ileave[i].chunk_shift);
-		for (s = 0; s < 1U << ileave[i].strip_shift; s++)
+		for (s = 0; s < ileave[i].nstrips; s++)
 			fprintf(f, " %u:%llx", ileave[i].strips[s].dev,
 				(unsigned long long)ileave[i].strips[s].dev_off);
 		fputc('\n', f);
@@ -290,7 +290,7 @@ static struct fmap_simple_ext simple_ext(__u64 file_off, __u64 len, __u32 dev, _
 }
 
 /* Strip s on device s % 2, at dev_off + s * gap. */
-static struct fmap_ileave_ext ileave_ext(__u64 file_off, __u64 len, __u32 strip_shift,
+static struct fmap_ileave_ext ileave_ext(__u64 file_off, __u64 len, __u32 nstrips,
 					 __u64 dev_off, __u64 gap)
 {
 	struct fmap_ileave_ext ie;
@@ -299,9 +299,9 @@ static struct fmap_ileave_ext ileave_ext(__u64 file_off, __u64 len, __u32 strip_
 	memset(&ie, 0, sizeof(ie));
 	ie.file_off = file_off;
 	ie.len = len;
-	ie.strip_shift = (__u8)strip_shift;
+	ie.nstrips = (__u8)nstrips;
 	ie.chunk_shift = 21;
-	for (s = 0; s < 1U << strip_shift; s++) {
+	for (s = 0; s < nstrips; s++) {
 		ie.strips[s].dev = s % 2;
 		ie.strips[s].dev_off = dev_off + s * gap;
 	}
@@ -715,7 +715,7 @@ static void alloc_extents(void **state)
 	assert_int_equal(c.simple[2].file_off, 8 * MiB);
 	assert_int_equal(mapped_of(ns, f), 8 * MiB);
 
-	ie[0] = ileave_ext(32 * MiB, 16 * MiB, 1, 1024 * MiB, 64 * MiB);
+	ie[0] = ileave_ext(32 * MiB, 16 * MiB, 2, 1024 * MiB, 64 * MiB);
 	assert_int_equal(ns_alloc(ns, &l->j, f, NULL, 0, ie, 1), 0);
 	assert_int_equal(mapped_of(ns, f), 24 * MiB);
 
@@ -724,9 +724,9 @@ static void alloc_extents(void **state)
 	assert_int_equal(ns_alloc(ns, &l->j, f, x, 1, NULL, 0), -EINVAL);
 	x[0] = simple_ext(30 * MiB, 4 * MiB, 0, 400 * MiB);	/* into the interleaved one */
 	assert_int_equal(ns_alloc(ns, &l->j, f, x, 1, NULL, 0), -EINVAL);
-	ie[1] = ileave_ext(9 * MiB, 4 * MiB, 0, 500 * MiB, 0);	/* over a simple one */
+	ie[1] = ileave_ext(9 * MiB, 4 * MiB, 1, 500 * MiB, 0);	/* over a simple one */
 	assert_int_equal(ns_alloc(ns, &l->j, f, NULL, 0, &ie[1], 1), -EINVAL);
-	ie[1] = ileave_ext(40 * MiB, 4 * MiB, 0, 500 * MiB, 0);	/* over the interleaved */
+	ie[1] = ileave_ext(40 * MiB, 4 * MiB, 1, 500 * MiB, 0);	/* over the interleaved */
 	assert_int_equal(ns_alloc(ns, &l->j, f, NULL, 0, &ie[1], 1), -EINVAL);
 	x[0] = simple_ext(64 * MiB, 2 * MiB, 0, 400 * MiB);
 	assert_int_equal(ns_alloc(ns, &l->j, dir, x, 1, NULL, 0), -EISDIR);
@@ -738,7 +738,7 @@ static void alloc_extents(void **state)
 
 	/* at most FMAP_MAX_ILEAVE interleaved extents in a file */
 	for (i = 1; i < 5; i++)
-		ie[i] = ileave_ext((64 + 16 * i) * MiB, 8 * MiB, 2, (2048 + 64 * i) * MiB, 16 * MiB);
+		ie[i] = ileave_ext((64 + 16 * i) * MiB, 8 * MiB, 4, (2048 + 64 * i) * MiB, 16 * MiB);
 	assert_int_equal(ns_alloc(ns, &l->j, f, NULL, 0, &ie[1], 3), 0);
 	before = dump(ns);
 	assert_int_equal(ns_alloc(ns, &l->j, f, NULL, 0, &ie[4], 1), -EFBIG);
@@ -795,8 +795,8 @@ static void punch_extents(void **state)
 	d = mkdir_ok(ns, l, ROOT, "d");
 	x[0] = simple_ext(0, 4 * MiB, 0, 100 * MiB);
 	x[1] = simple_ext(8 * MiB, 4 * MiB, 1, 200 * MiB);
-	ie = ileave_ext(32 * MiB, 16 * MiB, 1, 1024 * MiB, 64 * MiB);
-	ie2 = ileave_ext(64 * MiB, 8 * MiB, 0, 2048 * MiB, 0);
+	ie = ileave_ext(32 * MiB, 16 * MiB, 2, 1024 * MiB, 64 * MiB);
+	ie2 = ileave_ext(64 * MiB, 8 * MiB, 1, 2048 * MiB, 0);
 	assert_int_equal(ns_alloc(ns, &l->j, f, x, 2, &ie, 1), 0);
 	assert_int_equal(ns_alloc(ns, &l->j, f, NULL, 0, &ie2, 1), 0);
 
@@ -875,6 +875,87 @@ static void punch_extents(void **state)
 	jlog_free(l);
 }
 
+/* Is every byte of [off, end) where @orig put it, in @c? */
+static void assert_kept(const struct layout_copy *c, const struct fmap_ileave_ext *orig,
+			__u64 off, __u64 end)
+{
+	struct fmap_mapping want, got;
+	__u64 pos;
+
+	for (pos = off; pos < end; pos += 4096) {
+		assert_int_equal(fmap_ileave_resolve(orig, pos, &want), 0);
+		assert_int_equal(fmap_ileave_find_resolve(c->ileave, c->nileave, pos, &got), 0);
+		assert_int_equal(got.dev, want.dev);
+		assert_int_equal(got.dev_off, want.dev_off);
+	}
+}
+
+/*
+ * Punches of a 3-strip extent: stripes are 6 MiB, so a middle may go when
+ * it ends a multiple of 6 MiB from the extent start (not of 4 or 8), and
+ * what stays maps every byte where it was.
+ */
+static void punch_three_strips(void **state)
+{
+	struct released r = { 0 };
+	struct jlog *l = jlog_new(64 * 1024);
+	struct ns *ns = ns_new(&release_ops, &r);
+	struct fmap_ileave_ext ie;
+	struct layout_copy c;
+	char *before;
+	__u32 s;
+	__u64 f;
+
+	(void)state;
+	memset(&ie, 0, sizeof(ie));
+	ie.len = 36 * MiB;
+	ie.nstrips = 3;
+	ie.chunk_shift = 21;
+	for (s = 0; s < 3; s++)
+		ie.strips[s] = (struct fmap_strip){ .dev = s, .dev_off = 1024 * MiB + s * 512 * MiB };
+	f = create_ok(ns, l, ROOT, "f");
+	assert_int_equal(ns_alloc(ns, &l->j, f, NULL, 0, &ie, 1), 0);
+
+	/* [6, 12): two stripes from the start; the rest moves on 4 MiB a strip */
+	assert_int_equal(ns_punch(ns, &l->j, f, 6 * MiB, 6 * MiB), 0);
+	assert_released_tail(&r, &ie, 6 * MiB, 12 * MiB);
+	get_layout(ns, f, &c);
+	assert_int_equal(c.nsimple, 0);
+	assert_int_equal(c.nileave, 2);
+	assert_int_equal(c.ileave[0].len, 6 * MiB);
+	assert_int_equal(c.ileave[1].file_off, 12 * MiB);
+	assert_int_equal(c.ileave[1].nstrips, 3);
+	for (s = 0; s < 3; s++)
+		assert_int_equal(c.ileave[1].strips[s].dev_off, ie.strips[s].dev_off + 4 * MiB);
+	assert_kept(&c, &ie, 0, 6 * MiB);
+	assert_kept(&c, &ie, 12 * MiB, 36 * MiB);
+
+	/* 10 MiB from the rest's start is off its stripes: refused, nothing changes */
+	before = dump(ns);
+	assert_int_equal(ns_punch(ns, &l->j, f, 20 * MiB, 2 * MiB), -EINVAL);
+	assert_int_equal(ns_punch(ns, &l->j, f, 12 * MiB, 8 * MiB), -EINVAL);
+	assert_unchanged(ns, before);
+
+	/* [19, 24) ends 12 MiB in: chunks up to there go as simple extents */
+	assert_int_equal(ns_punch(ns, &l->j, f, 19 * MiB, 5 * MiB), 0);
+	assert_int_equal(r.nileave, 0);
+	assert_released_tail(&r, &ie, 19 * MiB, 24 * MiB);
+	get_layout(ns, f, &c);
+	assert_int_equal(c.nileave, 3);
+	assert_kept(&c, &ie, 0, 6 * MiB);
+	assert_kept(&c, &ie, 12 * MiB, 19 * MiB);
+	assert_kept(&c, &ie, 24 * MiB, 36 * MiB);
+
+	/* a tail mid-stripe: [31, 36) */
+	assert_int_equal(ns_punch(ns, &l->j, f, 31 * MiB, FAMFS_LOG_TO_END), 0);
+	assert_released_tail(&r, &ie, 31 * MiB, 36 * MiB);
+	get_layout(ns, f, &c);
+	assert_kept(&c, &ie, 24 * MiB, 31 * MiB);
+	assert_int_equal(mapped_of(ns, f), 6 * MiB + 7 * MiB + 7 * MiB);
+	ns_free(ns);
+	jlog_free(l);
+}
+
 /* -------------------------------------------------------------------- */
 /* Interleaved extents that continue each other are one */
 
@@ -889,7 +970,7 @@ static struct fmap_ileave_ext piece_at(__u64 file_off, __u64 len)
 	memset(&ie, 0, sizeof(ie));
 	ie.file_off = file_off;
 	ie.len = len;
-	ie.strip_shift = 2;
+	ie.nstrips = 4;
 	ie.chunk_shift = 21;
 	for (s = 0; s < 4; s++) {
 		ie.strips[s].dev = s;
@@ -1087,7 +1168,7 @@ static void ileave_non_continuations(void **state)
 	cases[3] = next;
 	cases[3].chunk_shift = 22;
 	cases[4] = next;
-	cases[4].strip_shift = 1;
+	cases[4].nstrips = 2;
 	cases[4].strips[2] = cases[4].strips[3] = (struct fmap_strip){ 0 };
 	for (i = 0; i < 6; i++) {
 		struct fmap_ileave_ext a = prev, b = cases[i];
@@ -1529,7 +1610,7 @@ static void stripe_policies(void **state)
 static struct ns *hostile_base(void)
 {
 	struct fmap_simple_ext x = simple_ext(0, UNIT, 0, 64 * MiB);
-	struct fmap_ileave_ext ie = ileave_ext(16 * MiB, 16 * MiB, 1, 256 * MiB, 64 * MiB);
+	struct fmap_ileave_ext ie = ileave_ext(16 * MiB, 16 * MiB, 2, 256 * MiB, 64 * MiB);
 	struct ns *ns = ns_new(NULL, NULL);
 	__u64 ino;
 
@@ -1782,11 +1863,12 @@ static int rt_alloc(struct rt *t, __u64 ino)
 	struct fmap_simple_ext x[2];
 	struct fmap_ileave_ext ie;
 	__u64 off = rnd(t, 48) * UNIT, len = (1 + rnd(t, 4)) * UNIT;
-	__u32 shift = (__u32)rnd(t, 3);
+	__u32 n = 1 + (__u32)rnd(t, 4);
 
 	if (rnd(t, 4) == 0) {
-		ie = ileave_ext(off, len << shift, shift, t->dev_next, len << shift);
-		t->dev_next += (len << shift) << shift;
+		/* 1 to 4 strips, 3 among them; strip s at dev_next + s * len * n */
+		ie = ileave_ext(off, len * n, n, t->dev_next, len * n);
+		t->dev_next += len * n * n;
 		return ns_alloc(t->ns, &t->l->j, ino, NULL, 0, &ie, 1);
 	}
 	x[0] = simple_ext(off, len, (__u32)rnd(t, 2), t->dev_next);
@@ -1923,7 +2005,7 @@ static int collect_ranges(void *ctx, __u64 ino, const struct fmap_simple_ext *si
 		rs->r[rs->n++] = (struct dev_range){ simple[i].dev, simple[i].dev_off,
 						     simple[i].dev_off + simple[i].len };
 	for (i = 0; i < nileave; i++)
-		for (s = 0; s < 1U << ileave[i].strip_shift && rs->n < (1 << 16); s++)
+		for (s = 0; s < ileave[i].nstrips && rs->n < (1 << 16); s++)
 			rs->r[rs->n++] = (struct dev_range){
 				ileave[i].strips[s].dev, ileave[i].strips[s].dev_off,
 				ileave[i].strips[s].dev_off + fmap_ileave_strip_bytes(&ileave[i], s) };
@@ -2218,6 +2300,7 @@ int main(void)
 		cmocka_unit_test(setattr_fields),
 		cmocka_unit_test(alloc_extents),
 		cmocka_unit_test(punch_extents),
+		cmocka_unit_test(punch_three_strips),
 		cmocka_unit_test(ileave_continuations_merge),
 		cmocka_unit_test(ileave_non_continuations),
 		cmocka_unit_test(journal_failure_changes_nothing),

@@ -1330,14 +1330,14 @@ struct fuse_fmap_query {
 
 /* Limits a reader of a layout reply may rely on */
 #define FUSE_FMAP_MAX_EXTENTS		1024
-#define FUSE_FMAP_MAX_STRIP_SHIFT	4	/* at most 16 strips */
+#define FUSE_FMAP_MAX_STRIPS		16
 
 /*
  * Whole-file layout: @nextents extents, one after another from file offset 0.
  * A simple extent is one struct fuse_fmap_simple.  An interleaved extent is one
- * struct fuse_fmap_interleave followed by (1 << strip_shift) struct
- * fuse_fmap_strip: chunk c of the extent is on strip (c & (nstrips - 1)) at
- * strip dev_offset + ((c >> strip_shift) << chunk_shift).
+ * struct fuse_fmap_interleave followed by @nstrips struct fuse_fmap_strip:
+ * chunk c of the extent is on strip (c % nstrips) at that strip's
+ * dev_offset + ((c / nstrips) << chunk_shift).
  */
 struct fuse_fmap_layout {
 	uint64_t	file_size;	/* bytes covered by the extents */
@@ -1354,7 +1354,7 @@ struct fuse_fmap_simple {
 
 struct fuse_fmap_interleave {
 	uint64_t	length;		/* file bytes covered by this extent */
-	uint8_t		strip_shift;	/* log2(number of strips) */
+	uint8_t		nstrips;	/* 1 to FUSE_FMAP_MAX_STRIPS */
 	uint8_t		chunk_shift;	/* log2(chunk size), >= PAGE_SHIFT */
 	uint16_t	padding1;
 	uint32_t	padding2;
@@ -1372,14 +1372,14 @@ struct fuse_fmap_strip {
  * just the struct fuse_fmap_out).  A FUSE_FMAP_TYPE_INTERLEAVED mapping is
  * the interleaved extent [out.offset, out.offset + out.length), laid out as
  * in a layout reply: @out's dev_id and dev_offset are zero,
- * @interleave.length equals out.length, and (1 << strip_shift) strips
+ * @interleave.length equals out.length, and @interleave.nstrips strips
  * follow (a FUSE_FMAP reply ends there).  The kernel caches the extent, not
  * one chunk of it, so a file that touches many chunks does not miss on each.
  */
 struct fuse_fmap_reply {
 	struct fuse_fmap_out		out;
 	struct fuse_fmap_interleave	interleave;
-	struct fuse_fmap_strip		strips[1 << FUSE_FMAP_MAX_STRIP_SHIFT];
+	struct fuse_fmap_strip		strips[FUSE_FMAP_MAX_STRIPS];
 };
 
 /* FUSE_NOTIFY_FMAP_INVAL: forget mappings of a range; @length 0: to the end */
