@@ -321,7 +321,7 @@ _Static_assert(sizeof(struct famfs_log_devadd) == 72, "famfs_log_devadd");
  */
 struct famfs_log_stripe {
 	__le64 ino;			/* 0: a regular file or a directory */
-	__u8 nstrips;			/* 8: 0, 1, 2, 4, 8 or 16 */
+	__u8 nstrips;			/* 8: 0 to 16 */
 	__u8 chunk_shift;		/* 9: 0 with nstrips 0, else 21..30 */
 	__u8 pad[6];			/* 10: 0 */
 };

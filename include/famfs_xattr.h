@@ -13,7 +13,7 @@
  *
  * FAMFS_XATTR_STRIPE ("user.famfs.stripe", regular files and
  * directories): "STRIPS CHUNK" in ASCII decimal, e.g. "2 2097152".
- * STRIPS is a power of two from 1 to the device count (at most
+ * STRIPS is any count from 1 to the device count (at most
  * FMAP_MAX_STRIPS), CHUNK a power of two from 2 MiB to 1 GiB; anything
  * else is EINVAL.  On a file it sets how its space is laid out, and only
  * while it has none (EBUSY after); on a directory it is the default for

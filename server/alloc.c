@@ -424,7 +424,7 @@ int fbs_alloc_ileave(struct fbs_alloc *a, __u64 file_off, __u64 len,
 	struct runs r;
 
 	if (!a || !out || !len || (file_off | len) & UNIT_MASK ||
-	    file_off + len < file_off || !nstrips || nstrips & (nstrips - 1) ||
+	    file_off + len < file_off || !nstrips ||
 	    nstrips > FMAP_MAX_STRIPS || nstrips > a->ndevs ||
 	    chunk_size < FBS_ALLOC_UNIT || chunk_size & (chunk_size - 1) ||
 	    chunk_size > 1ULL << FMAP_MAX_CHUNK_SHIFT)

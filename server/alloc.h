@@ -98,8 +98,8 @@ int fbs_alloc_simple(struct fbs_alloc *a, __u64 file_off, __u64 len,
 
 /*
  * One interleaved extent for file [file_off, file_off + len) (whole
- * units) into *@out: @nstrips strips (a power of two, at most 16 and at
- * most the number of devices), each on its own device, each a run of the
+ * units) into *@out: @nstrips strips (1 to 16, any count, and at most
+ * the number of devices), each on its own device, each a run of the
  * same length (what strip 0 holds); chunks of @chunk_size bytes (a power
  * of two from 2 MiB to 1 GiB).  Strips go to the devices with the most
  * free space.  @prev, if not NULL, is the file's interleaved extent that

@@ -161,9 +161,10 @@ static int stripe_parse(const char *cmd, const char *strips, __u64 chunk, struct
 	if (strips) {
 		errno = 0;
 		v = strtoul(strips, &end, 10);
-		if (*strips < '0' || *strips > '9' || *end || errno || !is_pow2(v) ||
+		if (*strips < '0' || *strips > '9' || *end || errno || !v ||
 		    v > FMAP_MAX_STRIPS) {
-			pr_err("%s: -N %s: the strip count is 1, 2, 4, 8 or 16", cmd, strips);
+			pr_err("%s: -N %s: the strip count is 1 to %d", cmd, strips,
+			       FMAP_MAX_STRIPS);
 			return CLI_EXIT_USAGE;
 		}
 		sp->strips = v;

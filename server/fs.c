@@ -81,14 +81,15 @@ const char *fs_msg(void)
 	return fs_errbuf;
 }
 
+/* any @to: a stripe of 3 strips is not a power of two */
 static __u64 round_up(__u64 v, __u64 to)
 {
-	return (v + to - 1) & ~(to - 1);
+	return (v + to - 1) / to * to;
 }
 
 static __u64 round_down(__u64 v, __u64 to)
 {
-	return v & ~(to - 1);
+	return v / to * to;
 }
 
 static __u64 min_u64(__u64 a, __u64 b)

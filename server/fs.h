@@ -92,7 +92,7 @@ const struct famfs_mlog_dev *fs_dev(const struct fs *fs, unsigned int dev);
 
 /*
  * How a regular file is laid out: nstrips 0 for simple extents, or
- * nstrips strips (1, 2, 4, 8, 16, at most the device count) of chunk_size
+ * nstrips strips (1 to 16, any count, at most the device count) of chunk_size
  * bytes (a power of two, 2 MiB to 1 GiB).  A policy is an inode attribute
  * journaled as a STRIPE entry (ns_set_stripe()): on a file, how its space
  * grows; on a directory, the default a file created in it starts with.

@@ -85,8 +85,8 @@ static int stripe_parse(struct fsd *d, const char *value, size_t size, struct fs
 		pr_debug("%s: \"%s\": out of range", FAMFS_XATTR_STRIPE, buf);
 		return -EINVAL;
 	}
-	if (!strips || strips > FMAP_MAX_STRIPS || strips > d->ndevs || strips & (strips - 1)) {
-		pr_debug("%s: %llu strips: a power of two from 1 to %u (the devices)",
+	if (!strips || strips > FMAP_MAX_STRIPS || strips > d->ndevs) {
+		pr_debug("%s: %llu strips: 1 to %u (the devices)",
 			 FAMFS_XATTR_STRIPE, strips,
 			 d->ndevs < FMAP_MAX_STRIPS ? d->ndevs : FMAP_MAX_STRIPS);
 		return -EINVAL;

@@ -152,8 +152,8 @@ int famfs_mlog_stripe_check(__u32 nstrips, __u32 chunk_shift, __u32 ndevs, char 
 					chunk_shift);
 		return 0;
 	}
-	if (nstrips > most || nstrips & (nstrips - 1))
-		return fbs_fail(msg, msglen, -EINVAL, "%u strips: a power of two up to %u%s",
+	if (nstrips > most)
+		return fbs_fail(msg, msglen, -EINVAL, "%u strips: 1 to %u%s",
 				nstrips, most, most < FMAP_MAX_STRIPS ? " (the devices)" : "");
 	if (chunk_shift < FAMFS_STRIPE_MIN_CHUNK_SHIFT || chunk_shift > FMAP_MAX_CHUNK_SHIFT)
 		return fbs_fail(msg, msglen, -EINVAL,

@@ -217,7 +217,7 @@ const char *famfs_mlog_type_name(unsigned int type);
 
 /*
  * Check a layout policy (STRIPE; the server's fs_stripe): nstrips 0 with
- * chunk_shift 0 (simple), or a power of two up to FMAP_MAX_STRIPS and
+ * chunk_shift 0 (simple), or any count from 1 up to FMAP_MAX_STRIPS and
  * @ndevs (0: unknown, not checked) with chunk_shift from the allocation
  * unit to FMAP_MAX_CHUNK_SHIFT.  -EINVAL and a message.
  */

@@ -136,7 +136,9 @@ static void test_usage(void)
 	ASSERT_TRUE(strstr(fixture_err, "-s SIZE is required") != NULL && one_line(), "says why");
 	ASSERT_EQ(famfs("creat", "-s", "12Q", mpath("u")), CLI_EXIT_USAGE, "bad size");
 	ASSERT_EQ(famfs("creat", "-s", "-1", mpath("u")), CLI_EXIT_USAGE, "negative size");
-	ASSERT_EQ(famfs("creat", "-s", "1M", "-N", "3", mpath("u")), CLI_EXIT_USAGE, "-N 3");
+	ASSERT_EQ(famfs("creat", "-s", "1M", "-N", "0", mpath("u")), CLI_EXIT_USAGE, "-N 0");
+	ASSERT_EQ(famfs("creat", "-s", "1M", "-N", "17", mpath("u")), CLI_EXIT_USAGE, "-N 17");
+	ASSERT_TRUE(strstr(fixture_err, "the strip count is 1 to 16") && one_line(), "says why");
 	ASSERT_EQ(famfs("creat", "-s", "1M", "-N", "2x", mpath("u")), CLI_EXIT_USAGE, "-N 2x");
 	ASSERT_EQ(famfs("creat", "-s", "1M", "-C", "3000", mpath("u")), CLI_EXIT_USAGE, "-C 3000");
 	ASSERT_EQ(famfs("creat", "-s", "1M", "-C", "2G", mpath("u")), CLI_EXIT_USAGE, "-C 2G");
@@ -376,6 +378,10 @@ static void test_stripe(const char *big)
 	ASSERT_EQ(famfs("creat", "-s", "4M", "-N", "2", mpath("s3")), CLI_EXIT_OPERATIONAL,
 		  "-N 2 on one device");
 	ASSERT_TRUE(strstr(fixture_err, "refuses stripe policy") && one_line(), "says why");
+	ASSERT_FALSE(exists(mpath("s3")), "no file left");
+	/* 3 is a strip count now, but not on one device */
+	ASSERT_EQ(famfs("creat", "-s", "4M", "-N", "3", mpath("s3")), CLI_EXIT_OPERATIONAL,
+		  "-N 3 on one device");
 	ASSERT_FALSE(exists(mpath("s3")), "no file left");
 	/* -N alone keeps the chunk of the directory's default */
 	if (!ASSERT_OK(mkdir(mpath("sd"), 0755), "mkdir sd") ||

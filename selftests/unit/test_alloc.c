@@ -458,8 +458,8 @@ static void ileave_inputs_refused(void **state)
 	assert_int_equal(fbs_alloc_init(&a, g, 3), 0);
 	take_snap(&a, &s);
 	assert_int_equal(fbs_alloc_ileave(&a, 0, U(4), 0, UNIT, NULL, &ie), -EINVAL);
-	assert_int_equal(fbs_alloc_ileave(&a, 0, U(4), 3, UNIT, NULL, &ie), -EINVAL);
 	assert_int_equal(fbs_alloc_ileave(&a, 0, U(4), 4, UNIT, NULL, &ie), -EINVAL);	/* > ndevs */
+	assert_int_equal(fbs_alloc_ileave(&a, 0, U(4), 17, UNIT, NULL, &ie), -EINVAL);
 	assert_int_equal(fbs_alloc_ileave(&a, 0, U(4), 32, UNIT, NULL, &ie), -EINVAL);
 	assert_int_equal(fbs_alloc_ileave(&a, 0, U(4), 2, MiB, NULL, &ie), -EINVAL);
 	assert_int_equal(fbs_alloc_ileave(&a, 0, U(4), 2, 4096, NULL, &ie), -EINVAL);
@@ -475,6 +475,84 @@ static void ileave_inputs_refused(void **state)
 	assert_int_equal(fbs_alloc_ileave(&a, 0, U(34), 2, UNIT, NULL, &ie), -ENOSPC);
 	assert_snap(&a, &s);
 	assert_int_equal(fbs_alloc_ileave(&a, 0, U(32), 2, UNIT, NULL, &ie), 0);
+	fbs_alloc_fini(&a);
+}
+
+/*
+ * Strip counts that are not powers of two: 3 over three devices (one
+ * strip each), 5 of 8 devices, and the most, 16 over 16; 17 refused.
+ */
+static void ileave_any_strip_count(void **state)
+{
+	struct fbs_alloc_geom g[FBS_ALLOC_MAX_DEVS];
+	unsigned char seen[FBS_ALLOC_MAX_DEVS * 128] = { 0 };
+	struct fmap_ileave_ext ie, more, odd;
+	struct fmap_mapping m;
+	struct fbs_alloc a;
+	__u32 s, d;
+
+	(void)state;
+	for (d = 0; d < FBS_ALLOC_MAX_DEVS; d++)
+		g[d] = whole(U(120));
+	assert_int_equal(fbs_alloc_init(&a, g, 3), 0);
+	assert_int_equal(fbs_alloc_ileave(&a, 0, U(12), 3, UNIT, NULL, &ie), 0);
+	check_ileave(&a, &ie, seen, sizeof(seen));
+	assert_int_equal(ie.nstrips, 3);
+	for (s = 0; s < 3; s++)
+		assert_int_equal(ie.strips[s].dev, s);
+	assert_int_equal(fbs_alloc_strip_len(&ie), U(4));
+	assert_int_equal(free_bytes(&a), U(360 - 12));
+	/* chunk 5 is strip 2's second, chunk 3 strip 0's second */
+	assert_int_equal(fmap_ileave_resolve(&ie, U(5) + 4096, &m), 0);
+	assert_int_equal(m.dev, 2);
+	assert_int_equal(m.dev_off, ie.strips[2].dev_off + UNIT + 4096);
+	assert_int_equal(fmap_ileave_resolve(&ie, U(3), &m), 0);
+	assert_int_equal(m.dev, 0);
+	assert_int_equal(m.dev_off, ie.strips[0].dev_off + UNIT);
+	/* 12 units are 4 whole stripes of 3: the next piece grows in place */
+	assert_int_equal(fbs_alloc_ileave(&a, U(12), U(6), 3, UNIT, &ie, &more), 0);
+	check_ileave(&a, &more, seen, sizeof(seen));
+	for (s = 0; s < 3; s++)
+		assert_int_equal(more.strips[s].dev_off, ie.strips[s].dev_off + U(4));
+	assert_true(fbs_alloc_merge_ileave(&ie, &more));
+	assert_int_equal(ie.len, U(18));
+	check_ileave(&a, &ie, NULL, 0);
+	/* 7 units over 3 strips: strip 0 holds 3 chunks, so every strip takes 3 */
+	assert_int_equal(fbs_alloc_ileave(&a, U(40), U(7), 3, UNIT, NULL, &odd), 0);
+	check_ileave(&a, &odd, seen, sizeof(seen));
+	assert_int_equal(fbs_alloc_strip_len(&odd), U(3));
+	assert_int_equal(fmap_ileave_strip_bytes(&odd, 1), U(2));
+	assert_int_equal(free_bytes(&a), U(360 - 18 - 9));
+	/* not whole stripes: placed afresh, no continuation */
+	assert_int_equal(fbs_alloc_ileave(&a, U(47), U(3), 3, UNIT, &odd, &more), 0);
+	check_ileave(&a, &more, seen, sizeof(seen));
+	assert_false(fbs_alloc_merge_ileave(&odd, &more));
+	/* more strips than devices */
+	assert_int_equal(fbs_alloc_ileave(&a, U(60), U(8), 4, UNIT, NULL, &more), -EINVAL);
+	fbs_alloc_fini(&a);
+
+	memset(seen, 0, sizeof(seen));
+	assert_int_equal(fbs_alloc_init(&a, g, 8), 0);
+	assert_int_equal(fbs_alloc_ileave(&a, 0, U(15), 5, 4 * MiB, NULL, &ie), 0);
+	check_ileave(&a, &ie, seen, sizeof(seen));
+	assert_int_equal(ie.nstrips, 5);
+	/* 7.5 chunks of 4 MiB: strips 0-1 hold 2, strip 2 one and a half */
+	assert_int_equal(fbs_alloc_strip_len(&ie), U(4));
+	assert_int_equal(fmap_ileave_strip_bytes(&ie, 2), U(3));
+	assert_int_equal(fmap_ileave_strip_bytes(&ie, 4), U(2));
+	fbs_alloc_fini(&a);
+
+	memset(seen, 0, sizeof(seen));
+	assert_int_equal(fbs_alloc_init(&a, g, FBS_ALLOC_MAX_DEVS), 0);
+	assert_int_equal(fbs_alloc_ileave(&a, 0, U(48), 16, UNIT, NULL, &ie), 0);
+	check_ileave(&a, &ie, seen, sizeof(seen));
+	assert_int_equal(ie.nstrips, 16);
+	for (s = 0; s < 16; s++)
+		assert_int_equal(ie.strips[s].dev, s);
+	assert_int_equal(fbs_alloc_strip_len(&ie), U(3));
+	assert_int_equal(fbs_alloc_ileave(&a, U(48), U(4), 17, UNIT, NULL, &more), -EINVAL);
+	assert_int_equal(fbs_alloc_ileave(&a, U(48), U(4), 0, UNIT, NULL, &more), -EINVAL);
+	assert_int_equal(free_bytes(&a), U(16 * 120 - 48));
 	fbs_alloc_fini(&a);
 }
 
@@ -987,7 +1065,7 @@ static void random_against_model(void **state)
 			counts[0]++;
 		} else if (op < 8 && (!f->n || f->ileave) && f->n < FMAP_MAX_ILEAVE) {
 			/* interleaved: a new file, or it grows at its end */
-			__u32 nstrips = 1U << (r >> 16) % 3;
+			__u32 nstrips = 1 + (r >> 16) % R_DEVS;
 			__u64 chunk = UNIT << (r >> 20) % 2, len = U(1 + (r >> 24) % 12);
 			struct fmap_ileave_ext ie, *prev = f->n ? &f->ie[f->n - 1] : NULL;
 			__u32 fits = 0;
@@ -1105,6 +1183,7 @@ int main(void)
 		cmocka_unit_test(ileave_placement),
 		cmocka_unit_test(ileave_inputs_refused),
 		cmocka_unit_test(ileave_continues),
+		cmocka_unit_test(ileave_any_strip_count),
 		cmocka_unit_test(enospc_changes_nothing),
 		cmocka_unit_test(fill_to_the_last_unit),
 		cmocka_unit_test(free_refused),

@@ -864,9 +864,11 @@ static void stripe_policy_survives_remount(void **state)
 	struct images *im = *state;
 	struct fs_stripe wide = { .nstrips = 2, .chunk_size = 4 * MiB };
 	struct fs_stripe two = { .nstrips = 2, .chunk_size = UNIT };
-	struct fs_stripe bad[] = {
+	struct fs_stripe wider[] = {
 		{ .nstrips = 4, .chunk_size = UNIT },		/* 3 devices */
-		{ .nstrips = 3, .chunk_size = UNIT },
+		{ .nstrips = 17, .chunk_size = UNIT },
+	};
+	struct fs_stripe bad[] = {
 		{ .nstrips = 2, .chunk_size = 3 * MiB },
 		{ .nstrips = 2, .chunk_size = 1 * MiB },
 		{ .nstrips = 2, .chunk_size = 2ULL << 30 },
@@ -890,8 +892,10 @@ static void stripe_policy_survives_remount(void **state)
 		assert_int_equal(fs_set_stripe(fs, d, &bad[i]), -EINVAL);
 		assert_non_null(strstr(fs_msg(), "a power of two"));
 	}
-	assert_int_equal(fs_set_stripe(fs, d, &bad[0]), -EINVAL);
-	assert_non_null(strstr(fs_msg(), "the devices"));
+	for (i = 0; i < sizeof(wider) / sizeof(wider[0]); i++) {
+		assert_int_equal(fs_set_stripe(fs, d, &wider[i]), -EINVAL);
+		assert_non_null(strstr(fs_msg(), "1 to 3 (the devices)"));
+	}
 	assert_int_equal(fs_set_stripe(fs, l, &two), -EINVAL);
 	assert_int_equal(fs_set_stripe(fs, 12345, &two), -ENOENT);
 	before = dump(fs);
@@ -936,6 +940,71 @@ static void stripe_policy_survives_remount(void **state)
 	assert_int_equal(fs_alloc_for_write(fs, h, 0, 1, &e), 0);
 	assert_false(e.ileave);
 	fs = remount_same(fs, im->devs, 3);
+	fs_close(fs);
+}
+
+/*
+ * Three strips over three devices (make demo's layout): a write allocates
+ * whole 6 MiB stripes (16 MiB ahead rounds up to 18), one strip on each
+ * device, congruent; the next write grows every strip in place, so the
+ * file stays one extent; all of it survives a remount.
+ */
+static void three_strips(void **state)
+{
+	struct images *im = *state;
+	struct fs_stripe three = { .nstrips = 3, .chunk_size = UNIT };
+	struct fs_stripe four = { .nstrips = 4, .chunk_size = UNIT };
+	struct fmap_ileave_ext first;
+	struct fs_stripe st;
+	struct fs_extent e;
+	__u64 f, d, g;
+	struct fs *fs;
+	__u32 s, t;
+
+	mkfs(im, 0, 3, 256 * MiB, 0);
+	fs = mount_fs(im->devs, 3, FS_OPEN_OWNER);
+	assert_int_equal(fs_create(fs, ROOT, "f", &cred, &three, &f), 0);
+	assert_int_equal(fs_alloc_for_write(fs, f, 4096, 4096, &e), 0);
+	assert_true(e.ileave);
+	assert_int_equal(e.ileave_ext.nstrips, 3);
+	assert_int_equal(e.ileave_ext.file_off, 0);
+	assert_int_equal(e.ileave_ext.len, 18 * MiB);
+	assert_int_equal(getattr(fs, f).mapped, 18 * MiB);
+	for (s = 0; s < 3; s++)
+		for (t = 0; t < s; t++)
+			assert_int_not_equal(e.ileave_ext.strips[s].dev, e.ileave_ext.strips[t].dev);
+	check_congruent(&e);
+	first = e.ileave_ext;
+
+	/* from 18 MiB (20 rounds down to a stripe) to 36 (20 + 16, rounded up) */
+	assert_int_equal(fs_alloc_for_write(fs, f, 20 * MiB, 4096, &e), 0);
+	assert_true(e.ileave);
+	assert_int_equal(e.ileave_ext.file_off, 0);
+	assert_int_equal(e.ileave_ext.len, 36 * MiB);
+	assert_int_equal(getattr(fs, f).mapped, 36 * MiB);
+	for (s = 0; s < 3; s++) {
+		assert_int_equal(e.ileave_ext.strips[s].dev, first.strips[s].dev);
+		assert_int_equal(e.ileave_ext.strips[s].dev_off, first.strips[s].dev_off);
+	}
+	check_congruent(&e);
+
+	/* a directory's policy of 3; 4 is more than the devices */
+	assert_int_equal(fs_mkdir(fs, ROOT, "d", &cred, &d), 0);
+	assert_int_equal(fs_set_stripe(fs, d, &three), 0);
+	assert_int_equal(fs_set_stripe(fs, d, &four), -EINVAL);
+	assert_non_null(strstr(fs_msg(), "the devices"));
+	assert_int_equal(fs_create(fs, d, "g", &cred, NULL, &g), 0);
+	assert_int_equal(fs_get_stripe(fs, g, &st), 0);
+	assert_int_equal(st.nstrips, 3);
+
+	fs = remount_same(fs, im->devs, 3);
+	assert_int_equal(fs_get_stripe(fs, f, &st), 0);
+	assert_int_equal(st.nstrips, 3);
+	assert_int_equal(st.chunk_size, UNIT);
+	assert_int_equal(fs_alloc_for_write(fs, f, 35 * MiB, 4096, &e), 0);
+	assert_int_equal(e.ileave_ext.len, 36 * MiB);
+	assert_memory_equal(e.ileave_ext.strips, first.strips, sizeof(first.strips));
+	assert_int_equal(getattr(fs, f).mapped, 36 * MiB);
 	fs_close(fs);
 }
 
@@ -996,6 +1065,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(interleaved_fallback, setup, teardown),
 		cmocka_unit_test_setup_teardown(stripe_policy_survives_remount, setup, teardown),
 		cmocka_unit_test_setup_teardown(striped_write_allocates_ahead, setup, teardown),
+		cmocka_unit_test_setup_teardown(three_strips, setup, teardown),
 		cmocka_unit_test_setup_teardown(unlinked_open_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(enospc_changes_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(full_log_changes_nothing, setup, teardown),

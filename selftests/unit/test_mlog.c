@@ -987,7 +987,7 @@ static void fields_rejected(void **state)
 	REFUSED(11, e.del.ino = FAMFS_ROOT_INO);
 	REFUSED(11, e.del.parent = 0);
 	REFUSED(14, e.stripe.ino = 0);
-	REFUSED(14, e.stripe.nstrips = 3);
+	REFUSED(14, e.stripe.nstrips = 17);
 	REFUSED(14, e.stripe.nstrips = 32);
 	REFUSED(14, e.stripe.nstrips = 256);
 	REFUSED(14, e.stripe.chunk_shift = 20);		/* below the allocation unit */
@@ -1039,7 +1039,7 @@ static void fields_rejected(void **state)
 static void stripe_media_rejected(void **state)
 {
 	static const struct { int at; __u8 v; } bad[] = {
-		{ 8, 3 }, { 8, 17 }, { 8, 0xff },	/* nstrips */
+		{ 8, 17 }, { 8, 0xff },			/* nstrips */
 		{ 9, 20 }, { 9, 31 }, { 9, 0xff },	/* chunk_shift */
 		{ 10, 1 }, { 15, 0x80 },		/* padding */
 	};
@@ -1111,6 +1111,83 @@ static void stripe_media_rejected(void **state)
 	assert_int_equal(famfs_mlog_replay(l.p, l.len, uuid, &devs, NULL, NULL, &res), 0);
 	assert_int_equal(res.entries, 3);
 	log_free(&l);
+	famfs_mlog_entry_release(&d);
+}
+
+/*
+ * Strip counts that are not powers of two: an interleaved extent of 3, 5
+ * or 16 strips is written with that many strips and reads back the same;
+ * 0, 17 and 255 on the media (with a good CRC) are refused.  A STRIPE of 3
+ * replays on three devices, not on two.
+ */
+static void ileave_strip_counts(void **state)
+{
+	static const __u8 counts[] = { 1, 3, 5, 16 }, bad[] = { 0, 17, 0xff };
+	unsigned char buf[4096], copy[4096];
+	struct famfs_mlog_devtab devs;
+	struct famfs_mlog_result res;
+	struct famfs_mlog_writer w;
+	struct famfs_mlog_entry e, d;
+	struct fmap_ileave_ext ie;
+	struct logbuf l;
+	size_t k, b, at;
+	char msg[256];
+	ssize_t n;
+	__u32 s;
+
+	(void)state;
+	famfs_mlog_entry_init(&d);
+	for (k = 0; k < sizeof(counts); k++) {
+		memset(&ie, 0, sizeof(ie));
+		ie.len = 7 * 2 * MiB + 4096;
+		ie.nstrips = counts[k];
+		ie.chunk_shift = 21;
+		for (s = 0; s < counts[k]; s++) {
+			ie.strips[s].dev = s;
+			ie.strips[s].dev_off = 256 * MiB + s * 64 * MiB;
+		}
+		famfs_mlog_entry_init(&e);
+		e.type = FAMFS_LOG_ALLOC;
+		e.alloc.ino = 3;
+		e.nileave = 1;
+		e.ileave = &ie;
+		n = famfs_mlog_encode(&e, uuid, 1, buf, sizeof(buf));
+		assert_int_equal(n, HDR + 16 + 24 + 16 * counts[k]);
+		assert_int_equal(n, famfs_mlog_entry_size(&e));
+		at = HDR + 16 + 16;	/* the extent's nstrips */
+		assert_int_equal(buf[at], counts[k]);
+		if (famfs_mlog_decode(buf, n, uuid, 1, &d, msg, sizeof(msg)) != n)
+			fail_msg("%u strips: %s", counts[k], msg);
+		assert_int_equal(d.nileave, 1);
+		assert_int_equal(d.ileave[0].nstrips, counts[k]);
+		assert_entries_equal(&e, &d);
+		for (b = 0; b < sizeof(bad); b++) {
+			memcpy(copy, buf, n);
+			copy[at] = bad[b];
+			reseal(copy, n);
+			if (famfs_mlog_decode(copy, n, uuid, 1, &d, msg, sizeof(msg)) != -EINVAL)
+				fail_msg("%u strips read as %u: accepted", counts[k], bad[b]);
+			assert_non_null(strstr(msg, "strips"));
+		}
+	}
+
+	/* STRIPE 3: wider than two devices, fits three */
+	for (k = 2; k <= 3; k++) {
+		log_new(&l, 4096);
+		assert_int_equal(famfs_mlog_replay(l.p, l.len, uuid, NULL, NULL, NULL, &res), 0);
+		assert_int_equal(famfs_mlog_writer_init(&w, l.p, l.len, uuid, &res), 0);
+		sample(&e, 14);
+		e.stripe.nstrips = 3;
+		assert_int_equal(famfs_mlog_append(&w, &e), 0);
+		two_devs(&devs);
+		devs.ndevs = (__u32)k;
+		devs.devs[2] = devs.devs[1];
+		devs.devs[2].uuid[0] = 2;
+		assert_int_equal(famfs_mlog_replay(l.p, l.len, uuid, &devs, NULL, NULL, &res),
+				 k == 3 ? 0 : -EINVAL);
+		assert_int_equal(res.entries, k == 3 ? 1 : 0);
+		log_free(&l);
+	}
 	famfs_mlog_entry_release(&d);
 }
 
@@ -1724,6 +1801,7 @@ int main(void)
 		cmocka_unit_test(crc32c_matches_bitwise),
 		cmocka_unit_test(roundtrip_every_type),
 		cmocka_unit_test(stripe_media_rejected),
+		cmocka_unit_test(ileave_strip_counts),
 		cmocka_unit_test(replay_samples_clean),
 		cmocka_unit_test(empty_and_full_logs),
 		cmocka_unit_test(count_hint),

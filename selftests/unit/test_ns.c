@@ -1556,20 +1556,20 @@ static void stripe_policies(void **state)
 	assert_int_equal(ns_set_stripe(ns, &l->j, g, 0, 0), 0);
 	stripe_of(ns, g, true, 0, 0);
 	/* a directory's simple default: nothing to inherit */
-	assert_int_equal(ns_set_stripe(ns, &l->j, sub, 2, 21), 0);
+	assert_int_equal(ns_set_stripe(ns, &l->j, sub, 3, 21), 0);	/* any count */
 	h = create_ok(ns, l, sub, "h");
-	stripe_of(ns, h, true, 2, 21);
+	stripe_of(ns, h, true, 3, 21);
 	assert_int_equal(ns_set_stripe(ns, &l->j, sub, 0, 0), 0);
 	k = create_ok(ns, l, sub, "k");
 	stripe_of(ns, k, false, 0, 0);
 	/* the policy stays with the inode when it moves */
 	assert_int_equal(ns_rename(ns, &l->j, sub, "h", ROOT, "h", 0), 0);
-	stripe_of(ns, h, true, 2, 21);
+	stripe_of(ns, h, true, 3, 21);
 
 	/* bad values: refused before the journal sees them */
 	appends = l->appends;
 	before = dump(ns);
-	assert_int_equal(ns_set_stripe(ns, &l->j, d, 3, 21), -EINVAL);
+	assert_int_equal(ns_set_stripe(ns, &l->j, d, 17, 21), -EINVAL);
 	assert_int_equal(ns_set_stripe(ns, &l->j, d, 32, 21), -EINVAL);
 	assert_int_equal(ns_set_stripe(ns, &l->j, d, 2, 20), -EINVAL);
 	assert_int_equal(ns_set_stripe(ns, &l->j, d, 2, 31), -EINVAL);
@@ -1739,7 +1739,7 @@ static int hostile(struct famfs_mlog_entry *e, int i)
 		switch (i) {
 		case 28: e->stripe.ino = 4; return -EINVAL;	/* a symlink */
 		case 29: e->stripe.ino = 77; return -ENOENT;
-		case 30: e->stripe.nstrips = 3; return -EINVAL;
+		case 30: e->stripe.nstrips = 17; return -EINVAL;
 		case 31: e->stripe.chunk_shift = 20; return -EINVAL;
 		case 32: e->stripe.nstrips = 0; return -EINVAL;	/* simple with a chunk */
 		}
