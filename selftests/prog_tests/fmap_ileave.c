@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Interleaved extents are answered and cached whole
- * (FUSE_FMAP_TYPE_INTERLEAVED), by every resolver: a file of 4 strips of
- * 64 KiB chunks over both devices, written through the file system, has
+ * (FUSE_FMAP_TYPE_INTERLEAVED), by every resolver: a file of 4 strips (and
+ * one of 3, not a power of two) of 64 KiB chunks over the devices, written
+ * through the file system, has
  * each chunk at the device offset its geometry names (computed here, not
  * by the code under test), reads back intact, and a pass over its 256
  * chunks misses the cache once.  A server that answers one chunk at a time
@@ -17,18 +18,18 @@
 #include "test_progs.h"
 
 #define SIZE		(16 * MiB)
-#define STRIP_SHIFT	2
 #define CHUNK_SHIFT	16
 #define CHUNK		(1ULL << CHUNK_SHIFT)
 #define NCHUNKS		(SIZE / CHUNK)
 
-static const struct fmap_strip strips[1 << STRIP_SHIFT] = {
+/* the first @nstrips of these: 4, or 3 (256 chunks are 85 rows and one) */
+static const struct fmap_strip strips[4] = {
 	{ .dev = 0, .dev_off = 300 * MiB }, { .dev = 1, .dev_off = 300 * MiB },
 	{ .dev = 0, .dev_off = 320 * MiB }, { .dev = 1, .dev_off = 320 * MiB },
 };
 
-/* Chunk c is on strip c mod 4, in row c / 4 of that strip */
-static bool chunks_where_geometry_says(const unsigned char *data)
+/* Chunk c is on strip c mod nstrips, in row c / nstrips of that strip */
+static bool chunks_where_geometry_says(const unsigned char *data, unsigned int nstrips)
 {
 	unsigned char *buf = malloc(CHUNK);
 	unsigned int c, bad = 0;
@@ -36,8 +37,8 @@ static bool chunks_where_geometry_says(const unsigned char *data)
 	if (!ASSERT_TRUE(buf, "malloc"))
 		return false;
 	for (c = 0; c < NCHUNKS; c++) {
-		const struct fmap_strip *s = &strips[c % (1 << STRIP_SHIFT)];
-		__u64 dev_off = s->dev_off + (c >> STRIP_SHIFT) * CHUNK;
+		const struct fmap_strip *s = &strips[c % nstrips];
+		__u64 dev_off = s->dev_off + (c / nstrips) * CHUNK;
 
 		if (dev_pread(s->dev ? FX_DEV1 : FX_DEV0, buf, CHUNK, dev_off) ||
 		    memcmp(buf, data + c * CHUNK, CHUNK)) {
@@ -51,7 +52,7 @@ static bool chunks_where_geometry_says(const unsigned char *data)
 	return ASSERT_EQ(bad, 0, "every chunk where the geometry says");
 }
 
-static void run(enum fbs_resolver resolver, bool ileave_chunks)
+static void run(enum fbs_resolver resolver, bool ileave_chunks, unsigned int nstrips)
 {
 	const struct fixture_opts opts = {
 		.resolver = resolver, .ileave_chunks = ileave_chunks,
@@ -67,7 +68,7 @@ static void run(enum fbs_resolver resolver, bool ileave_chunks)
 		goto out_free;
 	if (!ASSERT_OK(fixture_mount(&fx, &opts), "mount"))
 		goto out_free;
-	layout_ileave(&l, SIZE, STRIP_SHIFT, CHUNK_SHIFT, strips);
+	layout_ileave(&l, SIZE, nstrips, CHUNK_SHIFT, strips);
 	if (!ASSERT_OK(fbs_server_add_file(fx.srv, "i", SIZE, &l), "add file"))
 		goto out;
 	fd = open(fixture_path(&fx, "i", path, sizeof(path)), O_RDWR);
@@ -77,7 +78,7 @@ static void run(enum fbs_resolver resolver, bool ileave_chunks)
 	fill_pattern(data, SIZE, 77);
 	if (!ASSERT_EQ(pwrite(fd, data, SIZE, 0), SIZE, "write the file"))
 		goto out;
-	chunks_where_geometry_says(data);
+	chunks_where_geometry_says(data, nstrips);
 
 	/* the same layout again: the kernel forgets what it cached */
 	if (!ASSERT_OK(fbs_server_set_layout(fx.srv, "i", &l), "invalidate"))
@@ -105,11 +106,20 @@ out_free:
 void test_fmap_ileave(void)
 {
 	if (test__start_subtest("upcall"))
-		run(FBS_RESOLVER_UPCALL, false);
+		run(FBS_RESOLVER_UPCALL, false, 4);
 	if (test__start_subtest("builtin"))
-		run(FBS_RESOLVER_BUILTIN, false);
+		run(FBS_RESOLVER_BUILTIN, false, 4);
 	if (test__start_subtest("bpf"))
-		run(FBS_RESOLVER_BPF, false);
+		run(FBS_RESOLVER_BPF, false, 4);
 	if (test__start_subtest("upcall_chunk_at_a_time"))
-		run(FBS_RESOLVER_UPCALL, true);
+		run(FBS_RESOLVER_UPCALL, true, 4);
+	/* three strips: the kernel and the resolvers divide, not shift */
+	if (test__start_subtest("upcall_3"))
+		run(FBS_RESOLVER_UPCALL, false, 3);
+	if (test__start_subtest("builtin_3"))
+		run(FBS_RESOLVER_BUILTIN, false, 3);
+	if (test__start_subtest("bpf_3"))
+		run(FBS_RESOLVER_BPF, false, 3);
+	if (test__start_subtest("upcall_chunk_at_a_time_3"))
+		run(FBS_RESOLVER_UPCALL, true, 3);
 }

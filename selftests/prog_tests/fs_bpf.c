@@ -18,6 +18,10 @@
  *    block each other's growth in place until one has FMAP_MAX_ILEAVE
  *    interleaved extents and then simple ones; after a remount it is read
  *    by the resolver only, and bpftool shows its two slices.
+ *  - three_strips: over /dev/pmem2, pmem1 and pmem0, a file of 3 strips
+ *    (not a power of two) has one strip on each device and every MiB where
+ *    the geometry says; after a remount read(2) and mmap are answered by
+ *    BPF only.
  * Every path ends unmounted: later tests mkfs the same device.
  */
 #define _GNU_SOURCE
@@ -156,7 +160,7 @@ static bool get_stripe(const char *name, char *val, size_t size)
 static void test_xattrs(void)
 {
 	static const char *const bad[] = {
-		"2 2097152",		/* more strips than devices */
+		"2 2097152", "3 2097152", "17 2097152",	/* more strips than devices */
 		"0 2097152", "1 1048576", "1 3145728", "1 2147483648", "1", "1 ",
 		" 1 2097152", "1  2097152", "+1 2097152", "1 0x200000", "1 2097152 1",
 		"99999999999999999999 2097152", "",
@@ -468,6 +472,120 @@ out:
 	free(other);
 }
 
+/*
+ * Three strips, one per pmem device, as make demo lays out its big file.
+ * The device offsets are computed here from the geometry (chunk c on strip
+ * c % 3, row c / 3), not by include/fmap.h.
+ */
+#define THREE_LEN	(40 * MiB + 4321)
+
+static const char *const devs3[3] = { DEV, "/dev/pmem1", "/dev/pmem0" };
+
+static bool three_on_devices(const char *name, const char *data, size_t len)
+{
+	const struct famfs_xattr_layout *h;
+	const struct fmap_ileave_ext *ie;
+	char *buf = NULL, *got = malloc(MiB);
+	bool geometry = true, bytes = true;
+	__u64 mapped = 0, off;
+	ssize_t n = getxattr(path(name), FAMFS_XATTR_LAYOUT, NULL, 0);
+	__u32 i, nileave = 0;
+
+	if (!ASSERT_GT(n, (ssize_t)sizeof(*h), "layout size") || !got || !(buf = malloc(n)) ||
+	    !ASSERT_EQ(getxattr(path(name), FAMFS_XATTR_LAYOUT, buf, n), n, "layout"))
+		goto out;
+	h = (const void *)buf;
+	nileave = le32toh(h->nileave);
+	printf("# %s: %u simple, %u interleaved extents\n", name, le32toh(h->nsimple), nileave);
+	if (!ASSERT_EQ(le32toh(h->nsimple), 0, "no simple extents") ||
+	    !ASSERT_GT(nileave, 0, "interleaved") ||
+	    !ASSERT_EQ((size_t)n, sizeof(*h) + nileave * sizeof(*ie), "length"))
+		goto out;
+	ie = (const void *)(h + 1);
+	for (i = 0; i < nileave; i++) {
+		__u32 d0 = le32toh(ie[i].strips[0].dev), d1 = le32toh(ie[i].strips[1].dev);
+		__u32 d2 = le32toh(ie[i].strips[2].dev);
+
+		mapped += le64toh(ie[i].len);
+		geometry &= ie[i].nstrips == 3 && ie[i].chunk_shift == 21 &&
+			    d0 < 3 && d1 < 3 && d2 < 3 && d0 != d1 && d1 != d2 && d0 != d2 &&
+			    !le32toh(ie[i].strips[3].dev) && !le64toh(ie[i].strips[3].dev_off);
+	}
+	if (!ASSERT_TRUE(geometry, "3 strips of 2 MiB, one on each device") ||
+	    !ASSERT_GE(mapped, len, "the extents cover the file"))
+		goto out;
+	for (off = 0; off < len && bytes; off += MiB) {
+		size_t piece = len - off < MiB ? len - off : MiB;
+		const struct fmap_strip *st = NULL;
+		__u64 rel = 0, c, dev_off = 0;
+
+		for (i = 0; i < nileave && !st; i++) {
+			if (off < le64toh(ie[i].file_off) ||
+			    off - le64toh(ie[i].file_off) >= le64toh(ie[i].len))
+				continue;
+			rel = off - le64toh(ie[i].file_off);
+			c = rel / CHUNK;
+			st = &ie[i].strips[c % 3];
+			dev_off = le64toh(st->dev_off) + (c / 3) * CHUNK + rel % CHUNK;
+		}
+		bytes = st && !dev_pread(devs3[le32toh(st->dev)], got, (piece + 4095) & ~4095UL,
+					 dev_off) &&
+			!memcmp(got, data + off, piece);
+		if (!bytes)
+			printf("# %s: MiB %llu not at %s offset %llu\n", name,
+			       (unsigned long long)(off / MiB), st ? devs3[le32toh(st->dev)] : "-",
+			       (unsigned long long)dev_off);
+	}
+	ASSERT_TRUE(bytes, "every MiB on the device the geometry names");
+out:
+	free(buf);
+	free(got);
+	return geometry && bytes;
+}
+
+static void test_three_strips(void)
+{
+	char *data = malloc(THREE_LEN), v[64];
+	ssize_t n;
+	int fd;
+
+	fixture_ensure_unmounted(MNT);
+	mkdir(MNT, 0755);
+	if (!ASSERT_TRUE(data != NULL, "malloc") ||
+	    !ASSERT_EQ(famfs("mkfs", "-f", devs3[0], devs3[1], devs3[2]), 0, "mkfs, 3 devices") ||
+	    !ASSERT_EQ(famfs("mount", devs3[0], devs3[1], devs3[2], MNT), 0, "mount"))
+		goto out;
+	fill_pattern(data, THREE_LEN, 73);
+	fd = open(path("t3"), O_CREAT | O_WRONLY, 0644);
+	if (!ASSERT_OK_FD(fd, "create t3"))
+		goto out;
+	close(fd);
+	ASSERT_ERR(setxattr(path("t3"), FAMFS_XATTR_STRIPE, "4 2097152", 9, 0), "4 of 3 devices");
+	ASSERT_EQ(errno, EINVAL, "EINVAL");
+	if (!ASSERT_OK(setxattr(path("t3"), FAMFS_XATTR_STRIPE, "3 2097152", 9, 0), "3 strips") ||
+	    !write_file("t3", data, THREE_LEN, 8 * MiB))
+		goto out;
+	n = getxattr(path("t3"), FAMFS_XATTR_STRIPE, v, sizeof(v) - 1);
+	if (ASSERT_GT(n, 0, "getxattr stripe")) {
+		v[n] = '\0';
+		ASSERT_STREQ(v, "3 2097152", "the policy");
+	}
+	check_file("t3", data, THREE_LEN, true);
+	three_on_devices("t3", data, THREE_LEN);
+	ASSERT_EQ(map_has(ino_of("t3")), 1, "bpftool: t3 in the files map");
+
+	/* nothing cached: read(2) and mmap of every byte by BPF */
+	if (!ASSERT_EQ(famfs("umount", MNT), 0, "umount") ||
+	    !ASSERT_EQ(famfs("mount", devs3[0], devs3[1], devs3[2], MNT), 0, "mount again") ||
+	    !ASSERT_EQ(stat_of("bpf_attached"), 1, "attached"))
+		goto out;
+	reads_by("t3", data, THREE_LEN, true);
+	three_on_devices("t3", data, THREE_LEN);
+out:
+	fixture_ensure_unmounted(MNT);
+	free(data);
+}
+
 void test_fs_bpf(void)
 {
 	char *big = malloc(BIG), *keep = malloc(KEEP);
@@ -493,6 +611,8 @@ void test_fs_bpf(void)
 		test_upcall(keep);
 	if (test__start_subtest("mixed"))
 		test_mixed();
+	if (test__start_subtest("three_strips"))
+		test_three_strips();
 out:
 	fixture_ensure_unmounted(MNT);
 	free(big);
