@@ -55,16 +55,16 @@ run "$fb mkfs -f $devs" || fail "mkfs"
 run "$fb mount $devs $mnt" || fail "mount"
 run "grep $mnt /proc/mounts"
 
-step "Copy in a large file interleaved over two strips of 2 MiB chunks, and a tree"
-run "$fb cp -N 2 -C 2M $src/big $mnt/big" || fail "cp big"
+step "Copy in a large file interleaved across all three devices (3 strips of 2 MiB chunks), and a tree"
+run "$fb cp -N 3 -C 2M $src/big $mnt/big" || fail "cp big"
 run "$fb cp -r $src/tree $mnt/" || fail "cp tree"
 run "df -h $mnt | tail -1"
 
 step "Read everything back through read(2) and through mmap"
 same_sums
 
-step "Where the bytes live: the layout, and the device of some offsets"
-run "$fb getmap $mnt/big 0 2M 4M 63M"
+step "Where the bytes live: one strip per device; chunk k on strip k mod 3"
+run "$fb getmap $mnt/big 0 2M 4M 6M 63M"
 
 step "After a remount (nothing cached), the BPF resolver answers every miss: no upcall"
 run "$fb umount $mnt" || fail "umount"
