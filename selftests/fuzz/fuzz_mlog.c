@@ -17,7 +17,8 @@
  *          (bits 4-7: the device number the label is checked as).
  *
  * FAMFS_FUZZ_WRITE_SEEDS=DIR writes the seed corpus (one log per entry
- * type, a log of all of them, a torn one) into DIR and exits; the seeds
+ * type, an ALLOC of 3 strips, a log of all of them, a torn one) into DIR
+ * and exits; the seeds
  * in selftests/fuzz/corpus/mlog/ were made that way.
  */
 #include <endian.h>
@@ -338,6 +339,24 @@ static void write_seeds(const char *dir)
 		}
 		snprintf(name, sizeof(name), "%s", famfs_mlog_type_name(t));
 		write_seed(dir, name, 0, log, len);
+	}
+	/* an ALLOC over 3 strips: a count that is not a power of two */
+	{
+		size_t len;
+
+		seed_entry(&e, FAMFS_LOG_ALLOC, &simple, &ileave);
+		ileave.nstrips = 3;
+		ileave.len = 12 << 20;
+		ileave.strips[2] = (struct fmap_strip){ .dev = 2, .dev_off = 32 << 20 };
+		len = LOG_HDR + famfs_mlog_entry_size(&e) + 8;
+		famfs_mlog_format(log, len, fuzz_uuid, 1);
+		famfs_mlog_replay(log, len, fuzz_uuid, NULL, NULL, NULL, &res);
+		famfs_mlog_writer_init(&w, log, len, fuzz_uuid, &res);
+		if (famfs_mlog_append(&w, &e)) {
+			fprintf(stderr, "seed alloc-3strips does not encode\n");
+			exit(1);
+		}
+		write_seed(dir, "alloc-3strips", 0, log, len);
 	}
 	/* all of them in a row (the header repaired to the seed's length) */
 	famfs_mlog_format(log, sizeof(log), fuzz_uuid, 1);
