@@ -403,7 +403,8 @@ static __always_inline int fmap_ileave_continues(const struct fmap_ileave_ext *p
 	__u64 stripe, strip_len;
 	__u32 s;
 
-	if (!nstrips ||
+	/* a stripe of 16 << 60 would wrap to 0, and % 0 traps */
+	if (!nstrips || chunk_shift > FMAP_MAX_CHUNK_SHIFT ||
 	    next->nstrips != prev->nstrips ||
 	    next->chunk_shift != prev->chunk_shift ||
 	    prev->file_off + prev->len != next->file_off ||

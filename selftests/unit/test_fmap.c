@@ -105,6 +105,11 @@ static void ileave_three_strips(void **state)
 	assert_true(fmap_ileave_continues(&ie, &next));
 	next.strips[2].dev_off += 2 * MiB;
 	assert_false(fmap_ileave_continues(&ie, &next));
+	/* unchecked input: a chunk shift whose stripe wraps to 0 is no continuation */
+	ie = ileave(0, 8 * MiB, 16, 21);
+	next = ileave(8 * MiB, 8 * MiB, 16, 21);
+	ie.chunk_shift = next.chunk_shift = 60;
+	assert_false(fmap_ileave_continues(&ie, &next));
 	ie = ileave(0, 8 * MiB, 3, 21);		/* 1.33 stripes */
 	next = ileave(8 * MiB, 6 * MiB, 3, 21);
 	next.strips[0].dev_off += 4 * MiB;
