@@ -3,14 +3,20 @@
  * One subtest per rule of the kernel's mapping validator: the server
  * answers FUSE_FMAP with a mapping that breaks the rule, the access fails
  * with EIO, the reject counter moves, and once the server answers
- * correctly the same access works (nothing bad was cached).
+ * correctly the same access works (nothing bad was cached).  Then what is
+ * checked at fault time: a read-only device, and a device page that two
+ * files map.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "fixture.h"
@@ -237,6 +243,90 @@ out:
 	fixture_unmount(&fx);
 }
 
+/* Fault in the first page of @path in a child: its exit code, or 128 + signal */
+static int fault_first_page(const char *path)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		volatile unsigned char *p;
+		int fd = open(path, O_RDONLY);
+
+		if (fd < 0)
+			_exit(WORKER_SETUP);
+		p = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
+		if (p == MAP_FAILED)
+			_exit(WORKER_SETUP);
+		(void)p[0];
+		_exit(0);
+	}
+	return pid < 0 ? -1 : fixture_wait_exit(pid, 60);
+}
+
+static bool drop_inode_cache(void)
+{
+	FILE *f = fopen("/proc/sys/vm/drop_caches", "w");
+	bool ok = f && fputs("2", f) >= 0;
+
+	return f && !fclose(f) && ok;
+}
+
+/*
+ * A device page is mapped into one file at a time.  A server that gives
+ * two files the same device bytes gets, for the second file's fault, a
+ * SIGBUS and a reject instead of a kernel warning.  read(2) of the second
+ * file still works, and once the first file's inode is gone, so are its
+ * claims on the pages: the second file maps them.
+ */
+static void check_page_owner(void)
+{
+	struct fmap_simple_ext ext = {
+		.len = 2 * MiB, .dev = 0, .dev_off = 500 * MiB,
+	};
+	char a[128], b[128], buf[4096];
+	volatile unsigned char *pa;
+	struct fixture fx = { 0 };
+	struct fbs_layout l;
+	long long rejects;
+	int fda, fdb;
+
+	if (!ASSERT_OK(fixture_mount(&fx, NULL), "mount"))
+		return;
+	layout_simple(&l, 1, &ext);
+	if (!ASSERT_OK(fbs_server_add_file(fx.srv, "owner_a", 2 * MiB, &l), "add a") ||
+	    !ASSERT_OK(fbs_server_add_file(fx.srv, "owner_b", 2 * MiB, &l), "add b"))
+		goto out;
+	fixture_path(&fx, "owner_a", a, sizeof(a));
+	fixture_path(&fx, "owner_b", b, sizeof(b));
+
+	fda = open(a, O_RDONLY);
+	if (!ASSERT_OK_FD(fda, "open a"))
+		goto out;
+	pa = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fda, 0);
+	if (!ASSERT_TRUE(pa != MAP_FAILED, "mmap a")) {
+		close(fda);
+		goto out;
+	}
+	(void)pa[0];
+
+	rejects = fixture_stat(&fx, "rejects");
+	ASSERT_EQ(fault_first_page(b), 128 + SIGBUS, "b's fault on a's page: SIGBUS");
+	ASSERT_GT(fixture_stat(&fx, "rejects"), rejects, "reject counted");
+	fdb = open(b, O_RDONLY);
+	if (ASSERT_OK_FD(fdb, "open b")) {
+		ASSERT_EQ(pread(fdb, buf, sizeof(buf), 0), sizeof(buf), "read(2) of b");
+		ASSERT_OK(memcmp(buf, (const void *)pa, sizeof(buf)), "b reads a's bytes");
+		close(fdb);
+	}
+
+	munmap((void *)pa, 4096);
+	close(fda);
+	ASSERT_TRUE(drop_inode_cache(), "drop_caches");
+	ASSERT_EQ(fault_first_page(b), 0, "with a evicted, b maps the page");
+out:
+	fixture_unmount(&fx);
+}
+
 void test_fmap_validate(void)
 {
 	struct fixture fx = { 0 };
@@ -252,4 +342,6 @@ void test_fmap_validate(void)
 
 	if (test__start_subtest("device_open_mode"))
 		check_read_only_device();
+	if (test__start_subtest("page_owner"))
+		check_page_owner();
 }
