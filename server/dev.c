@@ -4,9 +4,11 @@
  * fsck (cli_dev.c) and a mount (fs.c).
  */
 #include <errno.h>
+#include <stdio.h>
 #include <unistd.h>
 #include <linux/fs.h>
 #include <sys/ioctl.h>
+#include <sys/sysmacros.h>
 
 #include "dev.h"
 #include "famfs_format.h"
@@ -38,6 +40,27 @@ int dev_size(int fd, const struct stat *st, __u64 *size)
 	}
 	*size = n & ~(FAMFS_EXT_ALIGN - 1);
 	return 0;
+}
+
+int dev_blk_dax(dev_t rdev)
+{
+	/* a partition has no queue of its own: its disk is the parent directory */
+	static const char *const fmt[] = { "/sys/dev/block/%u:%u/queue/dax",
+					   "/sys/dev/block/%u:%u/../queue/dax" };
+	char path[96], c;
+	FILE *f;
+
+	for (int i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), fmt[i], major(rdev), minor(rdev));
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		if (fread(&c, 1, 1, f) != 1)
+			c = '?';
+		fclose(f);
+		return c == '1' ? 1 : c == '0' ? 0 : -1;
+	}
+	return -1;
 }
 
 int dev_read_full(int fd, __u64 off, void *buf, size_t len)

@@ -31,6 +31,12 @@ bool dev_id_same(const struct dev_id *a, const struct dev_id *b);
  * device, the file size otherwise, rounded down to 4 KiB.
  */
 int dev_size(int fd, const struct stat *st, __u64 *size);
+/*
+ * Whether block device @rdev is DAX-capable (pmem in fsdax mode), from
+ * sysfs queue/dax (a partition's disk's): 1 yes, 0 no, -1 unknown (no
+ * sysfs).
+ */
+int dev_blk_dax(dev_t rdev);
 /* All @len bytes at @off (EINTR and short reads retried); -ENODATA past the end. */
 int dev_read_full(int fd, __u64 off, void *buf, size_t len);
 /* All @len bytes at @off; -ENOSPC when the device ends first. */

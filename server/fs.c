@@ -118,12 +118,16 @@ static int dev_open(struct fs_device *d, const char *path, bool write, char *msg
 	if (stat(path, &st))
 		return fbs_fail(msg, msglen, -errno, "%s: %s", path, strerror(errno));
 	if (S_ISCHR(st.st_mode))
-		return fbs_fail(msg, msglen, -ENODEV,
-				"%s: a character device (devdax?): put the namespace in fsdax mode",
+		return fbs_fail(msg, msglen, -ENOTBLK,
+				"%s: a character device (devdax?), no fsdax: put the namespace in fsdax mode",
 				path);
 	if (!S_ISBLK(st.st_mode) && !S_ISREG(st.st_mode))
 		return fbs_fail(msg, msglen, -ENODEV, "%s: neither a block device nor a regular file",
 				path);
+	/* the kernel maps files only onto DAX memory; regular files are test images */
+	if (S_ISBLK(st.st_mode) && !dev_blk_dax(st.st_rdev))
+		return fbs_fail(msg, msglen, -ENOTBLK,
+				"%s: a block device without DAX (not pmem in fsdax mode)", path);
 	dev_id_of(&d->id, &st);
 	d->fd = open(path, (write ? O_RDWR : O_RDONLY) | O_CLOEXEC);
 	if (d->fd < 0)
@@ -491,9 +495,11 @@ static int map_log(struct fs *fs, char *msg, size_t msglen)
 
 	/* one owner per host: a second would interleave appends */
 	if (fs->owner && flock(d->fd, LOCK_EX | LOCK_NB))
-		return fbs_fail(msg, msglen, errno == EWOULDBLOCK ? -EBUSY : -errno,
-				"%s: the log is held by another owner: %s", d->path,
-				strerror(errno));
+		return errno == EWOULDBLOCK ?
+			fbs_fail(msg, msglen, -EBUSY,
+				 "%s: in use: another owner (a famfs-bpf mount) holds its log", d->path) :
+			fbs_fail(msg, msglen, -errno, "%s: cannot lock the log: %s", d->path,
+				 strerror(errno));
 	/* a follower: cached pages may predate another host's appends (log_refresh) */
 	if (!fs->owner && d->id.is_blk)
 		ioctl(d->fd, BLKFLSBUF, 0);

@@ -32,7 +32,10 @@
  *                  offset), or two files claim the same space, or a file
  *                  maps space outside the data area (either mode)
  *   -EOPNOTSUPP    more devices than the allocator handles (16)
- *   -EBUSY         owner: another owner holds the log device
+ *   -EBUSY         owner: another owner holds the log device (mounted)
+ *   -ENOTBLK       a device is not DAX memory: a character device (devdax),
+ *                  or a block device without DAX (sysfs queue/dax 0)
+ *   -EACCES, -EPERM  a device cannot be opened (permissions)
  * A read-only instance mounts a corrupt log up to the first bad entry
  * (what a replay can trust) and reports it in fs_statfs() and from every
  * fs_logplay(); an owner never appends after a corruption.

@@ -628,6 +628,10 @@ static void wrong_devices(void **state)
 	refused(twice, 2, 0, -EINVAL, "given twice");
 	refused(&im->devs[3], 1, 0, -ENODEV, "not a famfs-bpf device");
 	refused(im->devs, 0, 0, -ENXIO, "0 devices");
+	/* what a devdax namespace is: a character device, refused before it is read */
+	refused((const char *const[]){ "/dev/null" }, 1, FS_OPEN_OWNER, -ENOTBLK,
+		"/dev/null: a character device (devdax?), no fsdax");
+	refused((const char *const[]){ "/dev/null" }, 1, 0, -ENOTBLK, "fsdax mode");
 
 	/* a device that shrank */
 	assert_int_equal(truncate(im->path[1], 32 * MiB), 0);
