@@ -171,8 +171,10 @@ static const char *const mount_details[] = {
 	"-o ro: a read-only follower of the log's owner (this host or another one",
 	"sharing the memory); famfs-bpf logplay MNT applies what the owner wrote.",
 	"Exit: 0 mounted, 32 a device holds no famfs-bpf file system, 33 the kernel",
-	"cannot map files (no FUSE_FMAP), 34 the mount point, 8 anything else,",
-	"16 usage.",
+	"cannot map files (no FUSE_FMAP), 34 the mount point, 35 a device is not",
+	"DAX memory (devdax, a block device without DAX), 36 mounted already (another",
+	"owner holds the log), 37 permission (not root, a device refused access),",
+	"8 anything else, 16 usage.",
 	NULL
 };
 

@@ -33,9 +33,11 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/capability.h>
 
 #include "cli.h"
 #include "fs.h"
@@ -135,11 +137,37 @@ static int check_mountpoint(const char *mnt)
 	return 0;
 }
 
+/*
+ * The kernel wants CAP_SYS_ADMIN to mount and to register a device
+ * (FUSE_DEV_IOC_BACKING_OPEN): say so before anything is opened.
+ */
+static int check_privilege(void)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
+
+	if (syscall(SYS_capget, &hdr, data)) {
+		pr_err("mount: capget: %s", strerror(errno));
+		return CLI_EXIT_OPERATIONAL;
+	}
+	if (!(data[CAP_TO_INDEX(CAP_SYS_ADMIN)].effective & CAP_TO_MASK(CAP_SYS_ADMIN))) {
+		pr_err("mount: permission denied: mounting needs root (CAP_SYS_ADMIN)");
+		return CLI_EXIT_MOUNT_PERM;
+	}
+	return 0;
+}
+
 static int open_code(int err)
 {
 	switch (err) {
 	case -ENODEV:
 		return CLI_EXIT_MOUNT_NOFS;
+	case -ENOTBLK:
+		return CLI_EXIT_MOUNT_NODAX;
+	case -EBUSY:
+		return CLI_EXIT_MOUNT_BUSY;
+	case -EACCES: case -EPERM:
+		return CLI_EXIT_MOUNT_PERM;
 	default:
 		return CLI_EXIT_OPERATIONAL;
 	}
@@ -150,8 +178,12 @@ static int create_code(int err)
 	switch (err) {
 	case -EOPNOTSUPP:
 		return CLI_EXIT_MOUNT_NOFMAP;
-	case -ENOENT: case -ENOTDIR: case -EPERM: case -EACCES: case -ELOOP:
-	case -ENAMETOOLONG:
+	case -EPERM: case -EACCES:
+		return CLI_EXIT_MOUNT_PERM;
+	/* registering: another file system holds a device's DAX */
+	case -EBUSY:
+		return CLI_EXIT_MOUNT_BUSY;
+	case -ENOENT: case -ENOTDIR: case -ELOOP: case -ENAMETOOLONG:
 		return CLI_EXIT_MOUNT_MNTPT;
 	default:
 		return CLI_EXIT_OPERATIONAL;
@@ -304,7 +336,9 @@ int cli_mount(const struct cli_mount_args *args, int n, char **operands, FILE *o
 		pr_err("mount: missing DEV... MNT (see famfs-bpf mount --help)");
 		return CLI_EXIT_USAGE;
 	}
-	code = check_mountpoint(mnt);
+	code = check_privilege();
+	if (!code)
+		code = check_mountpoint(mnt);
 	if (code)
 		return code;
 	if (args->debug)

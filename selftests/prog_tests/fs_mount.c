@@ -18,6 +18,13 @@
  *  - readdirplus: on a fresh mount, readdir (served with READDIRPLUS)
  *    makes the files' inodes; stat, read(2) and mmap then use them as
  *    mapped files, so the attributes there must be marked FUSE_ATTR_FMAP.
+ *  - refusals: each reason a mount is refused has its own exit code and
+ *    one line: the file system mounted already (36), a character device
+ *    such as devdax (35), a block device without DAX (/dev/vda, 35), no
+ *    CAP_SYS_ADMIN (an unprivileged user, root without it: 37), a device
+ *    that cannot be opened (37);
+ *  - debug: mount -d serves in the foreground and logs every request on
+ *    stderr; famfs-bpf umount from another process ends it with exit 0.
  * Every path ends unmounted: later tests mkfs the same device.
  */
 #define _GNU_SOURCE
@@ -25,12 +32,15 @@
 #include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -251,6 +261,7 @@ static void test_no_fs(void)
 	static char zero[2 * MiB];
 
 	fixture_ensure_unmounted(MNT);
+	mkdir(MNT, 0755);	/* when run alone */
 	if (!ASSERT_OK(dev_pwrite(DEV, zero, sizeof(zero), 0), "wipe " DEV))
 		return;
 	/* merged: all it prints, on either stream, is that one line */
@@ -389,6 +400,172 @@ out:
 		free(data[i]);
 }
 
+#define MNT2		"/tmp/fs_mount.mnt2"
+#define NOBODY		"65534"
+#define DAX_NODE	"/tmp/fs_mount.dax"
+#define BLK_NODE	"/tmp/fs_mount.blk"
+#define NODAX_DEV	"/dev/vda"
+
+/* The major number /proc/devices gives @name; -1 if none. */
+static int chr_major(const char *name)
+{
+	char line[128], n[64];
+	FILE *f = fopen("/proc/devices", "r");
+	int major, found = -1;
+
+	while (f && fgets(line, sizeof(line), f) && strncmp(line, "Block", 5))
+		if (sscanf(line, "%d %63s", &major, n) == 2 && !strcmp(n, name))
+			found = major;
+	if (f)
+		fclose(f);
+	return found;
+}
+
+/* famfs-bpf mount refused: @code, one line holding @needle, nothing mounted */
+static void refused(int ret, int code, const char *needle, const char *what)
+{
+	ASSERT_EQ(ret, code, what);
+	if (!ASSERT_TRUE(strstr(fixture_out, needle) != NULL, "says why"))
+		printf("# wanted \"%s\"\n", needle);
+	ASSERT_TRUE(fixture_one_line(fixture_out), "one line");
+	ASSERT_FALSE(mounted(), "nothing mounted");
+}
+
+static void test_refusals(void)
+{
+	const char *bin = fixture_famfs_bin();
+	struct stat st;
+	int major;
+
+	fixture_ensure_unmounted(MNT);
+	if (!bin || !fixture_mkfs_mount(DEV, MNT, NULL))
+		return;
+	/* a second owner of the same devices, elsewhere: the log's flock */
+	mkdir(MNT2, 0755);
+	ASSERT_EQ(fixture_famfs(FX_MERGE, "mount", DEV, MNT2), CLI_EXIT_MOUNT_BUSY,
+		  "mounted already");
+	ASSERT_TRUE(strstr(fixture_out, DEV ": in use: another owner") != NULL, "says why");
+	ASSERT_TRUE(fixture_one_line(fixture_out), "one line");
+	ASSERT_FALSE(fixture_mounted(MNT2), "not mounted twice");
+	fixture_ensure_unmounted(MNT);
+
+	/*
+	 * devdax: a character device of the "dax" major (the guest's pmem is
+	 * fsdax; the refusal is decided from the node, before it is opened)
+	 */
+	major = chr_major("dax");
+	unlink(DAX_NODE);
+	if (ASSERT_GT(major, 0, "dax major in /proc/devices") &&
+	    ASSERT_OK(mknod(DAX_NODE, S_IFCHR | 0600, makedev(major, 0)), "mknod devdax"))
+		refused(fixture_famfs(FX_MERGE, "mount", DAX_NODE, MNT), CLI_EXIT_MOUNT_NODAX,
+			DAX_NODE ": a character device (devdax?), no fsdax", "devdax");
+	unlink(DAX_NODE);
+
+	/* a block device without DAX, with a file system on it: still refused */
+	if (ASSERT_EQ(fixture_famfs(0, "mkfs", "-f", NODAX_DEV), 0, "mkfs " NODAX_DEV))
+		refused(fixture_famfs(FX_MERGE, "mount", NODAX_DEV, MNT), CLI_EXIT_MOUNT_NODAX,
+			NODAX_DEV ": a block device without DAX", "plain block device");
+
+	/* not root, and root without CAP_SYS_ADMIN */
+	refused(fixture_cmd(FX_MERGE, "setpriv", "--reuid=" NOBODY, "--regid=" NOBODY,
+			    "--clear-groups", (char *)bin, "mount", DEV, MNT),
+		CLI_EXIT_MOUNT_PERM, "mount: permission denied: mounting needs root (CAP_SYS_ADMIN)",
+		"unprivileged user");
+	refused(fixture_cmd(FX_MERGE, "setpriv", "--inh-caps=-sys_admin",
+			    "--bounding-set=-sys_admin", (char *)bin, "mount", DEV, MNT),
+		CLI_EXIT_MOUNT_PERM, "needs root (CAP_SYS_ADMIN)", "root without CAP_SYS_ADMIN");
+
+	/* a device node root may not open: another owner's, 0600, no DAC override */
+	unlink(BLK_NODE);
+	if (ASSERT_OK(stat(DEV, &st), "stat " DEV) &&
+	    ASSERT_OK(mknod(BLK_NODE, S_IFBLK | 0600, st.st_rdev), "mknod") &&
+	    ASSERT_OK(chown(BLK_NODE, 65534, 65534), "chown"))
+		refused(fixture_cmd(FX_MERGE, "setpriv",
+				    "--inh-caps=-dac_override,-dac_read_search",
+				    "--bounding-set=-dac_override,-dac_read_search", (char *)bin,
+				    "mount", BLK_NODE, MNT),
+			CLI_EXIT_MOUNT_PERM, BLK_NODE ": cannot open for writing: Permission denied",
+			"device access denied");
+	unlink(BLK_NODE);
+	fixture_ensure_unmounted(MNT);
+}
+
+/*
+ * mount -d: in the foreground, every request on stderr, until famfs-bpf
+ * umount (another process) ends it; then it exits 0.
+ */
+#define DEBUG_LOG	"/tmp/fs_mount.debug"
+#define DEBUG_WAIT_S	60
+
+static void test_debug(void)
+{
+	const char *bin = fixture_famfs_bin();
+	char *log = NULL, buf[64];
+	int status = -1, fd, i;
+	size_t len = 0;
+	FILE *f;
+	pid_t pid;
+
+	fixture_ensure_unmounted(MNT);
+	mkdir(MNT, 0755);
+	if (!bin || !ASSERT_EQ(famfs("mkfs", "-f", DEV), 0, "mkfs"))
+		return;
+	fd = open(DEBUG_LOG, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0600);
+	if (!ASSERT_OK_FD(fd, DEBUG_LOG))
+		return;
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+		execl(bin, bin, "mount", "-d", "-o", "resolver=upcall", DEV, MNT, (char *)NULL);
+		_exit(127);
+	}
+	close(fd);
+	if (!ASSERT_GT(pid, 0, "fork"))
+		return;
+	for (i = 0; i < DEBUG_WAIT_S * 10 && !mounted(); i++) {
+		if (waitpid(pid, &status, WNOHANG) == pid) {
+			pid = -1;
+			break;
+		}
+		usleep(100 * 1000);
+	}
+	/* a request and a mapping (FMAP upcall: resolver=upcall) */
+	if (ASSERT_TRUE(mounted(), "mounted in the foreground") &&
+	    write_file("dbg", SMALL, strlen(SMALL))) {
+		fd = open(path("dbg"), O_RDONLY);
+		if (ASSERT_OK_FD(fd, "open dbg")) {
+			ASSERT_EQ(read(fd, buf, sizeof(buf)), (ssize_t)strlen(SMALL), "read dbg");
+			close(fd);
+		}
+	}
+	ASSERT_EQ(famfs("umount", MNT), 0, "umount from another process");
+	if (pid > 0) {
+		/* the daemon must end by itself: a hung one is killed, and fails */
+		for (i = 0; i < DEBUG_WAIT_S * 10; i++) {
+			if (waitpid(pid, &status, WNOHANG) == pid)
+				break;
+			usleep(100 * 1000);
+		}
+		if (!ASSERT_LT(i, DEBUG_WAIT_S * 10, "mount -d ended after umount")) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+		}
+	}
+	ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0, "mount -d exit 0");
+	f = fopen(DEBUG_LOG, "r");
+	if (ASSERT_TRUE(f != NULL, "debug log") && getdelim(&log, &len, '\0', f) > 0) {
+		ASSERT_TRUE(strstr(log, "debug: shim: request") != NULL, "requests logged");
+		ASSERT_TRUE(strstr(log, "debug: FMAP ino") != NULL, "mappings logged");
+		ASSERT_TRUE(strstr(log, "debug: session loop ended") != NULL, "end logged");
+	}
+	if (f)
+		fclose(f);
+	free(log);
+	fixture_ensure_unmounted(MNT);
+}
+
 void test_fs_mount(void)
 {
 	char *big = malloc(BIG);
@@ -410,6 +587,10 @@ void test_fs_mount(void)
 		test_stripe_remount();
 	if (test__start_subtest("readdirplus"))
 		test_readdirplus();
+	if (test__start_subtest("refusals"))
+		test_refusals();
+	if (test__start_subtest("debug"))
+		test_debug();
 out:
 	fixture_ensure_unmounted(MNT);
 	free(big);
