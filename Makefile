@@ -38,7 +38,11 @@ DEB_PACKAGES := linux-source-6.12 build-essential bc bison flex libelf-dev \
 VNG_VERSION := 1.42
 VENV := $(O)/venv
 VNG := $(VENV)/bin/vng
-DEPS_STAMP := $(O)/.deps-$(VNG_VERSION)
+# Named after what it installs: a package added to the list (or another
+# virtme-ng) makes a new stamp, so trees that ran deps before check again.
+# Only phony targets depend on it: a new stamp rebuilds nothing.
+DEPS_HASH := $(shell printf '%s' '$(DEB_PACKAGES) $(VNG_VERSION)' | cksum | cut -d' ' -f1)
+DEPS_STAMP := $(O)/.deps-$(VNG_VERSION)-$(DEPS_HASH)
 
 .PHONY: deps
 deps: $(DEPS_STAMP)
