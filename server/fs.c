@@ -542,9 +542,26 @@ static int check_added(struct fs *fs, char *msg, size_t msglen)
 	return err;
 }
 
+/* fs_set_replay_progress(): process-wide, like the daemon's one file system */
+static void (*progress_fn)(void *ctx, __u64 done, __u64 total);
+static void *progress_ctx;
+
+void fs_set_replay_progress(void (*fn)(void *ctx, __u64 done, __u64 total), void *ctx)
+{
+	progress_fn = fn;
+	progress_ctx = ctx;
+}
+
+static void replay_progress(void *ctx, __u64 done, __u64 total)
+{
+	(void)ctx;
+	progress_fn(progress_ctx, done, total);
+}
+
 static int replay(struct fs *fs, char *msg, size_t msglen)
 {
-	const struct ns_ops ops = { .release_extents = release_extents };
+	const struct ns_ops ops = { .release_extents = release_extents,
+				    .replay_progress = progress_fn ? replay_progress : NULL };
 	struct famfs_mlog_result res;
 	int err;
 

@@ -81,6 +81,11 @@ int fs_open(const char *const *devs, unsigned int ndevs, unsigned int flags,
 	    struct fs **out, char *msg, size_t msglen);
 /* Unmap, close, free; nothing is written (every change already is). */
 void fs_close(struct fs *fs);
+/*
+ * For the fs_open() calls that follow, in this process (NULL: none): the
+ * log replay's progress, as ns_ops.replay_progress (ns.h) reports it.
+ */
+void fs_set_replay_progress(void (*fn)(void *ctx, __u64 done, __u64 total), void *ctx);
 
 /* The calling thread's message for its last failed fs_*() call. */
 const char *fs_msg(void);

@@ -204,6 +204,8 @@ struct ns {
 	__u64 refused_off, refused_seq;
 	unsigned int refused_type;
 	char refusal[200];
+	/* ns_replay(): entries applied, the log's count hint */
+	__u64 replayed, replay_hint;
 };
 
 static bool is_dir(const struct inode *in)
@@ -1292,6 +1294,12 @@ int ns_mlog_apply(void *ctx, const struct famfs_mlog_entry *e)
 /* famfs_mlog_replay() hands over only entries its decoder checked. */
 static int replay_apply(void *ctx, const struct famfs_mlog_entry *e)
 {
+	struct ns *ns = ctx;
+
+	if (ns->ops.replay_progress && !(++ns->replayed % NS_REPLAY_PROGRESS))
+		ns->ops.replay_progress(ns->ops_ctx, ns->replayed,
+					ns->replay_hint > ns->replayed ? ns->replay_hint :
+									 ns->replayed);
 	return mlog_apply(ctx, e, true);
 }
 
@@ -1323,7 +1331,11 @@ int ns_replay(struct ns *ns, const void *log, size_t len,
 	htab_reserve(&ns->names, hint);
 	ns->refused = false;
 	ns->refusal[0] = '\0';
+	ns->replayed = 0;
+	ns->replay_hint = hint;
 	famfs_mlog_replay(log, len, uuid, devs, &ops, ns, res);
+	if (ns->ops.replay_progress)
+		ns->ops.replay_progress(ns->ops_ctx, res->entries, res->entries);
 	/* replay stops at the refused entry: it is the last one applied */
 	if (res->err && ns->refused)
 		fbs_fail(res->msg, sizeof(res->msg), res->err,

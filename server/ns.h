@@ -75,7 +75,15 @@ struct ns_ops {
 	void (*release_extents)(void *ctx, __u64 ino,
 				const struct fmap_simple_ext *simple, __u32 nsimple,
 				const struct fmap_ileave_ext *ileave, __u32 nileave);
+	/*
+	 * Optional: ns_replay() calls it every NS_REPLAY_PROGRESS entries
+	 * with those applied so far and the log's count hint (@total may be
+	 * off: a hint), and once at the end with @done == @total.
+	 */
+	void (*replay_progress)(void *ctx, __u64 done, __u64 total);
 };
+
+#define NS_REPLAY_PROGRESS	4096
 
 /*
  * Where live operations write their entries.  append() returns 0 once

@@ -689,6 +689,79 @@ static void overlapping_files_refused(void **state)
 	refused(im->devs, 1, 0, -EUCLEAN, needle);
 }
 
+/* fs_set_replay_progress(): what a mount's replay reports, in order */
+#define PROGRESS_DIRS	(2 * NS_REPLAY_PROGRESS + 100)
+
+struct progress_seen {
+	unsigned int calls;
+	__u64 last_done, last_total;
+	bool increasing;
+};
+
+static void progress_cb(void *ctx, __u64 done, __u64 total)
+{
+	struct progress_seen *p = ctx;
+
+	p->increasing &= done > p->last_done && done <= total;
+	p->calls++;
+	p->last_done = done;
+	p->last_total = total;
+}
+
+static void replay_reports_progress(void **state)
+{
+	struct images *im = *state;
+	const size_t log_len = 8 * MiB;
+	struct progress_seen seen = { .increasing = true };
+	struct famfs_mlog_result res;
+	struct famfs_mlog_writer w;
+	struct famfs_mlog_entry e;
+	__u8 uuid[FAMFS_UUID_SIZE];
+	struct fs *fs;
+	void *log;
+	int i;
+
+	mkfs(im, 0, 1, 64 * MiB, 0);
+	/* the entries written straight into the log: fast, no msync each */
+	log = malloc(log_len);
+	assert_non_null(log);
+	img_peek(im->path[0], LOG_OFF, log, log_len);
+	memcpy(uuid, (char *)log + offsetof(struct famfs_log_header, fs_uuid), sizeof(uuid));
+	assert_int_equal(famfs_mlog_replay(log, log_len, uuid, NULL, NULL, NULL, &res), 0);
+	assert_int_equal(famfs_mlog_writer_init(&w, log, log_len, uuid, &res), 0);
+	for (i = 0; i < PROGRESS_DIRS; i++) {
+		famfs_mlog_entry_init(&e);
+		e.type = FAMFS_LOG_MKDIR;
+		e.mknod.parent = ROOT;
+		e.mknod.ino = ROOT + 1 + i;
+		e.mknod.mode = 0755;
+		snprintf(e.name, sizeof(e.name), "d%d", i);
+		assert_int_equal(famfs_mlog_append(&w, &e), 0);
+	}
+	img_poke(im->path[0], LOG_OFF, log, log_len);
+	free(log);
+
+	/* nothing without a hook */
+	fs_close(mount_fs(im->devs, 1, 0));
+	assert_int_equal(seen.calls, 0);
+
+	fs_set_replay_progress(progress_cb, &seen);
+	fs = mount_fs(im->devs, 1, FS_OPEN_OWNER);
+	fs_set_replay_progress(NULL, NULL);
+	/* every NS_REPLAY_PROGRESS entries, then the end: done == total */
+	assert_int_equal(seen.calls, PROGRESS_DIRS / NS_REPLAY_PROGRESS + 1);
+	assert_true(seen.increasing);
+	assert_int_equal(seen.last_done, PROGRESS_DIRS);
+	assert_int_equal(seen.last_total, PROGRESS_DIRS);
+	assert_int_equal(ns_lookup(fs_ns(fs), ROOT, "d8291", &(__u64){ 0 }), 0);
+	fs_close(fs);
+
+	/* cleared: the next open reports nothing */
+	seen.calls = 0;
+	fs_close(mount_fs(im->devs, 1, 0));
+	assert_int_equal(seen.calls, 0);
+}
+
 /* owner operations on two threads, queries on a third: a remount agrees */
 struct worker {
 	struct fs *fs;
@@ -1076,6 +1149,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(corrupt_and_torn_log, setup, teardown),
 		cmocka_unit_test_setup_teardown(wrong_devices, setup, teardown),
 		cmocka_unit_test_setup_teardown(overlapping_files_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(replay_reports_progress, setup, teardown),
 		cmocka_unit_test_setup_teardown(concurrent_owner_ops, setup, teardown),
 		cmocka_unit_test_setup_teardown(readonly_follows_owner, setup, teardown),
 		cmocka_unit_test_setup_teardown(logplay_tells_each_entry, setup, teardown),
