@@ -90,6 +90,23 @@ struct cli_stats_args {
 #define CLI_EXIT_MOUNT_BUSY	36	/* another owner holds the file system (mounted already) */
 #define CLI_EXIT_MOUNT_PERM	37	/* not permitted: no CAP_SYS_ADMIN, or a device refused access */
 
+/*
+ * The log replay's progress while mount opens the file system (before the
+ * daemon detaches, so on the command's stderr), through cli_progress(): on
+ * a terminal only, and only for a log that takes a while, more than
+ * CLI_REPLAY_QUIET_ENTRIES entries or CLI_REPLAY_QUIET_MS.  @ctx is a
+ * struct cli_replay_progress, start_ms the replay's start (CLOCK_MONOTONIC).
+ */
+#define CLI_REPLAY_QUIET_ENTRIES	10000
+#define CLI_REPLAY_QUIET_MS		500
+
+struct cli_replay_progress {
+	long start_ms;
+	bool shown;
+};
+
+void cli_replay_progress(void *ctx, __u64 done, __u64 total);
+
 struct cli_mount_args {
 	bool foreground;	/* -f: serve in this process */
 	bool debug;		/* -d: -f, and every request logged */

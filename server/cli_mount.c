@@ -18,6 +18,15 @@
  * logplay" (cli_logplay.c).  A corrupt log mounts up to the bad entry,
  * with fs_open()'s warning naming the device and the log offset.
  *
+ * Replaying a long log (more than CLI_REPLAY_QUIET_ENTRIES entries, or
+ * CLI_REPLAY_QUIET_MS) shows its progress on the command's stderr if that
+ * is a terminal: the daemon replays before it detaches, with the stderr it
+ * inherited (cli_replay_progress()).
+ *
+ * Each refusal has its own exit code (cli.h): no CAP_SYS_ADMIN is checked
+ * before anything is opened; fs_open()'s and fsd_create()'s errnos map to
+ * the rest (open_code(), create_code()).
+ *
  * umount unmounts, then waits until the daemon let go of the log device
  * (the owner's flock): the devices are free for mkfs or another mount.
  * A follower holds no lock, so there is nothing to wait for.
@@ -229,6 +238,18 @@ static long now_ms(void)
 	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+void cli_replay_progress(void *ctx, __u64 done, __u64 total)
+{
+	struct cli_replay_progress *p = ctx;
+
+	/* a short replay says nothing, not even its end */
+	if (!p->shown && (done >= total || (total <= CLI_REPLAY_QUIET_ENTRIES &&
+					    now_ms() - p->start_ms < CLI_REPLAY_QUIET_MS)))
+		return;
+	p->shown = true;
+	cli_progress("replaying the log", done, total);
+}
+
 /*
  * As owner (@ro: a follower).  udev probes a device that was just written
  * (by mkfs, say) under a shared flock, which the owner's exclusive one
@@ -238,11 +259,15 @@ static long now_ms(void)
 static int open_fs(char **devs, int ndevs, bool ro, struct fs **fs, char *msg, size_t msglen)
 {
 	long deadline = now_ms() + BUSY_WAIT_MS;
+	struct cli_replay_progress progress;
 	int err;
 
 	for (;;) {
+		progress = (struct cli_replay_progress){ .start_ms = now_ms() };
+		fs_set_replay_progress(cli_replay_progress, &progress);
 		err = fs_open((const char *const *)devs, ndevs, ro ? 0 : FS_OPEN_OWNER, fs, msg,
 			      msglen);
+		fs_set_replay_progress(NULL, NULL);
 		if (err != -EBUSY || now_ms() >= deadline)
 			return err;
 		usleep(50 * 1000);

@@ -25,6 +25,9 @@
  *    that cannot be opened (37);
  *  - debug: mount -d serves in the foreground and logs every request on
  *    stderr; famfs-bpf umount from another process ends it with exit 0.
+ *  - replay_progress: a log of more than 10,000 entries mounts silently
+ *    when stderr is a pipe, and with "replaying the log: N%" on a pty
+ *    (script(1)).
  * Every path ends unmounted: later tests mkfs the same device.
  */
 #define _GNU_SOURCE
@@ -48,6 +51,8 @@
 #include "famfs_xattr.h"
 #include "fixture.h"
 #include "fmap.h"
+#include "mlog.h"
+#include "super.h"
 #include "test_progs.h"
 
 #define DEV	"/dev/pmem2"
@@ -566,6 +571,78 @@ static void test_debug(void)
 	fixture_ensure_unmounted(MNT);
 }
 
+/*
+ * A log of CLI_REPLAY_QUIET_ENTRIES + 100 MKDIRs, written straight onto the
+ * device after mkfs (a mount would take minutes under TCG to append them).
+ */
+#define PROGRESS_DIRS	(CLI_REPLAY_QUIET_ENTRIES + 100)
+
+static bool big_log(void)
+{
+	struct famfs_mlog_result res;
+	struct famfs_mlog_writer w;
+	struct famfs_mlog_entry e;
+	struct famfs_sb_info sb;
+	void *buf = NULL, *log = NULL;
+	char why[200];
+	bool ok = false;
+	int i;
+
+	if (!ASSERT_EQ(famfs("mkfs", "-f", DEV), 0, "mkfs") ||
+	    !ASSERT_OK(posix_memalign(&buf, 4096, 4096), "malloc") ||
+	    !ASSERT_OK(dev_pread(DEV, buf, 4096, 0), "read the superblock") ||
+	    !ASSERT_OK(famfs_sb_decode(buf, FAMFS_SB_SIZE, &sb, why, sizeof(why)), why) ||
+	    !ASSERT_OK(posix_memalign(&log, 4096, sb.log_len), "malloc log") ||
+	    !ASSERT_OK(dev_pread(DEV, log, sb.log_len, sb.log_off), "read the log") ||
+	    !ASSERT_OK(famfs_mlog_replay(log, sb.log_len, sb.fs_uuid, NULL, NULL, NULL, &res),
+		       "replay") ||
+	    !ASSERT_OK(famfs_mlog_writer_init(&w, log, sb.log_len, sb.fs_uuid, &res), "writer"))
+		goto out;
+	for (i = 0; i < PROGRESS_DIRS; i++) {
+		famfs_mlog_entry_init(&e);
+		e.type = FAMFS_LOG_MKDIR;
+		e.mknod.parent = FAMFS_ROOT_INO;
+		e.mknod.ino = FAMFS_ROOT_INO + 1 + i;
+		e.mknod.mode = 0755;
+		snprintf(e.name, sizeof(e.name), "d%d", i);
+		if (!ASSERT_OK(famfs_mlog_append(&w, &e), "append"))
+			goto out;
+	}
+	ok = ASSERT_OK(dev_pwrite(DEV, log, sb.log_len, sb.log_off), "write the log");
+out:
+	free(buf);
+	free(log);
+	return ok;
+}
+
+static void test_replay_progress(void)
+{
+	const char *bin = fixture_famfs_bin();
+	char cmd[512], last[32];
+	struct stat st;
+
+	fixture_ensure_unmounted(MNT);
+	mkdir(MNT, 0755);
+	if (!bin || !big_log())
+		return;
+	snprintf(last, sizeof(last), "d%d", PROGRESS_DIRS - 1);
+	/* stderr a pipe (the fixture's): nothing but what goes wrong */
+	if (ASSERT_EQ(famfs("mount", DEV, MNT), 0, "mount, not on a terminal")) {
+		ASSERT_STREQ(fixture_err, "", "silent");
+		ASSERT_OK(stat(path(last), &st), "the last entry replayed");
+	}
+	fixture_ensure_unmounted(MNT);
+	/* on a terminal: script(1) runs the command on a pty */
+	snprintf(cmd, sizeof(cmd), "%s mount %s %s", bin, DEV, MNT);
+	if (ASSERT_EQ(fixture_cmd(FX_MERGE, "script", "-qec", cmd, "/dev/null"), 0,
+		      "mount on a pty")) {
+		ASSERT_TRUE(strstr(fixture_out, "replaying the log:") != NULL, "progress shown");
+		ASSERT_TRUE(strstr(fixture_out, "replaying the log: 100%") != NULL, "to the end");
+		ASSERT_TRUE(mounted(), "mounted");
+	}
+	fixture_ensure_unmounted(MNT);
+}
+
 void test_fs_mount(void)
 {
 	char *big = malloc(BIG);
@@ -591,6 +668,8 @@ void test_fs_mount(void)
 		test_refusals();
 	if (test__start_subtest("debug"))
 		test_debug();
+	if (test__start_subtest("replay_progress"))
+		test_replay_progress();
 out:
 	fixture_ensure_unmounted(MNT);
 	free(big);

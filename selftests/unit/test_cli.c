@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pty.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -448,12 +450,86 @@ static void fsck_namespace_refusal(void **state)
 	assert_non_null(strstr(out_text, "refused by replay"));
 }
 
+/* ------------------------------------------------------------------ */
+/* mount's replay progress: a terminal and a long replay, or nothing */
+
+static long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * What cli_replay_progress() writes to stderr = @fd for the calls a replay
+ * of @total entries makes (ns.h: every 4096, then done == total), started
+ * @ago_ms ago; read back from @rfd into @buf.
+ */
+static void replay_calls(int fd, int rfd, __u64 total, long ago_ms, char *buf, size_t size)
+{
+	struct cli_replay_progress p = { .start_ms = mono_ms() - ago_ms };
+	int saved = dup(STDERR_FILENO);
+	size_t used = 0;
+	ssize_t n;
+
+	assert_true(saved >= 0);
+	fflush(stderr);
+	assert_int_equal(dup2(fd, STDERR_FILENO), STDERR_FILENO);
+	for (__u64 done = 4096; done < total; done += 4096)
+		cli_replay_progress(&p, done, total);
+	cli_replay_progress(&p, total, total);
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	/* non-blocking: until nothing is left */
+	while (used < size - 1 && (n = read(rfd, buf + used, size - 1 - used)) > 0)
+		used += n;
+	buf[used] = '\0';
+}
+
+static void replay_progress_on_a_terminal_only(void **state)
+{
+	int master, slave, p[2];
+	char buf[1024];
+
+	(void)state;
+	assert_int_equal(openpty(&master, &slave, NULL, NULL, NULL), 0);
+	assert_int_equal(pipe(p), 0);
+	/* nothing was written: the non-blocking reads find nothing */
+	assert_int_equal(fcntl(p[0], F_SETFL, O_NONBLOCK), 0);
+	assert_int_equal(fcntl(master, F_SETFL, O_NONBLOCK), 0);
+
+	/* a long replay, not on a terminal: silence */
+	replay_calls(p[1], p[0], 100000, 0, buf, sizeof(buf));
+	assert_string_equal(buf, "");
+	/* on a terminal: percentages, and a line end when done */
+	replay_calls(slave, master, 100000, 0, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "replaying the log:   4%"));
+	assert_non_null(strstr(buf, "replaying the log: 100%"));
+	assert_non_null(strchr(buf, '\n'));
+	/* a short one on a terminal: silence, quick, or slow but done at once */
+	replay_calls(slave, master, 9000, 0, buf, sizeof(buf));
+	assert_string_equal(buf, "");
+	replay_calls(slave, master, 4000, 10000, buf, sizeof(buf));
+	assert_string_equal(buf, "");
+	/* few entries but slow (over CLI_REPLAY_QUIET_MS by the first call): shown */
+	replay_calls(slave, master, 9000, CLI_REPLAY_QUIET_MS + 100, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "replaying the log:  45%"));
+	assert_non_null(strstr(buf, "replaying the log: 100%"));
+	close(p[0]);
+	close(p[1]);
+	close(master);
+	close(slave);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(parse_sizes),
 		cmocka_unit_test(help_texts),
 		cmocka_unit_test(stats_refusals),
+		cmocka_unit_test(replay_progress_on_a_terminal_only),
 		cmocka_unit_test(logplay_and_ro_refusals),
 		cmocka_unit_test_setup_teardown(parse_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(mkfs_then_fsck_clean, setup, teardown),
