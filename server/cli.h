@@ -86,9 +86,9 @@ struct cli_stats_args {
 #define CLI_EXIT_MOUNT_NOFS	32	/* a device holds no famfs-bpf file system */
 #define CLI_EXIT_MOUNT_NOFMAP	33	/* the kernel cannot map files (no FUSE_FMAP) */
 #define CLI_EXIT_MOUNT_MNTPT	34	/* the mount point: missing, not a directory, in use */
-#define CLI_EXIT_MOUNT_NODAX	35	/* a device is no DAX memory: devdax, or a plain block device */
-#define CLI_EXIT_MOUNT_BUSY	36	/* another owner holds the file system (mounted already) */
-#define CLI_EXIT_MOUNT_PERM	37	/* not permitted: no CAP_SYS_ADMIN, or a device refused access */
+#define CLI_EXIT_MOUNT_NODAX	35	/* a device is not DAX memory: devdax, plain block */
+#define CLI_EXIT_MOUNT_BUSY	36	/* another owner holds the log (mounted already) */
+#define CLI_EXIT_MOUNT_PERM	37	/* no CAP_SYS_ADMIN, or a device refused access */
 
 /*
  * The log replay's progress while mount opens the file system (before the

@@ -495,11 +495,12 @@ static int map_log(struct fs *fs, char *msg, size_t msglen)
 
 	/* one owner per host: a second would interleave appends */
 	if (fs->owner && flock(d->fd, LOCK_EX | LOCK_NB))
-		return errno == EWOULDBLOCK ?
-			fbs_fail(msg, msglen, -EBUSY,
-				 "%s: in use: another owner (a famfs-bpf mount) holds its log", d->path) :
+		return errno != EWOULDBLOCK ?
 			fbs_fail(msg, msglen, -errno, "%s: cannot lock the log: %s", d->path,
-				 strerror(errno));
+				 strerror(errno)) :
+			fbs_fail(msg, msglen, -EBUSY,
+				 "%s: in use: another owner (a famfs-bpf mount) holds its log",
+				 d->path);
 	/* a follower: cached pages may predate another host's appends (log_refresh) */
 	if (!fs->owner && d->id.is_blk)
 		ioctl(d->fd, BLKFLSBUF, 0);

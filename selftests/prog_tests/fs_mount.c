@@ -474,7 +474,8 @@ static void test_refusals(void)
 	/* not root, and root without CAP_SYS_ADMIN */
 	refused(fixture_cmd(FX_MERGE, "setpriv", "--reuid=" NOBODY, "--regid=" NOBODY,
 			    "--clear-groups", (char *)bin, "mount", DEV, MNT),
-		CLI_EXIT_MOUNT_PERM, "mount: permission denied: mounting needs root (CAP_SYS_ADMIN)",
+		CLI_EXIT_MOUNT_PERM,
+		"mount: permission denied: mounting needs root (CAP_SYS_ADMIN)",
 		"unprivileged user");
 	refused(fixture_cmd(FX_MERGE, "setpriv", "--inh-caps=-sys_admin",
 			    "--bounding-set=-sys_admin", (char *)bin, "mount", DEV, MNT),
@@ -489,8 +490,8 @@ static void test_refusals(void)
 				    "--inh-caps=-dac_override,-dac_read_search",
 				    "--bounding-set=-dac_override,-dac_read_search", (char *)bin,
 				    "mount", BLK_NODE, MNT),
-			CLI_EXIT_MOUNT_PERM, BLK_NODE ": cannot open for writing: Permission denied",
-			"device access denied");
+			CLI_EXIT_MOUNT_PERM,
+			BLK_NODE ": cannot open for writing: Permission denied", "device refused");
 	unlink(BLK_NODE);
 	fixture_ensure_unmounted(MNT);
 }
