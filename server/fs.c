@@ -1352,6 +1352,190 @@ out:
 }
 
 /* -------------------------------------------------------------------- */
+/* fallocate */
+
+/* Log room for an ALLOC of @got and, if @grow, a SETATTR of the size. */
+static int falloc_room(struct fs *fs, __u64 ino, const struct new_space *got, bool grow)
+{
+	struct famfs_mlog_entry e;
+	ssize_t n, need = 0;
+
+	famfs_mlog_entry_init(&e);
+	if (got->nsimple || got->nileave) {
+		e.type = FAMFS_LOG_ALLOC;
+		e.alloc.ino = ino;
+		e.nsimple = got->nsimple;
+		e.nileave = got->nileave;
+		e.simple = got->simple;
+		e.ileave = (struct fmap_ileave_ext *)got->ileave;
+		n = famfs_mlog_entry_size(&e);
+		if (n < 0)
+			return n;
+		need += n;
+	}
+	if (grow) {
+		famfs_mlog_entry_init(&e);
+		e.type = FAMFS_LOG_SETATTR;
+		e.setattr.ino = ino;
+		e.setattr.valid = FAMFS_SETATTR_SIZE;
+		n = famfs_mlog_entry_size(&e);
+		if (n < 0)
+			return n;
+		need += n;
+	}
+	return log_room(fs, need);
+}
+
+int fs_fallocate(struct fs *fs, __u64 ino, __u64 off, __u64 len, unsigned int flags)
+{
+	struct ns_setattr sa = { .valid = FAMFS_SETATTR_SIZE };
+	struct new_space got = { 0 };
+	struct fbs_alloc_stat before;
+	struct fs_stripe st;
+	struct ns_attr a;
+	__u64 gran, start, end;
+	bool striped, grow;
+	int err = owner_lock(fs);
+
+	if (err)
+		return err;
+	if (flags & ~FS_FALLOC_KEEP_SIZE || !len) {
+		err = fail(-EINVAL, "ino %llu: fallocate of %llu bytes, flags %#x",
+			   (unsigned long long)ino, (unsigned long long)len, flags);
+		goto out;
+	}
+	if (off >= FS_MAX_FILE_END || len > FS_MAX_FILE_END - off) {
+		err = fail(-EFBIG, "ino %llu: [%llu, +%llu) is past the largest file",
+			   (unsigned long long)ino, (unsigned long long)off,
+			   (unsigned long long)len);
+		goto out;
+	}
+	err = load_layout(fs, ino);
+	if (!err)
+		err = ns_getattr(fs->ns, ino, &a);
+	if (err)
+		goto out;
+	striped = file_stripe(fs, ino, &fs->lay, &st);
+	gran = striped ? (__u64)st.nstrips * st.chunk_size : UNIT;
+	start = round_down(off, gran);
+	end = round_up(off + len, gran);
+	grow = !(flags & FS_FALLOC_KEEP_SIZE) && off + len > a.size;
+	fbs_alloc_stat(&fs->alloc, &before);
+	/* every hole at once, so that a failure gives all of it back */
+	err = fill_holes(fs, &fs->lay, striped ? &st : NULL, &got, start, end);
+	if (err == -ENOSPC)
+		fail(err, "ino %llu: no space for [%llu, %llu): %llu MiB free",
+		     (unsigned long long)ino, (unsigned long long)start,
+		     (unsigned long long)end, (unsigned long long)(before.free >> 20));
+	else if (err)
+		fail(err, "ino %llu: allocating [%llu, %llu): %s", (unsigned long long)ino,
+		     (unsigned long long)start, (unsigned long long)end, strerror(-err));
+	else
+		err = falloc_room(fs, ino, &got, grow);	/* log_room() says why */
+	if (err) {
+		new_space_undo(fs, &got);
+		goto out;
+	}
+	if (got.nsimple || got.nileave) {
+		err = ns_alloc(fs->ns, &fs->journal, ino, got.simple, got.nsimple, got.ileave,
+			       got.nileave);
+		if (err) {
+			new_space_undo(fs, &got);
+			if (err != fs->journal_err)
+				fail(err, "ino %llu: the namespace refused the new extents: %s",
+				     (unsigned long long)ino, strerror(-err));
+			goto out;
+		}
+	}
+	/* space first: a crash between leaves it past EOF, never a size it lacks */
+	if (grow) {
+		sa.size = off + len;
+		err = ns_setattr(fs->ns, &fs->journal, ino, &sa);
+		if (err && err != fs->journal_err)
+			fail(err, "ino %llu: allocated, but the size stays %llu: %s",
+			     (unsigned long long)ino, (unsigned long long)a.size, strerror(-err));
+	}
+out:
+	free(got.simple);
+	pthread_mutex_unlock(&fs->lock);
+	return err;
+}
+
+/* Does @l map anything of [start, end)? */
+static bool maps_any(const struct ns_layout *l, __u64 start, __u64 end)
+{
+	__u32 i;
+
+	for (i = 0; i < l->nsimple; i++)
+		if (l->simple[i].file_off < end && l->simple[i].file_off + l->simple[i].len > start)
+			return true;
+	for (i = 0; i < l->nileave; i++)
+		if (l->ileave[i].file_off < end && l->ileave[i].file_off + l->ileave[i].len > start)
+			return true;
+	return false;
+}
+
+int fs_punch(struct fs *fs, __u64 ino, __u64 off, __u64 len, __u64 *cut_off, __u64 *cut_len)
+{
+	__u64 end, cs, ce;
+	__u32 i;
+	int err = owner_lock(fs);
+
+	*cut_off = off;
+	*cut_len = 0;
+	if (err)
+		return err;
+	if (!len || len > UINT64_MAX - off) {
+		err = fail(-EINVAL, "ino %llu: punch [%llu, +%llu)", (unsigned long long)ino,
+			   (unsigned long long)off, (unsigned long long)len);
+		goto out;
+	}
+	err = load_layout(fs, ino);
+	if (err)
+		goto out;
+	/* no extent reaches past the largest file */
+	end = min_u64(off + len, FS_MAX_FILE_END);
+	cs = round_up(min_u64(off, FS_MAX_FILE_END), UNIT);
+	ce = round_down(end, UNIT);
+	/* whole stripes of an interleaved extent, counted from its start (ns's rule) */
+	for (i = 0; i < fs->lay.nileave; i++) {
+		const struct fmap_ileave_ext *ie = &fs->lay.ileave[i];
+		__u64 stripe = (1ULL << ie->strip_shift) << ie->chunk_shift;
+		__u64 ie_end = ie->file_off + ie->len;
+
+		if (cs > ie->file_off && cs < ie_end)
+			cs = min_u64(ie->file_off + round_up(cs - ie->file_off, stripe), ie_end);
+		if (ce > ie->file_off && ce < ie_end)
+			ce = ie->file_off + round_down(ce - ie->file_off, stripe);
+	}
+	if (ce <= cs)
+		goto out;
+	if (maps_any(&fs->lay, cs, ce)) {
+		err = ns_punch(fs->ns, &fs->journal, ino, cs, ce - cs);
+		if (err == -EFBIG) {
+			/* the file has as many extents as it may: the caller zeroes instead */
+			pr_info("ino %llu: punch [%llu, %llu) would split too many extents: zeroed",
+				(unsigned long long)ino, (unsigned long long)cs,
+				(unsigned long long)ce);
+			err = 0;
+			goto out;
+		}
+		if (err) {
+			if (err != fs->journal_err)
+				fail(err, "ino %llu: punch [%llu, %llu): %s",
+				     (unsigned long long)ino, (unsigned long long)cs,
+				     (unsigned long long)ce, strerror(-err));
+			goto out;
+		}
+	}
+	*cut_off = cs;
+	*cut_len = ce - cs;
+out:
+	pthread_mutex_unlock(&fs->lock);
+	return err;
+}
+
+/* -------------------------------------------------------------------- */
 /* Open references */
 
 int fs_open_ref(struct fs *fs, __u64 ino)

@@ -172,6 +172,34 @@ struct fs_extent {
 int fs_alloc_for_write(struct fs *fs, __u64 ino, __u64 off, __u64 len,
 		       struct fs_extent *ext);
 
+/* fs_fallocate() flags */
+#define FS_FALLOC_KEEP_SIZE	(1U << 0)	/* the size stays as it is */
+
+/*
+ * fallocate(2) mode 0 or KEEP_SIZE on regular file @ino: map every byte of
+ * [off, off + len), allocating its holes as fs_alloc_for_write() does
+ * (whole units; whole stripes of a striped file, which may take more), in
+ * one ALLOC entry; without FS_FALLOC_KEEP_SIZE a size below off + len
+ * becomes it (a SETATTR after the ALLOC).  Both entries fit the log or
+ * neither is written; any failure (-ENOSPC: devices or log full, -E2BIG:
+ * more extents than one entry holds, -EFBIG, -EINVAL for len 0 or a
+ * symlink, -EISDIR, -ENOENT) changes nothing.  Zeroing the new space is the
+ * caller's business, as after fs_alloc_for_write().
+ */
+int fs_fallocate(struct fs *fs, __u64 ino, __u64 off, __u64 len, unsigned int flags);
+
+/*
+ * PUNCH_HOLE of [off, off + len) (size unchanged): the whole units inside
+ * it (inside an interleaved extent: whole stripes from its start, which
+ * the log requires) go from regular file @ino with one PUNCH entry and
+ * back to the allocator; [*@cut_off, +*@cut_len) is what went (len 0:
+ * nothing, the range being too small, or the file holding as many
+ * extents as it may).  The rest of the range is the caller's to zero.
+ * -EINVAL (len 0, off + len past 2^64, a symlink), -EISDIR, -ENOENT,
+ * -ENOSPC (log full).
+ */
+int fs_punch(struct fs *fs, __u64 ino, __u64 off, __u64 len, __u64 *cut_off, __u64 *cut_len);
+
 /*
  * How much fs_alloc_for_write() takes at once.  A write into a hole of a
  * striped file (its policy, or interleaved extents already) allocates at least

@@ -3,12 +3,12 @@
  * Unit tests of server/fs.c, a mounted file system's metadata, on sparse
  * image files made by famfs-bpf mkfs: an empty mount; names, allocation
  * (congruence, interleaving over devices), truncate and rename surviving
- * a remount unchanged; an open unlinked file's space; ENOSPC and a full
- * log changing nothing; a corrupt log, a torn append, devices in the
- * wrong order, from another file system, missing or too small; a second
- * owner; two files claiming one unit; owner operations on two threads
- * with queries on a third; a read-only instance refusing changes and
- * following the owner.
+ * a remount unchanged; fallocate and punch (simple and striped files);
+ * an open unlinked file's space; ENOSPC and a full log changing nothing;
+ * a corrupt log, a torn append, devices in the wrong order, from another
+ * file system, missing or too small; a second owner; two files claiming
+ * one unit; owner operations on two threads with queries on a third; a
+ * read-only instance refusing changes and following the owner.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -454,6 +454,213 @@ static void unlinked_open_file(void **state)
 	fs_close(again);
 }
 
+static __u64 log_used(struct fs *fs)
+{
+	struct fs_statfs st;
+
+	assert_int_equal(fs_statfs(fs, &st), 0);
+	return st.log_used;
+}
+
+/*
+ * fallocate on simple extents: mode 0 and KEEP_SIZE allocate whole units
+ * (and mode 0 moves the size), again on a mapped range writes nothing;
+ * a punch frees the whole units inside its range only, and a remount
+ * replays all of it.
+ */
+static void fallocate_and_punch(void **state)
+{
+	struct images *im = *state;
+	__u64 f, dir, free0, used, off, len;
+	char *before, *after;
+	struct fs *fs, *ro;
+
+	mkfs(im, 0, 1, 256 * MiB, 0);
+	fs = mount_fs(im->devs, 1, FS_OPEN_OWNER);
+	free0 = bfree(fs);
+	assert_int_equal(fs_create(fs, ROOT, "f", &cred, NULL, &f), 0);
+	assert_int_equal(fs_mkdir(fs, ROOT, "d", &cred, &dir), 0);
+
+	/* KEEP_SIZE: [1 MiB, 4 MiB) maps the units [0, 4 MiB), size stays 0 */
+	assert_int_equal(fs_fallocate(fs, f, 1 * MiB, 3 * MiB, FS_FALLOC_KEEP_SIZE), 0);
+	assert_int_equal(getattr(fs, f).mapped, 4 * MiB);
+	assert_int_equal(getattr(fs, f).size, 0);
+	assert_int_equal(bfree(fs), free0 - 2);
+	/* mode 0: one more unit, and the size is the end of the range */
+	assert_int_equal(fs_fallocate(fs, f, 5 * MiB, 1, 0), 0);
+	assert_int_equal(getattr(fs, f).mapped, 6 * MiB);
+	assert_int_equal(getattr(fs, f).size, 5 * MiB + 1);
+	assert_int_equal(bfree(fs), free0 - 3);
+	/* all mapped, inside the size: no entry at all */
+	used = log_used(fs);
+	assert_int_equal(fs_fallocate(fs, f, 0, 5 * MiB, 0), 0);
+	assert_int_equal(log_used(fs), used);
+	assert_int_equal(getattr(fs, f).size, 5 * MiB + 1);
+	/* a size below the end grows even with nothing to allocate */
+	assert_int_equal(fs_fallocate(fs, f, 5 * MiB, 1 * MiB, 0), 0);
+	assert_int_equal(getattr(fs, f).size, 6 * MiB);
+	assert_true(log_used(fs) > used);
+	assert_int_equal(bfree(fs), free0 - 3);
+
+	/* punch [1 MiB, 5 MiB + 100): only [2 MiB, 4 MiB) is whole units */
+	assert_int_equal(fs_punch(fs, f, 1 * MiB, 4 * MiB + 100, &off, &len), 0);
+	assert_int_equal(off, 2 * MiB);
+	assert_int_equal(len, 2 * MiB);
+	assert_int_equal(getattr(fs, f).mapped, 4 * MiB);
+	assert_int_equal(getattr(fs, f).size, 6 * MiB);
+	assert_int_equal(bfree(fs), free0 - 2);
+	/* less than a unit: nothing goes, nothing is written */
+	used = log_used(fs);
+	assert_int_equal(fs_punch(fs, f, 4 * MiB + 4096, 4096, &off, &len), 0);
+	assert_int_equal(len, 0);
+	/* a hole already, and past the end of file: nothing to write either */
+	assert_int_equal(fs_punch(fs, f, 2 * MiB, 2 * MiB, &off, &len), 0);
+	assert_int_equal(fs_punch(fs, f, 64 * MiB, UINT64_MAX - 64 * MiB, &off, &len), 0);
+	assert_int_equal(log_used(fs), used);
+	assert_int_equal(getattr(fs, f).mapped, 4 * MiB);
+
+	/* refusals change nothing */
+	before = dump(fs);
+	assert_int_equal(fs_fallocate(fs, f, 0, 0, 0), -EINVAL);
+	assert_int_equal(fs_fallocate(fs, f, 0, 1, 1U << 7), -EINVAL);
+	assert_int_equal(fs_fallocate(fs, f, 1ULL << 62, 1, 0), -EFBIG);
+	assert_int_equal(fs_fallocate(fs, f, 4 * MiB, UINT64_MAX - MiB, 0), -EFBIG);
+	assert_int_equal(fs_fallocate(fs, dir, 0, 1, 0), -EISDIR);
+	assert_int_equal(fs_fallocate(fs, 999, 0, 1, 0), -ENOENT);
+	assert_int_equal(fs_punch(fs, f, 0, 0, &off, &len), -EINVAL);
+	assert_int_equal(fs_punch(fs, f, 8 * MiB, UINT64_MAX, &off, &len), -EINVAL);
+	assert_int_equal(fs_punch(fs, dir, 0, UNIT, &off, &len), -EISDIR);
+	assert_int_equal(fs_punch(fs, 999, 0, UNIT, &off, &len), -ENOENT);
+	ro = mount_fs(im->devs, 1, 0);
+	assert_int_equal(fs_fallocate(ro, f, 0, 1, 0), -EROFS);
+	assert_int_equal(fs_punch(ro, f, 0, UNIT, &off, &len), -EROFS);
+	fs_close(ro);
+	after = dump(fs);
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+
+	fs = remount_same(fs, im->devs, 1);
+	assert_int_equal(getattr(fs, f).mapped, 4 * MiB);
+	assert_int_equal(bfree(fs), free0 - 2);
+	/* the hole fills again */
+	assert_int_equal(fs_fallocate(fs, f, 2 * MiB, 2 * MiB, FS_FALLOC_KEEP_SIZE), 0);
+	assert_int_equal(getattr(fs, f).mapped, 6 * MiB);
+	fs = remount_same(fs, im->devs, 1);
+	fs_close(fs);
+}
+
+/* Not enough free for the range: nothing is taken, the size stays. */
+static void fallocate_enospc_changes_nothing(void **state)
+{
+	struct images *im = *state;
+	__u64 f, total;
+	char *before, *after;
+	struct fs *fs;
+
+	/* 32 MiB each: 11 units on device 0 (log first), 15 on device 1 */
+	mkfs(im, 0, 2, 32 * MiB, 0);
+	fs = mount_fs(im->devs, 2, FS_OPEN_OWNER);
+	total = bfree(fs);
+	assert_int_equal(fs_create(fs, ROOT, "f", &cred, NULL, &f), 0);
+	assert_int_equal(fs_fallocate(fs, f, 0, UNIT, 0), 0);
+	before = dump(fs);
+	/* a hole of `total` units after the first: one too many */
+	assert_int_equal(fs_fallocate(fs, f, UNIT, total * UNIT, 0), -ENOSPC);
+	assert_non_null(strstr(fs_msg(), "no space"));
+	assert_int_equal(fs_fallocate(fs, f, UNIT, total * UNIT, FS_FALLOC_KEEP_SIZE), -ENOSPC);
+	after = dump(fs);
+	assert_string_equal(before, after);
+	free(after);
+	assert_int_equal(bfree(fs), total - 1);
+	assert_int_equal(getattr(fs, f).size, UNIT);
+	/* exactly what is left */
+	assert_int_equal(fs_fallocate(fs, f, UNIT, (total - 1) * UNIT, 0), 0);
+	assert_int_equal(bfree(fs), 0);
+	assert_int_equal(getattr(fs, f).size, total * UNIT);
+	fs_close(fs);
+	/* the refusals wrote nothing: a replay ends where the successes did */
+	fs = mount_fs(im->devs, 2, FS_OPEN_OWNER);
+	assert_int_equal(bfree(fs), 0);
+	assert_int_equal(getattr(fs, f).mapped, total * UNIT);
+	free(before);
+	fs_close(fs);
+}
+
+/*
+ * A striped file: fallocate takes whole stripes and continues its
+ * interleaved extent in place; a punch takes whole stripes counted from
+ * the extent's start (all strips of each), and one that would leave more
+ * interleaved extents than a file may have takes nothing (the caller
+ * zeroes the range instead).
+ */
+static void fallocate_striped(void **state)
+{
+	struct images *im = *state;
+	struct fs_stripe two = { .nstrips = 2, .chunk_size = UNIT };
+	__u64 g, free0, off, len;
+	char *before, *after;
+	struct lay l;
+	struct fs *fs;
+
+	mkfs(im, 0, 2, 256 * MiB, 0);
+	fs = mount_fs(im->devs, 2, FS_OPEN_OWNER);
+	free0 = bfree(fs);
+	assert_int_equal(fs_create(fs, ROOT, "g", &cred, &two, &g), 0);
+	/* one byte: the stripe [0, 4 MiB), both strips */
+	assert_int_equal(fs_fallocate(fs, g, 1 * MiB, 1, FS_FALLOC_KEEP_SIZE), 0);
+	assert_int_equal(getattr(fs, g).mapped, 4 * MiB);
+	assert_int_equal(bfree(fs), free0 - 2);
+	assert_int_equal(fs_fallocate(fs, g, 4 * MiB, 36 * MiB, 0), 0);
+	l = layout_of(fs, g);
+	assert_int_equal(l.nsimple, 0);
+	assert_int_equal(l.nileave, 1);
+	assert_int_equal(l.ileave[0].file_off, 0);
+	assert_int_equal(l.ileave[0].len, 40 * MiB);
+	assert_int_equal(getattr(fs, g).size, 40 * MiB);
+
+	/* [2 MiB, 10 MiB) holds one whole stripe: [4 MiB, 8 MiB) */
+	assert_int_equal(fs_punch(fs, g, 2 * MiB, 8 * MiB, &off, &len), 0);
+	assert_int_equal(off, 4 * MiB);
+	assert_int_equal(len, 4 * MiB);
+	assert_int_equal(bfree(fs), free0 - 20 + 2);
+	assert_int_equal(getattr(fs, g).mapped, 36 * MiB);
+	assert_int_equal(getattr(fs, g).size, 40 * MiB);
+	l = layout_of(fs, g);
+	assert_int_equal(l.nileave, 2);
+	assert_int_equal(l.ileave[0].len, 4 * MiB);
+	assert_int_equal(l.ileave[1].file_off, 8 * MiB);
+	assert_int_equal(l.ileave[1].len, 32 * MiB);
+	fs = remount_same(fs, im->devs, 2);
+
+	/* [13 MiB, 19 MiB): no whole stripe of [8 MiB, 40 MiB) */
+	assert_int_equal(fs_punch(fs, g, 13 * MiB, 6 * MiB, &off, &len), 0);
+	assert_int_equal(len, 0);
+	/* two more holes: four extents, as many as a file may have */
+	assert_int_equal(fs_punch(fs, g, 12 * MiB, 4 * MiB, &off, &len), 0);
+	assert_int_equal(len, 4 * MiB);
+	assert_int_equal(fs_punch(fs, g, 20 * MiB, 4 * MiB, &off, &len), 0);
+	assert_int_equal(len, 4 * MiB);
+	assert_int_equal(layout_of(fs, g).nileave, 4);
+	assert_int_equal(bfree(fs), free0 - 20 + 6);
+	/* a fifth is refused by the namespace: nothing goes */
+	before = dump(fs);
+	assert_int_equal(fs_punch(fs, g, 28 * MiB, 4 * MiB, &off, &len), 0);
+	assert_int_equal(len, 0);
+	after = dump(fs);
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+	/* a tail cuts no extent in two; past it is a hole already */
+	assert_int_equal(fs_punch(fs, g, 36 * MiB, 8 * MiB, &off, &len), 0);
+	assert_int_equal(off, 36 * MiB);
+	assert_int_equal(len, 8 * MiB);
+	assert_int_equal(layout_of(fs, g).nileave, 4);
+	assert_int_equal(bfree(fs), free0 - 20 + 8);
+	fs = remount_same(fs, im->devs, 2);
+	fs_close(fs);
+}
+
 static void enospc_changes_nothing(void **state)
 {
 	struct images *im = *state;
@@ -537,6 +744,11 @@ static void full_log_changes_nothing(void **state)
 	assert_int_equal(fs_alloc_for_write(fs, f, off, 1, &e), -ENOSPC);
 	assert_non_null(strstr(fs_msg(), "metadata log full"));
 	assert_int_equal(bfree(fs), free0);
+	assert_int_equal(fs_fallocate(fs, f, off, 1, FS_FALLOC_KEEP_SIZE), -ENOSPC);
+	assert_non_null(strstr(fs_msg(), "metadata log full"));
+	assert_int_equal(bfree(fs), free0);
+	/* mapped already, but the size needs a SETATTR */
+	assert_int_equal(fs_fallocate(fs, f, 0, 8 * MiB + 1, 0), -ENOSPC);
 	sa.size = 1;	/* SETATTR + PUNCH: neither */
 	assert_int_equal(fs_setattr(fs, f, &sa), -ENOSPC);
 	assert_non_null(strstr(fs_msg(), "metadata log full"));
@@ -1145,6 +1357,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(three_strips, setup, teardown),
 		cmocka_unit_test_setup_teardown(unlinked_open_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(enospc_changes_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(fallocate_and_punch, setup, teardown),
+		cmocka_unit_test_setup_teardown(fallocate_enospc_changes_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(fallocate_striped, setup, teardown),
 		cmocka_unit_test_setup_teardown(full_log_changes_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(corrupt_and_torn_log, setup, teardown),
 		cmocka_unit_test_setup_teardown(wrong_devices, setup, teardown),
