@@ -50,8 +50,10 @@
  * Space.  The allocator is rebuilt at open from every file's extents
  * (each rounded out to 2 MiB units), refusing two files on one unit.
  * Freed space is reusable at once: the FUSE layer frees (unlink + last
- * release, truncate) only after the kernel dropped its mappings, which
- * the kernel does around truncate itself and for unlink at the last close.
+ * release, truncate, punch) only after the kernel dropped its mappings,
+ * which the kernel does around truncate and fallocate itself (it unmaps
+ * the file and holds off its I/O until it forgot the range) and for
+ * unlink at the last close.
  */
 #ifndef FAMFS_BPF_FS_H
 #define FAMFS_BPF_FS_H

@@ -7,6 +7,8 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -388,4 +390,125 @@ bool fsd_shim_is_mapped(void *data, __u64 nodeid)
 	struct ns_attr a;
 
 	return !ns_getattr(d->ns, nodeid, &a) && S_ISREG(a.mode);
+}
+
+/* ---- FUSE_FALLOCATE ---- */
+
+/*
+ * PUNCH_HOLE: the file leaves the BPF maps before fs.c frees what the
+ * punch takes, and comes back with its new layout; what stays mapped of
+ * the range (the edges short of whole units or stripes, or all of it when
+ * fs.c took nothing) is zeroed.  @space held exclusively.
+ */
+static int falloc_punch(struct fsd *d, __u64 ino, __u64 off, __u64 len)
+{
+	struct ns_layout l = { 0 };
+	__u64 cut_off, cut_len;
+	int err;
+
+	fsd_bpf_unmap(d, ino);
+	err = fs_punch(d->fs, ino, off, len, &cut_off, &cut_len);
+	if (!err)
+		err = ns_layout_get(d->ns, ino, &l);
+	if (!err)
+		err = zero_mapped(d, &l, off, off + len);
+	fsd_bpf_sync(d, ino);
+	free(l.simple);
+	return err;
+}
+
+/*
+ * Modes 0, KEEP_SIZE and ZERO_RANGE: every hole of the range allocated
+ * (fs.c: all of it or nothing) and zeroed before anything maps it; with
+ * ZERO_RANGE the space the range had is zeroed too, and so is what a new
+ * size brings inside the file (junk past the old end: mmap stores in the
+ * last page, short writes).  @space held exclusively.
+ */
+static int falloc_alloc(struct fsd *d, __u64 ino, int mode, __u64 off, __u64 len)
+{
+	bool keep = mode & FALLOC_FL_KEEP_SIZE;
+	struct ns_layout old = { 0 }, new = { 0 };
+	__u64 end = off + len, from = end;
+	struct ns_attr a;
+	int err;
+
+	err = ns_getattr(d->ns, ino, &a);
+	if (!err)
+		err = ns_layout_get(d->ns, ino, &old);
+	if (!err)
+		err = fs_fallocate(d->fs, ino, off, len, keep ? FS_FALLOC_KEEP_SIZE : 0);
+	if (err)
+		goto out;
+	err = ns_layout_get(d->ns, ino, &new);
+	if (!err)
+		err = zero_fresh(d, &old, &new);
+	if (err) {
+		/* as in alloc_reply(): the space is the file's, with old bytes */
+		d->zero_failed = true;
+		pr_err("ino %llu: fallocated space not zeroed (%s): no more mappings are answered",
+		       (unsigned long long)ino, strerror(-err));
+		err = -EIO;
+		goto out;
+	}
+	if (mode & FALLOC_FL_ZERO_RANGE)
+		from = off;
+	if (!keep && end > a.size)
+		from = min_u64(from, a.size);
+	if (from < end)
+		err = zero_mapped(d, &old, from, end);
+	fsd_bpf_sync(d, ino);
+out:
+	free(old.simple);
+	free(new.simple);
+	return err;
+}
+
+/*
+ * The kernel holds the file's i_rwsem and blocks its faults around
+ * FUSE_FALLOCATE (fuse_fmap_layout_begin(), which also unmaps every page
+ * of the file), and drops its cached mappings of [offset, offset +
+ * length) after our reply, whether we failed or not.  So no
+ * FUSE_NOTIFY_FMAP_INVAL is needed (none may be sent before the reply:
+ * it takes i_rwsem).  New space reaching past the range (whole units,
+ * whole stripes) may still be a cached hole there: it reads as the
+ * zeroes the space now holds, and the first mapping of the new extent
+ * replaces it.
+ */
+void fsd_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
+		      struct fuse_file_info *fi)
+{
+	struct fsd *d = req_fsd(req);
+	__u64 off = offset, len = length;
+	int err;
+
+	(void)fi;
+	if (offset < 0 || length <= 0 || length > INT64_MAX - offset)
+		return (void)fuse_reply_err(req, EINVAL);
+	switch (mode) {
+	case 0:
+	case FALLOC_FL_KEEP_SIZE:
+	case FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE:
+	case FALLOC_FL_ZERO_RANGE:
+	case FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE:
+		break;
+	default:
+		return (void)fuse_reply_err(req, EOPNOTSUPP);
+	}
+	if (fsd_refuse_ro(req))
+		return;
+	pthread_rwlock_wrlock(&d->space);
+	if (d->zero_failed)
+		err = -EIO;
+	else if (mode & FALLOC_FL_PUNCH_HOLE)
+		err = falloc_punch(d, ino, off, len);
+	else
+		err = falloc_alloc(d, ino, mode, off, len);
+	pthread_rwlock_unlock(&d->space);
+	if (err && err != -ENOSPC && err != -EISDIR && err != -EINVAL)
+		pr_warn("fallocate ino %llu mode %#x [%llu, +%llu): %s", (unsigned long long)ino,
+			mode, (unsigned long long)off, (unsigned long long)len,
+			fs_msg()[0] ? fs_msg() : strerror(-err));
+	if (err == -E2BIG)
+		err = -ENOSPC;	/* more new extents than one log entry holds */
+	fuse_reply_err(req, -err);
 }

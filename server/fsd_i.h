@@ -3,7 +3,8 @@
  * fsd_i.h: what the daemon's files share (fsd.h is the interface).
  *
  *   fsd.c        life cycle: mount, device registration, the loop, unmount
- *   fsd_fmap.c   layouts, zeroing fresh space, FUSE_FMAP and FUSE_FMAP_END
+ *   fsd_fmap.c   layouts, zeroing fresh space, FUSE_FMAP, FUSE_FMAP_END and
+ *                FUSE_FALLOCATE
  *   fsd_bpf.c    the BPF resolver: loading, attaching, keeping its maps in step
  *   fsd_ops.c    the lowlevel operations on the namespace
  *   fsd_xattr.c  user.famfs.layout and user.famfs.stripe, stripe policies
@@ -23,14 +24,15 @@
  * The BPF resolver's maps follow the namespace under @space held
  * exclusively (which also serialises the loader, not thread-safe itself):
  *  - new space: the file's entry is rewritten after the space is zeroed
- *    and before the FUSE_FMAP reply, so the program knows an extent no
- *    later than the kernel does;
- *  - truncate, unlink, rename over a file: the entry goes (or is cut)
+ *    and before the FUSE_FMAP (or FUSE_FALLOCATE) reply, so the program
+ *    knows an extent no later than the kernel does;
+ *  - truncate, punch, unlink, rename over a file: the entry goes (or is cut)
  *    before fs.c may free the space, so the program never maps space
  *    another file may get.  No FUSE_NOTIFY_FMAP_INVAL is sent from these
  *    handlers: the kernel holds the file's i_rwsem while it waits for our
  *    reply, and the notification takes it (a deadlock).  It needs none:
- *    it drops the mappings past a new size around the truncate itself;
+ *    it drops the mappings past a new size around the truncate itself,
+ *    and those of the range around a fallocate;
  *    an unlinked file that is open keeps its space until its last
  *    release, after the kernel dropped them at the last close (fs.h),
  *    and one that is not has no reads, writes or mappings to drop;
@@ -121,6 +123,8 @@ void fsd_shim_fmap(void *data, const struct fuse_in_header *in, const struct fus
 int fsd_shim_fmap_end(void *data, const struct fuse_in_header *in,
 		      const struct fuse_fmap_end_in *arg);
 bool fsd_shim_is_mapped(void *data, __u64 nodeid);
+void fsd_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
+		      struct fuse_file_info *fi);
 
 /* fsd_bpf.c; sync and unmap with @space held exclusively */
 void fsd_bpf_sync(struct fsd *d, __u64 ino);

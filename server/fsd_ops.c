@@ -559,6 +559,7 @@ const struct fuse_lowlevel_ops fsd_ops = {
 	.readdirplus = op_readdirplus,
 	.statfs = op_statfs,
 	.create = op_create,
+	.fallocate = fsd_op_fallocate,
 	.setxattr = fsd_op_setxattr,
 	.getxattr = fsd_op_getxattr,
 	.listxattr = fsd_op_listxattr,
