@@ -139,13 +139,14 @@ enum famfs_log_type {
 	FAMFS_LOG_DELETE = 8,	/* famfs_log_delete + name: unlink, rmdir */
 	FAMFS_LOG_DEVADD = 9,	/* famfs_log_devadd */
 	FAMFS_LOG_STRIPE = 10,	/* famfs_log_stripe: a layout policy */
+	FAMFS_LOG_LINK = 11,	/* famfs_log_link + name: a hard link */
 };
 /*
  * The last type version FAMFS_FORMAT_VERSION defines.  Types are added
  * without a version change: a reader that does not know one stops at the
  * first such entry (EPROTONOSUPPORT), and logs without it read as before.
  */
-#define FAMFS_LOG_TYPE_MAX	FAMFS_LOG_STRIPE
+#define FAMFS_LOG_TYPE_MAX	FAMFS_LOG_LINK
 
 /*
  * Header of every entry.  len covers the whole entry (header, payload,
@@ -326,5 +327,22 @@ struct famfs_log_stripe {
 	__u8 pad[6];			/* 10: 0 */
 };
 _Static_assert(sizeof(struct famfs_log_stripe) == 16, "famfs_log_stripe");
+
+/* the most names one inode may have (a LINK past it is refused: EMLINK) */
+#define FAMFS_LINK_MAX	65000
+
+/*
+ * LINK: existing inode @ino (a regular file or a symlink with a name)
+ * gets one more name, name[name_len] in directory @parent; then padding.
+ * A DELETE of one of its names, or a RENAME over one, frees the inode
+ * (and its space) only with its last name.
+ */
+struct famfs_log_link {
+	__le64 parent;			/* 0 */
+	__le64 ino;			/* 8: > FAMFS_ROOT_INO */
+	__le16 name_len;		/* 16: 1..FAMFS_NAME_MAX */
+	__u8 pad[6];			/* 18: 0 */
+};
+_Static_assert(sizeof(struct famfs_log_link) == 24, "famfs_log_link");
 
 #endif /* FAMFS_BPF_FORMAT_H */

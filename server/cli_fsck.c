@@ -33,6 +33,7 @@ struct fsck_inode {
 	__u64 ino;
 	__u64 created_at;		/* log offset */
 	enum famfs_log_type type;
+	__u32 nlink;			/* names (LINK adds some): the last one takes it */
 	__u32 nsimple, simple_cap;
 	__u32 nileave, ileave_cap;
 	struct fmap_simple_ext *simple;
@@ -143,6 +144,7 @@ static struct fsck_inode *inode_add(struct fsck_model *m, __u64 ino,
 		return NULL;
 	i->ino = ino;
 	i->type = type;
+	i->nlink = 1;
 	i->created_at = at;
 	i->next = m->inodes[h];
 	m->inodes[h] = i;
@@ -294,10 +296,13 @@ static int punch(struct fsck_inode *i, __u64 off, __u64 end)
 	return 0;
 }
 
+/* One of @ino's names went: with the last one, the inode does. */
 static void drop_inode(struct fsck_model *m, __u64 ino)
 {
 	struct fsck_inode *i = inode_get(m, ino);
 
+	if (i && --i->nlink)
+		return;
 	if (i && i->type == FAMFS_LOG_CREATE)
 		m->nfiles--;
 	if (i && i->type == FAMFS_LOG_MKDIR)
@@ -371,6 +376,8 @@ static int apply(void *ctx, const struct famfs_mlog_entry *e)
 		}
 		if (*nd == *d)
 			return 0;
+		if (*nd && (*nd)->ino == e->rename.ino)
+			return -EINVAL;	/* two names of one inode: ns.c refuses it */
 		if (*nd) {		/* the replaced name's inode goes */
 			drop_inode(m, (*nd)->ino);
 			dent_del(nd);
@@ -390,6 +397,21 @@ static int apply(void *ctx, const struct famfs_mlog_entry *e)
 		return 0;
 	case FAMFS_LOG_DEVADD:
 		return 0;
+	case FAMFS_LOG_LINK:	/* one more name: not for a directory */
+		p = inode_get(m, e->link.parent);
+		i = inode_get(m, e->link.ino);
+		if (!p || !i)
+			return -ENOENT;
+		if (p->type != FAMFS_LOG_MKDIR)
+			return -ENOTDIR;
+		if (i->type == FAMFS_LOG_MKDIR)
+			return -EPERM;
+		if (i->nlink >= FAMFS_LINK_MAX)
+			return -EMLINK;
+		err = dent_add(m, e->link.parent, e->name, e->link.ino);
+		if (!err)
+			i->nlink++;
+		return err;
 	case FAMFS_LOG_STRIPE:	/* a policy: of a file or a directory that exists */
 		i = inode_get(m, e->stripe.ino);
 		if (!i)

@@ -49,6 +49,7 @@ static const char *const type_names[] = {
 	[FAMFS_LOG_DELETE] = "delete",
 	[FAMFS_LOG_DEVADD] = "devadd",
 	[FAMFS_LOG_STRIPE] = "stripe",
+	[FAMFS_LOG_LINK] = "link",
 };
 
 const char *famfs_mlog_type_name(unsigned int type)
@@ -400,6 +401,13 @@ int famfs_mlog_check(const struct famfs_mlog_entry *e, char *msg, size_t msglen)
 			return fbs_fail(msg, msglen, -EINVAL, "stripe of inode 0");
 		return famfs_mlog_stripe_check(e->stripe.nstrips, e->stripe.chunk_shift, 0,
 					       msg, msglen);
+	case FAMFS_LOG_LINK:
+		if (!e->link.parent)
+			return fbs_fail(msg, msglen, -EINVAL, "link in parent inode 0");
+		if (e->link.ino <= FAMFS_ROOT_INO)
+			return fbs_fail(msg, msglen, -EINVAL, "link to inode %llu",
+				    (unsigned long long)e->link.ino);
+		return check_name(e->name, "name", msg, msglen);
 	}
 	return fbs_fail(msg, msglen, -EINVAL, "entry type %u", (unsigned int)e->type);
 }
@@ -451,6 +459,9 @@ ssize_t famfs_mlog_entry_size(const struct famfs_mlog_entry *e)
 		break;
 	case FAMFS_LOG_STRIPE:
 		n += sizeof(struct famfs_log_stripe);
+		break;
+	case FAMFS_LOG_LINK:
+		n += sizeof(struct famfs_log_link) + pad8(strlen(e->name));
 		break;
 	}
 	return n;
@@ -659,6 +670,18 @@ ssize_t famfs_mlog_encode(const struct famfs_mlog_entry *e,
 		};
 
 		wr_put(&w, &m, sizeof(m));
+		break;
+	}
+	case FAMFS_LOG_LINK: {
+		struct famfs_log_link m = {
+			.parent = htole64(e->link.parent),
+			.ino = htole64(e->link.ino),
+			.name_len = htole16((__u16)strlen(e->name)),
+		};
+
+		wr_put(&w, &m, sizeof(m));
+		wr_put(&w, e->name, strlen(e->name));
+		wr_pad(&w);
 		break;
 	}
 	}
@@ -967,6 +990,26 @@ static int rd_payload(struct rd *r, struct famfs_mlog_entry *e, char *msg, size_
 		e->stripe.ino = le64toh(m.ino);
 		e->stripe.nstrips = m.nstrips;
 		e->stripe.chunk_shift = m.chunk_shift;
+		return 0;
+	}
+	case FAMFS_LOG_LINK: {
+		struct famfs_log_link m;
+		__u16 name_len;
+
+		if (!rd_take(r, &m, sizeof(m)))
+			break;
+		if (!all_zero(m.pad, sizeof(m.pad)))
+			return fbs_fail(msg, msglen, -EINVAL, "padding not zero");
+		name_len = le16toh(m.name_len);
+		if (!name_len || name_len > FAMFS_NAME_MAX)
+			return fbs_fail(msg, msglen, -EINVAL, "name length %u", name_len);
+		e->link.parent = le64toh(m.parent);
+		e->link.ino = le64toh(m.ino);
+		ret = rd_string(r, e->name, name_len, "name", msg, msglen);
+		if (ret)
+			return ret;
+		if (!rd_pad(r))
+			break;
 		return 0;
 	}
 	}

@@ -95,6 +95,10 @@ struct famfs_mlog_entry {
 			__u32 nstrips;		/* 0: simple extents */
 			__u32 chunk_shift;	/* 0 with nstrips 0 */
 		} stripe;
+		struct {	/* LINK: ino gets name in parent */
+			__u64 parent;
+			__u64 ino;
+		} link;
 	};
 	char name[FAMFS_NAME_MAX + 1];
 	char new_name[FAMFS_NAME_MAX + 1];	/* RENAME */

@@ -369,12 +369,18 @@ static void inode_destroy(struct ns *ns, struct inode *in)
 	inode_free(in);
 }
 
-/* @in lost its name in @dir: it goes, or stays as an orphan while open. */
+/*
+ * @in lost a name in @dir: with its last one it goes, or stays as an
+ * orphan while open; a file with another name (a hard link) stays.
+ */
 static void inode_unlinked(struct ns *ns, struct inode *dir, struct inode *in)
 {
-	if (is_dir(in))
+	if (is_dir(in)) {
 		dir->nlink--;
-	in->nlink = 0;
+		in->nlink = 0;
+	} else if (--in->nlink) {
+		return;
+	}
 	if (in->open_refs)
 		ns->st.orphans++;
 	else
@@ -580,7 +586,7 @@ struct plan {
 	struct inode *new_dir;		/* rename: the destination */
 	struct dentry *name;		/* delete, rename: the name that goes or moves */
 	struct dentry *victim;		/* rename: the name replaced or exchanged */
-	struct dentry *new_name;	/* mknod, rename: the name added */
+	struct dentry *new_name;	/* mknod, rename, link: the name added */
 	/* punch: what goes, to release */
 	__u32 lo, hi;			/* simple extents it touches */
 	struct fmap_simple_ext *cut;
@@ -859,6 +865,11 @@ static int prepare_rename(struct ns *ns, const struct famfs_mlog_entry *e, struc
 		err = check_replace(p->inode, dst, e->new_name, msg, msglen);
 		if (err)
 			return err;
+		/* rename(2) of one hard link over another does nothing: no entry */
+		if (dst == p->inode)
+			return fbs_fail(msg, msglen, -EINVAL,
+					"rename of \"%s\" over \"%s\", both inode %llu",
+					e->name, e->new_name, (unsigned long long)dst->ino);
 	}
 	if (htab_reserve(&ns->names, 1) || dir_reserve(&p->new_dir->dir))
 		return fbs_fail(msg, msglen, -ENOMEM, "out of memory");
@@ -899,6 +910,42 @@ static void commit_rename(struct ns *ns, const struct famfs_mlog_entry *e, struc
 	name_add(ns, p->new_dir, p->new_name);
 	p->new_name = NULL;
 	dir_moved(p->inode, p->dir, p->new_dir);
+}
+
+/* One more name for an inode that has one: not a directory, not an orphan. */
+static int prepare_link(struct ns *ns, const struct famfs_mlog_entry *e, struct plan *p,
+			char *msg, size_t msglen)
+{
+	int err = dir_get(ns, e->link.parent, &p->dir, msg, msglen);
+
+	if (err)
+		return err;
+	p->inode = inode_get(ns, e->link.ino);
+	if (!p->inode || !p->inode->nlink)
+		return fbs_fail(msg, msglen, -ENOENT, "link to inode %llu, which has no name",
+				(unsigned long long)e->link.ino);
+	if (is_dir(p->inode))
+		return fbs_fail(msg, msglen, -EPERM, "link to directory %llu",
+				(unsigned long long)e->link.ino);
+	if (dentry_find(ns, e->link.parent, e->name))
+		return fbs_fail(msg, msglen, -EEXIST, "\"%s\" exists in directory %llu",
+				e->name, (unsigned long long)e->link.parent);
+	if (p->inode->nlink >= FAMFS_LINK_MAX)
+		return fbs_fail(msg, msglen, -EMLINK, "inode %llu has %u names already",
+				(unsigned long long)e->link.ino, p->inode->nlink);
+	if (htab_reserve(&ns->names, 1) || dir_reserve(&p->dir->dir))
+		return fbs_fail(msg, msglen, -ENOMEM, "out of memory");
+	p->new_name = dentry_alloc(e->link.parent, e->name, e->link.ino);
+	if (!p->new_name)
+		return fbs_fail(msg, msglen, -ENOMEM, "out of memory");
+	return 0;
+}
+
+static void commit_link(struct ns *ns, struct plan *p)
+{
+	name_add(ns, p->dir, p->new_name);
+	p->new_name = NULL;
+	p->inode->nlink++;
 }
 
 static int prepare_setattr(struct ns *ns, const struct famfs_mlog_entry *e, struct plan *p,
@@ -1210,6 +1257,8 @@ static int prepare(struct ns *ns, const struct famfs_mlog_entry *e, struct plan 
 		return 0;
 	case FAMFS_LOG_STRIPE:
 		return prepare_stripe(ns, e, p, msg, msglen);
+	case FAMFS_LOG_LINK:
+		return prepare_link(ns, e, p, msg, msglen);
 	}
 	return fbs_fail(msg, msglen, -EINVAL, "entry type %u", (unsigned int)e->type);
 }
@@ -1241,6 +1290,9 @@ static void commit(struct ns *ns, const struct famfs_mlog_entry *e, struct plan 
 		break;
 	case FAMFS_LOG_STRIPE:
 		commit_stripe(e, p);
+		break;
+	case FAMFS_LOG_LINK:
+		commit_link(ns, p);
 		break;
 	}
 	if (e->seq)
@@ -1533,6 +1585,27 @@ int ns_rename(struct ns *ns, const struct ns_journal *j, __u64 old_parent,
 	strcpy(e.new_name, new_name);
 	pthread_rwlock_wrlock(&ns->lock);
 	err = rename_locked(ns, j, &e, flags);
+	pthread_rwlock_unlock(&ns->lock);
+	return err;
+}
+
+int ns_link(struct ns *ns, const struct ns_journal *j, __u64 ino, __u64 new_parent,
+	    const char *new_name)
+{
+	struct famfs_mlog_entry e;
+	int err = check_name(new_name);
+
+	if (err)
+		return err;
+	if (ino == FAMFS_ROOT_INO)
+		return -EPERM;		/* a directory: the entry could not even say it */
+	famfs_mlog_entry_init(&e);
+	e.type = FAMFS_LOG_LINK;
+	e.link.parent = new_parent;
+	e.link.ino = ino;
+	strcpy(e.name, new_name);
+	pthread_rwlock_wrlock(&ns->lock);
+	err = run(ns, j, &e, true);
 	pthread_rwlock_unlock(&ns->lock);
 	return err;
 }

@@ -18,7 +18,8 @@
  * that is missing or not a directory, a name or inode already in use,
  * rmdir of a non-empty directory, a rename into the renamed directory's
  * own subtree, extents that overlap the file's, a punch that cuts an
- * interleaved extent short of its end off a stripe boundary) is refused
+ * interleaved extent short of its end off a stripe boundary, a link to a
+ * directory or to an inode with no name) is refused
  * with a message naming the rule; replay turns every refusal but -ENOMEM
  * into -EINVAL.
  *
@@ -35,6 +36,10 @@
  * log.  Each directory also keeps its entries in the order they were
  * added, each with a cookie from a per-directory counter, so a readdir
  * resumes after the last cookie it returned whatever was removed since.
+ *
+ * Hard links: a regular file or a symlink may have several names (a LINK
+ * entry adds one, nlink counts them); a DELETE or a RENAME over one of
+ * them takes one name, and only the last one takes the inode.
  *
  * Open files: an inode whose last name goes while it is open (ns_open_ref)
  * stays, with nlink 0 (an orphan), until its last ns_open_unref(); only
@@ -166,9 +171,9 @@ void ns_free(struct ns *ns);
 /*
  * Check @e against the namespace and apply it, or change nothing and
  * return -ENOENT, -ENOTDIR, -EISDIR, -EEXIST, -ENOTEMPTY, -EINVAL, -EFBIG
- * (more extents than a file may have), -ENOMEM; @msg (may be NULL) says
- * what was refused.  DEVADD is accepted and ignored (devices are the
- * log reader's business).
+ * (more extents than a file may have), -EPERM (a link to a directory),
+ * -EMLINK, -ENOMEM; @msg (may be NULL) says what was refused.  DEVADD
+ * is accepted and ignored (devices are the log reader's business).
  */
 int ns_apply(struct ns *ns, const struct famfs_mlog_entry *e, char *msg, size_t msglen);
 
@@ -209,7 +214,14 @@ int ns_unlink(struct ns *ns, const struct ns_journal *j, __u64 parent,
 	      const char *name);
 int ns_rmdir(struct ns *ns, const struct ns_journal *j, __u64 parent,
 	     const char *name);
-/* @flags: NS_RENAME_*; renaming a name to itself does nothing. */
+/*
+ * @ino (a regular file or a symlink, not an orphan) gets the name
+ * @new_name in @new_parent too: -EPERM for a directory, -ENOENT for an
+ * inode with no name, -EEXIST, -EMLINK (FAMFS_LINK_MAX names).
+ */
+int ns_link(struct ns *ns, const struct ns_journal *j, __u64 ino, __u64 new_parent,
+	    const char *new_name);
+/* @flags: NS_RENAME_*; renaming a name (or a hard link of it) to itself does nothing. */
 int ns_rename(struct ns *ns, const struct ns_journal *j, __u64 old_parent,
 	      const char *old_name, __u64 new_parent, const char *new_name,
 	      unsigned int flags);

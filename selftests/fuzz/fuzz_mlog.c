@@ -307,6 +307,11 @@ static void seed_entry(struct famfs_mlog_entry *e, int type,
 		e->stripe.nstrips = 2;
 		e->stripe.chunk_shift = 21;
 		break;
+	case FAMFS_LOG_LINK:
+		e->link.parent = 2;
+		e->link.ino = 3;
+		strcpy(e->name, "hardlink");
+		break;
 	}
 }
 

@@ -378,6 +378,61 @@ static void fsck_log_files_and_space(void **state)
 	assert_non_null(strstr(out_text, "4 entries, END"));
 }
 
+/* A LINK entry: @ino gets @name in the root too. */
+static void link_name(struct fs *fs, __u64 ino, const char *name)
+{
+	struct famfs_mlog_entry e;
+
+	famfs_mlog_entry_init(&e);
+	e.type = FAMFS_LOG_LINK;
+	e.link.parent = FAMFS_ROOT_INO;
+	e.link.ino = ino;
+	snprintf(e.name, sizeof(e.name), "%s", name);
+	assert_int_equal(famfs_mlog_append(&fs->w, &e), 0);
+}
+
+/* A file with two names: one file's space, used until its last name goes. */
+static void fsck_hard_links(void **state)
+{
+	struct images *im = *state;
+	struct fs fs;
+	__u64 d0;
+
+	assert_int_equal(run("mkfs", "-f", "-L", "1M", im->path[0], NULL), 0);
+	fs_open(&fs, im->path[0]);
+	d0 = fs.info.devs.devs[0].data_off;
+	add_file(&fs, 2, "a", 0, d0, 4 * MiB);
+	link_name(&fs, 2, "a2");
+	delete_file(&fs, 2, "a");
+	fs_close(&fs, im->path[0]);
+	assert_int_equal(run("fsck", im->path[0], NULL), 0);
+	assert_non_null(strstr(out_text, "1 files, 0 directories; 4 MiB used"));
+	/* a2 still holds the space: a file put there overlaps it */
+	fs_open(&fs, im->path[0]);
+	add_file(&fs, 3, "c", 0, d0, 2 * MiB);
+	fs_close(&fs, im->path[0]);
+	assert_int_equal(run("fsck", im->path[0], NULL), CLI_EXIT_UNCORRECTED);
+	assert_non_null(strstr(out_text, "and file ino 2 both claim device 0"));
+
+	/* with the last name the space is free again */
+	assert_int_equal(run("mkfs", "-f", "-L", "1M", im->path[0], NULL), 0);
+	fs_open(&fs, im->path[0]);
+	add_file(&fs, 2, "a", 0, d0, 4 * MiB);
+	link_name(&fs, 2, "a2");
+	delete_file(&fs, 2, "a2");
+	delete_file(&fs, 2, "a");
+	add_file(&fs, 3, "c", 0, d0, 2 * MiB);
+	fs_close(&fs, im->path[0]);
+	assert_int_equal(run("fsck", im->path[0], NULL), 0);
+	assert_non_null(strstr(out_text, "1 files, 0 directories; 2 MiB used"));
+	/* a link to an inode that is gone: the log is corrupt */
+	fs_open(&fs, im->path[0]);
+	link_name(&fs, 2, "late");
+	fs_close(&fs, im->path[0]);
+	assert_int_equal(run("fsck", im->path[0], NULL), CLI_EXIT_UNCORRECTED);
+	assert_non_null(strstr(out_text, "CORRUPT"));
+}
+
 static void fsck_overlapping_extents(void **state)
 {
 	struct images *im = *state;
@@ -538,6 +593,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(fsck_device_order_and_foreign, setup, teardown),
 		cmocka_unit_test_setup_teardown(fsck_log_files_and_space, setup, teardown),
 		cmocka_unit_test_setup_teardown(fsck_overlapping_extents, setup, teardown),
+		cmocka_unit_test_setup_teardown(fsck_hard_links, setup, teardown),
 		cmocka_unit_test_setup_teardown(fsck_torn_tail_is_a_note, setup, teardown),
 		cmocka_unit_test_setup_teardown(fsck_corrupt_middle_entry, setup, teardown),
 		cmocka_unit_test_setup_teardown(fsck_namespace_refusal, setup, teardown),

@@ -60,7 +60,7 @@ static void init_samples(void)
 	}
 }
 
-#define NSAMPLES 15
+#define NSAMPLES 17
 
 /* Sample @i: individually valid; as a sequence, a consistent history. */
 static void sample(struct famfs_mlog_entry *e, int i)
@@ -185,6 +185,19 @@ static void sample(struct famfs_mlog_entry *e, int i)
 		e->stripe.nstrips = 2;
 		e->stripe.chunk_shift = 21;
 		break;
+	case 15:
+		e->type = FAMFS_LOG_CREATE;
+		e->mknod.parent = FAMFS_ROOT_INO;
+		e->mknod.ino = 5;
+		e->mknod.mode = 0600;
+		strcpy(e->name, "one");
+		break;
+	case 16:
+		e->type = FAMFS_LOG_LINK;
+		e->link.parent = FAMFS_ROOT_INO;
+		e->link.ino = 5;
+		strcpy(e->name, "two names");
+		break;
 	}
 }
 
@@ -242,6 +255,9 @@ static void assert_entries_equal(const struct famfs_mlog_entry *a,
 		break;
 	case FAMFS_LOG_STRIPE:
 		assert_memory_equal(&a->stripe, &b->stripe, sizeof(a->stripe));
+		break;
+	case FAMFS_LOG_LINK:
+		assert_memory_equal(&a->link, &b->link, sizeof(a->link));
 		break;
 	}
 }
@@ -1036,6 +1052,73 @@ static void fields_rejected(void **state)
  * policy wider than the devices the file system has at that point stops
  * replay (a DEVADD before it makes it fit).
  */
+/* LINK: the exact bytes, and what a reader refuses on the media and on encode. */
+static void link_media_rejected(void **state)
+{
+	static const struct { int at; __u8 v; } bad[] = {
+		{ 0, 0 },			/* parent 0 (the only byte set) */
+		{ 8, 0 }, { 8, 1 },		/* ino 0, the root */
+		{ 16, 0 },			/* name_len 0 */
+		{ 18, 1 }, { 23, 0x80 },	/* padding */
+		{ 24 + 9, 0 },			/* the name's padding */
+	};
+	struct famfs_mlog_entry e, d;
+	unsigned char buf[256], copy[256];
+	char msg[256];
+	size_t i;
+	ssize_t n;
+
+	(void)state;
+	famfs_mlog_entry_init(&d);
+	sample(&e, 16);
+	n = famfs_mlog_encode(&e, uuid, 1, buf, sizeof(buf));
+	/* header, 24-byte link, "two names" padded to 16 */
+	assert_int_equal(n, HDR + 24 + 16);
+	assert_int_equal(buf[HDR + 0], FAMFS_ROOT_INO);
+	assert_int_equal(buf[HDR + 8], 5);
+	assert_int_equal(buf[HDR + 16], 9);
+	assert_memory_equal(buf + HDR + 24, "two names", 9);
+	assert_int_equal(famfs_mlog_decode(buf, n, uuid, 1, &d, msg, sizeof(msg)), n);
+	assert_int_equal(d.link.parent, FAMFS_ROOT_INO);
+	assert_int_equal(d.link.ino, 5);
+	assert_string_equal(d.name, "two names");
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memcpy(copy, buf, n);
+		copy[HDR + bad[i].at] = bad[i].v;
+		if (bad[i].at == 24 + 9)
+			copy[HDR + bad[i].at] = 'x';
+		reseal(copy, n);
+		if (famfs_mlog_decode(copy, n, uuid, 1, &d, msg, sizeof(msg)) != -EINVAL)
+			fail_msg("byte %d = %#x accepted", bad[i].at, copy[HDR + bad[i].at]);
+		/* unsealed, the CRC catches it first */
+		copy[HDR + bad[i].at] ^= 0x40;
+		assert_int_equal(famfs_mlog_decode(copy, n, uuid, 1, &d, NULL, 0), -EBADMSG);
+	}
+	/* a name longer than the entry says it is */
+	memcpy(copy, buf, n);
+	copy[HDR + 16] = 17;
+	reseal(copy, n);
+	assert_true(famfs_mlog_decode(copy, n, uuid, 1, &d, NULL, 0) < 0);
+	/* encode refuses what decode would */
+	sample(&e, 16);
+	e.link.parent = 0;
+	assert_int_equal(famfs_mlog_encode(&e, uuid, 1, buf, sizeof(buf)), -EINVAL);
+	sample(&e, 16);
+	e.link.ino = FAMFS_ROOT_INO;
+	assert_int_equal(famfs_mlog_encode(&e, uuid, 1, buf, sizeof(buf)), -EINVAL);
+	sample(&e, 16);
+	strcpy(e.name, "..");
+	assert_int_equal(famfs_mlog_encode(&e, uuid, 1, buf, sizeof(buf)), -EINVAL);
+	sample(&e, 16);
+	strcpy(e.name, "a/b");
+	assert_int_equal(famfs_mlog_encode(&e, uuid, 1, buf, sizeof(buf)), -EINVAL);
+	sample(&e, 16);
+	e.nsimple = 1;
+	e.simple = sample_simple;
+	assert_int_equal(famfs_mlog_encode(&e, uuid, 1, buf, sizeof(buf)), -EINVAL);
+	famfs_mlog_entry_release(&d);
+}
+
 static void stripe_media_rejected(void **state)
 {
 	static const struct { int at; __u8 v; } bad[] = {
@@ -1259,9 +1342,20 @@ struct m_inode {
 	__u32 nstrips, chunk_shift;
 };
 
+/* A hard link: a name besides the inode's own (m_inode.parent, name). */
+#define MODEL_LINKS 1024
+
+struct m_link {
+	__u64 parent;
+	__u64 ino;
+	char name[16];
+};
+
 struct model {
 	struct m_inode ino[MODEL_INODES];
 	__u32 ndevs;
+	__u32 nlinks;
+	struct m_link links[MODEL_LINKS];
 };
 
 static void model_init(struct model *m)
@@ -1279,7 +1373,30 @@ static __u64 model_lookup(const struct model *m, __u64 parent, const char *name)
 		if (m->ino[i].kind != M_FREE && m->ino[i].parent == parent &&
 		    !strcmp(m->ino[i].name, name))
 			return i;
+	for (i = 0; i < m->nlinks; i++)
+		if (m->links[i].parent == parent && !strcmp(m->links[i].name, name))
+			return m->links[i].ino;
 	return 0;
+}
+
+/* Index of hard link @name in @parent, or -1: the inode's own name, or none. */
+static int model_link_find(const struct model *m, __u64 parent, const char *name)
+{
+	__u32 i;
+
+	for (i = 0; i < m->nlinks; i++)
+		if (m->links[i].parent == parent && !strcmp(m->links[i].name, name))
+			return (int)i;
+	return -1;
+}
+
+static __u32 model_nlinks_of(const struct model *m, __u64 ino)
+{
+	__u32 i, n = 0;
+
+	for (i = 0; i < m->nlinks; i++)
+		n += m->links[i].ino == ino;
+	return n;
 }
 
 static void model_unlink(struct model *m, __u64 ino)
@@ -1369,6 +1486,7 @@ static int model_apply(void *ctx, const struct famfs_mlog_entry *e)
 	struct model *m = ctx;
 	struct m_inode *in;
 	__u64 other;
+	int li;
 
 	switch (e->type) {
 	case FAMFS_LOG_MKDIR:
@@ -1428,6 +1546,10 @@ static int model_apply(void *ctx, const struct famfs_mlog_entry *e)
 		    model_lookup(m, e->rename.old_parent, e->name) != e->rename.ino)
 			return -ENOENT;
 		other = model_lookup(m, e->rename.new_parent, e->new_name);
+		/* the model moves inodes' own names only */
+		if (model_link_find(m, e->rename.old_parent, e->name) >= 0 ||
+		    (other && model_nlinks_of(m, other)))
+			return -EOPNOTSUPP;
 		if (e->rename.flags & FAMFS_RENAME_EXCHANGE) {
 			if (!other)
 				return -ENOENT;
@@ -1450,6 +1572,14 @@ static int model_apply(void *ctx, const struct famfs_mlog_entry *e)
 	case FAMFS_LOG_DELETE:
 		if (model_lookup(m, e->del.parent, e->name) != e->del.ino)
 			return -ENOENT;
+		li = model_link_find(m, e->del.parent, e->name);
+		if (li >= 0) {		/* a hard link goes, the inode stays */
+			m->ino[e->del.parent].nchildren--;
+			m->links[li] = m->links[--m->nlinks];
+			return 0;
+		}
+		if (model_nlinks_of(m, e->del.ino))
+			return -EOPNOTSUPP;	/* its own name, with others left */
 		in = &m->ino[e->del.ino];
 		if ((in->kind == M_DIR) != !!(e->del.flags & FAMFS_DELETE_DIR))
 			return -EISDIR;
@@ -1469,6 +1599,21 @@ static int model_apply(void *ctx, const struct famfs_mlog_entry *e)
 		in->has_stripe = true;
 		in->nstrips = e->stripe.nstrips;
 		in->chunk_shift = e->stripe.chunk_shift;
+		return 0;
+	case FAMFS_LOG_LINK:
+		if (e->link.parent >= MODEL_INODES || m->ino[e->link.parent].kind != M_DIR ||
+		    e->link.ino >= MODEL_INODES || m->ino[e->link.ino].kind == M_FREE)
+			return -ENOENT;
+		if (m->ino[e->link.ino].kind == M_DIR)
+			return -EPERM;
+		if (model_lookup(m, e->link.parent, e->name))
+			return -EEXIST;
+		if (m->nlinks == MODEL_LINKS || strlen(e->name) >= sizeof(m->links[0].name))
+			return -ENOSPC;
+		m->links[m->nlinks].parent = e->link.parent;
+		m->links[m->nlinks].ino = e->link.ino;
+		strcpy(m->links[m->nlinks++].name, e->name);
+		m->ino[e->link.parent].nchildren++;
 		return 0;
 	}
 	return -EINVAL;
@@ -1511,7 +1656,7 @@ static void replay_samples_into_model(void **state)
 	assert_int_equal(m->ino[3].ileave[0].len, 8 * MiB);
 	log_free(&l);
 
-	/* the whole history: everything deleted again, one device added */
+	/* the whole history: all but "one" and its hard link deleted, one device added */
 	log_samples(&l, 16 * 1024);
 	model_init(m);
 	two_devs(&devs);
@@ -1520,12 +1665,15 @@ static void replay_samples_into_model(void **state)
 	assert_int_equal(m->ndevs, 1);
 	assert_int_equal(m->ino[FAMFS_ROOT_INO].mode, 01777);
 	assert_int_equal(m->ino[FAMFS_ROOT_INO].uid, 7);
-	assert_int_equal(m->ino[FAMFS_ROOT_INO].nchildren, 0);
+	assert_int_equal(m->ino[FAMFS_ROOT_INO].nchildren, 2);
+	assert_int_equal(model_lookup(m, FAMFS_ROOT_INO, "one"), 5);
+	assert_int_equal(model_lookup(m, FAMFS_ROOT_INO, "two names"), 5);
+	assert_int_equal(m->nlinks, 1);
 	assert_true(m->ino[FAMFS_ROOT_INO].has_stripe);
 	assert_int_equal(m->ino[FAMFS_ROOT_INO].nstrips, 2);
 	assert_int_equal(m->ino[FAMFS_ROOT_INO].chunk_shift, 21);
 	for (cut = 2; cut < MODEL_INODES; cut++)
-		assert_int_equal(m->ino[cut].kind, M_FREE);
+		assert_int_equal(m->ino[cut].kind, cut == 5 ? M_REG : M_FREE);
 	log_free(&l);
 	free(m);
 }
@@ -1564,6 +1712,12 @@ static void assert_models_equal(const struct model *a, const struct model *b)
 		assert_int_equal(x->nstrips, y->nstrips);
 		assert_int_equal(x->chunk_shift, y->chunk_shift);
 	}
+	assert_int_equal(a->nlinks, b->nlinks);
+	for (i = 0; i < a->nlinks; i++) {
+		assert_int_equal(a->links[i].parent, b->links[i].parent);
+		assert_int_equal(a->links[i].ino, b->links[i].ino);
+		assert_string_equal(a->links[i].name, b->links[i].name);
+	}
 }
 
 /* A random history that the model accepts, for random_history(). */
@@ -1580,12 +1734,12 @@ static void random_entry(struct model *m, __u64 *rng, __u64 *next_ino, __u64 *de
 			pick[n++] = i;
 	ino = pick[xorshift64(rng) % n];
 
-	switch (r % 9) {
+	switch (r % 10) {
 	case 0: case 1:		/* new name in a directory */
 		if (*next_ino >= MODEL_INODES || m->ino[ino].kind != M_DIR)
 			break;
-		/* r / 9: r % 9 picked this case */
-		e->type = r / 9 % 3 == 0 ? FAMFS_LOG_MKDIR : r / 9 % 3 == 1 ? FAMFS_LOG_CREATE :
+		/* r / 10: r % 10 picked this case */
+		e->type = r / 10 % 3 == 0 ? FAMFS_LOG_MKDIR : r / 10 % 3 == 1 ? FAMFS_LOG_CREATE :
 			  FAMFS_LOG_SYMLINK;
 		e->mknod.parent = ino;
 		e->mknod.ino = (*next_ino)++;
@@ -1694,7 +1848,8 @@ static void random_entry(struct model *m, __u64 *rng, __u64 *next_ino, __u64 *de
 			{
 				__u64 other = model_lookup(m, dir, e->new_name);
 
-				if (other && m->ino[other].kind == M_DIR)
+				if (other && (m->ino[other].kind == M_DIR ||
+					      model_nlinks_of(m, other)))
 					break;
 				if (other && r & 0x20)
 					e->rename.flags = FAMFS_RENAME_EXCHANGE;
@@ -1702,7 +1857,7 @@ static void random_entry(struct model *m, __u64 *rng, __u64 *next_ino, __u64 *de
 		}
 		return;
 	case 6:			/* delete */
-		if (ino <= FAMFS_ROOT_INO || m->ino[ino].nchildren)
+		if (ino <= FAMFS_ROOT_INO || m->ino[ino].nchildren || model_nlinks_of(m, ino))
 			break;
 		e->type = FAMFS_LOG_DELETE;
 		e->del.parent = m->ino[ino].parent;
@@ -1727,6 +1882,26 @@ static void random_entry(struct model *m, __u64 *rng, __u64 *next_ino, __u64 *de
 		e->stripe.ino = ino;
 		e->stripe.nstrips = (r >> 8) % 3 ? 1U << ((r >> 12) % 2) : 0;
 		e->stripe.chunk_shift = e->stripe.nstrips ? 21 + (__u32)(r >> 16) % 10 : 0;
+		return;
+	case 9:			/* a hard link, or one going again */
+		if (m->nlinks && r & 0x100) {
+			const struct m_link *l = &m->links[(r >> 12) % m->nlinks];
+
+			e->type = FAMFS_LOG_DELETE;
+			e->del.parent = l->parent;
+			e->del.ino = l->ino;
+			strcpy(e->name, l->name);
+			return;
+		}
+		if (m->nlinks == MODEL_LINKS || ino <= FAMFS_ROOT_INO || m->ino[ino].kind == M_DIR)
+			break;
+		e->type = FAMFS_LOG_LINK;
+		e->link.parent = pick[(r >> 8) % n];
+		e->link.ino = ino;
+		snprintf(e->name, sizeof(e->name), "h%llu", (unsigned long long)(r >> 40) % 64);
+		if (m->ino[e->link.parent].kind != M_DIR ||
+		    model_lookup(m, e->link.parent, e->name))
+			break;
 		return;
 	}
 	/* nothing fitted: a time change always does */
@@ -1802,6 +1977,7 @@ int main(void)
 		cmocka_unit_test(roundtrip_every_type),
 		cmocka_unit_test(stripe_media_rejected),
 		cmocka_unit_test(ileave_strip_counts),
+		cmocka_unit_test(link_media_rejected),
 		cmocka_unit_test(replay_samples_clean),
 		cmocka_unit_test(empty_and_full_logs),
 		cmocka_unit_test(count_hint),

@@ -1603,10 +1603,171 @@ static void stripe_policies(void **state)
 	jlog_free(l);
 }
 
+/* Hard links: names of one inode, its space released with the last one only. */
+static void hard_links(void **state)
+{
+	struct released r = { 0 };
+	struct jlog *l = jlog_new(64 * 1024);
+	struct ns *ns = ns_new(&release_ops, &r), *again;
+	struct famfs_mlog_result res;
+	struct ns_statfs st;
+	struct ns_attr a;
+	char *before, *after, target[16];
+	unsigned int appends;
+	__u64 d, f, s, x;
+
+	(void)state;
+	d = mkdir_ok(ns, l, ROOT, "d");
+	f = file_with_units(ns, l, ROOT, "f", 2, 64 * MiB);
+	assert_int_equal(ns_link(ns, &l->j, f, d, "g"), 0);
+	assert_int_equal(lookup(ns, d, "g"), f);
+	assert_int_equal(lookup(ns, ROOT, "f"), f);
+	assert_int_equal(nlink_of(ns, f), 2);
+	assert_int_equal(nlink_of(ns, d), 2);	/* a file's name adds no ".." */
+	ns_statfs(ns, &st);
+	assert_int_equal(st.files, 1);
+	assert_int_equal(st.inodes, 3);
+
+	/* refused, changing nothing */
+	before = dump(ns);
+	assert_int_equal(ns_link(ns, &l->j, d, ROOT, "d2"), -EPERM);
+	assert_int_equal(ns_link(ns, &l->j, ROOT, d, "r"), -EPERM);
+	assert_int_equal(ns_link(ns, &l->j, f, d, "g"), -EEXIST);
+	assert_int_equal(ns_link(ns, &l->j, f, ROOT, "d"), -EEXIST);
+	assert_int_equal(ns_link(ns, &l->j, 99, ROOT, "x"), -ENOENT);
+	assert_int_equal(ns_link(ns, &l->j, f, 99, "x"), -ENOENT);
+	assert_int_equal(ns_link(ns, &l->j, f, f, "x"), -ENOTDIR);
+	assert_int_equal(ns_link(ns, &l->j, f, ROOT, ".."), -EINVAL);
+	assert_int_equal(ns_link(ns, &l->j, f, ROOT, "a/b"), -EINVAL);
+	l->fail = -ENOSPC;
+	assert_int_equal(ns_link(ns, &l->j, f, ROOT, "x"), -ENOSPC);
+	assert_unchanged(ns, before);
+
+	/* one name goes: the inode and its data stay */
+	assert_int_equal(ns_unlink(ns, &l->j, ROOT, "f"), 0);
+	assert_int_equal(r.calls, 0);
+	assert_int_equal(ns_getattr(ns, f, &a), 0);
+	assert_int_equal(a.nlink, 1);
+	assert_int_equal(a.mapped, 2 * UNIT);
+	assert_int_equal(lookup(ns, d, "g"), f);
+
+	/* a symlink can have several names too */
+	assert_int_equal(ns_symlink(ns, &l->j, ROOT, "s", "g", &cred, &s), 0);
+	assert_int_equal(ns_link(ns, &l->j, s, d, "s2"), 0);
+	assert_int_equal(lookup(ns, d, "s2"), s);
+	assert_int_equal(ns_readlink(ns, s, target, sizeof(target)), 1);
+	assert_int_equal(nlink_of(ns, s), 2);
+
+	/* a rename over one of its names takes that name only */
+	assert_int_equal(ns_link(ns, &l->j, f, ROOT, "h"), 0);
+	x = create_ok(ns, l, ROOT, "x");
+	assert_int_equal(ns_rename(ns, &l->j, ROOT, "x", d, "g", 0), 0);
+	assert_int_equal(lookup(ns, d, "g"), x);
+	assert_int_equal(nlink_of(ns, f), 1);
+	assert_int_equal(r.calls, 0);
+
+	/* one name of it over another: nothing happens, nothing is journaled */
+	assert_int_equal(ns_link(ns, &l->j, f, d, "h2"), 0);
+	appends = l->appends;
+	before = dump(ns);
+	assert_int_equal(ns_rename(ns, &l->j, ROOT, "h", d, "h2", 0), 0);
+	assert_int_equal(ns_rename(ns, &l->j, ROOT, "h", d, "h2", NS_RENAME_EXCHANGE), 0);
+	assert_int_equal(ns_rename(ns, &l->j, ROOT, "h", d, "h2", NS_RENAME_NOREPLACE), -EEXIST);
+	assert_unchanged(ns, before);
+	assert_int_equal(l->appends, appends);
+	/* and moving a name keeps the count */
+	assert_int_equal(ns_rename(ns, &l->j, d, "h2", ROOT, "h3", 0), 0);
+	assert_int_equal(nlink_of(ns, f), 2);
+
+	/* replay gives the same names and counts */
+	again = ns_new(NULL, NULL);
+	assert_int_equal(ns_replay(again, l->buf, l->len, uuid, NULL, &res), 0);
+	before = dump(ns);
+	after = dump(again);
+	assert_same(before, after);
+	free(before);
+	free(after);
+	ns_free(again);
+
+	/* the last name of an open file: an orphan until its close, then released once */
+	assert_int_equal(ns_open_ref(ns, f), 0);
+	assert_int_equal(ns_unlink(ns, &l->j, ROOT, "h"), 0);
+	assert_int_equal(nlink_of(ns, f), 1);
+	assert_int_equal(ns_unlink(ns, &l->j, ROOT, "h3"), 0);
+	assert_int_equal(r.calls, 0);
+	assert_int_equal(nlink_of(ns, f), 0);
+	ns_statfs(ns, &st);
+	assert_int_equal(st.orphans, 1);
+	appends = l->appends;
+	assert_int_equal(ns_link(ns, &l->j, f, ROOT, "back"), -ENOENT);
+	assert_int_equal(l->appends, appends);
+	assert_int_equal(ns_open_unref(ns, f), 0);
+	assert_int_equal(r.calls, 1);
+	assert_int_equal(r.ino, f);
+	assert_int_equal(r.bytes, 2 * UNIT);
+	assert_int_equal(ns_getattr(ns, f, &a), -ENOENT);
+	ns_statfs(ns, &st);
+	assert_int_equal(st.orphans, 0);
+	assert_int_equal(st.files, 1);		/* x */
+
+	/* without opens: the inode goes with its last name, also by a rename over it */
+	assert_int_equal(ns_link(ns, &l->j, x, ROOT, "x2"), 0);
+	assert_int_equal(ns_unlink(ns, &l->j, d, "s2"), 0);
+	assert_int_equal(ns_unlink(ns, &l->j, ROOT, "s"), 0);
+	assert_int_equal(ns_readlink(ns, s, target, sizeof(target)), -ENOENT);
+	assert_int_equal(ns_unlink(ns, &l->j, d, "g"), 0);
+	f = file_with_units(ns, l, ROOT, "y", 1, 256 * MiB);
+	assert_int_equal(ns_rename(ns, &l->j, ROOT, "y", ROOT, "x2", 0), 0);
+	assert_int_equal(ns_getattr(ns, x, &a), -ENOENT);
+	assert_int_equal(r.calls, 1);		/* x had no extents: nothing to release */
+
+	again = ns_new(NULL, NULL);
+	assert_int_equal(ns_replay(again, l->buf, l->len, uuid, NULL, &res), 0);
+	before = dump(ns);
+	after = dump(again);
+	assert_same(before, after);
+	free(before);
+	free(after);
+	ns_free(again);
+	ns_free(ns);
+	jlog_free(l);
+}
+
+/* At most FAMFS_LINK_MAX names: the next link is refused, live and in a log. */
+static void link_max(void **state)
+{
+	struct ns *ns = ns_new(NULL, NULL);
+	struct famfs_mlog_entry e;
+	char name[16], msg[200];
+	__u64 f = create_ok(ns, NULL, ROOT, "f");
+	unsigned int i;
+
+	(void)state;
+	for (i = 1; i < FAMFS_LINK_MAX; i++) {
+		snprintf(name, sizeof(name), "l%u", i);
+		assert_int_equal(ns_link(ns, NULL, f, ROOT, name), 0);
+	}
+	assert_int_equal(nlink_of(ns, f), FAMFS_LINK_MAX);
+	assert_int_equal(ns_link(ns, NULL, f, ROOT, "one more"), -EMLINK);
+	famfs_mlog_entry_init(&e);
+	e.type = FAMFS_LOG_LINK;
+	e.link.parent = ROOT;
+	e.link.ino = f;
+	strcpy(e.name, "one more");
+	assert_int_equal(ns_apply(ns, &e, msg, sizeof(msg)), -EMLINK);
+	assert_non_null(strstr(msg, "names already"));
+	assert_int_equal(ns_unlink(ns, NULL, ROOT, "l7"), 0);
+	assert_int_equal(ns_apply(ns, &e, msg, sizeof(msg)), 0);
+	ns_free(ns);
+}
+
 /* -------------------------------------------------------------------- */
 /* Hostile entries: each one refused, nothing changed */
 
-/* root: d (2) { f (3): [0, 2M) simple, [16M, 32M) interleaved; sub (6) }, l (4) -> d, e (5) */
+/*
+ * root: d (2) { f (3): [0, 2M) simple, [16M, 32M) interleaved; sub (6) }, l (4) -> d, e (5),
+ * hl (3: f's second name)
+ */
 static struct ns *hostile_base(void)
 {
 	struct fmap_simple_ext x = simple_ext(0, UNIT, 0, 64 * MiB);
@@ -1620,6 +1781,7 @@ static struct ns *hostile_base(void)
 	assert_int_equal(ns_symlink(ns, NULL, ROOT, "l", "d", &cred, &ino), 0);
 	assert_int_equal(mkdir_ok(ns, NULL, ROOT, "e"), 5);
 	assert_int_equal(mkdir_ok(ns, NULL, 2, "sub"), 6);
+	assert_int_equal(ns_link(ns, NULL, 3, ROOT, "hl"), 0);
 	return ns;
 }
 
@@ -1662,7 +1824,15 @@ static void hostile_delete(struct famfs_mlog_entry *e, __u64 parent, const char 
 	strcpy(e->name, name);
 }
 
-#define NHOSTILE 33
+static void hostile_link(struct famfs_mlog_entry *e, __u64 parent, __u64 ino, const char *name)
+{
+	e->type = FAMFS_LOG_LINK;
+	e->link.parent = parent;
+	e->link.ino = ino;
+	strcpy(e->name, name);
+}
+
+#define NHOSTILE 41
 
 /* Entry @i, and the errno ns_apply() gives it. */
 static int hostile(struct famfs_mlog_entry *e, int i)
@@ -1743,6 +1913,15 @@ static int hostile(struct famfs_mlog_entry *e, int i)
 		case 31: e->stripe.chunk_shift = 20; return -EINVAL;
 		case 32: e->stripe.nstrips = 0; return -EINVAL;	/* simple with a chunk */
 		}
+		break;
+	case 33: hostile_link(e, ROOT, 2, "x"); return -EPERM;	/* a directory */
+	case 34: hostile_link(e, ROOT, 77, "x"); return -ENOENT;
+	case 35: hostile_link(e, 2, 3, "f"); return -EEXIST;	/* its own name */
+	case 36: hostile_link(e, ROOT, 4, "e"); return -EEXIST;
+	case 37: hostile_link(e, 99, 3, "x"); return -ENOENT;
+	case 38: hostile_link(e, 4, 3, "x"); return -ENOTDIR;	/* a symlink */
+	case 39: hostile_link(e, ROOT, ROOT, "x"); return -EINVAL;	/* mlog: the root */
+	case 40: hostile_rename(e, 2, "f", 3, ROOT, "hl", 0); return -EINVAL;	/* both 3 */
 	}
 	return 0;
 }
@@ -1804,12 +1983,12 @@ static void replay_refuses_and_says_why(void **state)
 /* -------------------------------------------------------------------- */
 /* A random history, replayed */
 
-#define RT_STEPS 6000
+#define RT_STEPS 7000
 #define RT_NAMES 24
 
 enum rt_op {
 	RT_MKDIR, RT_CREATE, RT_SYMLINK, RT_UNLINK, RT_RMDIR, RT_RENAME, RT_SETATTR,
-	RT_ALLOC, RT_PUNCH, RT_OPEN, RT_CLOSE, RT_STRIPE, RT_NOPS
+	RT_ALLOC, RT_PUNCH, RT_OPEN, RT_CLOSE, RT_STRIPE, RT_LINK, RT_NOPS
 };
 
 struct rt {
@@ -1977,6 +2156,9 @@ static int rt_step(struct rt *t, enum rt_op op)
 		return rnd(t, 4) ? ns_set_stripe(t->ns, &t->l->j, ino, 1U << rnd(t, 5),
 						 21 + (__u32)rnd(t, 10)) :
 				   ns_set_stripe(t->ns, &t->l->j, ino, 0, 0);
+	case RT_LINK:		/* mostly files and symlinks; directories, orphans refused */
+		ino = rt_pick(t, rnd(t, 8) ? S_IFREG : rnd(t, 2) ? S_IFLNK : 0);
+		return ns_link(t->ns, &t->l->j, ino, dir, name);
 	case RT_NOPS: break;
 	}
 	return 0;
@@ -1985,7 +2167,7 @@ static int rt_step(struct rt *t, enum rt_op op)
 static bool rt_expected(int err)
 {
 	return !err || err == -ENOENT || err == -EEXIST || err == -ENOTDIR || err == -EISDIR ||
-	       err == -ENOTEMPTY || err == -EINVAL || err == -EFBIG;
+	       err == -ENOTEMPTY || err == -EINVAL || err == -EFBIG || err == -EPERM;
 }
 
 /* Device ranges of every file: none may overlap (the test never reuses space). */
@@ -2043,7 +2225,7 @@ static void rt_run(struct rt *t)
 {
 	static const char *const names[] = { "mkdir", "create", "symlink", "unlink", "rmdir",
 					     "rename", "setattr", "alloc", "punch", "open",
-					     "close", "stripe" };
+					     "close", "stripe", "link" };
 	int step, err, inject;
 	enum rt_op op;
 	char *before = NULL, line[512];
@@ -2051,7 +2233,10 @@ static void rt_run(struct rt *t)
 
 	for (step = 0; step < RT_STEPS; step++) {
 		collect(t->ns, &t->inodes);
-		op = (enum rt_op)rnd(t, RT_NOPS);
+		/* unlink twice as often: links add names, and rmdir needs empty directories */
+		op = (enum rt_op)rnd(t, RT_NOPS + 1);
+		if (op == RT_NOPS)
+			op = RT_UNLINK;
 		inject = rnd(t, 40) == 0;
 		if (inject) {
 			before = dump(t->ns);
@@ -2072,13 +2257,13 @@ static void rt_run(struct rt *t)
 			t->ok[op]++;
 		free(t->inodes.a);
 	}
-	for (op = 0, len = 0; op < RT_NOPS; op++) {
+	for (op = 0, len = 0; op < RT_NOPS; op++)
 		len += snprintf(line + len, sizeof(line) - len, " %s %u/%u", names[op],
 				t->ok[op], t->tried[op]);
+	print_message("# succeeded/tried:%s; %u journal failures injected\n", line, t->refused);
+	for (op = 0; op < RT_NOPS; op++)
 		if (t->ok[op] < 50)
 			fail_msg("only %u successful %s", t->ok[op], names[op]);
-	}
-	print_message("# succeeded/tried:%s; %u journal failures injected\n", line, t->refused);
 	while (t->nopened)
 		assert_int_equal(ns_open_unref(t->ns, t->opened[--t->nopened]), 0);
 }
@@ -2306,6 +2491,8 @@ int main(void)
 		cmocka_unit_test(journal_failure_changes_nothing),
 		cmocka_unit_test(full_log),
 		cmocka_unit_test(unlinked_while_open),
+		cmocka_unit_test(hard_links),
+		cmocka_unit_test(link_max),
 		cmocka_unit_test(readdir_cookies_survive_unlinks),
 		cmocka_unit_test(stripe_policies),
 		cmocka_unit_test(hostile_entries_refused),
