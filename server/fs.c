@@ -848,6 +848,16 @@ int fs_unlink(struct fs *fs, __u64 parent, const char *name)
 	return op_done(fs, err, "unlink", name);
 }
 
+int fs_link(struct fs *fs, __u64 ino, __u64 new_parent, const char *new_name)
+{
+	int err = owner_lock(fs);
+
+	if (err)
+		return err;
+	err = ns_link(fs->ns, &fs->journal, ino, new_parent, new_name);
+	return op_done(fs, err, "link", new_name);
+}
+
 int fs_rmdir(struct fs *fs, __u64 parent, const char *name)
 {
 	int err = owner_lock(fs);

@@ -128,6 +128,8 @@ int fs_symlink(struct fs *fs, __u64 parent, const char *name, const char *target
 	       const struct ns_cred *cred, __u64 *ino);
 /* The name goes; an open file's space comes back at its last fs_release(). */
 int fs_unlink(struct fs *fs, __u64 parent, const char *name);
+/* ns_link(): one more name for @ino; its space goes with the last name. */
+int fs_link(struct fs *fs, __u64 ino, __u64 new_parent, const char *new_name);
 int fs_rmdir(struct fs *fs, __u64 parent, const char *name);
 /* @flags: NS_RENAME_*; a replaced file goes as in fs_unlink(). */
 int fs_rename(struct fs *fs, __u64 old_parent, const char *old_name, __u64 new_parent,

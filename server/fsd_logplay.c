@@ -116,6 +116,10 @@ static void note_entry(void *ctx, const struct famfs_mlog_entry *e)
 		add_name(t, e->del.parent, e->name);
 		add_ino(t, e->del.ino);
 		break;
+	case FAMFS_LOG_LINK:		/* a name, and the inode's link count */
+		add_name(t, e->link.parent, e->name);
+		add_ino(t, e->link.ino);
+		break;
 	default:		/* DEVADD: fs_logplay() refuses what it cannot follow */
 		break;
 	}

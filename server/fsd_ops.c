@@ -22,7 +22,7 @@ static int op_err(int err, const char *op)
 {
 	switch (err) {
 	case -ENOENT: case -EEXIST: case -ENOTEMPTY: case -ENOTDIR: case -EISDIR:
-	case -EINVAL: case -ENAMETOOLONG: case -ENOSPC:
+	case -EINVAL: case -ENAMETOOLONG: case -ENOSPC: case -EPERM: case -EMLINK:
 		pr_debug("%s: %s", op, strerror(-err));
 		break;
 	default:
@@ -442,8 +442,9 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 
 /*
  * The regular file that @parent/@name names goes out of the maps before
- * the name goes (fs.c frees its space then if it is not open); back in if
- * the name stays.  @space held exclusively.  The file's number, or 0.
+ * the name goes (fs.c frees its space then if it is not open); back in
+ * (fsd_bpf_sync()) if the name stays or the file has another (a hard
+ * link).  @space held exclusively.  The file's number, or 0.
  */
 static __u64 unmap_victim(struct fsd *d, __u64 parent, const char *name)
 {
@@ -468,10 +469,23 @@ static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	pthread_rwlock_wrlock(&d->space);
 	victim = unmap_victim(d, parent, name);
 	err = fs_unlink(d->fs, parent, name);
-	if (err && victim)
+	if (victim)
 		fsd_bpf_sync(d, victim);
 	pthread_rwlock_unlock(&d->space);
 	fuse_reply_err(req, err ? op_err(err, "unlink") : 0);
+}
+
+/* The reply carries the new link count; the shim marks FUSE_ATTR_FMAP. */
+static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
+{
+	int err;
+
+	if (fsd_refuse_ro(req))
+		return;
+	err = fs_link(req_fsd(req)->fs, ino, newparent, newname);
+	if (err)
+		return (void)fuse_reply_err(req, op_err(err, "link"));
+	reply_entry(req, ino);
 }
 
 static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -508,7 +522,7 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	else
 		victim = 0;
 	err = fs_rename(d->fs, parent, name, newparent, newname, nsflags);
-	if (err && victim)
+	if (victim)
 		fsd_bpf_sync(d, victim);
 	pthread_rwlock_unlock(&d->space);
 	fuse_reply_err(req, err ? op_err(err, "rename") : 0);
@@ -553,6 +567,7 @@ const struct fuse_lowlevel_ops fsd_ops = {
 	.rmdir = op_rmdir,
 	.symlink = op_symlink,
 	.rename = op_rename,
+	.link = op_link,
 	.open = op_open,
 	.release = op_release,
 	.readdir = op_readdir,

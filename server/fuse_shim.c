@@ -61,6 +61,7 @@ static bool carries_attr(__u32 opcode)
 	case FUSE_SETATTR:
 	case FUSE_CREATE:
 	case FUSE_MKNOD:
+	case FUSE_LINK:
 	case FUSE_READDIRPLUS:
 		return true;
 	default:
@@ -220,6 +221,7 @@ static void patch_reply(struct fbs_shim *shim, const struct pending *p,
 		break;
 	case FUSE_LOOKUP:
 	case FUSE_MKNOD:
+	case FUSE_LINK:
 	case FUSE_CREATE:	/* entry_out, then open_out */
 		if (len >= sizeof(struct fuse_entry_out)) {
 			struct fuse_entry_out *eo = payload;

@@ -4,11 +4,12 @@
  * image files made by famfs-bpf mkfs: an empty mount; names, allocation
  * (congruence, interleaving over devices), truncate and rename surviving
  * a remount unchanged; fallocate and punch (simple and striped files);
- * an open unlinked file's space; ENOSPC and a full log changing nothing;
- * a corrupt log, a torn append, devices in the wrong order, from another
- * file system, missing or too small; a second owner; two files claiming
- * one unit; owner operations on two threads with queries on a third; a
- * read-only instance refusing changes and following the owner.
+ * an open unlinked file's space; hard links; ENOSPC and a full log
+ * changing nothing; a corrupt log, a torn append, devices in the wrong
+ * order, from another file system, missing or too small; a second owner;
+ * two files claiming one unit; owner operations on two threads with
+ * queries on a third; a read-only instance refusing changes and following
+ * the owner.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -658,6 +659,65 @@ static void fallocate_striped(void **state)
 	assert_int_equal(layout_of(fs, g).nileave, 4);
 	assert_int_equal(bfree(fs), free0 - 20 + 8);
 	fs = remount_same(fs, im->devs, 2);
+	fs_close(fs);
+}
+
+/* A file with two names: both survive a remount; its space goes once, with the last. */
+static void hard_links(void **state)
+{
+	struct images *im = *state;
+	struct fs_logplay_result res;
+	struct fs_extent e;
+	struct ns_attr a;
+	__u64 f, d, ino, free0;
+	struct fs *fs, *ro;
+
+	mkfs(im, 0, 1, 256 * MiB, 0);
+	fs = mount_fs(im->devs, 1, FS_OPEN_OWNER);
+	free0 = bfree(fs);
+	assert_int_equal(fs_mkdir(fs, ROOT, "d", &cred, &d), 0);
+	assert_int_equal(fs_create(fs, ROOT, "f", &cred, NULL, &f), 0);
+	assert_int_equal(fs_alloc_for_write(fs, f, 0, 8 * MiB, &e), 0);
+	assert_int_equal(fs_link(fs, f, d, "g"), 0);
+	assert_int_equal(bfree(fs), free0 - 4);
+	assert_int_equal(fs_link(fs, d, ROOT, "d2"), -EPERM);
+	assert_int_equal(fs_link(fs, f, d, "g"), -EEXIST);
+	ro = mount_fs(im->devs, 1, 0);
+	assert_int_equal(fs_link(ro, f, ROOT, "h"), -EROFS);
+	fs = remount_same(fs, im->devs, 1);
+	assert_int_equal(ns_lookup(fs_ns(fs), d, "g", &ino), 0);
+	assert_int_equal(ino, f);
+	assert_int_equal(ns_getattr(fs_ns(fs), f, &a), 0);
+	assert_int_equal(a.nlink, 2);
+	assert_int_equal(a.mapped, 8 * MiB);
+	assert_int_equal(bfree(fs), free0 - 4);
+
+	/* one name goes: nothing is freed, the follower sees the same */
+	assert_int_equal(fs_unlink(fs, ROOT, "f"), 0);
+	assert_int_equal(bfree(fs), free0 - 4);
+	assert_int_equal(fs_logplay(ro, &res), 0);
+	same_dump(fs, ro);
+	fs = remount_same(fs, im->devs, 1);
+	assert_int_equal(bfree(fs), free0 - 4);
+
+	/* the last name of an open file: its space comes back at the release, once */
+	assert_int_equal(fs_link(fs, f, ROOT, "f2"), 0);
+	assert_int_equal(fs_open_ref(fs, f), 0);
+	assert_int_equal(fs_unlink(fs, d, "g"), 0);
+	assert_int_equal(fs_rename(fs, d, "x", ROOT, "f2", 0), -ENOENT);
+	assert_int_equal(fs_create(fs, d, "x", &cred, NULL, &ino), 0);
+	assert_int_equal(fs_rename(fs, d, "x", ROOT, "f2", 0), 0);	/* over the last name */
+	assert_int_equal(bfree(fs), free0 - 4);
+	assert_int_equal(fs_release(fs, f), 0);
+	assert_int_equal(bfree(fs), free0);
+	assert_int_equal(fs_release(fs, f), -ENOENT);
+	assert_int_equal(bfree(fs), free0);
+	assert_int_equal(fs_logplay(ro, &res), 0);
+	same_dump(fs, ro);
+	fs = remount_same(fs, im->devs, 1);
+	assert_int_equal(bfree(fs), free0);
+	assert_int_equal(ns_getattr(fs_ns(fs), f, &a), -ENOENT);
+	fs_close(ro);
 	fs_close(fs);
 }
 
@@ -1356,6 +1416,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(striped_write_allocates_ahead, setup, teardown),
 		cmocka_unit_test_setup_teardown(three_strips, setup, teardown),
 		cmocka_unit_test_setup_teardown(unlinked_open_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(hard_links, setup, teardown),
 		cmocka_unit_test_setup_teardown(enospc_changes_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(fallocate_and_punch, setup, teardown),
 		cmocka_unit_test_setup_teardown(fallocate_enospc_changes_nothing, setup, teardown),
