@@ -28,6 +28,11 @@
  *  - replay_progress: a log of more than 10,000 entries mounts silently
  *    when stderr is a pipe, and with "replaying the log: N%" on a pty
  *    (script(1)).
+ *  - hard_links: link(2) gives a file a second name: one inode, nlink 2,
+ *    the same bytes through read(2) and mmap by either name, a write
+ *    through one seen through the other; both survive a remount, one
+ *    name goes (and another remount) with the data kept, the last one
+ *    frees the space; a directory is EPERM.
  * Every path ends unmounted: later tests mkfs the same device.
  */
 #define _GNU_SOURCE
@@ -644,6 +649,110 @@ static void test_replay_progress(void)
 	fixture_ensure_unmounted(MNT);
 }
 
+/* nlink of @name, -1 if stat fails; its inode number into *@ino */
+static long nlink_of(const char *name, ino_t *ino)
+{
+	struct stat st;
+
+	if (stat(path(name), &st))
+		return -1;
+	*ino = st.st_ino;
+	return (long)st.st_nlink;
+}
+
+static __u64 free_blocks(void)
+{
+	struct statvfs sv;
+
+	return statvfs(MNT, &sv) ? 0 : sv.f_bfree;
+}
+
+#define LINKED_LEN	(5 * MiB + 77)	/* 3 units, a partial page at the end */
+
+static void test_hard_links(void)
+{
+	char *data = malloc(LINKED_LEN), *map, names[64];
+	__u64 free0, free1;
+	ino_t ia = 0, ib = 0;
+	int fd;
+
+	if (!ASSERT_TRUE(data != NULL, "malloc"))
+		goto out;
+	fill_pattern(data, LINKED_LEN, 91);
+	if (!fixture_mkfs_mount(DEV, MNT, NULL) || !ASSERT_OK(mkdir(path("hl"), 0755), "mkdir"))
+		goto out;
+	free0 = free_blocks();
+	if (!write_file("hl/a", data, LINKED_LEN))
+		goto out;
+	free1 = free_blocks();
+	ASSERT_EQ(free1, free0 - 3, "the file takes 3 units");
+	if (!ASSERT_OK(link(path("hl/a"), path("b")), "link"))
+		goto out;
+	ASSERT_EQ(nlink_of("hl/a", &ia), 2, "nlink by the old name");
+	ASSERT_EQ(nlink_of("b", &ib), 2, "nlink by the new name");
+	ASSERT_EQ(ia, ib, "one inode");
+	ASSERT_EQ(free_blocks(), free1, "a name takes no space");
+	ASSERT_ERR(link(path("hl"), path("hl2")), "link of a directory");
+	ASSERT_EQ(errno, EPERM, "EPERM");
+	ASSERT_ERR(link(path("b"), path("hl/a")), "link over a name");
+	ASSERT_EQ(errno, EEXIST, "EEXIST");
+	check_file("hl/a", data, LINKED_LEN);
+	check_file("b", data, LINKED_LEN);
+
+	/* write(2) by one name, read by the other; stores through a mapping the same */
+	fd = open(path("b"), O_RDWR);
+	if (ASSERT_OK_FD(fd, "open b")) {
+		fill_pattern(data + MiB, 8192, 92);
+		ASSERT_EQ(pwrite(fd, data + MiB, 8192, MiB), 8192, "pwrite b");
+		close(fd);
+	}
+	fd = open(path("hl/a"), O_RDWR);
+	if (ASSERT_OK_FD(fd, "open hl/a")) {
+		map = mmap(NULL, LINKED_LEN, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if (ASSERT_TRUE(map != MAP_FAILED, "mmap hl/a")) {
+			ASSERT_MEMEQ(map + MiB, data + MiB, 8192, "b's write through hl/a's mapping");
+			fill_pattern(data + 4 * MiB, 3 * 4096, 93);
+			memcpy(map + 4 * MiB, data + 4 * MiB, 3 * 4096);
+			ASSERT_OK(msync(map, LINKED_LEN, MS_SYNC), "msync");
+			munmap(map, LINKED_LEN);
+		}
+		close(fd);
+	}
+	check_file("b", data, LINKED_LEN);
+	check_file("hl/a", data, LINKED_LEN);
+
+	/* both names come back */
+	if (!ASSERT_EQ(famfs("umount", MNT), 0, "umount") ||
+	    !ASSERT_EQ(famfs("mount", DEV, MNT), 0, "mount again"))
+		goto out;
+	ASSERT_EQ(nlink_of("hl/a", &ia), 2, "nlink after the remount");
+	ASSERT_EQ(nlink_of("b", &ib), 2, "nlink of b after the remount");
+	ASSERT_EQ(ia, ib, "one inode after the remount");
+	check_file("b", data, LINKED_LEN);
+	ASSERT_EQ(free_blocks(), free1, "free after the remount");
+
+	/* one name goes: the data stays, across a remount too */
+	ASSERT_OK(unlink(path("hl/a")), "unlink hl/a");
+	ASSERT_EQ(nlink_of("b", &ib), 1, "nlink after unlink");
+	check_file("b", data, LINKED_LEN);
+	ASSERT_EQ(free_blocks(), free1, "nothing freed with one name");
+	if (!ASSERT_EQ(famfs("umount", MNT), 0, "umount") ||
+	    !ASSERT_EQ(famfs("mount", DEV, MNT), 0, "mount again"))
+		goto out;
+	list_dir("hl", names, sizeof(names));
+	ASSERT_STREQ(names, "", "hl is empty");
+	ASSERT_EQ(nlink_of("b", &ib), 1, "nlink after the second remount");
+	check_file("b", data, LINKED_LEN);
+	ASSERT_EQ(free_blocks(), free1, "still used after the remount");
+
+	/* the last name: the space comes back */
+	ASSERT_OK(unlink(path("b")), "unlink b");
+	ASSERT_EQ(free_blocks(), free0, "freed with the last name");
+out:
+	fixture_ensure_unmounted(MNT);
+	free(data);
+}
+
 void test_fs_mount(void)
 {
 	char *big = malloc(BIG);
@@ -671,6 +780,8 @@ void test_fs_mount(void)
 		test_debug();
 	if (test__start_subtest("replay_progress"))
 		test_replay_progress();
+	if (test__start_subtest("hard_links"))
+		test_hard_links();
 out:
 	fixture_ensure_unmounted(MNT);
 	free(big);
