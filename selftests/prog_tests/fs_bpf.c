@@ -12,6 +12,8 @@
  *  - reads: after a remount (nothing cached) reads are answered by the
  *    resolver only: bpf_resolves grows, upcalls do not;
  *  - cut: truncate down and read, unlink: the map entry goes;
+ *  - links: a file that loses one of two names (unlink, a rename over
+ *    it) keeps its map entry;
  *  - explicit: mount -o resolver=bpf serves reads by BPF;
  *  - upcall: mount -o resolver=upcall: nothing attached, reads upcall.
  *  - mixed: on a fresh file system, two striped files written in turns
@@ -328,6 +330,28 @@ out:
 	free(buf);
 }
 
+static void test_links(const char *keep)
+{
+	__u64 ino = ino_of("keep");
+	int fd;
+
+	if (!ASSERT_TRUE(mounted(), "mounted") || !ASSERT_GT(ino, 0, "keep") ||
+	    !ASSERT_OK(link(path("keep"), path("keep2")), "link"))
+		return;
+	ASSERT_EQ(ino_of("keep2"), ino, "one inode");
+	ASSERT_EQ(map_has(ino), 1, "linked: in the map");
+	ASSERT_OK(unlink(path("keep2")), "unlink one name");
+	ASSERT_EQ(map_has(ino), 1, "a name left: still in the map");
+	ASSERT_OK(link(path("keep"), path("keep3")), "link again");
+	fd = open(path("other"), O_CREAT | O_WRONLY, 0644);
+	if (ASSERT_OK_FD(fd, "create other"))
+		close(fd);
+	ASSERT_OK(rename(path("other"), path("keep3")), "rename over a name");
+	ASSERT_EQ(map_has(ino), 1, "renamed over: still in the map");
+	check_file("keep", keep, KEEP, true);
+	ASSERT_OK(unlink(path("keep3")), "unlink the other file");
+}
+
 static void test_explicit(const char *keep)
 {
 	if (!remount("resolver=bpf"))
@@ -605,6 +629,8 @@ void test_fs_bpf(void)
 		test_reads(big);
 	if (test__start_subtest("cut"))
 		test_cut(big);
+	if (test__start_subtest("links"))
+		test_links(keep);
 	if (test__start_subtest("explicit"))
 		test_explicit(keep);
 	if (test__start_subtest("upcall"))

@@ -7,8 +7,10 @@
  *  - follow: the follower sees what the owner wrote when it mounted, not
  *    what came after until famfs-bpf logplay, then new files, appends,
  *    renames and removals, by read(2) and mmap; logplay again plays 0;
+ *    a hard link the owner makes shows (nlink 2), and stays readable by
+ *    it once the owner unlinked the first name;
  *    logplay of the owner (exit 50) and of a non-famfs directory (40);
- *  - erofs: create, open for writing, O_TRUNC, mkdir, unlink, rename,
+ *  - erofs: create, open for writing, O_TRUNC, mkdir, unlink, rename, link,
  *    setxattr, chmod on the follower fail with EROFS;
  *  - open_across_unlink: a file open on the follower stays readable after
  *    the owner removed it and the follower played that.
@@ -86,6 +88,13 @@ static long applied(void)
 	return p ? strtol(p + 8, NULL, 10) : -1;
 }
 
+static long nlink_of(const char *p)
+{
+	struct stat st;
+
+	return stat(p, &st) ? -1 : (long)st.st_nlink;
+}
+
 static bool setup(void)
 {
 	ensure_unmounted();
@@ -131,6 +140,21 @@ static void test_follow(char *a, char *b)
 	ASSERT_EQ(famfs("logplay", RO), 0, "logplay again");
 	ASSERT_EQ(applied(), 0, "nothing new");
 
+	/* a second name, then the first one goes */
+	if (!ASSERT_OK(link(at(OWN, "b"), at(OWN, "e/b2")), "link"))
+		goto out;
+	ASSERT_EQ(access(at(RO, "e/b2"), F_OK), -1, "link not yet");
+	ASSERT_EQ(famfs("logplay", RO), 0, "logplay the link");
+	/* and a SETATTR: the kernel keeps a mapped file's ctime and writes it back */
+	ASSERT_GE(applied(), 1, "the LINK applied");
+	ASSERT_EQ(nlink_of(at(RO, "b")), 2, "nlink 2 on the follower");
+	check_file(at(RO, "e/b2"), b, LEN);
+	ASSERT_OK(unlink(at(OWN, "b")), "unlink one name");
+	ASSERT_EQ(famfs("logplay", RO), 0, "logplay the unlink");
+	ASSERT_EQ(access(at(RO, "b"), F_OK), -1, "b gone on the follower");
+	ASSERT_EQ(nlink_of(at(RO, "e/b2")), 1, "nlink 1 on the follower");
+	check_file(at(RO, "e/b2"), b, LEN);
+
 	ASSERT_EQ(famfs("logplay", OWN), CLI_EXIT_LOGPLAY_OWNER, "logplay of the owner");
 	ASSERT_TRUE(strstr(fixture_out, "is the owner") != NULL, "says so");
 	ASSERT_EQ(famfs("logplay", "/tmp"), CLI_EXIT_NOT_FAMFS, "logplay of /tmp");
@@ -157,6 +181,7 @@ static void test_erofs(char *a)
 	expect_erofs(mkdir(at(RO, "dir"), 0755), "mkdir");
 	expect_erofs(unlink(at(RO, "a")), "unlink");
 	expect_erofs(rename(at(RO, "a"), at(RO, "b")), "rename");
+	expect_erofs(link(at(RO, "a"), at(RO, "b")), "link");
 	expect_erofs(chmod(at(RO, "a"), 0600), "chmod");
 	expect_erofs(symlink("a", at(RO, "l")), "symlink");
 	expect_erofs(setxattr(at(RO, "a"), "user.famfs.stripe", "1 2097152", 9, 0), "setxattr");
