@@ -607,8 +607,8 @@ static int replay(struct fs *fs, char *msg, size_t msglen)
 	return 0;
 }
 
-int fs_open(const char *const *devs, unsigned int ndevs, unsigned int flags,
-	    struct fs **out, char *msg, size_t msglen)
+int fs_open_log(const char *const *devs, unsigned int ndevs, unsigned int flags,
+		struct fs **out, char *msg, size_t msglen)
 {
 	struct fs *fs;
 	int err;
@@ -631,23 +631,52 @@ int fs_open(const char *const *devs, unsigned int ndevs, unsigned int flags,
 		err = read_super(fs, msg, msglen);
 	if (!err)
 		err = map_log(fs, msg, msglen);
-	if (!err)
-		err = replay(fs, msg, msglen);
-	if (!err)
-		err = check_added(fs, msg, msglen);
-	if (!err)
-		err = build_alloc(fs, &fs->alloc, msg, msglen);
 	if (err) {
 		fs_close(fs);
 		return err;
 	}
+	*out = fs;
+	return 0;
+}
+
+size_t fs_log_hint(const struct fs *fs)
+{
+	return famfs_mlog_count_hint(fs->log, fs->sb.log_len);
+}
+
+int fs_open_replay(struct fs *fs, char *msg, size_t msglen)
+{
+	int err;
+
+	if (fs->ns)
+		return fbs_fail(msg, msglen, -EALREADY, "replayed already");
+	err = replay(fs, msg, msglen);
+	if (!err)
+		err = check_added(fs, msg, msglen);
+	if (!err)
+		err = build_alloc(fs, &fs->alloc, msg, msglen);
+	if (err)
+		return err;
 	fs->alloc_ready = true;
 	if (!fs->corrupt && msg && msglen)
 		msg[0] = '\0';
 	else if (msg && msglen)
 		snprintf(msg, msglen, "%s", fs_errbuf);
-	*out = fs;
 	return 0;
+}
+
+int fs_open(const char *const *devs, unsigned int ndevs, unsigned int flags,
+	    struct fs **out, char *msg, size_t msglen)
+{
+	int err = fs_open_log(devs, ndevs, flags, out, msg, msglen);
+
+	if (!err)
+		err = fs_open_replay(*out, msg, msglen);
+	if (err && *out) {
+		fs_close(*out);
+		*out = NULL;
+	}
+	return err;
 }
 
 void fs_close(struct fs *fs)

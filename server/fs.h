@@ -81,6 +81,20 @@ struct fs;
  */
 int fs_open(const char *const *devs, unsigned int ndevs, unsigned int flags,
 	    struct fs **out, char *msg, size_t msglen);
+/*
+ * fs_open() in two steps, for a caller with work to do while the log
+ * replays (the mount loads the BPF resolver meanwhile): fs_open_log() opens
+ * the devices, checks the superblock and labels and maps the log (the
+ * owner's lock taken); until fs_open_replay() only fs_log_hint() and
+ * fs_close() may be called.  fs_open_replay() replays the log and builds
+ * the allocator; on an error the caller still fs_close()s.  Same refusals
+ * and messages as fs_open().
+ */
+int fs_open_log(const char *const *devs, unsigned int ndevs, unsigned int flags,
+		struct fs **out, char *msg, size_t msglen);
+int fs_open_replay(struct fs *fs, char *msg, size_t msglen);
+/* How many entries the mapped log seems to hold (famfs_mlog_count_hint()): a size hint. */
+size_t fs_log_hint(const struct fs *fs);
 /* Unmap, close, free; nothing is written (every change already is). */
 void fs_close(struct fs *fs);
 /*

@@ -879,6 +879,53 @@ static void corrupt_and_torn_log(void **state)
 	fs_close(ro);
 }
 
+/* fs_open_log() + fs_open_replay(): what fs_open() does, the log locked in between. */
+static void open_in_two_steps(void **state)
+{
+	struct images *im = *state;
+	struct fs *fs, *other;
+	char msg[256], *before, *after;
+	unsigned char b;
+
+	mkfs(im, 0, 1, 64 * MiB, 0);
+	fs = mount_fs(im->devs, 1, FS_OPEN_OWNER);
+	assert_int_equal(fs_mkdir(fs, ROOT, "a", &cred, NULL), 0);	/* 96 bytes at 64 */
+	assert_int_equal(fs_mkdir(fs, ROOT, "b", &cred, NULL), 0);	/* at 160 */
+	assert_int_equal(fs_create(fs, ROOT, "f", &cred, NULL, NULL), 0);
+	before = dump(fs);
+	fs_close(fs);
+
+	assert_int_equal(fs_open_log(im->devs, 1, FS_OPEN_OWNER, &fs, msg, sizeof(msg)), 0);
+	assert_non_null(fs);
+	assert_int_equal(fs_log_hint(fs), 3);
+	/* the owner's lock is taken by the first step */
+	assert_int_equal(fs_open_log(im->devs, 1, FS_OPEN_OWNER, &other, msg, sizeof(msg)),
+			 -EBUSY);
+	assert_null(other);
+	assert_int_equal(fs_open_replay(fs, msg, sizeof(msg)), 0);
+	assert_string_equal(msg, "");
+	after = dump(fs);
+	assert_string_equal(before, after);
+	assert_int_equal(fs_open_replay(fs, msg, sizeof(msg)), -EALREADY);
+	free(after);
+	free(before);
+	fs_close(fs);
+
+	/* a byte of entry 2's name: the second step refuses, the caller closes */
+	img_peek(im->path[0], LOG_OFF + 160 + 24 + 64, &b, 1);
+	assert_int_equal(b, 'b');
+	b ^= 0x40;
+	img_poke(im->path[0], LOG_OFF + 160 + 24 + 64, &b, 1);
+	assert_int_equal(fs_open_log(im->devs, 1, FS_OPEN_OWNER, &fs, msg, sizeof(msg)), 0);
+	assert_int_equal(fs_log_hint(fs), 3);	/* a hint: CRCs are not checked */
+	assert_int_equal(fs_open_replay(fs, msg, sizeof(msg)), -EUCLEAN);
+	assert_non_null(strstr(msg, "log offset 160"));
+	fs_close(fs);
+	/* the first step's refusals are fs_open()'s */
+	assert_int_equal(fs_open_log(im->devs, 1, 1U << 7, &fs, msg, sizeof(msg)), -EINVAL);
+	assert_null(fs);
+}
+
 static void wrong_devices(void **state)
 {
 	struct images *im = *state;
@@ -1423,6 +1470,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(fallocate_striped, setup, teardown),
 		cmocka_unit_test_setup_teardown(full_log_changes_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(corrupt_and_torn_log, setup, teardown),
+		cmocka_unit_test_setup_teardown(open_in_two_steps, setup, teardown),
 		cmocka_unit_test_setup_teardown(wrong_devices, setup, teardown),
 		cmocka_unit_test_setup_teardown(overlapping_files_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(replay_reports_progress, setup, teardown),
