@@ -211,9 +211,6 @@ static int wait_grace(struct famfs_loader *l)
 static int load(struct famfs_loader *l, const struct famfs_loader_opts *opts)
 {
 	struct resolver_bpf *skel;
-	char path[PATH_MAX];
-	struct bpf_map *map;
-	unsigned int i;
 	int err;
 
 	libbpf_set_print(libbpf_print);
@@ -243,9 +240,18 @@ static int load(struct famfs_loader *l, const struct famfs_loader_opts *opts)
 	l->simple_fd = bpf_map__fd(skel->maps.simple_exts);
 	l->ileave_fd = bpf_map__fd(skel->maps.ileave_exts);
 	l->stats_fd = bpf_map__fd(skel->maps.stats);
+	return 0;
+}
+
+static int pin_maps(struct famfs_loader *l)
+{
+	char path[PATH_MAX];
+	struct bpf_map *map;
+	unsigned int i;
+	int err;
 
 	for (i = 0; i < sizeof(pinned_maps) / sizeof(pinned_maps[0]); i++) {
-		map = bpf_object__find_map_by_name(skel->obj, pinned_maps[i]);
+		map = bpf_object__find_map_by_name(l->skel->obj, pinned_maps[i]);
 		snprintf(path, sizeof(path), "%s/%s", l->pin_dir, pinned_maps[i]);
 		err = map ? bpf_map__pin(map, path) : -ENOENT;
 		if (err) {
@@ -302,12 +308,13 @@ bool famfs_loader_attached(const struct famfs_loader *l)
 	return l && l->link;
 }
 
-int famfs_loader_open(const struct famfs_loader_opts *opts,
+int famfs_loader_load(const struct famfs_loader_opts *opts,
 		      struct famfs_loader **lp)
 {
 	struct famfs_loader *l;
 	int err;
 
+	*lp = NULL;
 	l = calloc(1, sizeof(*l));
 	if (!l)
 		return -ENOMEM;
@@ -317,10 +324,6 @@ int famfs_loader_open(const struct famfs_loader_opts *opts,
 	l->max_ileave = opts->max_ileave ? opts->max_ileave : FAMFS_DEF_MAX_ILEAVE;
 	if ((err = famfs_slices_init(&l->simple, l->max_simple)) ||
 	    (err = famfs_slices_init(&l->ileave, l->max_ileave)))
-		goto fail;
-	err = make_pin_dir(l, opts->pin_root ? opts->pin_root : FAMFS_PIN_ROOT,
-			   opts->conn_id);
-	if (err)
 		goto fail;
 	err = load(l, opts);
 	if (err)
@@ -332,6 +335,34 @@ int famfs_loader_open(const struct famfs_loader_opts *opts,
 	return 0;
 fail:
 	famfs_loader_close(l);
+	return err;
+}
+
+int famfs_loader_pin(struct famfs_loader *l, const char *pin_root, unsigned int conn_id)
+{
+	int err;
+
+	if (l->pin_dir[0])
+		return -EALREADY;
+	err = make_pin_dir(l, pin_root ? pin_root : FAMFS_PIN_ROOT, conn_id);
+	if (!err)
+		err = pin_maps(l);
+	if (err)
+		unpin(l);
+	return err;
+}
+
+int famfs_loader_open(const struct famfs_loader_opts *opts,
+		      struct famfs_loader **lp)
+{
+	int err = famfs_loader_load(opts, lp);
+
+	if (!err)
+		err = famfs_loader_pin(*lp, opts->pin_root, opts->conn_id);
+	if (err && *lp) {
+		famfs_loader_close(*lp);
+		*lp = NULL;
+	}
 	return err;
 }
 

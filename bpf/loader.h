@@ -8,6 +8,11 @@
  *   famfs_loader_open()    load, pin under <pin root>/<conn id>/ (a stale
  *                          directory of that name, left by a killed
  *                          server, is removed first); not attached yet
+ *                          = famfs_loader_load() (load only: opts'
+ *                          fuse_fd and sizes, not the connection number)
+ *                          + famfs_loader_pin(), for a caller that loads
+ *                          before its connection exists (the mount loads
+ *                          while the log replays)
  *   famfs_loader_attach()  struct_ops link: the kernel starts calling it;
  *                          only once the connection finished INIT
  *   famfs_loader_close()   detach, unpin, free
@@ -77,6 +82,10 @@ struct famfs_file_extents {
 
 int famfs_loader_open(const struct famfs_loader_opts *opts,
 		      struct famfs_loader **lp);
+int famfs_loader_load(const struct famfs_loader_opts *opts,
+		      struct famfs_loader **lp);
+/* Pin a loaded resolver's maps under <@pin_root (NULL: default)>/<@conn_id>/. */
+int famfs_loader_pin(struct famfs_loader *l, const char *pin_root, unsigned int conn_id);
 int famfs_loader_attach(struct famfs_loader *l);
 void famfs_loader_detach(struct famfs_loader *l);
 bool famfs_loader_attached(const struct famfs_loader *l);

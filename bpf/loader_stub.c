@@ -19,6 +19,20 @@ int famfs_loader_open(const struct famfs_loader_opts *opts,
 	return -EOPNOTSUPP;
 }
 
+int famfs_loader_load(const struct famfs_loader_opts *opts,
+		      struct famfs_loader **lp)
+{
+	return famfs_loader_open(opts, lp);
+}
+
+int famfs_loader_pin(struct famfs_loader *l, const char *pin_root, unsigned int conn_id)
+{
+	(void)l;
+	(void)pin_root;
+	(void)conn_id;
+	return -EOPNOTSUPP;
+}
+
 int famfs_loader_attach(struct famfs_loader *l)
 {
 	(void)l;
