@@ -106,19 +106,25 @@ int fsd_create(struct fs *fs, const struct fsd_config *cfg, struct fsd **out, ch
 	int err;
 
 	if (fs_is_owner(fs) == cfg->read_only)
-		return fbs_fail(msg, msglen, -EINVAL, "%s mount of %s instance",
-				cfg->read_only ? "a read-only" : "an owner",
-				cfg->read_only ? "an owner" : "a read-only");
-	if (cfg->ndevs != fs_ndevs(fs) || cfg->ndevs > FAMFS_MAX_DEVS)
-		return fbs_fail(msg, msglen, -EINVAL, "%u devices given, the file system has %u",
-				cfg->ndevs, fs_ndevs(fs));
-	if (stat(cfg->mountpoint, &st))
-		return fbs_fail(msg, msglen, -errno, "%s: %s", cfg->mountpoint, strerror(errno));
-	if (!S_ISDIR(st.st_mode))
-		return fbs_fail(msg, msglen, -ENOTDIR, "%s: not a directory", cfg->mountpoint);
-	d = calloc(1, sizeof(*d));
-	if (!d)
-		return fbs_fail(msg, msglen, -ENOMEM, "out of memory");
+		err = fbs_fail(msg, msglen, -EINVAL, "%s mount of %s instance",
+			       cfg->read_only ? "a read-only" : "an owner",
+			       cfg->read_only ? "an owner" : "a read-only");
+	else if (cfg->ndevs != fs_ndevs(fs) || cfg->ndevs > FAMFS_MAX_DEVS)
+		err = fbs_fail(msg, msglen, -EINVAL, "%u devices given, the file system has %u",
+			       cfg->ndevs, fs_ndevs(fs));
+	else if (stat(cfg->mountpoint, &st))
+		err = fbs_fail(msg, msglen, -errno, "%s: %s", cfg->mountpoint, strerror(errno));
+	else if (!S_ISDIR(st.st_mode))
+		err = fbs_fail(msg, msglen, -ENOTDIR, "%s: not a directory", cfg->mountpoint);
+	else if (!(d = calloc(1, sizeof(*d))))
+		err = fbs_fail(msg, msglen, -ENOMEM, "out of memory");
+	else
+		err = 0;
+	if (err) {
+		fsd_preload_free(cfg->preload);
+		return err;
+	}
+	d->preload = cfg->preload;
 	d->fs = fs;
 	d->ns = fs_ns(fs);
 	d->ndevs = cfg->ndevs;
@@ -141,7 +147,10 @@ int fsd_create(struct fs *fs, const struct fsd_config *cfg, struct fsd **out, ch
 			goto err_free;
 		}
 	}
-	d->fuse_fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+	/* the preloaded resolver knows this descriptor */
+	d->fuse_fd = d->preload ? fsd_preload_fuse_fd(d->preload) : -1;
+	if (d->fuse_fd < 0)
+		d->fuse_fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
 	if (d->fuse_fd < 0) {
 		err = fbs_fail(msg, msglen, -errno, "/dev/fuse: %s", strerror(errno));
 		goto err_free;
@@ -171,7 +180,8 @@ int fsd_create(struct fs *fs, const struct fsd_config *cfg, struct fsd **out, ch
 	if (err)
 		goto err_umount;
 	/* filled before the first LOOKUP too; attached once INIT is done */
-	err = fsd_bpf_load(d, msg, msglen);
+	err = fsd_bpf_load(d, d->preload, msg, msglen);
+	d->preload = NULL;	/* taken, whatever came of it */
 	if (err)
 		goto err_umount;
 	d->se = fuse_session_new(&args, &fsd_ops, sizeof(fsd_ops), d);
@@ -287,6 +297,7 @@ void fsd_destroy(struct fsd *d)
 	else if (d->fuse_fd >= 0)
 		close(d->fuse_fd);
 	fbs_shim_free(d->shim);
+	fsd_preload_free(d->preload);	/* the mount failed before it was taken */
 	famfs_loader_close(d->bpf);	/* detaches, unpins */
 	for (i = 0; i < FAMFS_MAX_DEVS; i++)
 		if (d->zfd[i] >= 0)

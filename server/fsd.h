@@ -51,7 +51,25 @@ struct fsd_config {
 	unsigned int ndevs;
 	/* a follower: @fs not the owner; mounted MS_RDONLY */
 	bool read_only;
+	/* the resolver loading meanwhile (fsd_preload_start()), or NULL */
+	struct fsd_preload *preload;
 };
+
+/*
+ * Start loading the BPF resolver (@cfg->resolver AUTO or BPF) in a thread
+ * of its own while the caller replays the log (fs_open_replay()): it
+ * takes as long as a replay of tens of thousands of entries, and neither
+ * needs the other.  Sized for @entries files (fs_log_hint(): every entry
+ * may be one).  Opens /dev/fuse: the resolver names the connection by it.
+ * fsd_create() takes it over through cfg->preload (always: also when it
+ * fails), waits for it and reports its failure as it would its own;
+ * fsd_preload_free() waits for it and drops it.  *@out NULL and 0 when
+ * there is nothing to load; a negative errno if it could not start
+ * (fsd_create() then loads itself).
+ */
+struct fsd_preload;
+int fsd_preload_start(const struct fsd_config *cfg, size_t entries, struct fsd_preload **out);
+void fsd_preload_free(struct fsd_preload *p);
 
 /*
  * FSD_IOC_LOGPLAY: "famfs-bpf logplay MNT" asks the daemon of a read-only

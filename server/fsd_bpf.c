@@ -7,6 +7,8 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -96,7 +98,7 @@ void fsd_bpf_unmap(struct fsd *d, __u64 ino)
 }
 
 /*
- * The regular files (@nfiles, to size the maps) and those with extents
+ * The regular files (@nfiles, counted for the log) and those with extents
  * (@ino), before the first LOOKUP.  A file without extents has no entry to
  * write: the maps start empty, and a miss on it goes by upcall, as it
  * would after fsd_bpf_sync().  Skipping them saved 100,000 lookups of
@@ -176,47 +178,164 @@ out:
 	return why;
 }
 
-/*
- * Load the resolver and fill its maps (not attached yet: that needs INIT
- * done).  FSD_RESOLVER_AUTO falls back to upcall with one warning.
- */
-int fsd_bpf_load(struct fsd *d, char *msg, size_t msglen)
+/* Room to grow for @nfiles regular files; a file that finds none later is served by upcall. */
+static __u32 files_room(size_t nfiles)
 {
-	struct famfs_loader_opts lo = { .fuse_fd = d->fuse_fd, .conn_id = d->minor };
+	if (2 * nfiles <= FAMFS_DEF_MAX_FILES)
+		return 0;	/* the default */
+	return 2 * nfiles < (1U << 20) ? 2 * nfiles : 1U << 20;
+}
+
+/*
+ * Loading the resolver (not pinned: the connection has no number yet),
+ * in a thread of its own while the log replays, or in the caller's.
+ */
+struct fsd_preload {
+	int fuse_fd;		/* ours until fsd_create() takes it (-1) */
+	int load_fd;		/* its number, for the thread to read */
+	__u32 max_files;
+	pthread_t th;
+	bool threaded;		/* th runs; joined by preload_wait() */
+	bool done;
+	/* what came of it */
+	struct famfs_loader *bpf;
+	const char *why;	/* the kernel cannot take it (bpf_missing()) */
+	int err;
+};
+
+static void preload_run(struct fsd_preload *p)
+{
+	struct famfs_loader_opts lo = { .fuse_fd = p->load_fd, .max_files = p->max_files };
+
+	p->why = bpf_missing();
+	if (!p->why)
+		p->err = famfs_loader_load(&lo, &p->bpf);
+}
+
+static void *preload_thread(void *arg)
+{
+	preload_run(arg);
+	return NULL;
+}
+
+static void preload_wait(struct fsd_preload *p)
+{
+	if (p->threaded)
+		pthread_join(p->th, NULL);
+	else if (!p->done)
+		preload_run(p);
+	p->threaded = false;
+	p->done = true;
+}
+
+int fsd_preload_start(const struct fsd_config *cfg, size_t entries, struct fsd_preload **out)
+{
+	struct fsd_preload *p;
+	sigset_t all, old;
+
+	*out = NULL;
+	if (cfg->resolver == FSD_RESOLVER_UPCALL || cfg->resolver == FSD_RESOLVER_BUILTIN)
+		return 0;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	/* the resolver names its connection by this fd: the mount's */
+	p->fuse_fd = p->load_fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+	if (p->fuse_fd < 0) {
+		free(p);
+		return -errno;	/* fsd_create() tries again and says why */
+	}
+	/* every log entry may be a file: as many as fsd_bpf_load() would size for */
+	p->max_files = files_room(entries);
+	/* signals stay with the main thread */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	p->threaded = !pthread_create(&p->th, NULL, preload_thread, p);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	/* no thread: fsd_create() loads in its own */
+	*out = p;
+	return 0;
+}
+
+void fsd_preload_free(struct fsd_preload *p)
+{
+	if (!p)
+		return;
+	if (p->threaded)
+		pthread_join(p->th, NULL);
+	famfs_loader_close(p->bpf);
+	if (p->fuse_fd >= 0)
+		close(p->fuse_fd);
+	free(p);
+}
+
+int fsd_preload_fuse_fd(struct fsd_preload *p)
+{
+	int fd = p->fuse_fd;
+
+	p->fuse_fd = -1;
+	return fd;
+}
+
+/*
+ * Take the resolver (loaded while the log replayed, or here if @p is
+ * NULL), pin it and fill its maps (not attached yet: that needs INIT
+ * done).  Frees @p.  FSD_RESOLVER_AUTO falls back to upcall with one
+ * warning.
+ */
+int fsd_bpf_load(struct fsd *d, struct fsd_preload *p, char *msg, size_t msglen)
+{
+	struct fsd_preload own = { .fuse_fd = -1, .load_fd = d->fuse_fd };
 	struct ino_list li = { 0 };
-	const char *why;
+	struct ns_statfs st;
 	size_t i;
 	int err;
 
-	if (d->resolver == FSD_RESOLVER_UPCALL || d->resolver == FSD_RESOLVER_BUILTIN)
-		return 0;
-	why = bpf_missing();
-	if (why) {
-		if (d->resolver == FSD_RESOLVER_BPF)
-			return fbs_fail(msg, msglen, -ENOPKG,
-					"resolver=bpf: cannot load the BPF resolver: %s", why);
-		pr_warn("BPF resolver not loaded (%s): every mapping miss is an upcall", why);
+	if (d->resolver == FSD_RESOLVER_UPCALL || d->resolver == FSD_RESOLVER_BUILTIN) {
+		fsd_preload_free(p);
 		return 0;
 	}
+	if (!p) {
+		ns_statfs(d->ns, &st);
+		own.max_files = files_room(st.files);
+		p = &own;
+	}
+	preload_wait(p);
+	d->bpf = p->bpf;
+	p->bpf = NULL;
+	err = p->err;
+	if (!p->why && !err) {
+		err = famfs_loader_pin(d->bpf, NULL, d->minor);
+		if (err) {
+			famfs_loader_close(d->bpf);
+			d->bpf = NULL;
+		}
+	}
+	if (p->why) {
+		if (d->resolver == FSD_RESOLVER_BPF)
+			err = fbs_fail(msg, msglen, -ENOPKG,
+				       "resolver=bpf: cannot load the BPF resolver: %s", p->why);
+		else
+			pr_warn("BPF resolver not loaded (%s): every mapping miss is an upcall",
+				p->why);
+	} else if (err) {
+		if (d->resolver == FSD_RESOLVER_BPF)
+			err = fbs_fail(msg, msglen, -ENOPKG,
+				       "resolver=bpf: cannot load the BPF resolver: %s",
+				       strerror(-err));
+		else
+			pr_warn("BPF resolver not loaded (%s): every mapping miss is an upcall",
+				strerror(-err));
+	}
+	if (p != &own)
+		fsd_preload_free(p);
+	if (!d->bpf)
+		return d->resolver == FSD_RESOLVER_BPF ? err : 0;
+
 	err = ns_foreach_inode(d->ns, collect_file, &li);
 	if (err) {
 		free(li.ino);
 		return fbs_fail(msg, msglen, err, "listing the files: %s", strerror(-err));
-	}
-	/* room to grow; a file that finds none later is served by upcall */
-	if (2 * li.nfiles > FAMFS_DEF_MAX_FILES)
-		lo.max_files = 2 * li.nfiles < (1U << 20) ? 2 * li.nfiles : 1U << 20;
-	err = famfs_loader_open(&lo, &d->bpf);
-	if (err) {
-		free(li.ino);
-		d->bpf = NULL;
-		if (d->resolver == FSD_RESOLVER_BPF)
-			return fbs_fail(msg, msglen, -ENOPKG,
-					"resolver=bpf: cannot load the BPF resolver: %s",
-					strerror(-err));
-		pr_warn("BPF resolver not loaded (%s): every mapping miss is an upcall",
-			strerror(-err));
-		return 0;
 	}
 	for (i = 0; i < li.n; i++)
 		fsd_bpf_sync(d, li.ino[i]);

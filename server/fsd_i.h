@@ -78,6 +78,7 @@ struct fsd {
 	bool zero_failed;	/* fresh space may hold old bytes: map nothing */
 	enum fsd_resolver resolver;
 	struct famfs_loader *bpf;	/* NULL: every miss is an upcall */
+	struct fsd_preload *preload;	/* until fsd_bpf_load() takes it */
 	char msg[256];		/* why fsd_run()'s @ready got an error */
 	void (*ready)(void *ctx, int err);
 	void *ready_ctx;
@@ -127,9 +128,11 @@ void fsd_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, of
 		      struct fuse_file_info *fi);
 
 /* fsd_bpf.c; sync and unmap with @space held exclusively */
+/* @p's /dev/fuse descriptor, now the caller's (-1: none) */
+int fsd_preload_fuse_fd(struct fsd_preload *p);
 void fsd_bpf_sync(struct fsd *d, __u64 ino);
 void fsd_bpf_unmap(struct fsd *d, __u64 ino);
-int fsd_bpf_load(struct fsd *d, char *msg, size_t msglen);
+int fsd_bpf_load(struct fsd *d, struct fsd_preload *p, char *msg, size_t msglen);
 int fsd_bpf_attach(struct fsd *d);
 
 /* fsd_ops.c */
