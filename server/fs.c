@@ -1539,7 +1539,7 @@ int fs_punch(struct fs *fs, __u64 ino, __u64 off, __u64 len, __u64 *cut_off, __u
 	/* whole stripes of an interleaved extent, counted from its start (ns's rule) */
 	for (i = 0; i < fs->lay.nileave; i++) {
 		const struct fmap_ileave_ext *ie = &fs->lay.ileave[i];
-		__u64 stripe = (1ULL << ie->strip_shift) << ie->chunk_shift;
+		__u64 stripe = (__u64)ie->nstrips << ie->chunk_shift;
 		__u64 ie_end = ie->file_off + ie->len;
 
 		if (cs > ie->file_off && cs < ie_end)

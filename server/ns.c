@@ -1088,7 +1088,7 @@ static int prepare_link(struct ns *ns, const struct famfs_mlog_entry *e, struct 
 				(unsigned long long)e->link.ino, p->inode->nlink);
 	if (htab_reserve(&ns->names, 1) || dir_reserve(&p->dir->dir))
 		return fbs_fail(msg, msglen, -ENOMEM, "out of memory");
-	p->new_name = dentry_alloc(e->link.parent, e->name, e->link.ino);
+	p->new_name = dentry_alloc(ns, e->link.parent, e->name, e->link.ino);
 	if (!p->new_name)
 		return fbs_fail(msg, msglen, -ENOMEM, "out of memory");
 	return 0;
