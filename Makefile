@@ -410,6 +410,8 @@ check: $(DEPS_STAMP)
 	$(Q)$(MAKE) --no-print-directory unit T='$(T)' || \
 		echo "not ok 1 unit tests build # make unit failed" > $(RESULTS)/unit-build.tap
 	$(Q)$(MAKE) --no-print-directory all || echo "not ok 1 build # make all failed" > $(RESULTS)/build.tap
+	$(Q)$(MAKE) --no-print-directory build-bench || \
+		echo "not ok 1 bench build # make build-bench failed" > $(RESULTS)/bench-build.tap
 	$(Q)[ -f $(RESULTS)/build.tap ] || $(MAKE) --no-print-directory vmtest T='$(T)' || \
 		[ -f $(RESULTS)/vm/kernel.tap ] || \
 		echo "not ok 1 vmtest # make vmtest failed before the guest ran" > $(RESULTS)/vmtest.tap
