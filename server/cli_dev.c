@@ -35,18 +35,7 @@ void *cli_buf_alloc(size_t len)
 /* fsdax namespaces say so in sysfs; anything else is an ordinary block device. */
 static __u32 blk_kind(dev_t rdev)
 {
-	char path[96], c = '0';
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/queue/dax", major(rdev),
-		 minor(rdev));
-	f = fopen(path, "r");
-	if (f) {
-		if (fread(&c, 1, 1, f) != 1)
-			c = '0';
-		fclose(f);
-	}
-	return c == '1' ? FAMFS_DEV_DAX : FAMFS_DEV_BLOCK;
+	return dev_blk_dax(rdev) == 1 ? FAMFS_DEV_DAX : FAMFS_DEV_BLOCK;
 }
 
 int cli_dev_open(struct cli_dev *d, const char *path, bool write)
