@@ -1092,6 +1092,27 @@ static void new_space_undo(struct fs *fs, struct new_space *got)
 	got->nileave_new = 0;
 }
 
+/*
+ * Journal and apply what fill_holes() took for @ino; on failure it goes
+ * back to the allocator.  Nothing taken: nothing to do.
+ */
+static int new_space_commit(struct fs *fs, __u64 ino, struct new_space *got)
+{
+	int err;
+
+	if (!got->nsimple && !got->nileave)
+		return 0;
+	err = ns_alloc(fs->ns, &fs->journal, ino, got->simple, got->nsimple, got->ileave,
+		       got->nileave);
+	if (err) {
+		new_space_undo(fs, got);
+		if (err != fs->journal_err)
+			fail(err, "ino %llu: the namespace refused the new extents: %s",
+			     (unsigned long long)ino, strerror(-err));
+	}
+	return err;
+}
+
 /* The simple extent ending at @off: the last new one, or one of the file's. */
 static const struct fmap_simple_ext *simple_before(const struct ns_layout *l,
 						   const struct new_space *got, __u64 off)
@@ -1364,16 +1385,9 @@ int fs_alloc_for_write(struct fs *fs, __u64 ino, __u64 off, __u64 len, struct fs
 		goto out;
 	}
 	if (got.nsimple || got.nileave) {
-		err = ns_alloc(fs->ns, &fs->journal, ino, got.simple, got.nsimple, got.ileave,
-			       got.nileave);
-		if (err) {
-			new_space_undo(fs, &got);
-			if (err != fs->journal_err)
-				fail(err, "ino %llu: the namespace refused the new extents: %s",
-				     (unsigned long long)ino, strerror(-err));
-			goto out;
-		}
-		err = load_layout(fs, ino);
+		err = new_space_commit(fs, ino, &got);
+		if (!err)
+			err = load_layout(fs, ino);
 		if (err)
 			goto out;
 	}
@@ -1475,17 +1489,9 @@ int fs_fallocate(struct fs *fs, __u64 ino, __u64 off, __u64 len, unsigned int fl
 		new_space_undo(fs, &got);
 		goto out;
 	}
-	if (got.nsimple || got.nileave) {
-		err = ns_alloc(fs->ns, &fs->journal, ino, got.simple, got.nsimple, got.ileave,
-			       got.nileave);
-		if (err) {
-			new_space_undo(fs, &got);
-			if (err != fs->journal_err)
-				fail(err, "ino %llu: the namespace refused the new extents: %s",
-				     (unsigned long long)ino, strerror(-err));
-			goto out;
-		}
-	}
+	err = new_space_commit(fs, ino, &got);
+	if (err)
+		goto out;
 	/* space first: a crash between leaves it past EOF, never a size it lacks */
 	if (grow) {
 		sa.size = off + len;

@@ -742,6 +742,14 @@ static int rd_string(struct rd *r, char *dst, size_t n, const char *what,
 	return 0;
 }
 
+/* A name of @len bytes on the media (1 to FAMFS_NAME_MAX), into @dst */
+static int rd_name(struct rd *r, __u16 len, char *dst, char *msg, size_t msglen)
+{
+	if (!len || len > FAMFS_NAME_MAX)
+		return fbs_fail(msg, msglen, -EINVAL, "name length %u", len);
+	return rd_string(r, dst, len, "name", msg, msglen);
+}
+
 static struct famfs_mlog_time time_from_media(const struct famfs_log_time *m)
 {
 	struct famfs_mlog_time t = {
@@ -848,15 +856,11 @@ static int rd_payload(struct rd *r, struct famfs_mlog_entry *e, char *msg, size_
 	case FAMFS_LOG_CREATE:
 	case FAMFS_LOG_SYMLINK: {
 		struct famfs_log_mknod m;
-		__u16 name_len;
 
 		if (!rd_take(r, &m, sizeof(m)))
 			break;
 		if (m.pad || m.time.pad)
 			return fbs_fail(msg, msglen, -EINVAL, "padding not zero");
-		name_len = le16toh(m.name_len);
-		if (!name_len || name_len > FAMFS_NAME_MAX)
-			return fbs_fail(msg, msglen, -EINVAL, "name length %u", name_len);
 		e->mknod.parent = le64toh(m.parent);
 		e->mknod.ino = le64toh(m.ino);
 		e->mknod.size = le64toh(m.size);
@@ -864,7 +868,7 @@ static int rd_payload(struct rd *r, struct famfs_mlog_entry *e, char *msg, size_
 		e->mknod.mode = le32toh(m.mode);
 		e->mknod.uid = le32toh(m.uid);
 		e->mknod.gid = le32toh(m.gid);
-		ret = rd_string(r, e->name, name_len, "name", msg, msglen);
+		ret = rd_name(r, le16toh(m.name_len), e->name, msg, msglen);
 		if (ret)
 			return ret;
 		if (!rd_pad(r))
@@ -947,19 +951,15 @@ static int rd_payload(struct rd *r, struct famfs_mlog_entry *e, char *msg, size_
 	}
 	case FAMFS_LOG_DELETE: {
 		struct famfs_log_delete m;
-		__u16 name_len;
 
 		if (!rd_take(r, &m, sizeof(m)))
 			break;
 		if (m.pad)
 			return fbs_fail(msg, msglen, -EINVAL, "padding not zero");
-		name_len = le16toh(m.name_len);
-		if (!name_len || name_len > FAMFS_NAME_MAX)
-			return fbs_fail(msg, msglen, -EINVAL, "name length %u", name_len);
 		e->del.parent = le64toh(m.parent);
 		e->del.ino = le64toh(m.ino);
 		e->del.flags = le32toh(m.flags);
-		ret = rd_string(r, e->name, name_len, "name", msg, msglen);
+		ret = rd_name(r, le16toh(m.name_len), e->name, msg, msglen);
 		if (ret)
 			return ret;
 		if (!rd_pad(r))
@@ -994,18 +994,14 @@ static int rd_payload(struct rd *r, struct famfs_mlog_entry *e, char *msg, size_
 	}
 	case FAMFS_LOG_LINK: {
 		struct famfs_log_link m;
-		__u16 name_len;
 
 		if (!rd_take(r, &m, sizeof(m)))
 			break;
 		if (!all_zero(m.pad, sizeof(m.pad)))
 			return fbs_fail(msg, msglen, -EINVAL, "padding not zero");
-		name_len = le16toh(m.name_len);
-		if (!name_len || name_len > FAMFS_NAME_MAX)
-			return fbs_fail(msg, msglen, -EINVAL, "name length %u", name_len);
 		e->link.parent = le64toh(m.parent);
 		e->link.ino = le64toh(m.ino);
-		ret = rd_string(r, e->name, name_len, "name", msg, msglen);
+		ret = rd_name(r, le16toh(m.name_len), e->name, msg, msglen);
 		if (ret)
 			return ret;
 		if (!rd_pad(r))
