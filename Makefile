@@ -358,16 +358,40 @@ T ?=
 VM_FILTER := $(foreach t,$(T),-t '$(t)')
 unit_selected = $(if $(T),$(filter $(foreach t,$(T),$(ST_OUT)/unit/$(firstword $(subst /, ,$(t))) $(ST_OUT)/unit/test_$(firstword $(subst /, ,$(t)))),$(UNIT_BINS)),$(UNIT_BINS))
 
+# The debug kernel runs the kernel-path subset (selftests/debug.tests),
+# unless T names tests.
+DEBUG_TESTS := $(shell grep -Ev '^[[:space:]]*(\#|$$)' $(TOP)/selftests/debug.tests)
+VM_FILTER_DEBUG := $(if $(T),$(VM_FILTER),$(foreach t,$(DEBUG_TESTS),-t '$(t)'))
+# Extra kernel command line of the debug guest: room for an early splat.
+DEBUG_APPEND := log_buf_len=16M
+
+# make check's time: one deadline for the whole run (CHECK_MINUTES from its
+# start, apt and kernel builds included); each stage's limits come from
+# what is left (selftests/budget.sh).  Outside check there is none.
+CHECK_MINUTES ?= 70
+BUDGET := $(TOP)/selftests/budget.sh
+# Each unit binary's own limit (capped by the deadline in check).
+UNIT_TIMEOUT ?= 300
+
 .PHONY: unit
 unit: tools
 	$(Q)$(MAKE) -s --no-print-directory build-unit
 	$(Q)mkdir -p $(RESULTS)
 	$(Q)rm -f $(RESULTS)/unit-*.tap
 	$(Q)for t in $(unit_selected); do \
-		echo "# host: $$(basename $$t)"; \
-		CMOCKA_MESSAGE_OUTPUT=TAP $$t > $(RESULTS)/unit-$$(basename $$t).tap 2>&1; \
-		rc=$$?; cat $(RESULTS)/unit-$$(basename $$t).tap; \
-		[ $$rc = 0 ] || [ $$rc -lt 128 ] || echo "not ok - $$(basename $$t) crashed ($$rc)" >> $(RESULTS)/unit-$$(basename $$t).tap; \
+		name=$$(basename $$t); tap=$(RESULTS)/unit-$$name.tap; \
+		echo "# host: $$name"; \
+		lim=$$($(BUDGET) cap $(UNIT_TIMEOUT)); \
+		if [ "$$lim" -le 0 ]; then \
+			echo "not ok - $$name # not run: make check's deadline" > $$tap; cat $$tap; continue; \
+		fi; \
+		CMOCKA_MESSAGE_OUTPUT=TAP timeout -k 5 $$lim $$t > $$tap 2>&1; \
+		rc=$$?; cat $$tap; \
+		if [ $$rc = 124 ] || [ $$rc = 137 ]; then \
+			echo "not ok - $$name timed out after $$lim s" >> $$tap; \
+		elif [ $$rc -ge 128 ]; then \
+			echo "not ok - $$name crashed ($$rc)" >> $$tap; \
+		fi; \
 	done; true
 
 # The UAPI header userspace builds against must be the one in the series.
@@ -382,47 +406,76 @@ uapi-check: kernel-tree
 
 # Fail when a guest test or a verdict (guest finished, kernel log clean)
 # failed, so that "make vmtest" alone says so; check keeps going past it
-# and lets its summary count the TAP.
-.PHONY: vmtest vmtest-debug
+# and lets its summary count the TAP.  VMTEST_LIMIT bounds the whole guest
+# (check sets it from its deadline).
+.PHONY: vmtest vmtest-debug run-vmtest run-vmtest-debug
 vmtest: all
-	$(Q)VNG=$(VNG) $(TOP)/selftests/vmtest.sh -k $(KOUT)/arch/x86/boot/bzImage \
-		-p $(TEST_PROGS) -o $(RESULTS)/vm $(VM_FILTER)
+	$(Q)$(MAKE) --no-print-directory run-vmtest
 
 vmtest-debug: all kernel-debug
-	$(Q)VNG=$(VNG) $(TOP)/selftests/vmtest.sh -k $(KOUT_DEBUG)/arch/x86/boot/bzImage \
-		-p $(TEST_PROGS) -o $(RESULTS)/vm-debug -T 1200 $(VM_FILTER)
+	$(Q)$(MAKE) --no-print-directory run-vmtest-debug
+
+run-vmtest:
+	$(Q)VNG=$(VNG) $(TOP)/selftests/vmtest.sh -k $(KOUT)/arch/x86/boot/bzImage \
+		-p $(TEST_PROGS) -o $(RESULTS)/vm $(if $(VMTEST_LIMIT),-L $(VMTEST_LIMIT)) $(VM_FILTER)
+
+run-vmtest-debug:
+	$(Q)VNG=$(VNG) VMTEST_MARGIN=$${VMTEST_MARGIN:-240} $(TOP)/selftests/vmtest.sh -k $(KOUT_DEBUG)/arch/x86/boot/bzImage \
+		-p $(TEST_PROGS) -o $(RESULTS)/vm-debug -T 1200 -a '$(DEBUG_APPEND)' \
+		$(if $(VMTEST_LIMIT),-L $(VMTEST_LIMIT)) $(VM_FILTER_DEBUG)
 
 # Two guests, one memory: an owner and a read-only follower on one NVDIMM
 # backed by one host file (selftests/twohost.sh); TAP in twohost/twohost.tap.
 # The guests run the host's ndctl (in DEB_PACKAGES).  check runs it unless
 # T names tests and none of them is "twohost".
-.PHONY: vmtest-twohost
+.PHONY: vmtest-twohost run-vmtest-twohost
 vmtest-twohost: all
+	$(Q)$(MAKE) --no-print-directory run-vmtest-twohost
+
+run-vmtest-twohost:
 	$(Q)VNG=$(VNG) $(TOP)/selftests/twohost.sh -k $(KOUT)/arch/x86/boot/bzImage \
 		-b $(O) -o $(RESULTS)/twohost
 
 # check: everything, then one summary line; fails if anything failed.
-.PHONY: check
-check: $(DEPS_STAMP)
+# The deadline starts before apt, so check's own set-up counts too.
+.PHONY: check check-stages
+check:
 	$(Q)rm -rf $(RESULTS) && mkdir -p $(RESULTS)
-	$(Q)$(MAKE) --no-print-directory uapi-check || \
+	$(Q)$(MAKE) --no-print-directory check-stages \
+		CHECK_DEADLINE=$$(( $$(date +%s) + $(CHECK_MINUTES) * 60 ))
+
+# Builds first, both kernels, so that the guests then share what is left by
+# weight: test kernel 4, two hosts 1, debug kernel 5 (the slowest); what a
+# stage does not use goes to the stages after it.
+check-stages:
+	$(Q)$(BUDGET) run $(MAKE) --no-print-directory deps || \
+		echo "not ok 1 set-up # make deps failed" > $(RESULTS)/deps.tap
+	$(Q)$(BUDGET) run $(MAKE) --no-print-directory uapi-check || \
 		echo "not ok 1 kernel tree # make uapi-check failed" > $(RESULTS)/tree.tap
-	$(Q)$(MAKE) --no-print-directory unit T='$(T)' || \
+	$(Q)$(BUDGET) run $(MAKE) --no-print-directory unit T='$(T)' || \
 		echo "not ok 1 unit tests build # make unit failed" > $(RESULTS)/unit-build.tap
-	$(Q)$(MAKE) --no-print-directory all || echo "not ok 1 build # make all failed" > $(RESULTS)/build.tap
-	$(Q)$(MAKE) --no-print-directory build-bench || \
+	$(Q)$(BUDGET) run $(MAKE) --no-print-directory all || \
+		echo "not ok 1 build # make all failed" > $(RESULTS)/build.tap
+	$(Q)$(BUDGET) run $(MAKE) --no-print-directory build-bench || \
 		echo "not ok 1 bench build # make build-bench failed" > $(RESULTS)/bench-build.tap
-	$(Q)[ -f $(RESULTS)/build.tap ] || $(MAKE) --no-print-directory vmtest T='$(T)' || \
+	$(Q)[ "$(CHECK_DEBUG)" != 1 ] || [ -f $(RESULTS)/build.tap ] || \
+		$(BUDGET) run $(MAKE) --no-print-directory kernel-debug || \
+		echo "not ok 1 debug kernel build # make kernel-debug failed" > $(RESULTS)/build-debug.tap
+	$(Q)[ -f $(RESULTS)/build.tap ] || \
+		$(MAKE) --no-print-directory run-vmtest T='$(T)' \
+			VMTEST_LIMIT=$$($(BUDGET) share 4 $(if $(filter 1,$(CHECK_DEBUG)),10,5)) || \
 		[ -f $(RESULTS)/vm/kernel.tap ] || \
 		echo "not ok 1 vmtest # make vmtest failed before the guest ran" > $(RESULTS)/vmtest.tap
 	$(Q)[ -f $(RESULTS)/build.tap ] || { [ -n '$(T)' ] && ! echo '$(T)' | grep -qw twohost; } || \
-		$(MAKE) --no-print-directory vmtest-twohost || \
+		TWOHOST_LIMIT=$$($(BUDGET) share 1 $(if $(filter 1,$(CHECK_DEBUG)),6,1)) \
+		$(MAKE) --no-print-directory run-vmtest-twohost || \
 		[ -f $(RESULTS)/twohost/twohost.tap ] || \
 		echo "not ok 1 twohost # make vmtest-twohost failed before the guests ran" > $(RESULTS)/twohost.tap
-	$(Q)[ -f $(RESULTS)/build.tap ] || [ "$(CHECK_DEBUG)" != 1 ] || \
-		$(MAKE) --no-print-directory vmtest-debug T='$(T)' || \
+	$(Q)[ -f $(RESULTS)/build.tap ] || [ "$(CHECK_DEBUG)" != 1 ] || [ -f $(RESULTS)/build-debug.tap ] || \
+		$(MAKE) --no-print-directory run-vmtest-debug T='$(T)' VMTEST_LIMIT=$$($(BUDGET) left) || \
 		[ -f $(RESULTS)/vm-debug/kernel.tap ] || \
-		echo "not ok 1 debug kernel build # make vmtest-debug failed before the guest ran" > $(RESULTS)/build-debug.tap
+		echo "not ok 1 debug kernel guest # make vmtest-debug failed before the guest ran" > $(RESULTS)/vmtest-debug.tap
+	$(Q)echo "# make check: $$(( ($$(date +%s) - $(CHECK_DEADLINE) + $(CHECK_MINUTES) * 60) / 60 )) min of its $(CHECK_MINUTES)"
 	$(Q)$(TOP)/selftests/summary.sh $(RESULTS)
 
 # --------------------------------------------------------------------------
@@ -552,7 +605,8 @@ help:
 	@echo '                  upcall resolution; table, results.json, scaling.svg in $(BENCH_OUT)'
 	@echo '  check           build everything, run host and guest tests, print'
 	@echo '                  "N passed, N failed, N skipped"; T=PATTERN selects tests,'
-	@echo '                  CHECK_DEBUG=0 skips the debug-kernel run'
+	@echo '                  CHECK_DEBUG=0 skips the debug-kernel run, CHECK_MINUTES=70'
+	@echo '                  is the deadline of the whole run (apt and builds included)'
 	@echo '  all             kernel, tools, bpf, server, selftests'
 	@echo '  deps            apt-get packages, virtme-ng $(VNG_VERSION) in $(VENV)'
 	@echo '  kernel          the test kernel ($(KOUT)), incremental'

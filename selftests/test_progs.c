@@ -7,11 +7,15 @@
  * that test's failure and the run goes on.  The child reports one result per
  * subtest to the parent over a pipe; the parent owns the TAP numbering.
  *
- *   test_progs [-l] [-T SECONDS] [-t PATTERN]...
+ *   test_progs [-l] [-T SECONDS] [-B SECONDS] [-t PATTERN]...
  *
  * -t selects tests by fnmatch(3) pattern on "test" or "test/subtest";
- * -l lists the tests; -T sets the per-test timeout (default 600 s, generous
- * because the debug kernel under TCG is slow).
+ * -l lists the selected tests; -T sets the per-test timeout (default 600 s,
+ * generous because the debug kernel under TCG is slow); -B is the budget of
+ * the whole run (make check's deadline, less the guest's boot): no test runs
+ * past it, and each selected test that could not start in it is one
+ * "not ok ... # not run" line, so a short budget fails the run visibly
+ * instead of losing its summary.
  *
  * After each test a comment "# time NAME: 12.3 s" gives its wall-clock time
  * (summary.sh lists the slowest).
@@ -234,24 +238,34 @@ static double now_s(void)
 
 static void usage(const char *prog)
 {
-	fprintf(stderr, "usage: %s [-l] [-T SECONDS] [-t PATTERN]...\n", prog);
+	fprintf(stderr, "usage: %s [-l] [-T SECONDS] [-B SECONDS] [-t PATTERN]...\n",
+		prog);
 	exit(2);
 }
 
+/* Below this many seconds of budget a test is not started at all. */
+#define MIN_TEST_BUDGET_S 5
+
 int main(int argc, char **argv)
 {
-	int timeout_s = 600, nr = 0, nr_fail = 0, opt;
+	int timeout_s = 600, budget_s = 0, nr = 0, nr_fail = 0, opt;
+	bool list = false;
+	double run_end = 0;
 	size_t i;
 
-	while ((opt = getopt(argc, argv, "lT:t:")) != -1) {
+	while ((opt = getopt(argc, argv, "lT:B:t:")) != -1) {
 		switch (opt) {
 		case 'l':
-			for (i = 0; i < sizeof(prog_tests) / sizeof(prog_tests[0]); i++)
-				printf("%s\n", prog_tests[i].name);
-			return 0;
+			list = true;
+			break;
 		case 'T':
 			timeout_s = atoi(optarg);
 			if (timeout_s <= 0)
+				usage(argv[0]);
+			break;
+		case 'B':
+			budget_s = atoi(optarg);
+			if (budget_s <= 0)
 				usage(argv[0]);
 			break;
 		case 't':
@@ -263,17 +277,39 @@ int main(int argc, char **argv)
 			usage(argv[0]);
 		}
 	}
+	if (list) {
+		for (i = 0; i < sizeof(prog_tests) / sizeof(prog_tests[0]); i++)
+			if (selected(prog_tests[i].name, NULL))
+				printf("%s\n", prog_tests[i].name);
+		return 0;
+	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	printf("TAP version 13\n");
+	if (budget_s) {
+		run_end = now_s() + budget_s;
+		printf("# run budget %d s\n", budget_s);
+	}
 
 	for (i = 0; i < sizeof(prog_tests) / sizeof(prog_tests[0]); i++) {
 		const struct prog_test *t = &prog_tests[i];
-		int pipefd[2];
+		int pipefd[2], limit_s = timeout_s;
 		double start;
 		pid_t pid;
 
 		if (!selected(t->name, NULL))
 			continue;
+		if (budget_s) {
+			int left = (int)(run_end - now_s());
+
+			if (left < MIN_TEST_BUDGET_S) {
+				printf("not ok %d %s # not run: the run's budget of %d s is spent\n",
+				       ++nr, t->name, budget_s);
+				nr_fail++;
+				continue;
+			}
+			if (left < limit_s)
+				limit_s = left;
+		}
 		if (pipe(pipefd)) {
 			perror("pipe");
 			return 1;
@@ -294,7 +330,7 @@ int main(int argc, char **argv)
 		}
 		setpgid(pid, pid);
 		close(pipefd[1]);
-		collect(pipefd[0], pid, t->name, timeout_s, &nr, &nr_fail);
+		collect(pipefd[0], pid, t->name, limit_s, &nr, &nr_fail);
 		close(pipefd[0]);
 		printf("# time %s: %.1f s\n", t->name, now_s() - start);
 		fflush(stdout);

@@ -4,6 +4,7 @@
 # vmtest.sh: boot a kernel under virtme-ng and run the in-guest tests there.
 #
 #   vmtest.sh -k BZIMAGE -p TEST_PROGS -o OUTDIR [-t PATTERN]... [-T SECONDS]
+#             [-L SECONDS] [-a APPEND]
 #
 # The guest gets three 1 GiB pmem regions in fsdax mode (memmap=SIZE!START,
 # kept above 4G: lower starts overlap the PCI hole) and one 256 MiB
@@ -13,24 +14,34 @@
 # WARN/BUG/lockdep/KASAN/kmemleak report, and adds that verdict to
 # kernel.tap.
 #
+# Time: -T bounds each test (default 600 s); -L bounds the whole guest, boot
+# to kernel log (default VMTEST_LIMIT, or -T + 900 s).  test_progs gets -L
+# less VMTEST_MARGIN (default 120 s: boot, kmemleak scan, log) as its run
+# budget, so it ends its TAP itself.  If the guest still does not finish,
+# every selected test that did not finish counts as one failure in
+# kernel.tap: a short budget never turns into a missing result.
+# -a adds to the guest's kernel command line.
+#
 # Acceleration: TCG by default, because the nested KVM on the development
 # machines cannot run a kernel (see ENVIRONMENT.md).  VMTEST_KVM=1 uses KVM.
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
-kernel= out= filters=() timeout_s=600
+kernel= out= filters=() timeout_s=600 limit_s= append_extra=
 test_progs=$top/build/selftests/test_progs
 vng=${VNG:-$top/build/venv/bin/vng}
 
-usage() { echo "usage: $0 -k BZIMAGE -p TEST_PROGS -o OUTDIR [-t PATTERN]... [-T SECONDS]" >&2; exit 2; }
-while getopts "k:p:o:t:T:" opt; do
+usage() { echo "usage: $0 -k BZIMAGE -p TEST_PROGS -o OUTDIR [-t PATTERN]... [-T SECONDS] [-L SECONDS] [-a APPEND]" >&2; exit 2; }
+while getopts "k:p:o:t:T:L:a:" opt; do
 	case $opt in
 	k) kernel=$OPTARG ;;
 	p) test_progs=$OPTARG ;;
 	o) out=$OPTARG ;;
 	t) filters+=(-t "$OPTARG") ;;
 	T) timeout_s=$OPTARG ;;
+	L) limit_s=$OPTARG ;;
+	a) append_extra=$OPTARG ;;
 	*) usage ;;
 	esac
 done
@@ -44,7 +55,7 @@ test_progs=$(realpath "$test_progs")
 PATH=$(dirname "$vng"):$PATH
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
-rm -f "$out/guest.tap" "$out/dmesg.txt" "$out/guest.rc" "$out/kernel.tap"
+rm -f "$out/guest.tap" "$out/dmesg.txt" "$out/guest.rc" "$out/kernel.tap" "$out/kmemleak.txt"
 
 # The disk for the block-device tests: fresh contents every run.
 rm -f "$out/disk0.img"
@@ -56,16 +67,33 @@ accel=(--disable-kvm)
 # A whole-run bound: a guest that hangs must not hang the build (nor CI,
 # which has 90 minutes for everything).  Not --foreground: on expiry the
 # whole process group goes, QEMU included, not only vng.
-guest_limit=${VMTEST_LIMIT:-$((timeout_s + 900))}
+guest_limit=${limit_s:-${VMTEST_LIMIT:-$((timeout_s + 900))}}
+margin=${VMTEST_MARGIN:-120}
+budget=$((guest_limit - margin))
+if [ "$budget" -lt 30 ]; then
+	# Not worth a boot: every selected test fails as not run.
+	{
+		echo "TAP version 13"
+		n=0
+		for t in $("$test_progs" -l "${filters[@]}"); do
+			n=$((n + 1))
+			echo "not ok $n $t # not run: ${guest_limit}s left for this guest, less than its boot"
+		done
+		echo "1..$n"
+	} > "$out/kernel.tap"
+	cat "$out/kernel.tap"
+	exit 1
+fi
+echo "# guest limit ${guest_limit}s, test budget ${budget}s"
 # no5lvl: TCG's "-cpu max" has LA57, and under 5-level paging a KASAN
 # kernel reports a false wild-memory-access if an interrupt lands while
 # identify_cpu() has the boot CPU's feature bits cleared (KASAN then
 # assumes 4-level address ranges): rare, but it fails the log scan.
 timeout -k 10 "$guest_limit" \
 	"$vng" --run "$kernel" "${accel[@]}" --cpus 2 --memory 8G \
-	--append "no5lvl memmap=1G!4G memmap=1G!5G memmap=1G!6G" \
+	--append "no5lvl memmap=1G!4G memmap=1G!5G memmap=1G!6G${append_extra:+ $append_extra}" \
 	--disk "$out/disk0.img" --rwdir "$out" -- \
-	"$here/guest-run.sh" "$out" "$test_progs" -T "$timeout_s" "${filters[@]}" \
+	"$here/guest-run.sh" "$out" "$test_progs" -T "$timeout_s" -B "$budget" "${filters[@]}" \
 	< /dev/null
 vng_rc=$?
 
@@ -80,8 +108,17 @@ vng_rc=$?
 		echo "not ok $n guest finished # test_progs exited $(cat "$out/guest.rc") without completing its TAP"
 		fail=1
 	else
-		echo "not ok $n guest finished # vng exited $vng_rc without results: crash, hang or boot failure"
+		echo "not ok $n guest finished # vng exited $vng_rc without results: crash, hang, boot failure or the ${guest_limit}s limit"
 		fail=1
+	fi
+	# A guest that did not finish: the tests it never finished fail here,
+	# one line each, so the summary counts them.
+	if ! grep -Eq '^1\.\.[0-9]+' "$out/guest.tap" 2>/dev/null; then
+		for t in $("$test_progs" -l "${filters[@]}"); do
+			grep -q "^# time $t:" "$out/guest.tap" 2>/dev/null && continue
+			n=$((n + 1))
+			echo "not ok $n $t # did not finish: the guest stopped first"
+		done
 	fi
 	n=$((n + 1))
 	pattern='WARNING:|BUG:|Oops|general protection fault|KASAN|UBSAN|kernel BUG|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|unreferenced object|Kernel panic|INFO: task .* blocked|rcu_sched self-detected stall|sleeping function called from invalid context'
