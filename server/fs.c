@@ -600,8 +600,8 @@ static int replay(struct fs *fs, char *msg, size_t msglen)
 		err = log_sync(fs, fs->w.off, fs->w.len);
 		if (err)
 			return fbs_fail(msg, msglen, err, "metadata log: msync: %s", strerror(-err));
-		pr_info("metadata log: discarded a torn append at offset %llu",
-			(unsigned long long)fs->w.off);
+		pr_info("metadata log: discarded a torn append at offset %llu (zeroed up to the log's end): %s",
+			(unsigned long long)fs->w.off, res.msg);
 	}
 	fs->journal = (struct ns_journal){ .append = journal_append, .ctx = fs };
 	return 0;

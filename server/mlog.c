@@ -542,9 +542,19 @@ static void wr_extents(struct wr *w, const struct famfs_mlog_entry *e)
 	}
 }
 
+/* bytes this thread's log checks ran through crc32c(): famfs_mlog_crc_bytes() */
+static _Thread_local __u64 crc_bytes;
+
+__u64 famfs_mlog_crc_bytes(void)
+{
+	return crc_bytes;
+}
+
 static __u32 entry_crc(const __u8 *uuid, const unsigned char *entry, size_t len)
 {
 	__u32 crc = crc32c(0, uuid, FAMFS_UUID_SIZE);
+
+	crc_bytes += FAMFS_UUID_SIZE + len - (HDR_SIZE - HDR_CRC_LEN);
 
 	crc = crc32c(crc, entry, HDR_CRC_LEN);
 	return crc32c(crc, entry + HDR_SIZE, len - HDR_SIZE);
@@ -1117,30 +1127,115 @@ static size_t last_nonzero(const unsigned char *p, size_t from, size_t len)
 }
 
 /*
+ * CRC32C arithmetic (zlib's crc32_combine(), with the Castagnoli
+ * polynomial): a CRC is a polynomial over GF(2) modulo P, reflected, so
+ * x^0 is bit 31.  For byte strings A and B,
+ *
+ *	crc(A || B) = crc(A) * x^(8 |B|) + crc(B)	(mod P),
+ *
+ * whatever the pre- and post-inversion, which cancel.
+ */
+#define CRC32C_POLY	0x82f63b78U
+
+/* a * b modulo P; @a nonzero */
+static __u32 multmodp(__u32 a, __u32 b)
+{
+	__u32 m = 1U << 31, prod = 0;
+
+	for (;;) {
+		if (a & m) {
+			prod ^= b;
+			if (!(a & (m - 1)))
+				break;
+		}
+		m >>= 1;
+		b = b & 1 ? (b >> 1) ^ CRC32C_POLY : b >> 1;
+	}
+	return prod;
+}
+
+/* x^(8 n) modulo P, from @x2n: x2n[k] = x^(2^k) */
+static __u32 x8nmodp(const __u32 *x2n, size_t n)
+{
+	__u32 prod = 1U << 31;
+	unsigned int k = 3;
+
+	for (; n; n >>= 1, k++)
+		if (n & 1)
+			prod = multmodp(x2n[k & 31], prod);
+	return prod;
+}
+
+/*
  * Is there an intact entry (magic, length, CRC; any sequence) at an
  * 8-byte step in [from, to)?  A failed entry whose claimed length covers
  * one is corruption in the middle of the log, not a torn last append.
+ *
+ * Linear work, whatever the bytes: checking each candidate's CRC alone
+ * would be quadratic (the magic at every other word, each claiming a
+ * megabyte, is 64 GiB of CRC).  Instead one pass keeps the CRC of every
+ * prefix [base, base + 8 i) of the bytes the candidates cover, and a
+ * candidate's payload CRC comes from two prefixes and one shift:
+ *
+ *	crc(W) = pre(b) + pre(a) * x^(8 (b - a)),  W = [a, b),
+ *	entry crc = crc(uuid, header) * x^(8 |W|) + crc(W).
+ *
+ * So the CRC runs over each byte once, plus 36 bytes (uuid and header)
+ * a candidate, and a candidate costs O(log |W|) multiplications modulo P.
  */
 static bool intact_entry_in(const unsigned char *p, size_t len, size_t from,
 			    size_t to, const __u8 *uuid)
 {
 	struct famfs_log_entry_hdr h;
-	size_t off;
+	size_t off, base = 0, end = 0, i;
+	__u32 x2n[32], *pre, seed;
+	bool found = false;
 
+	/* which words could start an entry, and how far the last reaches */
 	for (off = from; off < to && len - off >= HDR_SIZE; off += 8) {
 		__u32 elen;
 
 		memcpy(&h, p + off, sizeof(h));
-		if (le32toh(h.magic) != FAMFS_ENTRY_MAGIC)
-			continue;
 		elen = le32toh(h.len);
-		if (elen < HDR_SIZE + 8 || elen % 8 || elen > FAMFS_LOG_MAX_ENTRY ||
-		    elen > len - off)
+		if (le32toh(h.magic) != FAMFS_ENTRY_MAGIC || elen < HDR_SIZE + 8 || elen % 8 ||
+		    elen > FAMFS_LOG_MAX_ENTRY || elen > len - off)
 			continue;
-		if (le32toh(h.crc) == entry_crc(uuid, p + off, elen))
-			return true;
+		if (!end)
+			base = off;
+		if (off + elen > end)
+			end = off + elen;
 	}
-	return false;
+	if (!end)
+		return false;
+	/* end - base <= (to - from) + FAMFS_LOG_MAX_ENTRY */
+	pre = malloc(((end - base) / 8 + 1) * sizeof(*pre));
+	if (!pre)
+		return true;	/* cannot tell: corruption, refusing, not a torn tail */
+	pre[0] = 0;
+	for (i = 0; i < (end - base) / 8; i++)
+		pre[i + 1] = crc32c(pre[i], p + base + 8 * i, 8);
+	crc_bytes += end - base;
+	x2n[0] = 1U << 30;	/* x^1 */
+	for (i = 1; i < 32; i++)
+		x2n[i] = multmodp(x2n[i - 1], x2n[i - 1]);
+	seed = crc32c(0, uuid, FAMFS_UUID_SIZE);
+	for (off = base; off < to && len - off >= HDR_SIZE && !found; off += 8) {
+		size_t a = (off + HDR_SIZE - base) / 8, b;
+		__u32 elen, head, crc;
+
+		memcpy(&h, p + off, sizeof(h));
+		elen = le32toh(h.len);
+		if (le32toh(h.magic) != FAMFS_ENTRY_MAGIC || elen < HDR_SIZE + 8 || elen % 8 ||
+		    elen > FAMFS_LOG_MAX_ENTRY || elen > len - off)
+			continue;
+		b = (off + elen - base) / 8;
+		head = crc32c(seed, p + off, HDR_CRC_LEN);
+		crc_bytes += FAMFS_UUID_SIZE + HDR_CRC_LEN;
+		crc = multmodp(x8nmodp(x2n, elen - HDR_SIZE), head ^ pre[a]) ^ pre[b];
+		found = le32toh(h.crc) == crc;
+	}
+	free(pre);
+	return found;
 }
 
 static __u32 header_crc(const struct famfs_log_header *h)
@@ -1286,8 +1381,26 @@ int famfs_mlog_replay(const void *log, size_t len,
 
 		/* the end: an all-zero header, or no room for one */
 		if (left < HDR_SIZE || all_zero(p + off, HDR_SIZE)) {
+			size_t nz;
+
 			if (all_zero(p + off, left)) {
 				res->tail = FAMFS_MLOG_END;
+				break;
+			}
+			/*
+			 * The encoder writes the header last: an append cut
+			 * short may leave payload bytes behind a zero header.
+			 * Nothing further than one entry reaches and no
+			 * intact entry among them: a torn append.
+			 */
+			nz = last_nonzero(p, off, len);
+			if (nz - off < FAMFS_LOG_MAX_ENTRY &&
+			    !intact_entry_in(p, len, off + 8, nz + 1, log_uuid)) {
+				res->tail = FAMFS_MLOG_TORN;
+				res->err = fbs_fail(res->msg, sizeof(res->msg), -EBADMSG,
+						"log offset %zu (entry %llu): a zero entry header with %zu bytes after it (a torn append: nothing but zeros follows)",
+						off, (unsigned long long)res->next_seq,
+						nz + 1 - off);
 				break;
 			}
 			res->err = fbs_fail(res->msg, sizeof(res->msg), -EBADMSG,

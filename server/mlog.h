@@ -216,6 +216,13 @@ int famfs_mlog_writer_init(struct famfs_mlog_writer *w, void *log, size_t len,
 /* Append @e; -ENOSPC when the log is full, -EINVAL for a bad entry. */
 int famfs_mlog_append(struct famfs_mlog_writer *w, const struct famfs_mlog_entry *e);
 
+/*
+ * How many bytes the calling thread's decodes and replays have run
+ * through the entry CRC so far (a running total): the work a log costs,
+ * for the tests and the fuzzer that bound it.
+ */
+__u64 famfs_mlog_crc_bytes(void);
+
 /* "mkdir", "create", ...; "unknown" for other values */
 const char *famfs_mlog_type_name(unsigned int type);
 

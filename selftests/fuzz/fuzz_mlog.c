@@ -17,7 +17,8 @@
  *          (bits 4-7: the device number the label is checked as).
  *
  * FAMFS_FUZZ_WRITE_SEEDS=DIR writes the seed corpus (one log per entry
- * type, an ALLOC of 3 strips, a log of all of them, a torn one) into DIR
+ * type, an ALLOC of 3 strips, a log of all of them, a torn one, the worst
+ * case of the torn-tail scan, whose CRC work check_work() bounds) into DIR
  * and exits; the seeds
  * in selftests/fuzz/corpus/mlog/ were made that way.
  */
@@ -140,6 +141,24 @@ static int fuzz_apply(void *arg, const struct famfs_mlog_entry *e)
 
 static const struct famfs_mlog_ops fuzz_ops = { .apply = fuzz_apply };
 
+/*
+ * Replay is linear in the log: its entries' CRCs once, the failed entry's,
+ * and the torn-tail scan's prefix CRCs (each byte once, and 36 bytes for
+ * each word that could start an entry).  8 bytes of CRC per byte of log
+ * is a bound with room; the quadratic scan it replaced took 20 times that
+ * on the torn-scan seed.
+ */
+static void check_work(__u64 before, size_t len)
+{
+	__u64 work = famfs_mlog_crc_bytes() - before;
+
+	if (work > 8 * (__u64)len + 1024) {
+		fprintf(stderr, "replay of a %zu-byte log ran %llu bytes through the CRC\n", len,
+			(unsigned long long)work);
+		abort();
+	}
+}
+
 static void two_devs(struct famfs_mlog_devtab *t)
 {
 	memset(t, 0, sizeof(*t));
@@ -161,6 +180,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fuzz_ctx c;
 	unsigned char *log;
 	size_t len;
+	__u64 work;
 	int mode;
 
 	if (size < 1)
@@ -185,12 +205,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	c = (struct fuzz_ctx){ .log = log, .len = len, .scratch = scratch };
 	two_devs(&devs);
+	work = famfs_mlog_crc_bytes();
 	famfs_mlog_replay(log, len, fuzz_uuid, &devs, &fuzz_ops, &c, &res);
 	if (res.err == 0 && res.tail != FAMFS_MLOG_END)
 		abort();
 	if (res.end_off > len || (res.err && !res.msg[0]))
 		abort();
+	check_work(work, len);
+	work = famfs_mlog_crc_bytes();
 	famfs_mlog_replay(log, len, NULL, NULL, NULL, NULL, &res);
+	check_work(work, len);
 
 	/* the same bytes as a superblock and as a label */
 	{
@@ -375,6 +399,29 @@ static void write_seeds(const char *dir)
 	/* and with the last append torn */
 	memset(log + w.off - 20, 0, 20);
 	write_seed(dir, "all-torn", 1, log, w.off + 64);
+
+	/*
+	 * The torn-tail scan's worst case: a failed entry after the last
+	 * good one, then the entry magic in every other word, each claiming
+	 * 4 KiB (checked one by one: 4 KiB of CRC per 16 bytes of log).
+	 */
+	{
+		static unsigned char big[8000];
+		size_t o, k;
+
+		famfs_mlog_format(big, sizeof(big), fuzz_uuid, 1);
+		famfs_mlog_replay(big, sizeof(big), fuzz_uuid, NULL, NULL, NULL, &res);
+		famfs_mlog_writer_init(&w, big, sizeof(big), fuzz_uuid, &res);
+		seed_entry(&e, FAMFS_LOG_MKDIR, &simple, &ileave);
+		famfs_mlog_append(&w, &e);
+		memset(big + w.off, 0x5a, HDR);
+		for (k = 0, o = w.off + 8; o + 8 <= w.off + 4000; k++, o += 8) {
+			__u32 v = htole32(k % 4 < 2 ? FAMFS_ENTRY_MAGIC : 4096);
+
+			memcpy(big + o, &v, 4);
+		}
+		write_seed(dir, "torn-scan", 1, big, sizeof(big));
+	}
 
 	/* a superblock of two devices and the label of device 1 */
 	{

@@ -859,6 +859,31 @@ static void corrupt_and_torn_log(void **state)
 	img_peek(im->path[0], LOG_OFF + end, &b, 1);
 	assert_int_equal(b, 0);
 	assert_int_equal(fs_mkdir(fs, ROOT, "d", &cred, NULL), 0);
+	assert_int_equal(fs_statfs(fs, &st), 0);
+	end = st.log_used;
+	before = dump(fs);
+	fs_close(fs);
+
+	/*
+	 * The encoder writes the header last: payload behind a zero header
+	 * is a torn append too.  A follower stops before it, not corrupt;
+	 * the owner zeroes it and goes on.
+	 */
+	img_poke(im->path[0], LOG_OFF + end + 24, "\x07\0\0\0payload", 12);
+	ro = mount_fs(im->devs, 1, 0);
+	assert_int_equal(fs_statfs(ro, &st), 0);
+	assert_false(st.log_corrupt);
+	assert_int_equal(st.log_used, end);
+	assert_int_equal(ns_lookup(fs_ns(ro), ROOT, "d", &ino), 0);
+	fs_close(ro);
+	fs = mount_fs(im->devs, 1, FS_OPEN_OWNER);
+	after = dump(fs);
+	assert_string_equal(before, after);
+	free(after);
+	free(before);
+	img_peek(im->path[0], LOG_OFF + end + 24, &b, 1);
+	assert_int_equal(b, 0);
+	assert_int_equal(fs_mkdir(fs, ROOT, "e", &cred, NULL), 0);
 	fs_close(fs);
 
 	/* a byte of entry 2's name: the owner refuses, naming the offset */

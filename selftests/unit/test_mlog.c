@@ -263,6 +263,14 @@ static void assert_entries_equal(const struct famfs_mlog_entry *a,
 }
 
 /* Recompute the CRC of the entry at @p after a test changed it on purpose. */
+static bool all_zero_at(const unsigned char *p, size_t len)
+{
+	while (len--)
+		if (*p++)
+			return false;
+	return true;
+}
+
 static void reseal(unsigned char *p, size_t len)
 {
 	__u32 crc = crc32c(0, uuid, sizeof(uuid));
@@ -689,18 +697,165 @@ static void torn_last_entry_every_byte(void **state)
 	log_free(&ref);
 }
 
+/*
+ * Non-zero bytes after a zero header further than one entry reaches:
+ * corruption.  Nearer, they are a torn append (torn_zero_header).
+ */
 static void garbage_after_the_end(void **state)
 {
 	struct famfs_mlog_result res;
 	struct logbuf l;
+	size_t end;
 
 	(void)state;
-	log_samples(&l, 16 * 1024);
-	l.p[l.len - 3] = 1;
+	log_samples(&l, 3 * FAMFS_LOG_MAX_ENTRY);
+	end = l.off[NSAMPLES];
+	l.p[end + FAMFS_LOG_MAX_ENTRY + 5] = 1;
 	assert_int_equal(replay_count(&l, l.len, &res), -EBADMSG);
 	assert_int_equal(res.entries, NSAMPLES);
 	assert_int_equal(res.tail, FAMFS_MLOG_CORRUPT);
 	assert_non_null(strstr(res.msg, "non-zero bytes after the last entry"));
+	l.p[l.len - 3] = 1;
+	assert_int_equal(replay_count(&l, l.len, &res), -EBADMSG);
+	assert_int_equal(res.tail, FAMFS_MLOG_CORRUPT);
+	log_free(&l);
+}
+
+/*
+ * The encoder writes the payload first and the header last: a crash
+ * between leaves a zero header with payload bytes after it.  That is a
+ * torn append (nothing after it reaches past one entry, no intact entry
+ * inside), which the owner zeroes and writes over; a lost header in the
+ * middle of the log (intact entries after it) stays corruption.
+ */
+static void torn_zero_header(void **state)
+{
+	struct famfs_mlog_result res;
+	struct famfs_mlog_writer w;
+	struct famfs_mlog_entry e;
+	struct logbuf l, ref;
+	size_t last, end, cut;
+
+	(void)state;
+	log_samples(&ref, 16 * 1024);
+	last = ref.off[NSAMPLES - 1];
+	end = ref.off[NSAMPLES];
+	/* the payload written up to @cut, the header not yet */
+	for (cut = last + HDR + 1; cut <= end; cut++) {
+		log_samples(&l, 16 * 1024);
+		memset(l.p + cut, 0, l.len - cut);
+		memset(l.p + last, 0, HDR);
+		if (all_zero_at(l.p + last, end - last)) {
+			log_free(&l);
+			continue;
+		}
+		assert_int_equal(replay_count(&l, l.len, &res), -EBADMSG);
+		assert_int_equal(res.tail, FAMFS_MLOG_TORN);
+		assert_int_equal(res.entries, NSAMPLES - 1);
+		assert_int_equal(res.end_off, last);
+		assert_non_null(strstr(res.msg, "torn"));
+
+		/* the owner zeroes the torn bytes and goes on from there */
+		assert_int_equal(famfs_mlog_writer_init(&w, l.p, l.len, uuid, &res), 0);
+		assert_true(all_zero_at(l.p + last, l.len - last));
+		sample(&e, NSAMPLES - 1);
+		assert_int_equal(famfs_mlog_append(&w, &e), 0);
+		assert_int_equal(replay_count(&l, l.len, &res), 0);
+		assert_int_equal(res.entries, NSAMPLES);
+		assert_memory_equal(l.p, ref.p, l.len);
+		log_free(&l);
+	}
+
+	/* a lost header with an intact entry after it: corruption */
+	log_samples(&l, 16 * 1024);
+	memset(l.p + ref.off[NSAMPLES - 2], 0, HDR);
+	assert_int_equal(replay_count(&l, l.len, &res), -EBADMSG);
+	assert_int_equal(res.tail, FAMFS_MLOG_CORRUPT);
+	assert_int_equal(res.entries, NSAMPLES - 2);
+	assert_non_null(strstr(res.msg, "non-zero bytes after the last entry"));
+	assert_int_equal(famfs_mlog_writer_init(&w, l.p, l.len, uuid, &res), -EBADMSG);
+	log_free(&l);
+	log_free(&ref);
+}
+
+/*
+ * A crafted tail, worst case for the torn-append scan: a failed entry,
+ * then the entry magic at every 8-byte step of the next entry's reach,
+ * each claiming the largest length.  Checking each one's CRC from scratch
+ * is quadratic (2^16 candidates of 1 MiB: 64 GiB of CRC).  The scan must
+ * cost a few bytes of CRC per byte of the log it looks at.
+ */
+static void craft_tail(struct logbuf *l, size_t from, size_t nwords)
+{
+	size_t k, o;
+
+	memset(l->p + from, 0, l->len - from);
+	memset(l->p + from, 0x5a, HDR);		/* the failed entry */
+	/*
+	 * A candidate's length is two words after its magic, so at most half
+	 * the words can be candidates: words 0 and 1 of every 4 hold the
+	 * magic, words 2 and 3 their lengths (the largest).
+	 */
+	for (k = 0; k < nwords; k++) {
+		o = from + 8 + 8 * k;
+		put_le32(l->p + o, k % 4 < 2 ? FAMFS_ENTRY_MAGIC : FAMFS_LOG_MAX_ENTRY);
+		put_le32(l->p + o + 4, 0x12345678);	/* the rest: anything */
+	}
+}
+
+static void torn_scan_is_linear(void **state)
+{
+	struct famfs_mlog_result res;
+	struct famfs_mlog_entry e;
+	struct logbuf l;
+	size_t from, ncand;
+	__u64 before, work;
+	ssize_t n;
+
+	(void)state;
+	log_samples(&l, 3 * FAMFS_LOG_MAX_ENTRY);
+	from = l.off[NSAMPLES];
+
+	/* 1,024 candidates: a gigabyte of CRC if each is checked alone */
+	craft_tail(&l, from, 2048);
+	before = famfs_mlog_crc_bytes();
+	assert_int_equal(replay_count(&l, l.len, &res), -EBADMSG);
+	work = famfs_mlog_crc_bytes() - before;
+	assert_int_equal(res.entries, NSAMPLES);
+	assert_int_equal(res.tail, FAMFS_MLOG_TORN);
+	/* the samples once, then at most the reach of one entry and a header each */
+	print_message("torn scan, 1024 candidates: %llu bytes of CRC\n",
+		      (unsigned long long)work);
+	assert_true(work <= from + 2 * FAMFS_LOG_MAX_ENTRY + 64 * 1024);
+
+	/* the whole reach of an entry: 2^16 candidates */
+	ncand = FAMFS_LOG_MAX_ENTRY / 16 - 2;
+	craft_tail(&l, from, 2 * ncand);
+	before = famfs_mlog_crc_bytes();
+	assert_int_equal(replay_count(&l, l.len, &res), -EBADMSG);
+	work = famfs_mlog_crc_bytes() - before;
+	assert_int_equal(res.tail, FAMFS_MLOG_TORN);
+	print_message("torn scan, %zu candidates: %llu bytes of CRC\n", ncand,
+		      (unsigned long long)work);
+	assert_true(work <= from + 2 * FAMFS_LOG_MAX_ENTRY + 64 * ncand);
+
+	/*
+	 * One intact entry among them, where a candidate was: corruption
+	 * (the prefix CRCs find exactly the intact ones).
+	 */
+	sample(&e, 3);
+	n = famfs_mlog_encode(&e, uuid, 99, l.p + from + 8 * 4001, 4096);
+	assert_true(n > 0);
+	assert_int_equal(replay_count(&l, l.len, &res), -EBADMSG);
+	assert_int_equal(res.tail, FAMFS_MLOG_CORRUPT);
+	/* and a candidate whose CRC is right for its claimed length */
+	craft_tail(&l, from, 8192);
+	reseal(l.p + from + 8 * 777, FAMFS_LOG_MAX_ENTRY);
+	assert_int_equal(replay_count(&l, l.len, &res), -EBADMSG);
+	assert_int_equal(res.tail, FAMFS_MLOG_CORRUPT);
+	reseal(l.p + from + 8 * 777, FAMFS_LOG_MAX_ENTRY - 8);	/* now wrong */
+	assert_int_equal(replay_count(&l, l.len, &res), -EBADMSG);
+	assert_int_equal(res.tail, FAMFS_MLOG_TORN);
 	log_free(&l);
 }
 
@@ -1985,6 +2140,8 @@ int main(void)
 		cmocka_unit_test(log_header_checks),
 		cmocka_unit_test(torn_last_entry_every_byte),
 		cmocka_unit_test(garbage_after_the_end),
+		cmocka_unit_test(torn_zero_header),
+		cmocka_unit_test(torn_scan_is_linear),
 		cmocka_unit_test(truncated_log),
 		cmocka_unit_test(bad_lengths),
 		cmocka_unit_test(bad_counts),
