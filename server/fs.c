@@ -38,6 +38,7 @@ _Static_assert(FAMFS_ALLOC_SHIFT == FBS_ALLOC_UNIT_SHIFT, "one allocation unit")
 struct fs_device {
 	char *path;
 	int fd;
+	int zfd;		/* owner: O_DIRECT where it can, for zeroing; or -1 */
 	__u64 size;		/* bytes, 4 KiB multiple */
 	struct dev_id id;
 };
@@ -70,6 +71,7 @@ struct fs {
 
 	struct ns_layout lay;	/* scratch, under the lock */
 	struct fs_alloc_policy policy;	/* under the lock */
+	char fault[32];		/* FAMFS_FAULT at open: fs_fault() */
 };
 
 static _Thread_local char fs_errbuf[256];
@@ -103,6 +105,17 @@ static __u64 max_u64(__u64 a, __u64 b)
 }
 
 /* -------------------------------------------------------------------- */
+/* Fault injection */
+
+void fs_fault(const struct fs *fs, const char *step)
+{
+	if (!fs->fault[0] || strcmp(fs->fault, step))
+		return;
+	pr_err("FAMFS_FAULT=%s: exiting here, as asked", step);
+	_exit(FS_FAULT_EXIT);
+}
+
+/* -------------------------------------------------------------------- */
 /* Devices */
 
 static int dev_open(struct fs_device *d, const char *path, bool write, char *msg,
@@ -112,6 +125,7 @@ static int dev_open(struct fs_device *d, const char *path, bool write, char *msg
 	int err;
 
 	d->fd = -1;
+	d->zfd = -1;
 	d->path = strdup(path);
 	if (!d->path)
 		return fbs_fail(msg, msglen, -ENOMEM, "out of memory");
@@ -137,6 +151,14 @@ static int dev_open(struct fs_device *d, const char *path, bool write, char *msg
 	if (err)
 		return fbs_fail(msg, msglen, err, "%s: cannot get its size: %s", path,
 				strerror(-err));
+	/*
+	 * New space is zeroed through O_DIRECT, so that the zeroes are on the
+	 * media that DAX reads, not in this host's page cache of the device;
+	 * a file system that refuses it (tmpfs) gets buffered writes, which
+	 * fdatasync() makes durable all the same.
+	 */
+	if (write)
+		d->zfd = open(path, O_RDWR | O_DIRECT | O_CLOEXEC);
 	return 0;
 }
 
@@ -624,6 +646,8 @@ int fs_open_log(const char *const *devs, unsigned int ndevs, unsigned int flags,
 		return fbs_fail(msg, msglen, -ENOMEM, "out of memory");
 	pthread_mutex_init(&fs->lock, NULL);
 	fs->policy.striped_min = FS_STRIPED_MIN_ALLOC;
+	snprintf(fs->fault, sizeof(fs->fault), "%s",
+		 getenv("FAMFS_FAULT") ? getenv("FAMFS_FAULT") : "");
 	fs->owner = flags & FS_OPEN_OWNER;
 	fs->page = sysconf(_SC_PAGESIZE);
 	err = open_devices(fs, devs, ndevs, msg, msglen);
@@ -694,6 +718,8 @@ void fs_close(struct fs *fs)
 	for (i = 0; i < fs->ndevs; i++) {
 		if (fs->devs[i].fd >= 0)
 			close(fs->devs[i].fd);
+		if (fs->devs[i].zfd >= 0)
+			close(fs->devs[i].zfd);
 		free(fs->devs[i].path);
 	}
 	free(fs->lay.simple);
@@ -1072,6 +1098,39 @@ static bool covering(const struct ns_layout *l, __u64 off, struct fs_extent *ext
 	return false;
 }
 
+/* Does @l map anything of [start, end)? */
+static bool maps_any(const struct ns_layout *l, __u64 start, __u64 end)
+{
+	__u32 i;
+
+	for (i = 0; i < l->nsimple; i++)
+		if (l->simple[i].file_off < end && l->simple[i].file_off + l->simple[i].len > start)
+			return true;
+	for (i = 0; i < l->nileave; i++)
+		if (l->ileave[i].file_off < end && l->ileave[i].file_off + l->ileave[i].len > start)
+			return true;
+	return false;
+}
+
+/*
+ * New space, in this order (DESIGN.md, "Fresh space"):
+ *  1. fill_holes() reserves it in the allocator: memory only;
+ *  2. new_space_fill() zeroes it on every device and makes the zeroes
+ *     durable, with fs->lock dropped;
+ *  3. new_space_commit() appends the ALLOC (durable when it returns);
+ * and the caller (the daemon) then 4. updates the BPF map and 5. replies.
+ * mkfs does not zero the data area and freed units keep their bytes, so
+ * a crash at any step must leave either free space (1, 2: the log never
+ * named it) or zeroed space a file owns (3 on), never a file over
+ * another file's old bytes; a follower replaying the log in between sees
+ * the same.  Any failure before 3 gives the reservation back.
+ *
+ * FAMFS_FAULT=<step> (read at fs_open(); fs_fault()) makes the process
+ * _exit() at a step, for the crash tests: after_reserve, mid_zero (the
+ * first megabyte zeroed), after_zero, after_alloc; the daemon adds
+ * after_bpf.
+ */
+
 /* What one call allocates, until it is journaled or given back. */
 struct new_space {
 	struct fmap_simple_ext *simple;
@@ -1092,9 +1151,116 @@ static void new_space_undo(struct fs *fs, struct new_space *got)
 	got->nileave_new = 0;
 }
 
+#define ZERO_CHUNK	(1U << 20)
+/* how often an allocation looks again when another thread filled its holes */
+#define FILL_TRIES	8
+
+/* Write zeroes over [off, off + len) of device @dev: whole units. */
+static int zero_range(struct fs *fs, __u32 dev, __u64 off, __u64 len, const void *zeroes)
+{
+	const struct fs_device *d = &fs->devs[dev];
+	int fd = d->zfd >= 0 ? d->zfd : d->fd;
+	ssize_t n, w;
+
+	while (len) {
+		n = (ssize_t)min_u64(len, ZERO_CHUNK);
+		w = pwrite(fd, zeroes, n, off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w != n)
+			return fail(w < 0 ? -errno : -EIO,
+				    "%s: zeroing new space at %llu (%llu bytes left): %s", d->path,
+				    (unsigned long long)off, (unsigned long long)len,
+				    w < 0 ? strerror(errno) : "short write");
+		off += n;
+		len -= n;
+		fs_fault(fs, "mid_zero");
+	}
+	return 0;
+}
+
 /*
- * Journal and apply what fill_holes() took for @ino; on failure it goes
- * back to the allocator.  Nothing taken: nothing to do.
+ * Step 2: zero every device range @got reserved, then fdatasync() each
+ * device written: O_DIRECT writes to pmem are on the media when they
+ * return and the flush orders them; a buffered image file's pages go to
+ * its disk.  Called without fs->lock (the reservation is @got's alone).
+ */
+static int new_space_zero(struct fs *fs, const struct new_space *got)
+{
+	bool touched[FAMFS_MAX_DEVS] = { false };
+	const struct fs_device *d;
+	void *zeroes;
+	__u32 i, s;
+	int err = 0;
+
+	if (posix_memalign(&zeroes, 4096, ZERO_CHUNK))
+		return fail(-ENOMEM, "out of memory");
+	memset(zeroes, 0, ZERO_CHUNK);
+	for (i = 0; i < got->nsimple && !err; i++) {
+		err = zero_range(fs, got->simple[i].dev, got->simple[i].dev_off,
+				 got->simple[i].len, zeroes);
+		touched[got->simple[i].dev] = true;
+	}
+	for (i = 0; i < got->nileave && !err; i++)
+		for (s = 0; s < got->ileave[i].nstrips && !err; s++) {
+			const struct fmap_strip *st = &got->ileave[i].strips[s];
+
+			err = zero_range(fs, st->dev, st->dev_off,
+					 fbs_alloc_strip_len(&got->ileave[i]), zeroes);
+			touched[st->dev] = true;
+		}
+	for (i = 0; i < fs->ndevs && !err; i++) {
+		d = &fs->devs[i];
+		if (touched[i] && fdatasync(d->zfd >= 0 ? d->zfd : d->fd))
+			err = fail(-errno, "%s: making zeroed new space durable: %s", d->path,
+				   strerror(errno));
+	}
+	free(zeroes);
+	return err;
+}
+
+/*
+ * Step 2 for what fill_holes() reserved in @got for @ino: called and
+ * returning with fs->lock held, which it drops while it zeroes, so that
+ * other owner operations do not wait for that.  With the lock back, the
+ * file must still have holes where @got goes (another thread may have
+ * filled them: -EAGAIN, look again); fs->lay is the file's layout again.
+ * On any failure @got goes back to the allocator.
+ */
+static int new_space_fill(struct fs *fs, __u64 ino, struct new_space *got)
+{
+	__u32 i;
+	int err;
+
+	fs_fault(fs, "after_reserve");
+	pthread_mutex_unlock(&fs->lock);
+	err = new_space_zero(fs, got);
+	if (!err)
+		fs_fault(fs, "after_zero");
+	pthread_mutex_lock(&fs->lock);
+	fs->journal_err = 0;
+	if (!err)
+		err = load_layout(fs, ino);
+	for (i = 0; !err && i < got->nsimple; i++)
+		if (maps_any(&fs->lay, got->simple[i].file_off,
+			     got->simple[i].file_off + got->simple[i].len))
+			err = -EAGAIN;
+	for (i = 0; !err && i < got->nileave; i++)
+		if (maps_any(&fs->lay, got->ileave[i].file_off,
+			     got->ileave[i].file_off + got->ileave[i].len))
+			err = -EAGAIN;
+	if (err == -EAGAIN)
+		fail(err, "ino %llu: another allocation filled the same holes, %d times",
+		     (unsigned long long)ino, FILL_TRIES);
+	if (err)
+		new_space_undo(fs, got);
+	return err;
+}
+
+/*
+ * Step 3: journal and apply what fill_holes() took for @ino (zeroed by
+ * new_space_fill()); on failure it goes back to the allocator.  Nothing
+ * taken: nothing to do.
  */
 static int new_space_commit(struct fs *fs, __u64 ino, struct new_space *got)
 {
@@ -1331,6 +1497,7 @@ int fs_alloc_for_write(struct fs *fs, __u64 ino, __u64 off, __u64 len, struct fs
 	struct fbs_alloc_stat before;
 	__u64 gran, start, end, ahead_end;
 	bool striped, fresh;
+	int tries = 0;
 	int err = owner_lock(fs);
 
 	if (err)
@@ -1343,6 +1510,7 @@ int fs_alloc_for_write(struct fs *fs, __u64 ino, __u64 off, __u64 len, struct fs
 			   (unsigned long long)len);
 		goto out;
 	}
+again:
 	err = load_layout(fs, ino);
 	if (err)
 		goto out;
@@ -1385,9 +1553,16 @@ int fs_alloc_for_write(struct fs *fs, __u64 ino, __u64 off, __u64 len, struct fs
 		goto out;
 	}
 	if (got.nsimple || got.nileave) {
-		err = new_space_commit(fs, ino, &got);
+		err = new_space_fill(fs, ino, &got);
+		if (err == -EAGAIN && ++tries < FILL_TRIES)
+			goto again;
 		if (!err)
-			err = load_layout(fs, ino);
+			err = new_space_commit(fs, ino, &got);
+		if (err)
+			goto out;
+		fs_fault(fs, "after_alloc");
+		/* the file owns zeroed space now, whatever follows */
+		err = load_layout(fs, ino);
 		if (err)
 			goto out;
 	}
@@ -1448,6 +1623,7 @@ int fs_fallocate(struct fs *fs, __u64 ino, __u64 off, __u64 len, unsigned int fl
 	struct ns_attr a;
 	__u64 gran, start, end;
 	bool striped, grow;
+	int tries = 0;
 	int err = owner_lock(fs);
 
 	if (err)
@@ -1463,6 +1639,7 @@ int fs_fallocate(struct fs *fs, __u64 ino, __u64 off, __u64 len, unsigned int fl
 			   (unsigned long long)len);
 		goto out;
 	}
+again:
 	err = load_layout(fs, ino);
 	if (!err)
 		err = ns_getattr(fs->ns, ino, &a);
@@ -1489,9 +1666,27 @@ int fs_fallocate(struct fs *fs, __u64 ino, __u64 off, __u64 len, unsigned int fl
 		new_space_undo(fs, &got);
 		goto out;
 	}
-	err = new_space_commit(fs, ino, &got);
-	if (err)
-		goto out;
+	if (got.nsimple || got.nileave) {
+		err = new_space_fill(fs, ino, &got);
+		if (err == -EAGAIN && ++tries < FILL_TRIES)
+			goto again;
+		if (err)
+			goto out;
+		/* the size and the log may have moved while the lock was dropped */
+		err = ns_getattr(fs->ns, ino, &a);
+		if (!err) {
+			grow = !(flags & FS_FALLOC_KEEP_SIZE) && off + len > a.size;
+			err = falloc_room(fs, ino, &got, grow);
+		}
+		if (err) {
+			new_space_undo(fs, &got);
+			goto out;
+		}
+		err = new_space_commit(fs, ino, &got);
+		if (err)
+			goto out;
+		fs_fault(fs, "after_alloc");
+	}
 	/* space first: a crash between leaves it past EOF, never a size it lacks */
 	if (grow) {
 		sa.size = off + len;
@@ -1504,20 +1699,6 @@ out:
 	free(got.simple);
 	pthread_mutex_unlock(&fs->lock);
 	return err;
-}
-
-/* Does @l map anything of [start, end)? */
-static bool maps_any(const struct ns_layout *l, __u64 start, __u64 end)
-{
-	__u32 i;
-
-	for (i = 0; i < l->nsimple; i++)
-		if (l->simple[i].file_off < end && l->simple[i].file_off + l->simple[i].len > start)
-			return true;
-	for (i = 0; i < l->nileave; i++)
-		if (l->ileave[i].file_off < end && l->ileave[i].file_off + l->ileave[i].len > start)
-			return true;
-	return false;
 }
 
 int fs_punch(struct fs *fs, __u64 ino, __u64 off, __u64 len, __u64 *cut_off, __u64 *cut_len)

@@ -177,8 +177,13 @@ struct fs_extent {
  * allocating what it does not in whole 2 MiB units (whole stripes for an
  * interleaved file; the file's device offsets congruent with its offsets
  * modulo 2 MiB) with one ALLOC entry, and return in *@ext the extent that
- * covers @off.  -ENOSPC (devices or log full), -E2BIG (more extents than
- * one entry holds: ask for less), -EFBIG, -ENOENT, -EISDIR, -EINVAL;
+ * covers @off.  New space is zeroed on its devices, durably, before the
+ * ALLOC names it (reserve, zero, journal: a crash at any point leaves free
+ * space or zeroed space the file owns); the fs lock is not held while it
+ * zeroes.  -ENOSPC (devices or log full), -E2BIG (more extents than
+ * one entry holds: ask for less), -EFBIG, -ENOENT, -EISDIR, -EINVAL,
+ * -EIO or another errno when zeroing fails, -EAGAIN (other threads kept
+ * filling the same holes; unlikely);
  * a failure leaves the log, the namespace and the allocator as they were.
  * An interleaved file has at most FMAP_MAX_ILEAVE interleaved extents.
  * New space continues the interleaved extent before it in place when
@@ -201,8 +206,8 @@ int fs_alloc_for_write(struct fs *fs, __u64 ino, __u64 off, __u64 len,
  * becomes it (a SETATTR after the ALLOC).  Both entries fit the log or
  * neither is written; any failure (-ENOSPC: devices or log full, -E2BIG:
  * more extents than one entry holds, -EFBIG, -EINVAL for len 0 or a
- * symlink, -EISDIR, -ENOENT) changes nothing.  Zeroing the new space is the
- * caller's business, as after fs_alloc_for_write().
+ * symlink, -EISDIR, -ENOENT, a zeroing error) changes nothing.  New space
+ * is zeroed before it is journaled, as in fs_alloc_for_write().
  */
 int fs_fallocate(struct fs *fs, __u64 ino, __u64 off, __u64 len, unsigned int flags);
 
@@ -233,6 +238,16 @@ struct fs_alloc_policy {
 #define FS_STRIPED_MIN_ALLOC	(16ULL << 20)
 
 void fs_set_alloc_policy(struct fs *fs, const struct fs_alloc_policy *policy);
+
+/*
+ * Fault injection for crash tests: when the environment's FAMFS_FAULT (as
+ * fs_open() saw it) names @step, log it and _exit(FS_FAULT_EXIT) at once,
+ * as a SIGKILL would stop the daemon there.  fs.c's steps of new space:
+ * after_reserve, mid_zero, after_zero, after_alloc; the daemon's:
+ * after_bpf (the BPF map updated, no reply sent).
+ */
+#define FS_FAULT_EXIT	99
+void fs_fault(const struct fs *fs, const char *step);
 
 /* Open references (ns_open_ref): an unlinked file stays until the last. */
 int fs_open_ref(struct fs *fs, __u64 ino);

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * fsd_fmap.c: mappings for the kernel (fsd_i.h).  A file's layout copied
- * out of the namespace, fresh space zeroed on the device before anything
- * maps it, the FUSE_FMAP reply (allocating on write) and FUSE_FMAP_END,
- * which is where sizes come from.
+ * out of the namespace, the FUSE_FMAP reply (allocating on write: fs.c
+ * zeroes new space before it journals it) and FUSE_FMAP_END, which is
+ * where sizes come from; zeroing what a size change or a punch leaves.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -124,40 +124,6 @@ static int zero_mapped(struct fsd *d, const struct ns_layout *l, __u64 start, __
 	return 0;
 }
 
-/* Zero what @new maps and @old did not: the space an allocation added. */
-static int zero_fresh(struct fsd *d, const struct ns_layout *old, const struct ns_layout *new)
-{
-	const struct fmap_ileave_ext *ie;
-	struct fmap_mapping m;
-	__u64 start, end, pos, stop;
-	__u32 i, nranges = new->nsimple + new->nileave;
-	int err;
-
-	for (i = 0; i < nranges; i++) {
-		if (i < new->nsimple) {
-			start = new->simple[i].file_off;
-			end = start + new->simple[i].len;
-		} else {
-			start = new->ileave[i - new->nsimple].file_off;
-			end = start + new->ileave[i - new->nsimple].len;
-		}
-		for (pos = start; pos < end; pos = stop) {
-			err = fsd_lay_map(old, pos, &m, &ie);
-			if (!err) {
-				stop = pos + min_u64(m.len, end - pos);
-				continue;
-			}
-			if (err != -FMAP_ENXIO)
-				return err;
-			stop = min_u64(fsd_lay_next(old, pos), end);
-			err = zero_mapped(d, new, pos, stop);
-			if (err)
-				return err;
-		}
-	}
-	return 0;
-}
-
 /* ---- FUSE_FMAP ---- */
 
 /* The reply for @off, which @l maps: simple, or a whole interleaved extent. */
@@ -178,7 +144,11 @@ static int map_reply(struct fsd *d, const struct ns_layout *l, __u64 off, struct
 	return fmap_reply_mapped(r, off, &m, d->dev_id, d->ndevs);
 }
 
-/* Allocate for a write at @off, zero what is new, and map it; @space held exclusively. */
+/*
+ * Allocate for a write at @off and map it; @space held exclusively.  fs.c
+ * reserved, zeroed and journaled the new space (fs.h); then the BPF map,
+ * then the reply.
+ */
 static int alloc_reply(struct fsd *d, __u64 ino, __u64 off, __u64 want, struct ns_layout *old,
 		       struct ns_layout *new, struct fuse_fmap_reply *r)
 {
@@ -200,19 +170,12 @@ static int alloc_reply(struct fsd *d, __u64 ino, __u64 off, __u64 want, struct n
 			pr_warn("allocating for ino %llu: %s", (unsigned long long)ino, fs_msg());
 		return err;
 	}
+	/* the program must know the new space before the kernel does */
+	fsd_bpf_sync(d, ino);
+	fs_fault(d->fs, "after_bpf");
 	err = ns_layout_get(d->ns, ino, new);
 	if (!err)
-		err = zero_fresh(d, old, new);
-	if (err) {
-		/* the space is the file's now, and may hold another file's bytes */
-		d->zero_failed = true;
-		pr_err("ino %llu: new space not zeroed (%s): no more mappings are answered",
-		       (unsigned long long)ino, strerror(-err));
-		return -EIO;
-	}
-	/* zeroed: the program may map it, and must know it before the kernel does */
-	fsd_bpf_sync(d, ino);
-	err = map_reply(d, new, off, r);
+		err = map_reply(d, new, off, r);
 	/* where readers saw a hole: the kernel drops their zero pages */
 	if (!err && ext.fresh)
 		r->out.flags = FUSE_FMAP_FLAG_NEW;
@@ -233,7 +196,7 @@ static int fmap(struct fsd *d, __u64 ino, const struct fuse_fmap_in *in,
 	if (write && d->read_only)
 		return -EROFS;		/* a follower allocates nothing */
 	pthread_rwlock_rdlock(&d->space);
-	err = d->zero_failed ? -EIO : ns_layout_get(d->ns, ino, &old);
+	err = ns_layout_get(d->ns, ino, &old);
 	if (!err) {
 		hole = fsd_lay_map(&old, off, &m, &ie) == -FMAP_ENXIO;
 		if (!hole)
@@ -249,7 +212,7 @@ static int fmap(struct fsd *d, __u64 ino, const struct fuse_fmap_in *in,
 	if (!err && hole && write) {
 		want = min_u64(in->length + (in->offset - off), ALLOC_MAX);
 		pthread_rwlock_wrlock(&d->space);
-		err = d->zero_failed ? -EIO : alloc_reply(d, ino, off, want, &old, &new, r);
+		err = alloc_reply(d, ino, off, want, &old, &new, r);
 		pthread_rwlock_unlock(&d->space);
 	}
 	free(old.simple);
@@ -272,7 +235,7 @@ static void layout_reply(struct fsd *d, const struct fuse_in_header *in)
 
 	if (d->resolver == FSD_RESOLVER_BUILTIN) {
 		pthread_rwlock_rdlock(&d->space);
-		err = d->zero_failed ? -EIO : ns_layout_get(d->ns, in->nodeid, &l);
+		err = ns_layout_get(d->ns, in->nodeid, &l);
 		if (!err)
 			err = fmap_reply_layout(l.simple, l.nsimple, l.ileave, l.nileave,
 						d->dev_id, d->ndevs, &buf, &len);
@@ -419,7 +382,7 @@ static int falloc_punch(struct fsd *d, __u64 ino, __u64 off, __u64 len)
 
 /*
  * Modes 0, KEEP_SIZE and ZERO_RANGE: every hole of the range allocated
- * (fs.c: all of it or nothing) and zeroed before anything maps it; with
+ * (fs.c: all of it or nothing, zeroed before it is journaled); with
  * ZERO_RANGE the space the range had is zeroed too, and so is what a new
  * size brings inside the file (junk past the old end: mmap stores in the
  * last page, short writes).  @space held exclusively.
@@ -427,7 +390,7 @@ static int falloc_punch(struct fsd *d, __u64 ino, __u64 off, __u64 len)
 static int falloc_alloc(struct fsd *d, __u64 ino, int mode, __u64 off, __u64 len)
 {
 	bool keep = mode & FALLOC_FL_KEEP_SIZE;
-	struct ns_layout old = { 0 }, new = { 0 };
+	struct ns_layout old = { 0 };
 	__u64 end = off + len, from = end;
 	struct ns_attr a;
 	int err;
@@ -439,17 +402,6 @@ static int falloc_alloc(struct fsd *d, __u64 ino, int mode, __u64 off, __u64 len
 		err = fs_fallocate(d->fs, ino, off, len, keep ? FS_FALLOC_KEEP_SIZE : 0);
 	if (err)
 		goto out;
-	err = ns_layout_get(d->ns, ino, &new);
-	if (!err)
-		err = zero_fresh(d, &old, &new);
-	if (err) {
-		/* as in alloc_reply(): the space is the file's, with old bytes */
-		d->zero_failed = true;
-		pr_err("ino %llu: fallocated space not zeroed (%s): no more mappings are answered",
-		       (unsigned long long)ino, strerror(-err));
-		err = -EIO;
-		goto out;
-	}
 	if (mode & FALLOC_FL_ZERO_RANGE)
 		from = off;
 	if (!keep && end > a.size)
@@ -457,9 +409,9 @@ static int falloc_alloc(struct fsd *d, __u64 ino, int mode, __u64 off, __u64 len
 	if (from < end)
 		err = zero_mapped(d, &old, from, end);
 	fsd_bpf_sync(d, ino);
+	fs_fault(d->fs, "after_bpf");
 out:
 	free(old.simple);
-	free(new.simple);
 	return err;
 }
 
@@ -497,9 +449,7 @@ void fsd_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, of
 	if (fsd_refuse_ro(req))
 		return;
 	pthread_rwlock_wrlock(&d->space);
-	if (d->zero_failed)
-		err = -EIO;
-	else if (mode & FALLOC_FL_PUNCH_HOLE)
+	if (mode & FALLOC_FL_PUNCH_HOLE)
 		err = falloc_punch(d, ino, off, len);
 	else
 		err = falloc_alloc(d, ino, mode, off, len);

@@ -3,8 +3,8 @@
  * fsd_i.h: what the daemon's files share (fsd.h is the interface).
  *
  *   fsd.c        life cycle: mount, device registration, the loop, unmount
- *   fsd_fmap.c   layouts, zeroing fresh space, FUSE_FMAP, FUSE_FMAP_END and
- *                FUSE_FALLOCATE
+ *   fsd_fmap.c   layouts, FUSE_FMAP, FUSE_FMAP_END and FUSE_FALLOCATE,
+ *                zeroing what sizes and punches leave
  *   fsd_bpf.c    the BPF resolver: loading, attaching, keeping its maps in step
  *   fsd_ops.c    the lowlevel operations on the namespace
  *   fsd_xattr.c  user.famfs.layout and user.famfs.stripe, stripe policies
@@ -14,18 +14,19 @@
  * not kept: an inode lives as long as the namespace says, and open files
  * hold it with fs_open_ref() until their release.
  *
- * Locking: fs.c and ns.c lock themselves.  @space orders fresh space
- * against its readers: whoever allocates (or truncates) holds it
- * exclusively until the new space is zeroed on the device, and every
- * FUSE_FMAP reply is built under it shared, so no mapping of space that
- * still holds an old file's bytes ever reaches the kernel.  Replies are
+ * Locking: fs.c and ns.c lock themselves.  fs.c zeroes new space, durably,
+ * before its ALLOC is journaled (fs.h), so the namespace never maps space
+ * that holds an old file's bytes, on this host or a follower.  @space
+ * orders layout changes against their readers: whoever allocates (or
+ * truncates) holds it exclusively until the BPF maps follow, and every
+ * FUSE_FMAP reply is built under it shared.  Replies are
  * sent with no lock held: the shim calls back (is_mapped) on the way out.
  *
  * The BPF resolver's maps follow the namespace under @space held
  * exclusively (which also serialises the loader, not thread-safe itself):
- *  - new space: the file's entry is rewritten after the space is zeroed
- *    and before the FUSE_FMAP (or FUSE_FALLOCATE) reply, so the program
- *    knows an extent no later than the kernel does;
+ *  - new space: the file's entry is rewritten after the ALLOC is
+ *    journaled and before the FUSE_FMAP (or FUSE_FALLOCATE) reply, so the
+ *    program knows an extent no later than the kernel does;
  *  - truncate, punch, unlink, rename over a file: the entry goes (or is cut)
  *    before fs.c may free the space, so the program never maps space
  *    another file may get.  No FUSE_NOTIFY_FMAP_INVAL is sent from these
@@ -75,7 +76,6 @@ struct fsd {
 	int dev_id[FAMFS_MAX_DEVS];	/* the kernel's ids */
 	int zfd[FAMFS_MAX_DEVS];	/* O_DIRECT: what DAX reads is the media */
 	pthread_rwlock_t space;
-	bool zero_failed;	/* fresh space may hold old bytes: map nothing */
 	enum fsd_resolver resolver;
 	struct famfs_loader *bpf;	/* NULL: every miss is an upcall */
 	struct fsd_preload *preload;	/* until fsd_bpf_load() takes it */

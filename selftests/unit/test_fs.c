@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -1106,6 +1107,213 @@ static void replay_reports_progress(void **state)
 	assert_int_equal(seen.calls, 0);
 }
 
+/*
+ * New space never shows another file's old bytes, whatever step a crash
+ * stops it at (issue 16, item 1).  mkfs does not zero the data area and
+ * freed units keep their bytes: here every data byte starts as a marker,
+ * as if deleted files had left it.  A child process allocates (a write
+ * to a simple file, to a striped one, a fallocate) and _exit()s at one
+ * step of reserve, zero, journal (FAMFS_FAULT); the parent mounts again:
+ * no file maps a byte of the marker, and the space is either free (the
+ * log never named it) or the file's.
+ */
+static const char marker[8] = "STALE!!\n";
+
+struct marker_scan {
+	struct images *im;
+	__u64 found;		/* 8-byte words of the marker inside files */
+	__u64 ino;		/* the first file holding one */
+};
+
+static void scan_range(struct marker_scan *ms, __u64 ino, __u32 dev, __u64 off, __u64 len)
+{
+	static char buf[1 << 20];
+	int fd = open(ms->im->path[dev], O_RDONLY);
+	__u64 n, k;
+
+	assert_true(fd >= 0);
+	for (; len; off += n, len -= n) {
+		n = len < sizeof(buf) ? len : sizeof(buf);
+		assert_int_equal(pread(fd, buf, n, off), (ssize_t)n);
+		for (k = 0; k + 8 <= n; k += 8)
+			if (!memcmp(buf + k, marker, 8) && !ms->found++)
+				ms->ino = ino;
+	}
+	close(fd);
+}
+
+static int scan_file(void *ctx, __u64 ino, const struct fmap_simple_ext *simple, __u32 nsimple,
+		     const struct fmap_ileave_ext *ileave, __u32 nileave)
+{
+	__u32 i, s;
+
+	for (i = 0; i < nsimple; i++)
+		scan_range(ctx, ino, simple[i].dev, simple[i].dev_off, simple[i].len);
+	for (i = 0; i < nileave; i++)
+		for (s = 0; s < ileave[i].nstrips; s++)
+			scan_range(ctx, ino, ileave[i].strips[s].dev, ileave[i].strips[s].dev_off,
+				   fmap_ileave_strip_bytes(&ileave[i], s));
+	return 0;
+}
+
+static int count_extents(void *ctx, __u64 ino, const struct fmap_simple_ext *simple,
+			 __u32 nsimple, const struct fmap_ileave_ext *ileave, __u32 nileave)
+{
+	(void)ino;
+	(void)simple;
+	(void)ileave;
+	*(__u32 *)ctx += nsimple + nileave;
+	return 0;
+}
+
+/* Every data byte of the @n devices: the marker. */
+static void fill_marker(struct images *im, struct fs *fs, unsigned int n)
+{
+	static char buf[1 << 20];
+	unsigned int i;
+	__u64 off;
+	size_t k;
+	int fd;
+
+	for (k = 0; k < sizeof(buf); k += 8)
+		memcpy(buf + k, marker, 8);
+	for (i = 0; i < n; i++) {
+		fd = open(im->path[i], O_RDWR);
+		assert_true(fd >= 0);
+		for (off = fs_dev(fs, i)->data_off; off < fs_dev(fs, i)->size; off += sizeof(buf))
+			assert_int_equal(pwrite(fd, buf, sizeof(buf), off), (ssize_t)sizeof(buf));
+		close(fd);
+	}
+}
+
+enum crash_op { CRASH_WRITE, CRASH_WRITE_STRIPED, CRASH_FALLOCATE, CRASH_NOPS };
+
+/* The child: allocate 8 MiB for @ino as @op says, stopping at @step. */
+static void __attribute__((noreturn)) crash_child(struct images *im, enum crash_op op,
+						  __u64 ino, const char *step)
+{
+	struct fs_extent e;
+	struct fs *fs = NULL;
+	char msg[256];
+	int err;
+
+	if (step)
+		setenv("FAMFS_FAULT", step, 1);
+	else
+		unsetenv("FAMFS_FAULT");
+	if (fs_open(im->devs, 2, FS_OPEN_OWNER, &fs, msg, sizeof(msg)))
+		_exit(2);
+	if (op == CRASH_FALLOCATE)
+		err = fs_fallocate(fs, ino, 0, 8 * MiB, 0);
+	else
+		err = fs_alloc_for_write(fs, ino, 0, 8 * MiB, &e);
+	_exit(err ? 3 : 0);
+}
+
+static void new_space_crash_safe(void **state)
+{
+	static const char *const steps[] = { "after_reserve", "mid_zero", "after_zero",
+					     "after_alloc", NULL };
+	static const struct fs_stripe two = { .nstrips = 2, .chunk_size = UNIT };
+	struct images *im = *state;
+	struct marker_scan ms;
+	struct fs *fs;
+	__u64 ino, free_before;
+	char name[64];
+	size_t k;
+	int op, status;
+	pid_t pid;
+
+	mkfs(im, 0, 2, 128 * MiB, 0);
+	fs = mount_fs(im->devs, 2, FS_OPEN_OWNER);
+	fill_marker(im, fs, 2);
+	fs_close(fs);
+	for (op = 0; op < CRASH_NOPS; op++) {
+		for (k = 0; k < sizeof(steps) / sizeof(steps[0]); k++) {
+			__u32 next = 0;
+
+			fs = mount_fs(im->devs, 2, FS_OPEN_OWNER);
+			snprintf(name, sizeof(name), "op%d-%s", op, steps[k] ? steps[k] : "none");
+			assert_int_equal(fs_create(fs, ROOT, name, &cred,
+						   op == CRASH_WRITE_STRIPED ? &two : NULL, &ino), 0);
+			free_before = bfree(fs);
+			fs_close(fs);
+
+			pid = fork();
+			assert_true(pid >= 0);
+			if (!pid)
+				crash_child(im, op, ino, steps[k]);
+			assert_int_equal(waitpid(pid, &status, 0), pid);
+
+			fs = mount_fs(im->devs, 2, FS_OPEN_OWNER);
+			ms = (struct marker_scan){ .im = im };
+			assert_int_equal(ns_foreach_layout(fs_ns(fs), scan_file, &ms), 0);
+			if (ms.found)
+				fail_msg("%s: after the crash, file ino %llu maps %llu words of another file's old bytes",
+					 name, (unsigned long long)ms.ino,
+					 (unsigned long long)ms.found);
+			assert_true(WIFEXITED(status));
+			assert_int_equal(WEXITSTATUS(status), steps[k] ? FS_FAULT_EXIT : 0);
+			assert_int_equal(ns_get_layout(fs_ns(fs), ino, count_extents, &next), 0);
+			if (k < 3) {
+				/* never journaled: free space, the file empty */
+				assert_int_equal(next, 0);
+				assert_int_equal(bfree(fs), free_before);
+			} else {
+				assert_true(next > 0);
+				assert_true(bfree(fs) < free_before);
+			}
+			fs_close(fs);
+		}
+	}
+}
+
+/* Threads that allocate the same holes: one wins, the others map what it got. */
+struct same_hole {
+	struct fs *fs;
+	__u64 ino;
+	int err;
+};
+
+static void *alloc_same(void *arg)
+{
+	struct same_hole *h = arg;
+	struct fs_extent e;
+	__u64 off;
+
+	for (off = 0; off < 32 * MiB && !h->err; off += UNIT)
+		h->err = fs_alloc_for_write(h->fs, h->ino, off, UNIT, &e);
+	return NULL;
+}
+
+static void alloc_same_holes_concurrently(void **state)
+{
+	struct images *im = *state;
+	struct same_hole h[4];
+	pthread_t t[4];
+	struct fs *fs;
+	__u64 ino, before;
+	int i;
+
+	mkfs(im, 0, 1, 128 * MiB, 0);
+	fs = mount_fs(im->devs, 1, FS_OPEN_OWNER);
+	assert_int_equal(fs_create(fs, ROOT, "f", &cred, NULL, &ino), 0);
+	before = bfree(fs);
+	for (i = 0; i < 4; i++) {
+		h[i] = (struct same_hole){ .fs = fs, .ino = ino };
+		assert_int_equal(pthread_create(&t[i], NULL, alloc_same, &h[i]), 0);
+	}
+	for (i = 0; i < 4; i++) {
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+		assert_int_equal(h[i].err, 0);
+	}
+	/* 32 MiB taken once, whoever took which unit */
+	assert_int_equal(before - bfree(fs), 16);
+	fs = remount_same(fs, im->devs, 1);
+	assert_int_equal(before - bfree(fs), 16);
+	fs_close(fs);
+}
+
 /* owner operations on two threads, queries on a third: a remount agrees */
 struct worker {
 	struct fs *fs;
@@ -1500,6 +1708,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(overlapping_files_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(replay_reports_progress, setup, teardown),
 		cmocka_unit_test_setup_teardown(concurrent_owner_ops, setup, teardown),
+		cmocka_unit_test_setup_teardown(new_space_crash_safe, setup, teardown),
+		cmocka_unit_test_setup_teardown(alloc_same_holes_concurrently, setup, teardown),
 		cmocka_unit_test_setup_teardown(readonly_follows_owner, setup, teardown),
 		cmocka_unit_test_setup_teardown(logplay_tells_each_entry, setup, teardown),
 	};
