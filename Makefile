@@ -34,7 +34,7 @@ endif
 DEB_PACKAGES := linux-source-6.12 build-essential bc bison flex libelf-dev \
 	libssl-dev dwarves cpio kmod ccache git zlib1g-dev pkg-config \
 	clang-16 llvm-16 lld-16 libfuse3-dev fuse3 libcmocka-dev \
-	qemu-system-x86 udev python3-venv busybox-static ndctl
+	qemu-system-x86 udev python3-venv busybox-static ndctl libclang-rt-16-dev
 VNG_VERSION := 1.42
 VENV := $(O)/venv
 VNG := $(VENV)/bin/vng
@@ -316,6 +316,17 @@ $(ST_OUT)/tests.h: $(PROG_TESTS)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)grep -ho '^void test_[a-z0-9_]*(void)' $(PROG_TESTS) | \
 		sed 's/^void test_\(.*\)(void)/DEFINE_TEST(\1)/' > $@
+	$(Q)for f in $(PROG_TESTS); do \
+		n=$$(basename $$f .c); \
+		grep -qx "DEFINE_TEST($$n)" $@ || { \
+			echo "$$f: no \"void test_$$n(void)\" at the start of a line: the runner would not find it" >&2; \
+			rm -f $@; exit 1; }; \
+	done
+	$(Q)found=$$(wc -l < $@); defined=$$(grep -hEc '^(void[[:space:]]+)?test_[a-z0-9_]+[[:space:]]*\((void)?\)[[:space:]]*\{?$$' $(PROG_TESTS) | \
+		awk '{ s += $$1 } END { print s }'); \
+	[ "$$found" = "$$defined" ] || { \
+		echo "tests.h: $$found tests found, $$defined test_*() functions defined in selftests/prog_tests/" >&2; \
+		rm -f $@; exit 1; }
 
 $(TEST_PROGS): selftests/test_progs.c selftests/test_progs.h $(PROG_TESTS) \
 		$(TEST_HELPERS) $(wildcard selftests/*.h) \
@@ -391,6 +402,8 @@ unit: tools
 			echo "not ok - $$name timed out after $$lim s" >> $$tap; \
 		elif [ $$rc -ge 128 ]; then \
 			echo "not ok - $$name crashed ($$rc)" >> $$tap; \
+		elif [ $$rc != 0 ] && ! grep -q '^not ok' $$tap; then \
+			echo "not ok - $$name exited $$rc after its tests passed: a sanitizer (LeakSanitizer) report" >> $$tap; \
 		fi; \
 	done; true
 
@@ -454,6 +467,8 @@ check-stages:
 		echo "not ok 1 kernel tree # make uapi-check failed" > $(RESULTS)/tree.tap
 	$(Q)$(BUDGET) run $(MAKE) --no-print-directory unit T='$(T)' || \
 		echo "not ok 1 unit tests build # make unit failed" > $(RESULTS)/unit-build.tap
+	$(Q)$(BUDGET) run $(MAKE) --no-print-directory fuzz-check || \
+		echo "not ok 1 fuzz # make fuzz-check failed" > $(RESULTS)/fuzz-build.tap
 	$(Q)$(BUDGET) run $(MAKE) --no-print-directory all || \
 		echo "not ok 1 build # make all failed" > $(RESULTS)/build.tap
 	$(Q)$(BUDGET) run $(MAKE) --no-print-directory build-bench || \
@@ -538,7 +553,7 @@ install:
 	$(Q)install -m 0644 $(MAN_PAGES) $(DESTDIR)$(PREFIX)/share/man/man8/
 
 # --------------------------------------------------------------------------
-# Fuzzing, not part of check: libFuzzer (clang-16, with ASan and UBSan)
+# Fuzzing (check runs a short fuzz-check): libFuzzer (clang-16, with ASan and UBSan)
 # over the metadata log's decoder and replay (and the superblock and label
 # checks), from the seeds in
 # selftests/fuzz/corpus/<target>; what it finds new goes to $(FUZZ_OUT).
@@ -589,6 +604,18 @@ fuzz: build-fuzz
 		{ tail -40 $(FUZZ_OUT)/mlog.log; exit 1; }
 	$(Q)grep -E '^(Done|stat::(number_of_executed_units|average_exec_per_sec))' $(FUZZ_OUT)/mlog.log
 
+# check's short fuzz run (FUZZ_CHECK_RUNS, fresh corpus dir each time is not
+# needed: what it found before is kept and replayed first), as one TAP line.
+FUZZ_CHECK_RUNS ?= 50000
+.PHONY: fuzz-check
+fuzz-check:
+	$(Q)mkdir -p $(RESULTS)
+	$(Q)if $(MAKE) --no-print-directory fuzz FUZZ_RUNS=$(FUZZ_CHECK_RUNS); then \
+		echo "ok 1 fuzz_mlog: $(FUZZ_CHECK_RUNS) runs, no crash, leak or undefined behaviour"; \
+	else \
+		echo "not ok 1 fuzz_mlog: $(FUZZ_CHECK_RUNS) runs # see $(FUZZ_OUT)/mlog.log"; \
+	fi > $(RESULTS)/fuzz.tap; echo 1..1 >> $(RESULTS)/fuzz.tap; cat $(RESULTS)/fuzz.tap
+
 .PHONY: clean distclean help
 clean:
 	$(Q)rm -rf $(BPF_OUT) $(SERVER_OUT) $(ST_OUT) $(RESULTS) $(TOOLS)
@@ -617,7 +644,7 @@ help:
 	@echo '  kernel-buildeach   fs/fuse builds at every patch, and without the options'
 	@echo '  unit            cmocka unit tests on the host (ASan/UBSan)'
 	@echo '  fuzz            libFuzzer over the metadata log, FUZZ_RUNS=$(FUZZ_RUNS) runs'
-	@echo '                  (not part of check; installs clang-16 libclang-rt-16-dev)'
+	@echo '                  (check runs $(FUZZ_CHECK_RUNS) of them: fuzz-check)'
 	@echo '  vmtest          in-guest tests on the test kernel'
 	@echo '  vmtest-debug    in-guest tests on the debug kernel'
 	@echo '  vmtest-twohost  two guests share one NVDIMM: owner and read-only follower'
