@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
@@ -31,7 +32,7 @@
 
 /* The maps that are pinned, by their names in resolver.bpf.c. */
 static const char *const pinned_maps[] = {
-	"files", "simple_exts", "ileave_exts", "stats",
+	"files", "slots", "descs", "simple_exts", "ileave_exts", "stats",
 };
 
 struct famfs_loader {
@@ -41,8 +42,17 @@ struct famfs_loader {
 	/* an ARRAY_OF_MAPS whose update waits for an RCU grace period */
 	int sync_outer_fd, sync_inner_fd;
 	char pin_dir[256];
-	__u32 max_simple, max_ileave, max_files;
+	__u32 max_simple, max_ileave, max_files, max_descs;
 	struct famfs_slices simple, ileave;
+	/*
+	 * The maps slots and descs, mmap'ed: a descriptor is written here
+	 * whole, then named by one aligned store into slots (resolver_common.h).
+	 */
+	__u64 *slots;
+	struct famfs_file *descs;
+	size_t slots_len, descs_len;
+	struct famfs_ids file_slots;	/* reused at once: the program checks */
+	struct famfs_ids desc_ids;	/* parked until a grace period */
 };
 
 /* ---- libbpf's messages, one level quieter ---- */
@@ -222,6 +232,8 @@ static int load(struct famfs_loader *l, const struct famfs_loader_opts *opts)
 	}
 	l->skel = skel;
 	if ((err = bpf_map__set_max_entries(skel->maps.files, l->max_files)) ||
+	    (err = bpf_map__set_max_entries(skel->maps.slots, l->max_files)) ||
+	    (err = bpf_map__set_max_entries(skel->maps.descs, l->max_descs)) ||
 	    (err = bpf_map__set_max_entries(skel->maps.simple_exts, l->max_simple)) ||
 	    (err = bpf_map__set_max_entries(skel->maps.ileave_exts, l->max_ileave))) {
 		pr_err("sizing the resolver's maps: %s", strerror(-err));
@@ -240,6 +252,25 @@ static int load(struct famfs_loader *l, const struct famfs_loader_opts *opts)
 	l->simple_fd = bpf_map__fd(skel->maps.simple_exts);
 	l->ileave_fd = bpf_map__fd(skel->maps.ileave_exts);
 	l->stats_fd = bpf_map__fd(skel->maps.stats);
+	/* array entries are 8-byte aligned: both values are multiples of 8 */
+	l->slots_len = (size_t)l->max_files * sizeof(*l->slots);
+	l->descs_len = (size_t)l->max_descs * sizeof(*l->descs);
+	l->slots = mmap(NULL, l->slots_len, PROT_READ | PROT_WRITE, MAP_SHARED,
+			bpf_map__fd(skel->maps.slots), 0);
+	if (l->slots == MAP_FAILED) {
+		l->slots = NULL;
+		err = -errno;
+		pr_err("mapping the resolver's slots map: %s", strerror(-err));
+		return err;
+	}
+	l->descs = mmap(NULL, l->descs_len, PROT_READ | PROT_WRITE, MAP_SHARED,
+			bpf_map__fd(skel->maps.descs), 0);
+	if (l->descs == MAP_FAILED) {
+		l->descs = NULL;
+		err = -errno;
+		pr_err("mapping the resolver's descs map: %s", strerror(-err));
+		return err;
+	}
 	return 0;
 }
 
@@ -264,6 +295,12 @@ static int pin_maps(struct famfs_loader *l)
 
 static void unload(struct famfs_loader *l)
 {
+	if (l->slots)
+		munmap(l->slots, l->slots_len);
+	if (l->descs)
+		munmap(l->descs, l->descs_len);
+	l->slots = NULL;
+	l->descs = NULL;
 	resolver_bpf__destroy(l->skel);
 	l->skel = NULL;
 }
@@ -322,8 +359,12 @@ int famfs_loader_load(const struct famfs_loader_opts *opts,
 	l->max_files = opts->max_files ? opts->max_files : FAMFS_DEF_MAX_FILES;
 	l->max_simple = opts->max_simple ? opts->max_simple : FAMFS_DEF_MAX_SIMPLE;
 	l->max_ileave = opts->max_ileave ? opts->max_ileave : FAMFS_DEF_MAX_ILEAVE;
+	l->max_descs = FAMFS_DESCS(l->max_files);
 	if ((err = famfs_slices_init(&l->simple, l->max_simple)) ||
-	    (err = famfs_slices_init(&l->ileave, l->max_ileave)))
+	    (err = famfs_slices_init(&l->ileave, l->max_ileave)) ||
+	    (err = famfs_ids_init(&l->file_slots, 0, l->max_files)) ||
+	    /* entry 0 stays FAMFS_NO_DESC */
+	    (err = famfs_ids_init(&l->desc_ids, 1, l->max_descs)))
 		goto fail;
 	err = load(l, opts);
 	if (err)
@@ -379,6 +420,8 @@ void famfs_loader_close(struct famfs_loader *l)
 		close(l->sync_inner_fd);
 	famfs_slices_fini(&l->simple);
 	famfs_slices_fini(&l->ileave);
+	famfs_ids_fini(&l->file_slots);
+	famfs_ids_fini(&l->desc_ids);
 	free(l);
 }
 
@@ -486,6 +529,22 @@ static int check_fit(struct famfs_loader *l, __u64 nodeid,
 	return 0;
 }
 
+/*
+ * After a grace period, what was parked before it is free: slices and
+ * descriptors.  No resolver call that started before can still read them.
+ */
+static int reclaim(struct famfs_loader *l)
+{
+	int err = wait_grace(l);
+
+	if (err)
+		return err;
+	famfs_slices_reclaim(&l->simple);
+	famfs_slices_reclaim(&l->ileave);
+	famfs_ids_reclaim(&l->desc_ids);
+	return 0;
+}
+
 static struct famfs_slices *slices_of(struct famfs_loader *l, enum kind k)
 {
 	return k == SIMPLE ? &l->simple : &l->ileave;
@@ -501,10 +560,9 @@ static int alloc_slice(struct famfs_loader *l, __u64 nodeid, enum kind k,
 		return 0;
 	if (s->nparked) {
 		/* runs freed earlier become reusable after a grace period */
-		err = wait_grace(l);
+		err = reclaim(l);
 		if (err)
 			return err;
-		famfs_slices_reclaim(s);
 		if (!famfs_slices_alloc(s, n, first))
 			return 0;
 	}
@@ -523,11 +581,105 @@ static void slice_of(const struct famfs_file *f, struct famfs_slice *s)
 	s->nileave = f->nileave;
 }
 
+/* A free entry of descs (after a grace period if all are parked) */
+static int alloc_desc(struct famfs_loader *l, __u64 nodeid, __u32 *d)
+{
+	int err;
+
+	if (!famfs_ids_alloc(&l->desc_ids, d))
+		return 0;
+	if (l->desc_ids.nparked) {
+		err = reclaim(l);
+		if (err)
+			return err;
+		if (!famfs_ids_alloc(&l->desc_ids, d))
+			return 0;
+	}
+	/* more live descriptors than files the map takes: a bug */
+	pr_err("file %llu: no free descriptor (%u entries)", (unsigned long long)nodeid,
+	       l->max_descs);
+	return -ENOSPC;
+}
+
+/*
+ * Point slot @s at descriptor @d: one aligned 8-byte store, after the
+ * descriptor's (release: a program that reads the index reads the
+ * descriptor whole).
+ */
+static void switch_slot(struct famfs_loader *l, __u32 s, __u32 d)
+{
+	__atomic_store_n(&l->slots[s], (__u64)d, __ATOMIC_RELEASE);
+}
+
+/* The slot and the descriptor index of @nodeid: 0, or -ENOENT (not in the maps) */
+static int find_file(struct famfs_loader *l, __u64 nodeid, __u32 *s, __u32 *d)
+{
+	__u64 v;
+
+	if (bpf_map_lookup_elem(l->files_fd, &nodeid, s))
+		return -ENOENT;
+	if (*s >= l->max_files)
+		return -EIO;
+	v = __atomic_load_n(&l->slots[*s], __ATOMIC_RELAXED);
+	if (v == FAMFS_NO_DESC || v >= l->max_descs || l->descs[v].nodeid != nodeid) {
+		pr_err("file %llu: slot %u names descriptor %llu of another file",
+		       (unsigned long long)nodeid, *s, (unsigned long long)v);
+		return -EIO;
+	}
+	*d = v;
+	return 0;
+}
+
+/*
+ * Give file @nodeid descriptor @desc (written into a fresh entry, then
+ * switched to): in slot @s, where it had descriptor @old_d (parked now),
+ * if @had; else in a new slot.  On error nothing changed.
+ */
+static int publish(struct famfs_loader *l, __u64 nodeid, const struct famfs_file *desc,
+		   bool had, __u32 s, __u32 old_d)
+{
+	__u32 d;
+	int err;
+
+	err = alloc_desc(l, nodeid, &d);
+	if (err)
+		return err;
+	/* no program reads a free entry: plain stores */
+	l->descs[d] = *desc;
+	l->descs[d].nodeid = nodeid;
+	if (had) {
+		switch_slot(l, s, d);
+		famfs_ids_free(&l->desc_ids, old_d);
+		return 0;
+	}
+	if (famfs_ids_alloc(&l->file_slots, &s)) {
+		famfs_ids_unalloc(&l->desc_ids, d);
+		pr_err("file %llu: the files map is full (%u files): raise its size",
+		       (unsigned long long)nodeid, l->max_files);
+		return -E2BIG;
+	}
+	/* the slot names the descriptor before the hash names the slot */
+	switch_slot(l, s, d);
+	if (bpf_map_update_elem(l->files_fd, &nodeid, &s, BPF_NOEXIST)) {
+		err = -errno;
+		pr_err("file %llu: %s%s", (unsigned long long)nodeid, strerror(-err),
+		       err == -E2BIG ? " (the files map is full: raise its size)" :
+		       err == -ENOMEM ? " (no memory for its entry)" : "");
+		/* a stale reader may have reached it through the slot: park */
+		switch_slot(l, s, FAMFS_NO_DESC);
+		famfs_ids_free(&l->desc_ids, d);
+		famfs_ids_unalloc(&l->file_slots, s);
+		return err;
+	}
+	return 0;
+}
+
 int famfs_loader_set_file(struct famfs_loader *l, __u64 nodeid,
 			  const struct famfs_file_extents *fe,
 			  struct famfs_slice *old)
 {
-	struct famfs_file desc = { 0 }, prev;
+	struct famfs_file desc = { 0 };
+	__u32 s = 0, old_d = 0;
 	bool had;
 	int err;
 
@@ -539,7 +691,10 @@ int famfs_loader_set_file(struct famfs_loader *l, __u64 nodeid,
 	err = check_fit(l, nodeid, fe);
 	if (err)
 		return err;
-	had = !bpf_map_lookup_elem(l->files_fd, &nodeid, &prev);
+	err = find_file(l, nodeid, &s, &old_d);
+	if (err && err != -ENOENT)
+		return err;
+	had = !err;
 
 	desc.size = fe->size;
 	desc.nsimple = fe->nsimple;
@@ -569,16 +724,14 @@ int famfs_loader_set_file(struct famfs_loader *l, __u64 nodeid,
 		       (unsigned long long)nodeid, fe->nsimple, fe->nileave, strerror(-err));
 		goto undo;
 	}
-	if (bpf_map_update_elem(l->files_fd, &nodeid, &desc, BPF_ANY)) {
-		err = -errno;
-		pr_err("file %llu: %s%s", (unsigned long long)nodeid,
-		       strerror(-err), err == -E2BIG ?
-		       " (the files map is full: raise its size)" :
-		       err == -ENOMEM ? " (no memory for its entry)" : "");
+	/* the old descriptor is parked by publish(): read its slices first */
+	if (had)
+		slice_of(&l->descs[old_d], old);
+	err = publish(l, nodeid, &desc, had, s, old_d);
+	if (err) {
+		memset(old, 0, sizeof(*old));
 		goto undo;
 	}
-	if (had)
-		slice_of(&prev, old);
 	return 0;
 undo:
 	/* never named by a descriptor: reusable at once */
@@ -592,26 +745,56 @@ undo:
 int famfs_loader_remove_file(struct famfs_loader *l, __u64 nodeid,
 			     struct famfs_slice *old)
 {
-	struct famfs_file prev;
+	__u32 s, d;
+	int err;
 
 	memset(old, 0, sizeof(*old));
-	if (bpf_map_lookup_elem(l->files_fd, &nodeid, &prev))
-		return -ENOENT;
+	err = find_file(l, nodeid, &s, &d);
+	if (err)
+		return err;
 	if (bpf_map_delete_elem(l->files_fd, &nodeid))
 		return -errno;
-	slice_of(&prev, old);
+	/*
+	 * No lookup finds the slot now; a program that read it before reads
+	 * the descriptor until the grace period ends, one that read it through
+	 * a reused element finds none or another file's.
+	 */
+	switch_slot(l, s, FAMFS_NO_DESC);
+	slice_of(&l->descs[d], old);
+	famfs_ids_free(&l->desc_ids, d);
+	famfs_ids_unalloc(&l->file_slots, s);
 	return 0;
 }
 
 int famfs_loader_set_size(struct famfs_loader *l, __u64 nodeid, __u64 size)
 {
 	struct famfs_file f;
+	__u32 s, d;
+	int err;
 
-	if (bpf_map_lookup_elem(l->files_fd, &nodeid, &f))
-		return -ENOENT;
+	err = find_file(l, nodeid, &s, &d);
+	if (err)
+		return err;
+	if (l->descs[d].size == size)
+		return 0;
+	/* a new descriptor, never the one a program may be reading */
+	f = l->descs[d];
 	f.size = size;
-	if (bpf_map_update_elem(l->files_fd, &nodeid, &f, BPF_EXIST))
-		return -errno;
+	return publish(l, nodeid, &f, true, s, d);
+}
+
+int famfs_loader_get_file(struct famfs_loader *l, __u64 nodeid, struct famfs_file *desc,
+			  __u32 *index)
+{
+	__u32 s, d;
+	int err;
+
+	err = find_file(l, nodeid, &s, &d);
+	if (err)
+		return err;
+	*desc = l->descs[d];
+	if (index)
+		*index = d;
 	return 0;
 }
 
@@ -655,6 +838,7 @@ int famfs_loader_stats(const struct famfs_loader *l,
 		st->needs_alloc += per_cpu[i].needs_alloc;
 		st->unaligned += per_cpu[i].unaligned;
 		st->bad_slice += per_cpu[i].bad_slice;
+		st->other_file += per_cpu[i].other_file;
 	}
 out:
 	free(per_cpu);

@@ -18,13 +18,16 @@
  *   famfs_loader_close()   detach, unpin, free
  *
  * Updating a file: famfs_loader_set_file() writes the new extents into
- * fresh slices of the extent arrays (one per kind the file has), then
- * points the file's descriptor at them, and hands back the slices the file
- * used before.  The caller
- * invalidates the kernel's mappings (FUSE_NOTIFY_FMAP_INVAL) and only then
- * gives the old slices back with famfs_loader_free_slice().  Freed entries
- * are reused only after an RCU grace period, so a program that read an old
- * descriptor cannot see another file's extents.
+ * fresh slices of the extent arrays (one per kind the file has), then a
+ * new descriptor that names them into a free entry of descs, switches the
+ * file's slot to it with one store, and hands back the slices the file
+ * used before.  The caller invalidates the kernel's mappings
+ * (FUSE_NOTIFY_FMAP_INVAL) and only then gives the old slices back with
+ * famfs_loader_free_slice().  Old descriptors and freed slices are reused
+ * only after an RCU grace period, so a program that read an old
+ * descriptor cannot see another file's extents; the program checks that
+ * the descriptor it reached names the file it was asked about
+ * (resolver_common.h).
  *
  * Layouts are never truncated: one that does not fit is refused with
  * -E2BIG (more extents than a file may have, or than the array holds) or
@@ -106,8 +109,18 @@ int famfs_loader_set_file(struct famfs_loader *l, __u64 nodeid,
 int famfs_loader_remove_file(struct famfs_loader *l, __u64 nodeid,
 			     struct famfs_slice *old);
 
-/* Record a new size in the descriptor (shown by bpftool; not used to map). */
+/*
+ * Record a new size (shown by bpftool; not used to map): a new descriptor,
+ * like any change (-ENOENT: the file is not in the maps).
+ */
 int famfs_loader_set_size(struct famfs_loader *l, __u64 nodeid, __u64 size);
+
+/*
+ * File @nodeid's descriptor, and its index in descs if @index is not NULL
+ * (for tests and tools; -ENOENT: not in the maps).
+ */
+int famfs_loader_get_file(struct famfs_loader *l, __u64 nodeid, struct famfs_file *desc,
+			  __u32 *index);
 
 /* Give back both slices once the kernel's mappings of them are invalidated. */
 void famfs_loader_free_slice(struct famfs_loader *l,

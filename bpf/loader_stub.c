@@ -89,6 +89,16 @@ int famfs_loader_set_size(struct famfs_loader *l, __u64 nodeid, __u64 size)
 	return -EOPNOTSUPP;
 }
 
+int famfs_loader_get_file(struct famfs_loader *l, __u64 nodeid, struct famfs_file *desc,
+			  __u32 *index)
+{
+	(void)l;
+	(void)nodeid;
+	(void)desc;
+	(void)index;
+	return -EOPNOTSUPP;
+}
+
 void famfs_loader_free_slice(struct famfs_loader *l,
 			     const struct famfs_slice *s)
 {

@@ -7,7 +7,9 @@
  * server's device indexes.
  *
  * Maps (pinned under /sys/fs/bpf/famfs-bpf/<connection>/):
- *   files        HASH   nodeid (__u64) -> struct famfs_file
+ *   files        HASH   nodeid (__u64) -> file slot (__u32)
+ *   slots        ARRAY  file slot -> descriptor index (__u64; 0: none)
+ *   descs        ARRAY  descriptor index -> struct famfs_file
  *   simple_exts  ARRAY  __u32 -> struct fmap_simple_ext
  *   ileave_exts  ARRAY  __u32 -> struct fmap_ileave_ext
  *   stats        PERCPU_ARRAY, one struct famfs_resolver_stats
@@ -17,6 +19,22 @@
  * ileave_exts.  A file may have both (fs.c gives a striped file simple
  * extents after FMAP_MAX_ILEAVE interleaved ones it could not grow in
  * place); the two never cover the same page (the loader checks).
+ *
+ * A descriptor is never changed while the program may read it (issue 16,
+ * item 3: an element of a hash map is freed by every update of its key
+ * and reused at once for another key, so a program that read a file's
+ * descriptor through a hash value could read another file's):
+ *   - the loader writes a new descriptor whole into a free entry of descs,
+ *     then switches the file to it with one 8-byte store into its entry of
+ *     slots (slots and descs are mmap'ed by the loader, so the store is a
+ *     single aligned store, never a memcpy that a reader could see torn);
+ *   - the old descriptor (and old slices) are parked and reused only after
+ *     an RCU grace period, so a program that read the old index reads a
+ *     descriptor that does not change under it;
+ *   - `files` changes only when a file enters or leaves the maps.  A
+ *     program that read a reused element of it reads another file's slot:
+ *     it checks that the descriptor it reaches names the nodeid it was
+ *     asked for (and treats an index out of range or 0 like that).
  */
 #ifndef FAMFS_BPF_RESOLVER_COMMON_H
 #define FAMFS_BPF_RESOLVER_COMMON_H
@@ -26,10 +44,11 @@
 #endif
 
 /*
- * Value of `files`, keyed by the file's FUSE nodeid; 32 bytes, no holes.
- * A slice with n 0 is none (its first is 0); a file has at least one.
+ * Value of `descs`; 40 bytes, no holes.  A slice with n 0 is none (its
+ * first is 0); a file has at least one.
  */
 struct famfs_file {
+	__u64 nodeid;		/* the file it describes: checked by the program */
 	__u64 size;		/* i_size as the server last knew it */
 	__u32 nsimple;		/* simple extents */
 	__u32 simple_first;	/* first index of them in simple_exts */
@@ -52,10 +71,16 @@ struct famfs_resolver_stats {
 	__u64 needs_alloc;	/* write to an offset in no extent */
 	__u64 unaligned;	/* the extent is not page aligned */
 	__u64 bad_slice;	/* descriptor or slice unreadable: a bug */
+	__u64 other_file;	/* the file's slot named another file's descriptor,
+				 * or none: an update raced with the call */
 };
 
 /* Default sizes; the loader sets the real ones before load. */
 #define FAMFS_DEF_MAX_FILES	4096
+/* descs: a descriptor per file, and room for parked ones (loader.c) */
+#define FAMFS_DESCS(max_files)	((max_files) + (max_files) / 4 + 64)
+/* the descriptor index no slot names (entry 0 of descs stays unused) */
+#define FAMFS_NO_DESC		0
 #define FAMFS_DEF_MAX_SIMPLE	(1U << 18)	/* 8 MiB of extents */
 #define FAMFS_DEF_MAX_ILEAVE	1024		/* 280 KiB of extents */
 

@@ -171,3 +171,76 @@ __u32 famfs_slices_largest(const struct famfs_slices *s)
 			best = s->free[i].len;
 	return best;
 }
+
+/* ---- single entries ---- */
+
+int famfs_ids_init(struct famfs_ids *ids, __u32 first, __u32 cap)
+{
+	__u32 i, n = cap > first ? cap - first : 0;
+
+	memset(ids, 0, sizeof(*ids));
+	ids->first = first;
+	ids->cap = cap;
+	ids->free = malloc((n ? n : 1) * sizeof(*ids->free));
+	ids->parked = malloc((n ? n : 1) * sizeof(*ids->parked));
+	ids->state = calloc(cap ? cap : 1, 1);
+	if (!ids->free || !ids->parked || !ids->state) {
+		famfs_ids_fini(ids);
+		return -ENOMEM;
+	}
+	/* the lowest on top: a fresh map fills from its start */
+	for (i = 0; i < n; i++)
+		ids->free[i] = cap - 1 - i;
+	ids->nfree = n;
+	return 0;
+}
+
+void famfs_ids_fini(struct famfs_ids *ids)
+{
+	free(ids->free);
+	free(ids->parked);
+	free(ids->state);
+	memset(ids, 0, sizeof(*ids));
+}
+
+int famfs_ids_alloc(struct famfs_ids *ids, __u32 *id)
+{
+	if (!ids->nfree)
+		return -ENOSPC;
+	*id = ids->free[--ids->nfree];
+	ids->state[*id] = FAMFS_ID_USED;
+	return 0;
+}
+
+static bool taken(const struct famfs_ids *ids, __u32 id)
+{
+	return id >= ids->first && id < ids->cap && ids->state[id] == FAMFS_ID_USED;
+}
+
+int famfs_ids_free(struct famfs_ids *ids, __u32 id)
+{
+	if (!taken(ids, id))
+		return -EINVAL;
+	ids->state[id] = FAMFS_ID_PARKED;
+	ids->parked[ids->nparked++] = id;
+	return 0;
+}
+
+int famfs_ids_unalloc(struct famfs_ids *ids, __u32 id)
+{
+	if (!taken(ids, id))
+		return -EINVAL;
+	ids->state[id] = FAMFS_ID_FREE;
+	ids->free[ids->nfree++] = id;
+	return 0;
+}
+
+void famfs_ids_reclaim(struct famfs_ids *ids)
+{
+	while (ids->nparked) {
+		__u32 id = ids->parked[--ids->nparked];
+
+		ids->state[id] = FAMFS_ID_FREE;
+		ids->free[ids->nfree++] = id;
+	}
+}

@@ -53,4 +53,32 @@ void famfs_slices_reclaim(struct famfs_slices *s);
 /* The longest free run (not counting parked ones). */
 __u32 famfs_slices_largest(const struct famfs_slices *s);
 
+/*
+ * Single entries of [first, cap) with the same life as runs: an entry
+ * freed with famfs_ids_free() is parked until famfs_ids_reclaim() (a grace
+ * period passed); famfs_ids_unalloc() gives back at once one that nothing
+ * can be reading.  O(1) each (a stack of free entries, one of parked ones,
+ * a state byte per entry), where famfs_slices would walk its runs: the
+ * loader takes one descriptor per update of a file.
+ */
+struct famfs_ids {
+	__u32 first, cap;
+	__u32 *free, nfree;		/* a stack: the last freed is taken first */
+	__u32 *parked, nparked;
+	unsigned char *state;		/* FAMFS_ID_*, by entry */
+};
+
+enum { FAMFS_ID_FREE, FAMFS_ID_USED, FAMFS_ID_PARKED };
+
+int famfs_ids_init(struct famfs_ids *ids, __u32 first, __u32 cap);
+void famfs_ids_fini(struct famfs_ids *ids);
+/* An entry into *@id: 0, -ENOSPC (none free; some may be parked). */
+int famfs_ids_alloc(struct famfs_ids *ids, __u32 *id);
+/* Park @id, taken by famfs_ids_alloc(): -EINVAL if it was not. */
+int famfs_ids_free(struct famfs_ids *ids, __u32 id);
+/* Give back @id at once (nothing can read it): -EINVAL if it was not taken. */
+int famfs_ids_unalloc(struct famfs_ids *ids, __u32 id);
+/* A grace period passed since the entries parked so far: make them free. */
+void famfs_ids_reclaim(struct famfs_ids *ids);
+
 #endif /* FAMFS_BPF_SLICES_H */

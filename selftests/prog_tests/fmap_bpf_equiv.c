@@ -168,20 +168,11 @@ static bool descriptor(struct fixture *fx, const char *name,
 {
 	char path[256];
 	struct stat st;
-	__u64 key;
-	int fd, err;
 
 	if (stat(fixture_path(fx, name, path, sizeof(path)), &st))
 		return false;
-	key = st.st_ino;	/* the server's inode numbers are its nodeids */
-	snprintf(path, sizeof(path), "%s/files",
-		 famfs_loader_pin_dir(fbs_server_loader(fx->srv)));
-	fd = bpf_obj_get(path);
-	if (fd < 0)
-		return false;
-	err = bpf_map_lookup_elem(fd, &key, desc);
-	close(fd);
-	return !err;
+	/* the server's inode numbers are its nodeids */
+	return !famfs_loader_get_file(fbs_server_loader(fx->srv), st.st_ino, desc, NULL);
 }
 
 void test_fmap_bpf_equiv(void)

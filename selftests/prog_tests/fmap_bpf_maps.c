@@ -2,7 +2,8 @@
 /*
  * The BPF resolver's maps as the loader keeps them (bpf/loader.c):
  *  - bpftool: `bpftool map dump pinned .../files` shows a known file's
- *    descriptor and `map lookup` on simple_exts its extents, with BTF names;
+ *    slot, `map lookup` on slots its descriptor's index, on descs the
+ *    descriptor and on simple_exts its extents, with BTF names;
  *  - oversized: layouts that do not fit are refused with a clear error and
  *    leave nothing behind, never a truncated file;
  *  - replace: set_layout moves a file; reads through BPF show the new blocks;
@@ -112,12 +113,15 @@ static int pinned_fd(struct fixture *fx, const char *map)
 
 static bool lookup_file(struct fixture *fx, __u64 nodeid, struct famfs_file *f)
 {
-	int fd = pinned_fd(fx, "files");
-	bool ok = fd >= 0 && !bpf_map_lookup_elem(fd, &nodeid, f);
+	return !famfs_loader_get_file(fbs_server_loader(fx->srv), nodeid, f, NULL);
+}
 
-	if (fd >= 0)
-		close(fd);
-	return ok;
+/* The number after "\"value\": " in fixture_out; -1 if none */
+static long long out_value(void)
+{
+	const char *p = strstr(fixture_out, "\"value\": ");
+
+	return p ? strtoll(p + strlen("\"value\": "), NULL, 10) : -1;
 }
 
 static bool lookup_simple(struct fixture *fx, __u32 idx,
@@ -144,7 +148,8 @@ static void subtest_bpftool(struct fixture *fx)
 	struct fbs_layout l;
 	const char *out = fixture_out;
 	__u64 nodeid;
-	__u32 i;
+	__u32 i, slot, index;
+	int fd;
 
 	if (!fixture_find_binary("tools/bpftool/bpftool", bpftool, sizeof(bpftool)))
 		return;
@@ -153,20 +158,42 @@ static void subtest_bpftool(struct fixture *fx)
 		return;
 	nodeid = nodeid_of(fx, "known");
 	if (!ASSERT_GT(nodeid, 0, "nodeid") ||
-	    !ASSERT_TRUE(lookup_file(fx, nodeid, &desc), "descriptor"))
+	    !ASSERT_OK(famfs_loader_get_file(fbs_server_loader(fx->srv), nodeid, &desc, &index),
+		       "descriptor"))
+		return;
+	fd = pinned_fd(fx, "files");
+	if (!ASSERT_OK_FD(fd, "files map"))
+		return;
+	i = bpf_map_lookup_elem(fd, &nodeid, &slot);
+	close(fd);
+	if (!ASSERT_EQ(i, 0, "the file's slot"))
 		return;
 
+	/* BTF: the key is the nodeid, the value its slot */
 	snprintf(map, sizeof(map), "%s/files", dir);
 	if (!bpftool_map(bpftool, "dump", map, NULL, 0))
 		return;
-	/* BTF: field names and values, the key is the nodeid */
 	snprintf(want, sizeof(want), "\"key\": %llu,", (unsigned long long)nodeid);
 	ASSERT_TRUE(strstr(out, want), "dump shows the file's nodeid");
-	ASSERT_TRUE(strstr(out, "\"size\": 16777216,"), "dump shows its size");
-	ASSERT_TRUE(strstr(out, "\"nsimple\": 3,"), "dump shows 3 simple extents");
-	ASSERT_TRUE(strstr(out, "\"nileave\": 0,"), "dump shows no interleaved ones");
+	snprintf(want, sizeof(want), "\"value\": %u", slot);
+	if (!ASSERT_TRUE(strstr(out, want), "and its slot"))
+		return;
+	/* the slot names the descriptor's index */
+	snprintf(map, sizeof(map), "%s/slots", dir);
+	if (!bpftool_map(bpftool, "lookup", map, &slot, FX_LOG_OUT) ||
+	    !ASSERT_EQ(out_value(), index, "slots: the descriptor's index"))
+		return;
+	/* field names and values */
+	snprintf(map, sizeof(map), "%s/descs", dir);
+	if (!bpftool_map(bpftool, "lookup", map, &index, FX_LOG_OUT))
+		return;
+	snprintf(want, sizeof(want), "\"nodeid\": %llu,", (unsigned long long)nodeid);
+	ASSERT_TRUE(strstr(out, want), "the descriptor names the file");
+	ASSERT_TRUE(strstr(out, "\"size\": 16777216,"), "shows its size");
+	ASSERT_TRUE(strstr(out, "\"nsimple\": 3,"), "shows 3 simple extents");
+	ASSERT_TRUE(strstr(out, "\"nileave\": 0,"), "shows no interleaved ones");
 	snprintf(want, sizeof(want), "\"simple_first\": %u,", desc.simple_first);
-	ASSERT_TRUE(strstr(out, want), "dump shows where they are");
+	ASSERT_TRUE(strstr(out, want), "shows where they are");
 
 	/* each extent, device index made kernel device id */
 	snprintf(map, sizeof(map), "%s/simple_exts", dir);
@@ -378,8 +405,9 @@ static void subtest_mixed(struct fixture *fx)
 	struct fmap_mapping m;
 	struct fbs_layout l;
 	long long up0, res0;
-	char path[128], bpftool[PATH_MAX], map[PATH_MAX], want[64], *entry, *end;
+	char path[128], bpftool[PATH_MAX], map[PATH_MAX], want[64];
 	__u64 off, nodeid;
+	__u32 index;
 	int fd, err;
 
 	if (!ASSERT_TRUE(data && back, "malloc"))
@@ -419,20 +447,16 @@ static void subtest_mixed(struct fixture *fx)
 	ASSERT_EQ(desc.nsimple, 1, "one simple extent");
 	ASSERT_EQ(desc.nileave, 1, "one interleaved extent");
 
-	/* readable in bpftool: both slices, in the file's entry of the dump */
-	snprintf(map, sizeof(map), "%s/files", famfs_loader_pin_dir(fbs_server_loader(fx->srv)));
+	/* readable in bpftool: both slices, in the file's descriptor */
+	snprintf(map, sizeof(map), "%s/descs", famfs_loader_pin_dir(fbs_server_loader(fx->srv)));
 	if (fixture_find_binary("tools/bpftool/bpftool", bpftool, sizeof(bpftool)) &&
-	    bpftool_map(bpftool, "dump", map, NULL, 0)) {
-		snprintf(want, sizeof(want), "\"key\": %llu,", (unsigned long long)nodeid);
-		entry = strstr(fixture_out, want);
-		if (ASSERT_TRUE(entry, "dump shows the file")) {
-			end = strstr(entry + 1, "\"key\": ");
-			if (end)
-				*end = 0;
-			printf("# %s\n", entry);
-			ASSERT_TRUE(strstr(entry, "\"nsimple\": 1,"), "shows 1 simple extent");
-			ASSERT_TRUE(strstr(entry, "\"nileave\": 1,"), "shows 1 interleaved extent");
-		}
+	    ASSERT_OK(famfs_loader_get_file(fbs_server_loader(fx->srv), nodeid, &d2, &index),
+		      "its index") &&
+	    bpftool_map(bpftool, "lookup", map, &index, FX_LOG_OUT)) {
+		snprintf(want, sizeof(want), "\"nodeid\": %llu,", (unsigned long long)nodeid);
+		ASSERT_TRUE(strstr(fixture_out, want), "shows the file");
+		ASSERT_TRUE(strstr(fixture_out, "\"nsimple\": 1,"), "shows 1 simple extent");
+		ASSERT_TRUE(strstr(fixture_out, "\"nileave\": 1,"), "shows 1 interleaved extent");
 	}
 
 	/* every byte, by BPF only, from both slices */

@@ -415,17 +415,59 @@ static long long bpf_handled(void)
 	return sum;
 }
 
+/*
+ * "bpftool map lookup pinned <pin dir>/@map key <@klen bytes of @key>":
+ * the number after "value": in its output into *@val; false if not there.
+ */
+static bool map_lookup(const char *map, __u64 key, unsigned int klen, __u64 *val)
+{
+	char path[PATH_MAX], b[8][4];
+	char *argv[16] = { tool, "map", "lookup", "pinned", path, "key" };
+	unsigned int i, argc = 6;
+	struct stat st;
+	const char *p;
+
+	if (stat(MNT, &st))
+		return false;
+	snprintf(path, sizeof(path), "/sys/fs/bpf/famfs-bpf/%u/%s", minor(st.st_dev), map);
+	for (i = 0; i < klen; i++) {
+		snprintf(b[i], sizeof(b[i]), "%u", (unsigned)((key >> (8 * i)) & 0xff));
+		argv[argc++] = b[i];
+	}
+	argv[argc] = NULL;
+	if (fixture_run(0, argv))
+		return false;
+	p = strstr(fixture_out, "\"value\": ");
+	if (val && p)
+		*val = strtoull(p + strlen("\"value\": "), NULL, 10);
+	return p != NULL;
+}
+
+/*
+ * File @ino's descriptor as bpftool shows it, in fixture_out: its slot in
+ * files, the descriptor's index in slots, the descriptor in descs.
+ */
+static bool lookup_desc(__u64 ino)
+{
+	__u64 slot, index;
+	char want[64];
+
+	snprintf(want, sizeof(want), "\"nodeid\": %llu,", (unsigned long long)ino);
+	return map_lookup("files", ino, 8, &slot) && map_lookup("slots", slot, 4, &index) &&
+	       map_lookup("descs", index, 4, NULL) &&
+	       ASSERT_TRUE(strstr(fixture_out, want), "the descriptor names the file");
+}
+
 #define MIXED_PIECE	(4 * MiB)
 #define MIXED_MAX	(192 * MiB)
 
 static void test_mixed(void)
 {
 	char *data = malloc(MIXED_MAX), *other = malloc(MIXED_MAX);
-	char files[PATH_MAX], key[8][4], want[64];
-	__u32 nsimple = 0, nileave = 0, i;
+	char want[64];
+	__u32 nsimple = 0, nileave = 0;
 	long long handled0;
 	size_t len = 0;
-	struct stat st;
 	__u64 ino;
 	int fa = -1, fb = -1;
 
@@ -460,17 +502,10 @@ static void test_mixed(void)
 	close(fb);
 	fa = fb = -1;
 
-	/* the entry names both slices, readably */
+	/* the descriptor names both slices, readably */
 	ino = ino_of("ma");
-	if (!ASSERT_OK(stat(MNT, &st), "stat mnt"))
-		goto out;
-	snprintf(files, sizeof(files), "/sys/fs/bpf/famfs-bpf/%u/files", minor(st.st_dev));
-	for (i = 0; i < 8; i++)
-		snprintf(key[i], sizeof(key[i]), "%u", (unsigned)((ino >> (8 * i)) & 0xff));
-	if (ASSERT_OK(fixture_cmd(0, tool, "map", "lookup", "pinned", files, "key", key[0],
-				  key[1], key[2], key[3], key[4], key[5], key[6], key[7]),
-		      "bpftool map lookup")) {
-		printf("# ma in the files map:\n%s", fixture_out);
+	if (ASSERT_TRUE(lookup_desc(ino), "bpftool: files -> slots -> descs")) {
+		printf("# ma's descriptor:\n%s", fixture_out);
 		snprintf(want, sizeof(want), "\"nsimple\": %u,", nsimple);
 		ASSERT_TRUE(strstr(fixture_out, want), "bpftool: its simple extents");
 		snprintf(want, sizeof(want), "\"nileave\": %u,", nileave);

@@ -2,7 +2,10 @@
 /*
  * Unit tests of bpf/slices.c, the allocator of the resolver's extent
  * arrays: runs never overlap, freed runs merge, nothing is reused before
- * a grace period, and against a bitmap under random alloc/free.
+ * a grace period, and against a bitmap under random alloc/free; and its
+ * single entries (famfs_ids, the resolver's descriptors and file slots):
+ * none below the first, none reused before a grace period, bad frees
+ * refused.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -172,6 +175,109 @@ static void random_against_bitmap(void **state)
 	famfs_slices_fini(&s);
 }
 
+static void ids_parked_until_reclaimed(void **state)
+{
+	struct famfs_ids ids;
+	__u32 a, b, c, d;
+
+	(void)state;
+	/* entry 0 is never handed out: [1, 4) */
+	assert_int_equal(famfs_ids_init(&ids, 1, 4), 0);
+	assert_int_equal(famfs_ids_alloc(&ids, &a), 0);
+	assert_int_equal(famfs_ids_alloc(&ids, &b), 0);
+	assert_int_equal(famfs_ids_alloc(&ids, &c), 0);
+	assert_int_equal(a, 1);
+	assert_int_equal(b, 2);
+	assert_int_equal(c, 3);
+	assert_int_equal(famfs_ids_alloc(&ids, &d), -ENOSPC);
+	/* parked: not reused until reclaimed */
+	assert_int_equal(famfs_ids_free(&ids, b), 0);
+	assert_int_equal(famfs_ids_alloc(&ids, &d), -ENOSPC);
+	assert_int_equal(ids.nparked, 1);
+	famfs_ids_reclaim(&ids);
+	assert_int_equal(famfs_ids_alloc(&ids, &d), 0);
+	assert_int_equal(d, b);
+	/* given back at once */
+	assert_int_equal(famfs_ids_unalloc(&ids, a), 0);
+	assert_int_equal(famfs_ids_alloc(&ids, &d), 0);
+	assert_int_equal(d, a);
+	famfs_ids_fini(&ids);
+}
+
+static void ids_bad_frees_refused(void **state)
+{
+	struct famfs_ids ids;
+	__u32 a;
+
+	(void)state;
+	assert_int_equal(famfs_ids_init(&ids, 1, 8), 0);
+	assert_int_equal(famfs_ids_free(&ids, 3), -EINVAL);	/* never taken */
+	assert_int_equal(famfs_ids_free(&ids, 0), -EINVAL);	/* below the first */
+	assert_int_equal(famfs_ids_free(&ids, 8), -EINVAL);	/* past the end */
+	assert_int_equal(famfs_ids_alloc(&ids, &a), 0);
+	assert_int_equal(famfs_ids_free(&ids, a), 0);
+	assert_int_equal(famfs_ids_free(&ids, a), -EINVAL);	/* parked already */
+	assert_int_equal(famfs_ids_unalloc(&ids, a), -EINVAL);
+	famfs_ids_reclaim(&ids);
+	assert_int_equal(famfs_ids_free(&ids, a), -EINVAL);	/* free */
+	famfs_ids_fini(&ids);
+}
+
+/* Random alloc/free/park/reclaim: an entry is never handed out twice */
+static void ids_random(void **state)
+{
+	enum { CAP = 257 };
+	unsigned char st[CAP] = { 0 };	/* 0 free, 1 used, 2 parked */
+	__u32 used[CAP], nused = 0, id, i, nfree = CAP - 1;
+	struct famfs_ids ids;
+	__u64 x = 88172645463325252ULL;
+
+	(void)state;
+	assert_int_equal(famfs_ids_init(&ids, 1, CAP), 0);
+	for (i = 0; i < 100000; i++) {
+		unsigned int op;
+
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		op = x % 8;
+		if (op < 4) {
+			int err = famfs_ids_alloc(&ids, &id);
+
+			assert_int_equal(err, nfree ? 0 : -ENOSPC);
+			if (err)
+				continue;
+			assert_true(id >= 1 && id < CAP);
+			assert_int_equal(st[id], 0);
+			st[id] = 1;
+			used[nused++] = id;
+			nfree--;
+		} else if (op < 7 && nused) {
+			__u32 k = (x >> 8) % nused;
+
+			id = used[k];
+			used[k] = used[--nused];
+			if (op == 6) {
+				assert_int_equal(famfs_ids_unalloc(&ids, id), 0);
+				st[id] = 0;
+				nfree++;
+			} else {
+				assert_int_equal(famfs_ids_free(&ids, id), 0);
+				st[id] = 2;
+			}
+		} else if (op == 7) {
+			famfs_ids_reclaim(&ids);
+			for (id = 1; id < CAP; id++) {
+				if (st[id] == 2) {
+					st[id] = 0;
+					nfree++;
+				}
+			}
+		}
+	}
+	famfs_ids_fini(&ids);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -181,6 +287,9 @@ int main(void)
 		cmocka_unit_test(bad_frees_refused),
 		cmocka_unit_test(unalloc_keeps_parked),
 		cmocka_unit_test(random_against_bitmap),
+		cmocka_unit_test(ids_parked_until_reclaimed),
+		cmocka_unit_test(ids_bad_frees_refused),
+		cmocka_unit_test(ids_random),
 	};
 
 	return cmocka_run_group_tests_name("slices", tests, NULL, NULL);
