@@ -14,6 +14,9 @@
  * without it the BPF resolver if the kernel can take it, else upcalls
  * (with one warning): fsd.h.
  *
+ * The generic options (noatime, nosuid, sync, ..., and those only
+ * mount(8) reads) become mount(2) flags or are dropped: mount_opts.h.
+ *
  * -o ro mounts a read-only follower: the file system opened without
  * FS_OPEN_OWNER (no log lock: the owner may be this host or another one
  * sharing the memory), mounted MS_RDONLY, caught up with "famfs-bpf
@@ -54,6 +57,7 @@
 #include "fs.h"
 #include "fsd.h"
 #include "log.h"
+#include "mount_opts.h"
 
 #define UMOUNT_WAIT_MS	10000
 #define BUSY_WAIT_MS	3000
@@ -81,51 +85,20 @@ static void report(int fd, int code, const char *msg)
 	} while (n < 0 && errno == EINTR);
 }
 
-static int parse_options(const char *opts, enum fsd_resolver *resolver, bool *ro)
+static int parse_options(const char *opts, struct mount_opts *mo)
 {
-	char *copy, *tok, *save = NULL;
-	bool seen = false, seen_mode = false;
-	int ret = 0;
+	char msg[256];
+	int err = mount_opts_parse(opts, mo, msg, sizeof(msg));
 
-	*resolver = FSD_RESOLVER_AUTO;
-	*ro = false;
-	if (!opts)
-		return 0;
-	copy = strdup(opts);
-	if (!copy) {
-		pr_err("mount: out of memory");
+	if (err == -ENOMEM) {
+		pr_err("mount: %s", msg);
 		return CLI_EXIT_OPERATIONAL;
 	}
-	for (tok = strtok_r(copy, ",", &save); tok && !ret; tok = strtok_r(NULL, ",", &save)) {
-		if (!strncmp(tok, "resolver=", 9) && seen) {
-			pr_err("mount: -o %s: resolver given twice", tok);
-		} else if (!strcmp(tok, "resolver=bpf")) {
-			*resolver = FSD_RESOLVER_BPF;
-			seen = true;
-			continue;
-		} else if (!strcmp(tok, "resolver=upcall")) {
-			*resolver = FSD_RESOLVER_UPCALL;
-			seen = true;
-			continue;
-		} else if (!strcmp(tok, "resolver=builtin")) {
-			*resolver = FSD_RESOLVER_BUILTIN;
-			seen = true;
-			continue;
-		} else if (!strncmp(tok, "resolver=", 9)) {
-			pr_err("mount: -o %s: resolver=bpf, resolver=builtin or resolver=upcall", tok);
-		} else if ((!strcmp(tok, "ro") || !strcmp(tok, "rw")) && seen_mode) {
-			pr_err("mount: -o %s: ro or rw given twice", tok);
-		} else if (!strcmp(tok, "ro") || !strcmp(tok, "rw")) {
-			*ro = tok[1] == 'o';
-			seen_mode = true;
-			continue;
-		} else {
-			pr_err("mount: -o %s: unknown option (see famfs-bpf mount --help)", tok);
-		}
-		ret = CLI_EXIT_USAGE;
+	if (err) {
+		pr_err("mount: %s (see famfs-bpf-mount(8))", msg);
+		return CLI_EXIT_USAGE;
 	}
-	free(copy);
-	return ret;
+	return 0;
 }
 
 /* The mount point before anything is opened: a missing one is a usage slip. */
@@ -274,16 +247,17 @@ static int open_fs(char **devs, int ndevs, bool ro, struct fs **fs, char *msg, s
 }
 
 /* Open, mount, serve until unmounted; an exit code.  Failures before serving go to @report_fd. */
-static int serve(char **devs, int ndevs, const char *mnt, enum fsd_resolver resolver,
-		 bool ro, int report_fd)
+static int serve(char **devs, int ndevs, const char *mnt, const struct mount_opts *mo,
+		 int report_fd)
 {
 	struct mount_ctx ctx = { .report_fd = report_fd, .mnt = mnt };
 	struct fsd_config cfg = {
 		.mountpoint = mnt,
-		.resolver = resolver,
+		.resolver = mo->resolver,
 		.devs = (const char *const *)devs,
 		.ndevs = ndevs,
-		.read_only = ro,
+		.read_only = mo->ro,
+		.ms_flags = mo->flags,
 	};
 	struct cli_replay_progress progress;
 	struct fsd *fsd = NULL;
@@ -291,7 +265,7 @@ static int serve(char **devs, int ndevs, const char *mnt, enum fsd_resolver reso
 	char msg[512], line[600];
 	int err, code;
 
-	err = open_fs(devs, ndevs, ro, &fs, msg, sizeof(msg));
+	err = open_fs(devs, ndevs, mo->ro, &fs, msg, sizeof(msg));
 	if (err) {
 		code = open_code(err);
 		goto fail;
@@ -359,13 +333,12 @@ static int wait_report(int fd, pid_t child)
 int cli_mount(const struct cli_mount_args *args, int n, char **operands, FILE *out)
 {
 	const char *mnt = operands[n - 1];
-	enum fsd_resolver resolver;
 	int ndevs = n - 1, p[2], code;
-	bool ro;
+	struct mount_opts mo;
 	pid_t pid;
 
 	(void)out;
-	code = parse_options(args->options, &resolver, &ro);
+	code = parse_options(args->options, &mo);
 	if (code)
 		return code;
 	if (ndevs < 1) {
@@ -380,7 +353,7 @@ int cli_mount(const struct cli_mount_args *args, int n, char **operands, FILE *o
 	if (args->debug)
 		fbs_log_set_level(FBS_LOG_DEBUG);
 	if (args->foreground || args->debug)
-		return serve(operands, ndevs, mnt, resolver, ro, -1);
+		return serve(operands, ndevs, mnt, &mo, -1);
 
 	if (pipe2(p, O_CLOEXEC)) {
 		pr_err("mount: pipe: %s", strerror(errno));
@@ -408,7 +381,7 @@ int cli_mount(const struct cli_mount_args *args, int n, char **operands, FILE *o
 	if (p[1] > 3)
 		close_range(3, p[1] - 1, 0);
 	close_range(p[1] + 1, ~0U, 0);
-	code = serve(operands, ndevs, mnt, resolver, ro, p[1]);
+	code = serve(operands, ndevs, mnt, &mo, p[1]);
 	_exit(code);
 }
 

@@ -164,7 +164,7 @@ int fsd_create(struct fs *fs, const struct fsd_config *cfg, struct fsd **out, ch
 		goto err_free;
 	}
 	if (mount(source, d->mnt, "fuse.famfs-bpf",
-		  MS_NOSUID | MS_NODEV | (d->read_only ? MS_RDONLY : 0), opts)) {
+		  cfg->ms_flags | (d->read_only ? MS_RDONLY : 0), opts)) {
 		err = fbs_fail(msg, msglen, -errno, "mount on %s: %s", d->mnt, strerror(errno));
 		goto err_free;
 	}

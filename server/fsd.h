@@ -51,6 +51,11 @@ struct fsd_config {
 	unsigned int ndevs;
 	/* a follower: @fs not the owner; mounted MS_RDONLY */
 	bool read_only;
+	/*
+	 * MS_* flags for mount(2) (mount_opts.h: MS_NOSUID | MS_NODEV unless
+	 * told otherwise, noatime, sync, ...); MS_RDONLY is added for a follower
+	 */
+	unsigned long ms_flags;
 	/* the resolver loading meanwhile (fsd_preload_start()), or NULL */
 	struct fsd_preload *preload;
 };
@@ -98,7 +103,8 @@ struct fsd_logplay_out {
 #define FSD_IOC_LOGPLAY		_IOR(FSD_IOC_MAGIC, 1, struct fsd_logplay_out)
 
 /*
- * Mount @cfg->mountpoint (default_permissions; allow_other when root) over
+ * Mount @cfg->mountpoint (default_permissions; allow_other when root;
+ * @cfg->ms_flags) over
  * @fs, an owner instance (a read-only one with @cfg->read_only) that stays
  * the caller's, and register its devices with the connection.  Nothing is served until fsd_run().  Refusals:
  *   -EOPNOTSUPP  the kernel has no FUSE_FMAP (device registration refused)

@@ -12,11 +12,12 @@
  * comma-separated list in mkfs order ("/dev/pmem0,/dev/pmem1").  The
  * helper maps that onto "famfs-bpf mount DEV... DIR", run in this process
  * (the library is linked in: no search for a famfs-bpf binary, which
- * lives in another directory than /sbin).  Options: resolver=... and ro
- * (a read-only follower: mount -r, or "ro" in fstab) are passed on; the
- * generic ones mount(8) and fstab add (rw, defaults, nofail, _netdev,
- * x-*, ...) are dropped; anything else is refused, or dropped with a
- * warning under -s (sloppy).
+ * lives in another directory than /sbin).  Options (mount_opts.h):
+ * resolver=..., ro (a read-only follower: mount -r, or "ro" in fstab), rw
+ * and the generic ones that are mount(2) flags (noatime, nodiratime,
+ * nosuid, sync, ...) are passed on; those only mount(8) and fstab read
+ * (defaults, nofail, _netdev, x-*, ...) are dropped; anything else is
+ * refused, or dropped with a warning under -s (sloppy).
  *
  * Exit codes are mount(8)'s: 0, 1 usage, 32 mount failure.
  */
@@ -29,30 +30,23 @@
 
 #include "cli.h"
 #include "famfs_format.h"
+#include "mount_opts.h"
 
 #define PROG			"mount.fuse.famfs-bpf"
 #define FSTYPE			"fuse.famfs-bpf"
 #define MOUNT_EX_USAGE		1
 #define MOUNT_EX_FAIL		32
 
-/* Options that only mean something to mount(8), or are what we do anyway. */
-static bool generic_option(const char *o)
-{
-	static const char *const names[] = {
-		"rw", "defaults", "auto", "noauto", "nofail", "_netdev", "nosuid", "nodev",
-		"exec", "async", "nouser", "relatime", "silent", "loud", NULL,
-	};
-
-	for (int i = 0; names[i]; i++)
-		if (!strcmp(o, names[i]))
-			return true;
-	return !strncmp(o, "x-", 2) || !strncmp(o, "comment=", 8);
-}
-
-/* Keep what famfs-bpf mount takes in @keep; 0 or MOUNT_EX_USAGE. */
+/*
+ * Keep in @keep what famfs-bpf mount takes: every option of the table
+ * (mount_opts.h) but those only mount(8) reads.  0, MOUNT_EX_USAGE or
+ * MOUNT_EX_FAIL, with one line on stderr.
+ */
 static int map_options(const char *opts, bool sloppy, char *keep, size_t size)
 {
-	char *copy = strdup(opts), *tok, *save = NULL;
+	char *copy = strdup(opts), *tok, *save = NULL, msg[256];
+	const struct mount_opt *o;
+	struct mount_opts mo;
 	size_t used = 0;
 	int ret = 0;
 
@@ -62,9 +56,10 @@ static int map_options(const char *opts, bool sloppy, char *keep, size_t size)
 		return MOUNT_EX_FAIL;
 	}
 	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		if (generic_option(tok))
+		o = mount_opt_find(tok);
+		if (o && o->kind == MOUNT_OPT_IGNORE)
 			continue;
-		if (!strncmp(tok, "resolver=", 9) || !strcmp(tok, "ro")) {
+		if (o) {
 			used += snprintf(keep + used, used < size ? size - used : 0, "%s%s",
 					 used ? "," : "", tok);
 			continue;
@@ -79,6 +74,11 @@ static int map_options(const char *opts, bool sloppy, char *keep, size_t size)
 	}
 	if (!ret && used >= size) {
 		fprintf(stderr, PROG ": -o %s: too long\n", opts);
+		ret = MOUNT_EX_USAGE;
+	}
+	/* the values and the combinations: resolver=, ro and rw */
+	if (!ret && mount_opts_parse(keep, &mo, msg, sizeof(msg))) {
+		fprintf(stderr, PROG ": %s (see " PROG "(8))\n", msg);
 		ret = MOUNT_EX_USAGE;
 	}
 	free(copy);
