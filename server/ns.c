@@ -1596,6 +1596,25 @@ static int run(struct ns *ns, const struct ns_journal *j, struct famfs_mlog_entr
 	return 0;
 }
 
+/*
+ * A setgid directory gives its group to what is made in it, and its setgid
+ * bit to new subdirectories, as local file systems do (inode_init_owner()).
+ * Applied before the entry is journaled, so replay needs no rule of its
+ * own.  The VFS has already cleared S_ISGID on a new file whose creator is
+ * not in its group.  Called with ns->lock held for writing.
+ */
+static void setgid_inherit(struct ns *ns, __u64 parent, enum famfs_log_type type,
+			   struct famfs_mlog_entry *e)
+{
+	struct inode *dir = inode_get(ns, parent);
+
+	if (!dir || !is_dir(dir) || !(dir->mode & S_ISGID))
+		return;
+	e->mknod.gid = dir->gid;
+	if (type == FAMFS_LOG_MKDIR)
+		e->mknod.mode |= S_ISGID;
+}
+
 static int new_inode(struct ns *ns, const struct ns_journal *j, enum famfs_log_type type,
 		     __u64 parent, const char *name, const char *target,
 		     const struct ns_cred *cred, __u64 *ino)
@@ -1622,6 +1641,7 @@ static int new_inode(struct ns *ns, const struct ns_journal *j, enum famfs_log_t
 	e.mknod.gid = cred->gid;
 	strcpy(e.name, name);
 	pthread_rwlock_wrlock(&ns->lock);
+	setgid_inherit(ns, parent, type, &e);
 	e.mknod.ino = ns->st.max_ino + 1;
 	err = e.mknod.ino ? run(ns, j, &e, true) : -ENOSPC;
 	pthread_rwlock_unlock(&ns->lock);

@@ -416,6 +416,48 @@ static void create_lookup_getattr(void **state)
 	jlog_free(l);
 }
 
+/* What is made in a setgid directory takes its group; a subdirectory its bit. */
+static void setgid_directory(void **state)
+{
+	struct jlog *l = jlog_new(64 * 1024);
+	struct ns *ns = ns_new(NULL, NULL);
+	struct ns *again = ns_new(NULL, NULL);
+	const struct ns_cred sgid = { 02775, 0, 50 };
+	const struct ns_cred plain_cred = { 0755, 1000, 100 };
+	struct famfs_mlog_result res;
+	__u64 dir, f, sub, plain, pf, ino[4];
+	struct ns_attr a;
+	int i;
+
+	(void)state;
+	assert_int_equal(ns_mkdir(ns, &l->j, ROOT, "shared", &sgid, &dir), 0);
+	assert_int_equal(ns_create(ns, &l->j, dir, "f", &cred, &f), 0);
+	assert_int_equal(ns_mkdir(ns, &l->j, dir, "sub", &plain_cred, &sub), 0);
+	assert_int_equal(ns_mkdir(ns, &l->j, ROOT, "plain", &plain_cred, &plain), 0);
+	assert_int_equal(ns_create(ns, &l->j, plain, "f", &cred, &pf), 0);
+	ino[0] = f, ino[1] = sub, ino[2] = pf, ino[3] = dir;
+
+	assert_int_equal(ns_replay(again, l->buf, l->len, uuid, NULL, &res), 0);
+	for (i = 0; i < 2; i++) {
+		struct ns *n = i ? again : ns;
+
+		assert_int_equal(ns_getattr(n, ino[0], &a), 0);
+		assert_int_equal(a.gid, 50);		/* the directory's, not 100 */
+		assert_int_equal(a.uid, 1000);
+		assert_int_equal(a.mode, S_IFREG | 0644);
+		assert_int_equal(ns_getattr(n, ino[1], &a), 0);
+		assert_int_equal(a.gid, 50);
+		assert_int_equal(a.mode, S_IFDIR | 02755);	/* inherits S_ISGID */
+		assert_int_equal(ns_getattr(n, ino[2], &a), 0);
+		assert_int_equal(a.gid, 100);		/* no setgid: the caller's */
+		assert_int_equal(ns_getattr(n, ino[3], &a), 0);
+		assert_int_equal(a.mode, S_IFDIR | 02775);
+	}
+	ns_free(again);
+	ns_free(ns);
+	jlog_free(l);
+}
+
 static void mknod_errors(void **state)
 {
 	struct jlog *l = jlog_new(64 * 1024);
@@ -2480,6 +2522,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(create_lookup_getattr),
 		cmocka_unit_test(mknod_errors),
+		cmocka_unit_test(setgid_directory),
 		cmocka_unit_test(unlink_rmdir),
 		cmocka_unit_test(rename_moves_and_replaces),
 		cmocka_unit_test(setattr_fields),
