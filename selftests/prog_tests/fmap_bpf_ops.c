@@ -228,48 +228,173 @@ static void test_bad_fd(void)
 }
 
 /*
- * A bare FUSE mount whose INIT reply does not accept FUSE_HAS_FMAP: the
- * program cannot attach before INIT, nor after.
+ * The kernel's INIT request on @fd, answered by this process with @flags
+ * (FUSE_HAS_FMAP or not): the bare connection of a mount that nothing
+ * serves afterwards, so nothing may touch its files.
  */
-static void test_no_fmap(void)
+static bool bare_init(int fd, __u64 flags)
 {
-	char mnt[64], opts[128], buf[16384];
+	char buf[16384];
 	struct fuse_in_header *ih = (void *)buf;
 	struct {
 		struct fuse_out_header h;
 		struct fuse_init_out init;
 	} reply = { 0 };
 	ssize_t n;
-	int fd;
-
-	snprintf(mnt, sizeof(mnt), "/tmp/famfs-bpf-nofmap.%d", getpid());
-	mkdir(mnt, 0755);
-	fd = open("/dev/fuse", O_RDWR);
-	if (!ASSERT_OK_FD(fd, "open /dev/fuse"))
-		return;
-	snprintf(opts, sizeof(opts), "fd=%d,rootmode=40000,user_id=0,group_id=0", fd);
-	if (!ASSERT_OK(mount("nofmap", mnt, "fuse", MS_NOSUID | MS_NODEV, opts), "mount"))
-		goto out_close;
-	ASSERT_EQ(attach_errno(fd), EOPNOTSUPP, "before INIT: EOPNOTSUPP");
 
 	n = read(fd, buf, sizeof(buf));
 	if (!ASSERT_GE(n, (ssize_t)sizeof(*ih), "read INIT") ||
 	    !ASSERT_EQ(ih->opcode, FUSE_INIT, "INIT request"))
-		goto out_umount;
+		return false;
 	reply.h.len = sizeof(reply);
 	reply.h.unique = ih->unique;
 	reply.init.major = FUSE_KERNEL_VERSION;
 	reply.init.minor = FUSE_KERNEL_MINOR_VERSION;
 	reply.init.max_write = 4096;
-	reply.init.flags = 0;	/* no FUSE_HAS_FMAP */
-	if (!ASSERT_EQ(write(fd, &reply, sizeof(reply)), sizeof(reply), "INIT reply"))
-		goto out_umount;
-	ASSERT_EQ(attach_errno(fd), EOPNOTSUPP, "without FUSE_HAS_FMAP: EOPNOTSUPP");
-out_umount:
+	if (flags >> 32)
+		flags |= FUSE_INIT_EXT;
+	reply.init.flags = flags;
+	reply.init.flags2 = flags >> 32;
+	return ASSERT_EQ(write(fd, &reply, sizeof(reply)), sizeof(reply), "INIT reply");
+}
+
+/* A bare FUSE mount of /dev/fuse fd @fd on @mnt (made here) */
+static bool bare_mount(const char *mnt, int fd)
+{
+	char opts[128];
+
+	mkdir(mnt, 0755);
+	snprintf(opts, sizeof(opts), "fd=%d,rootmode=40000,user_id=0,group_id=0", fd);
+	return ASSERT_OK(mount("bare", mnt, "fuse", MS_NOSUID | MS_NODEV, opts), "mount");
+}
+
+/*
+ * A bare FUSE mount whose INIT reply does not accept FUSE_HAS_FMAP: the
+ * program cannot attach before INIT, nor after.
+ */
+static void test_no_fmap(void)
+{
+	char mnt[64];
+	int fd;
+
+	snprintf(mnt, sizeof(mnt), "/tmp/famfs-bpf-nofmap.%d", getpid());
+	fd = open("/dev/fuse", O_RDWR);
+	if (!ASSERT_OK_FD(fd, "open /dev/fuse"))
+		return;
+	if (!bare_mount(mnt, fd))
+		goto out_close;
+	ASSERT_EQ(attach_errno(fd), EOPNOTSUPP, "before INIT: EOPNOTSUPP");
+	if (bare_init(fd, 0))	/* no FUSE_HAS_FMAP */
+		ASSERT_EQ(attach_errno(fd), EOPNOTSUPP, "without FUSE_HAS_FMAP: EOPNOTSUPP");
 	umount2(mnt, MNT_DETACH);
 out_close:
 	close(fd);
 	rmdir(mnt);
+}
+
+/* Counter @name of the connection mounted on @mnt, found without a request */
+static long long bare_stat(const char *mnt, const char *name)
+{
+	char majmin[64], file[96], line[128], key[64];
+	unsigned int maj, min;
+	long long val, found = -1;
+	FILE *f;
+
+	if (!fixture_mountinfo(mnt, majmin, sizeof(majmin)) ||
+	    sscanf(majmin, "%u:%u", &maj, &min) != 2)
+		return -1;
+	snprintf(file, sizeof(file), "/sys/fs/fuse/connections/%u/fmap_stats", min);
+	f = fopen(file, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%63s %lld", key, &val) == 2 && !strcmp(key, name))
+			found = val;
+	fclose(f);
+	return found;
+}
+
+/*
+ * Links struct_ops map @map again, in a child in which fd number @num is
+ * @fd: the ops' fuse_fd then names @fd's connection.  The child reads
+ * bpf_attached of @mnt with its link alive, then exits, which drops the
+ * link.  Returns the link's errno, 0 if it was made and @mnt showed it
+ * attached, 100 + what @mnt showed otherwise, -1 if the child failed.
+ */
+static int link_in_child(const struct bpf_map *map, int num, int fd,
+			 const char *mnt)
+{
+	struct bpf_link *link;
+	int status;
+	pid_t pid;
+
+	pid = fork();
+	if (pid == 0) {
+		if (dup2(fd, num) != num)
+			_exit(255);
+		errno = 0;
+		/* a BPF_F_LINK map: a second bpf_link_create() of the map */
+		link = bpf_map__attach_struct_ops(map);
+		if (!link)
+			_exit(errno);
+		_exit(bare_stat(mnt, "bpf_attached") == 1 ? 0 :
+		      100 + (int)bare_stat(mnt, "bpf_attached"));
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+/*
+ * One struct_ops map, two links.  Each link calls reg() on the same ops,
+ * which hold one connection: a second link whose fuse_fd names another
+ * connection B while the first (on A) is alive must be refused, and must
+ * not take the ops away from A.  Once the first link is gone, the same
+ * ops bind to B.  Every connection lets go of the ops with its link, so
+ * none points at them when the map is freed (KASAN), and no connection
+ * reference is lost (kmemleak, on the debug kernel).
+ */
+static void test_one_map_two_links(void)
+{
+	char mnt[64];
+	int fd_b, num;
+	struct ctx c;
+
+	snprintf(mnt, sizeof(mnt), "/tmp/famfs-bpf-second.%d", getpid());
+	fd_b = open("/dev/fuse", O_RDWR);
+	if (!ASSERT_OK_FD(fd_b, "open /dev/fuse"))
+		return;
+	if (!setup(&c) || !attach(&c))
+		goto out;
+	if (!bare_mount(mnt, fd_b))
+		goto out;
+	if (!bare_init(fd_b, FUSE_HAS_FMAP))
+		goto out_umount;
+	num = fbs_server_fuse_fd(c.fx.srv);
+
+	ASSERT_EQ(link_in_child(c.skel->maps.test_ops, num, fd_b, mnt), EBUSY,
+		  "second link, to connection B: EBUSY");
+	ASSERT_EQ(bare_stat(mnt, "bpf_attached"), 0, "B: nothing attached");
+	ASSERT_EQ(fixture_stat(&c.fx, "bpf_attached"), 1, "A: still attached");
+	ASSERT_TRUE(read_ok(&c, 0), "A: read through BPF");
+	ASSERT_EQ(c.skel->bss->handled, 1, "A: the program answered");
+
+	detach(&c);
+	ASSERT_EQ(fixture_stat(&c.fx, "bpf_attached"), 0,
+		  "A: let go of the ops with its link");
+
+	/* Free again: the same ops bind to B, and let go of it */
+	ASSERT_EQ(link_in_child(c.skel->maps.test_ops, num, fd_b, mnt), 0,
+		  "after the first link: linked to B");
+	ASSERT_EQ(bare_stat(mnt, "bpf_attached"), 0, "B: let go with its link");
+	ASSERT_EQ(fixture_stat(&c.fx, "bpf_attached"), 0, "A: nothing attached");
+out_umount:
+	umount2(mnt, MNT_DETACH);
+out:
+	close(fd_b);
+	rmdir(mnt);
+	/* frees the map: nothing may point at its ops any more */
+	teardown(&c);
 }
 
 /* Without CAP_SYS_ADMIN (all else kept) attaching is refused */
@@ -576,6 +701,8 @@ void test_fmap_bpf_ops(void)
 		test_attach_detach();
 	if (test__start_subtest("second_attach_ebusy"))
 		test_second_attach();
+	if (test__start_subtest("one_map_two_links"))
+		test_one_map_two_links();
 	if (test__start_subtest("bad_fd"))
 		test_bad_fd();
 	if (test__start_subtest("no_fmap_refused"))
