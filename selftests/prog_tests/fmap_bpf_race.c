@@ -18,6 +18,16 @@
  * have answered many of the misses (bpf_resolves in fmap_stats and the
  * resolver's own "handled" counter).  The seed is printed; FMAP_RACE_SEED
  * and FMAP_RACE_SECS in the environment fix it and the duration.
+ *
+ * churn: the same race aimed at the descriptor, on the test server in this
+ * process.  Files A and B have CHURN_PAGES one-page extents at the same
+ * offsets, over device ranges that hold A's and B's patterns: every page
+ * is a miss of the kernel's 16-entry mapping cache, so readers keep the
+ * program resolving, while a thread updates both descriptors in turns as
+ * fast as it can (famfs_loader_set_size(), what each FUSE_FMAP_END does).
+ * Before descriptors were parked, each update freed the file's hash
+ * element and the next took it for the other file.  No page of A may show
+ * B's bytes, nor B's A's.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -37,6 +47,7 @@
 #include <unistd.h>
 
 #include "fixture.h"
+#include "loader.h"
 #include "test_progs.h"
 #include "xorshift.h"
 
@@ -284,6 +295,141 @@ static void *dropper(void *arg)
 	return NULL;
 }
 
+/* ---- churn: descriptor updates against resolves, on the test server ---- */
+
+#define CHURN_PAGES	2048
+#define CHURN_SECS	30
+#define CHURN_READERS	2
+/* device offsets of A's and B's pages on pmem0: page i at base + 2 * i pages */
+static const __u64 churn_base[2] = { 200 * MiB, 220 * MiB };
+
+struct churn {
+	struct fixture *fx;
+	__u64 nodeid[2];
+	atomic_ullong updates, pages, foreign;
+};
+
+struct churn_reader {
+	pthread_t th;
+	struct churn *c;
+	__u64 seed;
+};
+
+static void *churn_updater(void *arg)
+{
+	struct churn *c = arg;
+	struct famfs_loader *l = fbs_server_loader(c->fx->srv);
+	__u64 size = (__u64)CHURN_PAGES * 4096;
+
+	while (!atomic_load(&stop)) {
+		/* a new size each time: a new descriptor (or, before, hash element) */
+		size ^= 4096;
+		famfs_loader_set_size(l, c->nodeid[0], size);
+		famfs_loader_set_size(l, c->nodeid[1], size);
+		atomic_fetch_add(&c->updates, 2);
+	}
+	return NULL;
+}
+
+static void *churn_reader(void *arg)
+{
+	struct churn_reader *r = arg;
+	struct churn *c = r->c;
+	unsigned char page[4096], want[4096];
+	char path[128];
+	int fd[2];
+
+	fd[0] = open(fixture_path(c->fx, "A", path, sizeof(path)), O_RDONLY);
+	fd[1] = open(fixture_path(c->fx, "B", path, sizeof(path)), O_RDONLY);
+	while (fd[0] >= 0 && fd[1] >= 0 && !atomic_load(&stop)) {
+		unsigned int f = rnd(&r->seed, 2);
+		__u64 off = rnd(&r->seed, CHURN_PAGES) * 4096;
+
+		if (pread(fd[f], page, sizeof(page), off) != sizeof(page))
+			continue;
+		atomic_fetch_add(&c->pages, 1);
+		fill(f, want, off, sizeof(want));
+		if (memcmp(page, want, sizeof(page))) {
+			atomic_fetch_add(&c->foreign, 1);
+			check(f, page, off, sizeof(page), "churn read");
+		}
+	}
+	if (fd[0] >= 0)
+		close(fd[0]);
+	if (fd[1] >= 0)
+		close(fd[1]);
+	return NULL;
+}
+
+static void test_churn(__u64 seed, __u64 secs)
+{
+	struct fixture_opts opts = { .resolver = FBS_RESOLVER_BPF };
+	struct fmap_simple_ext *ext = calloc(CHURN_PAGES, sizeof(*ext));
+	unsigned char *page = malloc(4096);
+	struct famfs_resolver_stats st0, st1;
+	struct churn c = { 0 };
+	struct fixture fx = { 0 };
+	struct churn_reader rd[CHURN_READERS];
+	pthread_t upd;
+	struct fbs_layout l;
+	unsigned int f, i, nrd = 0;
+	char path[128];
+	struct stat st;
+	bool updating = false;
+
+	if (!ASSERT_TRUE(ext && page, "malloc") ||
+	    !ASSERT_OK(fixture_mount(&fx, &opts), "mount the test server with BPF"))
+		goto out;
+	c.fx = &fx;
+	for (f = 0; f < 2; f++) {
+		for (i = 0; i < CHURN_PAGES; i++) {
+			ext[i] = (struct fmap_simple_ext){ .file_off = i * 4096ULL, .len = 4096,
+							   .dev = 0,
+							   .dev_off = churn_base[f] + i * 8192ULL };
+			fill(f, page, ext[i].file_off, 4096);
+			if (!ASSERT_OK(dev_pwrite(FX_DEV0, page, 4096, ext[i].dev_off), "seed"))
+				goto out;
+		}
+		layout_simple(&l, CHURN_PAGES, ext);
+		if (!ASSERT_OK(fbs_server_add_file(fx.srv, f ? "B" : "A", CHURN_PAGES * 4096ULL,
+						   &l), "add") ||
+		    !ASSERT_OK(stat(fixture_path(&fx, f ? "B" : "A", path, sizeof(path)), &st),
+			       "stat"))
+			goto out;
+		c.nodeid[f] = st.st_ino;	/* the test server's inode numbers are nodeids */
+	}
+	if (!ASSERT_OK(famfs_loader_stats(fbs_server_loader(fx.srv), &st0), "stats"))
+		goto out;
+	atomic_store(&stop, false);
+	for (i = 0; i < CHURN_READERS; i++) {
+		rd[i] = (struct churn_reader){ .c = &c, .seed = seed * (i + 5) | 1 };
+		if (pthread_create(&rd[i].th, NULL, churn_reader, &rd[i]))
+			break;
+		nrd++;
+	}
+	updating = !pthread_create(&upd, NULL, churn_updater, &c);
+	ASSERT_TRUE(updating && nrd == CHURN_READERS, "threads");
+	sleep(secs);
+	atomic_store(&stop, true);
+	if (updating)
+		pthread_join(upd, NULL);
+	for (i = 0; i < nrd; i++)
+		pthread_join(rd[i].th, NULL);
+	ASSERT_OK(famfs_loader_stats(fbs_server_loader(fx.srv), &st1), "stats");
+	printf("# churn: %llu descriptor updates, %llu pages read, %llu of the other file; "
+	       "resolver handled %llu, other_file %llu\n",
+	       (unsigned long long)c.updates, (unsigned long long)c.pages,
+	       (unsigned long long)c.foreign, (unsigned long long)(st1.handled - st0.handled),
+	       (unsigned long long)(st1.other_file - st0.other_file));
+	ASSERT_EQ(c.foreign, 0, "no page of A showed B's bytes, nor B's A's");
+	ASSERT_GT(c.updates, 1000, "descriptors updated");
+	ASSERT_GT(st1.handled - st0.handled, 1000, "the resolver answered >1000 misses");
+out:
+	fixture_unmount(&fx);
+	free(ext);
+	free(page);
+}
+
 /* The resolver's counter @field summed over CPUs (bpftool); -1 if not read */
 static long long resolver_stat(const char *field)
 {
@@ -310,10 +456,9 @@ static __u64 env_u64(const char *name, __u64 def)
 	return v && *v ? strtoull(v, NULL, 0) : def;
 }
 
-void test_fmap_bpf_race(void)
+static void test_daemon(__u64 seed, __u64 secs)
 {
 	struct worker rd[NPREAD + NMMAP], mut[NMUT];
-	__u64 seed = env_u64("FMAP_RACE_SEED", 0), secs = env_u64("FMAP_RACE_SECS", RACE_SECS);
 	long long res0, up0, handled0, res1, up1, handled1;
 	unsigned char *buf = malloc(PIECE);
 	struct sigaction sa = { .sa_handler = on_sigbus };
@@ -322,15 +467,6 @@ void test_fmap_bpf_race(void)
 	unsigned int i, nrd = 0, nmut = 0;
 	bool dropping = false;
 
-	if (!seed) {
-		struct timespec ts;
-
-		clock_gettime(CLOCK_REALTIME, &ts);
-		seed = (__u64)ts.tv_sec * 1000000007ULL ^ ts.tv_nsec ^ getpid();
-		seed |= 1;
-	}
-	printf("# seed %llu (FMAP_RACE_SEED), %llu s (FMAP_RACE_SECS)\n",
-	       (unsigned long long)seed, (unsigned long long)secs);
 	if (!ASSERT_TRUE(buf != NULL, "malloc") || !fixture_famfs_bin() ||
 	    !fixture_find_binary("tools/bpftool/bpftool", tool, sizeof(tool)))
 		goto out;
@@ -393,8 +529,9 @@ void test_fmap_bpf_race(void)
 	ASSERT_GT(reads_done, 0, "reads ran");
 	ASSERT_GT(faults_done, 0, "faults ran");
 	ASSERT_GT(mut_ops, 0, "changes ran");
-	ASSERT_GT(res1 - res0, 1000, "the kernel took >1000 mappings from BPF");
-	ASSERT_GT(handled1 - handled0, 1000, "the resolver answered >1000 misses");
+	/* 3,700 to 18,000 in 20 s under TCG, with other guests on the host */
+	ASSERT_GT(res1 - res0, 100, "the kernel took >100 mappings from BPF");
+	ASSERT_GT(handled1 - handled0, 100, "the resolver answered >100 misses");
 
 	/* what is left is whole: every file reads back as its own pattern or zeros */
 	for (i = 0; i < NFILES; i++) {
@@ -414,4 +551,23 @@ void test_fmap_bpf_race(void)
 out:
 	fixture_ensure_unmounted(MNT);
 	free(buf);
+}
+
+void test_fmap_bpf_race(void)
+{
+	__u64 seed = env_u64("FMAP_RACE_SEED", 0), secs = env_u64("FMAP_RACE_SECS", 0);
+
+	if (!seed) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		seed = (__u64)ts.tv_sec * 1000000007ULL ^ ts.tv_nsec ^ getpid();
+		seed |= 1;
+	}
+	printf("# seed %llu (FMAP_RACE_SEED), %llu s (FMAP_RACE_SECS; 0: each subtest's own)\n",
+	       (unsigned long long)seed, (unsigned long long)secs);
+	if (test__start_subtest("daemon"))
+		test_daemon(seed, secs ? secs : RACE_SECS);
+	if (test__start_subtest("churn"))
+		test_churn(seed, secs ? secs : CHURN_SECS);
 }
