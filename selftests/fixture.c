@@ -18,6 +18,7 @@
 
 #include "fixture.h"
 #include "log.h"
+#include "mountinfo.h"
 #include "test_progs.h"
 
 int fixture_mount(struct fixture *fx, const struct fixture_opts *opts)
@@ -403,8 +404,10 @@ bool fixture_mountinfo(const char *mnt, char *majmin, size_t size)
 
 	while (f && !found && fgets(line, sizeof(line), f)) {
 		/* "ID PARENT MAJ:MIN ROOT MOUNTPOINT ..." */
-		if (sscanf(line, "%*d %*d %63s %*s %4095s", dev, point) == 2 &&
-		    !strcmp(point, mnt)) {
+		if (sscanf(line, "%*d %*d %63s %*s %4095s", dev, point) != 2)
+			continue;
+		mountinfo_unescape(point);
+		if (!strcmp(point, mnt)) {
 			found = true;
 			if (majmin)
 				snprintf(majmin, size, "%s", dev);

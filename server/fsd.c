@@ -22,6 +22,7 @@
 #include "fuse_shim.h"
 #include "loader.h"
 #include "log.h"
+#include "mountinfo.h"
 
 /* ---- life cycle ---- */
 
@@ -40,12 +41,15 @@ int fsd_mount_find(const char *path, unsigned int *minor, char *src, size_t srcl
 		return -errno;
 	/* "id parent maj:min root mountpoint opts... - fstype source ...": the last wins */
 	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%*u %*u %u:%u %*s %4095s", &maj, &min, mnt) != 3 ||
-		    strcmp(mnt, real))
+		if (sscanf(line, "%*u %*u %u:%u %*s %4095s", &maj, &min, mnt) != 3)
+			continue;
+		mountinfo_unescape(mnt);
+		if (strcmp(mnt, real))
 			continue;
 		sep = strstr(line, " - ");
 		if (!sep || sscanf(sep + 3, "%63s %4095s", type, source) != 2)
 			continue;
+		mountinfo_unescape(source);
 		err = strcmp(type, "fuse.famfs-bpf") ? -EINVAL : 0;
 		if (!err && minor)
 			*minor = min;

@@ -33,6 +33,8 @@
  *    through one seen through the other; both survive a remount, one
  *    name goes (and another remount) with the data kept, the last one
  *    frees the space; a directory is EPERM.
+ *  - escaped_mount_point: a mount point with a space, a tab and a
+ *    backslash (escaped in mountinfo) mounts, serves and unmounts.
  * Every path ends unmounted: later tests mkfs the same device.
  */
 #define _GNU_SOURCE
@@ -753,6 +755,29 @@ out:
 	free(data);
 }
 
+/*
+ * A mount point whose path mountinfo escapes (a space, a tab, a
+ * backslash): mount finds its own mount to register devices, umount finds
+ * the daemon's device, and both say so with exit 0.
+ */
+static void test_escaped_mount_point(void)
+{
+	static const char mnt[] = "/tmp/fs mount\\odd\tname";
+	const char data[] = "bytes under an escaped mount point\n";
+
+	if (!fixture_mkfs_mount(DEV, mnt, NULL))
+		goto out;
+	ASSERT_TRUE(fixture_mounted(mnt), "mounted, as mountinfo says");
+	if (ASSERT_TRUE(fixture_write_file(fixture_join(mnt, "f"), data, sizeof(data), MiB),
+			"write"))
+		fixture_check_file(fixture_join(mnt, "f"), data, sizeof(data), true);
+	ASSERT_EQ(famfs("umount", mnt), 0, "umount");
+	ASSERT_FALSE(fixture_mounted(mnt), "unmounted");
+out:
+	fixture_ensure_unmounted(mnt);
+	rmdir(mnt);
+}
+
 void test_fs_mount(void)
 {
 	char *big = malloc(BIG);
@@ -782,6 +807,8 @@ void test_fs_mount(void)
 		test_replay_progress();
 	if (test__start_subtest("hard_links"))
 		test_hard_links();
+	if (test__start_subtest("escaped_mount_point"))
+		test_escaped_mount_point();
 out:
 	fixture_ensure_unmounted(MNT);
 	free(big);
