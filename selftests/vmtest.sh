@@ -11,8 +11,8 @@
 # virtio-blk disk (/dev/vda).  It sees the host's root read-only; OUTDIR is shared read-write and
 # receives guest.tap, dmesg.txt and guest.rc.  On the host this script then
 # fails the run if the guest did not finish, or if the kernel log shows a
-# WARN/BUG/lockdep/KASAN/kmemleak report, and adds that verdict to
-# kernel.tap.
+# WARN/BUG/lockdep/KASAN/kmemleak/UBSAN/DEBUG_VM/hung-task report, and
+# adds that verdict to kernel.tap.
 #
 # Time: -T bounds each test (default 600 s); -L bounds the whole guest, boot
 # to kernel log (default VMTEST_LIMIT, or -T + 900 s).  test_progs gets -L
@@ -121,7 +121,7 @@ vng_rc=$?
 		done
 	fi
 	n=$((n + 1))
-	pattern='WARNING:|BUG:|Oops|general protection fault|KASAN|UBSAN|kernel BUG|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|unreferenced object|Kernel panic|INFO: task .* blocked|rcu_sched self-detected stall|sleeping function called from invalid context'
+	pattern='WARNING:|BUG:|Oops|general protection fault|KASAN|UBSAN|kernel BUG|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|unreferenced object|Kernel panic|INFO: task .* blocked|rcu_sched self-detected stall|sleeping function called from invalid context|Bad page (state|map)|page dumped because'
 	if [ ! -f "$out/dmesg.txt" ]; then
 		echo "not ok $n kernel log clean # no kernel log came back"
 		fail=1
