@@ -35,6 +35,9 @@
  *     program that read a reused element of it reads another file's slot:
  *     it checks that the descriptor it reaches names the nodeid it was
  *     asked for (and treats an index out of range or 0 like that).
+ * So a dump of descs shows parked descriptors too, old sizes and layouts
+ * with their nodeids: a file's live one is the one its slot names
+ * (files -> slots -> descs; famfs_loader_get_file() in loader.h).
  */
 #ifndef FAMFS_BPF_RESOLVER_COMMON_H
 #define FAMFS_BPF_RESOLVER_COMMON_H
