@@ -8,7 +8,9 @@
  * nosuid, noatime, ..., and the super block's, sync, lazytime, ...) and not
  * those it must not; that noexec refuses access(X_OK) and its absence
  * allows it; that the files read and a new one writes (EROFS with ro);
- * unmount.  Then the refusals: an unknown option fails with its name and
+ * unmount.  mount(8) does not pass its defaults (suid, dev, exec, ...) on
+ * to a helper unless they undo an earlier option: through it the mount
+ * stays nosuid and nodev.  Then the refusals: an unknown option fails with its name and
  * mounts nothing, unless mount -s drops it.  Every path ends unmounted:
  * later tests mkfs the same device.
  */
@@ -61,12 +63,21 @@ static const struct row {
 	  "rw,nosuid,nodev,sync,dirsync,lazytime,nosymfollow", "noatime,relatime,noexec" },
 	{ "mount_t_relatime", MOUNT_T, "noatime,relatime,resolver=upcall",
 	  "relatime,nosuid,nodev", "noatime,nodiratime,noexec,sync,lazytime" },
+	/* mount(8) keeps its defaults, suid, dev, exec, ..., from the helper: nosuid, nodev stay */
+	{ "mount_t_rest", MOUNT_T,
+	  "rw,suid,dev,exec,async,atime,diratime,nolazytime,symfollow,norelatime,nostrictatime,"
+	  "silent,loud,resolver=upcall",
+	  "rw,nosuid,nodev", "noexec,noatime,nodiratime,sync,lazytime,nosymfollow" },
 	{ "fstab", FSTAB_LINE,
 	  "defaults,noatime,nodiratime,nosuid,nodev,noexec,nofail,_netdev,x-famfs.test=1,"
 	  "comment=famfs,resolver=upcall",
 	  "rw,nosuid,nodev,noexec,noatime,nodiratime", "relatime,sync" },
 	{ "fstab_ro", FSTAB_LINE, "ro,auto,noatime,noexec,resolver=upcall",
 	  "ro,nosuid,nodev,noexec,noatime", "rw,relatime" },
+	/* ... but passes suid, exec after users: "nodev,users,exec,suid" */
+	{ "fstab_rest", FSTAB_LINE,
+	  "noauto,nouser,owner,group,X-mount.test,dirsync,users,exec,suid,resolver=upcall",
+	  "rw,nodev,dirsync", "nosuid,noexec,noatime,sync" },
 	{ "helper", HELPER,
 	  "rw,user,nouser,users,owner,group,silent,loud,X-mount.test,defaults,auto,noauto,"
 	  "_netdev,nofail,x-a,comment=b,async,atime,diratime,nolazytime,symfollow,"
