@@ -9,10 +9,19 @@
  *  - mtime_write, mtime_mmap: write(2), and a write fault followed by
  *    msync(MS_SYNC), move mtime, and the server has the new time afterwards
  *    (a forced GETATTR returns it).
- * Each runs with the upcall and the BPF resolver.
+ *  - mtime_munmap_unlink: mmap, close the fd, store through the mapping,
+ *    munmap, unlink: the inode the store dirtied is written back when its
+ *    last reference goes, so its eviction finds it clean (no WARN, no
+ *    taint).
+ * Each of these runs with the upcall and the BPF resolver.  Once, with the
+ * famfs-bpf daemon:
+ *  - mtime_munmap_remount: the same store through a mapping whose fd was
+ *    closed, then umount and mount again with the famfs-bpf daemon: the
+ *    mtime the kernel showed is the one that comes back from the log.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -201,6 +210,131 @@ out:
 	fixture_unmount(&fx);
 }
 
+/* TAINT_WARN: a WARN*() fired since boot */
+static bool warn_tainted(void)
+{
+	unsigned long taint = 0;
+	FILE *f = fopen("/proc/sys/kernel/tainted", "r");
+
+	if (f) {
+		if (fscanf(f, "%lu", &taint) != 1)
+			taint = 0;
+		fclose(f);
+	}
+	return taint & (1UL << 9);
+}
+
+/*
+ * A shared writable mapping of @path whose fd is closed at once, so that
+ * the store dirties the inode's times after the close that flushed it;
+ * then munmap, the last reference to the file.  The kernel's mtime after
+ * the store into @mtime.
+ */
+static bool store_after_close(const char *path, size_t size,
+			      struct statx_timestamp *mtime)
+{
+	const struct timespec tick = { .tv_nsec = 50 * 1000 * 1000 };
+	unsigned char buf[4096];
+	struct statx before, after;
+	unsigned char *map;
+	bool ok = false;
+	int fd;
+
+	fd = open(path, O_RDWR);
+	if (!ASSERT_OK_FD(fd, "open"))
+		return false;
+	fill_pattern(buf, sizeof(buf), 11);
+	if (!ASSERT_OK(statx(fd, "", AT_EMPTY_PATH, STATX_MTIME, &before), "statx before")) {
+		close(fd);
+		return false;
+	}
+	map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (!ASSERT_TRUE(map != MAP_FAILED, "mmap"))
+		return false;
+	nanosleep(&tick, NULL);
+	memcpy(map + size / 2, buf, sizeof(buf));
+	if (ASSERT_OK(statx(AT_FDCWD, path, 0, STATX_MTIME, &after), "statx after") &&
+	    ASSERT_TRUE(after.stx_mtime.tv_sec > before.stx_mtime.tv_sec ||
+			(after.stx_mtime.tv_sec == before.stx_mtime.tv_sec &&
+			 after.stx_mtime.tv_nsec > before.stx_mtime.tv_nsec),
+			"the store moved mtime")) {
+		*mtime = after.stx_mtime;
+		ok = true;
+	}
+	munmap(map, size);
+	return ok;
+}
+
+static void mtime_munmap_unlink(const struct fixture_opts *opts)
+{
+	const size_t size = 2 * MiB;
+	struct statx_timestamp mtime;
+	struct fixture fx = { 0 };
+	unsigned char buf[4096];
+	bool tainted;
+	char path[128];
+	int fd;
+
+	fd = mount_and_create(&fx, opts, "unlinked", path, sizeof(path));
+	if (fd < 0)
+		goto out;
+	fill_pattern(buf, sizeof(buf), 3);
+	if (!ASSERT_EQ(ftruncate(fd, size), 0, "ftruncate") ||
+	    !ASSERT_EQ(pwrite(fd, buf, sizeof(buf), 0), sizeof(buf), "fill")) {
+		close(fd);
+		goto out;
+	}
+	close(fd);
+	tainted = warn_tainted();
+	if (!store_after_close(path, size, &mtime))
+		goto out;
+	/* The last reference to the inode: it is evicted here */
+	ASSERT_OK(unlink(path), "unlink");
+	if (tainted)
+		printf("# the kernel had WARNed before: taint shows nothing\n");
+	else
+		ASSERT_FALSE(warn_tainted(), "no WARN at eviction (TAINT_WARN)");
+out:
+	fixture_unmount(&fx);
+}
+
+#define REMOUNT_DEV	"/dev/pmem2"
+#define REMOUNT_MNT	"/tmp/fmap_size.mnt"
+
+static void mtime_munmap_remount(void)
+{
+	const size_t size = 2 * MiB;
+	const char *path = REMOUNT_MNT "/f";
+	struct statx_timestamp mtime;
+	unsigned char *data;
+	struct statx back;
+	bool tainted;
+
+	data = malloc(size);
+	if (!ASSERT_TRUE(data, "malloc"))
+		return;
+	fill_pattern(data, size, 13);
+	if (!fixture_mkfs_mount(REMOUNT_DEV, REMOUNT_MNT, NULL) ||
+	    !fixture_write_file(path, data, size, size) ||
+	    !store_after_close(path, size, &mtime))
+		goto out;
+	tainted = warn_tainted();
+	if (!ASSERT_EQ(fixture_famfs(0, "umount", REMOUNT_MNT), 0, "umount"))
+		goto out;
+	if (!tainted)
+		ASSERT_FALSE(warn_tainted(), "no WARN at umount (TAINT_WARN)");
+	if (!ASSERT_EQ(fixture_famfs(0, "mount", REMOUNT_DEV, REMOUNT_MNT), 0, "mount again"))
+		goto out;
+	if (ASSERT_OK(statx(AT_FDCWD, path, 0, STATX_MTIME, &back), "statx after remount")) {
+		ASSERT_EQ(back.stx_mtime.tv_sec, mtime.tv_sec, "mtime seconds after remount");
+		ASSERT_EQ(back.stx_mtime.tv_nsec, mtime.tv_nsec, "mtime nanoseconds after remount");
+	}
+out:
+	fixture_ensure_unmounted(REMOUNT_MNT);
+	free(data);
+}
+
 void test_fmap_size(void)
 {
 	static const struct {
@@ -228,5 +362,10 @@ void test_fmap_size(void)
 		snprintf(name, sizeof(name), "mtime_mmap_%s", res[i].name);
 		if (test__start_subtest(name))
 			mtime_moves(&opts, true);
+		snprintf(name, sizeof(name), "mtime_munmap_unlink_%s", res[i].name);
+		if (test__start_subtest(name))
+			mtime_munmap_unlink(&opts);
 	}
+	if (test__start_subtest("mtime_munmap_remount"))
+		mtime_munmap_remount();
 }
