@@ -9,7 +9,10 @@
 #   ktree.sh export KSRC    kernel/ := git format-patch famfs-base..HEAD
 #   ktree.sh reset KSRC     drop the tree's commits and apply kernel/series
 #   ktree.sh buildeach KSRC build fs/fuse at every commit of the series
-#                           (KCONFIG=the test kernel's .config)
+#                           (KCONFIG=the test kernel's .config), then
+#                           buildmod
+#   ktree.sh buildmod KSRC  build HEAD with fuse as a module (FUSE_FS=m):
+#                           bzImage and fuse.ko in KSRC-each.mod
 #
 # The tree is a git repository: its first commit (tag famfs-base) is the
 # pristine linux-source-6.12, so `git log famfs-base..` is the series.
@@ -25,7 +28,7 @@ top=$(dirname "$here")
 kdir=$top/kernel
 cmd=${1:-}
 ksrc=${2:-}
-[ -n "$cmd" ] && [ -n "$ksrc" ] || { echo "usage: $0 prepare|export|reset|buildeach KSRC" >&2; exit 2; }
+[ -n "$cmd" ] && [ -n "$ksrc" ] || { echo "usage: $0 prepare|export|reset|buildeach|buildmod KSRC" >&2; exit 2; }
 tarball=${KERNEL_TARBALL:-/usr/src/linux-source-6.12.tar.xz}
 branch=famfs-bpf
 stamp=$ksrc/.git/famfs-applied
@@ -138,12 +141,17 @@ export_series() {
 # Build fs/fuse at every commit of the series, with the test kernel's
 # config, in a worktree next to the tree: "each patch builds" for a
 # reviewer who bisects.  Then HEAD with CONFIG_FUSE_FMAP_BPF=n and with
-# CONFIG_FUSE_FMAP=n.
-buildeach() {
+# CONFIG_FUSE_FMAP=n, and HEAD with fuse as a module (buildmod).
+each_worktree() {
 	config=${KCONFIG:-}
-	[ -f "$config" ] || die "buildeach: no kernel config at '$config' (build the test kernel first)"
-	wt=$ksrc-each out=$ksrc-each.out fail=0
+	[ -f "$config" ] || die "$cmd: no kernel config at '$config' (build the test kernel first)"
+	wt=$ksrc-each
 	[ -d "$wt" ] || git -C "$ksrc" worktree add -q --detach "$wt" famfs-base
+}
+
+buildeach() {
+	each_worktree
+	out=$ksrc-each.out fail=0
 	mkdir -p "$out"
 	kb() { make -C "$wt" -s O="$out" CC="ccache gcc" "$@"; }
 	for c in $(git -C "$ksrc" rev-list --reverse famfs-base..HEAD) off:FUSE_FMAP_BPF off:FUSE_FMAP; do
@@ -162,13 +170,47 @@ buildeach() {
 			echo "  FAIL    $what"; tail -5 "$out/build.log"; fail=1
 		fi
 	done
+	buildmod || fail=1
 	return $fail
+}
+
+# HEAD with fuse as a module, as distributions build it (Debian's config
+# has CONFIG_FUSE_FS=m), with FUSE_FMAP and FUSE_FMAP_BPF: the test
+# kernel's config plus MODULES.  Only a whole build finds what a module
+# may not use: modpost fails on a symbol the kernel does not export, and
+# the BPF resolver needs fuse.ko's own BTF (DEBUG_INFO_BTF_MODULES, which
+# wants vmlinux).  Its own output directory, so only the first run is
+# cold; KSRC-each.mod/arch/x86/boot/bzImage and fs/fuse/fuse.ko can boot
+# a guest that loads fuse as a module.
+buildmod() {
+	each_worktree
+	local mout=$ksrc-each.mod what="HEAD with CONFIG_FUSE_FS=m" o
+	kbm() { make -C "$wt" -s O="$mout" CC="ccache gcc" "$@"; }
+
+	git -C "$wt" checkout -q "$(git -C "$ksrc" rev-parse HEAD)"
+	mkdir -p "$mout"
+	cp "$config" "$mout/.config"
+	"$wt/scripts/config" --file "$mout/.config" -e MODULES -e MODULE_UNLOAD \
+		-m FUSE_FS -e FUSE_FMAP -e FUSE_FMAP_BPF -e DEBUG_INFO_BTF_MODULES
+	kbm olddefconfig >/dev/null 2>&1
+	for o in FUSE_FS=m FUSE_FMAP=y FUSE_FMAP_BPF=y DEBUG_INFO_BTF_MODULES=y; do
+		grep -qx "CONFIG_$o" "$mout/.config" ||
+			{ echo "  FAIL    $what: CONFIG_$o did not take"; return 1; }
+	done
+	if kbm -j"$(nproc)" bzImage modules >"$mout/build.log" 2>&1 &&
+	   [ -f "$mout/fs/fuse/fuse.ko" ]; then
+		echo "  OK      $what"
+	else
+		echo "  FAIL    $what"; grep -E "ERROR|error:" "$mout/build.log" | head -5
+		tail -5 "$mout/build.log"; return 1
+	fi
 }
 
 case $cmd in
 prepare) prepare ;;
 buildeach) buildeach ;;
+buildmod) buildmod ;;
 export) export_series ;;
 reset) [ -d "$ksrc/.git" ] || create_tree; apply_series ;;
-*) echo "usage: $0 prepare|export|reset|buildeach KSRC" >&2; exit 2 ;;
+*) echo "usage: $0 prepare|export|reset|buildeach|buildmod KSRC" >&2; exit 2 ;;
 esac
