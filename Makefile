@@ -583,7 +583,7 @@ $(FUZZ_STAMP):
 	$(Q)touch $@
 
 FUZZ_MLOG_SRCS := selftests/fuzz/fuzz_mlog.c server/mlog.c server/super.c server/crc32c.c \
-	server/log.c
+	server/log.c server/ns.c
 
 $(FUZZ_OUT)/fuzz_mlog: $(FUZZ_MLOG_SRCS) $(SERVER_HDRS) | $(FUZZ_STAMP)
 	$(call msg,FUZZ-CC,$@)

@@ -5,7 +5,12 @@
  * replay accepts must encode back to exactly the bytes it came from (the
  * format has one encoding per entry).
  *
- * The same bytes go through the superblock and label checks too.
+ * The same bytes go through the superblock and label checks too, and the
+ * log is replayed into the namespace (server/ns.c, ns_replay(): what mount
+ * and fsck run): it stops exactly where a check-only replay stops, or
+ * earlier at an entry it refuses, named in its message; what it keeps is
+ * consistent (every extent on a device, inside its data area; counts that
+ * add up; every directory readable) and freed without a leak.
  *
  * Input: one mode byte, then a log region (its length rounded down to 8).
  * Random bytes rarely carry a valid CRC, so the mode says what to repair
@@ -28,9 +33,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "crc32c.h"
 #include "mlog.h"
+#include "ns.h"
 #include "super.h"
 
 #define MAX_LOG	(64 * 1024)
@@ -169,6 +176,116 @@ static void two_devs(struct famfs_mlog_devtab *t)
 					      .kind = FAMFS_DEV_BLOCK };
 }
 
+/* ------------------------------------------------------------------ */
+/* The namespace */
+
+struct ns_walk {
+	struct ns *ns;
+	const struct famfs_mlog_devtab *devs;
+	__u64 inodes, files, dirs, symlinks, names;
+};
+
+static void on_device(const struct famfs_mlog_devtab *devs, __u32 dev, __u64 off, __u64 len)
+{
+	if (dev >= devs->ndevs || off < devs->devs[dev].data_off || len > devs->devs[dev].size ||
+	    off > devs->devs[dev].size - len) {
+		fprintf(stderr, "the namespace kept device %u [%llu, +%llu), off its data area\n",
+			dev, (unsigned long long)off, (unsigned long long)len);
+		abort();
+	}
+}
+
+static int walk_layout(void *ctx, __u64 ino, const struct fmap_simple_ext *simple,
+		       __u32 nsimple, const struct fmap_ileave_ext *ileave, __u32 nileave)
+{
+	struct ns_walk *w = ctx;
+	__u32 i, s;
+
+	(void)ino;
+	for (i = 0; i < nsimple; i++) {
+		if (i && simple[i].file_off < simple[i - 1].file_off + simple[i - 1].len)
+			abort();	/* sorted, not overlapping */
+		on_device(w->devs, simple[i].dev, simple[i].dev_off, simple[i].len);
+	}
+	for (i = 0; i < nileave; i++)
+		for (s = 0; s < ileave[i].nstrips; s++)
+			on_device(w->devs, ileave[i].strips[s].dev, ileave[i].strips[s].dev_off,
+				  fmap_ileave_strip_bytes(&ileave[i], s));
+	return 0;
+}
+
+static int count_name(void *ctx, const struct ns_dirent *d)
+{
+	struct ns_walk *w = ctx;
+
+	if (strcmp(d->name, ".") && strcmp(d->name, ".."))
+		w->names++;
+	return 0;
+}
+
+static int walk_inode(void *ctx, const struct ns_attr *a)
+{
+	struct ns_walk *w = ctx;
+
+	w->inodes++;
+	if (S_ISREG(a->mode))
+		w->files++;
+	else if (S_ISLNK(a->mode))
+		w->symlinks++;
+	else if (S_ISDIR(a->mode))
+		w->dirs++;
+	else
+		abort();
+	if (S_ISDIR(a->mode) && ns_readdir(w->ns, a->ino, 0, count_name, w))
+		abort();
+	return 0;
+}
+
+/*
+ * Replay into a namespace.  @chk is a check-only replay of the same log
+ * with the same devices: the namespace may stop earlier, at an entry it
+ * refuses, never later.
+ */
+static void fuzz_ns(const unsigned char *log, size_t len, const struct famfs_mlog_result *chk)
+{
+	const struct ns_ops ops = { 0 };
+	struct famfs_mlog_result res;
+	struct famfs_mlog_devtab devs;
+	struct ns_walk w = { 0 };
+	struct ns_statfs st;
+	struct ns *ns = ns_new(&ops, NULL);
+	__u64 links = 0;
+
+	if (!ns)
+		return;
+	two_devs(&devs);
+	ns_replay(ns, log, len, fuzz_uuid, &devs, &res);
+	if (res.err == -ENOMEM)
+		goto out;
+	if (res.entries > chk->entries || res.end_off > chk->end_off)
+		abort();
+	if (res.entries < chk->entries &&
+	    (res.tail != FAMFS_MLOG_CORRUPT || res.err != -EINVAL || !strstr(res.msg, "log offset")))
+		abort();	/* a refusal: corrupt, and says where */
+	if (res.entries == chk->entries &&
+	    (res.tail != chk->tail || res.end_off != chk->end_off || res.err != chk->err))
+		abort();
+	w.ns = ns;
+	w.devs = &devs;
+	if (ns_foreach_layout(ns, walk_layout, &w) || ns_foreach_inode(ns, walk_inode, &w))
+		abort();
+	ns_statfs(ns, &st);
+	if (st.inodes != w.inodes || st.files != w.files || st.dirs != w.dirs ||
+	    st.symlinks != w.symlinks || st.orphans)
+		abort();
+	/* every inode but the root has a name; hard links add names */
+	links = w.names + 1;
+	if (links < w.inodes)
+		abort();
+out:
+	ns_free(ns);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -214,6 +331,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_work(work, len);
 	work = famfs_mlog_crc_bytes();
 	famfs_mlog_replay(log, len, NULL, NULL, NULL, NULL, &res);
+	check_work(work, len);
+
+	/* the namespace against a check-only replay with the same devices */
+	two_devs(&devs);
+	famfs_mlog_replay(log, len, fuzz_uuid, &devs, NULL, NULL, &res);
+	work = famfs_mlog_crc_bytes();
+	fuzz_ns(log, len, &res);
 	check_work(work, len);
 
 	/* the same bytes as a superblock and as a label */
@@ -399,6 +523,29 @@ static void write_seeds(const char *dir)
 	/* and with the last append torn */
 	memset(log + w.off - 20, 0, 20);
 	write_seed(dir, "all-torn", 1, log, w.off + 64);
+
+	/*
+	 * All of them, then what only the namespace refuses (mlog accepts
+	 * it): an rmdir of the directory that holds "moved" and "hardlink".
+	 */
+	famfs_mlog_format(log, sizeof(log), fuzz_uuid, 1);
+	famfs_mlog_replay(log, sizeof(log), fuzz_uuid, NULL, NULL, NULL, &res);
+	famfs_mlog_writer_init(&w, log, sizeof(log), fuzz_uuid, &res);
+	for (t = 1; t <= FAMFS_LOG_TYPE_MAX; t++) {
+		seed_entry(&e, t, &simple, &ileave);
+		famfs_mlog_append(&w, &e);
+	}
+	famfs_mlog_entry_init(&e);
+	e.type = FAMFS_LOG_DELETE;
+	e.del.parent = FAMFS_ROOT_INO;
+	e.del.ino = 2;
+	e.del.flags = FAMFS_DELETE_DIR;
+	strcpy(e.name, "mkdir");
+	if (famfs_mlog_append(&w, &e)) {
+		fprintf(stderr, "seed ns-rmdir-not-empty does not encode\n");
+		exit(1);
+	}
+	write_seed(dir, "ns-rmdir-not-empty", 1, log, w.off + 64);
 
 	/*
 	 * The torn-tail scan's worst case: a failed entry after the last
