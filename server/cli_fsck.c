@@ -112,13 +112,15 @@ static ssize_t file_units(struct space *sp, __u64 ino, const struct fmap_simple_
 		for (s = 0; s < ileave[i].nstrips; s++)
 			sp->r[n++] = (struct fsck_range){
 				ileave[i].strips[s].dev, ileave[i].strips[s].dev_off,
-				ileave[i].strips[s].dev_off + fmap_ileave_strip_bytes(&ileave[i], s) };
+				ileave[i].strips[s].dev_off +
+					fmap_ileave_strip_bytes(&ileave[i], s) };
 	if (!n)
 		return 0;
 	qsort(sp->r, n, sizeof(*sp->r), range_cmp);
 	for (k = 1; k < n && report; k++)
 		if (sp->r[k].dev == sp->r[k - 1].dev && sp->r[k].start < sp->r[k - 1].end) {
-			problem(sp->f, CLI_EXIT_UNCORRECTED, "file ino %llu maps device %u [%llu, ...) twice",
+			problem(sp->f, CLI_EXIT_UNCORRECTED,
+				"file ino %llu maps device %u [%llu, ...) twice",
 				(unsigned long long)ino, sp->r[k].dev,
 				(unsigned long long)sp->r[k].start);
 			break;
