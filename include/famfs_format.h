@@ -68,10 +68,55 @@ struct famfs_dev_entry {
 };
 _Static_assert(sizeof(struct famfs_dev_entry) == 64, "famfs_dev_entry");
 
+/* "FOWN": an owner record (struct famfs_owner_rec) */
+#define FAMFS_OWNER_MAGIC	0x4e574f46U
+
+enum famfs_owner_state {
+	FAMFS_OWNER_HELD = 1,		/* a mount owns the log; it refreshes the record */
+	FAMFS_OWNER_RELEASED = 2,	/* its last owner unmounted cleanly */
+};
+
+#define FAMFS_OWNER_HOST_LEN	64
+
+/*
+ * Who owns the log, across hosts that share the memory: flock() keeps a
+ * second owner out on one host only.  An all-zero record (a superblock
+ * written before owner records existed, or never mounted as owner since
+ * mkfs) means nobody.  The owner writes the record at mount (generation
+ * + 1), again at least every lease_ms / 4 while mounted (seq + 1, a new
+ * heartbeat: another host sees it alive), and as RELEASED at a clean
+ * unmount.  Only the owner writes it, a whole 4 KiB superblock block at
+ * a time, so it lies outside the superblock's CRC and has its own: a
+ * write cut short never damages the superblock, and a reader on another
+ * host that meets a record being written retries.  crc is CRC32C seeded
+ * with the file system's uuid (as log entries) over bytes [0, 252).
+ * include/FORMAT.md says how a mount decides.
+ */
+struct famfs_owner_rec {
+	__le32 magic;			/* 0: FAMFS_OWNER_MAGIC */
+	__le32 state;			/* 4: enum famfs_owner_state */
+	__le64 seq;			/* 8: + 1 at every write */
+	__le64 generation;		/* 16: + 1 at every claim: mount as owner, takeover */
+	__u8 owner_id[16];		/* 24: random, chosen by the mount that claimed */
+	__u8 boot_id[16];		/* 40: its host's kernel boot id: flock's reach */
+	__u8 machine_id[16];		/* 56: its host's /etc/machine-id, or zero */
+	__le64 since;			/* 72: claimed at, seconds since the epoch */
+	__le64 heartbeat;		/* 80: written at, seconds since the epoch */
+	__le32 lease_ms;		/* 88: refreshed at least every lease_ms / 4 */
+	__le32 pid;			/* 92: the owning daemon */
+	char host[FAMFS_OWNER_HOST_LEN];	/* 96: its host's name, NUL padded */
+	__le32 flags;			/* 160: 0 */
+	__u8 reserved[88];		/* 164: 0 */
+	__le32 crc;			/* 252 */
+};
+_Static_assert(sizeof(struct famfs_owner_rec) == 256, "famfs_owner_rec");
+
 /*
  * The superblock, at offset 0 of device 0.  crc is CRC32C over bytes
- * [0, 4092): everything but itself.  Devices beyond the table's initial
- * ndevs are added by DEVADD log entries.
+ * [0, 4092) with the owner record's bytes [2560, 2816) counted as zeroes:
+ * everything but itself and the record (which has its own CRC), so a
+ * superblock from before owner records checks out unchanged.  Devices
+ * beyond the table's initial ndevs are added by DEVADD log entries.
  */
 struct famfs_superblock {
 	__le64 magic;			/* 0: FAMFS_SB_MAGIC */
@@ -87,7 +132,9 @@ struct famfs_superblock {
 	__le64 log_len;			/* 64: bytes, 4 KiB multiple, header included */
 	__u8 reserved[56];		/* 72: 0 */
 	struct famfs_dev_entry devs[FAMFS_MAX_DEVS];	/* 128 */
-	__u8 reserved2[1916];		/* 2176: 0 */
+	__u8 reserved2[384];		/* 2176: 0 */
+	struct famfs_owner_rec owner;	/* 2560: outside crc; zero: no owner */
+	__u8 reserved3[1276];		/* 2816: 0 */
 	__le32 crc;			/* 4092 */
 };
 _Static_assert(sizeof(struct famfs_superblock) == FAMFS_SB_SIZE, "famfs_superblock");

@@ -17,6 +17,10 @@
  * The generic options (noatime, nosuid, sync, ..., and those only
  * mount(8) reads) become mount(2) flags or are dropped: mount_opts.h.
  *
+ * One owner across hosts (fs.h): a file system another host owns is
+ * refused (exit 36, the line names the holder); -o takeover takes it
+ * over once its owner is seen dead (no heartbeat for a whole lease).
+ *
  * -o ro mounts a read-only follower: the file system opened without
  * FS_OPEN_OWNER (no log lock: the owner may be this host or another one
  * sharing the memory), mounted MS_RDONLY, caught up with "famfs-bpf
@@ -85,10 +89,47 @@ static void report(int fd, int code, const char *msg)
 	} while (n < 0 && errno == EINTR);
 }
 
-static int parse_options(const char *opts, struct mount_opts *mo)
+/*
+ * -o takeover is this command's alone (not mount_opts.h's table, so not
+ * the mount(8) helper's): taking a file system over from a dead host is
+ * an administrator's act, not an fstab line.  Taken out of @opts into
+ * @rest (NULL: none left); true if given.
+ */
+static bool take_takeover(const char *opts, char *rest, size_t size)
 {
-	char msg[256];
-	int err = mount_opts_parse(opts, mo, msg, sizeof(msg));
+	const char *p = opts, *end;
+	bool found = false;
+	size_t used = 0, len;
+
+	rest[0] = '\0';
+	while (p && *p) {
+		end = strchr(p, ',');
+		len = end ? (size_t)(end - p) : strlen(p);
+		if (len == strlen("takeover") && !strncmp(p, "takeover", len))
+			found = true;
+		else if (len && used + len + 2 < size)
+			used += snprintf(rest + used, size - used, "%s%.*s", used ? "," : "",
+					 (int)len, p);
+		p = end ? end + 1 : NULL;
+	}
+	return found;
+}
+
+static int parse_options(const char *opts, struct mount_opts *mo, bool *takeover)
+{
+	char msg[256], rest[4096];
+	int err;
+
+	*takeover = false;
+	if (opts && strlen(opts) < sizeof(rest) - 1) {
+		*takeover = take_takeover(opts, rest, sizeof(rest));
+		opts = rest[0] ? rest : NULL;
+	}
+	err = mount_opts_parse(opts, mo, msg, sizeof(msg));
+	if (!err && *takeover && mo->ro) {
+		snprintf(msg, sizeof(msg), "-o takeover: an owner's option, not a follower's (ro)");
+		err = -EINVAL;
+	}
 
 	if (err == -ENOMEM) {
 		pr_err("mount: %s", msg);
@@ -148,7 +189,7 @@ static int open_code(int err)
 		return CLI_EXIT_MOUNT_NOFS;
 	case -ENOTBLK:
 		return CLI_EXIT_MOUNT_NODAX;
-	case -EBUSY:
+	case -EBUSY: case -EUSERS:
 		return CLI_EXIT_MOUNT_BUSY;
 	case -EACCES: case -EPERM:
 		return CLI_EXIT_MOUNT_PERM;
@@ -232,14 +273,14 @@ void cli_replay_progress(void *ctx, __u64 done, __u64 total)
  * into for a moment: -EBUSY is retried for a while before it means another
  * owner.
  */
-static int open_fs(char **devs, int ndevs, bool ro, struct fs **fs, char *msg, size_t msglen)
+static int open_fs(char **devs, int ndevs, unsigned int flags, struct fs **fs, char *msg,
+		   size_t msglen)
 {
 	long deadline = now_ms() + BUSY_WAIT_MS;
 	int err;
 
 	for (;;) {
-		err = fs_open_log((const char *const *)devs, ndevs, ro ? 0 : FS_OPEN_OWNER, fs,
-				  msg, msglen);
+		err = fs_open_log((const char *const *)devs, ndevs, flags, fs, msg, msglen);
 		if (err != -EBUSY || now_ms() >= deadline)
 			return err;
 		usleep(50 * 1000);
@@ -248,7 +289,7 @@ static int open_fs(char **devs, int ndevs, bool ro, struct fs **fs, char *msg, s
 
 /* Open, mount, serve until unmounted; an exit code.  Failures before serving go to @report_fd. */
 static int serve(char **devs, int ndevs, const char *mnt, const struct mount_opts *mo,
-		 int report_fd)
+		 bool takeover, int report_fd)
 {
 	struct mount_ctx ctx = { .report_fd = report_fd, .mnt = mnt };
 	struct fsd_config cfg = {
@@ -265,7 +306,9 @@ static int serve(char **devs, int ndevs, const char *mnt, const struct mount_opt
 	char msg[512], line[600];
 	int err, code;
 
-	err = open_fs(devs, ndevs, mo->ro, &fs, msg, sizeof(msg));
+	err = open_fs(devs, ndevs,
+		      mo->ro ? 0 : FS_OPEN_OWNER | (takeover ? FS_OPEN_TAKEOVER : 0), &fs, msg,
+		      sizeof(msg));
 	if (err) {
 		code = open_code(err);
 		goto fail;
@@ -335,10 +378,11 @@ int cli_mount(const struct cli_mount_args *args, int n, char **operands, FILE *o
 	const char *mnt = operands[n - 1];
 	int ndevs = n - 1, p[2], code;
 	struct mount_opts mo;
+	bool takeover;
 	pid_t pid;
 
 	(void)out;
-	code = parse_options(args->options, &mo);
+	code = parse_options(args->options, &mo, &takeover);
 	if (code)
 		return code;
 	if (ndevs < 1) {
@@ -353,7 +397,7 @@ int cli_mount(const struct cli_mount_args *args, int n, char **operands, FILE *o
 	if (args->debug)
 		fbs_log_set_level(FBS_LOG_DEBUG);
 	if (args->foreground || args->debug)
-		return serve(operands, ndevs, mnt, &mo, -1);
+		return serve(operands, ndevs, mnt, &mo, takeover, -1);
 
 	if (pipe2(p, O_CLOEXEC)) {
 		pr_err("mount: pipe: %s", strerror(errno));
@@ -381,7 +425,7 @@ int cli_mount(const struct cli_mount_args *args, int n, char **operands, FILE *o
 	if (p[1] > 3)
 		close_range(3, p[1] - 1, 0);
 	close_range(p[1] + 1, ~0U, 0);
-	code = serve(operands, ndevs, mnt, &mo, p[1]);
+	code = serve(operands, ndevs, mnt, &mo, takeover, p[1]);
 	_exit(code);
 }
 

@@ -18,7 +18,10 @@
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
+#include <time.h>
 
 #include "alloc.h"
 #include "dev.h"
@@ -46,6 +49,7 @@ struct fs_device {
 struct fs {
 	pthread_mutex_t lock;	/* owner ops, allocator, writer */
 	bool owner;
+	bool takeover;		/* FS_OPEN_TAKEOVER */
 	unsigned int ndevs;
 	struct fs_device devs[FAMFS_MAX_DEVS];
 	struct famfs_sb_info sb;
@@ -72,6 +76,20 @@ struct fs {
 	struct ns_layout lay;	/* scratch, under the lock */
 	struct fs_alloc_policy policy;	/* under the lock */
 	char fault[32];		/* FAMFS_FAULT at open: fs_fault() */
+
+	/* owner: the superblock's owner record (owner_claim() and after) */
+	struct {
+		void *buf;		/* device 0's first 4 KiB, aligned for O_DIRECT */
+		pthread_mutex_t lock;	/* the fields below, buf, the record's I/O */
+		pthread_cond_t cond;
+		pthread_t thread;	/* owner_beat_thread() */
+		bool sync_init, thread_running, stop;
+		bool claimed;		/* mine is on the device */
+		bool lost;		/* another claim replaced it: read-only */
+		struct famfs_owner mine;
+		long last_beat;		/* mono_ms() of the last write of mine */
+		char thief[200];	/* who holds it since we lost it */
+	} own;
 };
 
 static _Thread_local char fs_errbuf[256];
@@ -409,6 +427,406 @@ static int build_alloc(struct fs *fs, struct fbs_alloc *a, char *msg, size_t msg
 }
 
 /* -------------------------------------------------------------------- */
+/*
+ * The owner record (super.h, include/FORMAT.md "Owner"): one owner across
+ * hosts.  Claimed in map_log() once the flock is held, refreshed by a
+ * thread every lease / 4, read again before every owner operation (a
+ * takeover by another host shows there), released in fs_close().  All
+ * I/O is a whole 4 KiB block at offset 0 of device 0, O_DIRECT where the
+ * device takes it: the memory another host wrote, not this host's cache.
+ */
+
+static struct {
+	bool set;
+	__u8 boot_id[16];
+	char host[FAMFS_OWNER_HOST_LEN + 1];
+	unsigned int lease_ms;
+} owner_ident;
+
+void fs_set_owner_identity(const __u8 *boot_id, const char *host, unsigned int lease_ms)
+{
+	owner_ident.set = boot_id || host;
+	memset(owner_ident.boot_id, 0, sizeof(owner_ident.boot_id));
+	if (boot_id)
+		memcpy(owner_ident.boot_id, boot_id, sizeof(owner_ident.boot_id));
+	snprintf(owner_ident.host, sizeof(owner_ident.host), "%s", host ? host : "");
+	owner_ident.lease_ms = lease_ms;
+}
+
+static long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+/* 32 hex digits (dashes skipped) from the first line of @path into @id; zero if none */
+static void read_id(const char *path, __u8 id[16])
+{
+	char line[80], *p;
+	FILE *f = fopen(path, "re");
+	int n = 0;
+
+	memset(id, 0, 16);
+	if (!f)
+		return;
+	if (fgets(line, sizeof(line), f))
+		for (p = line; *p && n < 32; p++) {
+			int v;
+
+			if (*p == '-')
+				continue;
+			if (*p >= '0' && *p <= '9')
+				v = *p - '0';
+			else if (*p >= 'a' && *p <= 'f')
+				v = *p - 'a' + 10;
+			else
+				break;
+			id[n / 2] |= (__u8)(v << (n % 2 ? 0 : 4));
+			n++;
+		}
+	fclose(f);
+	if (n != 32)
+		memset(id, 0, 16);
+}
+
+/* Who this process is: a record to claim with (generation, seq, times unset). */
+static void owner_self(struct famfs_owner *o)
+{
+	struct utsname u;
+
+	memset(o, 0, sizeof(*o));
+	o->state = FAMFS_OWNER_HELD;
+	o->pid = (__u32)getpid();
+	o->lease_ms = owner_ident.lease_ms ? owner_ident.lease_ms : FS_OWNER_LEASE_MS;
+	read_id("/etc/machine-id", o->machine_id);
+	if (owner_ident.set) {
+		memcpy(o->boot_id, owner_ident.boot_id, sizeof(o->boot_id));
+		snprintf(o->host, sizeof(o->host), "%s", owner_ident.host);
+	} else {
+		read_id("/proc/sys/kernel/random/boot_id", o->boot_id);
+		if (!uname(&u))
+			snprintf(o->host, sizeof(o->host), "%s", u.nodename);
+	}
+	if (!o->host[0])
+		snprintf(o->host, sizeof(o->host), "?");
+	if (getrandom(o->owner_id, sizeof(o->owner_id), 0) != sizeof(o->owner_id)) {
+		/* no entropy: time and pid still tell two claims apart */
+		__u64 t = (__u64)time(NULL) ^ ((__u64)mono_ms() << 20);
+
+		memcpy(o->owner_id, &t, sizeof(t));
+		memcpy(o->owner_id + 8, &o->pid, sizeof(o->pid));
+	}
+}
+
+static int owner_fd(const struct fs *fs)
+{
+	return fs->devs[0].zfd >= 0 ? fs->devs[0].zfd : fs->devs[0].fd;
+}
+
+static struct famfs_owner_rec *owner_rec(struct fs *fs)
+{
+	return &((struct famfs_superblock *)fs->own.buf)->owner;
+}
+
+/*
+ * The record now, into fs->own.buf and *@o; *@derr is what
+ * famfs_owner_decode() said.  A record caught while its owner writes it
+ * fails its CRC: read again a few times before believing that.  0 or an
+ * I/O error.
+ */
+static int owner_read(struct fs *fs, struct famfs_owner *o, int *derr)
+{
+	int err, tries;
+
+	for (tries = 0; tries < 5; tries++) {
+		if (tries)
+			sleep_ms(2);
+		err = dev_read_full(owner_fd(fs), FAMFS_SB_OFF, fs->own.buf, FAMFS_SB_SIZE);
+		if (err)
+			return err;
+		*derr = famfs_owner_decode(owner_rec(fs), fs->sb.fs_uuid, o);
+		if (*derr != -EBADMSG)
+			break;
+	}
+	return 0;
+}
+
+/* @o into the block owner_read() left in fs->own.buf, durably. */
+static int owner_write(struct fs *fs, const struct famfs_owner *o)
+{
+	int err;
+
+	famfs_owner_encode(o, fs->sb.fs_uuid, owner_rec(fs));
+	err = dev_write_full(owner_fd(fs), FAMFS_SB_OFF, fs->own.buf, FAMFS_SB_SIZE);
+	if (!err && fdatasync(owner_fd(fs)))
+		err = -errno;
+	return err;
+}
+
+/*
+ * -o takeover: the holder is dead if its record does not change for a
+ * whole lease (it writes it 4 times a lease while alive).  Watch the raw
+ * bytes, so that a record being rewritten counts as alive too.  0 (dead),
+ * -EUSERS (alive, @msg says who) or an I/O error.
+ */
+static int owner_probe(struct fs *fs, __u32 lease_ms, const char *who, char *msg,
+		       size_t msglen)
+{
+	struct famfs_owner_rec first;
+	struct famfs_owner now;
+	long end, step;
+	int err, derr;
+
+	if (lease_ms < 100)
+		lease_ms = 100;
+	if (lease_ms > FS_OWNER_LEASE_MAX_MS)
+		lease_ms = FS_OWNER_LEASE_MAX_MS;
+	step = lease_ms / 20;
+	memcpy(&first, owner_rec(fs), sizeof(first));
+	pr_info("%s: takeover: watching the owner record for %u ms: %s", fs->devs[0].path,
+		lease_ms, who);
+	for (end = mono_ms() + lease_ms + step; mono_ms() < end;) {
+		sleep_ms(step);
+		err = dev_read_full(owner_fd(fs), FAMFS_SB_OFF, fs->own.buf, FAMFS_SB_SIZE);
+		if (err)
+			return fbs_fail(msg, msglen, err, "%s: cannot read the owner record: %s",
+					fs->devs[0].path, strerror(-err));
+		if (memcmp(&first, owner_rec(fs), sizeof(first))) {
+			char name[200] = "its owner";
+
+			derr = famfs_owner_decode(owner_rec(fs), fs->sb.fs_uuid, &now);
+			if (!derr)
+				famfs_owner_name(&now, name, sizeof(name));
+			return fbs_fail(msg, msglen, -EUSERS,
+					"%s: in use: takeover refused: the owner record changed within its lease of %u ms, so %s is alive: unmount it there (or stop that host) first",
+					fs->devs[0].path, lease_ms, name);
+		}
+	}
+	return 0;
+}
+
+static void *owner_beat_thread(void *arg);
+
+/*
+ * Claim the record for this mount (fs->lock not needed: fs_open_log).
+ * @takeover: from a holder on another host, once owner_probe() saw it
+ * dead.  0, -EUSERS (held: @msg names the holder), -EPROTONOSUPPORT, or
+ * an I/O error.
+ */
+static int owner_claim(struct fs *fs, bool takeover, char *msg, size_t msglen)
+{
+	const char *path = fs->devs[0].path;
+	struct famfs_owner cur, me, again;
+	enum famfs_owner_verdict v;
+	char why[400];
+	__u64 gen;
+	int err, derr;
+
+	if (posix_memalign(&fs->own.buf, 4096, FAMFS_SB_SIZE)) {
+		fs->own.buf = NULL;
+		return fbs_fail(msg, msglen, -ENOMEM, "out of memory");
+	}
+	owner_self(&me);
+	err = owner_read(fs, &cur, &derr);
+	if (err)
+		return fbs_fail(msg, msglen, err, "%s: cannot read the owner record: %s", path,
+				strerror(-err));
+	v = famfs_owner_judge(derr, &cur, &me, time(NULL), why, sizeof(why));
+	/* a damaged record's generation may still be there: count past it */
+	gen = derr ? le64toh(owner_rec(fs)->generation) : cur.generation;
+	switch (v) {
+	case FAMFS_OWNER_FREE:
+		break;
+	case FAMFS_OWNER_GONE_HERE:
+		pr_warn("%s: %s", path, why);
+		break;
+	case FAMFS_OWNER_NEWER:
+		return fbs_fail(msg, msglen, -EPROTONOSUPPORT, "%s: %s", path, why);
+	case FAMFS_OWNER_OTHER:
+	case FAMFS_OWNER_UNREADABLE:
+		if (!takeover)
+			return fbs_fail(msg, msglen, -EUSERS, "%s: %s", path, why);
+		if (v == FAMFS_OWNER_OTHER)
+			famfs_owner_name(&cur, why, sizeof(why));
+		else
+			snprintf(why, sizeof(why), "an unreadable owner record");
+		err = owner_probe(fs, derr ? me.lease_ms : cur.lease_ms, why, msg, msglen);
+		if (err)
+			return err;
+		pr_warn("%s: took over from %s, which wrote nothing for a whole lease: generation %llu",
+			path, why, (unsigned long long)gen + 1);
+		break;
+	}
+	me.generation = gen + 1;
+	me.seq = (derr ? 0 : cur.seq) + 1;
+	me.since = me.heartbeat = time(NULL);
+	err = owner_write(fs, &me);
+	if (err)
+		return fbs_fail(msg, msglen, err, "%s: cannot write the owner record: %s", path,
+				strerror(-err));
+	fs->own.mine = me;
+	fs->own.claimed = true;
+	fs->own.last_beat = mono_ms();
+	/* two hosts that claimed at once: the later write wins, the other sees it */
+	sleep_ms(FS_OWNER_SETTLE_MS);
+	err = owner_read(fs, &again, &derr);
+	if (!err && (derr || !famfs_owner_is_mine(&again, &me))) {
+		fs->own.claimed = false;
+		if (!derr)
+			famfs_owner_name(&again, why, sizeof(why));
+		return fbs_fail(msg, msglen, -EUSERS,
+				"%s: in use: %s claimed it at the same time", path,
+				derr ? "another mount" : why);
+	}
+	if (err)
+		return fbs_fail(msg, msglen, err, "%s: cannot read the owner record: %s", path,
+				strerror(-err));
+	pthread_mutex_init(&fs->own.lock, NULL);
+	pthread_cond_init(&fs->own.cond, NULL);
+	fs->own.sync_init = true;
+	if (pthread_create(&fs->own.thread, NULL, owner_beat_thread, fs))
+		return fbs_fail(msg, msglen, -EAGAIN, "cannot start the owner's heartbeat thread");
+	fs->own.thread_running = true;
+	return 0;
+}
+
+/*
+ * Under fs->own.lock: is the record still this mount's claim?  With
+ * @write, refresh it too (seq + 1, heartbeat).  Once another claim shows,
+ * this mount has lost the file system for good: -EROFS from then on.
+ */
+static int owner_beat(struct fs *fs, bool write)
+{
+	struct famfs_owner cur;
+	int err, derr;
+
+	if (fs->own.lost)
+		return -EROFS;
+	err = owner_read(fs, &cur, &derr);
+	if (err)
+		return err;
+	if (derr == -EBADMSG)
+		return -EIO;	/* torn every time: cannot tell; change nothing */
+	if (derr || !famfs_owner_is_mine(&cur, &fs->own.mine)) {
+		fs->own.lost = true;
+		if (!derr)
+			famfs_owner_name(&cur, fs->own.thief, sizeof(fs->own.thief));
+		else
+			snprintf(fs->own.thief, sizeof(fs->own.thief), "a record this famfs-bpf cannot read");
+		pr_err("%s: this mount no longer owns the file system: %s holds it now; refusing every change (unmount)",
+		       fs->devs[0].path, fs->own.thief);
+		return -EROFS;
+	}
+	if (!write)
+		return 0;
+	fs->own.mine.seq = cur.seq + 1;
+	fs->own.mine.heartbeat = time(NULL);
+	err = owner_write(fs, &fs->own.mine);
+	if (!err)
+		fs->own.last_beat = mono_ms();
+	return err;
+}
+
+static void *owner_beat_thread(void *arg)
+{
+	struct fs *fs = arg;
+	long period = fs->own.mine.lease_ms / 4;
+	struct timespec until;
+	int err;
+
+	pthread_mutex_lock(&fs->own.lock);
+	while (!fs->own.stop) {
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += period / 1000;
+		until.tv_nsec += (period % 1000) * 1000000;
+		if (until.tv_nsec >= 1000000000) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&fs->own.cond, &fs->own.lock, &until);
+		if (fs->own.stop || fs->own.lost)
+			continue;
+		err = owner_beat(fs, true);
+		if (err && err != -EROFS)
+			pr_warn("%s: cannot refresh the owner record: %s", fs->devs[0].path,
+				strerror(-err));
+	}
+	pthread_mutex_unlock(&fs->own.lock);
+	return NULL;
+}
+
+/*
+ * Before an owner operation: the record must still be this mount's.  A
+ * heartbeat older than half a lease (the thread stalled, or this process
+ * was stopped) is renewed first, so a takeover, which waits a whole lease
+ * without a change, cannot overlap a change made here.
+ */
+static int owner_check(struct fs *fs)
+{
+	int err;
+
+	if (!fs->own.claimed)
+		return 0;
+	pthread_mutex_lock(&fs->own.lock);
+	err = owner_beat(fs, mono_ms() - fs->own.last_beat > (long)fs->own.mine.lease_ms / 2);
+	pthread_mutex_unlock(&fs->own.lock);
+	if (err == -EROFS)
+		return fail(-EROFS,
+			    "read-only: this mount lost the file system to %s (a takeover); unmount it",
+			    fs->own.thief);
+	if (err)
+		return fail(err, "%s: cannot check the owner record: %s", fs->devs[0].path,
+			    strerror(-err));
+	return 0;
+}
+
+/* fs_close(): stop the heartbeat; a clean unmount releases the record. */
+static void owner_release(struct fs *fs)
+{
+	struct famfs_owner cur;
+	int err, derr;
+
+	if (fs->own.thread_running) {
+		pthread_mutex_lock(&fs->own.lock);
+		fs->own.stop = true;
+		pthread_cond_signal(&fs->own.cond);
+		pthread_mutex_unlock(&fs->own.lock);
+		pthread_join(fs->own.thread, NULL);
+		fs->own.thread_running = false;
+	}
+	if (fs->own.claimed && !fs->own.lost) {
+		err = owner_read(fs, &cur, &derr);
+		if (!err && !derr && famfs_owner_is_mine(&cur, &fs->own.mine)) {
+			fs->own.mine.state = FAMFS_OWNER_RELEASED;
+			fs->own.mine.seq = cur.seq + 1;
+			fs->own.mine.heartbeat = time(NULL);
+			err = owner_write(fs, &fs->own.mine);
+		}
+		if (err)
+			pr_warn("%s: cannot release the owner record: %s", fs->devs[0].path,
+				strerror(-err));
+	}
+	fs->own.claimed = false;
+	if (fs->own.sync_init) {
+		pthread_cond_destroy(&fs->own.cond);
+		pthread_mutex_destroy(&fs->own.lock);
+		fs->own.sync_init = false;
+	}
+	free(fs->own.buf);
+	fs->own.buf = NULL;
+}
+
+/* -------------------------------------------------------------------- */
 /* Open and close */
 
 /* Device 0 has no superblock: say what it is instead. */
@@ -523,8 +941,18 @@ static int map_log(struct fs *fs, char *msg, size_t msglen)
 			fbs_fail(msg, msglen, -EBUSY,
 				 "%s: in use: another owner (a famfs-bpf mount) holds its log",
 				 d->path);
-	/* a follower: cached pages may predate another host's appends (log_refresh) */
-	if (!fs->owner && d->id.is_blk)
+	if (fs->owner) {
+		int err = owner_claim(fs, fs->takeover, msg, msglen);
+
+		if (err)
+			return err;
+	}
+	/*
+	 * Cached pages may predate another host's appends (log_refresh): a
+	 * follower's, or an owner's that followed or owned it before another
+	 * host took over.
+	 */
+	if (d->id.is_blk)
 		ioctl(d->fd, BLKFLSBUF, 0);
 	fs->map_len = fs->sb.log_off + fs->sb.log_len - map_off;
 	fs->map = mmap(NULL, fs->map_len, prot, MAP_SHARED, d->fd, map_off);
@@ -636,7 +1064,8 @@ int fs_open_log(const char *const *devs, unsigned int ndevs, unsigned int flags,
 	int err;
 
 	*out = NULL;
-	if (flags & ~FS_OPEN_OWNER)
+	if (flags & ~(FS_OPEN_OWNER | FS_OPEN_TAKEOVER) ||
+	    (flags & (FS_OPEN_OWNER | FS_OPEN_TAKEOVER)) == FS_OPEN_TAKEOVER)
 		return fbs_fail(msg, msglen, -EINVAL, "unknown flags %#x", flags);
 	if (!ndevs || ndevs > FAMFS_MAX_DEVS)
 		return fbs_fail(msg, msglen, -ENXIO, "%u devices given: 1 to %d", ndevs,
@@ -649,6 +1078,7 @@ int fs_open_log(const char *const *devs, unsigned int ndevs, unsigned int flags,
 	snprintf(fs->fault, sizeof(fs->fault), "%s",
 		 getenv("FAMFS_FAULT") ? getenv("FAMFS_FAULT") : "");
 	fs->owner = flags & FS_OPEN_OWNER;
+	fs->takeover = flags & FS_OPEN_TAKEOVER;
 	fs->page = sysconf(_SC_PAGESIZE);
 	err = open_devices(fs, devs, ndevs, msg, msglen);
 	if (!err)
@@ -715,6 +1145,7 @@ void fs_close(struct fs *fs)
 		fbs_alloc_fini(&fs->alloc);
 	if (fs->map)
 		munmap(fs->map, fs->map_len);
+	owner_release(fs);
 	for (i = 0; i < fs->ndevs; i++) {
 		if (fs->devs[i].fd >= 0)
 			close(fs->devs[i].fd);
@@ -798,11 +1229,16 @@ int fs_get_stripe(struct fs *fs, __u64 ino, struct fs_stripe *st)
 
 static int owner_lock(struct fs *fs)
 {
+	int err;
+
 	if (!fs->owner)
 		return fail(-EROFS, "read-only: this instance does not own the log");
 	pthread_mutex_lock(&fs->lock);
 	fs->journal_err = 0;
-	return 0;
+	err = owner_check(fs);
+	if (err)
+		pthread_mutex_unlock(&fs->lock);
+	return err;
 }
 
 /* The message for a failure the journal did not explain already. */

@@ -10,7 +10,8 @@
  * every change is checked by the namespace, appended to the mapped log,
  * made durable (msync MS_SYNC of the entry's pages) and only then applied;
  * an flock(LOCK_EX) on the log device keeps a second owner on this host
- * out.  A read-only instance (another host, or a second mount) refuses
+ * out, the owner record in the superblock one on another host
+ * (FS_OPEN_TAKEOVER below).  A read-only instance (another host, or a second mount) refuses
  * every change with -EROFS and follows the owner with fs_logplay().
  *
  * Errors: a negative errno.  fs_open() writes its one-line message into the
@@ -33,6 +34,10 @@
  *                  maps space outside the data area (either mode)
  *   -EOPNOTSUPP    more devices than the allocator handles (16)
  *   -EBUSY         owner: another owner holds the log device (mounted)
+ *                  on this host (its flock)
+ *   -EUSERS        owner: another host owns the file system (the owner
+ *                  record, named in the message); with FS_OPEN_TAKEOVER:
+ *                  and it is alive
  *   -ENOTBLK       a device is not DAX memory: a character device (devdax),
  *                  or a block device without DAX (sysfs queue/dax 0)
  *   -EACCES, -EPERM  a device cannot be opened (permissions)
@@ -72,6 +77,38 @@ struct fs;
 
 /* fs_open() flags */
 #define FS_OPEN_OWNER	(1U << 0)	/* read-write: the single writer of the log */
+/*
+ * With FS_OPEN_OWNER: take the file system over from an owner on another
+ * host that is gone (its owner record did not change for a whole lease).
+ */
+#define FS_OPEN_TAKEOVER	(1U << 1)
+
+/*
+ * One owner across hosts.  flock() reaches one host (one kernel) only, so
+ * the owner also claims the superblock's owner record (super.h,
+ * include/FORMAT.md "Owner"): its host, boot id, pid, a new generation,
+ * and a lease it keeps alive by rewriting the record every lease / 4 from
+ * a thread.  A mount as owner that finds the record held by another boot
+ * (another host, or this one before a reboot) is refused (-EUSERS, the
+ * message names the holder and since when); with FS_OPEN_TAKEOVER it
+ * watches the record for a whole lease and takes over if nothing changed
+ * (else -EUSERS: the holder is alive).  A record held by this boot whose
+ * flock we got belongs to a daemon that died: taken over at once.  Before
+ * every owner operation the record is read again: once another claim
+ * replaced ours (a takeover while this process was stopped, say), every
+ * change fails with -EROFS for good.  fs_close() releases the record.
+ */
+#define FS_OWNER_LEASE_MS	10000
+#define FS_OWNER_LEASE_MAX_MS	300000	/* the longest a takeover waits */
+#define FS_OWNER_SETTLE_MS	100	/* after a claim, before checking it held */
+
+/*
+ * For tests: claim as @boot_id (16 bytes) and @host instead of this
+ * kernel's boot id and node name (both NULL: the real ones), with
+ * @lease_ms (0: FS_OWNER_LEASE_MS).  Process-wide, for the fs_open()
+ * calls that follow.
+ */
+void fs_set_owner_identity(const __u8 *boot_id, const char *host, unsigned int lease_ms);
 
 /*
  * Open the file system on @devs (block or DAX device nodes, or regular
@@ -95,7 +132,10 @@ int fs_open_log(const char *const *devs, unsigned int ndevs, unsigned int flags,
 int fs_open_replay(struct fs *fs, char *msg, size_t msglen);
 /* How many entries the mapped log seems to hold (famfs_mlog_count_hint()): a size hint. */
 size_t fs_log_hint(const struct fs *fs);
-/* Unmap, close, free; nothing is written (every change already is). */
+/*
+ * Unmap, close, free.  Every change is written already; an owner releases
+ * the owner record (unless another host took it over).
+ */
 void fs_close(struct fs *fs);
 /*
  * For the fs_open() calls that follow, in this process (NULL: none): the

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "crc32c.h"
 #include "log.h"
@@ -17,6 +18,8 @@
 _Static_assert(offsetof(struct famfs_superblock, crc) == FAMFS_SB_SIZE - 4, "sb crc last");
 _Static_assert(offsetof(struct famfs_label, crc) == FAMFS_LABEL_SIZE - 4, "label crc last");
 _Static_assert(offsetof(struct famfs_superblock, devs) == 128, "sb device table");
+_Static_assert(offsetof(struct famfs_superblock, owner) == 2560, "sb owner record");
+_Static_assert(offsetof(struct famfs_owner_rec, crc) == 256 - 4, "owner crc last");
 
 
 static bool all_zero(const void *buf, size_t len)
@@ -57,6 +60,17 @@ static int check_info(const struct famfs_sb_info *info, char *msg, size_t msglen
 	return 0;
 }
 
+__u32 famfs_sb_crc(const struct famfs_superblock *sb)
+{
+	static const struct famfs_owner_rec none;
+	const unsigned char *p = (const unsigned char *)sb;
+	size_t at = offsetof(struct famfs_superblock, owner), rec = sizeof(sb->owner);
+	__u32 crc = crc32c(0, p, at);
+
+	crc = crc32c(crc, &none, rec);
+	return crc32c(crc, p + at + rec, offsetof(struct famfs_superblock, crc) - at - rec);
+}
+
 int famfs_sb_encode(const struct famfs_sb_info *info, struct famfs_superblock *sb,
 		    char *msg, size_t msglen)
 {
@@ -83,7 +97,7 @@ int famfs_sb_encode(const struct famfs_sb_info *info, struct famfs_superblock *s
 		sb->devs[i].data_off = htole64(d->data_off);
 		sb->devs[i].kind = htole32(d->kind);
 	}
-	sb->crc = htole32(crc32c(0, sb, offsetof(struct famfs_superblock, crc)));
+	sb->crc = htole32(famfs_sb_crc(sb));
 	return 0;
 }
 
@@ -99,7 +113,7 @@ int famfs_sb_decode(const void *buf, size_t len, struct famfs_sb_info *info,
 	memcpy(&sb, buf, sizeof(sb));
 	if (le64toh(sb.magic) != FAMFS_SB_MAGIC)
 		return fbs_fail(msg, msglen, -EMEDIUMTYPE, "not a famfs-bpf device (no superblock)");
-	if (le32toh(sb.crc) != crc32c(0, &sb, offsetof(struct famfs_superblock, crc)))
+	if (le32toh(sb.crc) != famfs_sb_crc(&sb))
 		return fbs_fail(msg, msglen, -EBADMSG, "superblock CRC mismatch");
 	if (le32toh(sb.version) > FAMFS_FORMAT_VERSION || sb.flags)
 		return fbs_fail(msg, msglen, -EPROTONOSUPPORT,
@@ -109,7 +123,8 @@ int famfs_sb_decode(const void *buf, size_t len, struct famfs_sb_info *info,
 	if (!sb.version || le32toh(sb.sb_size) != FAMFS_SB_SIZE ||
 	    le32toh(sb.alloc_shift) != FAMFS_ALLOC_SHIFT || sb.pad ||
 	    !all_zero(sb.reserved, sizeof(sb.reserved)) ||
-	    !all_zero(sb.reserved2, sizeof(sb.reserved2)))
+	    !all_zero(sb.reserved2, sizeof(sb.reserved2)) ||
+	    !all_zero(sb.reserved3, sizeof(sb.reserved3)))
 		return fbs_fail(msg, msglen, -EINVAL, "malformed superblock");
 	ndevs = le32toh(sb.ndevs);
 	if (!ndevs || ndevs > FAMFS_MAX_DEVS)
@@ -195,4 +210,143 @@ int famfs_label_check(const void *buf, size_t len, const struct famfs_sb_info *i
 		return fbs_fail(msg, msglen, -EINVAL,
 			    "device %u: uuid, size or kind differ from the superblock's table", index);
 	return 0;
+}
+
+/* -------------------------------------------------------------------- */
+/* The owner record */
+
+static __u32 owner_crc(const struct famfs_owner_rec *rec, const __u8 *fs_uuid)
+{
+	return crc32c(crc32c(0, fs_uuid, FAMFS_UUID_SIZE), rec,
+		      offsetof(struct famfs_owner_rec, crc));
+}
+
+void famfs_owner_encode(const struct famfs_owner *o, const __u8 *fs_uuid,
+			struct famfs_owner_rec *rec)
+{
+	memset(rec, 0, sizeof(*rec));
+	rec->magic = htole32(FAMFS_OWNER_MAGIC);
+	rec->state = htole32(o->state);
+	rec->seq = htole64(o->seq);
+	rec->generation = htole64(o->generation);
+	memcpy(rec->owner_id, o->owner_id, sizeof(rec->owner_id));
+	memcpy(rec->boot_id, o->boot_id, sizeof(rec->boot_id));
+	memcpy(rec->machine_id, o->machine_id, sizeof(rec->machine_id));
+	rec->since = htole64((__u64)o->since);
+	rec->heartbeat = htole64((__u64)o->heartbeat);
+	rec->lease_ms = htole32(o->lease_ms);
+	rec->pid = htole32(o->pid);
+	memcpy(rec->host, o->host, strnlen(o->host, sizeof(rec->host)));
+	rec->crc = htole32(owner_crc(rec, fs_uuid));
+}
+
+int famfs_owner_decode(const struct famfs_owner_rec *rec, const __u8 *fs_uuid,
+		       struct famfs_owner *o)
+{
+	__u32 state;
+
+	memset(o, 0, sizeof(*o));
+	if (all_zero(rec, sizeof(*rec)))
+		return -ENODATA;
+	if (le32toh(rec->magic) != FAMFS_OWNER_MAGIC ||
+	    le32toh(rec->crc) != owner_crc(rec, fs_uuid))
+		return -EBADMSG;
+	if (rec->flags)
+		return -EPROTONOSUPPORT;
+	state = le32toh(rec->state);
+	if ((state != FAMFS_OWNER_HELD && state != FAMFS_OWNER_RELEASED) || !rec->lease_ms ||
+	    !all_zero(rec->reserved, sizeof(rec->reserved)) ||
+	    !rec->generation || memchr(rec->host, '\0', sizeof(rec->host)) == rec->host)
+		return -EINVAL;
+	o->state = state;
+	o->seq = le64toh(rec->seq);
+	o->generation = le64toh(rec->generation);
+	memcpy(o->owner_id, rec->owner_id, sizeof(o->owner_id));
+	memcpy(o->boot_id, rec->boot_id, sizeof(o->boot_id));
+	memcpy(o->machine_id, rec->machine_id, sizeof(o->machine_id));
+	o->since = (__s64)le64toh(rec->since);
+	o->heartbeat = (__s64)le64toh(rec->heartbeat);
+	o->lease_ms = le32toh(rec->lease_ms);
+	o->pid = le32toh(rec->pid);
+	memcpy(o->host, rec->host, sizeof(rec->host));
+	o->host[sizeof(rec->host)] = '\0';
+	return 0;
+}
+
+bool famfs_owner_is_mine(const struct famfs_owner *cur, const struct famfs_owner *mine)
+{
+	return cur->state == FAMFS_OWNER_HELD && cur->generation == mine->generation &&
+	       !memcmp(cur->owner_id, mine->owner_id, sizeof(cur->owner_id));
+}
+
+static void utc(__s64 t, char *buf, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (!gmtime_r(&tt, &tm) || !strftime(buf, len, "%Y-%m-%d %H:%M:%S UTC", &tm))
+		snprintf(buf, len, "%lld", (long long)t);
+}
+
+void famfs_owner_name(const struct famfs_owner *o, char *buf, size_t len)
+{
+	char since[48];
+
+	utc(o->since, since, sizeof(since));
+	snprintf(buf, len, "host %s (pid %u, since %s, generation %llu)",
+		 o->host[0] ? o->host : "?", o->pid, since, (unsigned long long)o->generation);
+}
+
+/* "last heartbeat 3 s ago" by this host's clock; "in N s" when the clocks disagree */
+static void heartbeat_age(const struct famfs_owner *o, __s64 now, char *buf, size_t len)
+{
+	__s64 age = now - o->heartbeat;
+
+	if (age >= 0)
+		snprintf(buf, len, "last heartbeat %lld s ago%s", (long long)age,
+			 (__u64)age * 1000 > o->lease_ms ? ", its lease has run out" : "");
+	else
+		snprintf(buf, len, "last heartbeat %lld s ahead of this host's clock",
+			 (long long)-age);
+}
+
+enum famfs_owner_verdict famfs_owner_judge(int err, const struct famfs_owner *rec,
+					   const struct famfs_owner *self, __s64 now,
+					   char *msg, size_t msglen)
+{
+	char who[200], age[96];
+
+	if (msg && msglen)
+		msg[0] = '\0';
+	if (err == -ENODATA)
+		return FAMFS_OWNER_FREE;
+	if (err == -EPROTONOSUPPORT) {
+		fbs_fail(msg, msglen, err,
+			 "the owner record was written by a newer famfs-bpf (flags set); upgrade it");
+		return FAMFS_OWNER_NEWER;
+	}
+	if (err) {
+		fbs_fail(msg, msglen, err,
+			 "in use?: the owner record does not check out (%s): if no host owns this file system, mount with -o takeover",
+			 err == -EBADMSG ? "CRC: being written, or a write cut short" :
+					   "malformed");
+		return FAMFS_OWNER_UNREADABLE;
+	}
+	if (rec->state == FAMFS_OWNER_RELEASED)
+		return FAMFS_OWNER_FREE;
+	famfs_owner_name(rec, who, sizeof(who));
+	if (!memcmp(rec->boot_id, self->boot_id, sizeof(rec->boot_id))) {
+		fbs_fail(msg, msglen, 0,
+			 "took over from a mount of this host that did not unmount: %s", who);
+		return FAMFS_OWNER_GONE_HERE;
+	}
+	/*
+	 * Not the machine id: cloned guests share one (the two test guests
+	 * do), so it cannot tell this host after a reboot from another.
+	 */
+	heartbeat_age(rec, now, age, sizeof(age));
+	fbs_fail(msg, msglen, -EUSERS,
+		 "in use: owned by %s, %s: mount -o ro to follow it, or -o takeover if that host is down",
+		 who, age);
+	return FAMFS_OWNER_OTHER;
 }
