@@ -1591,6 +1591,20 @@ static void new_space_undo(struct fs *fs, struct new_space *got)
 /* how often an allocation looks again when another thread filled its holes */
 #define FILL_TRIES	8
 
+/* The caller's fs_commit_lock (fs.h), taken once per call. */
+struct commit_lock {
+	const struct fs_commit_lock *cl;
+	bool taken;
+};
+
+/* Never with fs->lock held: the caller's lock comes first in the order. */
+static void commit_lock_take(struct commit_lock *c)
+{
+	if (c->cl && !c->taken)
+		c->cl->lock(c->cl->ctx);
+	c->taken = true;
+}
+
 /* Write zeroes over [off, off + len) of device @dev: whole units. */
 static int zero_range(struct fs *fs, __u32 dev, __u64 off, __u64 len, const void *zeroes)
 {
@@ -1658,12 +1672,14 @@ static int new_space_zero(struct fs *fs, const struct new_space *got)
 /*
  * Step 2 for what fill_holes() reserved in @got for @ino: called and
  * returning with fs->lock held, which it drops while it zeroes, so that
- * other owner operations do not wait for that.  With the lock back, the
+ * other owner operations do not wait for that; the caller's lock @c is
+ * taken after the zeroing, before fs->lock again.  With the lock back, the
  * file must still have holes where @got goes (another thread may have
  * filled them: -EAGAIN, look again); fs->lay is the file's layout again.
  * On any failure @got goes back to the allocator.
  */
-static int new_space_fill(struct fs *fs, __u64 ino, struct new_space *got)
+static int new_space_fill(struct fs *fs, __u64 ino, struct new_space *got,
+			  struct commit_lock *c)
 {
 	__u32 i;
 	int err;
@@ -1673,6 +1689,7 @@ static int new_space_fill(struct fs *fs, __u64 ino, struct new_space *got)
 	err = new_space_zero(fs, got);
 	if (!err)
 		fs_fault(fs, "after_zero");
+	commit_lock_take(c);
 	pthread_mutex_lock(&fs->lock);
 	fs->journal_err = 0;
 	if (!err)
@@ -1928,6 +1945,13 @@ void fs_set_alloc_policy(struct fs *fs, const struct fs_alloc_policy *policy)
 
 int fs_alloc_for_write(struct fs *fs, __u64 ino, __u64 off, __u64 len, struct fs_extent *ext)
 {
+	return fs_alloc_for_write_locked(fs, ino, off, len, ext, NULL);
+}
+
+int fs_alloc_for_write_locked(struct fs *fs, __u64 ino, __u64 off, __u64 len,
+			      struct fs_extent *ext, const struct fs_commit_lock *cl)
+{
+	struct commit_lock c = { .cl = cl };
 	struct new_space got = { 0 };
 	struct fs_stripe st;
 	struct fbs_alloc_stat before;
@@ -1936,8 +1960,10 @@ int fs_alloc_for_write(struct fs *fs, __u64 ino, __u64 off, __u64 len, struct fs
 	int tries = 0;
 	int err = owner_lock(fs);
 
-	if (err)
+	if (err) {
+		commit_lock_take(&c);
 		return err;
+	}
 	if (!len)
 		len = 1;
 	if (off >= FS_MAX_FILE_END || len > FS_MAX_FILE_END - off) {
@@ -1989,7 +2015,7 @@ again:
 		goto out;
 	}
 	if (got.nsimple || got.nileave) {
-		err = new_space_fill(fs, ino, &got);
+		err = new_space_fill(fs, ino, &got, &c);
 		if (err == -EAGAIN && ++tries < FILL_TRIES)
 			goto again;
 		if (!err)
@@ -2012,6 +2038,7 @@ again:
 out:
 	free(got.simple);
 	pthread_mutex_unlock(&fs->lock);
+	commit_lock_take(&c);
 	return err;
 }
 
@@ -2052,7 +2079,14 @@ static int falloc_room(struct fs *fs, __u64 ino, const struct new_space *got, bo
 
 int fs_fallocate(struct fs *fs, __u64 ino, __u64 off, __u64 len, unsigned int flags)
 {
+	return fs_fallocate_locked(fs, ino, off, len, flags, NULL);
+}
+
+int fs_fallocate_locked(struct fs *fs, __u64 ino, __u64 off, __u64 len, unsigned int flags,
+			const struct fs_commit_lock *cl)
+{
 	struct ns_setattr sa = { .valid = FAMFS_SETATTR_SIZE };
+	struct commit_lock c = { .cl = cl };
 	struct new_space got = { 0 };
 	struct fbs_alloc_stat before;
 	struct fs_stripe st;
@@ -2062,8 +2096,10 @@ int fs_fallocate(struct fs *fs, __u64 ino, __u64 off, __u64 len, unsigned int fl
 	int tries = 0;
 	int err = owner_lock(fs);
 
-	if (err)
+	if (err) {
+		commit_lock_take(&c);
 		return err;
+	}
 	if (flags & ~FS_FALLOC_KEEP_SIZE || !len) {
 		err = fail(-EINVAL, "ino %llu: fallocate of %llu bytes, flags %#x",
 			   (unsigned long long)ino, (unsigned long long)len, flags);
@@ -2103,7 +2139,7 @@ again:
 		goto out;
 	}
 	if (got.nsimple || got.nileave) {
-		err = new_space_fill(fs, ino, &got);
+		err = new_space_fill(fs, ino, &got, &c);
 		if (err == -EAGAIN && ++tries < FILL_TRIES)
 			goto again;
 		if (err)
@@ -2134,6 +2170,7 @@ again:
 out:
 	free(got.simple);
 	pthread_mutex_unlock(&fs->lock);
+	commit_lock_take(&c);
 	return err;
 }
 

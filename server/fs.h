@@ -235,6 +235,23 @@ struct fs_extent {
 int fs_alloc_for_write(struct fs *fs, __u64 ino, __u64 off, __u64 len,
 		       struct fs_extent *ext);
 
+/*
+ * A lock of the caller's that fs_alloc_for_write_locked() and
+ * fs_fallocate_locked() take for it: after new space is zeroed and
+ * before it is journaled, or, when there is no new space to zero, just
+ * before they return.  So a caller whose readers must not see a new
+ * extent before it has done more (the daemon: its BPF map) holds its
+ * lock across the journaling but not across the zeroing.  @lock is
+ * called exactly once per call (also on failure), never with the fs lock
+ * held; the caller releases it after the call returns.
+ */
+struct fs_commit_lock {
+	void (*lock)(void *ctx);
+	void *ctx;
+};
+int fs_alloc_for_write_locked(struct fs *fs, __u64 ino, __u64 off, __u64 len,
+			      struct fs_extent *ext, const struct fs_commit_lock *cl);
+
 /* fs_fallocate() flags */
 #define FS_FALLOC_KEEP_SIZE	(1U << 0)	/* the size stays as it is */
 
@@ -250,6 +267,9 @@ int fs_alloc_for_write(struct fs *fs, __u64 ino, __u64 off, __u64 len,
  * is zeroed before it is journaled, as in fs_alloc_for_write().
  */
 int fs_fallocate(struct fs *fs, __u64 ino, __u64 off, __u64 len, unsigned int flags);
+/* fs_fallocate(), taking @cl as fs_alloc_for_write_locked() does. */
+int fs_fallocate_locked(struct fs *fs, __u64 ino, __u64 off, __u64 len, unsigned int flags,
+			const struct fs_commit_lock *cl);
 
 /*
  * PUNCH_HOLE of [off, off + len) (size unchanged): the whole units inside

@@ -144,28 +144,34 @@ static int map_reply(struct fsd *d, const struct ns_layout *l, __u64 off, struct
 	return fmap_reply_mapped(r, off, &m, d->dev_id, d->ndevs);
 }
 
-/*
- * Allocate for a write at @off and map it; @space held exclusively.  fs.c
- * reserved, zeroed and journaled the new space (fs.h); then the BPF map,
- * then the reply.
- */
-static int alloc_reply(struct fsd *d, __u64 ino, __u64 off, __u64 want, struct ns_layout *old,
-		       struct ns_layout *new, struct fuse_fmap_reply *r)
+static void space_wrlock(void *ctx)
 {
-	const struct fmap_ileave_ext *ie;
-	struct fmap_mapping m;
-	struct fs_extent ext;
-	int err = ns_layout_get(d->ns, ino, old);
+	pthread_rwlock_wrlock(&((struct fsd *)ctx)->space);
+}
 
-	if (err)
-		return err;
-	if (fsd_lay_map(old, off, &m, &ie) != -FMAP_ENXIO)
-		return map_reply(d, old, off, r);	/* another thread was first */
+/*
+ * Allocate for a write at @off and map it.  fs.c reserves and zeroes the
+ * new space without @space (item 7 of issue 16: other allocations,
+ * FUSE_FMAP_END and truncates need not wait for the zeroing), then takes
+ * it exclusively for us (fs_commit_lock) and journals the ALLOC: from
+ * there until the BPF map has the new extent no FUSE_FMAP reply is built.
+ * Then the reply; @space is released on the way out.
+ */
+static int alloc_reply(struct fsd *d, __u64 ino, __u64 off, __u64 want, struct ns_layout *new,
+		       struct fuse_fmap_reply *r)
+{
+	const struct fs_commit_lock cl = { .lock = space_wrlock, .ctx = d };
+	struct fs_extent ext;
+	int err;
+
 	/* how much more a striped file gets is fs.c's policy (fs_alloc_policy) */
-	err = fs_alloc_for_write(d->fs, ino, off, want, &ext);
-	if (err == -E2BIG)
-		err = fs_alloc_for_write(d->fs, ino, off, 0, &ext);
+	err = fs_alloc_for_write_locked(d->fs, ino, off, want, &ext, &cl);
+	if (err == -E2BIG) {
+		pthread_rwlock_unlock(&d->space);
+		err = fs_alloc_for_write_locked(d->fs, ino, off, 0, &ext, &cl);
+	}
 	if (err) {
+		pthread_rwlock_unlock(&d->space);
 		if (err != -ENOSPC)
 			pr_warn("allocating for ino %llu: %s", (unsigned long long)ino, fs_msg());
 		return err;
@@ -179,6 +185,7 @@ static int alloc_reply(struct fsd *d, __u64 ino, __u64 off, __u64 want, struct n
 	/* where readers saw a hole: the kernel drops their zero pages */
 	if (!err && ext.fresh)
 		r->out.flags = FUSE_FMAP_FLAG_NEW;
+	pthread_rwlock_unlock(&d->space);
 	return err;
 }
 
@@ -211,9 +218,7 @@ static int fmap(struct fsd *d, __u64 ino, const struct fuse_fmap_in *in,
 	pthread_rwlock_unlock(&d->space);
 	if (!err && hole && write) {
 		want = min_u64(in->length + (in->offset - off), ALLOC_MAX);
-		pthread_rwlock_wrlock(&d->space);
-		err = alloc_reply(d, ino, off, want, &old, &new, r);
-		pthread_rwlock_unlock(&d->space);
+		err = alloc_reply(d, ino, off, want, &new, r);
 	}
 	free(old.simple);
 	free(new.simple);
@@ -385,21 +390,31 @@ static int falloc_punch(struct fsd *d, __u64 ino, __u64 off, __u64 len)
  * (fs.c: all of it or nothing, zeroed before it is journaled); with
  * ZERO_RANGE the space the range had is zeroed too, and so is what a new
  * size brings inside the file (junk past the old end: mmap stores in the
- * last page, short writes).  @space held exclusively.
+ * last page, short writes).  Takes @space exclusively once the new space
+ * is zeroed (alloc_reply()), and releases it.
  */
 static int falloc_alloc(struct fsd *d, __u64 ino, int mode, __u64 off, __u64 len)
 {
+	const struct fs_commit_lock cl = { .lock = space_wrlock, .ctx = d };
 	bool keep = mode & FALLOC_FL_KEEP_SIZE;
 	struct ns_layout old = { 0 };
 	__u64 end = off + len, from = end;
 	struct ns_attr a;
 	int err;
 
+	/*
+	 * Before the allocation, without @space: the kernel holds the
+	 * file's i_rwsem, so no truncate, punch or write changes it meanwhile.
+	 */
 	err = ns_getattr(d->ns, ino, &a);
 	if (!err)
 		err = ns_layout_get(d->ns, ino, &old);
-	if (!err)
-		err = fs_fallocate(d->fs, ino, off, len, keep ? FS_FALLOC_KEEP_SIZE : 0);
+	if (err) {
+		free(old.simple);
+		return err;
+	}
+	/* zeroes the new space without @space, journals it holding it */
+	err = fs_fallocate_locked(d->fs, ino, off, len, keep ? FS_FALLOC_KEEP_SIZE : 0, &cl);
 	if (err)
 		goto out;
 	if (mode & FALLOC_FL_ZERO_RANGE)
@@ -411,6 +426,7 @@ static int falloc_alloc(struct fsd *d, __u64 ino, int mode, __u64 off, __u64 len
 	fsd_bpf_sync(d, ino);
 	fs_fault(d->fs, "after_bpf");
 out:
+	pthread_rwlock_unlock(&d->space);
 	free(old.simple);
 	return err;
 }
@@ -448,12 +464,13 @@ void fsd_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, of
 	}
 	if (fsd_refuse_ro(req))
 		return;
-	pthread_rwlock_wrlock(&d->space);
-	if (mode & FALLOC_FL_PUNCH_HOLE)
+	if (mode & FALLOC_FL_PUNCH_HOLE) {
+		pthread_rwlock_wrlock(&d->space);
 		err = falloc_punch(d, ino, off, len);
-	else
-		err = falloc_alloc(d, ino, mode, off, len);
-	pthread_rwlock_unlock(&d->space);
+		pthread_rwlock_unlock(&d->space);
+	} else {
+		err = falloc_alloc(d, ino, mode, off, len);	/* takes @space itself */
+	}
 	if (err && err != -ENOSPC && err != -EISDIR && err != -EINVAL)
 		pr_warn("fallocate ino %llu mode %#x [%llu, +%llu): %s", (unsigned long long)ino,
 			mode, (unsigned long long)off, (unsigned long long)len,

@@ -18,7 +18,9 @@
  * before its ALLOC is journaled (fs.h), so the namespace never maps space
  * that holds an old file's bytes, on this host or a follower.  @space
  * orders layout changes against their readers: whoever allocates (or
- * truncates) holds it exclusively until the BPF maps follow, and every
+ * truncates) holds it exclusively from the journaling until the BPF maps
+ * follow (an allocation takes it after fs.c has zeroed the new space,
+ * through fs_commit_lock, so the zeroing holds up no one), and every
  * FUSE_FMAP reply is built under it shared.  Replies are
  * sent with no lock held: the shim calls back (is_mapped) on the way out.
  *
@@ -56,7 +58,7 @@
 #define PAGE		4096ULL
 #define UNIT		FAMFS_ALLOC_UNIT
 #define TIMEOUT		1.0		/* attribute and entry cache, seconds */
-/* the most one write fault asks for: bounds the zeroing done holding @space */
+/* the most one write fault asks for: bounds the zeroing a fault waits for */
 #define ALLOC_MAX	(16ULL << 20)
 
 struct fbs_shim;

@@ -1268,6 +1268,92 @@ static void new_space_crash_safe(void **state)
 	}
 }
 
+/*
+ * fs_commit_lock: the caller's lock is taken once, after the new space is
+ * zeroed and before the ALLOC is journaled (the daemon's @space then
+ * covers the journaling and the BPF map, not the zeroing); also on
+ * failure and when there is nothing to allocate.
+ */
+struct hook_seen {
+	struct images *im;
+	struct fs *fs;
+	__u64 ino;
+	int calls;
+	__u32 extents;		/* the file's, when the lock was taken */
+	__u64 zero_units;	/* data units holding no marker by then */
+};
+
+static void hook_lock(void *ctx)
+{
+	static char buf[UNIT];
+	struct hook_seen *h = ctx;
+	__u64 off;
+	int fd = open(h->im->path[0], O_RDONLY);
+
+	h->calls++;
+	h->extents = 0;
+	if (h->ino)
+		ns_get_layout(fs_ns(h->fs), h->ino, count_extents, &h->extents);
+	h->zero_units = 0;
+	for (off = fs_dev(h->fs, 0)->data_off; off < fs_dev(h->fs, 0)->size; off += UNIT) {
+		if (pread(fd, buf, UNIT, off) != (ssize_t)UNIT)
+			break;
+		h->zero_units += memcmp(buf, marker, 8) != 0;
+	}
+	close(fd);
+}
+
+static void commit_lock_after_zeroing(void **state)
+{
+	struct images *im = *state;
+	struct hook_seen h = { .im = im };
+	const struct fs_commit_lock cl = { .lock = hook_lock, .ctx = &h };
+	struct fs_extent e;
+	struct fs *fs, *ro;
+	__u64 f, g;
+
+	mkfs(im, 0, 1, 64 * MiB, 0);
+	fs = mount_fs(im->devs, 1, FS_OPEN_OWNER);
+	fill_marker(im, fs, 1);
+	h.fs = fs;
+	assert_int_equal(fs_create(fs, ROOT, "f", &cred, NULL, &f), 0);
+	assert_int_equal(fs_create(fs, ROOT, "g", &cred, NULL, &g), 0);
+
+	/* 3 units: zeroed when the lock is taken, not yet the file's */
+	h.ino = f;
+	assert_int_equal(fs_alloc_for_write_locked(fs, f, 0, 3 * UNIT, &e, &cl), 0);
+	assert_int_equal(h.calls, 1);
+	assert_int_equal(h.extents, 0);
+	assert_int_equal(h.zero_units, 3);
+	assert_int_equal(ns_get_layout(fs_ns(fs), f, count_extents, &h.extents), 0);
+	assert_int_equal(h.extents, 1);
+
+	/* mapped already: nothing to zero, the lock all the same */
+	assert_int_equal(fs_alloc_for_write_locked(fs, f, UNIT, 1, &e, &cl), 0);
+	assert_int_equal(h.calls, 2);
+	assert_false(e.fresh);
+
+	/* fallocate: the same order */
+	h.ino = g;
+	assert_int_equal(fs_fallocate_locked(fs, g, 0, 2 * UNIT, 0, &cl), 0);
+	assert_int_equal(h.calls, 3);
+	assert_int_equal(h.extents, 0);
+	assert_int_equal(h.zero_units, 5);
+
+	/* failures take it too: no such file, too far, a follower */
+	h.ino = 0;
+	assert_int_equal(fs_alloc_for_write_locked(fs, 999, 0, 1, &e, &cl), -ENOENT);
+	assert_int_equal(h.calls, 4);
+	assert_int_equal(fs_fallocate_locked(fs, g, 1ULL << 62, 1, 0, &cl), -EFBIG);
+	assert_int_equal(h.calls, 5);
+	ro = mount_fs(im->devs, 1, 0);
+	assert_int_equal(fs_alloc_for_write_locked(ro, f, 0, 1, &e, &cl), -EROFS);
+	assert_int_equal(fs_fallocate_locked(ro, f, 0, 1, 0, &cl), -EROFS);
+	assert_int_equal(h.calls, 7);
+	fs_close(ro);
+	fs_close(fs);
+}
+
 /* Threads that allocate the same holes: one wins, the others map what it got. */
 struct same_hole {
 	struct fs *fs;
@@ -1710,6 +1796,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(concurrent_owner_ops, setup, teardown),
 		cmocka_unit_test_setup_teardown(new_space_crash_safe, setup, teardown),
 		cmocka_unit_test_setup_teardown(alloc_same_holes_concurrently, setup, teardown),
+		cmocka_unit_test_setup_teardown(commit_lock_after_zeroing, setup, teardown),
 		cmocka_unit_test_setup_teardown(readonly_follows_owner, setup, teardown),
 		cmocka_unit_test_setup_teardown(logplay_tells_each_entry, setup, teardown),
 	};
