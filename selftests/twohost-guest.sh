@@ -13,7 +13,14 @@
 #                  writes fail with EROFS                       -> B1
 #   A: write more, delete, rename                               -> A2
 #   B: logplay, check again                                     -> B2
-#   A: unmount                                                  -> A3
+#   A: the owner dies: its daemon SIGKILLed, no unmount, the
+#      guest stops (a dead host: its owner record stays held)   -> A3
+#   B (phase 1, while A owns): an owner mount is refused (exit
+#      36, the line names guest-A), -o takeover too (A is alive)
+#   B (after A3 and A's guest finished): an owner mount is
+#      still refused; -o takeover waits out A's lease and
+#      mounts; A's files are intact; B writes, unmounts (the
+#      record released), fsck is clean, a plain mount works
 #
 # Every wait is bounded by TIMEOUT seconds (default 150); a side that gives
 # up leaves ROLE.failed, and the other stops waiting for it at once.
@@ -118,13 +125,30 @@ print('succeeded')
 sys.exit(1)
 EOF
 }
+# owner_refused DESCRIPTION CMD...: a mount as owner refused with exit 36,
+# its line naming A's host; unmounted again if it got through
+owner_refused() {
+	local d=$1 rc
+	shift
+	"$@" > /tmp/own.out 2>&1
+	rc=$?
+	sed 's/^/# /' /tmp/own.out >> "$tap"
+	if [ "$rc" = 36 ] && grep -q 'in use.*guest-A' /tmp/own.out; then
+		ok "$d: refused, exit 36, names guest-A"
+	else
+		notok "$d: refused, exit 36, names guest-A # exit $rc"
+		mountpoint -q "${*: -1}" && umount "${*: -1}"
+	fi
+}
 stat_of() { "$fb" stats "$mnt" | awk -v k="$1" '$1 == k { print $2 }'; }
 
 mkdir -p "$sync" "$mnt"
 mountpoint -q /sys/fs/fuse/connections || mount -t fusectl nodev /sys/fs/fuse/connections
 mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
 cd /tmp || exit 1
-echo "# $role: $(uname -r), $(nproc) cpus"
+# the owner record names the host: give each guest its own name
+echo "guest-$role" > /proc/sys/kernel/hostname
+echo "# $role: $(uname -r), $(nproc) cpus, host $(cat /proc/sys/kernel/hostname)"
 
 # ---- A: owner ----
 run_a() {
@@ -169,7 +193,16 @@ run_a() {
 	signal A2
 
 	wait_for B2
-	check "umount (owner)" "$fb" umount "$mnt"
+	# a dead host: the daemon goes without unmounting, then the guest stops
+	local p daemon=
+	for p in /proc/[0-9]*; do
+		[ "$(readlink "$p/exe")" = "$(realpath "$fb")" ] && daemon=${p#/proc/}
+	done
+	if [ -n "$daemon" ] && kill -9 "$daemon"; then
+		ok "the owner's daemon (pid $daemon) SIGKILLed: no unmount, the lease left held"
+	else
+		notok "SIGKILL the owner's daemon # none found"
+	fi
 	signal A3
 }
 
@@ -209,6 +242,12 @@ run_b() {
 	else
 		notok "mappings came from the BPF resolver (bpf_resolves ${bpf:-none}, upcalls ${up:-?})"
 	fi
+	# one owner across hosts: A owns the log, so B cannot
+	mkdir -p /tmp/famfs-own
+	owner_refused "owner mount while A owns" "$fb" mount "$dev" /tmp/famfs-own
+	owner_refused "-o takeover while A is alive" "$fb" mount -o takeover "$dev" /tmp/famfs-own
+	grep -q 'is alive' /tmp/own.out &&
+		ok "-o takeover said A is alive" || notok "-o takeover said A is alive"
 	echo "# B: phase 1 took $((SECONDS - t0))s"
 	signal B1
 
@@ -254,6 +293,30 @@ run_b() {
 	check "umount (follower)" "$fb" umount "$mnt"
 	signal B2
 	wait_for A3
+
+	# A's host is dead: its daemon was killed, its guest has stopped
+	local end=$((SECONDS + limit))
+	while [ ! -e "$out/A.rc" ] && [ "$SECONDS" -lt "$end" ]; do sleep 0.5; done
+	t0=$SECONDS
+	owner_refused "owner mount after A died, without -o takeover" \
+		"$fb" mount "$dev" "$mnt"
+	"$fb" mount -o takeover "$dev" "$mnt" > /tmp/own.out 2>&1
+	rc=$?
+	sed 's/^/# /' /tmp/own.out >> "$tap"
+	if [ "$rc" = 0 ] && mountpoint -q "$mnt"; then
+		ok "mount -o takeover after A died ($((SECONDS - t0))s)"
+	else
+		bail "mount -o takeover after A died # exit $rc"
+	fi
+	check "after takeover: A's files, read(2) byte-identical" same_sums "$sync/sums2" read
+	check "after takeover: A's files, mmap byte-identical" same_sums "$sync/sums2" mmap
+	check "after takeover: B writes" sh -c "printf 'B owns it\n' > $mnt/from-b && mkdir $mnt/dir-b"
+	check "umount (new owner)" "$fb" umount "$mnt"
+	check "fsck after the takeover is clean" "$fb" fsck "$dev"
+	check "a plain owner mount after B released it" "$fb" mount "$dev" "$mnt"
+	check "B's file is there" grep -q 'B owns it' "$mnt/from-b"
+	check "umount" "$fb" umount "$mnt"
+	echo "# B: takeover phase took $((SECONDS - t0))s"
 }
 
 case $role in

@@ -161,7 +161,7 @@ static const struct cli_opt mount_opts[] = {
 	{ 'd', "debug", CLI_OPT_FLAG, offsetof(struct cli_mount_args, debug), NULL,
 	  "-f, and log every mapping request and reply (debug messages)" },
 	{ 'o', "options", CLI_OPT_STRING, offsetof(struct cli_mount_args, options), "OPTS",
-	  "comma-separated: resolver=bpf (default), resolver=builtin or resolver=upcall; ro" },
+	  "comma-separated: resolver=bpf (default), resolver=builtin or resolver=upcall; ro; takeover" },
 	{ 0 }
 };
 
@@ -170,13 +170,16 @@ static const char *const mount_details[] = {
 	"once the mount answers, the daemon goes to the background (not with -f).",
 	"-o ro: a read-only follower of the log's owner (this host or another one",
 	"sharing the memory); famfs-bpf logplay MNT applies what the owner wrote.",
+	"-o takeover: become the owner in place of another host's owner that is gone",
+	"(its owner record unchanged for a whole lease, 10 s; refused if it changes).",
 	"-o also takes mount(8)'s generic options: noatime, relatime, strictatime,",
 	"nodiratime, lazytime, sync, dirsync, nosuid, nodev, noexec (nosuid and nodev",
 	"unless suid, dev), and drops defaults, auto, nofail, _netdev, x-*, ...",
 	"Exit: 0 mounted, 32 a device holds no famfs-bpf file system, 33 the kernel",
 	"cannot map files (no FUSE_FMAP), 34 the mount point, 35 a device is not",
-	"DAX memory (devdax, a block device without DAX), 36 mounted already (another",
-	"owner holds the log), 37 permission (not root, a device refused access),",
+	"DAX memory (devdax, a block device without DAX), 36 in use (another owner",
+	"holds the log: on this host, or another host named in the line), 37",
+	"permission (not root, a device refused access),",
 	"8 anything else, 16 usage.",
 	NULL
 };
