@@ -16,7 +16,11 @@
  *    bytes); the daemon is stopped (FAMFS_FAULT) at each step of new space
  *    (reserve, zero, journal, BPF map, reply) during a write and during a
  *    fallocate; after each, fsck is clean, mount works, and no extent the
- *    log gives any file holds a byte of the marker.
+ *    log gives any file holds a byte of the marker;
+ *  - sigkill_storm: a process writes files of the marker and deletes them
+ *    (their space comes back holding it) while it writes other files; the
+ *    daemon is SIGKILLed at a random moment, 12 times: each time fsck is
+ *    clean, the mount comes back, and no other file reads a word of it.
  * Each subtest starts with mkfs -f and ends unmounted with no daemon left.
  */
 #define _GNU_SOURCE
@@ -32,6 +36,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <linux/falloc.h>
 #include <time.h>
 #include <unistd.h>
@@ -671,6 +676,106 @@ static void crash_at(const char *step, bool falloc)
 	check_no_stale(what);
 }
 
+/* The storm: marker files made and deleted, other files written, until killed. */
+static void __attribute__((noreturn)) storm(unsigned int seed)
+{
+	static char buf[2 * MiB];
+	char name[64];
+	unsigned int i;
+	size_t k, len;
+	int fd;
+
+	for (i = 0;; i++) {
+		snprintf(name, sizeof(name), "%s/m%u-%u", MNT, seed, i);
+		for (k = 0; k < sizeof(buf); k += 8)
+			memcpy(buf + k, stale, 8);
+		fd = open(name, O_CREAT | O_RDWR, 0644);
+		if (fd < 0 || write(fd, buf, sizeof(buf)) != (ssize_t)sizeof(buf) || fsync(fd))
+			_exit(1);
+		close(fd);
+		if (unlink(name))
+			_exit(1);
+		snprintf(name, sizeof(name), "%s/f%u-%u", MNT, seed, i);
+		fill_pattern(buf, sizeof(buf), seed + i);
+		len = 4096 + (rand_r(&seed) % (sizeof(buf) - 4096));
+		fd = open(name, O_CREAT | O_RDWR, 0644);
+		if (fd < 0 || pwrite(fd, buf, len, rand_r(&seed) % (4 * MiB)) != (ssize_t)len ||
+		    fsync(fd))
+			_exit(1);
+		close(fd);
+	}
+}
+
+/* Words of the marker in the files under MNT but the storm's own (m*). */
+static __u64 stale_in_files(char *bad, size_t badlen)
+{
+	static char buf[MiB];
+	struct dirent *de;
+	__u64 words = 0;
+	ssize_t n, k;
+	int fd;
+	DIR *d = opendir(MNT);
+
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] != 'f')
+			continue;
+		fd = open(path(de->d_name), O_RDONLY);
+		if (!ASSERT_OK_FD(fd, de->d_name))
+			continue;
+		while ((n = read(fd, buf, sizeof(buf))) > 0)
+			for (k = 0; k + 8 <= n; k += 8)
+				if (!memcmp(buf + k, stale, 8) && !words++)
+					snprintf(bad, badlen, "%s", de->d_name);
+		close(fd);
+	}
+	if (d)
+		closedir(d);
+	return words;
+}
+
+static void test_sigkill_storm(void)
+{
+	unsigned int seed = (unsigned int)time(NULL), round;
+	char bad[256] = "";
+	pid_t daemon_pid, child;
+	__u64 words;
+
+	printf("# seed %u\n", seed);
+	if (!fixture_mkfs_mount(DEV, MNT, NULL) ||
+	    !ASSERT_EQ(famfs("umount", MNT), 0, "umount") || !fill_stale())
+		goto out;
+	for (round = 0; round < 12; round++) {
+		if (!ASSERT_EQ(famfs("mount", DEV, MNT), 0, "mount") ||
+		    !ASSERT_EQ(find_daemons(&daemon_pid), 1, "one daemon"))
+			goto out;
+		child = fork();
+		if (!ASSERT_GE(child, 0, "fork"))
+			goto out;
+		if (!child)
+			storm(seed + 1000 * round);
+		usleep(100 * 1000 + (rand_r(&seed) % 900) * 1000);
+		ASSERT_OK(kill(daemon_pid, SIGKILL), "SIGKILL the daemon");
+		ASSERT_TRUE(wait_dead(daemon_pid, 10000), "daemon dead");
+		kill(child, SIGKILL);
+		waitpid(child, NULL, 0);
+		ASSERT_OK(umount2(MNT, MNT_DETACH), "detach the dead mount");
+		if (!ASSERT_EQ(famfs("fsck", DEV), 0, "fsck after the kill") ||
+		    !ASSERT_EQ(famfs("mount", DEV, MNT), 0, "mount after the kill"))
+			goto out;
+		words = stale_in_files(bad, sizeof(bad));
+		if (words)
+			printf("# round %u: %s reads %llu words of a deleted file\n", round, bad,
+			       (unsigned long long)words);
+		ASSERT_EQ(words, 0, "no file reads the marker");
+		if (!ASSERT_EQ(famfs("umount", MNT), 0, "umount"))
+			goto out;
+		ensure_clean();
+	}
+	printf("# %u kills\n", round);
+out:
+	ensure_clean();
+}
+
 static void test_crash_new_space(void)
 {
 	static const char *const steps[] = { "after_reserve", "mid_zero", "after_zero",
@@ -722,4 +827,6 @@ void test_fs_persist(void)
 		test_replay_100k();
 	if (test__start_subtest("crash_new_space"))
 		test_crash_new_space();
+	if (test__start_subtest("sigkill_storm"))
+		test_sigkill_storm();
 }
