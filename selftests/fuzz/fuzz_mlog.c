@@ -23,7 +23,8 @@
  *
  * FAMFS_FUZZ_WRITE_SEEDS=DIR writes the seed corpus (one log per entry
  * type, an ALLOC of 3 strips, a log of all of them, a torn one, the worst
- * case of the torn-tail scan, whose CRC work check_work() bounds) into DIR
+ * case of the torn-tail scan, whose CRC work check_work() bounds, a
+ * superblock with and without an owner record) into DIR
  * and exits; the seeds
  * in selftests/fuzz/corpus/mlog/ were made that way.
  */
@@ -111,7 +112,12 @@ static void fix_super(unsigned char *buf, size_t len)
 	if (len >= sizeof(sb)) {
 		memcpy(&sb, buf, sizeof(sb));
 		sb.magic = htole64(FAMFS_SB_MAGIC);
-		sb.crc = htole32(crc32c(0, &sb, offsetof(struct famfs_superblock, crc)));
+		sb.crc = htole32(famfs_sb_crc(&sb));
+		/* the owner record, when the bytes look like one: its own CRC */
+		if (le32toh(sb.owner.magic) == FAMFS_OWNER_MAGIC)
+			sb.owner.crc = htole32(crc32c(crc32c(0, sb.fs_uuid, FAMFS_UUID_SIZE),
+						      &sb.owner,
+						      offsetof(struct famfs_owner_rec, crc)));
 		memcpy(buf, &sb, sizeof(sb));
 	}
 	if (len >= FAMFS_LABEL_OFF + sizeof(l)) {
@@ -345,9 +351,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct famfs_sb_info info;
 
 		if (!famfs_sb_decode(log, len, &info, NULL, 0)) {
+			struct famfs_superblock sb;
+			struct famfs_owner o, self;
+			char msg[512];
+			int err;
+
 			famfs_label_check(log + FAMFS_LABEL_OFF % len, len - FAMFS_LABEL_OFF % len,
 					  &info, (mode >> 4) % FAMFS_MAX_DEVS, NULL, 0);
 			if (info.devs.ndevs > FAMFS_MAX_DEVS)
+				abort();
+			/* its owner record, and what a mount would make of it */
+			memcpy(&sb, log, sizeof(sb));
+			err = famfs_owner_decode(&sb.owner, info.fs_uuid, &o);
+			memset(&self, 0, sizeof(self));
+			if (famfs_owner_judge(err, &o, &self, 0, msg, sizeof(msg)) ==
+			    FAMFS_OWNER_FREE && err && err != -ENODATA)
+				abort();
+			if (!err && (!o.lease_ms || strlen(o.host) > FAMFS_OWNER_HOST_LEN))
 				abort();
 		}
 	}
@@ -583,6 +603,19 @@ static void write_seeds(const char *dir)
 			exit(1);
 		}
 		write_seed(dir, "superblock", 8 | 1 << 4, sbuf, sizeof(sbuf));
+
+		/* the same with an owner record held by another host */
+		{
+			struct famfs_owner o = { .state = FAMFS_OWNER_HELD, .seq = 9,
+						 .generation = 4, .since = 1796639521,
+						 .heartbeat = 1796639600, .lease_ms = 10000,
+						 .pid = 812, .host = "guest-A" };
+
+			memset(o.boot_id, 0xa1, sizeof(o.boot_id));
+			famfs_owner_encode(&o, info.fs_uuid,
+					   &((struct famfs_superblock *)sbuf)->owner);
+			write_seed(dir, "superblock-owner", 8 | 1 << 4, sbuf, sizeof(sbuf));
+		}
 	}
 }
 
