@@ -140,6 +140,16 @@ owner_refused() {
 		mountpoint -q "${*: -1}" && umount "${*: -1}"
 	fi
 }
+# owner_state STATE GENERATION: the superblock's owner record (FORMAT.md)
+# as read from the device, not this host's cache
+owner_state() {
+	local st gen
+	dd if="$dev" bs=4096 count=1 iflag=direct 2>/dev/null > /tmp/sb.bin || return 1
+	st=$(od -An -t u4 -j 2564 -N 4 /tmp/sb.bin | tr -d ' ')
+	gen=$(od -An -t u8 -j 2576 -N 8 /tmp/sb.bin | tr -d ' ')
+	echo "state $st generation $gen"
+	[ "$st" = "$1" ] && [ "$gen" = "$2" ]
+}
 stat_of() { "$fb" stats "$mnt" | awk -v k="$1" '$1 == k { print $2 }'; }
 
 mkdir -p "$sync" "$mnt"
@@ -198,6 +208,7 @@ run_a() {
 	for p in /proc/[0-9]*; do
 		[ "$(readlink "$p/exe")" = "$(realpath "$fb")" ] && daemon=${p#/proc/}
 	done
+	check "the owner record says held (state 1), generation 1" owner_state 1 1
 	if [ -n "$daemon" ] && kill -9 "$daemon"; then
 		ok "the owner's daemon (pid $daemon) SIGKILLed: no unmount, the lease left held"
 	else
@@ -312,8 +323,17 @@ run_b() {
 	check "after takeover: A's files, mmap byte-identical" same_sums "$sync/sums2" mmap
 	check "after takeover: B writes" sh -c "printf 'B owns it\n' > $mnt/from-b && mkdir $mnt/dir-b"
 	check "umount (new owner)" "$fb" umount "$mnt"
+	check "the owner record says released (state 2), generation 2" owner_state 2 2
 	check "fsck after the takeover is clean" "$fb" fsck "$dev"
-	check "a plain owner mount after B released it" "$fb" mount "$dev" "$mnt"
+	"$fb" mount "$dev" "$mnt" > /tmp/own.out 2>&1
+	rc=$?
+	sed 's/^/# /' /tmp/own.out >> "$tap"
+	if [ "$rc" = 0 ] && ! grep -q 'took over' /tmp/own.out; then
+		ok "a plain owner mount after B released it, nothing taken over"
+	else
+		notok "a plain owner mount after B released it, nothing taken over # exit $rc"
+	fi
+	check "the owner record says held (state 1), generation 3" owner_state 1 3
 	check "B's file is there" grep -q 'B owns it' "$mnt/from-b"
 	check "umount" "$fb" umount "$mnt"
 	echo "# B: takeover phase took $((SECONDS - t0))s"

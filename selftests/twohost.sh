@@ -5,7 +5,9 @@
 # same time under virtme-ng, both with one NVDIMM backed by the same host
 # file (/dev/shm), and runs twohost-guest.sh in each: A owns the file
 # system and writes, B mounts it read-only, follows A with logplay and
-# checks every byte through read(2) and mmap.
+# checks every byte through read(2) and mmap; B cannot mount as owner
+# while A owns (exit 36), and takes over with -o takeover once A's daemon
+# died without unmounting and A's guest stopped (a dead host).
 #
 #   twohost.sh -k BZIMAGE -b BUILD_DIR -o OUTDIR [-T SECONDS]
 #

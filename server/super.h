@@ -95,11 +95,12 @@ enum famfs_owner_verdict {
 };
 
 /*
- * Decide for a mount as owner by @self (its boot_id matters) that holds the log's flock, from famfs_owner_decode()'s @err
- * and @rec, at @now (seconds since the epoch, for the message only:
- * hosts' clocks need not agree).  Every verdict but FREE leaves one line
- * in @msg that names the holder: host, pid, since when, generation, and
- * the last heartbeat.
+ * Decide for a mount as owner by @self (only its boot_id matters) that
+ * holds the log's flock, from famfs_owner_decode()'s @err and @rec, at
+ * @now (seconds since the epoch, for the message only: hosts' clocks
+ * need not agree).  Every verdict but FREE leaves one line in @msg that
+ * names the holder: host, pid, since when, generation, and the last
+ * heartbeat.
  */
 enum famfs_owner_verdict famfs_owner_judge(int err, const struct famfs_owner *rec,
 					   const struct famfs_owner *self, __s64 now,
