@@ -20,7 +20,8 @@
  *  - sigkill_storm: a process writes files of the marker and deletes them
  *    (their space comes back holding it) while it writes other files; the
  *    daemon is SIGKILLed at a random moment, 12 times: each time fsck is
- *    clean, the mount comes back, and no other file reads a word of it.
+ *    clean, the mount comes back, no other file reads a word of it, and
+ *    none maps one on the device (past its size too).
  * Each subtest starts with mkfs -f and ends unmounted with no daemon left.
  */
 #define _GNU_SOURCE
@@ -44,6 +45,7 @@
 #include "cli.h"
 #include "famfs_format.h"
 #include "fixture.h"
+#include "fs.h"
 #include "mlog.h"
 #include "super.h"
 #include "test_progs.h"
@@ -733,6 +735,70 @@ static __u64 stale_in_files(char *bad, size_t badlen)
 	return words;
 }
 
+/*
+ * The same on the device: the file system opened read-only here, every
+ * extent of every file but the storm's marker files (m*) read from the
+ * device, past the files' sizes too (a crash between journaling new
+ * space and zeroing it would show there first).
+ */
+struct storm_scan {
+	__u64 skip[4096];	/* the marker files' inodes */
+	unsigned int nskip;
+	struct stale_scan sc;
+};
+
+static int storm_dirent(void *ctx, const struct ns_dirent *d)
+{
+	struct storm_scan *ss = ctx;
+
+	if (d->name[0] == 'm' && ss->nskip < sizeof(ss->skip) / sizeof(ss->skip[0]))
+		ss->skip[ss->nskip++] = d->ino;
+	return 0;
+}
+
+static int storm_layout(void *ctx, __u64 ino, const struct fmap_simple_ext *simple,
+			__u32 nsimple, const struct fmap_ileave_ext *ileave, __u32 nileave)
+{
+	struct storm_scan *ss = ctx;
+	unsigned int k;
+	__u32 i, s;
+
+	for (k = 0; k < ss->nskip; k++)
+		if (ss->skip[k] == ino)
+			return 0;
+	for (i = 0; i < nsimple; i++, ss->sc.extents++)
+		stale_range(&ss->sc, ino, simple[i].dev_off, simple[i].len);
+	for (i = 0; i < nileave; i++, ss->sc.extents++)
+		for (s = 0; s < ileave[i].nstrips; s++)
+			stale_range(&ss->sc, ino, ileave[i].strips[s].dev_off,
+				    fmap_ileave_strip_bytes(&ileave[i], s));
+	return 0;
+}
+
+static __u64 stale_on_device(void)
+{
+	static struct storm_scan ss;
+	const char *devs[] = { DEV };
+	struct fs *fs = NULL;
+	char msg[256];
+
+	memset(&ss, 0, sizeof(ss));
+	ss.sc.buf = malloc(MiB);
+	if (!ASSERT_TRUE(ss.sc.buf != NULL, "malloc") ||
+	    !ASSERT_OK(fs_open(devs, 1, 0, &fs, msg, sizeof(msg)), "open read-only"))
+		goto out;
+	ns_readdir(fs_ns(fs), FAMFS_ROOT_INO, 0, storm_dirent, &ss);
+	ns_foreach_layout(fs_ns(fs), storm_layout, &ss);
+	if (ss.sc.words)
+		printf("# ino %llu maps %llu words of a deleted file (%llu extents looked at)\n",
+		       (unsigned long long)ss.sc.first_ino, (unsigned long long)ss.sc.words,
+		       (unsigned long long)ss.sc.extents);
+out:
+	fs_close(fs);
+	free(ss.sc.buf);
+	return ss.sc.words;
+}
+
 static void test_sigkill_storm(void)
 {
 	unsigned int seed = (unsigned int)time(NULL), round;
@@ -770,6 +836,7 @@ static void test_sigkill_storm(void)
 		if (!ASSERT_EQ(famfs("umount", MNT), 0, "umount"))
 			goto out;
 		ensure_clean();
+		ASSERT_EQ(stale_on_device(), 0, "no file maps the marker");
 	}
 	printf("# %u kills\n", round);
 out:
