@@ -149,10 +149,21 @@ kernel-export:
 kernel-reset: $(DEPS_STAMP)
 	$(Q)$(TOP)/selftests/ktree.sh reset $(KSRC)
 
-# Every prefix of the series builds fs/fuse (bisectability), and HEAD
-# without the options; in a worktree, with the test kernel's config.
+# Every prefix of the series builds fs/fuse (bisectability), HEAD
+# without the options, and HEAD with fuse as a module (CONFIG_FUSE_FS=m: a
+# whole kernel in $(KSRC)-each.mod); in a worktree, with the test kernel's
+# config.
 kernel-buildeach: kernel
 	$(Q)KCONFIG=$(KOUT)/.config $(TOP)/selftests/ktree.sh buildeach $(KSRC)
+
+# Fuse as a module in a guest: the FUSE_FS=m kernel (ktree.sh buildmod)
+# loads fuse.ko, its BPF resolver registers, and a few guest tests run
+# (T=... picks others).
+.PHONY: kernel-modtest
+kernel-modtest: all
+	$(Q)KCONFIG=$(KOUT)/.config $(TOP)/selftests/ktree.sh buildmod $(KSRC)
+	$(Q)VNG=$(VNG) $(TOP)/selftests/modtest.sh -k $(KSRC)-each.mod -p $(TEST_PROGS) \
+		-o $(RESULTS)/modtest $(VM_FILTER)
 
 # From inside the kernel tree: run in this repository, checkpatch takes a
 # git-tracked file argument for a source file, not a patch.
@@ -641,7 +652,8 @@ help:
 	@echo '  kernel-export   kernel/*.patch + kernel/series := the tree ($(KSRC))'
 	@echo '  kernel-reset    drop the tree commits and re-apply kernel/series'
 	@echo '  kernel-checkpatch  checkpatch.pl --strict on every patch'
-	@echo '  kernel-buildeach   fs/fuse builds at every patch, and without the options'
+	@echo '  kernel-buildeach   fs/fuse builds at every patch, without the options, as a module'
+	@echo '  kernel-modtest     boot the FUSE_FS=m kernel, load fuse.ko, run a few guest tests'
 	@echo '  unit            cmocka unit tests on the host (ASan/UBSan)'
 	@echo '  fuzz            libFuzzer over the metadata log, FUZZ_RUNS=$(FUZZ_RUNS) runs'
 	@echo '                  (check runs $(FUZZ_CHECK_RUNS) of them: fuzz-check)'
