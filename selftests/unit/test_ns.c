@@ -10,6 +10,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -2359,7 +2360,7 @@ struct conc {
 	__u64 dir;
 	int writer_err, reader_err;
 	unsigned int listed;
-	atomic_int done;
+	atomic_int done, reader_started;
 };
 
 static int count_dirent(void *ctx, const struct ns_dirent *d)
@@ -2379,6 +2380,9 @@ static void *conc_writer(void *arg)
 	__u64 ino;
 	int i, err = 0;
 
+	/* a reader that starts after the last change tests nothing */
+	while (!c->reader_started)
+		sched_yield();
 	for (i = 0; i < CONC_ROUNDS && !err; i++) {
 		snprintf(name, sizeof(name), "c%d", i % 64);
 		err = ns_create(c->ns, NULL, c->dir, name, &cred, &ino);
@@ -2397,7 +2401,8 @@ static void *conc_reader(void *arg)
 	__u64 ino;
 	int err;
 
-	while (!c->done && !c->reader_err) {
+	c->reader_started = 1;
+	do {
 		err = ns_readdir(c->ns, c->dir, 0, count_dirent, c);
 		if (!err) {
 			err = ns_lookup(c->ns, c->dir, "c7", &ino);
@@ -2408,7 +2413,7 @@ static void *conc_reader(void *arg)
 		}
 		if (err)
 			c->reader_err = err;
-	}
+	} while (!c->done && !c->reader_err);
 	return NULL;
 }
 
