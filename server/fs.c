@@ -64,6 +64,7 @@ struct fs {
 	struct ns_journal journal;
 	struct famfs_mlog_writer w;	/* owner */
 	int journal_err;	/* what the last append failed with */
+	bool log_failed;	/* an msync of the log failed: no more appends */
 
 	struct fbs_alloc alloc;
 	bool alloc_ready;	/* replay's releases are not the allocator's */
@@ -131,6 +132,16 @@ void fs_fault(const struct fs *fs, const char *step)
 		return;
 	pr_err("FAMFS_FAULT=%s: exiting here, as asked", step);
 	_exit(FS_FAULT_EXIT);
+}
+
+/* FAMFS_FAULT=@step names a step that fails once (not one that exits). */
+static bool fault_once(struct fs *fs, const char *step)
+{
+	if (!fs->fault[0] || strcmp(fs->fault, step))
+		return false;
+	pr_err("FAMFS_FAULT=%s: failing here once, as asked", step);
+	fs->fault[0] = '\0';
+	return true;
 }
 
 /* -------------------------------------------------------------------- */
@@ -201,7 +212,9 @@ static int journal_append(void *ctx, const struct famfs_mlog_entry *e)
 	__u64 start = fs->w.off;
 	int err;
 
-	if (e->seq != fs->w.next_seq)
+	if (fs->log_failed)
+		err = fail(-EIO, "journal: an msync of the log failed earlier: no more changes until a remount");
+	else if (e->seq != fs->w.next_seq)
 		err = fail(-EIO, "journal: the namespace expects entry %llu, the log is at %llu",
 			   (unsigned long long)e->seq, (unsigned long long)fs->w.next_seq);
 	else
@@ -214,14 +227,19 @@ static int journal_append(void *ctx, const struct famfs_mlog_entry *e)
 		fail(err, "journal: %s entry refused: %s", famfs_mlog_type_name(e->type),
 		     strerror(-err));
 	if (!err) {
-		err = log_sync(fs, start, fs->w.off);
+		err = fault_once(fs, "log_msync") ? -EIO : log_sync(fs, start, fs->w.off);
 		if (err) {
-			/* not durable: take it back, so the log and ns agree */
-			memset(fs->log + start, 0, fs->w.off - start);
-			log_sync(fs, start, fs->w.off);
-			fs->w.off = start;
-			fs->w.next_seq--;
-			fail(err, "journal: msync of the log: %s", strerror(-err));
+			/*
+			 * Durable or not, the entry is in the shared log, and a
+			 * follower on this host may have applied it already: it
+			 * is never taken back (zeroed, or its offset and
+			 * sequence number written again).  The caller gets an
+			 * error, ns does not apply it, and no entry follows it:
+			 * the next mount replays the log as it is.
+			 */
+			fs->log_failed = true;
+			err = fail(-EIO, "journal: msync of the log: %s; the %s entry is in the log, durable or not; refusing every later change until a remount",
+				   strerror(-err), famfs_mlog_type_name(e->type));
 		}
 	}
 	fs->journal_err = err;

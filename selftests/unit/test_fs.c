@@ -1458,6 +1458,48 @@ static void concurrent_owner_ops(void **state)
 	fs_close(fs);
 }
 
+/*
+ * An msync of the log fails (FAMFS_FAULT=log_msync, once): the entry is
+ * in the shared log and a follower on this host applies it, so the owner
+ * never takes it back nor writes another at its offset; it refuses every
+ * later change, and the next mount has the entry.
+ */
+static void msync_failure_keeps_entry(void **state)
+{
+	struct images *im = *state;
+	struct fs_logplay_result res;
+	struct fs *fs, *ro;
+
+	mkfs(im, 0, 1, 64 * MiB, 0);
+	setenv("FAMFS_FAULT", "log_msync", 1);
+	fs = mount_fs(im->devs, 1, FS_OPEN_OWNER);
+	unsetenv("FAMFS_FAULT");
+	ro = mount_fs(im->devs, 1, 0);
+
+	assert_int_equal(fs_mkdir(fs, ROOT, "a", &cred, NULL), -EIO);
+	assert_non_null(strstr(fs_msg(), "msync"));
+	assert_int_equal(fs_logplay(ro, &res), 0);
+	assert_int_equal(res.applied, 1);	/* the follower has "a" */
+	assert_int_equal(fs_mkdir(fs, ROOT, "b", &cred, NULL), -EIO);
+	assert_non_null(strstr(fs_msg(), "failed earlier"));
+	assert_int_equal(fs_create(fs, ROOT, "c", &cred, NULL, NULL), -EIO);
+	assert_int_equal(fs_logplay(ro, &res), 0);
+	assert_int_equal(res.applied, 0);
+	assert_int_equal(res.tail, FAMFS_MLOG_END);
+	fs_close(fs);
+
+	/* the next owner has what the follower has, and goes on */
+	fs = mount_fs(im->devs, 1, FS_OPEN_OWNER);
+	same_dump(fs, ro);
+	assert_int_equal(fs_mkdir(fs, ROOT, "a", &cred, NULL), -EEXIST);
+	assert_int_equal(fs_mkdir(fs, ROOT, "b", &cred, NULL), 0);
+	assert_int_equal(fs_logplay(ro, &res), 0);
+	assert_int_equal(res.applied, 1);
+	same_dump(fs, ro);
+	fs_close(ro);
+	fs_close(fs);
+}
+
 static void readonly_follows_owner(void **state)
 {
 	struct images *im = *state;
@@ -1798,6 +1840,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(alloc_same_holes_concurrently, setup, teardown),
 		cmocka_unit_test_setup_teardown(commit_lock_after_zeroing, setup, teardown),
 		cmocka_unit_test_setup_teardown(readonly_follows_owner, setup, teardown),
+		cmocka_unit_test_setup_teardown(msync_failure_keeps_entry, setup, teardown),
 		cmocka_unit_test_setup_teardown(logplay_tells_each_entry, setup, teardown),
 	};
 
