@@ -14,8 +14,8 @@
  * FAMFS_XATTR_STRIPE ("user.famfs.stripe", regular files and
  * directories): "STRIPS CHUNK" in ASCII decimal, e.g. "2 2097152".
  * STRIPS is any count from 1 to the device count (at most
- * FMAP_MAX_STRIPS), CHUNK a power of two from 2 MiB to 1 GiB; anything
- * else is EINVAL.  On a file it sets how its space is laid out, and only
+ * FMAP_MAX_STRIPS), CHUNK a power of two from 2 MiB to 256 MiB
+ * (FAMFS_XATTR_STRIPE_MAX_CHUNK); anything else is EINVAL.  On a file it sets how its space is laid out, and only
  * while it has none (EBUSY after); on a directory it is the default for
  * files created in it from then on.  Both are in the metadata log (a
  * STRIPE entry, include/FORMAT.md): they survive a remount.  Reading it
@@ -44,6 +44,14 @@ struct famfs_xattr_layout {
 	__u32 nileave;		/* struct fmap_ileave_ext after those */
 	__u64 size;		/* the file's size */
 };
+
+/*
+ * The largest CHUNK a user may set: the first write into a strip zeroes
+ * up to a chunk per strip, so 16 strips of 256 MiB are 4 GiB at most.  A
+ * log written before this bound may hold larger chunks (up to 1 GiB,
+ * FMAP_MAX_CHUNK_SHIFT): they replay, and such files grow as they are.
+ */
+#define FAMFS_XATTR_STRIPE_MAX_CHUNK	(256ULL << 20)
 
 /* "STRIPS CHUNK": the longest value, with room to spare */
 #define FAMFS_XATTR_STRIPE_MAX	32

@@ -200,7 +200,7 @@ static const struct cli_opt creat_opts[] = {
 	{ 'N', "strips", CLI_OPT_STRING, offsetof(struct cli_creat_args, strips), "STRIPS",
 	  "interleave over STRIPS strips (1 to 16)" },
 	{ 'C', "chunk", CLI_OPT_SIZE, offsetof(struct cli_creat_args, chunk), "CHUNK",
-	  "interleave chunk size (a power of two, 2M to 1G)" },
+	  "interleave chunk size (a power of two, 2M to 256M)" },
 	{ 0 }
 };
 

@@ -172,8 +172,8 @@ static int stripe_parse(const char *cmd, const char *strips, __u64 chunk, struct
 	}
 	if (chunk) {
 		if (!is_pow2(chunk) || chunk < MIN_CHUNK ||
-		    chunk > (1ULL << FMAP_MAX_CHUNK_SHIFT)) {
-			pr_err("%s: -C %llu: the chunk size is a power of two from 2M to 1G", cmd,
+		    chunk > FAMFS_XATTR_STRIPE_MAX_CHUNK) {
+			pr_err("%s: -C %llu: the chunk size is a power of two from 2M to 256M", cmd,
 			       (unsigned long long)chunk);
 			return CLI_EXIT_USAGE;
 		}

@@ -25,6 +25,7 @@
 
 #include "alloc.h"
 #include "dev.h"
+#include "famfs_xattr.h"
 #include "fs.h"
 #include "log.h"
 #include "super.h"
@@ -34,7 +35,7 @@
 /* far below 2^64, so rounding offsets up to a stripe never overflows */
 #define FS_MAX_FILE_END	(1ULL << 52)
 #define MIN_CHUNK	UNIT
-#define MAX_CHUNK	(1ULL << FMAP_MAX_CHUNK_SHIFT)
+#define MAX_CHUNK	FAMFS_XATTR_STRIPE_MAX_CHUNK	/* a new policy's */
 
 _Static_assert(FAMFS_ALLOC_SHIFT == FBS_ALLOC_UNIT_SHIFT, "one allocation unit");
 
@@ -1214,7 +1215,7 @@ static int stripe_check(const struct fs *fs, const struct fs_stripe *st, __u32 *
 		return 0;
 	if (st->chunk_size < MIN_CHUNK || st->chunk_size > MAX_CHUNK ||
 	    st->chunk_size & (st->chunk_size - 1))
-		return fail(-EINVAL, "chunk size %llu: a power of two from 2 MiB to 1 GiB",
+		return fail(-EINVAL, "chunk size %llu: a power of two from 2 MiB to 256 MiB",
 			    (unsigned long long)st->chunk_size);
 	*shift = (__u32)__builtin_ctzll(st->chunk_size);
 	if (famfs_mlog_stripe_check(st->nstrips, *shift, fs->ndevs, why, sizeof(why)))

@@ -157,7 +157,8 @@ const struct famfs_mlog_dev *fs_dev(const struct fs *fs, unsigned int dev);
 /*
  * How a regular file is laid out: nstrips 0 for simple extents, or
  * nstrips strips (1 to 16, any count, at most the device count) of chunk_size
- * bytes (a power of two, 2 MiB to 1 GiB).  A policy is an inode attribute
+ * bytes (a power of two, 2 MiB to 256 MiB, FAMFS_XATTR_STRIPE_MAX_CHUNK; a
+ * log from before that bound may hold up to 1 GiB).  A policy is an inode attribute
  * journaled as a STRIPE entry (ns_set_stripe()): on a file, how its space
  * grows; on a directory, the default a file created in it starts with.
  * A file without one (a log from before STRIPE entries) that ends in an

@@ -91,8 +91,8 @@ static int stripe_parse(struct fsd *d, const char *value, size_t size, struct fs
 			 d->ndevs < FMAP_MAX_STRIPS ? d->ndevs : FMAP_MAX_STRIPS);
 		return -EINVAL;
 	}
-	if (chunk < UNIT || chunk > (1ULL << FMAP_MAX_CHUNK_SHIFT) || chunk & (chunk - 1)) {
-		pr_debug("%s: chunk %llu: a power of two from 2 MiB to 1 GiB",
+	if (chunk < UNIT || chunk > FAMFS_XATTR_STRIPE_MAX_CHUNK || chunk & (chunk - 1)) {
+		pr_debug("%s: chunk %llu: a power of two from 2 MiB to 256 MiB",
 			 FAMFS_XATTR_STRIPE, chunk);
 		return -EINVAL;
 	}

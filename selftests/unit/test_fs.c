@@ -1616,6 +1616,42 @@ static void logplay_tells_each_entry(void **state)
  * survive a remount, a file created in the directory after it is striped
  * with that geometry, and bad policies are refused with a message.
  */
+/*
+ * A chunk is bounded (FAMFS_XATTR_STRIPE_MAX_CHUNK, 256 MiB): a first
+ * write into a strip zeroes up to a chunk, so a larger one is refused
+ * on a directory, on a file and at create.
+ */
+static void stripe_chunk_bounded(void **state)
+{
+	struct images *im = *state;
+	struct fs_stripe max = { .nstrips = 2, .chunk_size = 256 * MiB };
+	struct fs_stripe big[] = {
+		{ .nstrips = 1, .chunk_size = 512 * MiB },
+		{ .nstrips = 1, .chunk_size = 1024 * MiB },	/* "1 1073741824" */
+	};
+	struct fs_stripe st;
+	__u64 d, f;
+	struct fs *fs;
+	size_t i;
+
+	mkfs(im, 0, 2, 128 * MiB, 0);
+	fs = mount_fs(im->devs, 2, FS_OPEN_OWNER);
+	assert_int_equal(fs_mkdir(fs, ROOT, "d", &cred, &d), 0);
+	assert_int_equal(fs_create(fs, ROOT, "f", &cred, NULL, &f), 0);
+	for (i = 0; i < sizeof(big) / sizeof(big[0]); i++) {
+		assert_int_equal(fs_set_stripe(fs, d, &big[i]), -EINVAL);
+		assert_non_null(strstr(fs_msg(), "2 MiB to 256 MiB"));
+		assert_int_equal(fs_set_stripe(fs, f, &big[i]), -EINVAL);
+		assert_int_equal(fs_create(fs, ROOT, "g", &cred, &big[i], NULL), -EINVAL);
+	}
+	assert_int_equal(fs_get_stripe(fs, d, &st), -ENODATA);
+	assert_int_equal(fs_set_stripe(fs, d, &max), 0);
+	assert_int_equal(fs_create(fs, d, "g", &cred, NULL, &f), 0);
+	assert_int_equal(fs_get_stripe(fs, f, &st), 0);
+	assert_int_equal(st.chunk_size, 256 * MiB);
+	fs_close(fs);
+}
+
 static void stripe_policy_survives_remount(void **state)
 {
 	struct images *im = *state;
@@ -1821,6 +1857,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(interleaved_growth, setup, teardown),
 		cmocka_unit_test_setup_teardown(interleaved_fallback, setup, teardown),
 		cmocka_unit_test_setup_teardown(stripe_policy_survives_remount, setup, teardown),
+		cmocka_unit_test_setup_teardown(stripe_chunk_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(striped_write_allocates_ahead, setup, teardown),
 		cmocka_unit_test_setup_teardown(three_strips, setup, teardown),
 		cmocka_unit_test_setup_teardown(unlinked_open_file, setup, teardown),
