@@ -25,11 +25,21 @@
  * round ends (a last whole-file check) and a fresh mount starts another.
  *
  * Offsets cluster at pages, 2 MiB units and EOF; files stay within 8 MiB.
+ * Each subtest asserts, from the connection's fmap_stats summed over its
+ * mounts, that the resolver it names answered: upcall: upcalls, no BPF or
+ * built-in resolutions; builtin: built-in resolutions, no BPF; bpf and fsd:
+ * the resolver attached on every mount, BPF resolutions, no built-in ones;
+ * none of them a rejected answer.  Each preset file is also read cold
+ * (fsd remounts for it: nothing cached) inside its first extent: only the
+ * named resolver may answer that read (bpf, builtin: not one upcall).
+ *
  * A subtest runs 21,000 operations (fsd 3,000), a third of that on the
- * debug kernel.  The seed is printed; FMAP_MODEL_SEED and FMAP_MODEL_OPS (per subtest)
- * in test_progs' environment replay a failure (vng passes the host's
- * environment on to nobody: run "env FMAP_MODEL_SEED=... test_progs" in
- * the guest).  A failure names the operation and the first wrong byte.
+ * debug kernel.  The upcall subtest runs a fixed seed, the others a new
+ * one each run; each prints its seed.  FMAP_MODEL_SEED (every subtest)
+ * and FMAP_MODEL_OPS (per subtest) in test_progs' environment replay a
+ * failure (vng passes the host's environment on to nobody: run
+ * "env FMAP_MODEL_SEED=... test_progs" in the guest).  A failure names the
+ * operation and the first wrong byte.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -59,6 +69,8 @@
 /* allocation units one operation may take: MAX_LEN spans at most 3 */
 #define OP_UNITS	4
 #define HISTORY		8
+/* the cold read of a preset file: inside its first extent on both backends */
+#define COLD_LEN	(64 * 1024)
 
 enum op {
 	OP_WRITE, OP_PWRITE, OP_APPEND, OP_READ, OP_PREAD, OP_MMAP_READ,
@@ -98,6 +110,15 @@ struct history {
 	__u64 off, len, size;
 };
 
+/* fmap_stats counters a run sums over its mounts */
+enum counter { C_UPCALLS, C_BUILTIN, C_BPF, C_BPF_FALLBACKS, C_REJECTS, C_NR };
+
+static const char *const counter_names[C_NR] = {
+	[C_UPCALLS] = "upcalls", [C_BUILTIN] = "builtin_resolves",
+	[C_BPF] = "bpf_resolves", [C_BPF_FALLBACKS] = "bpf_fallbacks",
+	[C_REJECTS] = "rejects",
+};
+
 struct run;
 
 /* How a subtest mounts, makes its "preset" file and shows a file's layout */
@@ -110,6 +131,8 @@ struct backend {
 	bool (*preset)(struct run *r);
 	/* where the server has @r->path now, into the log */
 	void (*show_layout)(struct run *r);
+	/* the same file system mounted again (nothing cached), or NULL */
+	bool (*remount)(struct run *r);
 	/* every fallocate mode of ops[] is supported: EOPNOTSUPP is a failure */
 	bool falloc;
 };
@@ -118,6 +141,7 @@ struct run {
 	const char *name;		/* the subtest */
 	const struct backend *be;
 	struct fixture_opts opts;	/* the vehicle's */
+	enum fbs_resolver resolver;	/* the one that must answer */
 	struct fixture fx;
 	const char *mnt;
 	enum file_kind kind;
@@ -129,6 +153,7 @@ struct run {
 	__u64 rng;
 	unsigned long nr;		/* operations done in this subtest */
 	unsigned long mounts;
+	long long counts[C_NR];		/* of the mounts that ended */
 	long budget;			/* allocation units surely still free */
 	bool unsupported[OP_NR];	/* fallocate modes the kernel refused */
 	struct history hist[HISTORY];
@@ -681,6 +706,20 @@ static void fsd_show_layout(struct run *r)
 	fixture_famfs(FX_LOG_OUT, "getmap", r->path);
 }
 
+static void add_counts(struct run *r);
+
+/* The same devices mounted again: the kernel has nothing cached */
+static bool fsd_remount(struct run *r)
+{
+	add_counts(r);
+	r->mnt = NULL;
+	if (!ASSERT_EQ(fixture_famfs(0, "umount", FSD_MNT), 0, "umount") ||
+	    !ASSERT_EQ(fixture_famfs(0, "mount", FX_DEV0, FX_DEV1, FSD_MNT), 0, "mount again"))
+		return false;
+	r->mnt = FSD_MNT;
+	return true;
+}
+
 /*
  * fsd's preset file: interleaved over both devices in 2 MiB chunks, set
  * while it is empty, then random bytes written around holes, one of them a
@@ -722,8 +761,93 @@ static const struct backend fsd = {
 	.unmount = fsd_unmount,
 	.preset = fsd_preset,
 	.show_layout = fsd_show_layout,
+	.remount = fsd_remount,
 	.falloc = true,
 };
+
+/* This mount's counters into the run's sums */
+static void add_counts(struct run *r)
+{
+	unsigned int i;
+	long long v;
+
+	for (i = 0; i < C_NR; i++) {
+		v = fixture_mnt_stat(r->mnt, counter_names[i]);
+		if (v > 0)
+			r->counts[i] += v;
+	}
+}
+
+static bool attached_as_named(struct run *r)
+{
+	return ASSERT_EQ(fixture_mnt_stat(r->mnt, "bpf_attached"),
+			 r->resolver == FBS_RESOLVER_BPF, "bpf_attached");
+}
+
+/*
+ * @d (counter deltas, or sums) show that @r->resolver answered: it counted
+ * resolutions, the other resolvers none; with @only, not one upcall either
+ * (an upcall resolver: nothing else).
+ */
+static bool named_resolver_answered(struct run *r, const long long *d, bool only,
+				    const char *what)
+{
+	bool ok = true;
+
+	printf("# fmap_model/%s: %s: upcalls %lld, builtin_resolves %lld, bpf_resolves %lld, bpf_fallbacks %lld, rejects %lld\n",
+	       r->name, what, d[C_UPCALLS], d[C_BUILTIN], d[C_BPF], d[C_BPF_FALLBACKS],
+	       d[C_REJECTS]);
+	switch (r->resolver) {
+	case FBS_RESOLVER_UPCALL:
+		ok &= ASSERT_GT(d[C_UPCALLS], 0, "upcalls answered");
+		ok &= ASSERT_EQ(d[C_BUILTIN], 0, "no built-in resolutions");
+		ok &= ASSERT_EQ(d[C_BPF], 0, "no BPF resolutions");
+		break;
+	case FBS_RESOLVER_BUILTIN:
+		ok &= ASSERT_GT(d[C_BUILTIN], 0, "the built-in resolver answered");
+		ok &= ASSERT_EQ(d[C_BPF], 0, "no BPF resolutions");
+		if (only)
+			ok &= ASSERT_EQ(d[C_UPCALLS], 0, "no upcalls");
+		break;
+	case FBS_RESOLVER_BPF:
+		ok &= ASSERT_GT(d[C_BPF], 0, "the BPF resolver answered");
+		ok &= ASSERT_EQ(d[C_BUILTIN], 0, "no built-in resolutions");
+		if (only)
+			ok &= ASSERT_EQ(d[C_UPCALLS], 0, "no upcalls");
+		break;
+	}
+	ok &= ASSERT_EQ(d[C_REJECTS], 0, "no rejected answers");
+	return ok;
+}
+
+/*
+ * The preset file's first COLD_LEN bytes with nothing cached (the vehicle
+ * wrote it to the devices; fsd remounted): the named resolver alone
+ * answers, and gives the model's bytes.
+ */
+static bool cold_read(struct run *r)
+{
+	long long d[C_NR];
+	unsigned int i;
+	ssize_t n;
+	int fd;
+
+	attached_as_named(r);
+	for (i = 0; i < C_NR; i++)
+		d[i] = fixture_mnt_stat(r->mnt, counter_names[i]);
+	fd = open(r->path, O_RDONLY);
+	if (!ASSERT_OK_FD(fd, "open for the cold read"))
+		return false;
+	n = pread(fd, r->back, COLD_LEN, 0);
+	close(fd);
+	if (!syscall_ok(r, n, COLD_LEN, "cold read") ||
+	    !same_bytes(r, r->back, 0, COLD_LEN, "cold read"))
+		return false;
+	for (i = 0; i < C_NR; i++)
+		d[i] = fixture_mnt_stat(r->mnt, counter_names[i]) - d[i];
+	named_resolver_answered(r, d, true, "cold read of the preset file");
+	return true;	/* the model goes on: its sums are checked at the end */
+}
 
 /*
  * The file of @r->kind on a fresh mount: "preset" as the backend makes it;
@@ -739,13 +863,16 @@ static bool start_file(struct run *r)
 	if (!r->be->mount(r))
 		return false;
 	r->mounts++;
+	/* a wrong resolver is no reason to stop: the counters say more */
+	attached_as_named(r);
 	r->op = OP_NR;
 	snprintf(r->path, sizeof(r->path), "%s/model", r->mnt);
 	memset(r->model, 0, MAX_SIZE);
 	r->size = 0;
 	r->afd = -1;
 	if (r->kind == FILE_PRESET) {
-		if (!r->be->preset(r))
+		if (!r->be->preset(r) ||
+		    (r->be->remount && !r->be->remount(r)) || !cold_read(r))
 			return false;
 		r->fd = open(r->path, O_RDWR);
 	} else {
@@ -777,7 +904,10 @@ static void end_file(struct run *r)
 		close(r->afd);
 	r->fd = -1;
 	r->afd = -1;
+	if (r->mnt)
+		add_counts(r);
 	r->be->unmount(r);
+	r->mnt = NULL;
 }
 
 /*
@@ -845,10 +975,22 @@ static unsigned long long env_ull(const char *name, unsigned long long def)
 	return s && *s ? strtoull(s, NULL, 0) : def;
 }
 
-static void model_test(const char *name, const struct backend *be,
-		       enum fbs_resolver resolver, unsigned long default_ops)
+/* FMAP_MODEL_SEED, or DEFAULT_SEED if @fixed, or a new one each run */
+static __u64 pick_seed(bool fixed)
 {
-	__u64 seed = env_ull("FMAP_MODEL_SEED", DEFAULT_SEED);
+	struct timespec ts;
+	__u64 seed;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	seed = (__u64)ts.tv_sec * 1000000007ULL ^ ts.tv_nsec ^ (__u64)getpid() << 40;
+	return env_ull("FMAP_MODEL_SEED", fixed ? DEFAULT_SEED : seed ? seed : 1);
+}
+
+static void model_test(const char *name, const struct backend *be,
+		       enum fbs_resolver resolver, unsigned long default_ops,
+		       bool fixed_seed)
+{
+	__u64 seed = pick_seed(fixed_seed);
 	/* a third on the debug kernel: it repeats the same paths, much slower */
 	unsigned long nops = env_ull("FMAP_MODEL_OPS", fixture_debug_kernel() ?
 				     default_ops / 3 : default_ops);
@@ -856,14 +998,17 @@ static void model_test(const char *name, const struct backend *be,
 		.name = name,
 		.be = be,
 		.opts = { .resolver = resolver },
+		.resolver = resolver,
 		.fd = -1,
 		.afd = -1,
 	};
 	struct timespec t0, t1;
 	unsigned int k;
 
-	printf("# fmap_model/%s: seed %llu, %lu operations\n", name,
-	       (unsigned long long)seed, nops);
+	printf("# fmap_model/%s: seed %llu (%s), %lu operations; replay: env FMAP_MODEL_SEED=%llu FMAP_MODEL_OPS=%lu test_progs -t fmap_model/%s\n",
+	       name, (unsigned long long)seed,
+	       getenv("FMAP_MODEL_SEED") ? "FMAP_MODEL_SEED" : fixed_seed ? "fixed" : "new each run",
+	       nops, (unsigned long long)seed, nops, name);
 	r.model = malloc(MAX_SIZE);
 	r.buf = malloc(MAX_LEN);
 	r.back = malloc(MAX_LEN);
@@ -878,6 +1023,9 @@ static void model_test(const char *name, const struct backend *be,
 			break;
 		end_file(&r);
 	}
+	/* every mount's counters: the named resolver did the work */
+	if (k == FILE_KINDS)
+		named_resolver_answered(&r, r.counts, false, "all mounts");
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	printf("# fmap_model/%s: %lu operations, %lu mounts, %.1f s\n", name,
 	       r.nr, r.mounts,
@@ -892,12 +1040,13 @@ out:
 void test_fmap_model(void)
 {
 	if (test__start_subtest("upcall"))
-		model_test("upcall", &vehicle, FBS_RESOLVER_UPCALL, DEFAULT_OPS);
+		model_test("upcall", &vehicle, FBS_RESOLVER_UPCALL, DEFAULT_OPS, true);
+	/* the others: a new seed each run, printed */
 	if (test__start_subtest("builtin"))
-		model_test("builtin", &vehicle, FBS_RESOLVER_BUILTIN, DEFAULT_OPS);
+		model_test("builtin", &vehicle, FBS_RESOLVER_BUILTIN, DEFAULT_OPS, false);
 	if (test__start_subtest("bpf"))
-		model_test("bpf", &vehicle, FBS_RESOLVER_BPF, DEFAULT_OPS);
+		model_test("bpf", &vehicle, FBS_RESOLVER_BPF, DEFAULT_OPS, false);
 	/* the daemon's own resolver choice (BPF by default) */
 	if (test__start_subtest("fsd") && fixture_famfs_bin())
-		model_test("fsd", &fsd, FBS_RESOLVER_BPF, DEFAULT_OPS_FSD);
+		model_test("fsd", &fsd, FBS_RESOLVER_BPF, DEFAULT_OPS_FSD, false);
 }
