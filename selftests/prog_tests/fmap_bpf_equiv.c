@@ -8,8 +8,8 @@
  * writes a pattern of its own straight to the device at the place the
  * host model predicts, then reads the file there: the bytes prove where
  * the kernel mapped it.  fmap_stats must show BPF resolutions and not one
- * upcall.  A last subtest reads a hole: BPF falls back, the server
- * answers, zeroes come back.
+ * upcall, for each layout's reads and for all of them.  A last subtest
+ * reads a hole: BPF falls back, the server answers, zeroes come back.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -153,12 +153,18 @@ static void run_layout(struct fixture *fx, const char *name,
 		       const struct fbs_layout *l, __u64 size,
 		       unsigned int seed, unsigned int nq, unsigned int *total)
 {
+	long long bpf, up;
 	int ok;
 
 	if (!ASSERT_OK(fbs_server_add_file(fx->srv, name, size, l), "add file"))
 		return;
+	bpf = fixture_stat(fx, "bpf_resolves");
+	up = fixture_stat(fx, "upcalls");
 	ok = check_offsets(fx, name, l, size, seed, nq);
 	ASSERT_EQ(ok, nq, "offsets where include/fmap.h maps them");
+	/* the reads were BPF's: the test's own subtest, not only "counters" */
+	ASSERT_GT(fixture_stat(fx, "bpf_resolves"), bpf, "BPF resolved the reads");
+	ASSERT_EQ(fixture_stat(fx, "upcalls"), up, "no upcalls for the reads");
 	*total += ok > 0 ? ok : 0;
 }
 

@@ -8,6 +8,9 @@
  * by the code under test), reads back intact, and a pass over its 256
  * chunks misses the cache once.  A server that answers one chunk at a time
  * misses on every chunk of the same pass: the counters tell the paths apart.
+ * They also show which resolver answered the pass: the one the subtest
+ * names (upcall: upcalls and nothing else; builtin, bpf: that resolver and
+ * not one upcall), and no answer rejected.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -58,7 +61,7 @@ static void run(enum fbs_resolver resolver, bool ileave_chunks, unsigned int nst
 		.resolver = resolver, .ileave_chunks = ileave_chunks,
 	};
 	unsigned char *data = malloc(SIZE), *back = malloc(SIZE);
-	long long misses, hits, expect_misses;
+	long long misses, hits, expect_misses, up, builtin, bpf;
 	struct fixture fx = { 0 };
 	struct fbs_layout l;
 	char path[128];
@@ -85,6 +88,9 @@ static void run(enum fbs_resolver resolver, bool ileave_chunks, unsigned int nst
 		goto out;
 	misses = fixture_stat(&fx, "cache_misses");
 	hits = fixture_stat(&fx, "cache_hits");
+	up = fixture_stat(&fx, "upcalls");
+	builtin = fixture_stat(&fx, "builtin_resolves");
+	bpf = fixture_stat(&fx, "bpf_resolves");
 	ASSERT_EQ(pread(fd, back, SIZE, 0), SIZE, "read it back");
 	ASSERT_MEMEQ(back, data, SIZE, "the bytes written");
 
@@ -94,6 +100,22 @@ static void run(enum fbs_resolver resolver, bool ileave_chunks, unsigned int nst
 		  "cache misses of one pass");
 	ASSERT_EQ(fixture_stat(&fx, "cache_hits") - hits,
 		  NCHUNKS - expect_misses, "cache hits of one pass");
+
+	/* who answered the misses of that pass */
+	up = fixture_stat(&fx, "upcalls") - up;
+	builtin = fixture_stat(&fx, "builtin_resolves") - builtin;
+	bpf = fixture_stat(&fx, "bpf_resolves") - bpf;
+	printf("# one pass: upcalls %lld, builtin_resolves %lld, bpf_resolves %lld\n",
+	       up, builtin, bpf);
+	ASSERT_EQ(fixture_stat(&fx, "bpf_attached"), resolver == FBS_RESOLVER_BPF,
+		  "bpf_attached");
+	ASSERT_EQ(up, resolver == FBS_RESOLVER_UPCALL ? expect_misses : 0,
+		  "upcalls of one pass");
+	ASSERT_EQ(builtin, resolver == FBS_RESOLVER_BUILTIN ? expect_misses : 0,
+		  "built-in resolutions of one pass");
+	ASSERT_EQ(bpf, resolver == FBS_RESOLVER_BPF ? expect_misses : 0,
+		  "BPF resolutions of one pass");
+	ASSERT_EQ(fixture_stat(&fx, "rejects"), 0, "no rejected answers");
 out:
 	if (fd >= 0)
 		close(fd);
