@@ -23,6 +23,9 @@
  * ends in an interleaved extent reports that extent's geometry, which its
  * growth follows).
  *
+ * FAMFS_XATTR_LAYOUT_PIECE ("user.famfs.layout.FIRST"): a piece of the
+ * layout, for layouts past the 64 KiB of one value (below).
+ *
  * Other names: EOPNOTSUPP.
  */
 #ifndef FAMFS_XATTR_H
@@ -52,6 +55,27 @@ struct famfs_xattr_layout {
  * FMAP_MAX_CHUNK_SHIFT): they replay, and such files grow as they are.
  */
 #define FAMFS_XATTR_STRIPE_MAX_CHUNK	(256ULL << 20)
+
+/*
+ * A piece of the layout, for a layout longer than the 64 KiB an attribute
+ * value can be (XATTR_SIZE_MAX; about 2,000 simple extents): the name
+ * FAMFS_XATTR_LAYOUT_PIECE followed by FIRST in decimal ("user.famfs.
+ * layout.0", ".1024", ...) reads struct famfs_xattr_layout_piece, then
+ * the simple extents FIRST to FIRST + nsimple - 1, then all the
+ * interleaved ones (at most FMAP_MAX_ILEAVE).  A piece has at most
+ * FAMFS_XATTR_LAYOUT_PIECE_SIMPLE simple extents; FIRST past the last
+ * extent is EINVAL.  Pieces are not listed.  A reader checks that each
+ * piece has the same header (counts and size) and interleaved extents,
+ * and starts again when the layout changed between pieces.
+ */
+#define FAMFS_XATTR_LAYOUT_PIECE	"user.famfs.layout."
+#define FAMFS_XATTR_LAYOUT_PIECE_SIMPLE	1024
+
+struct famfs_xattr_layout_piece {
+	struct famfs_xattr_layout whole;	/* the whole layout's header */
+	__u32 first;		/* the index of this piece's first simple extent */
+	__u32 nsimple;		/* simple extents in this piece */
+};
 
 /* "STRIPS CHUNK": the longest value, with room to spare */
 #define FAMFS_XATTR_STRIPE_MAX	32

@@ -8,7 +8,9 @@
  * comes from the mount, but getmap treats it as untrusted input: the
  * lengths must add up exactly, and every extent passes fmap.h's checks
  * before an offset is resolved with fmap.h's own functions, the ones the
- * BPF resolver runs.
+ * BPF resolver runs.  A layout longer than an attribute value can be
+ * (64 KiB, about 2,000 simple extents) is read in pieces,
+ * user.famfs.layout.FIRST (famfs_xattr.h, layout_piece.c).
  */
 #define _GNU_SOURCE
 #include <endian.h>
@@ -22,6 +24,7 @@
 #include "cli.h"
 #include "famfs_xattr.h"
 #include "fmap.h"
+#include "layout_piece.h"
 #include "log.h"
 
 /* The largest attribute that can be valid: a bound before any allocation. */
@@ -35,6 +38,13 @@ struct layout {
 	struct fmap_simple_ext *simple;
 	struct fmap_ileave_ext ileave[FMAP_MAX_ILEAVE];
 };
+
+static ssize_t get_piece(void *ctx, const char *name, void *buf, size_t size)
+{
+	ssize_t n = getxattr((const char *)ctx, name, buf, size);
+
+	return n < 0 ? -errno : n;
+}
 
 /* Read the attribute whole: *@buf, its length in *@len; an exit code. */
 static int read_layout(const char *file, char **buf, size_t *len)
@@ -54,6 +64,27 @@ static int read_layout(const char *file, char **buf, size_t *len)
 			return CLI_EXIT_BADLAYOUT;
 		}
 		free(*buf);
+		*buf = NULL;
+		if ((size_t)n > LAYOUT_XATTR_SIZE_MAX) {
+			/* longer than a value can be: in pieces (famfs_xattr.h) */
+			void *whole;
+			int err = layout_from_pieces(get_piece, (void *)file, &whole, len);
+
+			if (!err) {
+				*buf = whole;
+				return 0;
+			}
+			if (err == -EBADMSG) {
+				pr_err("getmap: %s: a malformed piece of the layout (%s...)", file,
+				       FAMFS_XATTR_LAYOUT_PIECE);
+				return CLI_EXIT_BADLAYOUT;
+			}
+			errno = -err == EAGAIN ? ERANGE : -err;
+			n = -1;
+			if (err == -EAGAIN)
+				continue;
+			break;
+		}
 		*buf = malloc(n ? n : 1);
 		if (!*buf) {
 			pr_err("getmap: out of memory");

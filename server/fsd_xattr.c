@@ -14,6 +14,7 @@
 #include <sys/xattr.h>
 
 #include "famfs_xattr.h"
+#include "layout_piece.h"
 #include "fsd_i.h"
 #include "log.h"
 
@@ -172,6 +173,32 @@ static void reply_xattr(fuse_req_t req, size_t size, const void *buf, size_t len
 	fuse_reply_buf(req, buf, len);
 }
 
+/* user.famfs.layout.FIRST: a piece of a layout too long for one value */
+static void layout_piece_xattr(fuse_req_t req, struct fsd *d, fuse_ino_t ino, const char *first,
+			       size_t size)
+{
+	unsigned long long n;
+	size_t len, plen;
+	char *buf, *end;
+	void *piece;
+	int err;
+
+	/* decimal digits only, no sign, no blanks, no leading zeros */
+	if (!*first || strspn(first, "0123456789") != strlen(first) || strlen(first) > 10 ||
+	    (first[0] == '0' && first[1]))
+		return (void)fuse_reply_err(req, EOPNOTSUPP);
+	n = strtoull(first, &end, 10);
+	err = layout_xattr(d, ino, &buf, &len);
+	if (err)
+		return (void)fuse_reply_err(req, -err);
+	err = layout_piece(buf, len, n, &piece, &plen);
+	free(buf);
+	if (err)
+		return (void)fuse_reply_err(req, -err);
+	reply_xattr(req, size, piece, plen);
+	free(piece);
+}
+
 void fsd_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
 	struct fsd *d = req_fsd(req);
@@ -189,6 +216,9 @@ void fsd_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t si
 		free(buf);
 		return;
 	}
+	if (!strncmp(name, FAMFS_XATTR_LAYOUT_PIECE, sizeof(FAMFS_XATTR_LAYOUT_PIECE) - 1))
+		return layout_piece_xattr(req, d, ino, name + sizeof(FAMFS_XATTR_LAYOUT_PIECE) - 1,
+					  size);
 	if (strcmp(name, FAMFS_XATTR_STRIPE))
 		return (void)fuse_reply_err(req, EOPNOTSUPP);
 	err = ns_getattr(d->ns, ino, &a);
