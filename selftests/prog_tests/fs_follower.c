@@ -10,6 +10,9 @@
  *    a hard link the owner makes shows (nlink 2), and stays readable by
  *    it once the owner unlinked the first name;
  *    logplay of the owner (exit 50) and of a non-famfs directory (40);
+ *    the follower mounts with the BPF resolver (the default) attached, and
+ *    it resolves the follower's reads, of what it found at mount and of
+ *    what logplay brought (bpf_resolves grows each time);
  *  - erofs: create, open for writing, O_TRUNC, mkdir, unlink, rename, link,
  *    setxattr, chmod on the follower fail with EROFS;
  *  - open_across_unlink: a file open on the follower stays readable after
@@ -95,6 +98,12 @@ static long nlink_of(const char *p)
 	return stat(p, &st) ? -1 : (long)st.st_nlink;
 }
 
+/* RO's bpf_resolves; -1 if not there */
+static long long ro_bpf(void)
+{
+	return fixture_mnt_stat(RO, "bpf_resolves");
+}
+
 static bool setup(void)
 {
 	ensure_unmounted();
@@ -106,6 +115,7 @@ static bool setup(void)
 static void test_follow(char *a, char *b)
 {
 	char *ab = malloc(2 * LEN);
+	long long bpf;
 
 	if (!ASSERT_TRUE(ab != NULL, "malloc") || !setup())
 		goto out;
@@ -115,7 +125,10 @@ static void test_follow(char *a, char *b)
 		goto out;
 	if (!ASSERT_EQ(famfs("mount", "-o", "ro", DEV, RO), 0, "mount -o ro"))
 		goto out;
+	ASSERT_EQ(fixture_mnt_stat(RO, "bpf_attached"), 1, "the follower's BPF resolver attached");
+	bpf = ro_bpf();
 	check_file(at(RO, "a"), a, LEN);
+	ASSERT_GT(ro_bpf(), bpf, "BPF resolved the follower's reads");
 	ASSERT_EQ(famfs("logplay", RO), 0, "logplay, nothing new");
 	ASSERT_EQ(applied(), 0, "applied 0");
 
@@ -132,8 +145,11 @@ static void test_follow(char *a, char *b)
 	ASSERT_GT(applied(), 0, "applied entries");
 	memcpy(ab, a, LEN);
 	memcpy(ab + LEN, b, LEN);
+	bpf = ro_bpf();
 	check_file(at(RO, "a"), ab, 2 * LEN);
 	check_file(at(RO, "b"), b, LEN);
+	/* logplay put the new extents in the follower's maps too */
+	ASSERT_GT(ro_bpf(), bpf, "BPF resolved what logplay brought");
 	ASSERT_EQ(access(at(RO, "d"), F_OK), -1, "renamed away");
 	ASSERT_OK(access(at(RO, "e"), F_OK), "renamed to");
 	ASSERT_EQ(access(at(RO, "e/gone"), F_OK), -1, "removed");
