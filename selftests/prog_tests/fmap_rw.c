@@ -4,7 +4,8 @@
  * write(2) or through a shared mapping read back identical with read(2),
  * through a mapping, and straight from the devices where the layout puts
  * them; for simple and interleaved layouts.  The counters show the kernel
- * asked the server (upcalls) and then used its cache.
+ * asked the server (upcalls: the fixture's default resolver, and no other
+ * resolver answered) and then used its cache.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -118,6 +119,9 @@ void test_fmap_rw(void)
 		ASSERT_EQ(upcalls, fbs_server_fmap_requests(fx.srv),
 			  "kernel and server count the same FUSE_FMAP requests");
 		ASSERT_GT(hits, upcalls, "cache hits outnumber upcalls");
+		ASSERT_EQ(fixture_stat(&fx, "bpf_attached"), 0, "no BPF resolver attached");
+		ASSERT_EQ(fixture_stat(&fx, "bpf_resolves"), 0, "no BPF resolutions");
+		ASSERT_EQ(fixture_stat(&fx, "builtin_resolves"), 0, "no built-in resolutions");
 		ASSERT_EQ(fixture_stat(&fx, "rejects"), 0, "no rejects");
 	}
 	fixture_unmount(&fx);
