@@ -2153,6 +2153,18 @@ again:
 		     (unsigned long long)start, (unsigned long long)end, strerror(-err));
 	else
 		err = falloc_room(fs, ino, &got, grow);	/* log_room() says why */
+	if (!err) {
+		/* bounded, so that no request zeroes without end */
+		struct fbs_alloc_stat now;
+
+		fbs_alloc_stat(&fs->alloc, &now);
+		if (before.free - now.free > FS_FALLOC_MAX_NEW)
+			err = fail(-EFBIG, "ino %llu: fallocate of [%llu, %llu) takes %llu MiB of new space, at most %llu MiB in one request: allocate in pieces",
+				   (unsigned long long)ino, (unsigned long long)start,
+				   (unsigned long long)end,
+				   (unsigned long long)((before.free - now.free) >> 20),
+				   FS_FALLOC_MAX_NEW >> 20);
+	}
 	if (err) {
 		new_space_undo(fs, &got);
 		goto out;

@@ -253,6 +253,14 @@ struct fs_commit_lock {
 int fs_alloc_for_write_locked(struct fs *fs, __u64 ino, __u64 off, __u64 len,
 			      struct fs_extent *ext, const struct fs_commit_lock *cl);
 
+/*
+ * The most new space one fallocate may take, and so zero before it
+ * answers: 16 strips of 256 MiB, what a first write into a stripe of the
+ * widest layout a user may set takes.  More is -EFBIG, "allocate in
+ * pieces"; nothing changes.
+ */
+#define FS_FALLOC_MAX_NEW	(16ULL << 28)
+
 /* fs_fallocate() flags */
 #define FS_FALLOC_KEEP_SIZE	(1U << 0)	/* the size stays as it is */
 
@@ -263,7 +271,8 @@ int fs_alloc_for_write_locked(struct fs *fs, __u64 ino, __u64 off, __u64 len,
  * one ALLOC entry; without FS_FALLOC_KEEP_SIZE a size below off + len
  * becomes it (a SETATTR after the ALLOC).  Both entries fit the log or
  * neither is written; any failure (-ENOSPC: devices or log full, -E2BIG:
- * more extents than one entry holds, -EFBIG, -EINVAL for len 0 or a
+ * more extents than one entry holds, -EFBIG (also: more new space than
+ * FS_FALLOC_MAX_NEW), -EINVAL for len 0 or a
  * symlink, -EISDIR, -ENOENT, a zeroing error) changes nothing.  New space
  * is zeroed before it is journaled, as in fs_alloc_for_write().
  */

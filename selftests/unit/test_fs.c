@@ -1652,6 +1652,42 @@ static void stripe_chunk_bounded(void **state)
 	fs_close(fs);
 }
 
+/*
+ * One fallocate takes at most FS_FALLOC_MAX_NEW (4 GiB) of new space, so
+ * that no request zeroes without end; more is EFBIG and changes nothing.
+ * Refused before any zeroing: the sparse images stay sparse.
+ */
+static void fallocate_bounded(void **state)
+{
+	struct images *im = *state;
+	__u64 f, free0;
+	struct fs *fs;
+	char *before;
+
+	mkfs(im, 0, 2, 2560 * MiB, 0);
+	fs = mount_fs(im->devs, 2, FS_OPEN_OWNER);
+	assert_int_equal(fs_create(fs, ROOT, "f", &cred, NULL, &f), 0);
+	free0 = bfree(fs);
+	assert_true(free0 * UNIT > FS_FALLOC_MAX_NEW + UNIT);
+	before = dump(fs);
+	assert_int_equal(fs_fallocate(fs, f, 0, FS_FALLOC_MAX_NEW + UNIT, 0), -EFBIG);
+	assert_non_null(strstr(fs_msg(), "allocate in pieces"));
+	assert_int_equal(fs_fallocate(fs, f, 1, FS_FALLOC_MAX_NEW + UNIT, FS_FALLOC_KEEP_SIZE),
+			 -EFBIG);
+	assert_int_equal(bfree(fs), free0);
+	{
+		char *after = dump(fs);
+
+		assert_string_equal(before, after);
+		free(after);
+	}
+	free(before);
+	/* in pieces it is fine (a small one here: zeroing is real I/O) */
+	assert_int_equal(fs_fallocate(fs, f, 0, 4 * MiB, 0), 0);
+	assert_int_equal(bfree(fs), free0 - 2);
+	fs_close(fs);
+}
+
 static void stripe_policy_survives_remount(void **state)
 {
 	struct images *im = *state;
@@ -1858,6 +1894,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(interleaved_fallback, setup, teardown),
 		cmocka_unit_test_setup_teardown(stripe_policy_survives_remount, setup, teardown),
 		cmocka_unit_test_setup_teardown(stripe_chunk_bounded, setup, teardown),
+		cmocka_unit_test_setup_teardown(fallocate_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(striped_write_allocates_ahead, setup, teardown),
 		cmocka_unit_test_setup_teardown(three_strips, setup, teardown),
 		cmocka_unit_test_setup_teardown(unlinked_open_file, setup, teardown),
