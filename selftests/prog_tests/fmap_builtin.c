@@ -3,7 +3,8 @@
  * The built-in C resolver (FUSE_FMAP_BUILTIN) gives the same bytes as the
  * upcall path: write through an upcall mount, read through a built-in one
  * with the same layouts.  The built-in mount asks the server once per
- * file, for the whole layout.
+ * file, for the whole layout; its reads are the built-in resolver's, and
+ * no BPF resolver is attached or resolves.  The upcall mount's are not.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -65,6 +66,7 @@ void test_fmap_builtin(void)
 	ASSERT_TRUE(file_io(&fx, "s", a, true), "write s (upcall)");
 	ASSERT_TRUE(file_io(&fx, "i", b, true), "write i (upcall)");
 	ASSERT_EQ(fixture_stat(&fx, "builtin_resolves"), 0, "upcall mount: no builtin");
+	ASSERT_GT(fixture_stat(&fx, "upcalls"), 0, "upcall mount: upcalls");
 	fixture_unmount(&fx);
 
 	if (!ASSERT_OK(fixture_mount(&fx, &builtin), "builtin mount"))
@@ -76,6 +78,8 @@ void test_fmap_builtin(void)
 	ASSERT_MEMEQ(a2, a, SIZE, "simple: builtin bytes == upcall bytes");
 	ASSERT_MEMEQ(b2, b, SIZE, "interleaved: builtin bytes == upcall bytes");
 	ASSERT_GT(fixture_stat(&fx, "builtin_resolves"), 0, "builtin resolves");
+	ASSERT_EQ(fixture_stat(&fx, "bpf_attached"), 0, "no BPF resolver attached");
+	ASSERT_EQ(fixture_stat(&fx, "bpf_resolves"), 0, "no BPF resolutions");
 	ASSERT_EQ(fbs_server_fmap_requests(fx.srv), 2, "one layout request per file");
 	fixture_unmount(&fx);
 out:

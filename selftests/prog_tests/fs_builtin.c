@@ -4,10 +4,12 @@
  * file system daemon's files from whole layouts (FUSE_FMAP_OP_LAYOUT).
  *  - reads: after a remount (nothing cached), a simple file and a striped
  *    one read back by read(2) and mmap; builtin_resolves grows, and no
- *    mapping is asked of the daemon (only each file's layout, once);
+ *    mapping is asked of the daemon (only each file's layout, once); no
+ *    BPF resolver is attached and none resolves;
  *  - grow: a file written past what the kernel's layout covers still reads
  *    back whole (the offsets past it go to the daemon), and a truncate down
- *    drops the layout: the cut part reads as zeroes after growing again.
+ *    drops the layout: the cut part reads as zeroes after growing again;
+ *    the first read after the remount is the built-in resolver's.
  * Every path ends unmounted: later tests mkfs the same device.
  */
 #define _GNU_SOURCE
@@ -93,17 +95,22 @@ static void reads(const void *simple, const void *striped)
 	ASSERT_GE(b1 - b0, 2, "both files resolved by the built-in resolver");
 	/* the layouts are the resolver's own requests: not counted as upcalls */
 	ASSERT_EQ(u1 - u0, 0, "no mapping upcalls: all from the layouts");
+	ASSERT_EQ(fixture_mnt_stat(MNT, "bpf_attached"), 0, "no BPF resolver attached");
+	ASSERT_EQ(fixture_mnt_stat(MNT, "bpf_resolves"), 0, "no BPF resolutions");
 }
 
 static void grow(const void *simple)
 {
 	char *both = malloc(2 * SIMPLE);
+	long long b0;
 	int fd;
 
 	if (!ASSERT_TRUE(both != NULL, "malloc") || !remount())
 		goto out;
 	/* the kernel takes the layout (8 MiB and a bit), then the file grows past it */
+	b0 = fixture_mnt_stat(MNT, "builtin_resolves");
 	fixture_check_file(path("simple"), simple, SIMPLE, false);
+	ASSERT_GT(fixture_mnt_stat(MNT, "builtin_resolves"), b0, "built-in resolver read it");
 	memcpy(both, simple, SIMPLE);
 	fill(both + SIMPLE, SIMPLE, 3);
 	fd = open(path("simple"), O_RDWR);
