@@ -391,7 +391,8 @@ static int falloc_punch(struct fsd *d, __u64 ino, __u64 off, __u64 len)
  * ZERO_RANGE the space the range had is zeroed too, and so is what a new
  * size brings inside the file (junk past the old end: mmap stores in the
  * last page, short writes).  Takes @space exclusively once the new space
- * is zeroed (alloc_reply()), and releases it.
+ * is zeroed, for the journaling and the BPF map only, and releases it
+ * before it zeroes the space the file already had.
  */
 static int falloc_alloc(struct fsd *d, __u64 ino, int mode, __u64 off, __u64 len)
 {
@@ -415,18 +416,26 @@ static int falloc_alloc(struct fsd *d, __u64 ino, int mode, __u64 off, __u64 len
 	}
 	/* zeroes the new space without @space, journals it holding it */
 	err = fs_fallocate_locked(d->fs, ino, off, len, keep ? FS_FALLOC_KEEP_SIZE : 0, &cl);
+	if (!err) {
+		fsd_bpf_sync(d, ino);
+		fs_fault(d->fs, "after_bpf");
+	}
+	pthread_rwlock_unlock(&d->space);
 	if (err)
 		goto out;
+	/*
+	 * The space the file had, without @space: it stays the file's (the
+	 * kernel holds i_rwsem, so no truncate or punch; the open file keeps
+	 * it from going at an unlink), and the kernel blocks the file's
+	 * faults until the reply, so nobody reads it before it is zero.
+	 */
 	if (mode & FALLOC_FL_ZERO_RANGE)
 		from = off;
 	if (!keep && end > a.size)
 		from = min_u64(from, a.size);
 	if (from < end)
 		err = zero_mapped(d, &old, from, end);
-	fsd_bpf_sync(d, ino);
-	fs_fault(d->fs, "after_bpf");
 out:
-	pthread_rwlock_unlock(&d->space);
 	free(old.simple);
 	return err;
 }

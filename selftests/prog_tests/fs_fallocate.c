@@ -12,12 +12,17 @@
  *    KEEP_SIZE; a write(2) into the allocated unit outside the range shows
  *    through a mapping that read it as a hole before (a zero page the
  *    kernel's invalidation of the range alone would keep); ENOSPC changes
- *    nothing; other modes are EOPNOTSUPP; a remount reads the same.
+ *    nothing; other modes are EOPNOTSUPP; a remount reads the same;
+ *  - zero_range_unlocked: while a ZERO_RANGE zeroes 512 MiB a file
+ *    already has, first writes into other files (which allocate, so take
+ *    the daemon's @space) go on: the zeroing holds no global lock.
  * Every path ends unmounted: later tests mkfs the same device.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -240,6 +245,68 @@ out:
 	fixture_ensure_unmounted(MNT);
 }
 
+#define ZR_LEN	(512 * MiB)
+
+struct zr {
+	int fd;
+	int err;
+	int done;
+};
+
+static void *zero_range(void *arg)
+{
+	struct zr *z = arg;
+
+	if (fallocate(z->fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, 0, ZR_LEN))
+		z->err = errno;
+	__atomic_store_n(&z->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static void test_zero_range_unlocked(void)
+{
+	char page[4096], name[32];
+	struct zr z = { .fd = -1 };
+	int i, fd, during = 0;
+	pthread_t t;
+
+	if (!fixture_mkfs_mount(DEV, MNT, NULL))
+		return;
+	z.fd = open(path("z"), O_RDWR | O_CREAT | O_EXCL, 0644);
+	if (!ASSERT_OK_FD(z.fd, "create z") ||
+	    !ASSERT_OK(fallocate(z.fd, 0, 0, ZR_LEN), "fallocate 512 MiB"))
+		goto out;
+	memset(page, 0x5a, sizeof(page));
+	if (!ASSERT_EQ(pwrite(z.fd, page, sizeof(page), 0), sizeof(page), "write z"))
+		goto out;
+	if (!ASSERT_OK(pthread_create(&t, NULL, zero_range, &z), "pthread_create"))
+		goto out;
+	usleep(50000);		/* into the zeroing */
+	for (i = 0; i < 64 && !__atomic_load_n(&z.done, __ATOMIC_ACQUIRE); i++) {
+		snprintf(name, sizeof(name), "n%d", i);
+		fd = open(path(name), O_RDWR | O_CREAT | O_EXCL, 0644);
+		if (!ASSERT_OK_FD(fd, "create n"))
+			break;
+		ASSERT_EQ(pwrite(fd, page, sizeof(page), 0), sizeof(page), "first write of n");
+		close(fd);
+		if (!__atomic_load_n(&z.done, __ATOMIC_ACQUIRE))
+			during++;
+	}
+	pthread_join(t, NULL);
+	ASSERT_EQ(z.err, 0, "ZERO_RANGE");
+	printf("%s: %d first writes (allocations) while ZERO_RANGE zeroed 512 MiB\n", __func__,
+	       during);
+	ASSERT_GE(during, 2, "allocations went on during the zeroing");
+	ASSERT_EQ(pread(z.fd, page, sizeof(page), 0), sizeof(page), "read z");
+	for (i = 0; i < (int)sizeof(page) && !page[i]; i++)
+		;
+	ASSERT_EQ(i, (int)sizeof(page), "ZERO_RANGE zeroed the data");
+out:
+	if (z.fd >= 0)
+		close(z.fd);
+	fixture_ensure_unmounted(MNT);
+}
+
 void test_fs_fallocate(void)
 {
 	if (!fixture_famfs_bin())
@@ -248,4 +315,6 @@ void test_fs_fallocate(void)
 		test_punch();
 	if (test__start_subtest("alloc"))
 		test_alloc();
+	if (test__start_subtest("zero_range_unlocked"))
+		test_zero_range_unlocked();
 }
