@@ -33,7 +33,7 @@
  * (fsd remounts for it: nothing cached) inside its first extent: only the
  * named resolver may answer that read (bpf, builtin: not one upcall).
  *
- * A subtest runs 21,000 operations (fsd 3,000), a third of that on the
+ * A subtest runs 21,000 operations (fsd 3,000), a sixth of that on the
  * debug kernel.  The upcall subtest runs a fixed seed, the others a new
  * one each run; each prints its seed.  FMAP_MODEL_SEED (every subtest)
  * and FMAP_MODEL_OPS (per subtest) in test_progs' environment replay a
@@ -991,9 +991,13 @@ static void model_test(const char *name, const struct backend *be,
 		       bool fixed_seed)
 {
 	__u64 seed = pick_seed(fixed_seed);
-	/* a third on the debug kernel: it repeats the same paths, much slower */
+	/*
+	 * A sixth on the debug kernel: the same paths, each several times
+	 * slower there (a third took 7.3 min for the four subtests on a
+	 * loaded 2-core host, most of the debug run).
+	 */
 	unsigned long nops = env_ull("FMAP_MODEL_OPS", fixture_debug_kernel() ?
-				     default_ops / 3 : default_ops);
+				     default_ops / 6 : default_ops);
 	struct run r = {
 		.name = name,
 		.be = be,
