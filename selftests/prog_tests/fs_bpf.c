@@ -164,6 +164,7 @@ static void test_xattrs(void)
 	static const char *const bad[] = {
 		"2 2097152", "3 2097152", "17 2097152",	/* more strips than devices */
 		"0 2097152", "1 1048576", "1 3145728", "1 2147483648", "1", "1 ",
+		"1 1073741824", "1 536870912",	/* past the 256 MiB a chunk may be */
 		" 1 2097152", "1  2097152", "+1 2097152", "1 0x200000", "1 2097152 1",
 		"99999999999999999999 2097152", "",
 	};
@@ -197,6 +198,21 @@ static void test_xattrs(void)
 		  "listxattr f");
 	if (n > 0)
 		ASSERT_MEMEQ(names, FAMFS_XATTR_LAYOUT "\0" FAMFS_XATTR_STRIPE, n, "names of f");
+	/* the layout in pieces (getmap's way past 64 KiB): the first piece */
+	{
+		struct famfs_xattr_layout whole;
+		struct famfs_xattr_layout_piece piece;
+
+		ASSERT_EQ(getxattr(path("f"), FAMFS_XATTR_LAYOUT, &whole, sizeof(whole)),
+			  (ssize_t)sizeof(whole), "whole layout");
+		ASSERT_EQ(getxattr(path("f"), FAMFS_XATTR_LAYOUT_PIECE "0", &piece, sizeof(piece)),
+			  (ssize_t)sizeof(piece), "piece 0");
+		ASSERT_MEMEQ(&piece.whole, &whole, sizeof(whole), "piece 0's header");
+		ASSERT_EQ(piece.first + piece.nsimple, 0, "no simple extents yet");
+		ASSERT_ERR(getxattr(path("f"), FAMFS_XATTR_LAYOUT_PIECE "1", &piece, sizeof(piece)),
+			   "piece past the end");
+		ASSERT_EQ(errno, EINVAL, "EINVAL past the end");
+	}
 
 	/* a directory's default goes to files created in it */
 	ASSERT_OK(mkdir(path("d"), 0755), "mkdir d");
