@@ -15,9 +15,10 @@
  * directories): "STRIPS CHUNK" in ASCII decimal, e.g. "2 2097152".
  * STRIPS is any count from 1 to the device count (at most
  * FMAP_MAX_STRIPS), CHUNK a power of two from 2 MiB to 256 MiB
- * (FAMFS_XATTR_STRIPE_MAX_CHUNK); anything else is EINVAL.  On a file it sets how its space is laid out, and only
- * while it has none (EBUSY after); on a directory it is the default for
- * files created in it from then on.  Both are in the metadata log (a
+ * (FAMFS_XATTR_STRIPE_MAX_CHUNK); anything else is EINVAL.  On a file
+ * it sets how its space is laid out, and only while it has none (EBUSY
+ * after); on a directory it is the default for files created in it from
+ * then on.  Both are in the metadata log (a
  * STRIPE entry, include/FORMAT.md): they survive a remount.  Reading it
  * gives the same format, ENODATA if no policy is set (a file whose space
  * ends in an interleaved extent reports that extent's geometry, which its
