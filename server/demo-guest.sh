@@ -72,10 +72,20 @@ run "$fb mount $devs $mnt" || fail "remount"
 run "cat $mnt/big > /dev/null"
 run "$fb stats $mnt"
 
-step "The resolver as bpftool sees it: the struct_ops and the pinned map of files"
+step "The resolver as bpftool sees it: the struct_ops, and big's descriptor"
 conn=$(awk -v m="$mnt" '$5 == m { split($3, d, ":"); print d[2] }' /proc/self/mountinfo)
+maps=/sys/fs/bpf/famfs-bpf/$conn
+# A key as bpftool takes it: N little-endian bytes of a number.
+key() { local n=$2 i; for ((i = 0; i < $1; i++)); do printf '%d ' $((n & 255)); n=$((n >> 8)); done; }
+value() { "$bpftool" map lookup pinned "$1" key $2 | sed -n 's/.*"value": \([0-9]*\).*/\1/p'; }
 run "$bpftool struct_ops show"
-run "$bpftool map dump pinned /sys/fs/bpf/famfs-bpf/$conn/files | head -20"
+# files: node id -> slot; slots: slot -> descriptor; descs: the descriptor
+ino=$(stat -c %i "$mnt/big")
+slot=$(value "$maps/files" "$(key 8 "$ino")")
+desc=$(value "$maps/slots" "$(key 4 "$slot")")
+run "$bpftool map lookup pinned $maps/files key $(key 8 "$ino")"
+run "$bpftool map lookup pinned $maps/slots key $(key 4 "$slot")"
+run "$bpftool map lookup pinned $maps/descs key $(key 4 "$desc")"
 
 step "Unmount, mount again: everything is still there"
 run "$fb umount $mnt" || fail "umount"
