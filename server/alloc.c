@@ -550,3 +550,63 @@ void fbs_alloc_fini(struct fbs_alloc *a)
 		free(a->devs[dev].used);
 	memset(a, 0, sizeof(*a));
 }
+
+static int dev_range_cmp(const void *a, const void *b)
+{
+	const struct fbs_dev_range *x = a, *y = b;
+
+	if (x->dev != y->dev)
+		return x->dev < y->dev ? -1 : 1;
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+long fbs_file_units(struct fbs_dev_range **r, size_t *cap,
+		    const struct fmap_simple_ext *simple, __u32 nsimple,
+		    const struct fmap_ileave_ext *ileave, __u32 nileave,
+		    struct fbs_dev_range *twice)
+{
+	const __u64 mask = FBS_ALLOC_UNIT - 1;
+	size_t need = (size_t)nsimple + (size_t)nileave * FMAP_MAX_STRIPS, n = 0, k, out;
+	struct fbs_dev_range *v;
+	__u32 i, s;
+
+	if (twice)
+		*twice = (struct fbs_dev_range){ 0 };
+	if (need > *cap) {
+		v = realloc(*r, need * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		*r = v;
+		*cap = need;
+	}
+	v = *r;
+	for (i = 0; i < nsimple; i++)
+		v[n++] = (struct fbs_dev_range){ simple[i].dev, simple[i].dev_off,
+						 simple[i].dev_off + simple[i].len };
+	for (i = 0; i < nileave; i++)
+		for (s = 0; s < ileave[i].nstrips; s++)
+			v[n++] = (struct fbs_dev_range){
+				ileave[i].strips[s].dev, ileave[i].strips[s].dev_off,
+				ileave[i].strips[s].dev_off + fmap_ileave_strip_bytes(&ileave[i], s) };
+	if (!n)
+		return 0;
+	qsort(v, n, sizeof(*v), dev_range_cmp);
+	for (k = 1; k < n && twice; k++)
+		if (v[k].dev == v[k - 1].dev && v[k].start < v[k - 1].end) {
+			*twice = v[k];
+			break;
+		}
+	for (k = 0, out = 0; k < n; k++) {
+		struct fbs_dev_range u = { v[k].dev, v[k].start & ~mask, (v[k].end + mask) & ~mask };
+
+		if (u.start == u.end)
+			continue;
+		if (out && v[out - 1].dev == u.dev && u.start <= v[out - 1].end) {
+			if (u.end > v[out - 1].end)
+				v[out - 1].end = u.end;
+		} else {
+			v[out++] = u;
+		}
+	}
+	return (long)out;
+}

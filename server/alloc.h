@@ -139,4 +139,24 @@ bool fbs_alloc_merge_simple(struct fmap_simple_ext *prev,
 bool fbs_alloc_merge_ileave(struct fmap_ileave_ext *prev,
 			    const struct fmap_ileave_ext *next);
 
+/* A device range, in bytes: [start, end). */
+struct fbs_dev_range {
+	__u32 dev;
+	__u64 start, end;
+};
+
+/*
+ * The units a file's layout holds, as mount's space pass (fs.c) and fsck
+ * count them: every extent's and strip's device range, sorted, rounded
+ * out to whole allocation units (the server frees whole units: a punched
+ * unit is still the file's) and merged, into *r (grown as needed; *cap
+ * its length).  Returns how many, or -ENOMEM.  *twice, when not NULL, is
+ * set to the first range the file maps twice (before rounding), with its
+ * dev and start; twice->end == 0 when there is none.
+ */
+long fbs_file_units(struct fbs_dev_range **r, size_t *cap,
+		    const struct fmap_simple_ext *simple, __u32 nsimple,
+		    const struct fmap_ileave_ext *ileave, __u32 nileave,
+		    struct fbs_dev_range *twice);
+
 #endif /* FAMFS_BPF_ALLOC_H */

@@ -46,13 +46,6 @@ static void problem(struct fsck *f, int code, const char *fmt, ...)
 	f->exit |= code;
 }
 
-/* A device range one file uses, in bytes. */
-struct fsck_range {
-	__u32 dev;
-	__u64 start;
-	__u64 end;
-};
-
 /* A file's space that another file had already. */
 struct fsck_claim {
 	__u64 ino, owner;
@@ -67,78 +60,29 @@ struct fsck_claim {
 struct space {
 	struct fsck *f;
 	struct fbs_alloc *a;
-	struct fsck_range *r;	/* one file's ranges */
+	struct fbs_dev_range *r;	/* one file's units */
 	size_t cap;
 	struct fsck_claim claims[MAX_CLAIMS];
 	__u64 nclaims;		/* all of them, MAX_CLAIMS named */
 	__u64 claim;		/* owner pass: the claim looked for */
 };
 
-static int range_cmp(const void *a, const void *b)
-{
-	const struct fsck_range *x = a, *y = b;
-
-	if (x->dev != y->dev)
-		return x->dev < y->dev ? -1 : 1;
-	return x->start < y->start ? -1 : x->start > y->start;
-}
-
 /*
- * A file's device ranges into sp->r, sorted, then rounded out to whole
- * allocation units and merged (the server frees whole units: a punched
- * unit is still the file's); how many, or -ENOMEM.  @report: a range the
- * file maps twice is a problem.
+ * A file's units (fbs_file_units(), as at mount) into sp->r; how many, or
+ * -ENOMEM.  @report: a range the file maps twice is a problem.
  */
 static ssize_t file_units(struct space *sp, __u64 ino, const struct fmap_simple_ext *simple,
 			  __u32 nsimple, const struct fmap_ileave_ext *ileave, __u32 nileave,
 			  bool report)
 {
-	const __u64 mask = FAMFS_ALLOC_UNIT - 1;
-	size_t need = (size_t)nsimple + (size_t)nileave * FMAP_MAX_STRIPS, n = 0, k, out;
-	__u32 i, s;
+	struct fbs_dev_range twice;
+	long n = fbs_file_units(&sp->r, &sp->cap, simple, nsimple, ileave, nileave, &twice);
 
-	if (need > sp->cap) {
-		struct fsck_range *r = realloc(sp->r, need * sizeof(*r));
-
-		if (!r)
-			return -ENOMEM;
-		sp->r = r;
-		sp->cap = need;
-	}
-	for (i = 0; i < nsimple; i++)
-		sp->r[n++] = (struct fsck_range){ simple[i].dev, simple[i].dev_off,
-						  simple[i].dev_off + simple[i].len };
-	for (i = 0; i < nileave; i++)
-		for (s = 0; s < ileave[i].nstrips; s++)
-			sp->r[n++] = (struct fsck_range){
-				ileave[i].strips[s].dev, ileave[i].strips[s].dev_off,
-				ileave[i].strips[s].dev_off +
-					fmap_ileave_strip_bytes(&ileave[i], s) };
-	if (!n)
-		return 0;
-	qsort(sp->r, n, sizeof(*sp->r), range_cmp);
-	for (k = 1; k < n && report; k++)
-		if (sp->r[k].dev == sp->r[k - 1].dev && sp->r[k].start < sp->r[k - 1].end) {
-			problem(sp->f, CLI_EXIT_UNCORRECTED,
-				"file ino %llu maps device %u [%llu, ...) twice",
-				(unsigned long long)ino, sp->r[k].dev,
-				(unsigned long long)sp->r[k].start);
-			break;
-		}
-	for (k = 0, out = 0; k < n; k++) {
-		struct fsck_range u = { sp->r[k].dev, sp->r[k].start & ~mask,
-					(sp->r[k].end + mask) & ~mask };
-
-		if (u.start == u.end)
-			continue;
-		if (out && sp->r[out - 1].dev == u.dev && u.start <= sp->r[out - 1].end) {
-			if (u.end > sp->r[out - 1].end)
-				sp->r[out - 1].end = u.end;
-		} else {
-			sp->r[out++] = u;
-		}
-	}
-	return out;
+	if (report && twice.end)
+		problem(sp->f, CLI_EXIT_UNCORRECTED,
+			"file ino %llu maps device %u [%llu, ...) twice",
+			(unsigned long long)ino, twice.dev, (unsigned long long)twice.start);
+	return n;
 }
 
 /* Every file's units into the allocator: claims and strays show. */

@@ -292,14 +292,9 @@ static void release_extents(void *ctx, __u64 ino, const struct fmap_simple_ext *
 				    fmap_ileave_strip_bytes(&ileave[i], s));
 }
 
-struct dev_range {
-	__u32 dev;
-	__u64 start, end;
-};
-
 struct space {
 	struct fbs_alloc *a;
-	struct dev_range *r;
+	struct fbs_dev_range *r;
 	size_t cap;
 	char *msg;
 	size_t msglen;
@@ -308,63 +303,21 @@ struct space {
 	struct fbs_alloc_range bad;
 };
 
-static int range_cmp(const void *a, const void *b)
-{
-	const struct dev_range *x = a, *y = b;
-
-	if (x->dev != y->dev)
-		return x->dev < y->dev ? -1 : 1;
-	return x->start < y->start ? -1 : x->start > y->start;
-}
-
-/*
- * The device ranges of one file, rounded out to units and merged, into
- * sp->r; their count, or -EUCLEAN if the file maps some bytes twice.
- */
+/* A file's units (fbs_file_units()) into sp->r; -EUCLEAN if it maps bytes twice. */
 static ssize_t file_units(struct space *sp, __u64 ino, const struct fmap_simple_ext *simple,
 			  __u32 nsimple, const struct fmap_ileave_ext *ileave, __u32 nileave)
 {
-	size_t need = (size_t)nsimple + (size_t)nileave * FMAP_MAX_STRIPS, n = 0, k, out;
-	__u32 i, s;
+	struct fbs_dev_range twice;
+	long n = fbs_file_units(&sp->r, &sp->cap, simple, nsimple, ileave, nileave, &twice);
 
-	if (need > sp->cap) {
-		struct dev_range *r = realloc(sp->r, need * sizeof(*r));
-
-		if (!r)
-			return fbs_fail(sp->msg, sp->msglen, -ENOMEM, "out of memory");
-		sp->r = r;
-		sp->cap = need;
-	}
-	for (i = 0; i < nsimple; i++)
-		sp->r[n++] = (struct dev_range){ simple[i].dev, simple[i].dev_off,
-						 simple[i].dev_off + simple[i].len };
-	for (i = 0; i < nileave; i++)
-		for (s = 0; s < ileave[i].nstrips; s++)
-			sp->r[n++] = (struct dev_range){
-				ileave[i].strips[s].dev, ileave[i].strips[s].dev_off,
-				ileave[i].strips[s].dev_off + fmap_ileave_strip_bytes(&ileave[i], s) };
-	if (!n)
-		return 0;
-	qsort(sp->r, n, sizeof(*sp->r), range_cmp);
-	for (k = 1; k < n; k++)
-		if (sp->r[k].dev == sp->r[k - 1].dev && sp->r[k].start < sp->r[k - 1].end)
-			return fbs_fail(sp->msg, sp->msglen, -EUCLEAN,
-					"file ino %llu maps device %u [%llu, ...) twice",
-					(unsigned long long)ino, sp->r[k].dev,
-					(unsigned long long)sp->r[k].start);
-	/* whole units: what the allocator hands out and frees */
-	for (k = 0, out = 0; k < n; k++) {
-		struct dev_range u = { sp->r[k].dev, round_down(sp->r[k].start, UNIT),
-				       round_up(sp->r[k].end, UNIT) };
-
-		if (u.start == u.end)
-			continue;
-		if (out && sp->r[out - 1].dev == u.dev && u.start <= sp->r[out - 1].end)
-			sp->r[out - 1].end = max_u64(sp->r[out - 1].end, u.end);
-		else
-			sp->r[out++] = u;
-	}
-	return out;
+	if (n == -ENOMEM)
+		return fbs_fail(sp->msg, sp->msglen, -ENOMEM, "out of memory");
+	if (twice.end)
+		return fbs_fail(sp->msg, sp->msglen, -EUCLEAN,
+				"file ino %llu maps device %u [%llu, ...) twice",
+				(unsigned long long)ino, twice.dev,
+				(unsigned long long)twice.start);
+	return n;
 }
 
 static int use_file(void *ctx, __u64 ino, const struct fmap_simple_ext *simple, __u32 nsimple,
