@@ -28,21 +28,21 @@
 
 #define BPF_FS_ROOT	"/sys/fs/bpf"
 #define BPF_FS_MAGIC_	0xcafe4a11
-#define BATCH		4096	/* extents per map update syscall */
 
 /* The maps that are pinned, by their names in resolver.bpf.c. */
 static const char *const pinned_maps[] = {
-	"files", "slots", "descs", "simple_exts", "ileave_exts", "stats",
+	"slots", "descs", "simple_exts", "ileave_exts", "stats",
 };
 
 struct famfs_loader {
 	struct resolver_bpf *skel;
 	struct bpf_link *link;
-	int files_fd, simple_fd, ileave_fd, stats_fd;
+	int stats_fd;
 	/* an ARRAY_OF_MAPS whose update waits for an RCU grace period */
 	int sync_outer_fd, sync_inner_fd;
 	char pin_dir[256];
 	__u32 max_simple, max_ileave, max_files, max_descs;
+	__u32 slot_mask;		/* max_files - 1: a power of two */
 	struct famfs_slices simple, ileave;
 	/*
 	 * The maps slots and descs, mmap'ed: a descriptor is written here
@@ -50,8 +50,10 @@ struct famfs_loader {
 	 */
 	__u64 *slots;
 	struct famfs_file *descs;
-	size_t slots_len, descs_len;
-	struct famfs_ids file_slots;	/* reused at once: the program checks */
+	/* and the extent arrays: a slice is copied in before a descriptor names it */
+	struct fmap_simple_ext *simple_exts;
+	struct fmap_ileave_ext *ileave_exts;
+	size_t slots_len, descs_len, simple_len, ileave_len;
 	struct famfs_ids desc_ids;	/* parked until a grace period */
 };
 
@@ -218,6 +220,21 @@ static int wait_grace(struct famfs_loader *l)
 
 /* ---- open, attach, close ---- */
 
+/* mmap an array map (BPF_F_MMAPABLE) of @len bytes into *@p */
+static int map_shared(const struct bpf_map *map, size_t len, void **p)
+{
+	void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(map), 0);
+	int err;
+
+	if (m == MAP_FAILED) {
+		err = -errno;
+		pr_err("mapping the resolver's %s map: %s", bpf_map__name(map), strerror(-err));
+		return err;
+	}
+	*p = m;
+	return 0;
+}
+
 static int load(struct famfs_loader *l, const struct famfs_loader_opts *opts)
 {
 	struct resolver_bpf *skel;
@@ -231,8 +248,7 @@ static int load(struct famfs_loader *l, const struct famfs_loader_opts *opts)
 		return err;
 	}
 	l->skel = skel;
-	if ((err = bpf_map__set_max_entries(skel->maps.files, l->max_files)) ||
-	    (err = bpf_map__set_max_entries(skel->maps.slots, l->max_files)) ||
+	if ((err = bpf_map__set_max_entries(skel->maps.slots, l->max_files)) ||
 	    (err = bpf_map__set_max_entries(skel->maps.descs, l->max_descs)) ||
 	    (err = bpf_map__set_max_entries(skel->maps.simple_exts, l->max_simple)) ||
 	    (err = bpf_map__set_max_entries(skel->maps.ileave_exts, l->max_ileave))) {
@@ -241,6 +257,7 @@ static int load(struct famfs_loader *l, const struct famfs_loader_opts *opts)
 	}
 	/* the struct_ops data field that names our connection */
 	skel->struct_ops.famfs_ops->fuse_fd = opts->fuse_fd;
+	skel->rodata->slot_mask = l->slot_mask;
 	err = resolver_bpf__load(skel);
 	if (err) {
 		pr_err("loading the BPF resolver: %s%s", strerror(-err),
@@ -248,29 +265,17 @@ static int load(struct famfs_loader *l, const struct famfs_loader_opts *opts)
 		       " (a kernel without struct fuse_fmap_ops?)" : "");
 		return err;
 	}
-	l->files_fd = bpf_map__fd(skel->maps.files);
-	l->simple_fd = bpf_map__fd(skel->maps.simple_exts);
-	l->ileave_fd = bpf_map__fd(skel->maps.ileave_exts);
 	l->stats_fd = bpf_map__fd(skel->maps.stats);
-	/* array entries are 8-byte aligned: both values are multiples of 8 */
+	/* array entries are 8-byte aligned: every value is a multiple of 8 */
 	l->slots_len = (size_t)l->max_files * sizeof(*l->slots);
 	l->descs_len = (size_t)l->max_descs * sizeof(*l->descs);
-	l->slots = mmap(NULL, l->slots_len, PROT_READ | PROT_WRITE, MAP_SHARED,
-			bpf_map__fd(skel->maps.slots), 0);
-	if (l->slots == MAP_FAILED) {
-		l->slots = NULL;
-		err = -errno;
-		pr_err("mapping the resolver's slots map: %s", strerror(-err));
+	l->simple_len = (size_t)l->max_simple * sizeof(*l->simple_exts);
+	l->ileave_len = (size_t)l->max_ileave * sizeof(*l->ileave_exts);
+	if ((err = map_shared(skel->maps.slots, l->slots_len, (void **)&l->slots)) ||
+	    (err = map_shared(skel->maps.descs, l->descs_len, (void **)&l->descs)) ||
+	    (err = map_shared(skel->maps.simple_exts, l->simple_len, (void **)&l->simple_exts)) ||
+	    (err = map_shared(skel->maps.ileave_exts, l->ileave_len, (void **)&l->ileave_exts)))
 		return err;
-	}
-	l->descs = mmap(NULL, l->descs_len, PROT_READ | PROT_WRITE, MAP_SHARED,
-			bpf_map__fd(skel->maps.descs), 0);
-	if (l->descs == MAP_FAILED) {
-		l->descs = NULL;
-		err = -errno;
-		pr_err("mapping the resolver's descs map: %s", strerror(-err));
-		return err;
-	}
 	return 0;
 }
 
@@ -299,8 +304,14 @@ static void unload(struct famfs_loader *l)
 		munmap(l->slots, l->slots_len);
 	if (l->descs)
 		munmap(l->descs, l->descs_len);
+	if (l->simple_exts)
+		munmap(l->simple_exts, l->simple_len);
+	if (l->ileave_exts)
+		munmap(l->ileave_exts, l->ileave_len);
 	l->slots = NULL;
 	l->descs = NULL;
+	l->simple_exts = NULL;
+	l->ileave_exts = NULL;
 	resolver_bpf__destroy(l->skel);
 	l->skel = NULL;
 }
@@ -357,12 +368,17 @@ int famfs_loader_load(const struct famfs_loader_opts *opts,
 		return -ENOMEM;
 	l->sync_outer_fd = l->sync_inner_fd = -1;
 	l->max_files = opts->max_files ? opts->max_files : FAMFS_DEF_MAX_FILES;
+	if (l->max_files > (1U << 31))
+		l->max_files = 1U << 31;
+	/* slots are the low bits of a node id: a power of two of them */
+	while (l->max_files & (l->max_files - 1))
+		l->max_files += l->max_files & -l->max_files;
+	l->slot_mask = l->max_files - 1;
 	l->max_simple = opts->max_simple ? opts->max_simple : FAMFS_DEF_MAX_SIMPLE;
 	l->max_ileave = opts->max_ileave ? opts->max_ileave : FAMFS_DEF_MAX_ILEAVE;
 	l->max_descs = FAMFS_DESCS(l->max_files);
 	if ((err = famfs_slices_init(&l->simple, l->max_simple)) ||
 	    (err = famfs_slices_init(&l->ileave, l->max_ileave)) ||
-	    (err = famfs_ids_init(&l->file_slots, 0, l->max_files)) ||
 	    /* entry 0 stays FAMFS_NO_DESC */
 	    (err = famfs_ids_init(&l->desc_ids, 1, l->max_descs)))
 		goto fail;
@@ -420,7 +436,6 @@ void famfs_loader_close(struct famfs_loader *l)
 		close(l->sync_inner_fd);
 	famfs_slices_fini(&l->simple);
 	famfs_slices_fini(&l->ileave);
-	famfs_ids_fini(&l->file_slots);
 	famfs_ids_fini(&l->desc_ids);
 	free(l);
 }
@@ -431,32 +446,6 @@ const char *famfs_loader_pin_dir(const struct famfs_loader *l)
 }
 
 /* ---- files ---- */
-
-/* Write @n values of @size bytes from @vals to entries [first, first + n). */
-static int write_slice(int fd, __u32 first, const void *vals, size_t size,
-		       __u32 n)
-{
-	LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = 0, .flags = 0);
-	__u32 *keys, done = 0, i, count;
-	int err = 0;
-
-	keys = malloc(BATCH * sizeof(*keys));
-	if (!keys)
-		return -ENOMEM;
-	while (done < n) {
-		count = n - done < BATCH ? n - done : BATCH;
-		for (i = 0; i < count; i++)
-			keys[i] = first + done + i;
-		if (bpf_map_update_batch(fd, keys, (const char *)vals + done * size,
-					 &count, &opts)) {
-			err = -errno;
-			break;
-		}
-		done += count;
-	}
-	free(keys);
-	return err;
-}
 
 /* The two kinds of extents, each with its array, slices and limits */
 enum kind { SIMPLE, ILEAVE };
@@ -611,21 +600,25 @@ static void switch_slot(struct famfs_loader *l, __u32 s, __u32 d)
 	__atomic_store_n(&l->slots[s], (__u64)d, __ATOMIC_RELEASE);
 }
 
-/* The slot and the descriptor index of @nodeid: 0, or -ENOENT (not in the maps) */
+/*
+ * The slot of @nodeid, and the index of its descriptor there: 0, or
+ * -ENOENT (not in the maps; the slot may be another file's).
+ */
 static int find_file(struct famfs_loader *l, __u64 nodeid, __u32 *s, __u32 *d)
 {
 	__u64 v;
 
-	if (bpf_map_lookup_elem(l->files_fd, &nodeid, s))
-		return -ENOENT;
-	if (*s >= l->max_files)
-		return -EIO;
+	*s = nodeid & l->slot_mask;
 	v = __atomic_load_n(&l->slots[*s], __ATOMIC_RELAXED);
-	if (v == FAMFS_NO_DESC || v >= l->max_descs || l->descs[v].nodeid != nodeid) {
-		pr_err("file %llu: slot %u names descriptor %llu of another file",
+	if (v == FAMFS_NO_DESC)
+		return -ENOENT;
+	if (v >= l->max_descs) {
+		pr_err("file %llu: slot %u names descriptor %llu, past the map",
 		       (unsigned long long)nodeid, *s, (unsigned long long)v);
 		return -EIO;
 	}
+	if (l->descs[v].nodeid != nodeid)
+		return -ENOENT;
 	*d = v;
 	return 0;
 }
@@ -652,25 +645,15 @@ static int publish(struct famfs_loader *l, __u64 nodeid, const struct famfs_file
 		famfs_ids_free(&l->desc_ids, old_d);
 		return 0;
 	}
-	if (famfs_ids_alloc(&l->file_slots, &s)) {
+	/* find_file() said: not this file's; empty, or another's */
+	if (l->slots[s] != FAMFS_NO_DESC) {
 		famfs_ids_unalloc(&l->desc_ids, d);
-		pr_err("file %llu: the files map is full (%u files): raise its size",
-		       (unsigned long long)nodeid, l->max_files);
-		return -E2BIG;
+		pr_info("file %llu: its slot %u (the node id's low bits) is file %llu's",
+			(unsigned long long)nodeid, s,
+			(unsigned long long)l->descs[l->slots[s]].nodeid);
+		return -EBUSY;
 	}
-	/* the slot names the descriptor before the hash names the slot */
 	switch_slot(l, s, d);
-	if (bpf_map_update_elem(l->files_fd, &nodeid, &s, BPF_NOEXIST)) {
-		err = -errno;
-		pr_err("file %llu: %s%s", (unsigned long long)nodeid, strerror(-err),
-		       err == -E2BIG ? " (the files map is full: raise its size)" :
-		       err == -ENOMEM ? " (no memory for its entry)" : "");
-		/* a stale reader may have reached it through the slot: park */
-		switch_slot(l, s, FAMFS_NO_DESC);
-		famfs_ids_free(&l->desc_ids, d);
-		famfs_ids_unalloc(&l->file_slots, s);
-		return err;
-	}
 	return 0;
 }
 
@@ -712,18 +695,17 @@ int famfs_loader_set_file(struct famfs_loader *l, __u64 nodeid,
 			goto undo;
 		}
 	}
-	/* the extents first: the descriptor must never name unwritten ones */
+	/*
+	 * The extents first: the descriptor must never name unwritten ones
+	 * (switch_slot()'s release store orders these copies before it).
+	 * No program reads a slice no descriptor names: plain copies.
+	 */
 	if (fe->nsimple)
-		err = write_slice(l->simple_fd, desc.simple_first, fe->simple,
-				  sizeof(*fe->simple), fe->nsimple);
-	if (!err && fe->nileave)
-		err = write_slice(l->ileave_fd, desc.ileave_first, fe->ileave,
-				  sizeof(*fe->ileave), fe->nileave);
-	if (err) {
-		pr_err("file %llu: writing %u simple and %u interleaved extents: %s",
-		       (unsigned long long)nodeid, fe->nsimple, fe->nileave, strerror(-err));
-		goto undo;
-	}
+		memcpy(&l->simple_exts[desc.simple_first], fe->simple,
+		       fe->nsimple * sizeof(*fe->simple));
+	if (fe->nileave)
+		memcpy(&l->ileave_exts[desc.ileave_first], fe->ileave,
+		       fe->nileave * sizeof(*fe->ileave));
 	/* the old descriptor is parked by publish(): read its slices first */
 	if (had)
 		slice_of(&l->descs[old_d], old);
@@ -752,17 +734,14 @@ int famfs_loader_remove_file(struct famfs_loader *l, __u64 nodeid,
 	err = find_file(l, nodeid, &s, &d);
 	if (err)
 		return err;
-	if (bpf_map_delete_elem(l->files_fd, &nodeid))
-		return -errno;
 	/*
-	 * No lookup finds the slot now; a program that read it before reads
-	 * the descriptor until the grace period ends, one that read it through
-	 * a reused element finds none or another file's.
+	 * A program that read the slot before reads the descriptor until the
+	 * grace period ends; one that reads it after the next file took it
+	 * finds that file's, and refuses it.
 	 */
 	switch_slot(l, s, FAMFS_NO_DESC);
 	slice_of(&l->descs[d], old);
 	famfs_ids_free(&l->desc_ids, d);
-	famfs_ids_unalloc(&l->file_slots, s);
 	return 0;
 }
 

@@ -54,7 +54,8 @@ struct famfs_loader_opts {
 	int fuse_fd;		/* the server's /dev/fuse: names the connection */
 	unsigned int conn_id;	/* fusectl connection number: the pin dir name */
 	const char *pin_root;	/* NULL: FAMFS_PIN_ROOT */
-	__u32 max_files;	/* entries of `files` (0: FAMFS_DEF_MAX_FILES) */
+	__u32 max_files;	/* slots, rounded up to a power of two
+				 * (0: FAMFS_DEF_MAX_FILES) */
 	__u32 max_simple;	/* of simple_exts (0: FAMFS_DEF_MAX_SIMPLE) */
 	__u32 max_ileave;	/* of ileave_exts (0: FAMFS_DEF_MAX_ILEAVE) */
 };

@@ -5,9 +5,10 @@
  * sleepable), with the query (nodeid, pos, length, i_size, op flags) and a
  * zeroed struct fuse_fmap_reply, the only thing it may write.
  *
- * It finds the file's descriptor through `files` (nodeid -> slot), `slots`
- * (slot -> descriptor index) and `descs` (filled by the server through
- * bpf/loader.c), checks that the descriptor names the nodeid asked for,
+ * It finds the file's descriptor without hashing: the low bits of the
+ * node id index `slots` (slot -> descriptor index), which names an entry
+ * of `descs` (filled by the server through bpf/loader.c); it checks that
+ * the descriptor names the nodeid asked for,
  * then the mapping of the page at query->pos through
  * include/fmap.h, the same code the server and the tests use, in the
  * file's simple extents first, then in its interleaved ones (a file may
@@ -29,14 +30,16 @@
  * descriptor itself is never rewritten while a program may read it: the
  * loader writes a new one and switches the file's slot to it with one
  * store, and reuses the old one after a grace period (resolver_common.h).
- * Only `files` is a hash, and only its value, a slot, is read through a
- * pointer that an update may free and reuse: a slot read that way may be
- * another file's, which the nodeid check catches.
+ * Two files whose node ids share their low bits cannot both have the slot:
+ * the loader refuses the second, whose misses go by upcall (counted as
+ * other_file here), and a program that reads a slot reused by another
+ * file finds that file's descriptor, which the nodeid check refuses.
  *
- * The server's node ids are its inode numbers, kept in the log and never
- * reused, so they cannot carry a slot (issue 18 would index `slots` by
- * the node id and drop the hash): that needs the daemon to hand out node
- * ids of its own, one per inode while the kernel knows it.
+ * Node ids are the server's: the daemon's are its inode numbers, handed
+ * out in order (ns.c: the highest + 1) and never reused, so the files
+ * of a mount share no slot unless two live ones are a multiple of the
+ * slots' size apart.  A server that hands out node ids of its own (a slot
+ * in the low bits, a generation above) never shares one.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -54,27 +57,15 @@
 #define FAMFS_PAGE_SIZE			4096ULL
 
 /*
- * nodeid -> the file's slot in `slots`; changed only when a file enters
- * or leaves the maps.  Not preallocated: the loader sizes it for twice the
- * files at mount (up to 1M), and preallocating 200k entries cost 0.10 s of
- * a mount in the test guest against 0.02-0.04 s without.  The verifier
- * allows it: only sleepable programs are limited in map types, and only
- * tracing ones (kprobe, tracepoint, perf_event) in map features
- * (check_map_prog_compatibility()); this program only looks entries up,
- * so it never allocates one.  An element freed by a delete is reused at
- * once by the next insert on that CPU, so the slot read through it may be
- * another file's: the nodeid check below.
+ * The slot of a node id is its low bits: slots has a power of two entries,
+ * this many minus 1 (set by the loader before load; read-only, so the
+ * verifier knows the index is in range).
  */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, FAMFS_DEF_MAX_FILES);
-	__type(key, __u64);
-	__type(value, __u32);
-} files SEC(".maps");
+const volatile __u32 slot_mask = FAMFS_DEF_MAX_FILES - 1;
 
 /*
- * slot -> index of the file's descriptor in `descs` (FAMFS_NO_DESC: none).
+ * slot (nodeid & slot_mask) -> index of the file's descriptor in `descs`
+ * (FAMFS_NO_DESC: none).
  * mmap'ed by the loader, which switches a file to a new descriptor with
  * one aligned 8-byte store.
  */
@@ -86,7 +77,12 @@ struct {
 	__type(value, __u64);
 } slots SEC(".maps");
 
-/* Descriptors, written whole before a slot names them, never in place. */
+/*
+ * Descriptors, written whole before a slot names them, never in place.
+ * The extent arrays below are mmap'ed by the loader too: it copies a
+ * slice in with memcpy (no bpf() call per file) before a descriptor
+ * names it.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(map_flags, BPF_F_MMAPABLE);
@@ -97,6 +93,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(max_entries, FAMFS_DEF_MAX_SIMPLE);
 	__type(key, __u32);
 	__type(value, struct fmap_simple_ext);
@@ -104,6 +101,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(max_entries, FAMFS_DEF_MAX_ILEAVE);
 	__type(key, __u32);
 	__type(value, struct fmap_ileave_ext);
@@ -226,29 +224,27 @@ int BPF_PROG(famfs_resolve, const struct fuse_fmap_query *query,
 	const struct fmap_ileave_ext *ie;
 	const struct famfs_file *f;
 	struct fmap_mapping m;
-	const __u32 *slot;
 	const __u64 *idx;
 	__u32 s, d;
 	__u64 v;
 	int err;
 
-	slot = bpf_map_lookup_elem(&files, &nodeid);
-	if (!slot) {
+	s = nodeid & slot_mask;
+	idx = bpf_map_lookup_elem(&slots, &s);
+	if (!idx) {
+		COUNT(bad_slice);	/* the mask is the array's size: a bug */
+		return FUSE_FMAP_RESOLVE_FALLBACK;
+	}
+	/* read once: the loader may switch it meanwhile */
+	v = *(volatile const __u64 *)idx;
+	if (v == FAMFS_NO_DESC) {
 		COUNT(unknown_file);
 		return FUSE_FMAP_RESOLVE_FALLBACK;
 	}
-	/* each read once: the hash element may be reused meanwhile */
-	s = *(volatile const __u32 *)slot;
-	idx = bpf_map_lookup_elem(&slots, &s);
-	if (!idx) {
-		COUNT(other_file);
-		return FUSE_FMAP_RESOLVE_FALLBACK;
-	}
-	v = *(volatile const __u64 *)idx;
 	d = v;
 	/* past the array: the lookup says NULL */
-	f = v == FAMFS_NO_DESC || v > 0xffffffffULL ? NULL : bpf_map_lookup_elem(&descs, &d);
-	/* a reused element of `files`, or a file taken out meanwhile */
+	f = v > 0xffffffffULL ? NULL : bpf_map_lookup_elem(&descs, &d);
+	/* the slot is another file's (or was reused meanwhile) */
 	if (!f || f->nodeid != nodeid) {
 		COUNT(other_file);
 		return FUSE_FMAP_RESOLVE_FALLBACK;

@@ -7,11 +7,11 @@
  * server's device indexes.
  *
  * Maps (pinned under /sys/fs/bpf/famfs-bpf/<connection>/):
- *   files        HASH   nodeid (__u64) -> file slot (__u32)
- *   slots        ARRAY  file slot -> descriptor index (__u64; 0: none)
+ *   slots        ARRAY  file slot (nodeid & slot_mask) -> descriptor
+ *                       index (__u64; 0: none); a power of two entries
  *   descs        ARRAY  descriptor index -> struct famfs_file
- *   simple_exts  ARRAY  __u32 -> struct fmap_simple_ext
- *   ileave_exts  ARRAY  __u32 -> struct fmap_ileave_ext
+ *   simple_exts  ARRAY  __u32 -> struct fmap_simple_ext (mmap'ed)
+ *   ileave_exts  ARRAY  __u32 -> struct fmap_ileave_ext (mmap'ed)
  *   stats        PERCPU_ARRAY, one struct famfs_resolver_stats
  * A file's extents are up to two slices, each sorted by file offset: its
  * simple extents [simple_first, simple_first + nsimple) of simple_exts and
@@ -31,13 +31,15 @@
  *   - the old descriptor (and old slices) are parked and reused only after
  *     an RCU grace period, so a program that read the old index reads a
  *     descriptor that does not change under it;
- *   - `files` changes only when a file enters or leaves the maps.  A
- *     program that read a reused element of it reads another file's slot:
- *     it checks that the descriptor it reaches names the nodeid it was
+ *   - a file's slot is the low bits of its node id (no hash: issue 18).
+ *     Two live files whose node ids share them cannot both have it: the
+ *     loader refuses the second (-EBUSY), served by upcall.  A program
+ *     that reads a slot another file took meanwhile reaches that file's
+ *     descriptor: it checks that the descriptor names the nodeid it was
  *     asked for (and treats an index out of range or 0 like that).
  * So a dump of descs shows parked descriptors too, old sizes and layouts
  * with their nodeids: a file's live one is the one its slot names
- * (files -> slots -> descs; famfs_loader_get_file() in loader.h).
+ * (slots[nodeid & slot_mask] -> descs; famfs_loader_get_file() in loader.h).
  */
 #ifndef FAMFS_BPF_RESOLVER_COMMON_H
 #define FAMFS_BPF_RESOLVER_COMMON_H
@@ -69,17 +71,18 @@ struct famfs_file {
  */
 struct famfs_resolver_stats {
 	__u64 handled;		/* a mapping */
-	__u64 unknown_file;	/* nodeid not in `files` */
+	__u64 unknown_file;	/* the nodeid's slot names no descriptor */
 	__u64 hole;		/* read of an offset in no extent */
 	__u64 needs_alloc;	/* write to an offset in no extent */
 	__u64 unaligned;	/* the extent is not page aligned */
 	__u64 bad_slice;	/* descriptor or slice unreadable: a bug */
-	__u64 other_file;	/* the file's slot named another file's descriptor,
-				 * or none: an update raced with the call */
+	__u64 other_file;	/* the nodeid's slot names another file's
+				 * descriptor: a file that shares the slot, or
+				 * an update raced with the call */
 };
 
 /* Default sizes; the loader sets the real ones before load. */
-#define FAMFS_DEF_MAX_FILES	4096
+#define FAMFS_DEF_MAX_FILES	4096	/* slots: a power of two */
 /* descs: a descriptor per file, and room for parked ones (loader.c) */
 #define FAMFS_DESCS(max_files)	((max_files) + (max_files) / 4 + 64)
 /* the descriptor index no slot names (entry 0 of descs stays unused) */

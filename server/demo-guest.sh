@@ -79,11 +79,11 @@ maps=/sys/fs/bpf/famfs-bpf/$conn
 key() { local n=$2 i; for ((i = 0; i < $1; i++)); do printf '%d ' $((n & 255)); n=$((n >> 8)); done; }
 value() { "$bpftool" map lookup pinned "$1" key $2 | sed -n 's/.*"value": \([0-9]*\).*/\1/p'; }
 run "$bpftool struct_ops show"
-# files: node id -> slot; slots: slot -> descriptor; descs: the descriptor
+# slots: node id's low bits -> descriptor (no hash); descs: the descriptor
 ino=$(stat -c %i "$mnt/big")
-slot=$(value "$maps/files" "$(key 8 "$ino")")
+nslots=$("$bpftool" map show pinned "$maps/slots" | sed -n 's/.*max_entries \([0-9]*\).*/\1/p')
+slot=$((ino & (nslots - 1)))
 desc=$(value "$maps/slots" "$(key 4 "$slot")")
-run "$bpftool map lookup pinned $maps/files key $(key 8 "$ino")"
 run "$bpftool map lookup pinned $maps/slots key $(key 4 "$slot")"
 run "$bpftool map lookup pinned $maps/descs key $(key 4 "$desc")"
 

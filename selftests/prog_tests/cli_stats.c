@@ -60,7 +60,7 @@ static void one_mount(enum fbs_resolver resolver)
 		ASSERT_EQ(stats_value(text, "upcalls"), 0, "no upcalls");
 		ASSERT_TRUE(strstr(text, "resolver attached") != NULL, "attached");
 		ASSERT_TRUE(strstr(text, "/sys/fs/bpf/famfs-bpf/") != NULL &&
-			    strstr(text, "files") != NULL, "pinned maps named");
+			    strstr(text, "slots") != NULL, "pinned maps named");
 	} else {
 		ASSERT_GT(stats_value(text, "upcalls"), 0, "upcalls");
 		ASSERT_TRUE(strstr(text, "no resolver attached") != NULL,

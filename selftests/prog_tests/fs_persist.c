@@ -10,8 +10,11 @@
  *    nothing stays mounted; mount -o ro mounts with a warning naming it
  *    (logplay exits 4); the byte put back, both work and nothing is lost;
  *  - replay_100k: 100 MKDIR + 100,000 CREATE entries written straight into
- *    the log with mlog.h's writer; mount replays them (timed), and the inode
- *    numbers are the log's;
+ *    the log with mlog.h's writer, and an ALLOC of 2 MiB for every file
+ *    that space has room for (a unit each: NMAPPED of them, spread over
+ *    the directories); mount replays them and loads their layouts into the
+ *    BPF maps (timed), the inode numbers are the log's, and reads of
+ *    mapped files are their bytes, answered by BPF with no upcall;
  *  - crash_new_space: the data area starts as a marker (a deleted file's
  *    bytes); the daemon is stopped (FAMFS_FAULT) at each step of new space
  *    (reserve, zero, journal, BPF map, reply) during a write and during a
@@ -56,6 +59,16 @@
 #define NDIRS		100
 #define FILES_PER_DIR	1000
 #define NFILES		(NDIRS * FILES_PER_DIR)
+/*
+ * Files of replay_100k with extents: one 2 MiB unit each, all a 1 GiB
+ * pmem2 has room for past a 16 MiB log; every MAPPED_EVERY-th file.
+ */
+#define NMAPPED		400
+#define MAPPED_EVERY	(NFILES / NMAPPED)
+#define MAPPED(k)	((k) % MAPPED_EVERY == 0)
+#define MAPPED_SEED(k)	(0x100000u + (k))	/* fill_pattern() seed of file k */
+#define PAGE_SZ		4096
+#define UNIT		FAMFS_ALLOC_UNIT
 /* first inode numbers handed out after the root (1): dirs, then files */
 #define DIR_INO(d)	(2ULL + (d))
 #define FILE_INO(k)	(2ULL + NDIRS + (k))
@@ -412,6 +425,8 @@ static double now_s(void)
  * Append the entries the namespace would have written for 100 mkdirs and
  * 100,000 creates: inode numbers max + 1 in order (ns.c), so directories
  * get 2..101 and files 102..100101; sequence numbers come from the writer.
+ * Then an ALLOC of one unit for NMAPPED of the files, whose first page
+ * gets the file's pattern on the device.
  */
 static bool write_big_log(const struct famfs_sb_info *info)
 {
@@ -419,8 +434,11 @@ static bool write_big_log(const struct famfs_sb_info *info)
 	struct famfs_mlog_writer w;
 	struct famfs_mlog_result res;
 	struct famfs_mlog_entry e;
+	struct fmap_simple_ext ext;
 	struct timespec now;
 	void *log = malloc(info->log_len);
+	static char buf[PAGE_SZ];
+	__u64 data_off;
 	bool ok = false;
 	int k, err = 0;
 
@@ -450,8 +468,25 @@ static bool write_big_log(const struct famfs_sb_info *info)
 	for (k = 0; k < NFILES && !err; k++) {
 		e.mknod.parent = DIR_INO(k / FILES_PER_DIR);
 		e.mknod.ino = FILE_INO(k);
+		e.mknod.size = MAPPED(k) ? PAGE_SZ : 0;	/* a page of its unit */
 		snprintf(e.name, sizeof(e.name), "f%05d", k);
 		err = famfs_mlog_append(&w, &e);
+	}
+	/* a unit each for NMAPPED files, its bytes a pattern of the file's own */
+	data_off = (info->devs.devs[0].data_off + UNIT - 1) & ~(UNIT - 1);
+	if (!ASSERT_LE(data_off + NMAPPED * UNIT, info->devs.devs[0].size, "room for them"))
+		goto out;
+	e.type = FAMFS_LOG_ALLOC;
+	e.nsimple = 1;
+	e.simple = &ext;
+	for (k = 0; k < NMAPPED && !err; k++) {
+		e.alloc.ino = FILE_INO(k * MAPPED_EVERY);
+		ext = (struct fmap_simple_ext){ .file_off = 0, .len = UNIT, .dev = 0,
+						.dev_off = data_off + k * UNIT };
+		fill_pattern(buf, PAGE_SZ, MAPPED_SEED(k * MAPPED_EVERY));
+		err = famfs_mlog_append(&w, &e);
+		if (!err)
+			err = dev_pwrite(DEV, buf, PAGE_SZ, ext.dev_off);
 	}
 	if (!ASSERT_OK(err, "append"))
 		goto out;
@@ -459,7 +494,7 @@ static bool write_big_log(const struct famfs_sb_info *info)
 	tab = info->devs;
 	famfs_mlog_replay(log, info->log_len, info->fs_uuid, &tab, NULL, NULL, &res);
 	if (!ASSERT_OK(res.err, "replay before writing") ||
-	    !ASSERT_EQ(res.entries, NDIRS + NFILES, "entries") ||
+	    !ASSERT_EQ(res.entries, NDIRS + NFILES + NMAPPED, "entries") ||
 	    !ASSERT_EQ(res.tail, FAMFS_MLOG_END, "clean end"))
 		goto out;
 	printf("# %llu entries, %llu bytes of log\n", (unsigned long long)res.entries,
@@ -474,6 +509,8 @@ static void test_replay_100k(void)
 {
 	struct famfs_sb_info info;
 	static const int probe[] = { 0, 1, 999, 1000, 42424, NFILES - 1 };
+	static char want[PAGE_SZ], back[PAGE_SZ];
+	long long res0, up0;
 	char name[64];
 	struct dirent *de;
 	struct stat st;
@@ -505,9 +542,28 @@ static void test_replay_100k(void)
 		if (!ASSERT_OK(stat(path(name), &st), name))
 			continue;
 		ASSERT_TRUE(S_ISREG(st.st_mode), "regular");
-		ASSERT_EQ(st.st_size, 0, "empty");
+		ASSERT_EQ(st.st_size, MAPPED(probe[i]) ? PAGE_SZ : 0, "its size");
 		ASSERT_EQ(st.st_ino, FILE_INO(probe[i]), "the log's inode number");
+		ASSERT_EQ(st.st_blocks, MAPPED(probe[i]) ? UNIT / 512 : 0, "its extent");
 	}
+	/* mapped files: their page is their pattern, and BPF answered every miss */
+	res0 = fixture_mnt_stat(MNT, "bpf_resolves");
+	up0 = fixture_mnt_stat(MNT, "upcalls");
+	for (i = 0; i < NFILES; i += MAPPED_EVERY * 37) {
+		snprintf(name, sizeof(name), "d%02d/f%05d", i / FILES_PER_DIR, i);
+		fd = open(path(name), O_RDONLY);
+		if (!ASSERT_OK_FD(fd, name))
+			continue;
+		fill_pattern(want, PAGE_SZ, MAPPED_SEED(i));
+		if (ASSERT_EQ(pread(fd, back, PAGE_SZ, 0), PAGE_SZ, "read"))
+			ASSERT_MEMEQ(back, want, PAGE_SZ, "its bytes");
+		close(fd);
+	}
+	printf("# mapped files: bpf_resolves +%lld, upcalls +%lld\n",
+	       fixture_mnt_stat(MNT, "bpf_resolves") - res0,
+	       fixture_mnt_stat(MNT, "upcalls") - up0);
+	ASSERT_GE(fixture_mnt_stat(MNT, "bpf_resolves") - res0, NMAPPED / 37, "BPF answered");
+	ASSERT_EQ(fixture_mnt_stat(MNT, "upcalls"), up0, "no upcall");
 	if (ASSERT_OK(stat(path("d42"), &st), "stat d42"))
 		ASSERT_EQ(st.st_ino, DIR_INO(42), "directory inode number");
 
