@@ -7,13 +7,25 @@
  *  - getattr_shrink: the server shrinks a file without notifying (as after
  *    replaying another host's truncate); once an attribute reply shows the
  *    smaller size, a write past it does not go to the blocks the kernel had
- *    cached for the old size, but asks the server, which allocates anew.
+ *    cached for the old size, but asks the server, which allocates anew;
+ *  - reopen_keeps_mappings: another process's open() of a mapped file
+ *    leaves this process's page tables alone (no fault after it: the
+ *    mapping cache counters, which every fault moves, stand still);
+ *  - pin_across_reopen: a page of A pinned by uid 65534 (vmsplice into a
+ *    pipe nobody drains) through a mapping it keeps, A reopened, then the
+ *    server moves A and gives its old extent to B, which is written: the
+ *    pin never shows B's bytes.  The move waits for the pin (3 s) first;
+ *  - pin_after_munmap: the same, but the pin holder unmaps A before: no
+ *    process maps A any more, the pin is still there and still waited for.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "fixture.h"
@@ -131,10 +143,168 @@ out:
 	free(back);
 }
 
+/* Faults that reached iomap_begin so far: each is a hit or a miss */
+static long long resolves(struct fixture *fx)
+{
+	return fixture_stat(fx, "cache_hits") + fixture_stat(fx, "cache_misses");
+}
+
+static void reopen_keeps_mappings(void)
+{
+	struct fmap_simple_ext ext = { .len = SIZE, .dev = 0, .dev_off = 260 * MiB };
+	volatile unsigned char *map = MAP_FAILED;
+	unsigned long i, sum = 0;
+	struct fixture fx = { 0 };
+	struct fbs_layout l;
+	long long before;
+	char path[128];
+	pid_t pid;
+	int fd = -1;
+
+	if (!ASSERT_OK(fixture_mount(&fx, NULL), "mount"))
+		return;
+	layout_simple(&l, 1, &ext);
+	if (!ASSERT_OK(fbs_server_add_file(fx.srv, "f", SIZE, &l), "add"))
+		goto out;
+	fd = open(fixture_path(&fx, "f", path, sizeof(path)), O_RDONLY);
+	if (!ASSERT_OK_FD(fd, "open"))
+		goto out;
+	map = mmap(NULL, SIZE, PROT_READ, MAP_SHARED, fd, 0);
+	if (!ASSERT_TRUE(map != MAP_FAILED, "mmap"))
+		goto out;
+	for (i = 0; i < SIZE; i += 4096)
+		sum += map[i];
+
+	before = resolves(&fx);
+	pid = fork();
+	if (pid == 0) {
+		int fd2 = open(path, O_RDONLY);
+
+		_exit(fd2 < 0 ? 1 : close(fd2) ? 2 : 0);
+	}
+	ASSERT_EQ(fixture_wait_exit(pid, 60), 0, "another process opens f");
+	for (i = 0; i < SIZE; i += 4096)
+		sum += map[i];
+	ASSERT_EQ(resolves(&fx) - before, 0, "no fault after its open");
+	(void)sum;
+out:
+	if (map != MAP_FAILED)
+		munmap((void *)map, SIZE);
+	if (fd >= 0)
+		close(fd);
+	fixture_unmount(&fx);
+}
+
+enum { PIN_SAW_A, PIN_SAW_B, PIN_SAW_OTHER, PIN_SETUP };
+
+/*
+ * As uid 65534: pin the first page of @path in a pipe (and with @unmap,
+ * unmap and close it: only the pipe holds the page), say so on @ready,
+ * wait @hold_s seconds, then read what the pipe holds: whose bytes?
+ */
+static int pin_child(const char *path, bool unmap, int ready, int hold_s,
+		     const unsigned char *a, const unsigned char *b)
+{
+	unsigned char got[4096];
+	struct iovec iov;
+	void *map;
+	int fd, p[2];
+
+	if (setgid(65534) || setuid(65534))
+		return PIN_SETUP;
+	fd = open(path, O_RDONLY);
+	if (fd < 0 || pipe(p))
+		return PIN_SETUP;
+	map = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
+	if (map == MAP_FAILED)
+		return PIN_SETUP;
+	iov.iov_base = map;
+	iov.iov_len = 4096;
+	if (vmsplice(p[1], &iov, 1, 0) != 4096)
+		return PIN_SETUP;
+	if (unmap) {
+		munmap(map, 4096);
+		close(fd);
+	}
+	if (write(ready, "p", 1) != 1)
+		return PIN_SETUP;
+	sleep(hold_s);
+	if (read(p[0], got, sizeof(got)) != sizeof(got))
+		return PIN_SETUP;
+	if (!memcmp(got, a, sizeof(got)))
+		return PIN_SAW_A;
+	return memcmp(got, b, sizeof(got)) ? PIN_SAW_OTHER : PIN_SAW_B;
+}
+
+static void pin_across_reopen(bool unmap)
+{
+	struct fmap_simple_ext old_ext = { .len = SIZE, .dev = 0, .dev_off = 270 * MiB };
+	struct fmap_simple_ext new_ext = { .len = SIZE, .dev = 0, .dev_off = 280 * MiB };
+	unsigned char *a = malloc(SIZE), *b = malloc(4096);
+	struct fixture fx = { 0 };
+	char pa[128], pb[128], c;
+	struct fbs_layout l;
+	int ready[2] = { -1, -1 }, fd;
+	pid_t pid = -1;
+
+	if (!ASSERT_TRUE(a && b, "malloc") || !ASSERT_OK(pipe(ready), "pipe"))
+		goto out;
+	fill_pattern(a, SIZE, 25);
+	fill_pattern(b, 4096, 26);
+	if (!ASSERT_OK(dev_pwrite(FX_DEV0, a, SIZE, old_ext.dev_off), "seed a") ||
+	    !ASSERT_OK(fixture_mount(&fx, NULL), "mount"))
+		goto out;
+	layout_simple(&l, 1, &old_ext);
+	if (!ASSERT_OK(fbs_server_add_file(fx.srv, "a", SIZE, &l), "add a"))
+		goto out;
+	fixture_path(&fx, "a", pa, sizeof(pa));
+	fixture_path(&fx, "b", pb, sizeof(pb));
+
+	pid = fork();
+	if (pid == 0)
+		_exit(pin_child(pa, unmap, ready[1], 3, a, b));
+	if (!ASSERT_EQ(read(ready[0], &c, 1), 1, "page pinned"))
+		goto out;
+
+	/* Reopen a: its DAX entries must stay, the pin with them */
+	fd = open(pa, O_RDONLY);
+	if (ASSERT_OK_FD(fd, "reopen a"))
+		close(fd);
+	/* The server moves a and gives its old extent to b */
+	layout_simple(&l, 1, &new_ext);
+	ASSERT_OK(fbs_server_set_layout(fx.srv, "a", &l), "move a + notify");
+	layout_simple(&l, 1, &old_ext);
+	if (!ASSERT_OK(fbs_server_add_file(fx.srv, "b", SIZE, &l), "add b"))
+		goto out;
+	fd = open(pb, O_WRONLY);
+	if (ASSERT_OK_FD(fd, "open b")) {
+		ASSERT_EQ(pwrite(fd, b, 4096, 0), 4096, "write b");
+		close(fd);
+	}
+	ASSERT_EQ(fixture_wait_exit(pid, 60), PIN_SAW_A, "the pin shows a's bytes");
+	pid = -1;
+out:
+	if (pid > 0)
+		fixture_wait_exit(pid, 0);
+	if (ready[0] >= 0) {
+		close(ready[0]);
+		close(ready[1]);
+	}
+	fixture_unmount(&fx);
+	free(a);
+	free(b);
+}
+
 void test_fmap_inval(void)
 {
 	if (test__start_subtest("notify"))
 		notify();
 	if (test__start_subtest("getattr_shrink"))
 		getattr_shrink();
+	if (test__start_subtest("reopen_keeps_mappings"))
+		reopen_keeps_mappings();
+	if (test__start_subtest("pin_across_reopen"))
+		pin_across_reopen(false);
+	if (test__start_subtest("pin_after_munmap"))
+		pin_across_reopen(true);
 }

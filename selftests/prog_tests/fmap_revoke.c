@@ -9,7 +9,12 @@
  *    on it does the same (the kernel tells FUSE, the device's DAX holder,
  *    before the memory goes); the namespace is bound again afterwards;
  *  - shared_holder: two mounts register the same devices at the same time
- *    (FUSE holds the DAX device for both).
+ *    (FUSE holds the DAX device for both);
+ *  - dirty_close: BACKING_CLOSE of the last registered device while a
+ *    process has stores in a shared mapping: the revocation writes them
+ *    back to the device (fs_dax:dax_writeback_one fires; the raw device
+ *    shows them) before it drops the DAX entries, and the process gets
+ *    SIGBUS on its next access.
  * Refusing a DAX device that another file system holds (EBUSY) needs one
  * that registers as a holder (XFS), which the test kernel does not build.
  */
@@ -209,6 +214,76 @@ static void shared_holder(void)
 	fixture_unmount(&fx1);
 }
 
+#define TRACING "/sys/kernel/tracing"
+
+/* Lines of the trace buffer that name @event */
+static int trace_count(const char *event)
+{
+	FILE *f = fopen(TRACING "/trace", "r");
+	char line[512];
+	int n = 0;
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f))
+		if (line[0] != '#' && strstr(line, event))
+			n++;
+	fclose(f);
+	return n;
+}
+
+static void dirty_close(void)
+{
+	struct fmap_simple_ext ext = { .len = SIZE, .dev = 0, .dev_off = 240 * MiB };
+	const char *wb = TRACING "/events/fs_dax/dax_writeback_one/enable";
+	unsigned char *data = malloc(SIZE), *back = malloc(SIZE);
+	unsigned char *map = MAP_FAILED;
+	struct fixture fx = { 0 };
+	struct fbs_layout l;
+	char path[128];
+	int fd = -1, i, id;
+
+	if (!ASSERT_TRUE(data && back, "malloc") ||
+	    !ASSERT_OK(fixture_mount(&fx, NULL), "mount"))
+		goto out;
+	fill_pattern(data, SIZE, 53);
+	layout_simple(&l, 1, &ext);
+	if (!ASSERT_OK(fbs_server_add_file(fx.srv, "f", SIZE, &l), "add"))
+		goto out;
+	fd = open(fixture_path(&fx, "f", path, sizeof(path)), O_RDWR);
+	if (!ASSERT_OK_FD(fd, "open"))
+		goto out;
+	map = mmap(NULL, SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (!ASSERT_TRUE(map != MAP_FAILED, "mmap"))
+		goto out;
+
+	/* Device 0 becomes the last one: no other registered device flushes */
+	for (i = 1; (id = fbs_server_dev_id(fx.srv, i)) > 0; i++)
+		ASSERT_OK(ioctl(fbs_server_fuse_fd(fx.srv),
+				FUSE_DEV_IOC_BACKING_CLOSE, &id), "close another");
+	memcpy(map, data, SIZE);
+	if (!ASSERT_OK(write_str(wb, "1"), "enable fs_dax:dax_writeback_one") ||
+	    !ASSERT_OK(write_str(TRACING "/trace", ""), "clear the trace"))
+		goto out;
+	id = fbs_server_dev_id(fx.srv, 0);
+	ASSERT_OK(ioctl(fbs_server_fuse_fd(fx.srv),
+			FUSE_DEV_IOC_BACKING_CLOSE, &id), "close the last device");
+	ASSERT_GT(trace_count("dax_writeback_one"), 0, "stores written back");
+	write_str(wb, "0");
+
+	ASSERT_OK(dev_pread(FX_DEV0, back, SIZE, ext.dev_off), "read the device");
+	ASSERT_MEMEQ(back, data, SIZE, "the stores are on the device");
+	ASSERT_TRUE(read_gets_sigbus(map, SIZE), "next access: SIGBUS");
+out:
+	if (map != MAP_FAILED)
+		munmap(map, SIZE);
+	if (fd >= 0)
+		close(fd);
+	fixture_unmount(&fx);
+	free(data);
+	free(back);
+}
+
 void test_fmap_revoke(void)
 {
 	if (test__start_subtest("backing_close"))
@@ -217,4 +292,6 @@ void test_fmap_revoke(void)
 		unbind();
 	if (test__start_subtest("shared_holder"))
 		shared_holder();
+	if (test__start_subtest("dirty_close"))
+		dirty_close();
 }

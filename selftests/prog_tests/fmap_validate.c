@@ -4,8 +4,9 @@
  * answers FUSE_FMAP with a mapping that breaks the rule, the access fails
  * with EIO, the reject counter moves, and once the server answers
  * correctly the same access works (nothing bad was cached).  Then what is
- * checked at fault time: a read-only device, and a device page that two
- * files map.
+ * checked at fault time: a read-only device, a device page that two files
+ * map, and one that two offsets of one file map.  Last, a device without
+ * DAX is refused when it is registered.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -16,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -137,6 +139,25 @@ static void strip_beyond_device(struct fuse_fmap_reply *r, size_t *len)
 	r->strips[0].dev_offset = 1024 * MiB - 1 * MiB;	/* needs 2 MiB */
 }
 
+/* Two strips of 1 MiB each: strip 1 starts @shift bytes after strip 0 */
+static void strips_at(struct fuse_fmap_reply *r, size_t *len, __u64 shift)
+{
+	as_interleave(r, len);
+	r->interleave.nstrips = 2;
+	r->strips[1] = r->strips[0];
+	r->strips[1].dev_offset += shift;
+	*len = offsetof(struct fuse_fmap_reply, strips[2]);
+}
+static void strips_same(struct fuse_fmap_reply *r, size_t *len)
+{
+	strips_at(r, len, 0);
+}
+/* one 64 KiB chunk of each in common */
+static void strips_overlap_tail(struct fuse_fmap_reply *r, size_t *len)
+{
+	strips_at(r, len, 1 * MiB - 64 * 1024);
+}
+
 static const struct rule rules[] = {
 	{ "type", .corrupt = bad_type },
 	{ "flags", .corrupt = bad_flags },
@@ -160,6 +181,8 @@ static const struct rule rules[] = {
 	{ "interleave_strip_aligned", .corrupt_reply = strip_misaligned },
 	{ "interleave_strip_registered", .corrupt_reply = strip_unknown_dev },
 	{ "interleave_strip_within_device", .corrupt_reply = strip_beyond_device },
+	{ "interleave_strips_same", .corrupt_reply = strips_same },
+	{ "interleave_strips_overlap", .corrupt_reply = strips_overlap_tail },
 };
 
 static const struct rule *active;
@@ -327,6 +350,104 @@ out:
 	fixture_unmount(&fx);
 }
 
+/*
+ * The server answers both halves of a 4 MiB extent with the first half's
+ * device bytes (the vehicle refuses such a layout, so a hook says it), as
+ * a BPF program that answers one extent for every offset would.
+ */
+static void alias_hook(struct fbs_server *srv, __u64 nodeid,
+		       const struct fuse_fmap_in *in,
+		       struct fuse_fmap_reply *reply, size_t *len,
+		       int *err, void *data)
+{
+	__u64 base;
+
+	(void)srv; (void)nodeid; (void)len; (void)data;
+	if (*err || reply->out.type != FUSE_FMAP_TYPE_MAPPED)
+		return;
+	/* where file offset 0 is: the reply may start at the asked offset */
+	base = reply->out.dev_offset - reply->out.offset;
+	reply->out.offset = in->offset >= 2 * MiB ? 2 * MiB : 0;
+	reply->out.length = 2 * MiB;
+	reply->out.dev_offset = base;
+}
+
+/*
+ * One file whose two halves name the same device bytes: a fault at the
+ * second offset would map the page the first holds at another index (the
+ * DAX core warns and rewrites page->index); it gets SIGBUS instead.
+ * read(2) is not affected: both offsets read the same bytes.
+ */
+static void check_page_owner_same_file(void)
+{
+	struct fmap_simple_ext ext[1] = {
+		{ .len = 4 * MiB, .dev = 0, .dev_off = 520 * MiB },
+	};
+	char path[128], b0[4096], b1[4096];
+	struct fixture fx = { 0 };
+	struct fbs_layout l;
+	long long rejects;
+	pid_t pid;
+	int fd;
+
+	if (!ASSERT_OK(fixture_mount(&fx, NULL), "mount"))
+		return;
+	layout_simple(&l, 1, ext);
+	if (!ASSERT_OK(fbs_server_add_file(fx.srv, "alias", 4 * MiB, &l), "add"))
+		goto out;
+	fbs_server_set_fmap_hook(fx.srv, alias_hook, NULL);
+	fixture_path(&fx, "alias", path, sizeof(path));
+
+	rejects = fixture_stat(&fx, "rejects");
+	pid = fork();
+	if (pid == 0) {
+		volatile unsigned char *p;
+
+		fd = open(path, O_RDONLY);
+		if (fd < 0)
+			_exit(WORKER_SETUP);
+		p = mmap(NULL, 4 * MiB, PROT_READ, MAP_SHARED, fd, 0);
+		if (p == MAP_FAILED)
+			_exit(WORKER_SETUP);
+		(void)p[0];
+		(void)p[2 * MiB];
+		_exit(0);
+	}
+	ASSERT_EQ(fixture_wait_exit(pid, 60), 128 + SIGBUS,
+		  "fault of the second offset: SIGBUS");
+	ASSERT_GT(fixture_stat(&fx, "rejects"), rejects, "reject counted");
+
+	fd = open(path, O_RDONLY);
+	if (ASSERT_OK_FD(fd, "open")) {
+		ASSERT_EQ(pread(fd, b0, sizeof(b0), 0), sizeof(b0), "read 0");
+		ASSERT_EQ(pread(fd, b1, sizeof(b1), 2 * MiB), sizeof(b1), "read 2M");
+		ASSERT_OK(memcmp(b0, b1, sizeof(b0)), "read(2): the same bytes");
+		close(fd);
+	}
+out:
+	fixture_unmount(&fx);
+}
+
+/* Only DAX devices have a data path: a plain disk is refused up front */
+static void check_device_without_dax(void)
+{
+	struct fuse_backing_map map = { .flags = FUSE_BACKING_FMAP };
+	struct fixture fx = { 0 };
+	int id;
+
+	if (!ASSERT_OK(fixture_mount(&fx, NULL), "mount"))
+		return;
+	map.fd = open("/dev/vda", O_RDWR);
+	if (ASSERT_OK_FD(map.fd, "open /dev/vda")) {
+		errno = 0;
+		id = ioctl(fbs_server_fuse_fd(fx.srv), FUSE_DEV_IOC_BACKING_OPEN, &map);
+		ASSERT_EQ(id, -1, "BACKING_OPEN of a disk without DAX fails");
+		ASSERT_EQ(errno, EOPNOTSUPP, "with EOPNOTSUPP");
+		close(map.fd);
+	}
+	fixture_unmount(&fx);
+}
+
 void test_fmap_validate(void)
 {
 	struct fixture fx = { 0 };
@@ -344,4 +465,8 @@ void test_fmap_validate(void)
 		check_read_only_device();
 	if (test__start_subtest("page_owner"))
 		check_page_owner();
+	if (test__start_subtest("page_owner_same_file"))
+		check_page_owner_same_file();
+	if (test__start_subtest("device_without_dax"))
+		check_device_without_dax();
 }
