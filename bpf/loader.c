@@ -29,7 +29,7 @@
 #define BPF_FS_ROOT	"/sys/fs/bpf"
 #define BPF_FS_MAGIC_	0xcafe4a11
 
-/* The maps that are pinned, by their names in resolver.bpf.c. */
+/* The maps that are pinned, by their names in resolver.bpf.c (pin_maps()). */
 static const char *const pinned_maps[] = {
 	"slots", "descs", "simple_exts", "ileave_exts", "stats",
 };
@@ -43,6 +43,7 @@ struct famfs_loader {
 	char pin_dir[256];
 	__u32 max_simple, max_ileave, max_files, max_descs;
 	__u32 slot_mask;		/* max_files - 1: a power of two */
+	__u32 simple_cap;		/* entries of simple_exts: a power of two >= max_simple */
 	struct famfs_slices simple, ileave;
 	/*
 	 * The maps slots and descs, mmap'ed: a descriptor is written here
@@ -250,7 +251,9 @@ static int load(struct famfs_loader *l, const struct famfs_loader_opts *opts)
 	l->skel = skel;
 	if ((err = bpf_map__set_max_entries(skel->maps.slots, l->max_files)) ||
 	    (err = bpf_map__set_max_entries(skel->maps.descs, l->max_descs)) ||
-	    (err = bpf_map__set_max_entries(skel->maps.simple_exts, l->max_simple)) ||
+	    /* a global array: its section's one value */
+	    (err = bpf_map__set_value_size(skel->maps.bss_simple,
+					   l->simple_cap * sizeof(struct fmap_simple_ext))) ||
 	    (err = bpf_map__set_max_entries(skel->maps.ileave_exts, l->max_ileave))) {
 		pr_err("sizing the resolver's maps: %s", strerror(-err));
 		return err;
@@ -258,6 +261,7 @@ static int load(struct famfs_loader *l, const struct famfs_loader_opts *opts)
 	/* the struct_ops data field that names our connection */
 	skel->struct_ops.famfs_ops->fuse_fd = opts->fuse_fd;
 	skel->rodata->slot_mask = l->slot_mask;
+	skel->rodata->simple_mask = l->simple_cap - 1;
 	err = resolver_bpf__load(skel);
 	if (err) {
 		pr_err("loading the BPF resolver: %s%s", strerror(-err),
@@ -269,11 +273,12 @@ static int load(struct famfs_loader *l, const struct famfs_loader_opts *opts)
 	/* array entries are 8-byte aligned: every value is a multiple of 8 */
 	l->slots_len = (size_t)l->max_files * sizeof(*l->slots);
 	l->descs_len = (size_t)l->max_descs * sizeof(*l->descs);
-	l->simple_len = (size_t)l->max_simple * sizeof(*l->simple_exts);
+	l->simple_len = (size_t)l->simple_cap * sizeof(*l->simple_exts);
 	l->ileave_len = (size_t)l->max_ileave * sizeof(*l->ileave_exts);
 	if ((err = map_shared(skel->maps.slots, l->slots_len, (void **)&l->slots)) ||
 	    (err = map_shared(skel->maps.descs, l->descs_len, (void **)&l->descs)) ||
-	    (err = map_shared(skel->maps.simple_exts, l->simple_len, (void **)&l->simple_exts)) ||
+	    (err = map_shared(skel->maps.bss_simple, l->simple_len,
+			      (void **)&l->simple_exts)) ||
 	    (err = map_shared(skel->maps.ileave_exts, l->ileave_len, (void **)&l->ileave_exts)))
 		return err;
 	return 0;
@@ -287,7 +292,9 @@ static int pin_maps(struct famfs_loader *l)
 	int err;
 
 	for (i = 0; i < sizeof(pinned_maps) / sizeof(pinned_maps[0]); i++) {
-		map = bpf_object__find_map_by_name(l->skel->obj, pinned_maps[i]);
+		/* simple_exts is a global array: the map of its section */
+		map = !strcmp(pinned_maps[i], "simple_exts") ? l->skel->maps.bss_simple :
+		      bpf_object__find_map_by_name(l->skel->obj, pinned_maps[i]);
 		snprintf(path, sizeof(path), "%s/%s", l->pin_dir, pinned_maps[i]);
 		err = map ? bpf_map__pin(map, path) : -ENOENT;
 		if (err) {
@@ -375,6 +382,11 @@ int famfs_loader_load(const struct famfs_loader_opts *opts,
 		l->max_files += l->max_files & -l->max_files;
 	l->slot_mask = l->max_files - 1;
 	l->max_simple = opts->max_simple ? opts->max_simple : FAMFS_DEF_MAX_SIMPLE;
+	if (l->max_simple > FMAP_MAX_SIMPLE * 16U)
+		l->max_simple = FMAP_MAX_SIMPLE * 16U;	/* 512 MiB of extents */
+	/* the program masks its indexes with simple_cap - 1 */
+	for (l->simple_cap = 1; l->simple_cap < l->max_simple; l->simple_cap <<= 1)
+		;
 	l->max_ileave = opts->max_ileave ? opts->max_ileave : FAMFS_DEF_MAX_ILEAVE;
 	l->max_descs = FAMFS_DESCS(l->max_files);
 	if ((err = famfs_slices_init(&l->simple, l->max_simple)) ||

@@ -91,13 +91,16 @@ struct {
 	__type(value, struct famfs_file);
 } descs SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(map_flags, BPF_F_MMAPABLE);
-	__uint(max_entries, FAMFS_DEF_MAX_SIMPLE);
-	__type(key, __u32);
-	__type(value, struct fmap_simple_ext);
-} simple_exts SEC(".maps");
+/*
+ * Simple extents: one global array in a data section of its own (a
+ * one-entry ARRAY map, mmap'ed by the loader too), so that the search
+ * indexes it as C does.  A map lookup per step of the binary search made
+ * the BPF resolver 1.3x the built-in one over files of 10 to 1000
+ * extents in the bench.  The loader sizes it before load to a power of
+ * two (pinned as simple_exts); simple_mask is its entries - 1.
+ */
+struct fmap_simple_ext simple_exts[FAMFS_DEF_MAX_SIMPLE] SEC(".bss.simple");
+const volatile __u32 simple_mask = FAMFS_DEF_MAX_SIMPLE - 1;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -117,9 +120,7 @@ struct {
 /* Accessors for include/fmap.h: extent @i of the slice that starts at @first */
 static __always_inline const struct fmap_simple_ext *simple_get(__u32 first, __u32 i)
 {
-	__u32 key = first + i;
-
-	return bpf_map_lookup_elem(&simple_exts, &key);
+	return &simple_exts[(first + i) & simple_mask];
 }
 
 static __always_inline const struct fmap_ileave_ext *ileave_get(__u32 first, __u32 i)

@@ -10,7 +10,8 @@
  *   slots        ARRAY  file slot (nodeid & slot_mask) -> descriptor
  *                       index (__u64; 0: none); a power of two entries
  *   descs        ARRAY  descriptor index -> struct famfs_file
- *   simple_exts  ARRAY  __u32 -> struct fmap_simple_ext (mmap'ed)
+ *   simple_exts  the program's global array of struct fmap_simple_ext (the
+ *                one value of its section's ARRAY map, .bss.simple; mmap'ed)
  *   ileave_exts  ARRAY  __u32 -> struct fmap_ileave_ext (mmap'ed)
  *   stats        PERCPU_ARRAY, one struct famfs_resolver_stats
  * A file's extents are up to two slices, each sorted by file offset: its
