@@ -62,6 +62,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
@@ -566,6 +567,82 @@ static unsigned int random_preads(int fd, __u64 size, unsigned int n,
 	return errors;
 }
 
+/*
+ * The BPF resolver's program (famfs_resolve, bpf/resolver.bpf.c) of the
+ * mounts: an fd, or -1.
+ */
+static int resolve_prog(void)
+{
+	struct bpf_prog_info info;
+	__u32 id = 0, len;
+	int fd;
+
+	while (!bpf_prog_get_next_id(id, &id)) {
+		fd = bpf_prog_get_fd_by_id(id);
+		if (fd < 0)
+			continue;
+		memset(&info, 0, sizeof(info));
+		len = sizeof(info);
+		if (!bpf_prog_get_info_by_fd(fd, &info, &len) &&
+		    info.type == BPF_PROG_TYPE_STRUCT_OPS && !strcmp(info.name, "famfs_resolve"))
+			return fd;
+		close(fd);
+	}
+	return -1;
+}
+
+/*
+ * The breakdown of a BPF resolver call: the program's own time, the mean
+ * of run_time_ns over run_cnt (kernel.bpf_stats_enabled, on only for
+ * this pass: it adds two clock reads per run) while @work(@arg) runs.
+ * The rest of resolver_call (median) is the struct_ops trampoline and
+ * fuse_fmap_bpf_resolve() around it.
+ */
+static void program_time(const char *name, void (*work)(void *), void *arg)
+{
+	struct bpf_prog_info a = { 0 }, b = { 0 };
+	__u32 len = sizeof(a);
+	int pfd = resolve_prog(), sfd = -1;
+	__u64 n;
+
+	if (pfd < 0) {
+		note("%s: no famfs_resolve program found", name);
+		return;
+	}
+	sfd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+	if (sfd < 0 || bpf_prog_get_info_by_fd(pfd, &a, &len)) {
+		note("%s: no BPF run-time statistics: %s", name, strerror(errno));
+		goto out;
+	}
+	work(arg);
+	len = sizeof(b);
+	if (bpf_prog_get_info_by_fd(pfd, &b, &len))
+		goto out;
+	n = b.run_cnt - a.run_cnt;
+	if (!n)
+		goto out;
+	emit(name, "bpf", "program_mean", (double)(b.run_time_ns - a.run_time_ns) / n, "ns");
+	note("%-20s bpf      n=%-6llu program alone: mean %8.0f ns", name,
+	     (unsigned long long)n, (double)(b.run_time_ns - a.run_time_ns) / n);
+out:
+	if (sfd >= 0)
+		close(sfd);
+	close(pfd);
+}
+
+struct preads_arg {
+	int fd;
+	__u64 size;
+	unsigned int n;
+};
+
+static void preads_work(void *arg)
+{
+	struct preads_arg *p = arg;
+
+	random_preads(p->fd, p->size, p->n, NULL);
+}
+
 /* Target t of a round, rotated so that nobody always goes first. */
 static unsigned int turn(unsigned int round, unsigned int t, unsigned int n)
 {
@@ -631,6 +708,12 @@ static void case_miss(void)
 	for (i = 0; i < NRES; i++) {
 		st = slot_stats(resolvers[i].slot);
 		emit_stats("resolver_call", resolvers[i].name, &st);
+	}
+	for (i = 0; i < NRES; i++) {
+		struct preads_arg pa = { fds[i], cfg.miss_size, per };
+
+		if (resolvers[i].kind == FBS_RESOLVER_BPF)
+			program_time("resolver_call", preads_work, &pa);
 	}
 
 	for (t = 0; t < ntargets; t++)
@@ -881,6 +964,29 @@ static void scale_point(const char *axis, unsigned int x)
 	}
 }
 
+/* Misses of one file of @n extents (fds[i] of mount i), forgotten when few */
+struct extents_arg {
+	unsigned int i, n;
+	int fd;
+	const char *fname;
+	const struct fbs_layout *l;
+	const struct fmap_simple_ext *e;
+};
+
+static void extents_work(void *arg)
+{
+	struct extents_arg *x = arg;
+	unsigned int b, k;
+
+	for (b = 0; b < 32; b++) {
+		if (x->n <= 64)
+			fbs_server_set_layout(mounts[x->i].srv, x->fname, x->l);
+		for (k = 0; k < 16; k++)
+			if (pread(x->fd, iobuf, PAGE, x->e[rnd() % x->n].file_off) < 0)
+				return;
+	}
+}
+
 #define SCALE_FILE_SIZE	(1 * MiB)	/* one interleaved extent */
 #define SCALE_ROUNDS	10
 
@@ -1029,6 +1135,12 @@ static void case_scale_extents(void)
 		probes(PROBES_NONE);
 		served_end(name);
 		scale_point("extents", p[j]);
+		for (i = 0; i < NRES; i++) {
+			struct extents_arg x = { i, p[j], fds[i], fname, l, e };
+
+			if (resolvers[i].kind == FBS_RESOLVER_BPF)
+				program_time(name, extents_work, &x);
+		}
 		memset(skip, 0, sizeof(skip));
 		close_all(fds, NRES);
 		free(e);
