@@ -169,11 +169,21 @@ struct famfs_log_header {
 	__u8 fs_uuid[FAMFS_UUID_SIZE];	/* 16: = the superblock's */
 	__le64 log_len;			/* 32: = the superblock's */
 	__le64 first_seq;		/* 40: sequence number of the first entry, >= 1 */
-	__le32 flags;			/* 48: 0 */
-	__le32 reserved[2];		/* 52: 0 */
+	__le32 flags;			/* 48: 0 or FAMFS_LOG_F_HALF */
+	__le32 generation;		/* 52: 0; with FAMFS_LOG_F_HALF >= 1 */
+	__le32 reserved;		/* 56: 0 */
 	__le32 crc;			/* 60 */
 };
 _Static_assert(sizeof(struct famfs_log_header) == 64, "famfs_log_header");
+
+/*
+ * Log header flag: this log is one half of the log region, written by a
+ * checkpoint (include/FORMAT.md "Checkpoints"): at offset 0 or at
+ * FAMFS_LOG_HALF(region length), FAMFS_LOG_HALF bytes long, generation
+ * >= 1.  Without it the log is the whole region (generation 0).
+ */
+#define FAMFS_LOG_F_HALF	1U
+#define FAMFS_LOG_HALF(region_len)	(((region_len) / 2) & ~4095ULL)
 
 enum famfs_log_type {
 	FAMFS_LOG_MKDIR = 1,	/* famfs_log_mknod + name */
@@ -187,13 +197,14 @@ enum famfs_log_type {
 	FAMFS_LOG_DEVADD = 9,	/* famfs_log_devadd */
 	FAMFS_LOG_STRIPE = 10,	/* famfs_log_stripe: a layout policy */
 	FAMFS_LOG_LINK = 11,	/* famfs_log_link + name: a hard link */
+	FAMFS_LOG_CKPT = 12,	/* famfs_log_ckpt: a checkpoint's first entry */
 };
 /*
  * The last type version FAMFS_FORMAT_VERSION defines.  Types are added
  * without a version change: a reader that does not know one stops at the
  * first such entry (EPROTONOSUPPORT), and logs without it read as before.
  */
-#define FAMFS_LOG_TYPE_MAX	FAMFS_LOG_LINK
+#define FAMFS_LOG_TYPE_MAX	FAMFS_LOG_CKPT
 
 /*
  * Header of every entry.  len covers the whole entry (header, payload,
@@ -391,5 +402,17 @@ struct famfs_log_link {
 	__u8 pad[6];			/* 18: 0 */
 };
 _Static_assert(sizeof(struct famfs_log_link) == 24, "famfs_log_link");
+
+/*
+ * CKPT: the first entry of a log a checkpoint wrote.  Inode numbers are
+ * never reused, and a checkpoint leaves out the inodes that went: the
+ * next inode a writer makes is above @max_ino (and above every inode the
+ * log creates).
+ */
+struct famfs_log_ckpt {
+	__le64 max_ino;			/* 0: >= FAMFS_ROOT_INO */
+	__le64 reserved;		/* 8: 0 */
+};
+_Static_assert(sizeof(struct famfs_log_ckpt) == 16, "famfs_log_ckpt");
 
 #endif /* FAMFS_BPF_FORMAT_H */

@@ -129,6 +129,8 @@ static const char *const mkfs_details[] = {
 static const struct cli_opt fsck_opts[] = {
 	{ 'n', "no-change", CLI_OPT_FLAG, offsetof(struct cli_fsck_args, no_change), NULL,
 	  "check only (the default: fsck does not repair yet)" },
+	{ 'c', "compact", CLI_OPT_FLAG, offsetof(struct cli_fsck_args, compact), NULL,
+	  "first write a checkpoint: the live namespace as a compact log (unmounted)" },
 	{ 0 }
 };
 
@@ -136,6 +138,7 @@ static const char *const fsck_details[] = {
 	"Checks the superblock, every label, the metadata log and every file's",
 	"extents (overlaps, outside a device), and reports free and used space.",
 	"Read-only: nothing is repaired yet.  Give the devices in mkfs order.",
+	"--compact first checkpoints the log (writes it; the file system unmounted).",
 	"Exit: 0 clean (a torn last log entry is a note), 4 errors found,",
 	"8 cannot open or read a device, 16 usage; OR-ed like e2fsck's.",
 	NULL

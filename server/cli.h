@@ -75,7 +75,8 @@ struct cli_mkfs_args {
 };
 
 struct cli_fsck_args {
-	bool no_change;		/* -n: the default, and all there is for now */
+	bool no_change;		/* -n: the default */
+	bool compact;		/* -c: a checkpoint first (fs_compact()), then the check */
 };
 
 struct cli_stats_args {

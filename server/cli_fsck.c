@@ -19,6 +19,7 @@
 #include "alloc.h"
 #include "cli.h"
 #include "famfs_format.h"
+#include "fs.h"
 #include "log.h"
 #include "ns.h"
 #include "super.h"
@@ -226,6 +227,7 @@ static void fsck_run(struct fsck *f, int ndevs, struct cli_dev *devs)
 {
 	struct famfs_mlog_result res;
 	struct famfs_mlog_devtab tab;
+	struct famfs_mlog_area area;
 	const struct ns_ops ops = { 0 };
 	struct famfs_sb_info info;
 	struct fbs_alloc_stat st;
@@ -284,7 +286,12 @@ static void fsck_run(struct fsck *f, int ndevs, struct cli_dev *devs)
 		goto out;
 	}
 	tab = info.devs;
-	ns_replay(f->ns, log, info.log_len, info.fs_uuid, &tab, &res);
+	/* the current log: the region, or the half the last checkpoint wrote */
+	famfs_mlog_pick(log, info.log_len, info.fs_uuid, &area);
+	if (area.generation)
+		fprintf(f->out, "log: checkpoint generation %u, at offset %llu of the region\n",
+			area.generation, (unsigned long long)area.off);
+	ns_replay(f->ns, (char *)log + area.off, area.len, info.fs_uuid, &tab, &res);
 	if (res.err == -ENOMEM) {
 		problem(f, CLI_EXIT_OPERATIONAL, "out of memory replaying the log");
 		goto out;
@@ -297,7 +304,7 @@ static void fsck_run(struct fsck *f, int ndevs, struct cli_dev *devs)
 	fprintf(f->out, "log: %llu entries, %s at offset %llu of %llu\n",
 		(unsigned long long)res.entries,
 		res.tail == FAMFS_MLOG_END ? "END" : res.tail == FAMFS_MLOG_TORN ? "TORN" : "CORRUPT",
-		(unsigned long long)res.end_off, (unsigned long long)info.log_len);
+		(unsigned long long)res.end_off, (unsigned long long)area.len);
 
 	/* devices added by the log: their labels against the grown table */
 	info.devs = tab;
@@ -328,13 +335,44 @@ out:
 	free(buf);
 }
 
+/*
+ * --compact: a checkpoint by fs.c, as the owner (the log device's flock:
+ * refused while mounted, where the daemon checkpoints by itself).  The
+ * check that follows reads the new log.
+ */
+static int compact(int ndevs, char **paths, FILE *out)
+{
+	struct fs_compact_result r;
+	struct fs *fs = NULL;
+	char msg[256];
+	int err;
+
+	if (ndevs > FAMFS_MAX_DEVS)
+		return CLI_EXIT_USAGE;
+	err = fs_open((const char *const *)paths, ndevs, FS_OPEN_OWNER, &fs, msg, sizeof(msg));
+	if (err) {
+		fprintf(out, "compact: %s%s\n", msg,
+			err == -EBUSY ? " (unmount it: a mounted file system checkpoints by itself)" :
+					"");
+		return err == -EUCLEAN ? CLI_EXIT_UNCORRECTED : CLI_EXIT_OPERATIONAL;
+	}
+	err = fs_compact(fs, &r);
+	if (err)
+		fprintf(out, "compact: %s\n", fs_msg());
+	else
+		fprintf(out, "compact: checkpoint generation %u: the log went from %llu to %llu bytes\n",
+			r.generation, (unsigned long long)r.old_used,
+			(unsigned long long)r.new_used);
+	fs_close(fs);
+	return err ? CLI_EXIT_OPERATIONAL : 0;
+}
+
 int cli_fsck(const struct cli_fsck_args *args, int ndevs, char **paths, FILE *out)
 {
 	struct fsck *f = calloc(1, sizeof(*f));
 	struct cli_dev *devs = calloc(ndevs, sizeof(*devs));
 	int i, opened = 0, ret;
 
-	(void)args;	/* -n is all fsck does for now */
 	if (!f || !devs) {
 		pr_err("fsck: out of memory");
 		free(f);
@@ -342,7 +380,11 @@ int cli_fsck(const struct cli_fsck_args *args, int ndevs, char **paths, FILE *ou
 		return CLI_EXIT_OPERATIONAL;
 	}
 	f->out = out;
-	for (i = 0; i < ndevs; i++, opened++)
+	if (args->compact) {
+		f->exit |= compact(ndevs, paths, out);
+		f->problems += !!f->exit;
+	}
+	for (i = 0; i < ndevs && !f->exit; i++, opened++)
 		if (cli_dev_open(&devs[i], paths[i], false)) {
 			f->exit |= CLI_EXIT_OPERATIONAL;
 			break;

@@ -60,12 +60,23 @@ struct fs {
 	size_t map_len;
 	unsigned char *log;	/* the log region inside them */
 	size_t page;
+	/* the current log in the region (famfs_mlog_pick()): cur = log + area.off */
+	struct famfs_mlog_area area;
+	unsigned char *cur;
+	__u64 compact_at;	/* owner: checkpoint once the log passes it (0: never) */
+	bool no_auto_compact;	/* fs_set_auto_compact() */
 
 	struct ns *ns;
 	struct ns_journal journal;
 	struct famfs_mlog_writer w;	/* owner */
 	int journal_err;	/* what the last append failed with */
 	bool log_failed;	/* an msync of the log failed: no more appends */
+	size_t reserve;		/* the log's last bytes: deletes only (log_keep()) */
+	bool size_sync;		/* the entry being journaled makes a size durable */
+
+	/* owner: files whose size grew in memory only (fs_size_grow()), under lock */
+	__u64 *dirty;
+	size_t ndirty, dirty_cap;
 
 	struct fbs_alloc alloc;
 	bool alloc_ready;	/* replay's releases are not the allocator's */
@@ -197,8 +208,8 @@ static int dev_open(struct fs_device *d, const char *path, bool write, char *msg
 
 static int log_sync(struct fs *fs, __u64 start, __u64 end)
 {
-	uintptr_t from = (uintptr_t)(fs->log + start) & ~(uintptr_t)(fs->page - 1);
-	uintptr_t to = (uintptr_t)(fs->log + end);
+	uintptr_t from = (uintptr_t)(fs->cur + start) & ~(uintptr_t)(fs->page - 1);
+	uintptr_t to = (uintptr_t)(fs->cur + end);
 
 	if (end <= start)
 		return 0;
@@ -207,13 +218,30 @@ static int log_sync(struct fs *fs, __u64 start, __u64 end)
 	return 0;
 }
 
+/*
+ * Bytes an entry must leave free in the log.  A delete may use all of it,
+ * so the reserve keeps rm (and the space it frees) possible once creates
+ * and extends get ENOSPC; a size made durable (fsync, close) may use half
+ * of it: the data are written already.
+ */
+static size_t log_keep(const struct fs *fs, enum famfs_log_type type)
+{
+	if (type == FAMFS_LOG_DELETE)
+		return 0;
+	return fs->size_sync ? fs->reserve / 2 : fs->reserve;
+}
+
 static int journal_append(void *ctx, const struct famfs_mlog_entry *e)
 {
 	struct fs *fs = ctx;
 	__u64 start = fs->w.off;
+	ssize_t need = famfs_mlog_entry_size(e);
+	size_t keep = log_keep(fs, e->type);
 	int err;
 
-	if (fs->log_failed)
+	if (need > 0 && fs->w.len - fs->w.off < (size_t)need + keep)
+		err = -ENOSPC;
+	else if (fs->log_failed)
 		err = fail(-EIO, "journal: an msync of the log failed earlier: no more changes until a remount");
 	else if (e->seq != fs->w.next_seq)
 		err = fail(-EIO, "journal: the namespace expects entry %llu, the log is at %llu",
@@ -221,9 +249,9 @@ static int journal_append(void *ctx, const struct famfs_mlog_entry *e)
 	else
 		err = famfs_mlog_append(&fs->w, e);
 	if (err == -ENOSPC)
-		fail(err, "metadata log full: %llu of %zu bytes used, a %s entry needs %zd",
+		fail(err, "metadata log full: %llu of %zu bytes used, a %s entry needs %zd%s",
 		     (unsigned long long)fs->w.off, fs->w.len, famfs_mlog_type_name(e->type),
-		     famfs_mlog_entry_size(e));
+		     need, keep ? " and the reserve kept for deletes" : "");
 	else if (err && err != -EIO)
 		fail(err, "journal: %s entry refused: %s", famfs_mlog_type_name(e->type),
 		     strerror(-err));
@@ -250,9 +278,9 @@ static int journal_append(void *ctx, const struct famfs_mlog_entry *e)
 /* Room for entries of @n bytes in all, or -ENOSPC with the log-full message. */
 static int log_room(struct fs *fs, size_t n)
 {
-	if (fs->w.len - fs->w.off >= n)
+	if (fs->w.len - fs->w.off >= n + fs->reserve)
 		return 0;
-	return fail(-ENOSPC, "metadata log full: %llu of %zu bytes used, %zu needed",
+	return fail(-ENOSPC, "metadata log full: %llu of %zu bytes used, %zu needed and the reserve kept for deletes",
 		    (unsigned long long)fs->w.off, fs->w.len, n);
 }
 
@@ -934,6 +962,8 @@ static int map_log(struct fs *fs, char *msg, size_t msglen)
 				strerror(errno));
 	}
 	fs->log = (unsigned char *)fs->map + (fs->sb.log_off - map_off);
+	famfs_mlog_pick(fs->log, fs->sb.log_len, fs->sb.fs_uuid, &fs->area);
+	fs->cur = fs->log + fs->area.off;
 	return 0;
 }
 
@@ -981,6 +1011,9 @@ static void replay_progress(void *ctx, __u64 done, __u64 total)
 	progress_fn(progress_ctx, done, total);
 }
 
+static void compact_plan(struct fs *fs);
+static void compact_maybe(struct fs *fs);
+
 static int replay(struct fs *fs, char *msg, size_t msglen)
 {
 	const struct ns_ops ops = { .release_extents = release_extents,
@@ -992,7 +1025,7 @@ static int replay(struct fs *fs, char *msg, size_t msglen)
 	if (!fs->ns)
 		return fbs_fail(msg, msglen, -ENOMEM, "out of memory");
 	fs->devtab = fs->sb.devs;
-	err = ns_replay(fs->ns, fs->log, fs->sb.log_len, fs->sb.fs_uuid, &fs->devtab, &res);
+	err = ns_replay(fs->ns, fs->cur, fs->area.len, fs->sb.fs_uuid, &fs->devtab, &res);
 	if (err == -ENOMEM || err == -EPROTONOSUPPORT)
 		return fbs_fail(msg, msglen, err, "%s: metadata log: %s",
 				fs->devs[fs->sb.log_dev].path, res.msg);
@@ -1014,7 +1047,7 @@ static int replay(struct fs *fs, char *msg, size_t msglen)
 	fs->end_off = res.end_off;
 	if (!fs->owner)
 		return 0;
-	err = famfs_mlog_writer_init(&fs->w, fs->log, fs->sb.log_len, fs->sb.fs_uuid, &res);
+	err = famfs_mlog_writer_init(&fs->w, fs->cur, fs->area.len, fs->sb.fs_uuid, &res);
 	if (err)
 		return fbs_fail(msg, msglen, err, "metadata log: cannot append: %s", strerror(-err));
 	if (res.tail == FAMFS_MLOG_TORN) {
@@ -1026,6 +1059,8 @@ static int replay(struct fs *fs, char *msg, size_t msglen)
 			(unsigned long long)fs->w.off, res.msg);
 	}
 	fs->journal = (struct ns_journal){ .append = journal_append, .ctx = fs };
+	fs->reserve = fs_log_reserve(fs->area.len);
+	compact_plan(fs);
 	return 0;
 }
 
@@ -1067,7 +1102,7 @@ int fs_open_log(const char *const *devs, unsigned int ndevs, unsigned int flags,
 
 size_t fs_log_hint(const struct fs *fs)
 {
-	return famfs_mlog_count_hint(fs->log, fs->sb.log_len);
+	return famfs_mlog_count_hint(fs->cur, fs->area.len);
 }
 
 int fs_open_replay(struct fs *fs, char *msg, size_t msglen)
@@ -1108,9 +1143,17 @@ int fs_open(const char *const *devs, unsigned int ndevs, unsigned int flags,
 void fs_close(struct fs *fs)
 {
 	unsigned int i;
+	int err;
 
 	if (!fs)
 		return;
+	if (fs->owner && fs->alloc_ready) {
+		err = fs_size_sync_all(fs);
+		if (err)
+			pr_err("unmount: file sizes not journaled, they come back as last synced: %s",
+			       fs_msg());
+	}
+	free(fs->dirty);
 	fs->alloc_ready = false;	/* ns_free releases nothing, but be sure */
 	ns_free(fs->ns);
 	if (fs->alloc.ndevs)
@@ -1218,6 +1261,8 @@ static int op_done(struct fs *fs, int err, const char *what, const char *name)
 {
 	if (err && err != fs->journal_err)
 		fail(err, "%s%s%s: %s", what, name ? " " : "", name ? name : "", strerror(-err));
+	if (!err)
+		compact_maybe(fs);
 	pthread_mutex_unlock(&fs->lock);
 	return err;
 }
@@ -1343,6 +1388,614 @@ int fs_rename(struct fs *fs, __u64 old_parent, const char *old_name, __u64 new_p
 	return op_done(fs, err, "rename", old_name);
 }
 
+/* ---- sizes that writes move: in memory, journaled when they must be durable ---- */
+
+size_t fs_log_reserve(__u64 log_len)
+{
+	__u64 r = log_len / FS_LOG_RESERVE_DIV;
+
+	return r < FS_LOG_RESERVE_MIN ? FS_LOG_RESERVE_MIN :
+	       r > FS_LOG_RESERVE_MAX ? FS_LOG_RESERVE_MAX : r;
+}
+
+static ssize_t dirty_find(const struct fs *fs, __u64 ino)
+{
+	size_t i;
+
+	for (i = 0; i < fs->ndirty; i++)
+		if (fs->dirty[i] == ino)
+			return i;
+	return -1;
+}
+
+static void dirty_drop(struct fs *fs, __u64 ino)
+{
+	ssize_t i = dirty_find(fs, ino);
+
+	if (i >= 0)
+		fs->dirty[i] = fs->dirty[--fs->ndirty];
+}
+
+int fs_size_grow(struct fs *fs, __u64 ino, __u64 size)
+{
+	struct ns_attr a;
+	__u64 *n;
+	int err = owner_lock(fs);
+
+	if (err)
+		return err;
+	err = ns_getattr(fs->ns, ino, &a);
+	if (!err && !S_ISREG(a.mode))
+		err = -EINVAL;
+	if (err || size <= a.size)
+		goto out;
+	if (a.nlink && dirty_find(fs, ino) < 0) {
+		if (fs->ndirty == fs->dirty_cap) {
+			n = realloc(fs->dirty, (fs->dirty_cap * 2 + 16) * sizeof(*n));
+			if (!n) {
+				err = -ENOMEM;
+				goto out;
+			}
+			fs->dirty = n;
+			fs->dirty_cap = fs->dirty_cap * 2 + 16;
+		}
+		fs->dirty[fs->ndirty++] = ino;
+	}
+	err = ns_set_size_mem(fs->ns, ino, size);
+out:
+	return op_done(fs, err, "size of ino", NULL);
+}
+
+/* Under the lock: journal @ino's size if it is in memory only. */
+static int size_sync_locked(struct fs *fs, __u64 ino)
+{
+	struct ns_setattr sa = { .valid = FAMFS_SETATTR_SIZE };
+	struct ns_attr a;
+	int err;
+
+	if (dirty_find(fs, ino) < 0)
+		return 0;
+	err = ns_getattr(fs->ns, ino, &a);
+	if (err == -ENOENT || (!err && !a.nlink)) {
+		dirty_drop(fs, ino);	/* gone, or an orphan: its DELETE is in the log */
+		return 0;
+	}
+	if (err)
+		return err;
+	sa.size = a.size;
+	fs->size_sync = true;
+	err = ns_setattr(fs->ns, &fs->journal, ino, &sa);
+	fs->size_sync = false;
+	if (!err)
+		dirty_drop(fs, ino);
+	return err;
+}
+
+int fs_size_sync(struct fs *fs, __u64 ino)
+{
+	int err = owner_lock(fs);
+
+	if (err)
+		return err;
+	err = size_sync_locked(fs, ino);
+	return op_done(fs, err, "journaling the size of a file", NULL);
+}
+
+int fs_size_sync_all(struct fs *fs)
+{
+	int err = owner_lock(fs), e;
+
+	if (err)
+		return err;
+	/* each success drops its own: walk from the end */
+	while (fs->ndirty) {
+		e = size_sync_locked(fs, fs->dirty[fs->ndirty - 1]);
+		if (e) {
+			err = err ? err : e;
+			fs->ndirty--;	/* keep going: the others may fit */
+		}
+	}
+	return op_done(fs, err, "journaling file sizes", NULL);
+}
+
+size_t fs_size_dirty(struct fs *fs)
+{
+	size_t n;
+
+	pthread_mutex_lock(&fs->lock);
+	n = fs->ndirty;
+	pthread_mutex_unlock(&fs->lock);
+	return n;
+}
+
+/* ---- checkpoints: the live namespace as a new log (include/FORMAT.md) ---- */
+
+static int load_layout(struct fs *fs, __u64 ino);
+
+/* A set of inode numbers: the hard-linked files written already. */
+struct inoset {
+	__u64 *slot;
+	size_t mask, n;
+};
+
+static int inoset_add(struct inoset *s, __u64 ino)	/* 1: was there */
+{
+	size_t i;
+
+	if (2 * (s->n + 1) > s->mask) {
+		struct inoset g = { .mask = s->mask ? 2 * s->mask + 1 : 255 };
+
+		g.slot = calloc(g.mask + 1, sizeof(*g.slot));
+		if (!g.slot)
+			return -ENOMEM;
+		for (i = 0; s->mask && i <= s->mask; i++)
+			if (s->slot[i])
+				inoset_add(&g, s->slot[i]);
+		free(s->slot);
+		*s = g;
+	}
+	for (i = (ino * 0x9E3779B97F4A7C15ULL) & s->mask; s->slot[i]; i = (i + 1) & s->mask)
+		if (s->slot[i] == ino)
+			return 1;
+	s->slot[i] = ino;
+	s->n++;
+	return 0;
+}
+
+struct ckpt {
+	struct fs *fs;
+	struct famfs_mlog_writer w;
+	struct famfs_mlog_entry e;
+	struct inoset linked;
+	__u64 *queue;		/* directories to walk */
+	size_t qhead, qlen, qcap;
+	struct ckpt_child {
+		char *name;
+		__u64 ino;
+	} *kids;
+	size_t nkids, kcap;
+	int err;
+};
+
+static int ckpt_put(struct ckpt *c)
+{
+	int err = famfs_mlog_append(&c->w, &c->e);
+
+	if (err == -ENOSPC)
+		return fail(err, "checkpoint: the live namespace does not fit in %zu bytes of log",
+			    c->w.len);
+	if (err)
+		return fail(err, "checkpoint: %s entry refused: %s",
+			    famfs_mlog_type_name(c->e.type), strerror(-err));
+	return 0;
+}
+
+static void ckpt_entry(struct ckpt *c, enum famfs_log_type type)
+{
+	famfs_mlog_entry_release(&c->e);
+	famfs_mlog_entry_init(&c->e);
+	c->e.type = type;
+}
+
+static int ckpt_kid(void *ctx, const struct ns_dirent *d)
+{
+	struct ckpt *c = ctx;
+	struct ckpt_child *n;
+
+	if (!strcmp(d->name, ".") || !strcmp(d->name, ".."))
+		return 0;
+	if (c->nkids == c->kcap) {
+		n = realloc(c->kids, (c->kcap * 2 + 64) * sizeof(*n));
+		if (!n)
+			return c->err = -ENOMEM;
+		c->kids = n;
+		c->kcap = c->kcap * 2 + 64;
+	}
+	c->kids[c->nkids].name = strdup(d->name);
+	if (!c->kids[c->nkids].name)
+		return c->err = -ENOMEM;
+	c->kids[c->nkids++].ino = d->ino;
+	return 0;
+}
+
+static int ckpt_queue(struct ckpt *c, __u64 ino)
+{
+	__u64 *n;
+
+	if (c->qlen == c->qcap) {
+		n = realloc(c->queue, (c->qcap * 2 + 64) * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		c->queue = n;
+		c->qcap = c->qcap * 2 + 64;
+	}
+	c->queue[c->qlen++] = ino;
+	return 0;
+}
+
+/* A regular file's CREATE with its extents, ALLOCs for what one entry cannot hold. */
+static int ckpt_file(struct ckpt *c, __u64 parent, const char *name, const struct ns_attr *a)
+{
+	struct ns_layout *l = &c->fs->lay;
+	__u32 done, n;
+	int err = load_layout(c->fs, a->ino);
+
+	if (err)
+		return err;
+	ckpt_entry(c, FAMFS_LOG_CREATE);
+	c->e.mknod.parent = parent;
+	c->e.mknod.ino = a->ino;
+	c->e.mknod.size = a->size;
+	c->e.mknod.time = a->mtime;
+	c->e.mknod.mode = a->mode & 07777;
+	c->e.mknod.uid = a->uid;
+	c->e.mknod.gid = a->gid;
+	strcpy(c->e.name, name);
+	/* the entry only reads them: lent, taken back before the next release */
+	c->e.nileave = l->nileave;
+	c->e.ileave = l->ileave;
+	n = l->nsimple < FAMFS_LOG_MAX_SIMPLE ? l->nsimple : FAMFS_LOG_MAX_SIMPLE;
+	c->e.nsimple = n;
+	c->e.simple = l->simple;
+	err = ckpt_put(c);
+	for (done = n; !err && done < l->nsimple; done += n) {
+		n = l->nsimple - done < FAMFS_LOG_MAX_SIMPLE ? l->nsimple - done :
+							      FAMFS_LOG_MAX_SIMPLE;
+		c->e.type = FAMFS_LOG_ALLOC;
+		c->e.alloc.ino = a->ino;
+		c->e.nileave = 0;
+		c->e.nsimple = n;
+		c->e.simple = l->simple + done;
+		err = ckpt_put(c);
+	}
+	c->e.simple = NULL;
+	c->e.ileave = NULL;
+	c->e.nsimple = c->e.nileave = 0;
+	return err;
+}
+
+/* One name of the tree: the inode's entry, or a LINK if it was written already. */
+static int ckpt_name(struct ckpt *c, __u64 parent, const char *name, __u64 ino)
+{
+	struct ns_attr a;
+	ssize_t n;
+	int err = ns_getattr(c->fs->ns, ino, &a);
+
+	if (err)
+		return fail(err, "checkpoint: ino %llu (%s): %s", (unsigned long long)ino, name,
+			    strerror(-err));
+	if (!S_ISDIR(a.mode) && a.nlink > 1) {
+		err = inoset_add(&c->linked, ino);
+		if (err < 0)
+			return err;
+		if (err) {
+			ckpt_entry(c, FAMFS_LOG_LINK);
+			c->e.link.parent = parent;
+			c->e.link.ino = ino;
+			strcpy(c->e.name, name);
+			return ckpt_put(c);
+		}
+	}
+	if (S_ISREG(a.mode))
+		return ckpt_file(c, parent, name, &a);
+	ckpt_entry(c, S_ISDIR(a.mode) ? FAMFS_LOG_MKDIR : FAMFS_LOG_SYMLINK);
+	c->e.mknod.parent = parent;
+	c->e.mknod.ino = ino;
+	c->e.mknod.time = a.mtime;
+	c->e.mknod.mode = a.mode & 07777;
+	c->e.mknod.uid = a.uid;
+	c->e.mknod.gid = a.gid;
+	strcpy(c->e.name, name);
+	if (S_ISLNK(a.mode)) {
+		n = ns_readlink(c->fs->ns, ino, c->e.target, FAMFS_SYMLINK_MAX);
+		if (n <= 0 || n > FAMFS_SYMLINK_MAX)
+			return fail(-EIO, "checkpoint: symlink ino %llu unreadable",
+				    (unsigned long long)ino);
+		c->e.target[n] = '\0';
+		c->e.mknod.size = n;
+	}
+	err = ckpt_put(c);
+	if (!err && S_ISDIR(a.mode))
+		err = ckpt_queue(c, ino);
+	return err;
+}
+
+static bool time_eq(const struct famfs_mlog_time *x, const struct famfs_mlog_time *y)
+{
+	return x->sec == y->sec && x->nsec == y->nsec;
+}
+
+/* After every name: the layout policies (none inherited while creating). */
+static int ckpt_stripe(void *ctx, const struct ns_attr *a)
+{
+	struct ckpt *c = ctx;
+
+	if (!a->has_stripe || (!a->nlink && a->ino != FAMFS_ROOT_INO))
+		return 0;
+	ckpt_entry(c, FAMFS_LOG_STRIPE);
+	c->e.stripe.ino = a->ino;
+	c->e.stripe.nstrips = a->nstrips;
+	c->e.stripe.chunk_shift = a->chunk_shift;
+	return c->err = ckpt_put(c);
+}
+
+/*
+ * Last, the times the creates did not give: a directory's (its children's
+ * creates moved them), the root's attributes, a file's that differ.
+ */
+static int ckpt_times(void *ctx, const struct ns_attr *a)
+{
+	struct ckpt *c = ctx;
+	bool root = a->ino == FAMFS_ROOT_INO;
+
+	if (!a->nlink && !root)
+		return 0;	/* an orphan: its DELETE is in the old log already */
+	if (!S_ISDIR(a->mode) && time_eq(&a->atime, &a->mtime) &&
+	    time_eq(&a->ctime, &a->mtime))
+		return 0;
+	ckpt_entry(c, FAMFS_LOG_SETATTR);
+	c->e.setattr.ino = a->ino;
+	c->e.setattr.valid = FAMFS_SETATTR_ATIME | FAMFS_SETATTR_MTIME | FAMFS_SETATTR_CTIME;
+	if (root)
+		c->e.setattr.valid |= FAMFS_SETATTR_MODE | FAMFS_SETATTR_UID | FAMFS_SETATTR_GID;
+	c->e.setattr.mode = root ? a->mode & 07777 : 0;
+	c->e.setattr.uid = root ? a->uid : 0;
+	c->e.setattr.gid = root ? a->gid : 0;
+	c->e.setattr.atime = a->atime;
+	c->e.setattr.mtime = a->mtime;
+	c->e.setattr.ctime = a->ctime;
+	return c->err = ckpt_put(c);
+}
+
+/* Under the lock: every live inode as entries into c->w. */
+static int ckpt_build(struct ckpt *c)
+{
+	struct fs *fs = c->fs;
+	struct ns_statfs st;
+	size_t k;
+	__u32 d;
+	int err;
+
+	ns_statfs(fs->ns, &st);
+	ckpt_entry(c, FAMFS_LOG_CKPT);
+	c->e.ckpt.max_ino = st.max_ino;
+	err = ckpt_put(c);
+	for (d = fs->sb.devs.ndevs; !err && d < fs->devtab.ndevs; d++) {
+		ckpt_entry(c, FAMFS_LOG_DEVADD);
+		c->e.devadd.index = d;
+		c->e.devadd.dev = fs->devtab.devs[d];
+		err = ckpt_put(c);
+	}
+	if (!err)
+		err = ckpt_queue(c, FAMFS_ROOT_INO);
+	/* breadth first: a directory's entry comes before its children's */
+	while (!err && c->qhead < c->qlen) {
+		__u64 dir = c->queue[c->qhead++];
+
+		c->nkids = 0;
+		c->err = 0;
+		err = ns_readdir(fs->ns, dir, 0, ckpt_kid, c);
+		if (!err)
+			err = c->err;
+		for (k = 0; k < c->nkids; k++) {
+			if (!err)
+				err = ckpt_name(c, dir, c->kids[k].name, c->kids[k].ino);
+			free(c->kids[k].name);
+		}
+	}
+	c->err = 0;
+	if (!err)
+		err = ns_foreach_inode(fs->ns, ckpt_stripe, c);
+	if (!err)
+		err = ns_foreach_inode(fs->ns, ckpt_times, c);
+	return err;
+}
+
+/* Inodes a replay of the checkpoint gives, against the live ones. */
+static int ckpt_verify(struct fs *fs, const void *buf, size_t len)
+{
+	const struct ns_ops ops = { 0 };
+	struct famfs_mlog_devtab tab = fs->sb.devs;
+	struct famfs_mlog_result res;
+	struct ns_statfs live, got;
+	struct ns *ns = ns_new(&ops, NULL);
+	int err;
+
+	if (!ns)
+		return -ENOMEM;
+	err = ns_replay(ns, buf, len, fs->sb.fs_uuid, &tab, &res);
+	ns_statfs(fs->ns, &live);
+	ns_statfs(ns, &got);
+	ns_free(ns);
+	if (err)
+		return fail(-EIO, "checkpoint: its own replay fails: %s", res.msg);
+	if (res.tail != FAMFS_MLOG_END || got.inodes != live.inodes - live.orphans ||
+	    got.max_ino != live.max_ino || tab.ndevs != fs->devtab.ndevs)
+		return fail(-EIO, "checkpoint: replays to %llu inodes (max %llu), the namespace has %llu (max %llu)",
+			    (unsigned long long)got.inodes, (unsigned long long)got.max_ino,
+			    (unsigned long long)(live.inodes - live.orphans),
+			    (unsigned long long)live.max_ino);
+	return 0;
+}
+
+/* msync of [@p, @p + @len) of the mapped region */
+static int region_sync(struct fs *fs, unsigned char *p, size_t len)
+{
+	uintptr_t from = (uintptr_t)p & ~(uintptr_t)(fs->page - 1);
+
+	if (msync((void *)from, (uintptr_t)p + len - from, MS_SYNC))
+		return -errno;
+	return 0;
+}
+
+/*
+ * The checkpoint, under the lock.  The new log is built and checked in
+ * memory, then written into the other half of the region: its header
+ * zeroed first (so the half never holds a valid header over other
+ * bytes), the entries and zeros after them, then the header with the
+ * next generation, each step durable before the next.  A crash before the
+ * header leaves the old log current; after it, the new one.  Only then
+ * does this instance append to the new log.
+ */
+static int compact_locked(struct fs *fs, struct fs_compact_result *r)
+{
+	size_t half = FAMFS_LOG_HALF(fs->sb.log_len);
+	struct ckpt c = { .fs = fs };
+	__u64 target;
+	unsigned char *dst;
+	void *buf = NULL;
+	size_t mid;
+	int err;
+
+	memset(r, 0, sizeof(*r));
+	r->old_used = fs->w.off;
+	if (fs->log_failed)
+		return fail(-EIO, "checkpoint: an msync of the log failed earlier: remount first");
+	if (half < 2 * sizeof(struct famfs_log_header))
+		return fail(-ENOSPC, "checkpoint: a %llu-byte log region is too small to hold two logs",
+			    (unsigned long long)fs->sb.log_len);
+	if (!fs->area.generation && fs->w.off > half)
+		return fail(-ENOSPC, "checkpoint: this log (written before checkpoints, the whole region) is %llu of %llu bytes full; a checkpoint goes into its second half, which must be free",
+			    (unsigned long long)fs->w.off, (unsigned long long)fs->sb.log_len);
+	target = fs->area.generation && fs->area.off ? 0 : half;
+	buf = calloc(1, half);
+	if (!buf)
+		return fail(-ENOMEM, "checkpoint: out of memory");
+	famfs_mlog_entry_init(&c.e);
+	c.w = (struct famfs_mlog_writer){ .log = buf, .len = half,
+					  .off = sizeof(struct famfs_log_header),
+					  .next_seq = fs->w.next_seq };
+	memcpy(c.w.uuid, fs->sb.fs_uuid, sizeof(c.w.uuid));
+	err = famfs_mlog_header(buf, half, fs->sb.fs_uuid, fs->w.next_seq,
+				fs->area.generation + 1);
+	if (!err)
+		err = ckpt_build(&c);
+	famfs_mlog_entry_release(&c.e);
+	free(c.kids);
+	free(c.queue);
+	free(c.linked.slot);
+	if (!err)
+		err = ckpt_verify(fs, buf, half);
+	if (err)
+		goto out;
+
+	dst = fs->log + target;
+	memset(dst, 0, sizeof(struct famfs_log_header));
+	err = region_sync(fs, dst, sizeof(struct famfs_log_header));
+	if (err)
+		goto io;
+	fs_fault(fs, "compact_unhead");
+	mid = c.w.off / 2;
+	memcpy(dst + sizeof(struct famfs_log_header),
+	       (unsigned char *)buf + sizeof(struct famfs_log_header),
+	       mid - sizeof(struct famfs_log_header));
+	fs_fault(fs, "compact_mid");
+	memcpy(dst + mid, (unsigned char *)buf + mid, half - mid);
+	err = region_sync(fs, dst, half);
+	if (err)
+		goto io;
+	fs_fault(fs, "compact_body");
+	memcpy(dst, buf, sizeof(struct famfs_log_header));	/* the switch */
+	err = region_sync(fs, dst, sizeof(struct famfs_log_header));
+	if (err)
+		goto io;
+	fs_fault(fs, "compact_switched");
+
+	fs->area = (struct famfs_mlog_area){ .off = target, .len = half,
+					     .generation = fs->area.generation + 1 };
+	fs->cur = dst;
+	fs->w.log = dst;
+	fs->w.len = half;
+	fs->w.off = c.w.off;
+	fs->w.next_seq = c.w.next_seq;
+	ns_set_next_seq(fs->ns, c.w.next_seq);
+	fs->reserve = fs_log_reserve(half);
+	fs->ndirty = 0;		/* the checkpoint holds every size */
+	compact_plan(fs);
+	r->new_used = c.w.off;
+	r->generation = fs->area.generation;
+	pr_info("metadata log: checkpoint, generation %u: %llu bytes of log became %llu",
+		r->generation, (unsigned long long)r->old_used, (unsigned long long)r->new_used);
+	goto out;
+io:
+	/*
+	 * The new log's header was never written (or not durably): the old
+	 * log stays current.  But the region's bytes are in doubt: no more
+	 * changes until a remount, as for a failed append.
+	 */
+	fs->log_failed = true;
+	err = fail(-EIO, "checkpoint: msync of the log: %s; the old log stays, refusing changes until a remount",
+		   strerror(-err));
+out:
+	free(buf);
+	return err;
+}
+
+/*
+ * When a checkpoint is due: the current log three quarters full; a log
+ * written before checkpoints (the whole region) while its second half is
+ * still free.  After one that left the log fuller than that, halfway to
+ * the end of what is left, so that a namespace too large to shrink does
+ * not checkpoint at every change.
+ */
+static void compact_plan(struct fs *fs)
+{
+	size_t half = FAMFS_LOG_HALF(fs->sb.log_len);
+	__u64 at;
+
+	if (!fs->owner || fs->no_auto_compact || half < 2 * sizeof(struct famfs_log_header)) {
+		fs->compact_at = 0;
+		return;
+	}
+	if (!fs->area.generation) {
+		at = half - half / 8;
+		fs->compact_at = fs->w.off < at ? at : 0;
+		return;
+	}
+	at = fs->area.len / 4 * 3;
+	if (fs->w.off >= at)
+		at = fs->w.off + (fs->area.len - fs->w.off) / 2;
+	fs->compact_at = at;
+}
+
+/* After an owner operation, under the lock: a checkpoint if one is due. */
+static void compact_maybe(struct fs *fs)
+{
+	struct fs_compact_result r;
+	int err;
+
+	if (!fs->compact_at || fs->w.off < fs->compact_at || fs->log_failed)
+		return;
+	err = compact_locked(fs, &r);
+	if (err) {
+		pr_warn("metadata log %llu of %llu bytes full, checkpoint failed: %s",
+			(unsigned long long)fs->w.off, (unsigned long long)fs->area.len, fs_msg());
+		compact_plan(fs);
+		/* not again before the log has grown by an eighth of what is left */
+		if (fs->compact_at && fs->compact_at <= fs->w.off)
+			fs->compact_at = fs->w.off + (fs->area.len - fs->w.off) / 8 + 1;
+	}
+}
+
+void fs_set_auto_compact(struct fs *fs, bool on)
+{
+	pthread_mutex_lock(&fs->lock);
+	fs->no_auto_compact = !on;
+	compact_plan(fs);
+	pthread_mutex_unlock(&fs->lock);
+}
+
+int fs_compact(struct fs *fs, struct fs_compact_result *r)
+{
+	int err = owner_lock(fs);
+
+	if (err)
+		return err;
+	err = compact_locked(fs, r);
+	pthread_mutex_unlock(&fs->lock);
+	return err;
+}
+
 /* Regular file @ino's layout into fs->lay. */
 static int load_layout(struct fs *fs, __u64 ino)
 {
@@ -1407,6 +2060,8 @@ int fs_setattr(struct fs *fs, __u64 ino, const struct ns_setattr *sa)
 	}
 	if (!err)
 		err = ns_setattr(fs->ns, &fs->journal, ino, sa);
+	if (!err && sa->valid & FAMFS_SETATTR_SIZE)
+		dirty_drop(fs, ino);	/* the entry holds the size now */
 	/* size first: a crash between leaves space past EOF, never a short map */
 	if (!err && punch) {
 		err = ns_punch(fs->ns, &fs->journal, ino, cut, FAMFS_LOG_TO_END);
@@ -2009,6 +2664,8 @@ again:
 	ext->fresh = fresh;
 out:
 	free(got.simple);
+	if (!err)
+		compact_maybe(fs);
 	pthread_mutex_unlock(&fs->lock);
 	commit_lock_take(&c);
 	return err;
@@ -2314,7 +2971,21 @@ static int log_refresh(struct fs *fs)
 			    strerror(errno));
 	fs->map = map;
 	fs->log = (unsigned char *)map + (fs->sb.log_off - map_off);
+	fs->cur = fs->log + fs->area.off;
 	return 0;
+}
+
+/*
+ * The owner wrote a checkpoint: the log this instance followed is gone
+ * (or going).  For now a follower cannot swap its namespace under the
+ * kernel's inodes: it says so, and a new mount reads the checkpoint.
+ */
+static int follow_checkpoint(struct fs *fs, const struct famfs_mlog_area *area,
+			     struct fs_logplay_result *out)
+{
+	out->tail = FAMFS_MLOG_END;
+	return fail(-ESTALE, "logplay: the owner wrote a checkpoint (log generation %u, this instance read %u): mount again to follow it",
+		    area->generation, fs->area.generation);
 }
 
 int fs_logplay_each(struct fs *fs, struct fs_logplay_result *out, fs_logplay_fn fn, void *ctx)
@@ -2323,6 +2994,7 @@ int fs_logplay_each(struct fs *fs, struct fs_logplay_result *out, fs_logplay_fn 
 	struct play p = { .fs = fs, .fn = fn, .fn_ctx = ctx };
 	struct famfs_mlog_devtab tab;
 	struct famfs_mlog_result res;
+	struct famfs_mlog_area area;
 	struct fbs_alloc fresh;
 	char msg[256];
 	int err = 0;
@@ -2334,9 +3006,14 @@ int fs_logplay_each(struct fs *fs, struct fs_logplay_result *out, fs_logplay_fn 
 	err = log_refresh(fs);
 	if (err)
 		goto out;
+	famfs_mlog_pick(fs->log, fs->sb.log_len, fs->sb.fs_uuid, &area);
+	if (area.generation != fs->area.generation || area.off != fs->area.off) {
+		err = follow_checkpoint(fs, &area, out);
+		goto out;
+	}
 	p.skip_below = fs->next_seq;
 	tab = fs->sb.devs;
-	famfs_mlog_replay(fs->log, fs->sb.log_len, fs->sb.fs_uuid, &tab, &ops, &p, &res);
+	famfs_mlog_replay(fs->cur, fs->area.len, fs->sb.fs_uuid, &tab, &ops, &p, &res);
 	out->applied = p.applied;
 	out->end_off = res.end_off;
 	out->tail = res.tail;
@@ -2394,7 +3071,8 @@ int fs_statfs(struct fs *fs, struct fs_statfs *st)
 		.blocks = as.total / UNIT,
 		.bfree = as.free / UNIT,
 		.files = ns.inodes,
-		.log_len = fs->sb.log_len,
+		.log_len = fs->area.len,
+		.log_generation = fs->area.generation,
 		.log_used = fs->owner ? fs->w.off : fs->end_off,
 		.log_corrupt = fs->corrupt,
 	};

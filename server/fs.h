@@ -197,6 +197,40 @@ int fs_rename(struct fs *fs, __u64 old_parent, const char *old_name, __u64 new_p
  */
 int fs_setattr(struct fs *fs, __u64 ino, const struct ns_setattr *sa);
 /*
+ * Sizes that writes move.  A write past the end of file (FUSE_FMAP_END)
+ * calls fs_size_grow(): the size changes in memory, and nothing is
+ * journaled, so a stream of appends costs no log entry per write (only an
+ * ALLOC per new unit).  fs_size_sync() journals one file's size (one
+ * SETATTR) if it changed in memory only: the daemon calls it before it
+ * answers fsync (msync arrives as one), flush (close) and release;
+ * fs_size_sync_all() does every file, and fs_close() calls it.  A crash
+ * in between brings a file back with its last journaled size: shorter,
+ * its bytes past that size its own (space is journaled by its ALLOC, and
+ * a later growth zeroes them), never another file's.  fs_setattr() with a
+ * size journals it too.  A read-only instance sees journaled sizes only.
+ * fs_size_grow() never shrinks (a stale report): 0.  -EINVAL for a file
+ * that is not regular, -EROFS, -ENOENT; fs_size_sync*(): -ENOSPC when the
+ * log is full (sizes may use half of the reserve below).
+ */
+int fs_size_grow(struct fs *fs, __u64 ino, __u64 size);
+int fs_size_sync(struct fs *fs, __u64 ino);
+int fs_size_sync_all(struct fs *fs);
+/* How many files have a size in memory only (tests). */
+size_t fs_size_dirty(struct fs *fs);
+
+/*
+ * The log's reserve: its last bytes are for DELETE entries only (unlink,
+ * rmdir, and so the space they free); creates, allocations, renames and
+ * attribute changes get -ENOSPC ("metadata log full") before they would
+ * use it, sizes made durable (fs_size_sync) before they would use half of
+ * it.  log_len / 16, at least 4 KiB (about 70 deletes), at most 1 MiB.
+ */
+#define FS_LOG_RESERVE_DIV	16
+#define FS_LOG_RESERVE_MIN	4096
+#define FS_LOG_RESERVE_MAX	(1U << 20)
+size_t fs_log_reserve(__u64 log_len);
+
+/*
  * Set the layout policy of regular file or directory @ino from now on
  * (NULL: simple; a directory: no default).  -EINVAL for a bad policy or
  * another kind of inode.
@@ -354,13 +388,38 @@ int fs_logplay(struct fs *fs, struct fs_logplay_result *res);
 typedef void (*fs_logplay_fn)(void *ctx, const struct famfs_mlog_entry *e);
 int fs_logplay_each(struct fs *fs, struct fs_logplay_result *res, fs_logplay_fn fn, void *ctx);
 
+/*
+ * A checkpoint (include/FORMAT.md "Checkpoints"): write the live
+ * namespace (every name, inode number, attribute, layout policy and
+ * extent, the sizes in memory too; not the orphans, whose DELETE is
+ * logged) as a new log into the other half of the log region, and switch
+ * to it with one header write: a crash at any point leaves the old log or
+ * the new one.  The owner does it by itself when the log is three
+ * quarters full (fs_open'ed logs written before checkpoints, which fill
+ * the whole region: while its second half is free), and `famfs-bpf fsck
+ * --compact` offline.  Inode numbers stay, and none is reused.  -ENOSPC:
+ * the live namespace does not fit in half the region, or an old
+ * whole-region log is more than half full; -EIO; -EROFS.  Fault steps
+ * (FAMFS_FAULT): compact_unhead, compact_mid, compact_body (before the
+ * switch), compact_switched (after it).
+ */
+struct fs_compact_result {
+	__u64 old_used;		/* bytes of the log before */
+	__u64 new_used;		/* bytes of the new log */
+	__u32 generation;	/* the new log's */
+};
+int fs_compact(struct fs *fs, struct fs_compact_result *r);
+/* Automatic checkpoints on (the default) or off (tests of a full log). */
+void fs_set_auto_compact(struct fs *fs, bool on);
+
 struct fs_statfs {
 	__u64 bsize;		/* the allocation unit, 2 MiB */
 	__u64 blocks;		/* units for data, all devices */
 	__u64 bfree;
 	__u64 files;		/* live inodes, root and orphans included */
-	__u64 log_len;		/* bytes of the log region */
+	__u64 log_len;		/* bytes of the current log (the region, or half of it) */
 	__u64 log_used;		/* where the next entry goes */
+	__u32 log_generation;	/* 0, or the last checkpoint's */
 	bool log_corrupt;	/* read-only: replay stopped at a bad entry */
 };
 

@@ -310,13 +310,14 @@ int fsd_set_size(struct fsd *d, __u64 ino, struct ns_setattr *sa, __u64 old_size
 /*
  * FUSE_FMAP_END: a write moved the end of file, and its bytes are on the
  * device.  Sizes come from here only: a short write never leaves one too
- * large.  A size below the current one is a stale report: ignored.
+ * large.  A size below the current one is a stale report: ignored.  The
+ * size is kept in memory (fs_size_grow()), and journaled by fsync, flush,
+ * release and unmount (fsd_ops.c), not once per write.
  */
 int fsd_shim_fmap_end(void *data, const struct fuse_in_header *in,
 			 const struct fuse_fmap_end_in *arg)
 {
 	struct fsd *d = data;
-	struct ns_setattr sa = { .valid = FAMFS_SETATTR_SIZE, .size = arg->size };
 	struct ns_layout l = { 0 };
 	struct ns_attr a;
 	int err;
@@ -337,8 +338,9 @@ int fsd_shim_fmap_end(void *data, const struct fuse_in_header *in,
 			if (!err)
 				err = zero_mapped(d, &l, a.size, arg->offset);
 		}
+		/* in memory: journaled at fsync, close or unmount (fs.h) */
 		if (!err)
-			err = fs_setattr(d->fs, in->nodeid, &sa);
+			err = fs_size_grow(d->fs, in->nodeid, arg->size);
 		if (err)
 			pr_warn("ino %llu: size %llu not recorded: %s",
 				(unsigned long long)in->nodeid, (unsigned long long)arg->size,

@@ -333,6 +333,36 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fs_release(d->fs, ino);	/* the kernel never got the handle */
 }
 
+/*
+ * The size writes moved is in memory only (FUSE_FMAP_END, fs_size_grow()):
+ * journal it before fsync (and msync, which arrives as fsync), close's
+ * flush and release answer, so that it is durable when they return.
+ */
+static int sync_size(struct fsd *d, fuse_ino_t ino)
+{
+	int err;
+
+	if (d->read_only)
+		return 0;
+	err = fs_size_sync(d->fs, ino);
+	if (err)
+		pr_warn("ino %llu: size not journaled: %s", (unsigned long long)ino, fs_msg());
+	return err;
+}
+
+static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	(void)fi;
+	fuse_reply_err(req, -sync_size(req_fsd(req), ino));
+}
+
+static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	(void)fi;
+	(void)datasync;	/* the size is what makes the data reachable: always */
+	fuse_reply_err(req, -sync_size(req_fsd(req), ino));
+}
+
 static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fsd *d = req_fsd(req);
@@ -340,6 +370,7 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	int err;
 
 	(void)fi;
+	sync_size(d, ino);	/* release cannot fail: a warning only */
 	/* the last one of an unlinked file gives its space back */
 	pthread_rwlock_wrlock(&d->space);
 	if (d->bpf && !ns_getattr(d->ns, ino, &a) && !a.nlink)
@@ -569,6 +600,8 @@ const struct fuse_lowlevel_ops fsd_ops = {
 	.rename = op_rename,
 	.link = op_link,
 	.open = op_open,
+	.flush = op_flush,
+	.fsync = op_fsync,
 	.release = op_release,
 	.readdir = op_readdir,
 	.readdirplus = op_readdirplus,

@@ -50,6 +50,7 @@ static const char *const type_names[] = {
 	[FAMFS_LOG_DEVADD] = "devadd",
 	[FAMFS_LOG_STRIPE] = "stripe",
 	[FAMFS_LOG_LINK] = "link",
+	[FAMFS_LOG_CKPT] = "ckpt",
 };
 
 const char *famfs_mlog_type_name(unsigned int type)
@@ -408,6 +409,11 @@ int famfs_mlog_check(const struct famfs_mlog_entry *e, char *msg, size_t msglen)
 			return fbs_fail(msg, msglen, -EINVAL, "link to inode %llu",
 				    (unsigned long long)e->link.ino);
 		return check_name(e->name, "name", msg, msglen);
+	case FAMFS_LOG_CKPT:
+		if (e->ckpt.max_ino < FAMFS_ROOT_INO)
+			return fbs_fail(msg, msglen, -EINVAL, "checkpoint with inode %llu",
+					(unsigned long long)e->ckpt.max_ino);
+		return 0;
 	}
 	return fbs_fail(msg, msglen, -EINVAL, "entry type %u", (unsigned int)e->type);
 }
@@ -462,6 +468,9 @@ ssize_t famfs_mlog_entry_size(const struct famfs_mlog_entry *e)
 		break;
 	case FAMFS_LOG_LINK:
 		n += sizeof(struct famfs_log_link) + pad8(strlen(e->name));
+		break;
+	case FAMFS_LOG_CKPT:
+		n += sizeof(struct famfs_log_ckpt);
 		break;
 	}
 	return n;
@@ -692,6 +701,12 @@ ssize_t famfs_mlog_encode(const struct famfs_mlog_entry *e,
 		wr_put(&w, &m, sizeof(m));
 		wr_put(&w, e->name, strlen(e->name));
 		wr_pad(&w);
+		break;
+	}
+	case FAMFS_LOG_CKPT: {
+		struct famfs_log_ckpt m = { .max_ino = htole64(e->ckpt.max_ino) };
+
+		wr_put(&w, &m, sizeof(m));
 		break;
 	}
 	}
@@ -1018,6 +1033,16 @@ static int rd_payload(struct rd *r, struct famfs_mlog_entry *e, char *msg, size_
 			break;
 		return 0;
 	}
+	case FAMFS_LOG_CKPT: {
+		struct famfs_log_ckpt m;
+
+		if (!rd_take(r, &m, sizeof(m)))
+			break;
+		if (m.reserved)
+			return fbs_fail(msg, msglen, -EINVAL, "reserved field not zero");
+		e->ckpt.max_ino = le64toh(m.max_ino);
+		return 0;
+	}
 	}
 	return fbs_fail(msg, msglen, -EINVAL, "payload runs past the entry end or padding not zero");
 }
@@ -1243,8 +1268,8 @@ static __u32 header_crc(const struct famfs_log_header *h)
 	return crc32c(0, h, offsetof(struct famfs_log_header, crc));
 }
 
-int famfs_mlog_format(void *log, size_t len, const __u8 uuid[FAMFS_UUID_SIZE],
-		      __u64 first_seq)
+int famfs_mlog_header(void *hdr, size_t len, const __u8 uuid[FAMFS_UUID_SIZE],
+		      __u64 first_seq, __u32 generation)
 {
 	struct famfs_log_header h = {
 		.magic = htole64(FAMFS_LOG_MAGIC),
@@ -1252,15 +1277,25 @@ int famfs_mlog_format(void *log, size_t len, const __u8 uuid[FAMFS_UUID_SIZE],
 		.hdr_size = htole32(sizeof(h)),
 		.log_len = htole64(len),
 		.first_seq = htole64(first_seq),
+		.flags = htole32(generation ? FAMFS_LOG_F_HALF : 0),
+		.generation = htole32(generation),
 	};
 
 	if (len < sizeof(h) || len % 8 || !first_seq)
 		return -EINVAL;
 	memcpy(h.fs_uuid, uuid, sizeof(h.fs_uuid));
 	h.crc = htole32(header_crc(&h));
-	memset(log, 0, len);
-	memcpy(log, &h, sizeof(h));
+	memcpy(hdr, &h, sizeof(h));
 	return 0;
+}
+
+int famfs_mlog_format(void *log, size_t len, const __u8 uuid[FAMFS_UUID_SIZE],
+		      __u64 first_seq)
+{
+	if (len < sizeof(struct famfs_log_header) || len % 8 || !first_seq)
+		return -EINVAL;
+	memset(log, 0, len);
+	return famfs_mlog_header(log, len, uuid, first_seq, 0);
 }
 
 static int check_header(const void *log, size_t len, const __u8 *uuid,
@@ -1279,17 +1314,23 @@ static int check_header(const void *log, size_t len, const __u8 *uuid,
 	if (le32toh(h.crc) != header_crc(&h))
 		return fbs_fail(msg, ml, -EBADMSG, "log offset 0: log header CRC mismatch");
 	res->version = le32toh(h.version);
-	if (res->version > FAMFS_FORMAT_VERSION || h.flags)
+	if (res->version > FAMFS_FORMAT_VERSION || le32toh(h.flags) & ~FAMFS_LOG_F_HALF)
 		return fbs_fail(msg, ml, -EPROTONOSUPPORT,
 			    "log format version %u flags %#x: this famfs-bpf reads version %d; upgrade it",
 			    res->version, le32toh(h.flags), FAMFS_FORMAT_VERSION);
-	if (!res->version || le32toh(h.hdr_size) != sizeof(h) || h.reserved[0] ||
-	    h.reserved[1] || !h.first_seq)
+	res->generation = le32toh(h.generation);
+	if (!res->version || le32toh(h.hdr_size) != sizeof(h) || h.reserved ||
+	    !h.first_seq || !res->generation != !(le32toh(h.flags) & FAMFS_LOG_F_HALF))
 		return fbs_fail(msg, ml, -EBADMSG, "log offset 0: malformed log header");
 	if (uuid && memcmp(uuid, h.fs_uuid, sizeof(h.fs_uuid)))
 		return fbs_fail(msg, ml, -EINVAL,
 			    "log offset 0: the log belongs to another file system (uuid differs)");
-	if (le64toh(h.log_len) != len || len % 8)
+	/*
+	 * A whole-region log (generation 0) may be read as its first half
+	 * only: famfs_mlog_pick() does after a checkpoint that did not finish.
+	 */
+	if ((le64toh(h.log_len) != len &&
+	     (h.generation || FAMFS_LOG_HALF(le64toh(h.log_len)) != len)) || len % 8)
 		return fbs_fail(msg, ml, -EINVAL,
 			    "log header says %llu bytes, the superblock %zu",
 			    (unsigned long long)le64toh(h.log_len), len);
@@ -1300,6 +1341,69 @@ static int check_header(const void *log, size_t len, const __u8 *uuid,
 }
 
 /* Extents of @e inside the devices they name, and DEVADD in order. */
+/* The generation of a valid header of a log of @len bytes at @p, or -1. */
+static long long header_gen(const void *p, size_t len, const __u8 *uuid)
+{
+	struct famfs_mlog_result r;
+	__u8 u[FAMFS_UUID_SIZE];
+
+	memset(&r, 0, sizeof(r));
+	if (check_header(p, len, uuid, u, &r))
+		return -1;
+	return r.generation;
+}
+
+void famfs_mlog_pick(const void *region, size_t len, const __u8 uuid[FAMFS_UUID_SIZE],
+		     struct famfs_mlog_area *a)
+{
+	const unsigned char *p = region;
+	size_t half = FAMFS_LOG_HALF(len);
+	struct famfs_mlog_result res;
+	long long whole, ga, gb;
+
+	*a = (struct famfs_mlog_area){ .off = 0, .len = len, .generation = 0 };
+	if (half < 2 * sizeof(struct famfs_log_header))
+		return;
+	whole = header_gen(p, len, uuid);
+	ga = header_gen(p, half, uuid);
+	gb = header_gen(p + half, half, uuid);
+	if (whole > 0)
+		whole = -1;	/* a half's header, not a whole region's */
+	if (ga < 1 && gb < 1) {
+		/*
+		 * A checkpoint into B that did not finish leaves B's header
+		 * zero (it is zeroed first) and entries after it.  If A's own
+		 * entries end before B, A is read as its first half: those
+		 * bytes are not junk after A's end.
+		 */
+		if (whole == 0 && all_zero(p + half, sizeof(struct famfs_log_header)) &&
+		    !all_zero(p + half, len - half)) {
+			famfs_mlog_replay(region, len, uuid, NULL, NULL, NULL, &res);
+			if (res.end_off <= half)
+				a->len = half;
+		}
+		return;		/* the region's own log (or none: replay says why) */
+	}
+	if (gb < 1 || (ga >= 1 && ga >= gb)) {
+		*a = (struct famfs_mlog_area){ .off = 0, .len = half, .generation = ga };
+		return;
+	}
+	/*
+	 * B holds the newer checkpoint, unless A is still a whole-region log
+	 * whose entries run into B: then the bytes that read as B's header
+	 * are a name or a symlink target inside one of A's entries, put
+	 * there by a user.  A checkpoint is only written into B while A's
+	 * log ends before it.
+	 */
+	if (whole == 0) {
+		/* B's bytes read as junk after A's end: where A's entries end is what counts */
+		famfs_mlog_replay(region, len, uuid, NULL, NULL, NULL, &res);
+		if (res.end_off > half)
+			return;
+	}
+	*a = (struct famfs_mlog_area){ .off = half, .len = half, .generation = gb };
+}
+
 static int check_devs(const struct famfs_mlog_entry *e, const struct famfs_mlog_devtab *devs,
 		      char *msg, size_t msglen)
 {

@@ -99,6 +99,9 @@ struct famfs_mlog_entry {
 			__u64 parent;
 			__u64 ino;
 		} link;
+		struct {	/* CKPT */
+			__u64 max_ino;
+		} ckpt;
 	};
 	char name[FAMFS_NAME_MAX + 1];
 	char new_name[FAMFS_NAME_MAX + 1];	/* RENAME */
@@ -125,6 +128,7 @@ struct famfs_mlog_result {
 	int err;		/* 0, or the negative errno that stopped replay */
 	enum famfs_mlog_tail tail;
 	__u32 version;		/* the log header's format version */
+	__u32 generation;	/* the log header's: 0, or a checkpoint's >= 1 */
 	__u64 entries;		/* entries applied */
 	__u64 end_off;		/* offset of the first entry not applied:
 				 * where the next append goes */
@@ -172,6 +176,27 @@ ssize_t famfs_mlog_encode(const struct famfs_mlog_entry *e,
 ssize_t famfs_mlog_decode(const void *buf, size_t avail,
 			  const __u8 uuid[FAMFS_UUID_SIZE], __u64 seq,
 			  struct famfs_mlog_entry *e, char *msg, size_t msglen);
+
+/*
+ * The 64-byte header of a log of @len bytes into @hdr: generation 0 a
+ * whole log region, >= 1 a checkpoint's half (FAMFS_LOG_F_HALF).
+ */
+int famfs_mlog_header(void *hdr, size_t len, const __u8 uuid[FAMFS_UUID_SIZE],
+		      __u64 first_seq, __u32 generation);
+
+/*
+ * Which log of a log region is the current one (include/FORMAT.md
+ * "Checkpoints"): the whole region (generation 0), or one of its halves,
+ * the valid one with the higher generation.  Never fails: when nothing
+ * checks out it names the whole region, whose replay says why.
+ */
+struct famfs_mlog_area {
+	__u64 off;		/* from the region's start */
+	__u64 len;
+	__u32 generation;
+};
+void famfs_mlog_pick(const void *region, size_t len, const __u8 uuid[FAMFS_UUID_SIZE],
+		     struct famfs_mlog_area *a);
 
 /* Write an empty log (header, zeros) over @log; -EINVAL if too small. */
 int famfs_mlog_format(void *log, size_t len, const __u8 uuid[FAMFS_UUID_SIZE],

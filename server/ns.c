@@ -1412,6 +1412,8 @@ static int prepare(struct ns *ns, const struct famfs_mlog_entry *e, struct plan 
 		return prepare_stripe(ns, e, p, msg, msglen);
 	case FAMFS_LOG_LINK:
 		return prepare_link(ns, e, p, msg, msglen);
+	case FAMFS_LOG_CKPT:
+		return 0;
 	}
 	return fbs_fail(msg, msglen, -EINVAL, "entry type %u", (unsigned int)e->type);
 }
@@ -1446,6 +1448,11 @@ static void commit(struct ns *ns, const struct famfs_mlog_entry *e, struct plan 
 		break;
 	case FAMFS_LOG_LINK:
 		commit_link(ns, p);
+		break;
+	case FAMFS_LOG_CKPT:
+		/* inodes that went before the checkpoint keep their numbers */
+		if (e->ckpt.max_ino > ns->st.max_ino)
+			ns->st.max_ino = e->ckpt.max_ino;
 		break;
 	}
 	if (e->seq)
@@ -1829,6 +1836,25 @@ int ns_setattr(struct ns *ns, const struct ns_journal *j, __u64 ino,
 		e.setattr.ctime = now();
 	}
 	return change_inode(ns, j, ino, &e);
+}
+
+int ns_set_size_mem(struct ns *ns, __u64 ino, __u64 size)
+{
+	struct famfs_mlog_entry e;
+	struct inode *in;
+	int err;
+
+	famfs_mlog_entry_init(&e);
+	e.type = FAMFS_LOG_SETATTR;
+	e.setattr.ino = ino;
+	e.setattr.valid = FAMFS_SETATTR_SIZE;
+	e.setattr.size = size;
+	pthread_rwlock_wrlock(&ns->lock);
+	in = inode_get(ns, ino);
+	/* never journaled: seq 0, so next_seq stays the journal's */
+	err = in ? run(ns, NULL, &e, false) : -ENOENT;
+	pthread_rwlock_unlock(&ns->lock);
+	return err;
 }
 
 int ns_alloc(struct ns *ns, const struct ns_journal *j, __u64 ino,

@@ -232,6 +232,12 @@ int ns_rename(struct ns *ns, const struct ns_journal *j, __u64 old_parent,
 int ns_setattr(struct ns *ns, const struct ns_journal *j, __u64 ino,
 	       const struct ns_setattr *sa);
 /*
+ * Regular file @ino's size becomes @size in memory only: no entry, no
+ * ctime.  The owner batches the sizes writes move (fs_size_grow()) and
+ * journals them with ns_setattr() when they must be durable.
+ */
+int ns_set_size_mem(struct ns *ns, __u64 ino, __u64 size);
+/*
  * Add extents to regular file @ino (as in a log entry: simple ones sorted
  * by file offset, none overlapping each other or the file's extents; at
  * most FAMFS_LOG_MAX_SIMPLE and FAMFS_LOG_MAX_ILEAVE in one call).  An

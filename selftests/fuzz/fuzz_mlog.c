@@ -69,7 +69,7 @@ static void fix_header(unsigned char *log, size_t len)
 	if (!h.first_seq)
 		h.first_seq = htole64(1);
 	h.flags = 0;
-	h.reserved[0] = h.reserved[1] = 0;
+	h.generation = h.reserved = 0;
 	h.crc = htole32(crc32c(0, &h, offsetof(struct famfs_log_header, crc)));
 	memcpy(log, &h, sizeof(h));
 }
@@ -479,6 +479,9 @@ static void seed_entry(struct famfs_mlog_entry *e, int type,
 		e->link.parent = 2;
 		e->link.ino = 3;
 		strcpy(e->name, "hardlink");
+		break;
+	case FAMFS_LOG_CKPT:
+		e->ckpt.max_ino = 10;
 		break;
 	}
 }

@@ -765,6 +765,381 @@ static void enospc_changes_nothing(void **state)
 	fs_close(fs);
 }
 
+static __u64 size_of(struct fs *fs, __u64 ino)
+{
+	struct ns_attr a;
+
+	assert_int_equal(ns_getattr(fs_ns(fs), ino, &a), 0);
+	return a.size;
+}
+
+/*
+ * Issue 16, item 4: sizes that appends move live in memory; only an
+ * fsync, a close or the unmount journals one SETATTR.  Before: every
+ * FUSE_FMAP_END wrote a 104-byte SETATTR, so these 8,192 appends of
+ * 4 KiB took 832 KiB of log (a default 8 MiB log dies after ~80,000).
+ * A process that dies (here: _exit without fs_close, as a SIGKILL)
+ * leaves the size last synced.  Well under a second.
+ */
+static void appends_cost_o1_entries(void **state)
+{
+	struct images *im = *state;
+	struct fs_extent e;
+	__u64 f, g, used, off;
+	struct fs *fs;
+	pid_t pid;
+	int status;
+
+	mkfs(im, 0, 1, 256 * MiB, 256 * 1024);
+	fs = mount_fs(im->devs, 1, FS_OPEN_OWNER);
+	assert_int_equal(fs_create(fs, ROOT, "f", &cred, NULL, &f), 0);
+	assert_int_equal(fs_create(fs, ROOT, "g", &cred, NULL, &g), 0);
+	used = log_used(fs);
+	for (off = 0; off < 32 * MiB; off += 4096) {
+		if (!(off % UNIT))
+			assert_int_equal(fs_alloc_for_write(fs, f, off, 4096, &e), 0);
+		assert_int_equal(fs_size_grow(fs, f, off + 4096), 0);
+	}
+	/* 16 ALLOCs of 72 bytes, no SETATTR */
+	assert_true(log_used(fs) - used <= 16 * 72);
+	assert_int_equal(size_of(fs, f), 32 * MiB);
+	assert_int_equal(fs_size_dirty(fs), 1);
+	/* a stale (smaller) report changes nothing */
+	assert_int_equal(fs_size_grow(fs, f, 4096), 0);
+	assert_int_equal(size_of(fs, f), 32 * MiB);
+	used = log_used(fs);
+	assert_int_equal(fs_size_sync(fs, f), 0);
+	assert_int_equal(log_used(fs) - used, 104);	/* one SETATTR */
+	assert_int_equal(fs_size_sync(fs, f), 0);	/* clean: nothing */
+	assert_int_equal(fs_size_sync(fs, g), 0);
+	assert_int_equal(log_used(fs) - used, 104);
+	assert_int_equal(fs_size_dirty(fs), 0);
+	fs_close(fs);
+
+	/* a process that dies keeps the synced size, not the one after it */
+	pid = fork();
+	assert_true(pid >= 0);
+	if (!pid) {
+		fs = mount_fs(im->devs, 1, FS_OPEN_OWNER);
+		if (fs_alloc_for_write(fs, g, 0, 4096, &e) || fs_size_grow(fs, g, 5000) ||
+		    fs_size_sync(fs, g) || fs_size_grow(fs, g, 9000) ||
+		    fs_size_grow(fs, f, 33 * MiB) || fs_size_dirty(fs) != 2)
+			_exit(1);
+		_exit(0);	/* no fs_close: as a SIGKILL */
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	fs = mount_fs(im->devs, 1, FS_OPEN_OWNER);
+	assert_int_equal(size_of(fs, g), 5000);
+	assert_int_equal(size_of(fs, f), 32 * MiB);
+
+	/* the unmount journals what is in memory; a truncate journals its own */
+	assert_int_equal(fs_size_grow(fs, g, 8192), 0);
+	assert_int_equal(fs_size_grow(fs, f, 33 * MiB), 0);
+	assert_int_equal(fs_setattr(fs, f, &(struct ns_setattr){ .valid = FAMFS_SETATTR_SIZE,
+								  .size = 3 * MiB }), 0);
+	assert_int_equal(fs_size_dirty(fs), 1);
+	fs_close(fs);
+	fs = mount_fs(im->devs, 1, FS_OPEN_OWNER);
+	assert_int_equal(size_of(fs, g), 8192);
+	assert_int_equal(size_of(fs, f), 3 * MiB);
+	/* an unlinked file's size is never journaled */
+	assert_int_equal(fs_size_grow(fs, g, 12288), 0);
+	assert_int_equal(fs_unlink(fs, ROOT, "g"), 0);
+	used = log_used(fs);
+	assert_int_equal(fs_size_sync_all(fs), 0);
+	assert_int_equal(log_used(fs), used);
+	fs_close(fs);
+}
+
+/*
+ * Issue 16, item 4: the log keeps a reserve for deletes.  Before, a log
+ * filled by creates refused the rm that would free it (ENOSPC for good).
+ * Fill a 64 KiB log with creates until ENOSPC: at least 50 unlinks still
+ * fit, and a size sync (half the reserve) fits before them.  Under a
+ * second.
+ */
+static void full_log_keeps_deletes(void **state)
+{
+	struct images *im = *state;
+	char name[32];
+	struct fs_extent e;
+	__u64 f, used;
+	struct fs *fs;
+	int i, n, err = 0;
+
+	mkfs(im, 0, 1, 64 * MiB, 64 * 1024);
+	fs = mount_fs(im->devs, 1, FS_OPEN_OWNER);
+	fs_set_auto_compact(fs, false);	/* a log that fills, as with a large namespace */
+	assert_int_equal(fs_create(fs, ROOT, "big", &cred, NULL, &f), 0);
+	assert_int_equal(fs_alloc_for_write(fs, f, 0, 4096, &e), 0);
+	for (n = 0; !err; n++) {
+		snprintf(name, sizeof(name), "n%d", n);
+		err = fs_create(fs, ROOT, name, &cred, NULL, NULL);
+	}
+	n--;
+	assert_int_equal(err, -ENOSPC);
+	assert_non_null(strstr(fs_msg(), "reserve kept for deletes"));
+	used = log_used(fs);
+	assert_true(64 * 1024 - used >= fs_log_reserve(64 * 1024));
+	assert_int_equal(fs_mkdir(fs, ROOT, "d", &cred, NULL), -ENOSPC);
+	assert_int_equal(fs_rename(fs, ROOT, "n0", ROOT, "m0", 0), -ENOSPC);
+	/* a size made durable may take half of the reserve */
+	assert_int_equal(fs_size_grow(fs, f, 4096), 0);
+	assert_int_equal(fs_size_sync(fs, f), 0);
+	for (i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "n%d", i);
+		if (fs_unlink(fs, ROOT, name))
+			break;
+	}
+	assert_true(i >= 50);
+	fs_close(fs);
+	fs = mount_fs(im->devs, 1, FS_OPEN_OWNER);
+	assert_int_equal(size_of(fs, f), 4096);
+	assert_int_equal(fs_create(fs, ROOT, "x", &cred, NULL, NULL), -ENOSPC);
+	fs_close(fs);
+}
+
+/* fs_dump() without the inode generations (a checkpoint renumbers entries) */
+static char *dump_nogen(struct fs *fs)
+{
+	char *d = dump(fs), *p, *q;
+
+	while ((p = strstr(d, " gen "))) {
+		q = p + 5;
+		while (*q >= '0' && *q <= '9')
+			q++;
+		memmove(p, q, strlen(q) + 1);
+	}
+	return d;
+}
+
+static __u32 log_gen(struct fs *fs)
+{
+	struct fs_statfs st;
+
+	assert_int_equal(fs_statfs(fs, &st), 0);
+	return st.log_generation;
+}
+
+/*
+ * A namespace with every kind of inode and attribute: directories (one
+ * with a layout policy, one renamed), files with extents and sizes, one
+ * hard-linked across directories, a symlink, times and modes set, files
+ * deleted (their inode numbers above the live ones), the root chmod'ed.
+ */
+static void rich_tree(struct fs *fs)
+{
+	static const struct fs_stripe one = { .nstrips = 1, .chunk_size = UNIT };
+	struct ns_setattr sa = { .valid = FAMFS_SETATTR_MODE | FAMFS_SETATTR_ATIME,
+				 .mode = 0700, .atime = { 12345, 678 } };
+	struct fs_extent e;
+	__u64 d, sub, f, g, h;
+	char name[32];
+	int i;
+
+	assert_int_equal(fs_mkdir(fs, ROOT, "d", &cred, &d), 0);
+	assert_int_equal(fs_mkdir(fs, d, "sub", &cred, &sub), 0);
+	assert_int_equal(fs_set_stripe(fs, sub, &one), 0);
+	assert_int_equal(fs_create(fs, d, "f", &cred, NULL, &f), 0);
+	assert_int_equal(fs_alloc_for_write(fs, f, 0, 3 * UNIT, &e), 0);
+	assert_int_equal(fs_alloc_for_write(fs, f, 8 * UNIT, 1, &e), 0);
+	assert_int_equal(fs_size_grow(fs, f, 8 * UNIT + 100), 0);	/* in memory only */
+	assert_int_equal(fs_create(fs, sub, "g", &cred, NULL, &g), 0);
+	assert_int_equal(fs_alloc_for_write(fs, g, 0, 1, &e), 0);
+	assert_int_equal(fs_setattr(fs, g, &(struct ns_setattr){ .valid = FAMFS_SETATTR_SIZE,
+								  .size = 4096 }), 0);
+	assert_int_equal(fs_link(fs, g, ROOT, "g-too"), 0);
+	assert_int_equal(fs_symlink(fs, d, "ln", "../g-too", &cred, NULL), 0);
+	for (i = 0; i < 20; i++) {
+		snprintf(name, sizeof(name), "gone%d", i);
+		assert_int_equal(fs_create(fs, ROOT, name, &cred, NULL, &h), 0);
+		if (i % 2)
+			assert_int_equal(fs_unlink(fs, ROOT, name), 0);
+	}
+	assert_int_equal(fs_unlink(fs, ROOT, "gone18"), 0);	/* the highest is gone */
+	assert_int_equal(fs_rename(fs, ROOT, "gone0", d, "kept", 0), 0);
+	assert_int_equal(fs_setattr(fs, f, &sa), 0);
+	sa.mode = 01777;
+	assert_int_equal(fs_setattr(fs, ROOT, &sa), 0);
+}
+
+/*
+ * Issue 16, item 4: a checkpoint writes the live namespace as a new log
+ * in the other half of the region; a remount reads the same namespace
+ * (inode numbers, names, attributes, extents, sizes in memory), the log
+ * is smaller, no inode number comes back, and checkpoints alternate
+ * halves.  Before, the log only grew.  About a second.
+ */
+static void checkpoint_keeps_namespace(void **state)
+{
+	struct images *im = *state;
+	struct fs_compact_result r;
+	char *before, *after;
+	__u64 x, max;
+	struct ns_statfs nst;
+	struct fs *fs;
+	int i;
+
+	mkfs(im, 0, 1, 64 * MiB, 256 * 1024);
+	fs = mount_fs(im->devs, 1, FS_OPEN_OWNER);
+	rich_tree(fs);
+	ns_statfs(fs_ns(fs), &nst);
+	max = nst.max_ino;
+	before = dump_nogen(fs);
+	assert_int_equal(log_gen(fs), 0);
+	assert_int_equal(fs_compact(fs, &r), 0);
+	assert_int_equal(r.generation, 1);
+	assert_true(r.new_used < r.old_used);
+	assert_int_equal(log_gen(fs), 1);
+	assert_int_equal(log_used(fs), r.new_used);
+	after = dump_nogen(fs);
+	assert_string_equal(before, after);
+	free(after);
+	fs_close(fs);
+
+	for (i = 0; i < 3; i++) {
+		fs = mount_fs(im->devs, 1, FS_OPEN_OWNER);
+		assert_int_equal(log_gen(fs), i + 1);
+		after = dump_nogen(fs);
+		assert_string_equal(before, after);
+		free(after);
+		assert_int_equal(fs_compact(fs, &r), 0);
+		assert_int_equal(r.generation, i + 2);
+		fs_close(fs);
+		/* a read-only instance reads the checkpoint too */
+		fs = mount_fs(im->devs, 1, 0);
+		after = dump_nogen(fs);
+		assert_string_equal(before, after);
+		free(after);
+		fs_close(fs);
+	}
+	/* appends after a checkpoint replay after it; no inode number again */
+	fs = mount_fs(im->devs, 1, FS_OPEN_OWNER);
+	assert_int_equal(fs_create(fs, ROOT, "new", &cred, NULL, &x), 0);
+	assert_int_equal(x, max + 1);
+	fs_close(fs);
+	fs = mount_fs(im->devs, 1, FS_OPEN_OWNER);
+	assert_int_equal(ns_lookup(fs_ns(fs), ROOT, "new", &x), 0);
+	assert_int_equal(x, max + 1);
+	fs_close(fs);
+	free(before);
+}
+
+/*
+ * The daemon dies at each step of a checkpoint (FAMFS_FAULT): header
+ * zeroed, half the entries written, all written, header written.  The
+ * remount reads the old log before the switch and the new one after it,
+ * never a mix: the generation says which, the namespace is the same
+ * either way, and fsck (a replay) is clean.  From a whole-region log
+ * (generation 0) and from a half (generation 1 into the other half).
+ * About a second.
+ */
+static void checkpoint_crash_each_step(void **state)
+{
+	static const char *const steps[] = { "compact_unhead", "compact_mid", "compact_body",
+					     "compact_switched" };
+	struct images *im = *state;
+	struct fs_compact_result r;
+	char *before, *after, msg[256];
+	struct fs *fs;
+	__u32 gen0;
+	size_t k;
+	int round, status;
+	pid_t pid;
+
+	mkfs(im, 0, 1, 64 * MiB, 256 * 1024);
+	fs = mount_fs(im->devs, 1, FS_OPEN_OWNER);
+	rich_tree(fs);
+	fs_close(fs);	/* the size in memory journaled */
+	for (round = 0; round < 2; round++) {
+		fs = mount_fs(im->devs, 1, FS_OPEN_OWNER);
+		before = dump_nogen(fs);
+		gen0 = log_gen(fs);
+		assert_int_equal(gen0, round);
+		fs_close(fs);
+		for (k = 0; k < sizeof(steps) / sizeof(steps[0]); k++) {
+			pid = fork();
+			assert_true(pid >= 0);
+			if (!pid) {
+				setenv("FAMFS_FAULT", steps[k], 1);
+				fs = NULL;
+				if (fs_open(im->devs, 1, FS_OPEN_OWNER, &fs, msg, sizeof(msg))) {
+					fprintf(stderr, "%s: fs_open: %s\n", steps[k], msg);
+					_exit(2);
+				}
+				fs_compact(fs, &r);
+				_exit(3);	/* the fault did not fire */
+			}
+			assert_int_equal(waitpid(pid, &status, 0), pid);
+			assert_true(WIFEXITED(status));
+			assert_int_equal(WEXITSTATUS(status), FS_FAULT_EXIT);
+			fs = mount_fs(im->devs, 1, 0);	/* read-only: nothing changes */
+			/* the switch is the header: before it the old log, after it the new */
+			assert_int_equal(log_gen(fs), gen0 + (k == 3 ? 1 : 0));
+			after = dump_nogen(fs);
+			assert_string_equal(before, after);
+			free(after);
+			fs_close(fs);
+			if (k == 3)
+				break;
+		}
+		/* the log the last crash left works: a change, a remount */
+		fs = mount_fs(im->devs, 1, FS_OPEN_OWNER);
+		assert_int_equal(log_gen(fs), gen0 + 1);
+		assert_int_equal(fs_mkdir(fs, ROOT, "after", &cred, NULL), 0);
+		assert_int_equal(fs_rmdir(fs, ROOT, "after"), 0);
+		fs_close(fs);
+		fs = mount_fs(im->devs, 1, FS_OPEN_OWNER);
+		after = dump_nogen(fs);
+		fs_close(fs);
+		free(before);
+		free(after);
+	}
+}
+
+/*
+ * A 64 KiB log and 20,000 creates and deletes (a few dozen files live)
+ * plus appends and fsyncs: automatic checkpoints keep it going, where it
+ * used to be full after about 600 of them.  About a second.
+ */
+static void auto_checkpoint_never_full(void **state)
+{
+	struct images *im = *state;
+	struct fs_extent e;
+	char name[32], *before, *after;
+	__u64 f, big;
+	struct fs *fs;
+	int i;
+
+	mkfs(im, 0, 1, 64 * MiB, 64 * 1024);
+	fs = mount_fs(im->devs, 1, FS_OPEN_OWNER);
+	assert_int_equal(fs_create(fs, ROOT, "big", &cred, NULL, &big), 0);
+	for (i = 0; i < 20000; i++) {
+		snprintf(name, sizeof(name), "f%d", i);
+		assert_int_equal(fs_create(fs, ROOT, name, &cred, NULL, &f), 0);
+		if (i >= 40) {
+			snprintf(name, sizeof(name), "f%d", i - 40);
+			assert_int_equal(fs_unlink(fs, ROOT, name), 0);
+		}
+		if (!(i % 16)) {
+			assert_int_equal(fs_alloc_for_write(fs, big, (__u64)i / 16 * 4096, 4096, &e),
+					 0);
+			assert_int_equal(fs_size_grow(fs, big, (__u64)(i / 16 + 1) * 4096), 0);
+			assert_int_equal(fs_size_sync(fs, big), 0);
+		}
+	}
+	assert_true(log_gen(fs) >= 10);
+	before = dump_nogen(fs);
+	fs_close(fs);
+	fs = mount_fs(im->devs, 1, FS_OPEN_OWNER);
+	after = dump_nogen(fs);
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+	fs_close(fs);
+}
+
 static void full_log_changes_nothing(void **state)
 {
 	struct images *im = *state;
@@ -778,6 +1153,7 @@ static void full_log_changes_nothing(void **state)
 
 	mkfs(im, 0, 1, 64 * MiB, 64 * 1024);
 	fs = mount_fs(im->devs, 1, FS_OPEN_OWNER);
+	fs_set_auto_compact(fs, false);	/* a log that fills, as with a large namespace */
 	assert_int_equal(fs_create(fs, ROOT, "big", &cred, NULL, &f), 0);
 	assert_int_equal(fs_alloc_for_write(fs, f, 0, 8 * MiB, &e), 0);
 	assert_int_equal(fs_setattr(fs, f, &sa), 0);
@@ -1916,6 +2292,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(readonly_follows_owner, setup, teardown),
 		cmocka_unit_test_setup_teardown(msync_failure_keeps_entry, setup, teardown),
 		cmocka_unit_test_setup_teardown(logplay_tells_each_entry, setup, teardown),
+		cmocka_unit_test_setup_teardown(appends_cost_o1_entries, setup, teardown),
+		cmocka_unit_test_setup_teardown(full_log_keeps_deletes, setup, teardown),
+		cmocka_unit_test_setup_teardown(checkpoint_keeps_namespace, setup, teardown),
+		cmocka_unit_test_setup_teardown(checkpoint_crash_each_step, setup, teardown),
+		cmocka_unit_test_setup_teardown(auto_checkpoint_never_full, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("fs", tests, NULL, NULL);

@@ -60,7 +60,7 @@ static void init_samples(void)
 	}
 }
 
-#define NSAMPLES 17
+#define NSAMPLES 18
 
 /* Sample @i: individually valid; as a sequence, a consistent history. */
 static void sample(struct famfs_mlog_entry *e, int i)
@@ -198,6 +198,10 @@ static void sample(struct famfs_mlog_entry *e, int i)
 		e->link.ino = 5;
 		strcpy(e->name, "two names");
 		break;
+	case 17:
+		e->type = FAMFS_LOG_CKPT;
+		e->ckpt.max_ino = 1000;
+		break;
 	}
 }
 
@@ -255,6 +259,9 @@ static void assert_entries_equal(const struct famfs_mlog_entry *a,
 		break;
 	case FAMFS_LOG_STRIPE:
 		assert_memory_equal(&a->stripe, &b->stripe, sizeof(a->stripe));
+		break;
+	case FAMFS_LOG_CKPT:
+		assert_memory_equal(&a->ckpt, &b->ckpt, sizeof(a->ckpt));
 		break;
 	case FAMFS_LOG_LINK:
 		assert_memory_equal(&a->link, &b->link, sizeof(a->link));
@@ -1755,6 +1762,8 @@ static int model_apply(void *ctx, const struct famfs_mlog_entry *e)
 		in->nstrips = e->stripe.nstrips;
 		in->chunk_shift = e->stripe.chunk_shift;
 		return 0;
+	case FAMFS_LOG_CKPT:
+		return 0;	/* the model does not choose inode numbers */
 	case FAMFS_LOG_LINK:
 		if (e->link.parent >= MODEL_INODES || m->ino[e->link.parent].kind != M_DIR ||
 		    e->link.ino >= MODEL_INODES || m->ino[e->link.ino].kind == M_FREE)
@@ -1889,6 +1898,11 @@ static void random_entry(struct model *m, __u64 *rng, __u64 *next_ino, __u64 *de
 			pick[n++] = i;
 	ino = pick[xorshift64(rng) % n];
 
+	if (r % 97 == 3) {	/* a checkpoint's first entry: inode numbers so far */
+		e->type = FAMFS_LOG_CKPT;
+		e->ckpt.max_ino = *next_ino - 1;
+		return;
+	}
 	switch (r % 10) {
 	case 0: case 1:		/* new name in a directory */
 		if (*next_ino >= MODEL_INODES || m->ino[ino].kind != M_DIR)
