@@ -43,7 +43,6 @@ struct famfs_loader {
 	char pin_dir[256];
 	__u32 max_simple, max_ileave, max_files, max_descs;
 	__u32 slot_mask;		/* max_files - 1: a power of two */
-	__u32 simple_cap;		/* entries of simple_exts: a power of two >= max_simple */
 	struct famfs_slices simple, ileave;
 	/*
 	 * The maps slots and descs, mmap'ed: a descriptor is written here
@@ -251,9 +250,6 @@ static int load(struct famfs_loader *l, const struct famfs_loader_opts *opts)
 	l->skel = skel;
 	if ((err = bpf_map__set_max_entries(skel->maps.slots, l->max_files)) ||
 	    (err = bpf_map__set_max_entries(skel->maps.descs, l->max_descs)) ||
-	    /* a global array: its section's one value */
-	    (err = bpf_map__set_value_size(skel->maps.bss_simple,
-					   l->simple_cap * sizeof(struct fmap_simple_ext))) ||
 	    (err = bpf_map__set_max_entries(skel->maps.ileave_exts, l->max_ileave))) {
 		pr_err("sizing the resolver's maps: %s", strerror(-err));
 		return err;
@@ -261,7 +257,6 @@ static int load(struct famfs_loader *l, const struct famfs_loader_opts *opts)
 	/* the struct_ops data field that names our connection */
 	skel->struct_ops.famfs_ops->fuse_fd = opts->fuse_fd;
 	skel->rodata->slot_mask = l->slot_mask;
-	skel->rodata->simple_mask = l->simple_cap - 1;
 	err = resolver_bpf__load(skel);
 	if (err) {
 		pr_err("loading the BPF resolver: %s%s", strerror(-err),
@@ -273,7 +268,8 @@ static int load(struct famfs_loader *l, const struct famfs_loader_opts *opts)
 	/* array entries are 8-byte aligned: every value is a multiple of 8 */
 	l->slots_len = (size_t)l->max_files * sizeof(*l->slots);
 	l->descs_len = (size_t)l->max_descs * sizeof(*l->descs);
-	l->simple_len = (size_t)l->simple_cap * sizeof(*l->simple_exts);
+	/* a global array of the program: its section's one value */
+	l->simple_len = (size_t)FAMFS_SIMPLE_CAP * sizeof(*l->simple_exts);
 	l->ileave_len = (size_t)l->max_ileave * sizeof(*l->ileave_exts);
 	if ((err = map_shared(skel->maps.slots, l->slots_len, (void **)&l->slots)) ||
 	    (err = map_shared(skel->maps.descs, l->descs_len, (void **)&l->descs)) ||
@@ -382,11 +378,12 @@ int famfs_loader_load(const struct famfs_loader_opts *opts,
 		l->max_files += l->max_files & -l->max_files;
 	l->slot_mask = l->max_files - 1;
 	l->max_simple = opts->max_simple ? opts->max_simple : FAMFS_DEF_MAX_SIMPLE;
-	if (l->max_simple > FMAP_MAX_SIMPLE * 16U)
-		l->max_simple = FMAP_MAX_SIMPLE * 16U;	/* 512 MiB of extents */
-	/* the program masks its indexes with simple_cap - 1 */
-	for (l->simple_cap = 1; l->simple_cap < l->max_simple; l->simple_cap <<= 1)
-		;
+	/* the program's array has a fixed size (its index mask is an immediate) */
+	if (l->max_simple > FAMFS_SIMPLE_CAP) {
+		pr_info("the BPF resolver holds at most %u simple extents, not %u",
+			FAMFS_SIMPLE_CAP, l->max_simple);
+		l->max_simple = FAMFS_SIMPLE_CAP;
+	}
 	l->max_ileave = opts->max_ileave ? opts->max_ileave : FAMFS_DEF_MAX_ILEAVE;
 	l->max_descs = FAMFS_DESCS(l->max_files);
 	if ((err = famfs_slices_init(&l->simple, l->max_simple)) ||

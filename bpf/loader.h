@@ -56,7 +56,7 @@ struct famfs_loader_opts {
 	const char *pin_root;	/* NULL: FAMFS_PIN_ROOT */
 	__u32 max_files;	/* slots, rounded up to a power of two
 				 * (0: FAMFS_DEF_MAX_FILES) */
-	__u32 max_simple;	/* of simple_exts (0: FAMFS_DEF_MAX_SIMPLE) */
+	__u32 max_simple;	/* of simple_exts (0 or more: FAMFS_SIMPLE_CAP) */
 	__u32 max_ileave;	/* of ileave_exts (0: FAMFS_DEF_MAX_ILEAVE) */
 };
 

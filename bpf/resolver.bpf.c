@@ -93,14 +93,13 @@ struct {
 
 /*
  * Simple extents: one global array in a data section of its own (a
- * one-entry ARRAY map, mmap'ed by the loader too), so that the search
- * indexes it as C does.  A map lookup per step of the binary search made
- * the BPF resolver 1.3x the built-in one over files of 10 to 1000
- * extents in the bench.  The loader sizes it before load to a power of
- * two (pinned as simple_exts); simple_mask is its entries - 1.
+ * one-entry ARRAY map, mmap'ed by the loader too, pinned as simple_exts),
+ * so that the search indexes it as C does.  A map lookup per step of the
+ * binary search made the BPF resolver 1.3x the built-in one over files of
+ * 10 to 1000 extents in the bench.  Its size is fixed (8 MiB, the loader's
+ * most), so the index mask is an immediate, not a load per step.
  */
-struct fmap_simple_ext simple_exts[FAMFS_DEF_MAX_SIMPLE] SEC(".bss.simple");
-const volatile __u32 simple_mask = FAMFS_DEF_MAX_SIMPLE - 1;
+struct fmap_simple_ext simple_exts[FAMFS_SIMPLE_CAP] SEC(".bss.simple");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -120,7 +119,7 @@ struct {
 /* Accessors for include/fmap.h: extent @i of the slice that starts at @first */
 static __always_inline const struct fmap_simple_ext *simple_get(__u32 first, __u32 i)
 {
-	return &simple_exts[(first + i) & simple_mask];
+	return &simple_exts[(first + i) & (FAMFS_SIMPLE_CAP - 1)];
 }
 
 static __always_inline const struct fmap_ileave_ext *ileave_get(__u32 first, __u32 i)

@@ -89,6 +89,8 @@ struct famfs_resolver_stats {
 /* the descriptor index no slot names (entry 0 of descs stays unused) */
 #define FAMFS_NO_DESC		0
 #define FAMFS_DEF_MAX_SIMPLE	(1U << 18)	/* 8 MiB of extents */
+/* entries of simple_exts, a global array of the program: the most there are */
+#define FAMFS_SIMPLE_CAP	FAMFS_DEF_MAX_SIMPLE
 #define FAMFS_DEF_MAX_ILEAVE	1024		/* 280 KiB of extents */
 
 /* The struct_ops instance's name, shown in fmap_stats and tracepoints. */

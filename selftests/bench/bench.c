@@ -988,6 +988,27 @@ static void extents_work(void *arg)
 }
 
 #define SCALE_FILE_SIZE	(1 * MiB)	/* one interleaved extent */
+
+/* Misses over @n files of mount @i (fds[f * NRES + i]), each forgotten first */
+struct files_arg {
+	unsigned int i, n;
+	const int *fds;
+};
+
+static void files_work(void *arg)
+{
+	struct files_arg *x = arg;
+	char name[32];
+	unsigned int k, f;
+
+	for (k = 0; k < 256; k++) {
+		f = rnd() % x->n;
+		snprintf(name, sizeof(name), "f%u", f);
+		fbs_server_forget(mounts[x->i].srv, name);
+		random_preads(x->fds[f * NRES + x->i], SCALE_FILE_SIZE, 1, NULL);
+	}
+}
+
 #define SCALE_ROUNDS	10
 
 static void case_scale_files(void)
@@ -1039,6 +1060,13 @@ static void case_scale_files(void)
 		probes(PROBES_NONE);
 		served_end(name);
 		scale_point("files", p[j]);
+		snprintf(name, sizeof(name), "scale_files/%u", p[j]);
+		for (i = 0; i < NRES; i++) {
+			struct files_arg x = { i, nopen, fds };
+
+			if (resolvers[i].kind == FBS_RESOLVER_BPF)
+				program_time(name, files_work, &x);
+		}
 	}
 out:
 	if (fds)
