@@ -2975,17 +2975,81 @@ static int log_refresh(struct fs *fs)
 	return 0;
 }
 
+struct tell_old {
+	fs_logplay_fn fn;
+	void *ctx;
+};
+
+/* Every inode of the namespace a checkpoint replaces, told as a change of it. */
+static int tell_old_inode(void *ctx, const struct ns_attr *a)
+{
+	struct tell_old *t = ctx;
+	struct famfs_mlog_entry e;
+
+	famfs_mlog_entry_init(&e);
+	e.type = FAMFS_LOG_SETATTR;
+	e.setattr.ino = a->ino;
+	t->fn(t->ctx, &e);
+	return 0;
+}
+
 /*
- * The owner wrote a checkpoint: the log this instance followed is gone
- * (or going).  For now a follower cannot swap its namespace under the
- * kernel's inodes: it says so, and a new mount reads the checkpoint.
+ * The owner wrote a checkpoint (a new generation): replay it into a new
+ * namespace, which the instance's namespace adopts (ns_adopt(): the same
+ * object, inode numbers and the kernel's generations kept), and follow
+ * the new log from its end.  @fn hears of every inode of the old
+ * namespace (a SETATTR of it); out->reloaded tells the caller that every
+ * inode of the new one changed too.  A corrupt checkpoint changes
+ * nothing.  Under the lock.
  */
 static int follow_checkpoint(struct fs *fs, const struct famfs_mlog_area *area,
-			     struct fs_logplay_result *out)
+			     struct fs_logplay_result *out, fs_logplay_fn fn, void *ctx)
 {
-	out->tail = FAMFS_MLOG_END;
-	return fail(-ESTALE, "logplay: the owner wrote a checkpoint (log generation %u, this instance read %u): mount again to follow it",
-		    area->generation, fs->area.generation);
+	const struct ns_ops ops = { 0 };
+	struct famfs_mlog_devtab tab = fs->sb.devs;
+	struct tell_old t = { .fn = fn, .ctx = ctx };
+	struct famfs_mlog_result res;
+	struct fbs_alloc fresh;
+	struct ns *ns = ns_new(&ops, NULL);
+	char msg[256];
+	int err;
+
+	if (!ns)
+		return fail(-ENOMEM, "logplay: out of memory");
+	ns_replay(ns, fs->log + area->off, area->len, fs->sb.fs_uuid, &tab, &res);
+	if (res.tail == FAMFS_MLOG_CORRUPT || res.err == -ENOMEM) {
+		ns_free(ns);
+		return fail(res.err == -ENOMEM ? -ENOMEM : -EUCLEAN,
+			    "logplay: the owner's checkpoint (log generation %u): %s",
+			    area->generation, res.msg);
+	}
+	if (tab.ndevs > fs->ndevs) {
+		ns_free(ns);
+		return fail(-ENXIO, "logplay: the owner added device %u: mount again with it",
+			    fs->ndevs);
+	}
+	if (fn)
+		ns_foreach_inode(fs->ns, tell_old_inode, &t);
+	ns_adopt(fs->ns, ns);
+	ns_free(ns);		/* the old namespace now */
+	fs->area = *area;
+	fs->cur = fs->log + area->off;
+	fs->next_seq = res.next_seq;
+	fs->end_off = res.end_off;
+	fs->devtab = tab;
+	fs->corrupt = false;
+	out->applied = res.entries;
+	out->end_off = res.end_off;
+	out->tail = res.tail;
+	out->reloaded = true;
+	err = build_alloc(fs, &fresh, msg, sizeof(msg));
+	if (err)
+		return fail(err, "logplay: %s", msg);
+	fbs_alloc_fini(&fs->alloc);
+	fs->alloc = fresh;
+	pr_info("logplay: followed the owner's checkpoint: log generation %u, %llu entries",
+		area->generation, (unsigned long long)res.entries);
+	return 0;
 }
 
 int fs_logplay_each(struct fs *fs, struct fs_logplay_result *out, fs_logplay_fn fn, void *ctx)
@@ -3007,8 +3071,9 @@ int fs_logplay_each(struct fs *fs, struct fs_logplay_result *out, fs_logplay_fn 
 	if (err)
 		goto out;
 	famfs_mlog_pick(fs->log, fs->sb.log_len, fs->sb.fs_uuid, &area);
-	if (area.generation != fs->area.generation || area.off != fs->area.off) {
-		err = follow_checkpoint(fs, &area, out);
+	if (area.generation != fs->area.generation || area.off != fs->area.off ||
+	    area.len != fs->area.len) {
+		err = follow_checkpoint(fs, &area, out, fn, ctx);
 		goto out;
 	}
 	p.skip_below = fs->next_seq;

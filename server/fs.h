@@ -365,6 +365,8 @@ struct fs_logplay_result {
 	__u64 applied;		/* entries applied by this call */
 	__u64 end_off;		/* where the log ends now */
 	enum famfs_mlog_tail tail;	/* END, TORN (an append in flight), CORRUPT */
+	bool reloaded;		/* the owner wrote a checkpoint: the namespace was
+				 * replayed from it (every inode may have changed) */
 };
 
 /*
@@ -373,7 +375,9 @@ struct fs_logplay_result {
  * number).  0, -EUCLEAN (corrupt: fs_msg() names the offset; the entries
  * before it are applied), -ESTALE (the log now ends before what was
  * applied: another file system?), -EINVAL on an owner (it has nothing to
- * read).  The allocator follows (rebuilt from the new layouts).
+ * read).  The allocator follows (rebuilt from the new layouts).  When the
+ * owner wrote a checkpoint (a new log generation), the namespace is
+ * replayed from it instead and res->reloaded set (fs_compact()).
  */
 int fs_logplay(struct fs *fs, struct fs_logplay_result *res);
 

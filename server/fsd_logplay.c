@@ -175,8 +175,10 @@ static void play(struct fsd *d, struct fsd_logplay_out *out)
 	out->err = err;
 	if (err)
 		snprintf(out->msg, sizeof(out->msg), "%s", fs_msg());
-	if (t.nomem) {
-		pr_warn("logplay: out of memory noting what changed: invalidating every inode");
+	/* a checkpoint replaced the namespace: the old inodes were noted, now the new */
+	if (t.nomem || res.reloaded) {
+		if (t.nomem)
+			pr_warn("logplay: out of memory noting what changed: invalidating every inode");
 		t.nomem = false;
 		ns_foreach_inode(d->ns, all_inodes, &t);
 	}

@@ -1908,6 +1908,39 @@ int ns_punch(struct ns *ns, const struct ns_journal *j, __u64 ino, __u64 off, __
 /* -------------------------------------------------------------------- */
 /* Open references */
 
+void ns_adopt(struct ns *ns, struct ns *from)
+{
+	struct ns tmp;
+	size_t b;
+
+	pthread_rwlock_wrlock(&ns->lock);
+	for (b = 0; b <= from->inodes.mask; b++) {
+		struct hnode *x;
+
+		for (x = from->inodes.buckets[b]; x; x = x->next) {
+			struct inode *in = container_of(x, struct inode, node);
+			struct inode *old = inode_get(ns, in->ino);
+
+			if (old) {
+				in->open_refs = old->open_refs;
+				in->generation = old->generation;
+			}
+		}
+	}
+	tmp = *ns;
+	ns->pool = from->pool;
+	ns->inodes = from->inodes;
+	ns->names = from->names;
+	ns->st = from->st;
+	ns->next_seq = from->next_seq;
+	from->pool = tmp.pool;
+	from->inodes = tmp.inodes;
+	from->names = tmp.names;
+	from->st = tmp.st;
+	from->next_seq = tmp.next_seq;
+	pthread_rwlock_unlock(&ns->lock);
+}
+
 int ns_open_ref(struct ns *ns, __u64 ino)
 {
 	struct inode *in;

@@ -258,6 +258,15 @@ int ns_set_stripe(struct ns *ns, const struct ns_journal *j, __u64 ino, __u32 ns
 int ns_punch(struct ns *ns, const struct ns_journal *j, __u64 ino,
 	     __u64 off, __u64 len);
 
+/*
+ * @ns takes @from's inodes and names (a follower's namespace replayed from
+ * a checkpoint), keeping its lock, ops and pointer, which its users hold;
+ * @from gets the old ones, for ns_free().  An inode both have keeps its
+ * open references and generation (the kernel knows it by them); an orphan
+ * (open, no name) of the old one goes with it.
+ */
+void ns_adopt(struct ns *ns, struct ns *from);
+
 /* Open references: an unlinked inode stays until its last one goes. */
 int ns_open_ref(struct ns *ns, __u64 ino);
 int ns_open_unref(struct ns *ns, __u64 ino);
