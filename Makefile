@@ -166,10 +166,12 @@ kernel-modtest: all
 		-o $(RESULTS)/modtest $(VM_FILTER)
 
 # From inside the kernel tree: run in this repository, checkpatch takes a
-# git-tracked file argument for a source file, not a patch.
+# git-tracked file argument for a source file, not a patch.  ENOSYS is
+# FUSE's answer to a request the server does not implement, as in the rest
+# of fs/fuse, not a bad syscall number: that one check is left out.
 kernel-checkpatch: kernel-tree
 	$(Q)fail=0; for p in $$(grep -Ev '^\s*(#|$$)' kernel/series); do \
-		out=$$(cd $(KSRC) && perl scripts/checkpatch.pl --strict --no-tree -q $(TOP)/kernel/$$p); \
+		out=$$(cd $(KSRC) && perl scripts/checkpatch.pl --strict --no-tree -q --ignore ENOSYS $(TOP)/kernel/$$p); \
 		if [ -n "$$out" ]; then echo "$$p:"; echo "$$out"; fail=1; else echo "  OK      $$p"; fi; \
 	done; exit $$fail
 

@@ -62,32 +62,29 @@ __u64 fsd_lay_next(const struct ns_layout *l, __u64 off)
 /* ---- zeroing on the device ---- */
 
 /*
- * Write zeroes over [off, off + len) of device @dev, through O_DIRECT: the
- * pages at either end that the range covers only partly are read,
- * patched and written back.
+ * Write zeroes over the whole pages of [off, off + len) of device @dev,
+ * through O_DIRECT.  The pages at either end that the range covers only
+ * partly are the kernel's to zero (fuse_fmap_zero_partial()): it does so
+ * in place, under the file's locks, where a read-modify-write from here
+ * would lose the stores that other processes make meanwhile to the rest
+ * of the page through their mappings.
  */
 static int dev_zero(struct fsd *d, __u32 dev, __u64 off, __u64 len)
 {
-	__u64 end = off + len, pos = off & ~(PAGE - 1), stop = round_up(end, PAGE);
+	__u64 end = off + len, pos = round_up(off, PAGE), stop = end & ~(PAGE - 1);
 	void *buf;
 	int err = 0;
 
-	if (!len)
-		return 0;
 	if (dev >= d->ndevs || end < off)
 		return -EIO;
+	if (pos >= stop)
+		return 0;
 	if (posix_memalign(&buf, PAGE, ZERO_CHUNK))
 		return -ENOMEM;
+	memset(buf, 0, ZERO_CHUNK);
 	while (pos < stop && !err) {
 		__u64 n = min_u64(stop - pos, ZERO_CHUNK);
-		__u64 head = off > pos ? off - pos : 0;
-		__u64 tail = pos + n > end ? pos + n - end : 0;
 
-		if ((head || tail) && pread(d->zfd[dev], buf, n, pos) != (ssize_t)n) {
-			err = -EIO;
-			break;
-		}
-		memset((char *)buf + head, 0, n - head - tail);
 		if (pwrite(d->zfd[dev], buf, n, pos) != (ssize_t)n)
 			err = -EIO;
 		pos += n;

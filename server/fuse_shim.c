@@ -146,7 +146,8 @@ static ssize_t shim_read(int fd, void *buf, size_t buf_len, void *userdata)
 			if ((size_t)n >= sizeof(*in) + sizeof(struct fuse_init_in)) {
 				const struct fuse_init_in *ii = (const void *)(in + 1);
 
-				shim->proto_minor = ii->minor < 42 ? ii->minor : 42;
+				shim->proto_minor = ii->minor < FUSE_KERNEL_MINOR_VERSION ?
+						    ii->minor : FUSE_KERNEL_MINOR_VERSION;
 				shim->offered = ii->flags;
 				if (ii->flags & FUSE_INIT_EXT)
 					shim->offered |= (__u64)ii->flags2 << 32;

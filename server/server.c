@@ -105,6 +105,8 @@ struct fbs_server {
 	void *hook_data;
 	unsigned long fmap_requests;
 	unsigned long fmap_end_requests;
+	enum fbs_fmap_end_mode fmap_end_mode;	/* under lock */
+	pthread_cond_t fmap_end_cond;		/* the mode changed */
 };
 
 static struct fbs_file *file_by_ino(struct fbs_server *srv, __u64 ino)
@@ -650,8 +652,12 @@ static int srv_fmap_end(void *data, const struct fuse_in_header *in,
 		return -EINVAL;
 	pthread_mutex_lock(&srv->lock);
 	srv->fmap_end_requests++;
+	while (srv->fmap_end_mode == FBS_FMAP_END_STALL)
+		pthread_cond_wait(&srv->fmap_end_cond, &srv->lock);
 	f = file_by_ino(srv, in->nodeid);
-	if (!f) {
+	if (srv->fmap_end_mode == FBS_FMAP_END_ENOSYS) {
+		err = -ENOSYS;
+	} else if (!f) {
 		err = -ENOENT;
 	} else if (arg->size > f->size) {
 		f->size = arg->size;
@@ -1344,6 +1350,7 @@ int fbs_server_create(const struct fbs_config *cfg, struct fbs_server **srvp)
 	srv->next_ino = FIRST_INO;
 	srv->fuse_fd = -1;
 	pthread_mutex_init(&srv->lock, NULL);
+	pthread_cond_init(&srv->fmap_end_cond, NULL);
 
 	srv->fuse_fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
 	if (srv->fuse_fd < 0) {
@@ -1421,6 +1428,7 @@ err_umount:
 err_close:
 	close(srv->fuse_fd);
 err_free:
+	pthread_cond_destroy(&srv->fmap_end_cond);
 	pthread_mutex_destroy(&srv->lock);
 	free(srv);
 	return err;
@@ -1572,6 +1580,15 @@ unsigned long fbs_server_fmap_requests(const struct fbs_server *srv)
 	return __atomic_load_n(&srv->fmap_requests, __ATOMIC_RELAXED);
 }
 
+void fbs_server_set_fmap_end_mode(struct fbs_server *srv,
+				  enum fbs_fmap_end_mode mode)
+{
+	pthread_mutex_lock(&srv->lock);
+	srv->fmap_end_mode = mode;
+	pthread_cond_broadcast(&srv->fmap_end_cond);
+	pthread_mutex_unlock(&srv->lock);
+}
+
 unsigned long fbs_server_fmap_end_requests(const struct fbs_server *srv)
 {
 	return __atomic_load_n(&srv->fmap_end_requests, __ATOMIC_RELAXED);
@@ -1676,6 +1693,8 @@ void fbs_server_destroy(struct fbs_server *srv)
 		return;
 	if (srv->attach_running)
 		pthread_join(srv->attach_thread, NULL);
+	/* a stalled FUSE_FMAP_END would keep the serving thread forever */
+	fbs_server_set_fmap_end_mode(srv, FBS_FMAP_END_ANSWER);
 	/* the upcall serves whatever is still in flight */
 	famfs_loader_detach(srv->bpf);
 	/* unmounting ends the loop: its read(2) of /dev/fuse fails */
@@ -1694,6 +1713,7 @@ void fbs_server_destroy(struct fbs_server *srv)
 		free(srv->files[i].units);
 	}
 	fbs_alloc_fini(&srv->alloc);
+	pthread_cond_destroy(&srv->fmap_end_cond);
 	pthread_mutex_destroy(&srv->lock);
 	free(srv);
 }

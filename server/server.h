@@ -124,6 +124,20 @@ unsigned long fbs_server_fmap_requests(const struct fbs_server *srv);
 unsigned long fbs_server_fmap_end_requests(const struct fbs_server *srv);
 
 /*
+ * How FUSE_FMAP_END is answered: normally, with ENOSYS (a server that
+ * does not know it), or not at all until the mode changes again (a stuck
+ * server; the serving thread waits, so nothing else is answered either).
+ */
+enum fbs_fmap_end_mode {
+	FBS_FMAP_END_ANSWER,
+	FBS_FMAP_END_ENOSYS,
+	FBS_FMAP_END_STALL,
+};
+
+void fbs_server_set_fmap_end_mode(struct fbs_server *srv,
+				  enum fbs_fmap_end_mode mode);
+
+/*
  * Copy up to @max simple extents of file @name (device indexes, as in
  * layouts); returns how many it has, or -ENOENT / -EINVAL (interleaved).
  */

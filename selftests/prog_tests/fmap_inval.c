@@ -16,10 +16,13 @@
  *    server moves A and gives its old extent to B, which is written: the
  *    pin never shows B's bytes.  The move waits for the pin (3 s) first;
  *  - pin_after_munmap: the same, but the pin holder unmaps A before: no
- *    process maps A any more, the pin is still there and still waited for.
+ *    process maps A any more, the pin is still there and still waited for;
+ *  - notify_killable: a server process whose FUSE_NOTIFY_FMAP_INVAL waits
+ *    for such a pin dies of SIGKILL (about 9 s: the pin is held 8 s).
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -295,6 +298,62 @@ out:
 	free(b);
 }
 
+/*
+ * A pin that uid 65534 holds for 8 s must not make the server unkillable:
+ * a server process whose FUSE_NOTIFY_FMAP_INVAL waits for the pin dies of
+ * SIGKILL at once (before: D state until the pin went).
+ */
+static void notify_killable(void)
+{
+	struct fmap_simple_ext ext = { .len = SIZE, .dev = 0, .dev_off = 290 * MiB };
+	unsigned char *a = malloc(SIZE), *b = calloc(1, 4096);
+	struct fixture fx = { 0 };
+	pid_t pinner = -1, notifier;
+	int ready[2] = { -1, -1 }, i, status;
+	struct fbs_layout l;
+	char pa[128], c;
+
+	if (!ASSERT_TRUE(a && b, "malloc") || !ASSERT_OK(pipe(ready), "pipe"))
+		goto out;
+	fill_pattern(a, SIZE, 27);
+	if (!ASSERT_OK(dev_pwrite(FX_DEV0, a, SIZE, ext.dev_off), "seed a") ||
+	    !ASSERT_OK(fixture_mount(&fx, NULL), "mount"))
+		goto out;
+	layout_simple(&l, 1, &ext);
+	if (!ASSERT_OK(fbs_server_add_file(fx.srv, "a", SIZE, &l), "add a"))
+		goto out;
+	fixture_path(&fx, "a", pa, sizeof(pa));
+	pinner = fork();
+	if (pinner == 0)
+		_exit(pin_child(pa, false, ready[1], 8, a, b));
+	if (!ASSERT_EQ(read(ready[0], &c, 1), 1, "page pinned"))
+		goto out;
+
+	/* The server, in a process of its own: the notify waits for the pin */
+	notifier = fork();
+	if (notifier == 0)
+		_exit(fbs_server_forget(fx.srv, "a") ? 1 : 0);
+	sleep(1);
+	kill(notifier, SIGKILL);
+	for (i = 0; i < 60 && waitpid(notifier, &status, WNOHANG) != notifier; i++)
+		usleep(50 * 1000);
+	ASSERT_LT(i, 60, "the notifying server died within 3 s");
+	if (i == 60)
+		waitpid(notifier, &status, 0);
+	ASSERT_EQ(fixture_wait_exit(pinner, 60), PIN_SAW_A, "the pin shows a's bytes");
+	pinner = -1;
+out:
+	if (pinner > 0)
+		fixture_wait_exit(pinner, 0);
+	if (ready[0] >= 0) {
+		close(ready[0]);
+		close(ready[1]);
+	}
+	fixture_unmount(&fx);
+	free(a);
+	free(b);
+}
+
 void test_fmap_inval(void)
 {
 	if (test__start_subtest("notify"))
@@ -307,4 +366,6 @@ void test_fmap_inval(void)
 		pin_across_reopen(false);
 	if (test__start_subtest("pin_after_munmap"))
 		pin_across_reopen(true);
+	if (test__start_subtest("notify_killable"))
+		notify_killable();
 }

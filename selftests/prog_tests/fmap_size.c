@@ -13,8 +13,16 @@
  *    munmap, unlink: the inode the store dirtied is written back when its
  *    last reference goes, so its eviction finds it clean (no WARN, no
  *    taint).
- * Each of these runs with the upcall and the BPF resolver.  Once, with the
- * famfs-bpf daemon:
+ * Each of these runs with the upcall and the BPF resolver.  With the test
+ * vehicle's upcall:
+ *  - fmap_end_enosys: a server that answers FUSE_FMAP_END with ENOSYS
+ *    still gets extending writes: the kernel asks once, then sends the
+ *    size as a SETATTR (the server's size moves, no more FMAP_END);
+ *  - fmap_end_killable: a writer whose FUSE_FMAP_END waits in the queue
+ *    of a busy server is taken out by SIGKILL (before: the request was
+ *    forced, and reached the server after the kill), its file keeps the
+ *    old size and works afterwards.
+ * Once, with the famfs-bpf daemon:
  *  - mtime_munmap_remount: the same store through a mapping whose fd was
  *    closed, then umount and mount again with the famfs-bpf daemon: the
  *    mtime the kernel showed is the one that comes back from the log.
@@ -25,7 +33,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -335,6 +345,131 @@ out:
 	free(data);
 }
 
+static void fmap_end_enosys(void)
+{
+	unsigned char data[4096];
+	struct fixture fx = { 0 };
+	unsigned long ends;
+	struct statx stx;
+	char path[128];
+	int fd;
+
+	fd = mount_and_create(&fx, NULL, "nosys", path, sizeof(path));
+	if (fd < 0)
+		goto out;
+	fill_pattern(data, sizeof(data), 7);
+	fbs_server_set_fmap_end_mode(fx.srv, FBS_FMAP_END_ENOSYS);
+	ends = fbs_server_fmap_end_requests(fx.srv);
+	ASSERT_EQ(pwrite(fd, data, sizeof(data), 0), sizeof(data), "first write");
+	ASSERT_EQ(pwrite(fd, data, sizeof(data), 8192), sizeof(data), "second write");
+	ASSERT_EQ(fbs_server_fmap_end_requests(fx.srv), ends + 1,
+		  "FUSE_FMAP_END asked once");
+	if (ASSERT_OK(server_statx(path, &stx), "statx"))
+		ASSERT_EQ(stx.stx_size, 8192 + sizeof(data), "size in the server");
+	close(fd);
+out:
+	fixture_unmount(&fx);
+}
+
+/* The state letter of /proc/@pid/stat, or 0 */
+static char proc_state(pid_t pid)
+{
+	char file[64], buf[256], *p;
+	FILE *f;
+
+	snprintf(file, sizeof(file), "/proc/%d/stat", pid);
+	f = fopen(file, "r");
+	if (!f)
+		return 0;
+	p = fgets(buf, sizeof(buf), f) ? strrchr(buf, ')') : NULL;
+	fclose(f);
+	return p && p[1] == ' ' ? p[2] : 0;
+}
+
+/* A child that extends @fd by 4096 bytes; exits 0 if the write worked */
+static pid_t spawn_writer(int fd, const unsigned char *data)
+{
+	pid_t pid = fork();
+
+	if (pid == 0)
+		_exit(pwrite(fd, data, 4096, 0) == 4096 ? 0 : 1);
+	return pid;
+}
+
+/* Until @pid sleeps in the kernel (a state other than R), at most 5 s */
+static void wait_asleep(pid_t pid)
+{
+	char st;
+	int i;
+
+	for (i = 0; i < 100; i++) {
+		st = proc_state(pid);
+		if (st == 'D' || st == 'S')
+			break;
+		usleep(50 * 1000);
+	}
+	usleep(300 * 1000);
+}
+
+/*
+ * The vehicle serves from one thread.  Writer A's FUSE_FMAP_END stalls in
+ * the server; writer B's then waits in the queue, not yet read by the
+ * server, and SIGKILL takes it out of there: the server never sees it,
+ * and b keeps its old size.  (A request the server has read is waited
+ * for in any case, as is the FUSE_FLUSH of B's exit: FUSE's answer to a
+ * stuck server is the connection's abort.)  Before the fix, B's request
+ * was forced: it stayed queued, reached the server once A's was answered,
+ * and B's write completed after the SIGKILL.
+ */
+static void fmap_end_killable(void)
+{
+	unsigned char data[4096];
+	struct fixture fx = { 0 };
+	char pa[128], pb[128];
+	int status = 0, fa, fb = -1;
+	unsigned long ends;
+	struct stat st;
+	pid_t a, b;
+
+	fa = mount_and_create(&fx, NULL, "stuck_a", pa, sizeof(pa));
+	if (fa < 0)
+		goto out;
+	fb = open(fixture_path(&fx, "stuck_b", pb, sizeof(pb)),
+		  O_RDWR | O_CREAT | O_EXCL, 0644);
+	if (!ASSERT_OK_FD(fb, "create b"))
+		goto out;
+	fill_pattern(data, sizeof(data), 8);
+	ends = fbs_server_fmap_end_requests(fx.srv);
+	fbs_server_set_fmap_end_mode(fx.srv, FBS_FMAP_END_STALL);
+	a = spawn_writer(fa, data);
+	wait_asleep(a);
+	b = spawn_writer(fb, data);
+	wait_asleep(b);
+	kill(b, SIGKILL);
+	usleep(500 * 1000);
+	fbs_server_set_fmap_end_mode(fx.srv, FBS_FMAP_END_ANSWER);
+	ASSERT_EQ(fixture_wait_exit(a, 60), 0, "writer a's write worked");
+	if (ASSERT_EQ(waitpid(b, &status, 0), b, "reap b"))
+		ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
+			    "b killed");
+	ASSERT_EQ(fbs_server_fmap_end_requests(fx.srv), ends + 1,
+		  "the server saw a's FUSE_FMAP_END only");
+
+	if (ASSERT_OK(fstat(fb, &st), "fstat b"))
+		ASSERT_EQ(st.st_size, 0, "b: the old size");
+	if (ASSERT_OK(fstat(fa, &st), "fstat a"))
+		ASSERT_EQ(st.st_size, sizeof(data), "a: the new size");
+	ASSERT_EQ(pwrite(fb, data, sizeof(data), 0), sizeof(data), "b: write again");
+	if (ASSERT_OK(fstat(fb, &st), "fstat b"))
+		ASSERT_EQ(st.st_size, sizeof(data), "b: the new size");
+out:
+	if (fb >= 0)
+		close(fb);
+	if (fa >= 0)
+		close(fa);
+	fixture_unmount(&fx);
+}
+
 void test_fmap_size(void)
 {
 	static const struct {
@@ -366,6 +501,10 @@ void test_fmap_size(void)
 		if (test__start_subtest(name))
 			mtime_munmap_unlink(&opts);
 	}
+	if (test__start_subtest("fmap_end_enosys"))
+		fmap_end_enosys();
+	if (test__start_subtest("fmap_end_killable"))
+		fmap_end_killable();
 	if (test__start_subtest("mtime_munmap_remount"))
 		mtime_munmap_remount();
 }

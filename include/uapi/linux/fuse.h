@@ -221,7 +221,10 @@
  *  7.41
  *  - add FUSE_ALLOW_IDMAP
  *
- *  7.42
+ *  Mapped files, proposed against 7.41 (the minor version that carries
+ *  them is the maintainer's to assign when they are merged: upstream's
+ *  7.42 is FUSE_OVER_IO_URING; until then FUSE_HAS_FMAP in INIT is what
+ *  a server tests)
  *  - add FUSE_HAS_FMAP and FUSE_FMAP_BUILTIN init flags, FUSE_ATTR_FMAP attr
  *    flag, FUSE_FMAP opcode with struct fuse_fmap_in, struct fuse_fmap_out
  *    and the layout reply structures, FUSE_NOTIFY_FMAP_INVAL with struct
@@ -267,7 +270,7 @@
 #define FUSE_KERNEL_VERSION 7
 
 /** Minor version number of this interface */
-#define FUSE_KERNEL_MINOR_VERSION 42
+#define FUSE_KERNEL_MINOR_VERSION 41
 
 /** The node ID of the root inode */
 #define FUSE_ROOT_ID 1
@@ -438,8 +441,7 @@ struct fuse_file_lock {
  *		    of the request ID indicates resend requests
  * FUSE_ALLOW_IDMAP: allow creation of idmapped mounts
  * FUSE_HAS_FMAP: the server maps file data onto registered devices; the kernel
- *		  asks for mappings with FUSE_FMAP (bit 48: clear of the bits
- *		  proposed upstream after 7.41)
+ *		  asks for mappings with FUSE_FMAP
  * FUSE_FMAP_BUILTIN: with FUSE_HAS_FMAP, the kernel fetches each mapped
  *		      file's whole layout once and resolves offsets from it
  */
@@ -488,8 +490,8 @@ struct fuse_file_lock {
 /* Obsolete alias for FUSE_DIRECT_IO_ALLOW_MMAP */
 #define FUSE_DIRECT_IO_RELAX	FUSE_DIRECT_IO_ALLOW_MMAP
 #define FUSE_ALLOW_IDMAP	(1ULL << 40)
-#define FUSE_HAS_FMAP		(1ULL << 48)
-#define FUSE_FMAP_BUILTIN	(1ULL << 49)
+#define FUSE_HAS_FMAP		(1ULL << 41)
+#define FUSE_FMAP_BUILTIN	(1ULL << 42)
 
 /**
  * CUSE INIT request/reply flags
@@ -660,8 +662,8 @@ enum fuse_opcode {
 	FUSE_SYNCFS		= 50,
 	FUSE_TMPFILE		= 51,
 	FUSE_STATX		= 52,
-	FUSE_FMAP		= 64,	/* clear of 53..55 proposed upstream */
-	FUSE_FMAP_END		= 65,
+	FUSE_FMAP		= 53,
+	FUSE_FMAP_END		= 54,
 
 	/* CUSE specific operations */
 	CUSE_INIT		= 4096,
@@ -679,7 +681,7 @@ enum fuse_notify_code {
 	FUSE_NOTIFY_RETRIEVE = 5,
 	FUSE_NOTIFY_DELETE = 6,
 	FUSE_NOTIFY_RESEND = 7,
-	FUSE_NOTIFY_FMAP_INVAL = 16,	/* clear of 8..9 proposed upstream */
+	FUSE_NOTIFY_FMAP_INVAL = 8,
 	FUSE_NOTIFY_CODE_MAX,
 };
 
