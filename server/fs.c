@@ -1885,7 +1885,7 @@ static int compact_locked(struct fs *fs, struct fs_compact_result *r)
 	if (err)
 		goto io;
 	fs_fault(fs, "compact_unhead");
-	mid = c.w.off / 2;
+	mid = max_u64(c.w.off / 2, sizeof(struct famfs_log_header));	/* the fault's point */
 	memcpy(dst + sizeof(struct famfs_log_header),
 	       (unsigned char *)buf + sizeof(struct famfs_log_header),
 	       mid - sizeof(struct famfs_log_header));
