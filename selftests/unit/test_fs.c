@@ -779,7 +779,7 @@ static __u64 size_of(struct fs *fs, __u64 ino)
  * FUSE_FMAP_END wrote a 104-byte SETATTR, so these 8,192 appends of
  * 4 KiB took 832 KiB of log (a default 8 MiB log dies after ~80,000).
  * A process that dies (here: _exit without fs_close, as a SIGKILL)
- * leaves the size last synced.  Well under a second.
+ * leaves the size last synced.  About 1.5 s (an msync per entry).
  */
 static void appends_cost_o1_entries(void **state)
 {
@@ -1033,7 +1033,7 @@ static void checkpoint_keeps_namespace(void **state)
  * never a mix: the generation says which, the namespace is the same
  * either way, and fsck (a replay) is clean.  From a whole-region log
  * (generation 0) and from a half (generation 1 into the other half).
- * About a second.
+ * About 3 s.
  */
 static void checkpoint_crash_each_step(void **state)
 {
