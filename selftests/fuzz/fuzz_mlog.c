@@ -339,6 +339,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	famfs_mlog_replay(log, len, NULL, NULL, NULL, NULL, &res);
 	check_work(work, len);
 
+	/* the same region as one checkpoints split: the log picked lies inside it */
+	{
+		struct famfs_mlog_area a;
+
+		famfs_mlog_pick(log, len, fuzz_uuid, &a);
+		if (a.off > len || a.len > len - a.off)
+			abort();
+		famfs_mlog_replay(log + a.off, a.len, fuzz_uuid, NULL, NULL, NULL, &res);
+		if (res.end_off > a.len)
+			abort();
+	}
+
 	/* the namespace against a check-only replay with the same devices */
 	two_devs(&devs);
 	famfs_mlog_replay(log, len, fuzz_uuid, &devs, NULL, NULL, &res);
