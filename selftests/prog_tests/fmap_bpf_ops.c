@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -268,14 +269,32 @@ static bool bare_mount(const char *mnt, int fd)
 	return ASSERT_OK(mount("bare", mnt, "fuse", MS_NOSUID | MS_NODEV, opts), "mount");
 }
 
+/* FUSE_DEV_IOC_BACKING_OPEN of /dev/pmem0 for mapped files: id or -errno */
+static int fmap_dev_open(int fd)
+{
+	struct fuse_backing_map map = { .flags = FUSE_BACKING_FMAP };
+	int id;
+
+	map.fd = open(FX_DEV0, O_RDWR);
+	if (map.fd < 0)
+		return -errno;
+	id = ioctl(fd, FUSE_DEV_IOC_BACKING_OPEN, &map);
+	if (id < 0)
+		id = -errno;
+	close(map.fd);
+	return id;
+}
+
 /*
  * A bare FUSE mount whose INIT reply does not accept FUSE_HAS_FMAP: the
- * program cannot attach before INIT, nor after.
+ * program cannot attach before INIT, nor after.  A device registered
+ * before INIT is released by it (one kind of backing per connection:
+ * devices of mapped files need FUSE_HAS_FMAP), and none registers after.
  */
 static void test_no_fmap(void)
 {
 	char mnt[64];
-	int fd;
+	int fd, id;
 
 	snprintf(mnt, sizeof(mnt), "/tmp/famfs-bpf-nofmap.%d", getpid());
 	fd = open("/dev/fuse", O_RDWR);
@@ -284,8 +303,17 @@ static void test_no_fmap(void)
 	if (!bare_mount(mnt, fd))
 		goto out_close;
 	ASSERT_EQ(attach_errno(fd), EOPNOTSUPP, "before INIT: EOPNOTSUPP");
-	if (bare_init(fd, 0))	/* no FUSE_HAS_FMAP */
+	id = fmap_dev_open(fd);
+	ASSERT_GT(id, 0, "a device registers before INIT");
+	if (bare_init(fd, 0)) {	/* no FUSE_HAS_FMAP */
 		ASSERT_EQ(attach_errno(fd), EOPNOTSUPP, "without FUSE_HAS_FMAP: EOPNOTSUPP");
+		errno = 0;
+		ASSERT_ERR(ioctl(fd, FUSE_DEV_IOC_BACKING_CLOSE, &id),
+			   "INIT released the device");
+		ASSERT_EQ(errno, ENOENT, "its id is gone");
+		ASSERT_EQ(fmap_dev_open(fd), -EOPNOTSUPP,
+			  "no device registers after INIT without FUSE_HAS_FMAP");
+	}
 	umount2(mnt, MNT_DETACH);
 out_close:
 	close(fd);
