@@ -239,63 +239,100 @@ static int pin_child(const char *path, bool unmap, int ready, int hold_s,
 	return memcmp(got, b, sizeof(got)) ? PIN_SAW_OTHER : PIN_SAW_B;
 }
 
+/* File "a" whose first page a child, as uid 65534, holds pinned */
+struct pinned {
+	struct fixture fx;
+	unsigned char *a, *b;	/* a's bytes; another pattern, for b */
+	char pa[128];
+	int ready[2];
+	pid_t pinner;
+};
+
+/*
+ * Mount, add "a" at @ext with a pattern, and fork the pin holder
+ * (pin_child(): with @unmap it drops its mapping and fd; it reads the pipe
+ * after @hold_s s).  False if any of it failed; pinned_done() either way.
+ */
+static bool pinned_start(struct pinned *p, const struct fmap_simple_ext *ext,
+			 unsigned int seed, bool unmap, int hold_s)
+{
+	struct fbs_layout l;
+	char c;
+
+	p->ready[0] = p->ready[1] = -1;
+	p->pinner = -1;
+	p->a = malloc(SIZE);
+	p->b = malloc(4096);
+	if (!ASSERT_TRUE(p->a && p->b, "malloc") || !ASSERT_OK(pipe(p->ready), "pipe"))
+		return false;
+	fill_pattern(p->a, SIZE, seed);
+	fill_pattern(p->b, 4096, seed + 1);
+	if (!ASSERT_OK(dev_pwrite(FX_DEV0, p->a, SIZE, ext->dev_off), "seed a") ||
+	    !ASSERT_OK(fixture_mount(&p->fx, NULL), "mount"))
+		return false;
+	layout_simple(&l, 1, ext);
+	if (!ASSERT_OK(fbs_server_add_file(p->fx.srv, "a", SIZE, &l), "add a"))
+		return false;
+	fixture_path(&p->fx, "a", p->pa, sizeof(p->pa));
+	p->pinner = fork();
+	if (p->pinner == 0)
+		_exit(pin_child(p->pa, unmap, p->ready[1], hold_s, p->a, p->b));
+	return ASSERT_EQ(read(p->ready[0], &c, 1), 1, "page pinned");
+}
+
+/* What the pin showed (PIN_*), or -1 */
+static int pinned_wait(struct pinned *p)
+{
+	int ret = fixture_wait_exit(p->pinner, 60);
+
+	p->pinner = -1;
+	return ret;
+}
+
+static void pinned_done(struct pinned *p)
+{
+	if (p->pinner > 0)
+		fixture_wait_exit(p->pinner, 0);
+	if (p->ready[0] >= 0) {
+		close(p->ready[0]);
+		close(p->ready[1]);
+	}
+	fixture_unmount(&p->fx);
+	free(p->a);
+	free(p->b);
+}
+
 static void pin_across_reopen(bool unmap)
 {
 	struct fmap_simple_ext old_ext = { .len = SIZE, .dev = 0, .dev_off = 270 * MiB };
 	struct fmap_simple_ext new_ext = { .len = SIZE, .dev = 0, .dev_off = 280 * MiB };
-	unsigned char *a = malloc(SIZE), *b = malloc(4096);
-	struct fixture fx = { 0 };
-	char pa[128], pb[128], c;
+	struct pinned p = { 0 };
 	struct fbs_layout l;
-	int ready[2] = { -1, -1 }, fd;
-	pid_t pid = -1;
+	char pb[128];
+	int fd;
 
-	if (!ASSERT_TRUE(a && b, "malloc") || !ASSERT_OK(pipe(ready), "pipe"))
+	if (!pinned_start(&p, &old_ext, 25, unmap, 3))
 		goto out;
-	fill_pattern(a, SIZE, 25);
-	fill_pattern(b, 4096, 26);
-	if (!ASSERT_OK(dev_pwrite(FX_DEV0, a, SIZE, old_ext.dev_off), "seed a") ||
-	    !ASSERT_OK(fixture_mount(&fx, NULL), "mount"))
-		goto out;
-	layout_simple(&l, 1, &old_ext);
-	if (!ASSERT_OK(fbs_server_add_file(fx.srv, "a", SIZE, &l), "add a"))
-		goto out;
-	fixture_path(&fx, "a", pa, sizeof(pa));
-	fixture_path(&fx, "b", pb, sizeof(pb));
-
-	pid = fork();
-	if (pid == 0)
-		_exit(pin_child(pa, unmap, ready[1], 3, a, b));
-	if (!ASSERT_EQ(read(ready[0], &c, 1), 1, "page pinned"))
-		goto out;
+	fixture_path(&p.fx, "b", pb, sizeof(pb));
 
 	/* Reopen a: its DAX entries must stay, the pin with them */
-	fd = open(pa, O_RDONLY);
+	fd = open(p.pa, O_RDONLY);
 	if (ASSERT_OK_FD(fd, "reopen a"))
 		close(fd);
 	/* The server moves a and gives its old extent to b */
 	layout_simple(&l, 1, &new_ext);
-	ASSERT_OK(fbs_server_set_layout(fx.srv, "a", &l), "move a + notify");
+	ASSERT_OK(fbs_server_set_layout(p.fx.srv, "a", &l), "move a + notify");
 	layout_simple(&l, 1, &old_ext);
-	if (!ASSERT_OK(fbs_server_add_file(fx.srv, "b", SIZE, &l), "add b"))
+	if (!ASSERT_OK(fbs_server_add_file(p.fx.srv, "b", SIZE, &l), "add b"))
 		goto out;
 	fd = open(pb, O_WRONLY);
 	if (ASSERT_OK_FD(fd, "open b")) {
-		ASSERT_EQ(pwrite(fd, b, 4096, 0), 4096, "write b");
+		ASSERT_EQ(pwrite(fd, p.b, 4096, 0), 4096, "write b");
 		close(fd);
 	}
-	ASSERT_EQ(fixture_wait_exit(pid, 60), PIN_SAW_A, "the pin shows a's bytes");
-	pid = -1;
+	ASSERT_EQ(pinned_wait(&p), PIN_SAW_A, "the pin shows a's bytes");
 out:
-	if (pid > 0)
-		fixture_wait_exit(pid, 0);
-	if (ready[0] >= 0) {
-		close(ready[0]);
-		close(ready[1]);
-	}
-	fixture_unmount(&fx);
-	free(a);
-	free(b);
+	pinned_done(&p);
 }
 
 /*
@@ -306,33 +343,17 @@ out:
 static void notify_killable(void)
 {
 	struct fmap_simple_ext ext = { .len = SIZE, .dev = 0, .dev_off = 290 * MiB };
-	unsigned char *a = malloc(SIZE), *b = calloc(1, 4096);
-	struct fixture fx = { 0 };
-	pid_t pinner = -1, notifier;
-	int ready[2] = { -1, -1 }, i, status;
-	struct fbs_layout l;
-	char pa[128], c;
+	struct pinned p = { 0 };
+	int i, status;
+	pid_t notifier;
 
-	if (!ASSERT_TRUE(a && b, "malloc") || !ASSERT_OK(pipe(ready), "pipe"))
-		goto out;
-	fill_pattern(a, SIZE, 27);
-	if (!ASSERT_OK(dev_pwrite(FX_DEV0, a, SIZE, ext.dev_off), "seed a") ||
-	    !ASSERT_OK(fixture_mount(&fx, NULL), "mount"))
-		goto out;
-	layout_simple(&l, 1, &ext);
-	if (!ASSERT_OK(fbs_server_add_file(fx.srv, "a", SIZE, &l), "add a"))
-		goto out;
-	fixture_path(&fx, "a", pa, sizeof(pa));
-	pinner = fork();
-	if (pinner == 0)
-		_exit(pin_child(pa, false, ready[1], 8, a, b));
-	if (!ASSERT_EQ(read(ready[0], &c, 1), 1, "page pinned"))
+	if (!pinned_start(&p, &ext, 27, false, 8))
 		goto out;
 
 	/* The server, in a process of its own: the notify waits for the pin */
 	notifier = fork();
 	if (notifier == 0)
-		_exit(fbs_server_forget(fx.srv, "a") ? 1 : 0);
+		_exit(fbs_server_forget(p.fx.srv, "a") ? 1 : 0);
 	sleep(1);
 	kill(notifier, SIGKILL);
 	for (i = 0; i < 60 && waitpid(notifier, &status, WNOHANG) != notifier; i++)
@@ -340,18 +361,9 @@ static void notify_killable(void)
 	ASSERT_LT(i, 60, "the notifying server died within 3 s");
 	if (i == 60)
 		waitpid(notifier, &status, 0);
-	ASSERT_EQ(fixture_wait_exit(pinner, 60), PIN_SAW_A, "the pin shows a's bytes");
-	pinner = -1;
+	ASSERT_EQ(pinned_wait(&p), PIN_SAW_A, "the pin shows a's bytes");
 out:
-	if (pinner > 0)
-		fixture_wait_exit(pinner, 0);
-	if (ready[0] >= 0) {
-		close(ready[0]);
-		close(ready[1]);
-	}
-	fixture_unmount(&fx);
-	free(a);
-	free(b);
+	pinned_done(&p);
 }
 
 void test_fmap_inval(void)
