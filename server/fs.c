@@ -89,6 +89,7 @@ struct fs {
 	struct ns_layout lay;	/* scratch, under the lock */
 	struct fs_alloc_policy policy;	/* under the lock */
 	char fault[32];		/* FAMFS_FAULT at open: fs_fault() */
+	unsigned long fault_nth;	/* "step@N": the Nth time at the step, not the first */
 
 	/* owner: the superblock's owner record (owner_claim() and after) */
 	struct {
@@ -140,7 +141,12 @@ static __u64 max_u64(__u64 a, __u64 b)
 
 void fs_fault(const struct fs *fs, const char *step)
 {
+	/* one file system per daemon: a process-wide count is the fs's */
+	static _Atomic unsigned long hits;
+
 	if (!fs->fault[0] || strcmp(fs->fault, step))
+		return;
+	if (++hits < fs->fault_nth)
 		return;
 	pr_err("FAMFS_FAULT=%s: exiting here, as asked", step);
 	_exit(FS_FAULT_EXIT);
@@ -1024,6 +1030,8 @@ static int replay(struct fs *fs, char *msg, size_t msglen)
 	fs->ns = ns_new(&ops, fs);
 	if (!fs->ns)
 		return fbs_fail(msg, msglen, -ENOMEM, "out of memory");
+	if (!fs->owner)
+		ns_set_follower(fs->ns);	/* the owner reuses what it frees */
 	fs->devtab = fs->sb.devs;
 	err = ns_replay(fs->ns, fs->cur, fs->area.len, fs->sb.fs_uuid, &fs->devtab, &res);
 	if (err == -ENOMEM || err == -EPROTONOSUPPORT)
@@ -1084,6 +1092,10 @@ int fs_open_log(const char *const *devs, unsigned int ndevs, unsigned int flags,
 	fs->policy.striped_min = FS_STRIPED_MIN_ALLOC;
 	snprintf(fs->fault, sizeof(fs->fault), "%s",
 		 getenv("FAMFS_FAULT") ? getenv("FAMFS_FAULT") : "");
+	if (strchr(fs->fault, '@')) {
+		fs->fault_nth = strtoul(strchr(fs->fault, '@') + 1, NULL, 10);
+		*strchr(fs->fault, '@') = '\0';
+	}
 	fs->owner = flags & FS_OPEN_OWNER;
 	fs->takeover = flags & FS_OPEN_TAKEOVER;
 	fs->page = sysconf(_SC_PAGESIZE);

@@ -346,8 +346,9 @@ void fs_set_alloc_policy(struct fs *fs, const struct fs_alloc_policy *policy);
 /*
  * Fault injection for crash tests: when the environment's FAMFS_FAULT (as
  * fs_open() saw it) names @step, log it and _exit(FS_FAULT_EXIT) at once,
- * as a SIGKILL would stop the daemon there.  fs.c's steps of new space:
- * after_reserve, mid_zero, after_zero, after_alloc; the daemon's:
+ * as a SIGKILL would stop the daemon there ("step@N": the Nth time the
+ * process reaches @step, for a crash amid other work).  fs.c's steps of
+ * new space: after_reserve, mid_zero, after_zero, after_alloc; the daemon's:
  * after_bpf (the BPF map updated, no reply sent).  One step fails
  * instead of exiting: log_msync, the first msync of an appended entry
  * fails with EIO (the entry stays; the instance refuses later changes).
