@@ -329,6 +329,7 @@ struct inode {
 	struct famfs_mlog_time atime, mtime, ctime;
 	/* layout policy: a STRIPE entry's, or the directory's at create */
 	bool has_stripe;
+	bool revoked;			/* a follower's orphan: no extents, -EIO */
 	__u8 nstrips, chunk_shift;
 	union {
 		struct dir dir;
@@ -353,6 +354,7 @@ struct ns {
 	char refusal[200];
 	/* ns_replay(): entries applied, the log's count hint */
 	__u64 replayed, replay_hint;
+	bool follower;			/* ns_set_follower() */
 };
 
 static bool is_dir(const struct inode *in)
@@ -520,6 +522,24 @@ static void inode_destroy(struct ns *ns, struct inode *in)
 }
 
 /*
+ * A follower's orphan: the owner freed its space with its last name and
+ * may reuse it at once; reads of it fail from now on (ns_get_layout()),
+ * never showing the next file's bytes, and the follower's allocator does
+ * not see two files on the same units (an -EUCLEAN logplay).
+ */
+static void orphan_revoke(struct ns *ns, struct inode *in)
+{
+	struct layout *l = &in->file;
+
+	if ((l->nsimple || l->nileave) && ns->ops.release_extents)
+		ns->ops.release_extents(ns->ops_ctx, in->ino, l->simple, l->nsimple,
+					l->ileave, l->nileave);
+	l->nsimple = l->nileave = 0;
+	l->mapped = 0;
+	in->revoked = true;
+}
+
+/*
  * @in lost a name in @dir: with its last one it goes, or stays as an
  * orphan while open; a file with another name (a hard link) stays.
  */
@@ -531,10 +551,13 @@ static void inode_unlinked(struct ns *ns, struct inode *dir, struct inode *in)
 	} else if (--in->nlink) {
 		return;
 	}
-	if (in->open_refs)
-		ns->st.orphans++;
-	else
+	if (!in->open_refs) {
 		inode_destroy(ns, in);
+		return;
+	}
+	ns->st.orphans++;
+	if (ns->follower && is_reg(in))
+		orphan_revoke(ns, in);
 }
 
 /* Is directory @ino @anc itself or inside it?  Walks up to the root. */
@@ -2174,6 +2197,8 @@ int ns_get_layout(struct ns *ns, __u64 ino, ns_layout_fn fn, void *ctx)
 	err = in ? 0 : -ENOENT;
 	if (in && !is_reg(in))
 		err = is_dir(in) ? -EISDIR : -EINVAL;
+	if (!err && in->revoked)
+		err = -EIO;
 	if (!err)
 		err = fn(ctx, in->ino, in->file.simple, in->file.nsimple, in->file.ileave,
 			 in->file.nileave);
@@ -2244,6 +2269,13 @@ static int lock_init(pthread_rwlock_t *lock)
 	err = pthread_rwlock_init(lock, &attr);
 	pthread_rwlockattr_destroy(&attr);
 	return -err;
+}
+
+void ns_set_follower(struct ns *ns)
+{
+	pthread_rwlock_wrlock(&ns->lock);
+	ns->follower = true;
+	pthread_rwlock_unlock(&ns->lock);
 }
 
 struct ns *ns_new(const struct ns_ops *ops, void *ops_ctx)

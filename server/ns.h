@@ -46,6 +46,8 @@
  * then are its extents released (ns_ops.release_extents) and its inode
  * number forgotten.  The log knows nothing of orphans: changes to one are
  * made in memory only, never journaled (its DELETE is already durable).
+ * A follower's namespace (ns_set_follower()) keeps no extents for an
+ * orphan: the owner freed them with the name and may have reused them.
  *
  * Locking: one rwlock around the whole namespace.  Queries take it shared,
  * every change exclusively, the journal's append() included, so entries
@@ -167,6 +169,13 @@ struct ns_statfs {
 struct ns *ns_new(const struct ns_ops *ops, void *ops_ctx);
 /* Frees everything; releases nothing: the space stays as the log says. */
 void ns_free(struct ns *ns);
+/*
+ * @ns follows another's log: an inode that loses its last name while open
+ * loses its extents at once (released as usual), and its layout is -EIO
+ * from then on, so that a file held open across the owner's delete fails
+ * rather than read space the owner gives to another file.
+ */
+void ns_set_follower(struct ns *ns);
 
 /*
  * Check @e against the namespace and apply it, or change nothing and
