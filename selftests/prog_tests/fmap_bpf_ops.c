@@ -4,7 +4,8 @@
  * program progs/fmap_bpf_ops.bpf.c, whose answers each subtest chooses:
  * attach and detach, who may attach to what, FALLBACK reaching the server,
  * every kind of bad answer rejected and never cached, detach racing with
- * readers and faults, and the server dying with the program attached.
+ * readers and faults, the server dying with the program attached, and a
+ * pinned link outliving its connection.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -13,6 +14,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
@@ -425,6 +427,88 @@ out:
 	teardown(&c);
 }
 
+/*
+ * A pinned link outlives its connection's server and mount: the abort
+ * unbinds the ops, so the connection goes with its mount and lets go of
+ * its devices.  Connection B registers /dev/pmem2, opened O_EXCL, and the
+ * ops are linked to B and the link pinned; then B's /dev/fuse is closed
+ * (the abort) and B unmounted.  The device is free again (O_EXCL opens)
+ * while the link is still pinned.  Before the abort unbound the ops, the
+ * ops' reference kept B, its device file and the DAX holder until the
+ * link went: the open failed with EBUSY.  About 1 s.
+ */
+static void test_abort_lets_go(void)
+{
+	const char *pin = "/sys/fs/bpf/fmap_bpf_ops_abort";
+	struct fuse_backing_map map = { .flags = FUSE_BACKING_FMAP };
+	int fd_b, num, id, excl, status;
+	char mnt[64];
+	struct ctx c;
+	pid_t pid;
+
+	snprintf(mnt, sizeof(mnt), "/tmp/famfs-bpf-abort.%d", getpid());
+	unlink(pin);
+	fd_b = open("/dev/fuse", O_RDWR);
+	if (!ASSERT_OK_FD(fd_b, "open /dev/fuse"))
+		return;
+	if (!setup(&c) || !bare_mount(mnt, fd_b))
+		goto out;
+	if (!bare_init(fd_b, FUSE_HAS_FMAP))
+		goto out_umount;
+	map.fd = open("/dev/pmem2", O_RDWR | O_EXCL);
+	if (!ASSERT_OK_FD(map.fd, "open /dev/pmem2 O_EXCL"))
+		goto out_umount;
+	id = ioctl(fd_b, FUSE_DEV_IOC_BACKING_OPEN, &map);
+	close(map.fd);
+	if (!ASSERT_GT(id, 0, "B registers /dev/pmem2"))
+		goto out_umount;
+	ASSERT_EQ(open("/dev/pmem2", O_RDONLY | O_EXCL), -1, "B holds /dev/pmem2");
+
+	/* Linked to B (fuse_fd is a number in the linking process), pinned */
+	num = fbs_server_fuse_fd(c.fx.srv);
+	pid = fork();
+	if (pid == 0) {
+		struct bpf_link *link;
+
+		if (dup2(fd_b, num) != num)
+			_exit(100);
+		link = bpf_map__attach_struct_ops(c.skel->maps.test_ops);
+		if (!link)
+			_exit(101);
+		_exit(bpf_link__pin(link, pin) ? 102 : 0);
+	}
+	if (!ASSERT_GT(pid, 0, "fork") ||
+	    !ASSERT_EQ(waitpid(pid, &status, 0), pid, "wait") ||
+	    !ASSERT_EQ(WIFEXITED(status) ? WEXITSTATUS(status) : -1, 0,
+		       "link to B, pinned"))
+		goto out_umount;
+	ASSERT_EQ(bare_stat(mnt, "bpf_attached"), 1, "B: attached");
+
+	/* B's server goes (its last /dev/fuse fd: the abort), then its mount */
+	close(fd_b);
+	fd_b = -1;
+	ASSERT_OK(umount2(mnt, MNT_DETACH), "unmount B");
+
+	excl = open("/dev/pmem2", O_RDONLY | O_EXCL);
+	if (excl < 0)
+		printf("# open /dev/pmem2 O_EXCL: %s\n", strerror(errno));
+	ASSERT_OK_FD(excl, "B let go of /dev/pmem2 with the link still pinned");
+	if (excl >= 0)
+		close(excl);
+	ASSERT_EQ(fixture_stat(&c.fx, "bpf_attached"), 0, "A: nothing attached");
+	ASSERT_OK(unlink(pin), "unpin the link");
+	goto out;
+out_umount:
+	umount2(mnt, MNT_DETACH);
+out:
+	if (fd_b >= 0)
+		close(fd_b);
+	unlink(pin);
+	rmdir(mnt);
+	/* frees the map: the link's unreg finds the ops unbound */
+	teardown(&c);
+}
+
 /* Without CAP_SYS_ADMIN (all else kept) attaching is refused */
 static void test_unprivileged(void)
 {
@@ -731,6 +815,8 @@ void test_fmap_bpf_ops(void)
 		test_second_attach();
 	if (test__start_subtest("one_map_two_links"))
 		test_one_map_two_links();
+	if (test__start_subtest("abort_lets_go"))
+		test_abort_lets_go();
 	if (test__start_subtest("bad_fd"))
 		test_bad_fd();
 	if (test__start_subtest("no_fmap_refused"))

@@ -18,7 +18,10 @@
  *  - pin_after_munmap: the same, but the pin holder unmaps A before: no
  *    process maps A any more, the pin is still there and still waited for;
  *  - notify_killable: a server process whose FUSE_NOTIFY_FMAP_INVAL waits
- *    for such a pin dies of SIGKILL (about 9 s: the pin is held 8 s).
+ *    for such a pin dies of SIGKILL (about 9 s: the pin is held 8 s);
+ *  - pin_across_unlink, umount_waits_for_pin: on the daemon, the pin holder
+ *    closes A, which is unlinked: A's RELEASE waits for the pin, so the
+ *    daemon keeps A's space (B gets other space) and umount waits too.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -27,8 +30,10 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fixture.h"
@@ -366,6 +371,124 @@ out:
 	pinned_done(&p);
 }
 
+#define DAEMON_DEV	"/dev/pmem2"
+#define DAEMON_MNT	"/tmp/fmap_inval.mnt"
+
+static const char *dpath(const char *name)
+{
+	static char buf[2][128];
+	static int i;
+
+	i ^= 1;
+	snprintf(buf[i], sizeof(buf[i]), "%s/%s", DAEMON_MNT, name);
+	return buf[i];
+}
+
+/* @len bytes of @data into a new file @name of the daemon, fsynced */
+static bool daemon_file(const char *name, const unsigned char *data, size_t len)
+{
+	int fd = open(dpath(name), O_RDWR | O_CREAT | O_EXCL, 0644);
+	bool ok;
+
+	if (!ASSERT_OK_FD(fd, "create"))
+		return false;
+	ok = ASSERT_EQ(pwrite(fd, data, len, 0), (ssize_t)len, "write") &&
+	     ASSERT_OK(fsync(fd), "fsync");
+	close(fd);
+	return ok;
+}
+
+/* releases_held of the daemon's mount, waited for down to @want (3 s) */
+static long long releases_held(long long want)
+{
+	long long n = -1;
+	int i;
+
+	for (i = 0; i < 30; i++) {
+		n = fixture_mnt_stat(DAEMON_MNT, "releases_held");
+		if (n == want)
+			break;
+		usleep(100 * 1000);
+	}
+	return n;
+}
+
+/*
+ * The daemon frees an unlinked file's space at its last RELEASE.  uid
+ * 65534 pins the first page of a (vmsplice), unmaps and closes it: the
+ * kernel holds the RELEASE back while the pin lasts.  With @umount, a is
+ * unlinked and the file system unmounted, which waits for the pin, and
+ * then mounts again with fsck clean.  Otherwise a is unlinked and b
+ * written in its place: b gets other space, and the pin shows a's bytes.
+ * Once the pin goes the RELEASE is sent and a's space comes back.
+ * Before: the RELEASE went at the close, the unlink freed a's space, b
+ * took it (PIN_SAW_B), and a's eviction dropped the DAX entry of the
+ * pinned page (WARNING at fs/dax.c dax_disassociate_entry).  About 6 s.
+ */
+static void pin_across_unlink(bool umount)
+{
+	unsigned char *a = malloc(SIZE), *b = malloc(SIZE);
+	int ready[2] = { -1, -1 };
+	struct statvfs held, freed;
+	pid_t pinner = -1;
+	char c;
+
+	if (!ASSERT_TRUE(a && b, "malloc") || !ASSERT_OK(pipe(ready), "pipe"))
+		goto out;
+	fill_pattern(a, SIZE, 31);
+	fill_pattern(b, 4096, 32);
+	fill_pattern(b + 4096, SIZE - 4096, 33);
+	if (!fixture_mkfs_mount(DAEMON_DEV, DAEMON_MNT, NULL) || !daemon_file("a", a, SIZE))
+		goto out_umount;
+
+	pinner = fork();
+	if (pinner == 0)
+		_exit(pin_child(dpath("a"), true, ready[1], 4, a, b));
+	if (!ASSERT_EQ(read(ready[0], &c, 1), 1, "page pinned, a closed"))
+		goto out_umount;
+	ASSERT_EQ(releases_held(1), 1, "a's RELEASE held back");
+	ASSERT_OK(unlink(dpath("a")), "unlink a");
+
+	if (umount) {
+		struct timespec t0, t1;
+		double s;
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		ASSERT_EQ(fixture_famfs(0, "umount", DAEMON_MNT), 0, "umount");
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		s = t1.tv_sec - t0.tv_sec + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+		printf("# umount took %.1f s (the pin is held 4 s)\n", s);
+		/* the pin holder reads its pipe 4 s after it pinned */
+		ASSERT_GT(s, 1.5, "umount waited for the pin");
+		ASSERT_EQ(fixture_wait_exit(pinner, 60), PIN_SAW_A, "the pin shows a's bytes");
+		pinner = -1;
+		ASSERT_EQ(fixture_famfs(0, "fsck", DAEMON_DEV), 0, "fsck clean");
+		ASSERT_EQ(fixture_famfs(0, "mount", DAEMON_DEV, DAEMON_MNT), 0, "mount again");
+		goto out_umount;
+	}
+
+	daemon_file("b", b, SIZE);
+	ASSERT_OK(statvfs(DAEMON_MNT, &held), "statvfs");
+	ASSERT_EQ(fixture_wait_exit(pinner, 60), PIN_SAW_A, "the pin shows a's bytes");
+	pinner = -1;
+	ASSERT_EQ(releases_held(0), 0, "a's RELEASE sent once the pin went");
+	ASSERT_OK(statvfs(DAEMON_MNT, &freed), "statvfs");
+	ASSERT_GE(freed.f_bfree * freed.f_frsize, held.f_bfree * held.f_frsize + SIZE,
+		  "a's space came back");
+out_umount:
+	if (pinner > 0)
+		fixture_wait_exit(pinner, 60);
+	fixture_famfs(0, "umount", DAEMON_MNT);
+	rmdir(DAEMON_MNT);
+out:
+	if (ready[0] >= 0) {
+		close(ready[0]);
+		close(ready[1]);
+	}
+	free(a);
+	free(b);
+}
+
 void test_fmap_inval(void)
 {
 	if (test__start_subtest("notify"))
@@ -380,4 +503,8 @@ void test_fmap_inval(void)
 		pin_across_reopen(true);
 	if (test__start_subtest("notify_killable"))
 		notify_killable();
+	if (test__start_subtest("pin_across_unlink"))
+		pin_across_unlink(false);
+	if (test__start_subtest("umount_waits_for_pin"))
+		pin_across_unlink(true);
 }
