@@ -1647,6 +1647,61 @@ static void stripe_policies(void **state)
 }
 
 /* Hard links: names of one inode, its space released with the last one only. */
+/*
+ * A follower's orphan (ns_set_follower()): the owner freed its space with
+ * the last name, so the orphan releases it at once and its layout is -EIO;
+ * before, it kept the extents, which the follower's allocator then saw
+ * twice (logplay: EUCLEAN) and its reads showed the next file's bytes.
+ */
+static void follower_orphan_revoked(void **state)
+{
+	struct released r = { 0 };
+	struct jlog *l = jlog_new(64 * 1024);
+	struct ns *ns = ns_new(&release_ops, &r);
+	struct ns_layout lay = { 0 };
+	struct ns_attr a;
+	__u64 f, g;
+
+	(void)state;
+	ns_set_follower(ns);
+	f = file_with_units(ns, l, ROOT, "f", 2, 64 * MiB);
+	assert_int_equal(ns_open_ref(ns, f), 0);
+	assert_int_equal(ns_unlink(ns, &l->j, ROOT, "f"), 0);
+	assert_int_equal(r.calls, 1);
+	assert_int_equal(r.ino, f);
+	assert_int_equal(r.nsimple, 2);
+	assert_int_equal(r.bytes, 2 * UNIT);
+	assert_int_equal(ns_getattr(ns, f, &a), 0);
+	assert_int_equal(a.nlink, 0);
+	assert_int_equal(a.mapped, 0);
+	assert_int_equal(ns_layout_get(ns, f, &lay), -EIO);
+	assert_int_equal(ns_open_unref(ns, f), 0);
+	assert_int_equal(r.calls, 1);		/* nothing twice */
+	assert_int_equal(ns_getattr(ns, f, &a), -ENOENT);
+
+	/* replaced by a rename while open: the same */
+	g = file_with_units(ns, l, ROOT, "g", 1, 128 * MiB);
+	f = file_with_units(ns, l, ROOT, "f", 1, 256 * MiB);
+	assert_int_equal(ns_open_ref(ns, g), 0);
+	assert_int_equal(ns_rename(ns, &l->j, ROOT, "f", ROOT, "g", 0), 0);
+	assert_int_equal(r.calls, 2);
+	assert_int_equal(r.ino, g);
+	assert_int_equal(ns_layout_get(ns, g, &lay), -EIO);
+	/* a name that goes while another stays takes nothing */
+	assert_int_equal(ns_link(ns, &l->j, f, ROOT, "f2"), 0);
+	assert_int_equal(ns_open_ref(ns, f), 0);
+	assert_int_equal(ns_unlink(ns, &l->j, ROOT, "g"), 0);
+	assert_int_equal(r.calls, 2);
+	assert_int_equal(ns_layout_get(ns, f, &lay), 0);
+	assert_int_equal(lay.nsimple, 1);
+	assert_int_equal(ns_open_unref(ns, f), 0);
+	assert_int_equal(ns_open_unref(ns, g), 0);
+	assert_int_equal(r.calls, 2);
+	free(lay.simple);
+	ns_free(ns);
+	jlog_free(l);
+}
+
 static void hard_links(void **state)
 {
 	struct released r = { 0 };
@@ -2539,6 +2594,7 @@ int main(void)
 		cmocka_unit_test(journal_failure_changes_nothing),
 		cmocka_unit_test(full_log),
 		cmocka_unit_test(unlinked_while_open),
+		cmocka_unit_test(follower_orphan_revoked),
 		cmocka_unit_test(hard_links),
 		cmocka_unit_test(link_max),
 		cmocka_unit_test(readdir_cookies_survive_unlinks),
