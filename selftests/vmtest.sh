@@ -4,7 +4,7 @@
 # vmtest.sh: boot a kernel under virtme-ng and run the in-guest tests there.
 #
 #   vmtest.sh -k BZIMAGE -p TEST_PROGS -o OUTDIR [-t PATTERN]... [-T SECONDS]
-#             [-L SECONDS] [-a APPEND]
+#             [-L SECONDS] [-a APPEND] [-N SIZE]
 #
 # The guest gets three 1 GiB pmem regions in fsdax mode (memmap=SIZE!START,
 # kept above 4G: lower starts overlap the PCI hole) and one 256 MiB
@@ -21,6 +21,12 @@
 # every selected test that did not finish counts as one failure in
 # kernel.tap: a short budget never turns into a missing result.
 # -a adds to the guest's kernel command line.
+# -N SIZE adds two NVDIMMs of SIZE each (e.g. 18G: devices past 16 GiB),
+# backed by sparse files OUTDIR/nvdimm[01].img (removed at the end: only
+# what the guest writes takes host memory or disk), for fs_large; the guest
+# sees them as raw namespaces the test makes fsdax.  A file-backed mapping
+# is not counted against the host's RAM as memmap's guest RAM would be
+# (a 23 GB host cannot give the guest 8G + 2 x 18G of RAM).
 #
 # Acceleration: TCG by default, because the nested KVM on the development
 # machines cannot run a kernel (see ENVIRONMENT.md).  VMTEST_KVM=1 uses KVM.
@@ -28,12 +34,12 @@ set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
-kernel= out= filters=() timeout_s=600 limit_s= append_extra=
+kernel= out= filters=() timeout_s=600 limit_s= append_extra= nvdimm=
 test_progs=$top/build/selftests/test_progs
 vng=${VNG:-$top/build/venv/bin/vng}
 
-usage() { echo "usage: $0 -k BZIMAGE -p TEST_PROGS -o OUTDIR [-t PATTERN]... [-T SECONDS] [-L SECONDS] [-a APPEND]" >&2; exit 2; }
-while getopts "k:p:o:t:T:L:a:" opt; do
+usage() { echo "usage: $0 -k BZIMAGE -p TEST_PROGS -o OUTDIR [-t PATTERN]... [-T SECONDS] [-L SECONDS] [-a APPEND] [-N SIZE]" >&2; exit 2; }
+while getopts "k:p:o:t:T:L:a:N:" opt; do
 	case $opt in
 	k) kernel=$OPTARG ;;
 	p) test_progs=$OPTARG ;;
@@ -42,6 +48,7 @@ while getopts "k:p:o:t:T:L:a:" opt; do
 	T) timeout_s=$OPTARG ;;
 	L) limit_s=$OPTARG ;;
 	a) append_extra=$OPTARG ;;
+	N) nvdimm=$OPTARG ;;
 	*) usage ;;
 	esac
 done
@@ -63,6 +70,17 @@ truncate -s 256M "$out/disk0.img"
 
 accel=(--disable-kvm)
 [ "${VMTEST_KVM:-0}" = 1 ] && accel=()
+
+# -N: two NVDIMMs (ACPI NFIT: not on a microvm), hot-pluggable memory
+# beyond the guest's 8G.
+nv=()
+if [ -n "$nvdimm" ]; then
+	rm -f "$out/nvdimm0.img" "$out/nvdimm1.img"
+	truncate -s "$nvdimm" "$out/nvdimm0.img" "$out/nvdimm1.img" || exit 2
+	nv_g=$(( ($(stat -c %s "$out/nvdimm0.img") + (1 << 30) - 1) >> 30 ))
+	nv=(--disable-microvm --qemu-opts="-machine nvdimm=on -m 8G,slots=2,maxmem=$((8 + 2 * nv_g))G -object memory-backend-file,id=nv0,share=on,mem-path=$out/nvdimm0.img,size=$nvdimm -device nvdimm,id=nvdimm0,memdev=nv0 -object memory-backend-file,id=nv1,share=on,mem-path=$out/nvdimm1.img,size=$nvdimm -device nvdimm,id=nvdimm1,memdev=nv1")
+	trap 'rm -f "$out/nvdimm0.img" "$out/nvdimm1.img"' EXIT
+fi
 
 # A whole-run bound: a guest that hangs must not hang the build (nor CI,
 # which has 90 minutes for everything).  Not --foreground: on expiry the
@@ -90,7 +108,7 @@ echo "# guest limit ${guest_limit}s, test budget ${budget}s"
 # identify_cpu() has the boot CPU's feature bits cleared (KASAN then
 # assumes 4-level address ranges): rare, but it fails the log scan.
 timeout -k 10 "$guest_limit" \
-	"$vng" --run "$kernel" "${accel[@]}" --cpus 2 --memory 8G \
+	"$vng" --run "$kernel" "${accel[@]}" "${nv[@]}" --cpus 2 --memory 8G \
 	--append "no5lvl memmap=1G!4G memmap=1G!5G memmap=1G!6G${append_extra:+ $append_extra}" \
 	--disk "$out/disk0.img" --rwdir "$out" -- \
 	"$here/guest-run.sh" "$out" "$test_progs" -T "$timeout_s" -B "$budget" "${filters[@]}" \
