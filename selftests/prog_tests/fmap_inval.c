@@ -19,15 +19,20 @@
  *    process maps A any more, the pin is still there and still waited for;
  *  - notify_killable: a server process whose FUSE_NOTIFY_FMAP_INVAL waits
  *    for such a pin dies of SIGKILL (about 9 s: the pin is held 8 s);
+ *  - revoke_during_pin_wait: BACKING_CLOSE of the device while a truncate
+ *    of A waits for such a pin: the close does not wait, the truncate
+ *    fails with EIO;
  *  - pin_across_unlink, umount_waits_for_pin: on the daemon, the pin holder
  *    closes A, which is unlinked: A's RELEASE waits for the pin, so the
  *    daemon keeps A's space (B gets other space) and umount waits too.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -371,6 +376,42 @@ out:
 	pinned_done(&p);
 }
 
+/*
+ * A truncate that waits for a pin holds the file's i_rwsem, which the
+ * revocation of a device takes: BACKING_CLOSE of the device must not wait
+ * for the pin (8 s).  The truncate gives in with EIO.  Before: the close
+ * took as long as the pin (7 s).  About 3 s.
+ */
+static void revoke_during_pin_wait(void)
+{
+	struct fmap_simple_ext ext = { .len = SIZE, .dev = 0, .dev_off = 300 * MiB };
+	struct timespec t0, t1;
+	struct pinned p = { 0 };
+	pid_t truncater;
+	double secs;
+	int id;
+
+	if (!pinned_start(&p, &ext, 29, true, 8))
+		goto out;
+	truncater = fork();
+	if (truncater == 0)
+		_exit(truncate(p.pa, 0) ? errno : 0);
+	sleep(1);	/* the truncate waits for the pin */
+
+	id = fbs_server_dev_id(p.fx.srv, 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ASSERT_OK(ioctl(fbs_server_fuse_fd(p.fx.srv), FUSE_DEV_IOC_BACKING_CLOSE, &id),
+		  "BACKING_CLOSE");
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	secs = t1.tv_sec - t0.tv_sec + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+	printf("# BACKING_CLOSE took %.1f s (the pin is held 8 s)\n", secs);
+	ASSERT_LT(secs, 3.0, "the revocation did not wait for the pin");
+	ASSERT_EQ(fixture_wait_exit(truncater, 60), EIO, "the waiting truncate gave in: EIO");
+	ASSERT_EQ(pinned_wait(&p), PIN_SAW_A, "the pin shows a's bytes");
+out:
+	pinned_done(&p);
+}
+
 #define DAEMON_DEV	"/dev/pmem2"
 #define DAEMON_MNT	"/tmp/fmap_inval.mnt"
 
@@ -503,6 +544,8 @@ void test_fmap_inval(void)
 		pin_across_reopen(true);
 	if (test__start_subtest("notify_killable"))
 		notify_killable();
+	if (test__start_subtest("revoke_during_pin_wait"))
+		revoke_during_pin_wait();
 	if (test__start_subtest("pin_across_unlink"))
 		pin_across_unlink(false);
 	if (test__start_subtest("umount_waits_for_pin"))
