@@ -481,6 +481,12 @@ int cli_umount(const struct cli_umount_args *args, const char *mnt, FILE *out)
 		return CLI_EXIT_OPERATIONAL;
 	}
 	err = ro ? 0 : wait_daemon(src);
+	if (err == -ENOENT || err == -ENXIO) {
+		/* the device went (unbound, removed): its lock went with it */
+		pr_warn("umount: %s: unmounted; its log device %s is gone, so there is no lock to wait for: %s",
+			mnt, src, strerror(-err));
+		return CLI_EXIT_OK;
+	}
 	if (err) {
 		pr_err("umount: %s: unmounted, but its daemon still holds %s: %s", mnt, src,
 		       strerror(-err));
