@@ -790,6 +790,10 @@ static int owner_check(struct fs *fs)
 		return fail(-EROFS,
 			    "read-only: this mount lost the file system to %s (a takeover); unmount it",
 			    fs->own.thief);
+	/* a device that went away reads as empty (dev_read_full(): ENODATA) */
+	if (err == -ENODATA)
+		return fail(-EIO, "%s: cannot check the owner record: the device is gone or shrank",
+			    fs->devs[0].path);
 	if (err)
 		return fail(err, "%s: cannot check the owner record: %s", fs->devs[0].path,
 			    strerror(-err));

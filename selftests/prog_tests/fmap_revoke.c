@@ -15,6 +15,15 @@
  *    back to the device (fs_dax:dax_writeback_one fires; the raw device
  *    shows them) before it drops the DAX entries, and the process gets
  *    SIGBUS on its next access.
+ *  - daemon_unbind: the real famfs-bpf daemon (mount -f, BPF resolver)
+ *    serves a file on /dev/pmem1 that a process maps, has faulted through
+ *    BPF and has dirty stores in; the namespace is unbound: the stores
+ *    are on the device afterwards, the old mapping and a faulting process
+ *    get SIGBUS, read(2) EIO; the daemon either still answers (a create
+ *    fails with EIO, nothing hangs) or exits, with a message naming the
+ *    device either way; umount works (there is no lock left to wait for),
+ *    the daemon exits 0, and fsck is clean once the namespace is back.
+ *    Cost on the test kernel: a few seconds.
  * Refusing a DAX device that another file system holds (EBUSY) needs one
  * that registers as a holder (XFS), which the test kernel does not build.
  */
@@ -30,11 +39,15 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <linux/fuse.h>
 
+#include "famfs_format.h"
 #include "fixture.h"
+#include "fs.h"
+#include "ns.h"
 #include "test_progs.h"
 
 #define SIZE (4 * MiB)
@@ -284,6 +297,187 @@ out:
 	free(back);
 }
 
+#define DMNT	"/tmp/fmap_revoke.mnt"
+#define DLOG	"/tmp/fmap_revoke.daemon"
+
+/* The extent of the file @name on /dev/pmem1's file system: its first dev_off. */
+static int first_dev_off(void *ctx, __u64 ino, const struct fmap_simple_ext *simple,
+			 __u32 nsimple, const struct fmap_ileave_ext *ileave, __u32 nileave)
+{
+	(void)ino;
+	(void)ileave;
+	(void)nileave;
+	if (nsimple)
+		*(__u64 *)ctx = simple[0].dev_off;
+	return 0;
+}
+
+static bool file_dev_off(const char *name, __u64 *dev_off)
+{
+	const char *devs[] = { FX_DEV1 };
+	struct fs *fs = NULL;
+	char msg[256];
+	__u64 ino;
+	bool ok;
+
+	*dev_off = 0;
+	if (!ASSERT_OK(fs_open(devs, 1, 0, &fs, msg, sizeof(msg)), "open read-only"))
+		return false;
+	ok = ASSERT_OK(ns_lookup(fs_ns(fs), FAMFS_ROOT_INO, name, &ino), name) &&
+	     ASSERT_OK(ns_get_layout(fs_ns(fs), ino, first_dev_off, dev_off), "layout") &&
+	     ASSERT_GT(*dev_off, 0, "a simple extent");
+	fs_close(fs);
+	return ok;
+}
+
+/* famfs-bpf mount -f FX_DEV1 DMNT, its stderr into DLOG; the daemon's pid */
+static pid_t start_daemon(void)
+{
+	const struct timespec poll = { .tv_nsec = 50 * 1000 * 1000 };
+	const char *bin = fixture_famfs_bin();
+	pid_t pid;
+	int i, fd;
+
+	pid = fork();
+	if (pid == 0) {
+		fd = open(DLOG, O_CREAT | O_TRUNC | O_WRONLY, 0644);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		execl(bin, "famfs-bpf", "mount", "-f", FX_DEV1, DMNT, (char *)NULL);
+		_exit(127);
+	}
+	for (i = 0; pid > 0 && i < 400 && !fixture_mounted(DMNT); i++)
+		nanosleep(&poll, NULL);
+	return pid;
+}
+
+static void daemon_unbind(void)
+{
+	const struct timespec poll = { .tv_nsec = 50 * 1000 * 1000 };
+	unsigned char *data = malloc(SIZE), *dirty = malloc(SIZE), *back = malloc(SIZE);
+	unsigned char *map = MAP_FAILED;
+	char ns[64], path[128], log[1024] = "", *line;
+	long long res0;
+	bool bound = true;
+	__u64 dev_off = 0;
+	pid_t daemon = -1, worker = 0;
+	int fd = -1, i, status, lfd;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/f", DMNT);
+	if (!ASSERT_TRUE(data && dirty && back, "malloc") ||
+	    !ASSERT_OK(pmem1_namespace(ns, sizeof(ns)), "find namespace") ||
+	    !fixture_famfs_bin())
+		goto out;
+	fixture_ensure_unmounted(DMNT);
+	mkdir(DMNT, 0755);
+	/* written by a first mount, so that the daemon's mount maps it through BPF afresh */
+	if (!ASSERT_EQ(fixture_famfs(FX_MERGE | FX_LOG_OUT, "mkfs", "-f", FX_DEV1), 0, "mkfs") ||
+	    !ASSERT_EQ(fixture_famfs(FX_MERGE | FX_LOG_OUT, "mount", FX_DEV1, DMNT), 0, "mount"))
+		goto out;
+	fill_pattern(data, SIZE, 57);
+	fill_pattern(dirty, SIZE, 58);
+	fd = open(path, O_CREAT | O_RDWR, 0644);
+	if (!ASSERT_OK_FD(fd, "create") || !fixture_write_fd(fd, data, SIZE, MiB) ||
+	    !ASSERT_OK(fsync(fd), "fsync"))
+		goto out;
+	close(fd);
+	fd = -1;
+	if (!ASSERT_EQ(fixture_famfs(FX_MERGE | FX_LOG_OUT, "umount", DMNT), 0, "umount"))
+		goto out;
+	daemon = start_daemon();
+	if (!ASSERT_GT(daemon, 0, "fork") || !ASSERT_TRUE(fixture_mounted(DMNT), "mounted"))
+		goto out;
+	fd = open(path, O_RDWR);
+	if (!ASSERT_OK_FD(fd, "open"))
+		goto out;
+	res0 = fixture_mnt_stat(DMNT, "bpf_resolves");
+	map = mmap(NULL, SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (!ASSERT_TRUE(map != MAP_FAILED, "mmap") ||
+	    !ASSERT_MEMEQ(map, data, SIZE, "mapping before"))
+		goto out;
+	ASSERT_GT(fixture_mnt_stat(DMNT, "bpf_resolves"), res0, "the BPF resolver answered");
+	worker = fixture_spawn(worker_fault, path, SIZE);
+	memcpy(map, dirty, SIZE);	/* dirty stores, not msync'ed */
+	nanosleep(&(struct timespec){ .tv_nsec = 300 * 1000 * 1000 }, NULL);
+
+	printf("# unbinding %s under the daemon (pid %d)\n", ns, daemon);
+	if (!ASSERT_OK(write_str("/sys/bus/nd/drivers/nd_pmem/unbind", ns), "unbind"))
+		goto out;
+	bound = false;
+	ASSERT_TRUE(read_gets_sigbus(map, SIZE), "old mapping: SIGBUS");
+	ASSERT_EQ(fixture_wait_exit(worker, 60), WORKER_SIGBUS, "faulting worker: SIGBUS");
+	worker = 0;
+	errno = 0;
+	ASSERT_ERR(pread(fd, back, 4096, 0), "read(2) fails");
+	ASSERT_EQ(errno, EIO, "with EIO");
+	/*
+	 * The daemon: still serving, or gone.  A change needs the log device:
+	 * it fails with EIO (not an errno that misleads, as ENODATA did).
+	 */
+	errno = 0;
+	lfd = open(DMNT "/after", O_CREAT | O_WRONLY, 0644);
+	printf("# a create after the unbind: %s\n", lfd >= 0 ? "works" : strerror(errno));
+	if (!ASSERT_ERR(lfd, "a create fails"))
+		close(lfd);
+	else if (errno != ENOTCONN && errno != ECONNABORTED)
+		ASSERT_EQ(errno, EIO, "with EIO (or the daemon is gone)");
+	munmap(map, SIZE);
+	map = MAP_FAILED;
+	close(fd);
+	fd = -1;
+	lfd = open(DLOG, O_RDONLY);
+	n = lfd >= 0 ? read(lfd, log, sizeof(log) - 1) : -1;
+	log[n > 0 ? n : 0] = '\0';
+	if (lfd >= 0)
+		close(lfd);
+	ASSERT_TRUE(strstr(log, "pmem1") != NULL, "the daemon's message names the device");
+	for (line = strtok(log, "\n"); line; line = strtok(NULL, "\n"))
+		printf("# daemon: %s\n", line);
+	if (waitpid(daemon, &status, WNOHANG) == daemon) {
+		daemon = -1;
+		printf("# the daemon exited (status 0x%x)\n", status);
+		ASSERT_TRUE(WIFEXITED(status), "the daemon exited, not killed by a signal");
+	} else {
+		printf("# the daemon still runs\n");
+	}
+	ASSERT_EQ(fixture_famfs(FX_MERGE | FX_LOG_OUT, "umount", DMNT), 0, "umount");
+	if (daemon > 0) {
+		ASSERT_EQ(fixture_wait_exit(daemon, 30), 0, "the daemon exits 0 at umount");
+		daemon = -1;
+	}
+	ASSERT_OK(write_str("/sys/bus/nd/drivers/nd_pmem/bind", ns), "bind");
+	bound = true;
+	for (i = 0; i < 100 && access(FX_DEV1, F_OK); i++)
+		nanosleep(&poll, NULL);
+	if (!ASSERT_OK(access(FX_DEV1, R_OK | W_OK), "pmem1 is back"))
+		goto out;
+	ASSERT_EQ(fixture_famfs(FX_MERGE | FX_LOG_OUT, "fsck", FX_DEV1), 0, "fsck clean");
+	if (file_dev_off("f", &dev_off) &&
+	    ASSERT_OK(dev_pread(FX_DEV1, back, SIZE, dev_off), "read the device"))
+		ASSERT_MEMEQ(back, dirty, SIZE, "the dirty stores are on the device");
+out:
+	if (worker > 0)
+		fixture_wait_exit(worker, 0);
+	if (map != MAP_FAILED)
+		munmap(map, SIZE);
+	if (fd >= 0)
+		close(fd);
+	fixture_ensure_unmounted(DMNT);
+	if (daemon > 0 && fixture_wait_exit(daemon, 10) < 0)
+		printf("# the daemon had to be killed\n");
+	if (!bound) {
+		write_str("/sys/bus/nd/drivers/nd_pmem/bind", ns);
+		for (i = 0; i < 100 && access(FX_DEV1, F_OK); i++)
+			nanosleep(&poll, NULL);
+	}
+	free(data);
+	free(dirty);
+	free(back);
+}
+
 void test_fmap_revoke(void)
 {
 	if (test__start_subtest("backing_close"))
@@ -294,4 +488,6 @@ void test_fmap_revoke(void)
 		shared_holder();
 	if (test__start_subtest("dirty_close"))
 		dirty_close();
+	if (test__start_subtest("daemon_unbind"))
+		daemon_unbind();
 }
