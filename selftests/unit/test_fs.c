@@ -1705,6 +1705,55 @@ static void new_space_crash_safe(void **state)
 }
 
 /*
+ * FAMFS_FAULT=step@N (the guest's crash storm): the process goes on past
+ * the step N - 1 times and exits at the Nth.  Five files; a child
+ * allocates for each in turn with after_alloc@3: it exits FS_FAULT_EXIT,
+ * and the log has the first three ALLOCs (the third journaled just before
+ * the step), not the last two.
+ */
+static void fault_nth(void **state)
+{
+	struct images *im = *state;
+	struct fs_extent e;
+	struct fs *fs;
+	__u64 ino[5];
+	char name[16], msg[256];
+	unsigned int k;
+	int status;
+	pid_t pid;
+
+	mkfs(im, 0, 1, 64 * MiB, 0);
+	fs = mount_fs(im->devs, 1, FS_OPEN_OWNER);
+	for (k = 0; k < 5; k++) {
+		snprintf(name, sizeof(name), "f%u", k);
+		assert_int_equal(fs_create(fs, ROOT, name, &cred, NULL, &ino[k]), 0);
+	}
+	fs_close(fs);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (!pid) {
+		setenv("FAMFS_FAULT", "after_alloc@3", 1);
+		if (fs_open(im->devs, 1, FS_OPEN_OWNER, &fs, msg, sizeof(msg)))
+			_exit(2);
+		for (k = 0; k < 5; k++)
+			if (fs_alloc_for_write(fs, ino[k], 0, 4096, &e))
+				_exit(3);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), FS_FAULT_EXIT);
+	fs = mount_fs(im->devs, 1, FS_OPEN_OWNER);
+	for (k = 0; k < 5; k++) {
+		__u32 n = 0;
+
+		assert_int_equal(ns_get_layout(fs_ns(fs), ino[k], count_extents, &n), 0);
+		assert_int_equal(n > 0, k < 3);
+	}
+	fs_close(fs);
+}
+
+/*
  * fs_commit_lock: the caller's lock is taken once, after the new space is
  * zeroed and before the ALLOC is journaled (the daemon's @space then
  * covers the journaling and the BPF map, not the zeroing); also on
@@ -2347,6 +2396,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(replay_reports_progress, setup, teardown),
 		cmocka_unit_test_setup_teardown(concurrent_owner_ops, setup, teardown),
 		cmocka_unit_test_setup_teardown(new_space_crash_safe, setup, teardown),
+		cmocka_unit_test_setup_teardown(fault_nth, setup, teardown),
 		cmocka_unit_test_setup_teardown(alloc_same_holes_concurrently, setup, teardown),
 		cmocka_unit_test_setup_teardown(commit_lock_after_zeroing, setup, teardown),
 		cmocka_unit_test_setup_teardown(readonly_follows_owner, setup, teardown),
