@@ -4,6 +4,8 @@
  *  - extending_write: a write past EOF of an empty file leaves the size it
  *    reached, in the kernel and (FUSE_FMAP_END) in the server; a write
  *    inside EOF sends no FUSE_FMAP_END;
+ *  - append_at_writeback: appends move the size in the kernel, and the
+ *    server learns it at writeback (fsync, close), once;
  *  - short_write: a write whose source buffer faults half way leaves the
  *    size of the part that was written, also after close and reopen;
  *  - mtime_write, mtime_mmap: write(2), and a write fault followed by
@@ -18,7 +20,7 @@
  *  - fmap_end_enosys: a server that answers FUSE_FMAP_END with ENOSYS
  *    still gets extending writes: the kernel asks once, then sends the
  *    size as a SETATTR (the server's size moves, no more FMAP_END);
- *  - fmap_end_killable: a writer whose FUSE_FMAP_END waits in the queue
+ *  - fmap_end_killable: a writer past EOF whose FUSE_FMAP_END waits in the queue
  *    of a busy server is taken out by SIGKILL (before: the request was
  *    forced, and reached the server after the kill), its file keeps the
  *    old size and works afterwards.
@@ -345,6 +347,70 @@ out:
 	free(data);
 }
 
+/*
+ * Appends move the size in the kernel only: 1000 O_APPEND writes of 100
+ * bytes send no FUSE_FMAP_END, stat shows their size although the server
+ * (a forced GETATTR) has the old one, and fsync sends one report, after
+ * which the server has it.  A truncate after more appends is not undone
+ * by a later report, and a close with nothing new reports nothing.
+ * Before: one FUSE_FMAP_END per append (1000).  About 1 s.
+ */
+static void append_at_writeback(const struct fixture_opts *opts)
+{
+	struct fixture fx = { 0 };
+	unsigned char *data = malloc(100 * 1000), *back = malloc(100 * 1000);
+	unsigned long ends;
+	struct statx stx;
+	struct stat st;
+	char path[128];
+	int fd = -1, i;
+
+	if (!ASSERT_TRUE(data && back, "malloc"))
+		goto out;
+	fill_pattern(data, 100 * 1000, 11);
+	fd = mount_and_create(&fx, opts, "appended", path, sizeof(path));
+	if (fd < 0)
+		goto out;
+	close(fd);
+	fd = open(path, O_RDWR | O_APPEND);
+	if (!ASSERT_OK_FD(fd, "open O_APPEND"))
+		goto out;
+	ends = fbs_server_fmap_end_requests(fx.srv);
+	for (i = 0; i < 1000; i++)
+		if (!ASSERT_EQ(write(fd, data + 100 * i, 100), 100, "append"))
+			break;
+	ASSERT_EQ(fbs_server_fmap_end_requests(fx.srv), ends,
+		  "no FUSE_FMAP_END for appends");
+	if (ASSERT_OK(server_statx(path, &stx), "statx"))
+		ASSERT_EQ(stx.stx_size, 100 * 1000, "the kernel's size, not the server's");
+	ASSERT_EQ(pread(fd, back, 100 * 1000, 0), 100 * 1000, "read back");
+	ASSERT_MEMEQ(back, data, 100 * 1000, "the bytes appended");
+
+	ASSERT_OK(fsync(fd), "fsync");
+	ASSERT_EQ(fbs_server_fmap_end_requests(fx.srv), ends + 1, "fsync reports once");
+	if (ASSERT_OK(server_statx(path, &stx), "statx"))
+		ASSERT_EQ(stx.stx_size, 100 * 1000, "the server has the size");
+
+	/* More appends, then a truncate below them: it stays */
+	ASSERT_EQ(write(fd, data, 100), 100, "append");
+	ASSERT_OK(ftruncate(fd, 50), "truncate");
+	ASSERT_OK(fsync(fd), "fsync");
+	if (ASSERT_OK(server_statx(path, &stx), "statx"))
+		ASSERT_EQ(stx.stx_size, 50, "the truncated size, in the server");
+	if (ASSERT_OK(fstat(fd, &st), "fstat"))
+		ASSERT_EQ(st.st_size, 50, "and in the kernel");
+	ends = fbs_server_fmap_end_requests(fx.srv);
+	close(fd);
+	fd = -1;
+	ASSERT_EQ(fbs_server_fmap_end_requests(fx.srv), ends, "nothing to report at close");
+out:
+	if (fd >= 0)
+		close(fd);
+	fixture_unmount(&fx);
+	free(data);
+	free(back);
+}
+
 static void fmap_end_enosys(void)
 {
 	unsigned char data[4096];
@@ -386,13 +452,16 @@ static char proc_state(pid_t pid)
 	return p && p[1] == ' ' ? p[2] : 0;
 }
 
-/* A child that extends @fd by 4096 bytes; exits 0 if the write worked */
+/*
+ * A child that writes 4096 bytes at 4096 of empty @fd: past EOF, so the
+ * write waits for FUSE_FMAP_END (an append would not); exits 0 if it worked
+ */
 static pid_t spawn_writer(int fd, const unsigned char *data)
 {
 	pid_t pid = fork();
 
 	if (pid == 0)
-		_exit(pwrite(fd, data, 4096, 0) == 4096 ? 0 : 1);
+		_exit(pwrite(fd, data, 4096, 4096) == 4096 ? 0 : 1);
 	return pid;
 }
 
@@ -458,7 +527,7 @@ static void fmap_end_killable(void)
 	if (ASSERT_OK(fstat(fb, &st), "fstat b"))
 		ASSERT_EQ(st.st_size, 0, "b: the old size");
 	if (ASSERT_OK(fstat(fa, &st), "fstat a"))
-		ASSERT_EQ(st.st_size, sizeof(data), "a: the new size");
+		ASSERT_EQ(st.st_size, 2 * sizeof(data), "a: the new size");
 	ASSERT_EQ(pwrite(fb, data, sizeof(data), 0), sizeof(data), "b: write again");
 	if (ASSERT_OK(fstat(fb, &st), "fstat b"))
 		ASSERT_EQ(st.st_size, sizeof(data), "b: the new size");
@@ -488,6 +557,9 @@ void test_fmap_size(void)
 		snprintf(name, sizeof(name), "extending_write_%s", res[i].name);
 		if (test__start_subtest(name))
 			extending_write(&opts);
+		snprintf(name, sizeof(name), "append_at_writeback_%s", res[i].name);
+		if (test__start_subtest(name))
+			append_at_writeback(&opts);
 		snprintf(name, sizeof(name), "short_write_%s", res[i].name);
 		if (test__start_subtest(name))
 			short_write(&opts);
