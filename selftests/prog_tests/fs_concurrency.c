@@ -7,8 +7,10 @@
  * append, truncate down and up, fallocate (mode 0, KEEP_SIZE, PUNCH_HOLE,
  * ZERO_RANGE), rename (across the shared directories, into and out of the
  * worker's private one, over another of its own files), link and unlink
- * (either name), readdir of a shared directory, and a read back of one of
- * its files.  Each worker owns its names ("w<W>.<slot>.<n>"), but they live
+ * (either name), readdir of a shared directory, a read back of one of
+ * its files, and writes to its own region of one file all of them write
+ * (regions straddle 2 MiB units: concurrent allocation of one unit and
+ * concurrent size updates of one inode).  Each worker owns its names ("w<W>.<slot>.<n>"), but they live
  * in directories every worker uses, so the daemon's directory and space
  * locking is what is exercised while the final state stays knowable: each
  * worker records, in memory shared with the test, every file's names, size,
@@ -22,8 +24,9 @@
  * sequence of operations (not the interleaving), FS_CONC_OPS sets NOPS.
  * Cost on the test kernel (TCG, 2 CPUs), with another guest sharing the
  * host's 2 CPUs: 400 operations a worker took 98 s (74 s of work, 20 s of
- * checks), 250 took 70 s (52 + 13); NOPS 200, about 55 s there and less
- * on a host of its own.  The debug kernel runs a
+ * checks), 250 took 70 s (52 + 13); with the shared file, 200 took 80 s
+ * (48 + 27): NOPS 150, about a minute there and less on a host of its
+ * own.  The debug kernel runs a
  * third of the operations (debug.tests: the kernel's fmap paths under
  * concurrent faults, truncates and punches are what KASAN and lockdep see).
  */
@@ -52,21 +55,29 @@
 #define WORKERS	(NTHREADS + NPROCS)
 #define NSHARED	3
 #define NSLOTS	8
-#define NOPS	200
+#define NOPS	150
 #define MAXSIZE	(6 * MiB)	/* at most 3 units a file: 48 files fit in pmem2 */
 #define PATHLEN	48
+/*
+ * One file all workers write, each in its own region: regions are not
+ * unit-aligned, so two workers' writes allocate the same 2 MiB unit and
+ * move the same size at once.
+ */
+#define SHARED	"s0/shared"
+#define REGION	(2 * MiB + 3 * 4096 + 100)
 
 #define famfs(...) fixture_famfs(FX_MERGE | FX_LOG_OUT, __VA_ARGS__)
 
 enum op {
 	OP_CREATE, OP_REWRITE, OP_APPEND, OP_TRUNC, OP_FALLOC, OP_PUNCH,
 	OP_RENAME, OP_RENAME_OVER, OP_LINK, OP_UNLINK, OP_READDIR, OP_VERIFY,
-	NR_OPS
+	OP_SHARED, NR_OPS
 };
 
 static const char *const op_names[NR_OPS] = {
 	"create", "rewrite", "append", "truncate", "fallocate", "punch",
 	"rename", "rename-over", "link", "unlink", "readdir", "verify",
+	"shared-write",
 };
 
 /*
@@ -88,6 +99,9 @@ struct worker {
 	int errors;
 	unsigned int done[NR_OPS];
 	struct slot s[NSLOTS];
+	/* its region of SHARED: [0, sh_len) the pattern of (id, NSLOTS, sh_gen) */
+	__u32 sh_gen;
+	__u64 sh_len;
 };
 
 static struct worker *workers;	/* shared with the forked workers */
@@ -501,6 +515,39 @@ static void op_verify(struct worker *wk, int i)
 	close(fd);
 }
 
+/* Its region of SHARED grows (or is rewritten) with a new generation */
+static void op_shared(struct worker *wk)
+{
+	__u64 len = wk->sh_len + rnd(wk, REGION - wk->sh_len + 1), base = wk->id * REGION, off;
+	size_t piece = rnd(wk, 2) ? 65536 : MiB;
+	char *buf = malloc(piece), p[96];
+	__u32 gen = wk->sh_gen + 1;
+	int fd;
+
+	full(p, sizeof(p), SHARED);
+	fd = open(p, O_WRONLY);
+	if (fd < 0 || !buf) {
+		werr(wk, "open %s: %s", p, strerror(errno));
+		goto out;
+	}
+	for (off = 0; off < len; off += piece) {
+		size_t n = len - off < piece ? len - off : piece;
+
+		pattern_bytes(wk->id, NSLOTS, gen, buf, off, n);
+		if (pwrite(fd, buf, n, base + off) != (ssize_t)n) {
+			werr(wk, "pwrite %s at %llu: %s", p, (unsigned long long)(base + off),
+			     strerror(errno));
+			goto out;
+		}
+	}
+	wk->sh_gen = gen;
+	wk->sh_len = len;
+out:
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+}
+
 static void run_worker(struct worker *wk, int nops)
 {
 	int n;
@@ -509,7 +556,7 @@ static void run_worker(struct worker *wk, int nops)
 		int i = rnd(wk, NSLOTS);
 		enum op op = rnd(wk, NR_OPS);
 
-		if (!wk->s[i].exists && op != OP_READDIR)
+		if (!wk->s[i].exists && op != OP_READDIR && op != OP_SHARED)
 			op = OP_CREATE;
 		else if (op == OP_CREATE)
 			op = OP_REWRITE;
@@ -526,6 +573,7 @@ static void run_worker(struct worker *wk, int nops)
 		case OP_UNLINK:		op_unlink(wk, i); break;
 		case OP_READDIR:	op_readdir(wk); break;
 		case OP_VERIFY:		op_verify(wk, i); break;
+		case OP_SHARED:		op_shared(wk); break;
 		default:		break;
 		}
 		wk->done[op]++;
@@ -593,6 +641,40 @@ static int name_count(const char *dirrel)
 	return n;
 }
 
+/* SHARED: each worker's region as it recorded, zeroes between, the size the last region's end */
+static void check_shared(void)
+{
+	__u64 size = 0, w;
+	char p[96], *want, *map;
+	struct stat st;
+	int fd;
+
+	for (w = 0; w < WORKERS; w++)
+		if (workers[w].sh_len && w * REGION + workers[w].sh_len > size)
+			size = w * REGION + workers[w].sh_len;
+	full(p, sizeof(p), SHARED);
+	want = calloc(1, size + 1);
+	if (!ASSERT_TRUE(want != NULL, "calloc") || !ASSERT_OK(stat(p, &st), p))
+		goto out;
+	ASSERT_EQ(st.st_size, size, "the shared file's size: the end of the last region written");
+	for (w = 0; w < WORKERS; w++)
+		pattern_bytes(w, NSLOTS, workers[w].sh_gen, want + w * REGION, 0, workers[w].sh_len);
+	fixture_check_read(p, want, size, true);
+	fd = open(p, O_RDONLY);
+	if (!ASSERT_OK_FD(fd, p) || !size)
+		goto close;
+	map = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
+	if (ASSERT_TRUE(map != MAP_FAILED, "mmap the shared file")) {
+		ASSERT_MEMEQ(map, want, size, "the shared file by mmap");
+		munmap(map, size);
+	}
+close:
+	if (fd >= 0)
+		close(fd);
+out:
+	free(want);
+}
+
 /* The tree is exactly the directories and the names the workers recorded */
 static void check_tree(const char *when)
 {
@@ -626,6 +708,8 @@ static void check_tree(const char *when)
 			}
 		}
 	}
+	per_dir[0]++;		/* SHARED */
+	check_shared();
 	ASSERT_EQ(name_count(""), want_top, "the top directory: the shared and private ones");
 	for (d = 0; d < NSHARED + WORKERS; d++) {
 		if (d < NSHARED)
@@ -681,6 +765,8 @@ void test_fs_concurrency(void)
 		snprintf(p, sizeof(p), MNT "/s%d", k);
 		ASSERT_OK(mkdir(p, 0755), p);
 	}
+	snprintf(p, sizeof(p), MNT "/" SHARED);
+	ASSERT_OK(close(open(p, O_CREAT | O_EXCL | O_WRONLY, 0644)), p);
 	for (w = 0; w < WORKERS; w++) {
 		snprintf(p, sizeof(p), MNT "/p%d", w);
 		ASSERT_OK(mkdir(p, 0755), p);
