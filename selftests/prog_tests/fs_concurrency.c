@@ -25,8 +25,8 @@
  * Cost on the test kernel (TCG, 2 CPUs), with another guest sharing the
  * host's 2 CPUs: 400 operations a worker took 98 s (74 s of work, 20 s of
  * checks), 250 took 70 s (52 + 13); with the shared file, 200 took 80 s
- * (48 + 27): NOPS 150, about a minute there and less on a host of its
- * own.  The debug kernel runs a
+ * (48 + 27), NOPS 150 68 s (51 + 14: the host's load varies that much);
+ * less on a host of its own.  The debug kernel runs a
  * third of the operations (debug.tests: the kernel's fmap paths under
  * concurrent faults, truncates and punches are what KASAN and lockdep see).
  */
