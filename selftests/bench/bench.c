@@ -41,6 +41,11 @@
  *  seq_read          read(2) of a file in 1 MiB calls (median of 4 rounds),
  *                    against an O_DIRECT
  *                    read of the raw /dev/pmem0 and of the ext2 file.
+ *  append_100b,      O_APPEND write(2)s of 100 bytes and of 64 KiB to a new
+ *  append_64k        file, the rate over all of them: the famfs-bpf daemon
+ *                    (mkfs, mount, BPF resolver) against ext2 and ext4
+ *                    -o dax, each in turn on /dev/pmem2 (runs last: it
+ *                    takes the ext2 reference's device).
  *
  * Sizes come from the environment (BENCH_QUICK=1 for a smoke run,
  * BENCH_VERBOSE=1 for the server's warnings); timings
@@ -49,6 +54,8 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -109,6 +116,7 @@ static struct {
 	unsigned int pte_touches, pte_rounds, pmd_rounds;
 	unsigned int scale_samples;
 	__u64 seq_size;
+	unsigned int append_small, append_large;	/* appends of 100 B, 64 KiB */
 } cfg = {
 	.miss_size = 64 * MiB,
 	.miss_ops = 2000,
@@ -118,6 +126,8 @@ static struct {
 	.pmd_rounds = 32,
 	.scale_samples = 500,
 	.seq_size = 64 * MiB,
+	.append_small = 20000,
+	.append_large = 1000,
 };
 
 static struct bench_fmap_bpf *skel;
@@ -1333,6 +1343,108 @@ out:
 	free(l);
 }
 
+/* ---- appends: the famfs-bpf daemon, ext2 and ext4 -o dax on /dev/pmem2 ---- */
+
+#define APPEND_MNT	"/tmp/bench-append"
+
+/* build/server/famfs-bpf, from build/selftests/bench/famfs-bench */
+static const char *famfs_bin(void)
+{
+	static char bin[PATH_MAX];
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	if (n <= 0)
+		return NULL;
+	exe[n] = '\0';
+	snprintf(bin, sizeof(bin), "%s/server/famfs-bpf", dirname(dirname(dirname(exe))));
+	return access(bin, X_OK) ? NULL : bin;
+}
+
+/* Makes and mounts @target on EXT2_DEV at APPEND_MNT */
+static bool append_mount(const char *target)
+{
+	if (!strcmp(target, "famfs-bpf")) {
+		const char *bin = famfs_bin();
+
+		return bin &&
+		       !fixture_cmd(0, (char *)bin, "mkfs", "-f", EXT2_DEV) &&
+		       !fixture_cmd(0, (char *)bin, "mount", EXT2_DEV, APPEND_MNT);
+	}
+	if (!strcmp(target, "ext2-dax")) {
+		if (system("mkfs.ext2 -q -F -b 4096 " EXT2_DEV " >/dev/null 2>&1"))
+			return false;
+		return !mount(EXT2_DEV, APPEND_MNT, "ext2", 0, "dax");
+	}
+	if (system("mkfs.ext4 -q -F -b 4096 " EXT2_DEV " >/dev/null 2>&1"))
+		return false;
+	return !mount(EXT2_DEV, APPEND_MNT, "ext4", 0, "dax=always");
+}
+
+static void append_umount(const char *target)
+{
+	if (!strcmp(target, "famfs-bpf") && famfs_bin())
+		fixture_cmd(0, (char *)famfs_bin(), "umount", APPEND_MNT);
+	else
+		umount(APPEND_MNT);
+}
+
+/* @n O_APPEND writes of @len bytes to a new file: appends per second */
+static double append_rate(const char *name, size_t len, unsigned int n)
+{
+	char path[128];
+	__u64 t0, t;
+	unsigned int i;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", APPEND_MNT, name);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND, 0644);
+	if (fd < 0)
+		return -1;
+	fill_pattern(iobuf, len, 3);
+	t0 = now_ns();
+	for (i = 0; i < n; i++)
+		if (write(fd, iobuf, len) != (ssize_t)len)
+			break;
+	t = now_ns() - t0;
+	fsync(fd);
+	close(fd);
+	return i == n && t ? n / (t / 1e9) : -1;
+}
+
+static void case_append(void)
+{
+	static const char *const targets[] = { "famfs-bpf", "ext2-dax", "ext4-dax" };
+	unsigned int t;
+	double r1, r2;
+
+	if (have_ext2) {
+		umount(EXT2_MNT);
+		have_ext2 = false;
+	}
+	mkdir(APPEND_MNT, 0755);
+	for (t = 0; t < sizeof(targets) / sizeof(targets[0]); t++) {
+		if (!append_mount(targets[t])) {
+			note("append: %s could not be made and mounted", targets[t]);
+			continue;
+		}
+		r1 = append_rate("a100", 100, cfg.append_small);
+		r2 = append_rate("a64k", 64 * KiB, cfg.append_large);
+		/* what the appends cost the daemon: the path they took */
+		if (!t)
+			note("append famfs-bpf: %lld misses, %lld upcalls, %lld bpf resolves",
+			     fixture_mnt_stat(APPEND_MNT, "cache_misses"),
+			     fixture_mnt_stat(APPEND_MNT, "upcalls"),
+			     fixture_mnt_stat(APPEND_MNT, "bpf_resolves"));
+		append_umount(targets[t]);
+		note("append %-10s 100 B: %8.0f/s   64 KiB: %8.0f/s", targets[t], r1, r2);
+		if (r1 > 0)
+			emit("append_100b", targets[t], "appends_per_s", r1, "1/s");
+		if (r2 > 0)
+			emit("append_64k", targets[t], "appends_per_s", r2, "1/s");
+	}
+}
+
 /* ---- ext2 -o dax reference on /dev/pmem2 ---- */
 
 static bool ext2_setup(void)
@@ -1404,6 +1516,8 @@ int main(int argc, char **argv)
 		cfg.pmd_rounds = 2;
 		cfg.scale_samples = 100;
 		cfg.seq_size = 32 * MiB;
+		cfg.append_small = 2000;
+		cfg.append_large = 100;
 	}
 	env_u64("BENCH_MISS_MIB", &cfg.miss_size, MiB);
 	env_uint("BENCH_MISS_OPS", &cfg.miss_ops);
@@ -1413,6 +1527,8 @@ int main(int argc, char **argv)
 	env_uint("BENCH_PMD_ROUNDS", &cfg.pmd_rounds);
 	env_uint("BENCH_SCALE_SAMPLES", &cfg.scale_samples);
 	env_u64("BENCH_SEQ_MIB", &cfg.seq_size, MiB);
+	env_uint("BENCH_APPENDS", &cfg.append_small);
+	env_uint("BENCH_APPENDS_64K", &cfg.append_large);
 	/* each mount's fault files have their own half-sizes of each device */
 	if (NRES * cfg.fault_size > 1024 * MiB || cfg.seq_size > 512 * MiB ||
 	    cfg.miss_size > 512 * MiB || cfg.fault_size % (4 * MiB) ||
@@ -1455,6 +1571,8 @@ int main(int argc, char **argv)
 		case_seq();
 	if (only && strstr(only, "threads"))
 		case_threads();
+	if (WANT("append"))
+		case_append();
 
 	if (have_ext2)
 		umount(EXT2_MNT);

@@ -13,7 +13,8 @@ import math
 import os
 import sys
 
-COLUMNS = ["bpf", "builtin", "upcall", "ext2-dax", "raw-pmem0"]
+COLUMNS = ["bpf", "builtin", "upcall", "ext2-dax", "raw-pmem0", "famfs-bpf",
+           "ext4-dax"]
 
 # (title, case, metric, numerator, denominator, goal: (op, bound))
 RATIOS = [
@@ -31,7 +32,15 @@ RATIOS = [
      "fault_4k_random", "faults_per_s", "bpf", "builtin", (">=", 0.98)),
     ("BPF / built-in, 2 MiB PMD fault throughput",
      "fault_2m_pmd", "faults_per_s", "bpf", "builtin", (">=", 0.98)),
+    ("famfs-bpf / ext2-dax, 100-byte O_APPEND writes",
+     "append_100b", "appends_per_s", "famfs-bpf", "ext2-dax", (">=", 0.5)),
+    ("famfs-bpf / ext2-dax, 64 KiB O_APPEND writes",
+     "append_64k", "appends_per_s", "famfs-bpf", "ext2-dax", (">=", 0.8)),
     # context, no goal
+    ("famfs-bpf / ext4-dax, 100-byte O_APPEND writes",
+     "append_100b", "appends_per_s", "famfs-bpf", "ext4-dax", None),
+    ("famfs-bpf / ext4-dax, 64 KiB O_APPEND writes",
+     "append_64k", "appends_per_s", "famfs-bpf", "ext4-dax", None),
     ("upcall / built-in, per miss (resolver call, median)",
      "resolver_call", "median", "upcall", "builtin", None),
     ("BPF / built-in, 4 KiB random pread end to end (median)",
@@ -52,6 +61,7 @@ ROWS = [
     ("pread_4k_random", "p99"),
     ("fault_4k_random", "faults_per_s"), ("fault_2m_pmd", "faults_per_s"),
     ("seq_read", "bandwidth"),
+    ("append_100b", "appends_per_s"), ("append_64k", "appends_per_s"),
 ]
 
 
