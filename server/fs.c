@@ -81,6 +81,15 @@ struct fs {
 	struct fbs_alloc alloc;
 	bool alloc_ready;	/* replay's releases are not the allocator's */
 
+	/* owner: freed units that wait before reuse (cooling_*()), oldest first */
+	struct cooling {
+		__u32 dev;
+		__u64 off, len;
+		__u64 freed_ns;
+	} *cool;
+	size_t cool_head, ncool, cool_cap;
+	__u64 cool_bytes;
+
 	/* read-only: where replay stopped */
 	__u64 next_seq;
 	__u64 end_off;
@@ -293,20 +302,85 @@ static int log_room(struct fs *fs, size_t n)
 /* -------------------------------------------------------------------- */
 /* Space: freeing what ns releases, building the allocator from layouts */
 
+/*
+ * Freed space cools before it is reused: a follower (logplay, on this host
+ * or another) that has not played a delete yet still maps the deleted
+ * file, and must not read the bytes of the next file the space goes to.
+ * The owner hands out cooled space, or, when nothing else is free, the
+ * space that has cooled longest: it never fails with ENOSPC for it.  A
+ * follower that plays the log at least this often never sees another
+ * file's bytes.  Memory only: an owner that starts again reuses at once.
+ */
+#define FS_COOL_NS	(10ULL * 1000000000)
+
+static __u64 mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void cooling_free(struct fs *fs, const struct cooling *c)
+{
+	struct fmap_simple_ext x = { .dev_off = c->off, .len = c->len, .dev = c->dev };
+	int err = fbs_alloc_free_simple(&fs->alloc, &x, 1);
+
+	if (err)
+		pr_warn("freeing device %u [%llu, +%llu): %s", c->dev,
+			(unsigned long long)c->off, (unsigned long long)c->len, strerror(-err));
+}
+
+/* Under fs->lock: space that has cooled (all of it with @all) is free again. */
+static void cooling_expire(struct fs *fs, bool all)
+{
+	__u64 now = mono_ns();
+
+	while (fs->ncool) {
+		struct cooling *c = &fs->cool[fs->cool_head];
+
+		if (!all && now - c->freed_ns < FS_COOL_NS)
+			break;
+		cooling_free(fs, c);
+		fs->cool_bytes -= c->len;
+		fs->cool_head = (fs->cool_head + 1) % fs->cool_cap;
+		fs->ncool--;
+	}
+}
+
+/* A ring of freed ranges; without memory for it, the range is free at once. */
+static void cooling_add(struct fs *fs, const struct cooling *c)
+{
+	if (fs->ncool == fs->cool_cap) {
+		size_t cap = fs->cool_cap ? 2 * fs->cool_cap : 64, i;
+		struct cooling *ring = malloc(cap * sizeof(*ring));
+
+		if (!ring) {
+			cooling_free(fs, c);
+			return;
+		}
+		for (i = 0; i < fs->ncool; i++)
+			ring[i] = fs->cool[(fs->cool_head + i) % fs->cool_cap];
+		free(fs->cool);
+		fs->cool = ring;
+		fs->cool_cap = cap;
+		fs->cool_head = 0;
+	}
+	fs->cool[(fs->cool_head + fs->ncool++) % fs->cool_cap] = *c;
+	fs->cool_bytes += c->len;
+}
+
 /* Units wholly inside [off, off + len): a unit the file still partly maps stays. */
 static void free_inward(struct fs *fs, __u64 ino, __u32 dev, __u64 off, __u64 len)
 {
 	__u64 start = round_up(off, UNIT), end = round_down(off + len, UNIT);
-	struct fmap_simple_ext x = { .dev_off = start, .len = end - start, .dev = dev };
-	int err;
+	struct cooling c = { .dev = dev, .off = start, .len = end - start };
 
+	(void)ino;
 	if (end <= start)
 		return;
-	err = fbs_alloc_free_simple(&fs->alloc, &x, 1);
-	if (err)
-		pr_warn("ino %llu: freeing device %u [%llu, +%llu): %s", (unsigned long long)ino,
-			dev, (unsigned long long)start, (unsigned long long)(end - start),
-			strerror(-err));
+	c.freed_ns = mono_ns();
+	cooling_add(fs, &c);
 }
 
 /* ns_ops.release_extents: under the ns lock, inside the fs lock. */
@@ -1170,6 +1244,7 @@ void fs_close(struct fs *fs)
 			       fs_msg());
 	}
 	free(fs->dirty);
+	free(fs->cool);
 	fs->alloc_ready = false;	/* ns_free releases nothing, but be sure */
 	ns_free(fs->ns);
 	if (fs->alloc.ndevs)
@@ -2638,6 +2713,7 @@ again:
 	    fs->policy.striped_min <= FS_MAX_FILE_END - off)
 		ahead_end = min_u64(round_up(off + fs->policy.striped_min, gran),
 				    round_down(FS_MAX_FILE_END, gran));
+	cooling_expire(fs, false);
 	err = -ENOSPC;
 	if (ahead_end > end) {
 		err = fill_holes(fs, &fs->lay, striped ? &st : NULL, &got, start, ahead_end);
@@ -2646,6 +2722,13 @@ again:
 	}
 	if (err)
 		err = fill_holes(fs, &fs->lay, striped ? &st : NULL, &got, start, end);
+	if (err == -ENOSPC && fs->ncool) {
+		/* nothing else is free: the space that is still cooling */
+		new_space_undo(fs, &got);
+		cooling_expire(fs, true);
+		fbs_alloc_stat(&fs->alloc, &before);
+		err = fill_holes(fs, &fs->lay, striped ? &st : NULL, &got, start, end);
+	}
 	if (err) {
 		new_space_undo(fs, &got);
 		if (err == -ENOSPC)
@@ -2767,9 +2850,17 @@ again:
 	start = round_down(off, gran);
 	end = round_up(off + len, gran);
 	grow = !(flags & FS_FALLOC_KEEP_SIZE) && off + len > a.size;
+	cooling_expire(fs, false);
 	fbs_alloc_stat(&fs->alloc, &before);
 	/* every hole at once, so that a failure gives all of it back */
 	err = fill_holes(fs, &fs->lay, striped ? &st : NULL, &got, start, end);
+	if (err == -ENOSPC && fs->ncool) {
+		/* nothing else is free: the space that is still cooling */
+		new_space_undo(fs, &got);
+		cooling_expire(fs, true);
+		fbs_alloc_stat(&fs->alloc, &before);
+		err = fill_holes(fs, &fs->lay, striped ? &st : NULL, &got, start, end);
+	}
 	if (err == -ENOSPC)
 		fail(err, "ino %llu: no space for [%llu, %llu): %llu MiB free",
 		     (unsigned long long)ino, (unsigned long long)start,
@@ -3150,7 +3241,8 @@ int fs_statfs(struct fs *fs, struct fs_statfs *st)
 	*st = (struct fs_statfs){
 		.bsize = UNIT,
 		.blocks = as.total / UNIT,
-		.bfree = as.free / UNIT,
+		/* cooling space is free: it is handed out when nothing else is */
+		.bfree = (as.free + fs->cool_bytes) / UNIT,
 		.files = ns.inodes,
 		.log_len = fs->area.len,
 		.log_generation = fs->area.generation,
@@ -3282,6 +3374,8 @@ int fs_dump(struct fs *fs, FILE *out)
 			ns_get_layout(fs->ns, a->ino, dump_layout, out);
 		}
 	}
+	/* the space as a replay builds it: what is cooling is free */
+	cooling_expire(fs, true);
 	dump_alloc(&fs->alloc, out);
 out:
 	pthread_mutex_unlock(&fs->lock);

@@ -28,9 +28,10 @@
  *    zeroes); files it keeps open and mapped across later logplays read
  *    their old bytes or fail (EIO, SIGBUS), never another file's; logplay
  *    never fails, nothing is EUCLEAN.  Looks at held files while the owner
- *    goes on are only counted: before the follower plays a delete, it
- *    still maps the space the owner may already have given to another
- *    file (the owner does not hold freed space back).
+ *    goes on see no other file's bytes either: before the follower plays
+ *    a delete it still maps the deleted file's space, which cools for
+ *    10 s in the owner before another file gets it (before the owner let
+ *    freed space cool, 1 or 2 such looks a run saw another file's bytes).
  *    Cost on the test kernel (TCG): about 30 s.
  * Every path ends unmounted.  Only the follower maps files (check_file()).
  */
@@ -427,9 +428,9 @@ struct rw_counts {
 /*
  * The files held open (and mapped): after a logplay with the owner
  * stopped (@strict), each reads its old bytes or fails, and never
- * EUCLEAN; while the owner goes on, a look only counts (c->stale) what
- * shows another file's bytes: the owner reuses what it frees at once,
- * and the follower has not played that delete yet.
+ * EUCLEAN; while the owner goes on, a look counts (c->stale) what shows
+ * another file's bytes, which must be nothing: the follower has perhaps
+ * not played a delete yet, but the owner lets freed space cool first.
  */
 static void rw_held_pass(struct rw *rw, struct held *held, __u64 *buf, bool strict,
 			 struct rw_counts *c)
@@ -573,6 +574,7 @@ static void test_read_while_writing(void)
 	       rw->replaced, rw->deleted, rw->churned, plays, reads, c.held_reads, c.held_errs,
 	       c.sigbus, c.stale);
 	ASSERT_EQ(rw->errors, 0, "the owner's writes");
+	ASSERT_EQ(c.stale, 0, "held files, while the owner went on: never another file's bytes");
 	ASSERT_GT(rw->replaced, 10, "the owner replaced files");
 	ASSERT_GT(c.held_reads, 5, "reads of held files");
 	ASSERT_GT(plays, 5, "logplays");

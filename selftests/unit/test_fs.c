@@ -421,6 +421,40 @@ static void interleaved_fallback(void **state)
 	fs_close(fs);
 }
 
+/*
+ * Freed space cools before reuse (a follower that has not played the
+ * delete still maps it): the next file gets other space while there is
+ * some, and the cooling space only when nothing else is free, without
+ * ENOSPC.  statfs counts it free.  Before: b got a's units at once.
+ */
+static void freed_space_cools(void **state)
+{
+	struct images *im = *state;
+	struct fs_extent ea, eb;
+	__u64 a, b, c, free0, off;
+
+	mkfs(im, 0, 1, 64 * MiB, 0);
+	{
+		struct fs *fs = mount_fs(im->devs, 1, FS_OPEN_OWNER);
+
+		free0 = bfree(fs);
+		assert_int_equal(fs_create(fs, ROOT, "a", &cred, NULL, &a), 0);
+		assert_int_equal(fs_alloc_for_write(fs, a, 0, 4 * MiB, &ea), 0);
+		assert_int_equal(fs_unlink(fs, ROOT, "a"), 0);
+		assert_int_equal(bfree(fs), free0);
+		assert_int_equal(fs_create(fs, ROOT, "b", &cred, NULL, &b), 0);
+		assert_int_equal(fs_alloc_for_write(fs, b, 0, 4 * MiB, &eb), 0);
+		assert_true(eb.simple.dev_off >= ea.simple.dev_off + 4 * MiB ||
+			    eb.simple.dev_off + 4 * MiB <= ea.simple.dev_off);
+		/* fill the rest: the last of it is a's, still cooling */
+		assert_int_equal(fs_create(fs, ROOT, "c", &cred, NULL, &c), 0);
+		for (off = 0; bfree(fs); off += 2 * MiB)
+			assert_int_equal(fs_alloc_for_write(fs, c, off, 2 * MiB, &eb), 0);
+		assert_int_equal(fs_alloc_for_write(fs, c, off, 2 * MiB, &eb), -ENOSPC);
+		fs_close(fs);
+	}
+}
+
 static void unlinked_open_file(void **state)
 {
 	struct images *im = *state;
@@ -2382,6 +2416,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(fallocate_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(striped_write_allocates_ahead, setup, teardown),
 		cmocka_unit_test_setup_teardown(three_strips, setup, teardown),
+		cmocka_unit_test_setup_teardown(freed_space_cools, setup, teardown),
 		cmocka_unit_test_setup_teardown(unlinked_open_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(hard_links, setup, teardown),
 		cmocka_unit_test_setup_teardown(enospc_changes_nothing, setup, teardown),
