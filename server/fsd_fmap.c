@@ -24,7 +24,21 @@
 
 /* ---- layouts ---- */
 
-int fsd_lay_map(const struct ns_layout *l, __u64 off, struct fmap_mapping *m,
+/* A file's extents by reference: ns_get_layout()'s, or an ns_layout's */
+struct lay {
+	const struct fmap_simple_ext *simple;
+	__u32 nsimple;
+	const struct fmap_ileave_ext *ileave;
+	__u32 nileave;
+};
+
+static struct lay lay_of(const struct ns_layout *l)
+{
+	return (struct lay){ l->simple, l->nsimple, l->ileave, l->nileave };
+}
+
+/* O(log n) in the simple extents (sorted), O(1) in the few interleaved ones */
+static int lay_map(const struct lay *l, __u64 off, struct fmap_mapping *m,
 		   const struct fmap_ileave_ext **ie)
 {
 	__u32 i;
@@ -43,20 +57,41 @@ int fsd_lay_map(const struct ns_layout *l, __u64 off, struct fmap_mapping *m,
 	return -FMAP_ENXIO;
 }
 
-__u64 fsd_lay_next(const struct ns_layout *l, __u64 off)
+/* The first extent past @off (~0 if none): a binary search of the simple ones */
+static __u64 lay_next(const struct lay *l, __u64 off)
 {
+	__u32 lo = 0, hi = l->nsimple, i;
 	__u64 next = ~0ULL;
-	__u32 i;
 
-	for (i = 0; i < l->nsimple; i++)
-		if (l->simple[i].file_off > off) {
-			next = l->simple[i].file_off;	/* sorted */
-			break;
-		}
+	while (lo < hi) {
+		__u32 mid = lo + (hi - lo) / 2;
+
+		if (l->simple[mid].file_off > off)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	if (lo < l->nsimple)
+		next = l->simple[lo].file_off;
 	for (i = 0; i < l->nileave; i++)
 		if (l->ileave[i].file_off > off)
 			next = min_u64(next, l->ileave[i].file_off);
 	return next;
+}
+
+int fsd_lay_map(const struct ns_layout *l, __u64 off, struct fmap_mapping *m,
+		   const struct fmap_ileave_ext **ie)
+{
+	struct lay v = lay_of(l);
+
+	return lay_map(&v, off, m, ie);
+}
+
+__u64 fsd_lay_next(const struct ns_layout *l, __u64 off)
+{
+	struct lay v = lay_of(l);
+
+	return lay_next(&v, off);
 }
 
 /* ---- zeroing on the device ---- */
@@ -124,11 +159,12 @@ static int zero_mapped(struct fsd *d, const struct ns_layout *l, __u64 start, __
 /* ---- FUSE_FMAP ---- */
 
 /* The reply for @off, which @l maps: simple, or a whole interleaved extent. */
-static int map_reply(struct fsd *d, const struct ns_layout *l, __u64 off, struct fuse_fmap_reply *r)
+static int map_reply_lay(struct fsd *d, const struct lay *l, __u64 off,
+			 struct fuse_fmap_reply *r)
 {
 	const struct fmap_ileave_ext *ie;
 	struct fmap_mapping m;
-	int err = fsd_lay_map(l, off, &m, &ie);
+	int err = lay_map(l, off, &m, &ie);
 
 	if (err)
 		return -EIO;
@@ -139,6 +175,39 @@ static int map_reply(struct fsd *d, const struct ns_layout *l, __u64 off, struct
 			return err;
 	}
 	return fmap_reply_mapped(r, off, &m, d->dev_id, d->ndevs);
+}
+
+static int map_reply(struct fsd *d, const struct ns_layout *l, __u64 off, struct fuse_fmap_reply *r)
+{
+	struct lay v = lay_of(l);
+
+	return map_reply_lay(d, &v, off, r);
+}
+
+/* A mapping miss, under ns's lock: the file's extents by reference, no copy */
+struct lookup {
+	struct fsd *d;
+	__u64 off;
+	struct fuse_fmap_reply *r;
+	bool hole;
+	__u64 next;	/* a hole: where the next extent starts */
+};
+
+static int lookup_fn(void *ctx, __u64 ino, const struct fmap_simple_ext *simple, __u32 nsimple,
+		     const struct fmap_ileave_ext *ileave, __u32 nileave)
+{
+	struct lookup *lk = ctx;
+	const struct lay l = { simple, nsimple, ileave, nileave };
+	const struct fmap_ileave_ext *ie;
+	struct fmap_mapping m;
+
+	(void)ino;
+	lk->hole = lay_map(&l, lk->off, &m, &ie) == -FMAP_ENXIO;
+	if (lk->hole) {
+		lk->next = lay_next(&l, lk->off);
+		return 0;
+	}
+	return map_reply_lay(lk->d, &l, lk->off, lk->r);
 }
 
 static void space_wrlock(void *ctx)
@@ -189,35 +258,29 @@ static int alloc_reply(struct fsd *d, __u64 ino, __u64 off, __u64 want, struct n
 static int fmap(struct fsd *d, __u64 ino, const struct fuse_fmap_in *in,
 		struct fuse_fmap_reply *r)
 {
-	bool write = in->op_flags & FUSE_FMAP_OP_WRITE, hole = false;
+	bool write = in->op_flags & FUSE_FMAP_OP_WRITE;
 	__u64 off = in->offset & ~(PAGE - 1), want, end;
-	struct ns_layout old = { 0 }, new = { 0 };
-	const struct fmap_ileave_ext *ie;
-	struct fmap_mapping m;
+	struct lookup lk = { .d = d, .off = off, .r = r };
+	struct ns_layout new = { 0 };
 	struct ns_attr a;
 	int err;
 
 	if (write && d->read_only)
 		return -EROFS;		/* a follower allocates nothing */
 	pthread_rwlock_rdlock(&d->space);
-	err = ns_layout_get(d->ns, ino, &old);
-	if (!err) {
-		hole = fsd_lay_map(&old, off, &m, &ie) == -FMAP_ENXIO;
-		if (!hole)
-			err = map_reply(d, &old, off, r);
-		else if (!write)
-			err = ns_getattr(d->ns, ino, &a);
-	}
-	if (!err && hole && !write) {
-		end = min_u64(round_up(a.size, PAGE), fsd_lay_next(&old, off));
+	/* one lookup, O(log n), the extents by reference: a miss copies nothing */
+	err = ns_get_layout(d->ns, ino, lookup_fn, &lk);
+	if (!err && lk.hole && !write)
+		err = ns_getattr(d->ns, ino, &a);
+	if (!err && lk.hole && !write) {
+		end = min_u64(round_up(a.size, PAGE), lk.next);
 		fmap_reply_hole(r, off, end > off ? end - off : PAGE);
 	}
 	pthread_rwlock_unlock(&d->space);
-	if (!err && hole && write) {
+	if (!err && lk.hole && write) {
 		want = min_u64(in->length + (in->offset - off), ALLOC_MAX);
 		err = alloc_reply(d, ino, off, want, &new, r);
 	}
-	free(old.simple);
 	free(new.simple);
 	if (err == -EISDIR)
 		err = -EINVAL;		/* not a regular file: the kernel's confusion */
