@@ -120,6 +120,8 @@ static void getattr_shrink(void)
 		  O_RDWR | O_CREAT | O_EXCL, 0644);
 	if (!ASSERT_OK_FD(fd, "create") ||
 	    !ASSERT_EQ(pwrite(fd, p1, SIZE, 0), SIZE, "write") ||
+	    /* the size a write moved reaches the server at writeback */
+	    !ASSERT_OK(fsync(fd), "fsync") ||
 	    !ASSERT_EQ(pread(fd, back, SIZE, 0), SIZE, "read: mappings cached"))
 		goto out;
 	/* where the bytes at @at live before the shrink */
