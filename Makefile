@@ -8,7 +8,8 @@
 #   $(O)/kernel-debug   the same with KASAN, lockdep, kmemleak, ...
 #   $(O)/tools          libbpf (static) and bpftool from the tree's tools/
 #   $(O)/bpf            BPF objects and skeletons, vmlinux.h
-#   $(O)/server         server library and the famfs-bpf binary
+#   $(O)/server         server library (server/fs, server/fsd) and the
+#                       famfs-bpf binary and its mount helper (server/cli)
 #   $(O)/selftests      test_progs (in-guest runner) and unit tests
 #   $(O)/results        TAP output of the last check
 
@@ -255,11 +256,18 @@ USER_LDLIBS := $(LIBBPF_A) $(shell pkg-config --libs fuse3 2>/dev/null) -lelf -l
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
 SERVER_OUT := $(O)/server
-SERVER_MAIN := server/famfs-bpf.c
+# server/ has rooms: fs/ (the file system's core), fsd/ (the FUSE daemon),
+# cli/ (the famfs-bpf command and the mount helper).  fs and fsd objects
+# and cli's subcommands make the server library; objects keep their room
+# ($(O)/server/fs/alloc.o, ...), the two programs stay in $(O)/server.
+SERVER_ROOMS := fs fsd cli
+SERVER_MAIN := server/cli/famfs-bpf.c
 # mount(8)'s helper for type fuse.famfs-bpf (a program of its own)
-SERVER_HELPER := server/mount_helper.c
-SERVER_SRCS := $(filter-out $(SERVER_MAIN) $(SERVER_HELPER),$(wildcard server/*.c))
-SERVER_HDRS := $(wildcard server/*.h include/*.h include/uapi/linux/*.h)
+SERVER_HELPER := server/cli/mount_helper.c
+SERVER_SRCS := $(filter-out $(SERVER_MAIN) $(SERVER_HELPER), \
+	$(foreach r,$(SERVER_ROOMS),$(wildcard server/$(r)/*.c)))
+SERVER_HDRS := $(foreach r,$(SERVER_ROOMS),$(wildcard server/$(r)/*.h)) \
+	$(wildcard include/*.h include/uapi/linux/*.h)
 SERVER_LIB := $(SERVER_OUT)/libfamfs-server.a
 SERVER_LIB_SAN := $(SERVER_OUT)/san/libfamfs-server.a
 # The BPF resolver's loader goes into the server library.  loader.c needs
@@ -320,8 +328,10 @@ build-server: $(if $(SERVER_SRCS),$(SERVER_LIB)) $(SERVER_BINS)
 ST_OUT := $(O)/selftests
 PROG_TESTS := $(sort $(wildcard selftests/prog_tests/*.c))
 TEST_PROGS := $(ST_OUT)/test_progs
-# shared by the tests: the fixtures that drive the server library
-TEST_HELPERS := selftests/fixture.c
+# shared by the tests: the fixtures that drive the server library, and the
+# older test vehicle (selftests/vehicle/: a FUSE server of its own for the
+# kernel-facing tests, built on the server library)
+TEST_HELPERS := selftests/fixture.c selftests/vehicle/server.c
 
 # The test list is discovered, not kept by hand.
 $(ST_OUT)/tests.h: $(PROG_TESTS)
@@ -342,7 +352,7 @@ $(ST_OUT)/tests.h: $(PROG_TESTS)
 		rm -f $@; exit 1; }
 
 $(TEST_PROGS): selftests/test_progs.c selftests/test_progs.h $(PROG_TESTS) \
-		$(TEST_HELPERS) $(wildcard selftests/*.h) \
+		$(TEST_HELPERS) $(wildcard selftests/*.h selftests/vehicle/*.h) \
 		$(ST_OUT)/tests.h $(SERVER_HDRS) $(BPF_SKELS) \
 		$(if $(SERVER_SRCS),$(SERVER_LIB)) | $(LIBBPF_A)
 	$(call msg,CCLD,$@)
@@ -354,7 +364,7 @@ UNIT_SRCS := $(sort $(wildcard selftests/unit/test_*.c))
 UNIT_BINS := $(patsubst selftests/unit/%.c,$(ST_OUT)/unit/%,$(UNIT_SRCS))
 
 # Unit tests always run under ASan/UBSan, with a sanitized server library.
-$(ST_OUT)/unit/%: selftests/unit/%.c $(SERVER_HDRS) $(wildcard selftests/*.h) \
+$(ST_OUT)/unit/%: selftests/unit/%.c $(SERVER_HDRS) $(wildcard selftests/*.h selftests/vehicle/*.h) \
 		$(wildcard selftests/unit/*.h) $(if $(SERVER_SRCS),$(SERVER_LIB_SAN)) | $(LIBBPF_A)
 	$(call msg,CCLD,$@)
 	$(Q)mkdir -p $(dir $@)
@@ -538,12 +548,12 @@ BENCH_OUT := $(O)/bench
 BENCH_BIN := $(ST_OUT)/bench/famfs-bench
 BENCH_SRCS := $(wildcard selftests/bench/*.c)
 # the bpf column exists once the server library knows the BPF resolver
-BENCH_CFLAGS := $(if $(shell grep -s FBS_RESOLVER_BPF server/server.h),-DBENCH_HAVE_BPF)
+BENCH_CFLAGS := $(if $(shell grep -s FBS_RESOLVER_BPF selftests/vehicle/server.h),-DBENCH_HAVE_BPF)
 
 $(BPF_OUT)/bench_fmap.bpf.o: selftests/progs/bench_fmap.h
 
 $(BENCH_BIN): $(BENCH_SRCS) selftests/progs/bench_fmap.h $(TEST_HELPERS) \
-		$(wildcard selftests/*.h) $(SERVER_HDRS) $(BPF_OUT)/bench_fmap.skel.h \
+		$(wildcard selftests/*.h selftests/vehicle/*.h) $(SERVER_HDRS) $(BPF_OUT)/bench_fmap.skel.h \
 		$(if $(SERVER_SRCS),$(SERVER_LIB)) | $(LIBBPF_A)
 	$(call msg,CCLD,$@)
 	$(Q)mkdir -p $(dir $@)
@@ -565,7 +575,7 @@ bench: $(DEPS_STAMP)
 
 PREFIX ?= /usr/local
 DESTDIR ?=
-MAN_PAGES := $(wildcard server/man/*.8)
+MAN_PAGES := $(wildcard server/cli/man/*.8)
 # mount(8) looks for helpers in /sbin only, whatever PREFIX is
 HELPERDIR ?= /sbin
 
@@ -611,8 +621,8 @@ $(FUZZ_STAMP):
 	fi
 	$(Q)touch $@
 
-FUZZ_MLOG_SRCS := selftests/fuzz/fuzz_mlog.c server/mlog.c server/super.c server/crc32c.c \
-	server/log.c server/ns.c
+FUZZ_MLOG_SRCS := selftests/fuzz/fuzz_mlog.c server/fs/mlog.c server/fs/super.c \
+	server/fs/crc32c.c server/fs/log.c server/fs/ns.c
 
 $(FUZZ_OUT)/fuzz_mlog: $(FUZZ_MLOG_SRCS) $(SERVER_HDRS) | $(FUZZ_STAMP)
 	$(call msg,FUZZ-CC,$@)

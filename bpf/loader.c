@@ -21,7 +21,7 @@
 #include <bpf/libbpf.h>
 
 #include "loader.h"
-#include "log.h"
+#include "fs/log.h"
 #include "slices.h"
 
 #include "resolver.skel.h"

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "loader.h"
-#include "log.h"
+#include "fs/log.h"
 
 int famfs_loader_open(const struct famfs_loader_opts *opts,
 		      struct famfs_loader **lp)

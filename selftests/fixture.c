@@ -17,8 +17,8 @@
 #include <unistd.h>
 
 #include "fixture.h"
-#include "log.h"
-#include "mountinfo.h"
+#include "fs/log.h"
+#include "fsd/mountinfo.h"
 #include "test_progs.h"
 
 int fixture_mount(struct fixture *fx, const struct fixture_opts *opts)

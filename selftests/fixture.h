@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "server.h"
+#include "vehicle/server.h"
 
 #define MiB (1ULL << 20)
 #define FX_DEV0 "/dev/pmem0"

@@ -76,7 +76,7 @@
 #include "bench_fmap.h"
 #include "bench_fmap.skel.h"
 #include "fixture.h"
-#include "log.h"
+#include "fs/log.h"
 
 #define KiB		(1ULL << 10)
 #define PAGE		(4 * KiB)

@@ -6,7 +6,7 @@
  * format has one encoding per entry).
  *
  * The same bytes go through the superblock and label checks too, and the
- * log is replayed into the namespace (server/ns.c, ns_replay(): what mount
+ * log is replayed into the namespace (server/fs/ns.c, ns_replay(): what mount
  * and fsck run): it stops exactly where a check-only replay stops, or
  * earlier at an entry it refuses, named in its message; what it keeps is
  * consistent (every extent on a device, inside its data area; counts that
@@ -36,10 +36,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "crc32c.h"
-#include "mlog.h"
-#include "ns.h"
-#include "super.h"
+#include "fs/crc32c.h"
+#include "fs/mlog.h"
+#include "fs/ns.h"
+#include "fs/super.h"
 
 #define MAX_LOG	(64 * 1024)
 #define HDR	sizeof(struct famfs_log_entry_hdr)

@@ -21,10 +21,10 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "cli/cli.h"
 #include "famfs_format.h"
 #include "fixture.h"
-#include "super.h"
+#include "fs/super.h"
 #include "test_progs.h"
 
 #define DEV "/dev/pmem2"

@@ -46,8 +46,8 @@
 
 #include "famfs_format.h"
 #include "fixture.h"
-#include "fs.h"
-#include "ns.h"
+#include "fs/fs.h"
+#include "fs/ns.h"
 #include "test_progs.h"
 
 #define SIZE (4 * MiB)

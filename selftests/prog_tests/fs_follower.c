@@ -52,7 +52,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "cli/cli.h"
 #include "fixture.h"
 #include "test_progs.h"
 #include "xorshift.h"

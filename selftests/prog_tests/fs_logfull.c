@@ -41,8 +41,8 @@
 
 #include "famfs_format.h"
 #include "fixture.h"
-#include "mlog.h"
-#include "super.h"
+#include "fs/mlog.h"
+#include "fs/super.h"
 #include "test_progs.h"
 
 #define DEV	"/dev/pmem2"

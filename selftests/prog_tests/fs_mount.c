@@ -54,12 +54,12 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "cli/cli.h"
 #include "famfs_xattr.h"
 #include "fixture.h"
 #include "fmap.h"
-#include "mlog.h"
-#include "super.h"
+#include "fs/mlog.h"
+#include "fs/super.h"
 #include "test_progs.h"
 
 #define DEV	"/dev/pmem2"

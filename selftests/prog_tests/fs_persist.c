@@ -48,12 +48,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "cli/cli.h"
 #include "famfs_format.h"
 #include "fixture.h"
-#include "fs.h"
-#include "mlog.h"
-#include "super.h"
+#include "fs/fs.h"
+#include "fs/mlog.h"
+#include "fs/super.h"
 #include "test_progs.h"
 
 #define DEV	"/dev/pmem2"

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * mount(8)'s generic options on a famfs-bpf mount (server/mount_opts.c),
+ * mount(8)'s generic options on a famfs-bpf mount (server/fsd/mount_opts.c),
  * through every way in: mount -t fuse.famfs-bpf -o, an fstab line
  * (mount -T FILE), the helper run as mount(8) runs it, famfs-bpf mount -o.
  * One subtest per row of a table: mount, then check that
@@ -25,7 +25,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "cli/cli.h"
 #include "fixture.h"
 #include "test_progs.h"
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Unit tests of server/alloc.c, the space allocator: placement and
+ * Unit tests of server/fs/alloc.c, the space allocator: placement and
  * congruence of every extent, merging, fragmentation, interleaved
  * placement, all-or-nothing failures, refused frees and claims, a device
  * filled to the last unit, and random operations against a model.
@@ -16,7 +16,7 @@
 #include <time.h>
 #include <cmocka.h>
 
-#include "alloc.h"
+#include "fs/alloc.h"
 #include "xorshift.h"
 
 #define MiB		(1ULL << 20)

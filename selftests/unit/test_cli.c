@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Unit tests of the famfs-bpf command line (server/cli*.c): parsing and
+ * Unit tests of the famfs-bpf command line (server/cli/cli*.c): parsing and
  * its errors, mkfs on image files, and fsck on file systems the tests
  * damage: a superblock byte, device order, a foreign device, a torn or a
  * corrupted log entry, two files claiming the same space.
@@ -20,9 +20,9 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "cli.h"
-#include "mlog.h"
-#include "super.h"
+#include "cli/cli.h"
+#include "fs/mlog.h"
+#include "fs/super.h"
 #include "img.h"
 
 #define MiB (1ULL << 20)

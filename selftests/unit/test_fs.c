@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Unit tests of server/fs.c, a mounted file system's metadata, on sparse
+ * Unit tests of server/fs/fs.c, a mounted file system's metadata, on sparse
  * image files made by famfs-bpf mkfs: an empty mount; names, allocation
  * (congruence, interleaving over devices), truncate and rename surviving
  * a remount unchanged; fallocate and punch (simple and striped files);
@@ -27,10 +27,10 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "cli.h"
-#include "fs.h"
-#include "log.h"
-#include "mlog.h"
+#include "cli/cli.h"
+#include "fs/fs.h"
+#include "fs/log.h"
+#include "fs/mlog.h"
 #include "img.h"
 
 #define MiB (1ULL << 20)

@@ -22,12 +22,12 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "cli.h"
-#include "fs.h"
-#include "log.h"
-#include "mlog.h"
-#include "ns.h"
-#include "super.h"
+#include "cli/cli.h"
+#include "fs/fs.h"
+#include "fs/log.h"
+#include "fs/mlog.h"
+#include "fs/ns.h"
+#include "fs/super.h"
 #include "img.h"
 
 #define MiB (1ULL << 20)

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Unit tests of server/layout_piece.c: a layout of more than 2,000 simple
+ * Unit tests of server/fs/layout_piece.c: a layout of more than 2,000 simple
  * extents, longer than the 64 KiB an attribute value can be, read in
  * pieces (user.famfs.layout.FIRST) as getmap does, the daemon's side
  * cutting each piece; a layout that changes between pieces; a malformed
@@ -21,7 +21,7 @@
 
 #include "famfs_xattr.h"
 #include "fmap.h"
-#include "layout_piece.h"
+#include "fs/layout_piece.h"
 
 #define NSIMPLE 2500
 #define NILEAVE 2

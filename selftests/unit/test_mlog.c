@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Unit tests of server/mlog.c, the metadata log: every entry type through
+ * Unit tests of server/fs/mlog.c, the metadata log: every entry type through
  * encode and decode, every check that makes decode or replay refuse an
  * entry, torn appends cut at every byte, and a long random history
  * replayed into a model of the namespace and compared with the model that
@@ -17,8 +17,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "crc32c.h"
-#include "mlog.h"
+#include "fs/crc32c.h"
+#include "fs/mlog.h"
 #include "xorshift.h"
 
 #define MiB (1ULL << 20)

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Unit tests of the mount options (server/mount_opts.c), which both
+ * Unit tests of the mount options (server/fsd/mount_opts.c), which both
  * "famfs-bpf mount -o" and mount.fuse.famfs-bpf take:
  *  - every generic option mount(8) passes to a helper, alone, against the
  *    mount(2) flags written out here (not taken from the table);
@@ -25,8 +25,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "cli.h"
-#include "mount_opts.h"
+#include "cli/cli.h"
+#include "fsd/mount_opts.h"
 
 #define DEF	MOUNT_OPTS_DEFAULT_FLAGS
 

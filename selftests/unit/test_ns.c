@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Unit tests of server/ns.c, the namespace in memory: every live operation
+ * Unit tests of server/fs/ns.c, the namespace in memory: every live operation
  * and the errors it returns, the rules replay enforces on hostile entries,
  * journal failures that must leave no trace, open files that outlive their
  * name, readdir cookies that survive unlinks, a random history replayed
@@ -23,8 +23,8 @@
 #include <time.h>
 #include <cmocka.h>
 
-#include "mlog.h"
-#include "ns.h"
+#include "fs/mlog.h"
+#include "fs/ns.h"
 #include "xorshift.h"
 
 #define MiB (1ULL << 20)

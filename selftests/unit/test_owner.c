@@ -28,10 +28,10 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "cli.h"
-#include "fs.h"
-#include "log.h"
-#include "super.h"
+#include "cli/cli.h"
+#include "fs/fs.h"
+#include "fs/log.h"
+#include "fs/super.h"
 #include "img.h"
 
 #define MiB (1ULL << 20)

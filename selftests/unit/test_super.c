@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Unit tests of server/super.c: the superblock and the device labels
+ * Unit tests of server/fs/super.c: the superblock and the device labels
  * round-trip, every byte is covered by a check, and a mount given the
  * wrong devices (order, another file system) is told which.
  */
@@ -15,8 +15,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "crc32c.h"
-#include "super.h"
+#include "fs/crc32c.h"
+#include "fs/super.h"
 
 #define MiB (1ULL << 20)
 #define GiB (1ULL << 30)

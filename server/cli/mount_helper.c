@@ -30,7 +30,7 @@
 
 #include "cli.h"
 #include "famfs_format.h"
-#include "mount_opts.h"
+#include "fsd/mount_opts.h"
 
 #define PROG			"mount.fuse.famfs-bpf"
 #define FSTYPE			"fuse.famfs-bpf"

@@ -17,9 +17,9 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "fsd.h"
-#include "log.h"
-#include "mlog.h"
+#include "fsd/fsd.h"
+#include "fs/log.h"
+#include "fs/mlog.h"
 
 int cli_logplay(const struct cli_logplay_args *args, const char *mnt, FILE *out)
 {

@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "fuse_shim.h"
-#include "log.h"
+#include "fs/log.h"
 
 #define PENDING_SLOTS	64	/* attribute requests in flight */
 

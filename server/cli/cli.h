@@ -13,7 +13,7 @@
 #include <sys/types.h>
 #include <linux/types.h>
 
-#include "dev.h"
+#include "fs/dev.h"
 
 /* Exit codes, e2fsck's where they apply (they are OR-ed like its). */
 #define CLI_EXIT_OK		0

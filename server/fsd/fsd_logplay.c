@@ -29,7 +29,7 @@
 
 #include "fsd_i.h"
 #include "fuse_shim.h"
-#include "log.h"
+#include "fs/log.h"
 
 struct touched_name {
 	__u64 parent;

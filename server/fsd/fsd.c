@@ -21,7 +21,7 @@
 #include "fsd_i.h"
 #include "fuse_shim.h"
 #include "loader.h"
-#include "log.h"
+#include "fs/log.h"
 #include "mountinfo.h"
 
 /* ---- life cycle ---- */

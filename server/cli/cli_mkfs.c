@@ -12,8 +12,8 @@
 
 #include "cli.h"
 #include "famfs_format.h"
-#include "log.h"
-#include "super.h"
+#include "fs/log.h"
+#include "fs/super.h"
 
 #define MiB (1ULL << 20)
 #define DEFAULT_LOG_SIZE (8 * MiB)

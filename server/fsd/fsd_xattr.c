@@ -14,9 +14,9 @@
 #include <sys/xattr.h>
 
 #include "famfs_xattr.h"
-#include "layout_piece.h"
+#include "fs/layout_piece.h"
 #include "fsd_i.h"
-#include "log.h"
+#include "fs/log.h"
 
 /*
  * The policy set on @ino (a STRIPE entry, or its directory's at create):

@@ -58,10 +58,10 @@
 #include <linux/capability.h>
 
 #include "cli.h"
-#include "fs.h"
-#include "fsd.h"
-#include "log.h"
-#include "mount_opts.h"
+#include "fs/fs.h"
+#include "fsd/fsd.h"
+#include "fs/log.h"
+#include "fsd/mount_opts.h"
 
 #define UMOUNT_WAIT_MS	10000
 #define BUSY_WAIT_MS	3000

@@ -33,11 +33,11 @@
 #include <fuse_lowlevel.h>
 #include <linux/fs.h>
 
-#include "alloc.h"
-#include "fmap_reply.h"
-#include "fuse_shim.h"
+#include "fs/alloc.h"
+#include "fsd/fmap_reply.h"
+#include "fsd/fuse_shim.h"
 #include "loader.h"
-#include "log.h"
+#include "fs/log.h"
 #include "server.h"
 
 #define PAGE_SIZE_	4096ULL

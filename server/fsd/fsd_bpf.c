@@ -19,7 +19,7 @@
 
 #include "fsd_i.h"
 #include "loader.h"
-#include "log.h"
+#include "fs/log.h"
 
 #define VMLINUX_BTF	"/sys/kernel/btf/vmlinux"
 /* the kernel's struct_ops type that the resolver implements */

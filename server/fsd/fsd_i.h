@@ -52,7 +52,7 @@
 #include <linux/fuse.h>
 
 #include "fmap.h"
-#include "fs.h"
+#include "fs/fs.h"
 #include "fsd.h"
 
 #define PAGE		4096ULL

@@ -18,7 +18,7 @@
 #include "fsd_i.h"
 #include "fuse_shim.h"
 #include "loader.h"
-#include "log.h"
+#include "fs/log.h"
 
 #define ZERO_CHUNK	(1ULL << 20)
 

@@ -24,8 +24,8 @@
 #include "cli.h"
 #include "famfs_xattr.h"
 #include "fmap.h"
-#include "layout_piece.h"
-#include "log.h"
+#include "fs/layout_piece.h"
+#include "fs/log.h"
 
 /* The largest attribute that can be valid: a bound before any allocation. */
 #define LAYOUT_MAX	(sizeof(struct famfs_xattr_layout) + \

@@ -15,7 +15,7 @@
 #include "fsd_i.h"
 #include "fuse_shim.h"
 #include "loader.h"
-#include "log.h"
+#include "fs/log.h"
 
 /* Expected failures stay quiet; the rest say what fs.c said. */
 static int op_err(int err, const char *op)

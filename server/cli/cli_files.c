@@ -33,7 +33,7 @@
 #include "cli.h"
 #include "famfs_xattr.h"
 #include "fmap.h"
-#include "log.h"
+#include "fs/log.h"
 
 #define FUSE_SUPER_MAGIC	0x65735546
 #define FAMFS_FSTYPE		"fuse.famfs-bpf"

@@ -17,7 +17,7 @@
 #include <sys/sysmacros.h>
 
 #include "cli.h"
-#include "log.h"
+#include "fs/log.h"
 
 #define FUSE_SUPER_MAGIC	0x65735546
 #define FUSECTL_DIR		"/sys/fs/fuse/connections"

@@ -3,7 +3,7 @@
  * famfs-bpf fsck DEV...: read-only check.  The log is replayed into the
  * namespace with ns_replay(), as a mount does, so fsck refuses exactly the
  * entries a mount refuses, with the same message; then every file's space
- * is marked used in the allocator in mount's order (server/fs.c,
+ * is marked used in the allocator in mount's order (server/fs/fs.c,
  * build_alloc()), which refuses space two files claim or space outside a
  * device.  fsck checks beyond a mount: every device's label and size,
  * devices missing or extra, and it goes on past the first problem.  Each
@@ -16,13 +16,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "alloc.h"
+#include "fs/alloc.h"
 #include "cli.h"
 #include "famfs_format.h"
-#include "fs.h"
-#include "log.h"
-#include "ns.h"
-#include "super.h"
+#include "fs/fs.h"
+#include "fs/log.h"
+#include "fs/ns.h"
+#include "fs/super.h"
 
 /* Overlaps fsck names one by one; past that, it counts them. */
 #define MAX_CLAIMS 32
@@ -54,7 +54,7 @@ struct fsck_claim {
 };
 
 /*
- * The space pass: mount's (server/fs.c, build_alloc()), over the same
+ * The space pass: mount's (server/fs/fs.c, build_alloc()), over the same
  * namespace in the same order (ns_foreach_layout()), so the first
  * problem it finds is the one a mount names; fsck goes on to the rest.
  */

@@ -13,10 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "alloc.h"
+#include "fs/alloc.h"
 #include "cli.h"
 #include "famfs_format.h"
-#include "log.h"
+#include "fs/log.h"
 
 enum cli_opt_type {
 	CLI_OPT_FLAG,		/* bool, set when given */

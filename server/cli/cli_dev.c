@@ -20,7 +20,7 @@
 
 #include "cli.h"
 #include "famfs_format.h"
-#include "log.h"
+#include "fs/log.h"
 
 void *cli_buf_alloc(size_t len)
 {
