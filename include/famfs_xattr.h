@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause) */
 /*
- * Extended attributes of a famfs-bpf mount (served by server/fsd.c), the
+ * Extended attributes of a famfs-bpf mount (served by server/fsd/fsd.c), the
  * contract between the daemon and the tools that read or set them.
  *
  * FAMFS_XATTR_LAYOUT ("user.famfs.layout", regular files, read-only):
