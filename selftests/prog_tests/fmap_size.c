@@ -27,7 +27,9 @@
  * Once, with the famfs-bpf daemon:
  *  - mtime_munmap_remount: the same store through a mapping whose fd was
  *    closed, then umount and mount again with the famfs-bpf daemon: the
- *    mtime the kernel showed is the one that comes back from the log.
+ *    mtime the kernel showed is the one that comes back from the log;
+ *  - atime_read_remount: a read moves atime (relatime), the daemon has it
+ *    after close and after a remount; -o noatime leaves it.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -347,6 +349,64 @@ out:
 	free(data);
 }
 
+static bool stx_after(const struct statx_timestamp *a, const struct statx_timestamp *b)
+{
+	return a->tv_sec > b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec > b->tv_nsec);
+}
+
+/*
+ * Reads of a mapped file never reach the server, so the kernel keeps
+ * atime: after a write, a read(2) moves it (relatime: atime was older
+ * than mtime), the server has it after close (a forced GETATTR), and it
+ * comes back after a remount of the daemon.  A mount with -o noatime
+ * leaves it alone.  Before: atime never moved (generic/003's complaint,
+ * issue 20).  About 4 s.
+ */
+static void atime_read_remount(void)
+{
+	const char *path = REMOUNT_MNT "/f";
+	struct statx before, after, back;
+	unsigned char buf[4096] = { 1 };
+	int fd;
+
+	if (!fixture_mkfs_mount(REMOUNT_DEV, REMOUNT_MNT, NULL) ||
+	    !fixture_write_file(path, buf, sizeof(buf), sizeof(buf)))
+		goto out;
+	usleep(20 * 1000);
+	if (!ASSERT_OK(statx(AT_FDCWD, path, 0, STATX_ATIME, &before), "statx"))
+		goto out;
+	fd = open(path, O_RDONLY);
+	if (!ASSERT_OK_FD(fd, "open"))
+		goto out;
+	ASSERT_EQ(read(fd, buf, sizeof(buf)), sizeof(buf), "read");
+	close(fd);
+	if (ASSERT_OK(statx(AT_FDCWD, path, 0, STATX_ATIME, &after), "statx"))
+		ASSERT_TRUE(stx_after(&after.stx_atime, &before.stx_atime), "the read moved atime");
+	if (ASSERT_OK(statx(AT_FDCWD, path, AT_STATX_FORCE_SYNC, STATX_ATIME, &back), "statx"))
+		ASSERT_EQ(back.stx_atime.tv_nsec, after.stx_atime.tv_nsec,
+			  "the server has it after close");
+	if (!ASSERT_EQ(fixture_famfs(0, "umount", REMOUNT_MNT), 0, "umount") ||
+	    !ASSERT_EQ(fixture_famfs(0, "mount", "-o", "noatime", REMOUNT_DEV, REMOUNT_MNT), 0,
+		       "mount -o noatime"))
+		goto out;
+	if (ASSERT_OK(statx(AT_FDCWD, path, 0, STATX_ATIME, &back), "statx after remount")) {
+		ASSERT_EQ(back.stx_atime.tv_sec, after.stx_atime.tv_sec, "atime seconds after remount");
+		ASSERT_EQ(back.stx_atime.tv_nsec, after.stx_atime.tv_nsec,
+			  "atime nanoseconds after remount");
+	}
+	/* make relatime want an update, then read under noatime */
+	fd = open(path, O_RDWR);
+	if (ASSERT_OK_FD(fd, "open")) {
+		ASSERT_EQ(pwrite(fd, buf, 1, 0), 1, "write");
+		ASSERT_EQ(pread(fd, buf, sizeof(buf), 0), sizeof(buf), "read");
+		close(fd);
+	}
+	if (ASSERT_OK(statx(AT_FDCWD, path, 0, STATX_ATIME, &back), "statx"))
+		ASSERT_EQ(back.stx_atime.tv_nsec, after.stx_atime.tv_nsec, "noatime: atime stays");
+out:
+	fixture_ensure_unmounted(REMOUNT_MNT);
+}
+
 /*
  * Appends move the size in the kernel only: 1000 O_APPEND writes of 100
  * bytes send no FUSE_FMAP_END, stat shows their size although the server
@@ -579,4 +639,6 @@ void test_fmap_size(void)
 		fmap_end_killable();
 	if (test__start_subtest("mtime_munmap_remount"))
 		mtime_munmap_remount();
+	if (test__start_subtest("atime_read_remount"))
+		atime_read_remount();
 }
