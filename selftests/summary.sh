@@ -6,11 +6,15 @@
 # line "N passed, N failed, N skipped".  A TAP file whose plan promises more
 # results than it holds counts the missing ones as failed.  Before that line,
 # the 8 slowest tests of each guest run (guest.tap: "# time NAME: 12.3 s"
-# comments of test_progs), so that a CI log shows where the time goes.
+# comments of test_progs), so that a CI log shows where the time goes; then,
+# right above the count, every failed result with the diagnostics its test
+# printed before it, so that a log that keeps only its tail still names them.
 # Exits non-zero if anything failed or nothing ran.
 set -u
 dir=$1
 passed=0 failed=0 skipped=0
+failures=$(mktemp)
+trap 'rm -f "$failures"' EXIT
 
 while IFS= read -r f; do
 	p=$(grep -Ec '^ok\b' "$f")
@@ -19,13 +23,23 @@ while IFS= read -r f; do
 	plan=$(grep -Eo '^1\.\.[0-9]+' "$f" | head -1 | cut -d. -f3)
 	got=$((p + x))
 	if [ -n "$plan" ] && [ "$plan" -gt "$got" ]; then
-		echo "# $f: plan says $plan results, found $got" >&2
+		echo "# $f: plan says $plan results, found $got" >> "$failures"
 		x=$((x + plan - got))
 	fi
 	passed=$((passed + p - s))
 	skipped=$((skipped + s))
 	failed=$((failed + x))
-	[ "$x" -gt 0 ] && grep -E '^not ok\b' "$f" | sed "s|^|# $(basename "$(dirname "$f")")/$(basename "$f"): |" >&2
+	# the "# ..." lines right before a "not ok" are what that test said
+	[ "$x" -gt 0 ] && awk -v where="$(basename "$(dirname "$f")")/$(basename "$f")" '
+		/^ok( |$)/ { n = 0; next }
+		/^# time / { next }
+		/^#/ { said[n++ % 6] = $0; next }
+		/^not ok( |$)/ {
+			for (i = (n > 6 ? n - 6 : 0); i < n; i++)
+				print "#   " said[i % 6]
+			print "# " where ": " $0
+			n = 0
+		}' "$f" >> "$failures"
 done < <(find "$dir" -name '*.tap' | sort)
 
 while IFS= read -r f; do
@@ -37,5 +51,9 @@ while IFS= read -r f; do
 	done <<< "$slow"
 done < <(find "$dir" -name 'guest.tap' | sort)
 
+if [ -s "$failures" ]; then
+	echo "# failed:"
+	cat "$failures"
+fi
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" = 0 ] && [ $((passed + skipped)) -gt 0 ]
