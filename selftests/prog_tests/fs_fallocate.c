@@ -15,7 +15,14 @@
  *    nothing; other modes are EOPNOTSUPP; a remount reads the same;
  *  - zero_range_unlocked: while a ZERO_RANGE zeroes 512 MiB a file
  *    already has, first writes into other files (which allocate, so take
- *    the daemon's @space) go on: the zeroing holds no global lock.
+ *    the daemon's @space) go on: the zeroing holds no global lock;
+ *  - pieces: with FAMFS_FAULT=falloc_small (one fs_fallocate() takes at
+ *    most 8 MiB of new space, as FS_FALLOC_MAX_NEW bounds it at 4 GiB),
+ *    a fallocate of 40 MiB goes in pieces and succeeds whole: size,
+ *    st_blocks, statvfs, the bytes, and the same after a remount; one
+ *    past the free space is ENOSPC with the size and bytes kept, and fsck
+ *    is clean (unit/test_fs: striped files' pieces).  Before the daemon split
+ *    them, a fallocate above the bound was EFBIG.  About 6 s.
  * Every path ends unmounted: later tests mkfs the same device.
  */
 #define _GNU_SOURCE
@@ -307,6 +314,67 @@ out:
 	fixture_ensure_unmounted(MNT);
 }
 
+/* 40 MiB in pieces of 8 MiB: five or six pieces, never one EFBIG */
+#define PC_OFF	(1 * MiB)
+#define PC_LEN	(40 * MiB + 3)
+#define PC_SIZE	(PC_OFF + PC_LEN)
+#define PC_UNITS	((PC_SIZE + UNIT - 1) / UNIT)
+
+static void test_pieces(void)
+{
+	char *model = calloc(1, PC_SIZE);
+	long long free0, free1;
+	struct stat st;
+	int fd = -1, ret;
+
+	if (!ASSERT_TRUE(model != NULL, "malloc"))
+		return;
+	if (!ASSERT_EQ(famfs("mkfs", "-f", DEV), 0, "mkfs"))
+		goto out;
+	setenv("FAMFS_FAULT", "falloc_small", 1);
+	ret = famfs("mount", DEV, MNT);
+	unsetenv("FAMFS_FAULT");
+	if (!ASSERT_EQ(ret, 0, "mount with FAMFS_FAULT=falloc_small"))
+		goto out;
+	fd = open(path("p"), O_RDWR | O_CREAT | O_EXCL, 0644);
+	if (!ASSERT_OK_FD(fd, "create p"))
+		goto out;
+	fill_pattern(model, 5000, 41);
+	if (!ASSERT_EQ(pwrite(fd, model, 5000, 0), 5000, "write p"))
+		goto out;
+	free0 = bfree();
+	/* the unit [0, 2 MiB) is there: 20 new units, 40 MiB, in pieces */
+	if (!ASSERT_OK(fallocate(fd, 0, PC_OFF, PC_LEN), "fallocate 40 MiB, mode 0"))
+		goto out;
+	ASSERT_OK(fstat(fd, &st), "fstat");
+	ASSERT_EQ(st.st_size, PC_SIZE, "mode 0: the size is the end of the range");
+	ASSERT_EQ(st.st_blocks * 512, PC_UNITS * UNIT, "st_blocks: every unit");
+	ASSERT_EQ(bfree(), free0 - (PC_UNITS - 1), "statvfs: the new units taken");
+	read_is(fd, model, 0, PC_SIZE, "the data, then zeroes");
+
+	/* more than is free: ENOSPC, the size stays, the bytes are the same */
+	free1 = bfree();
+	ASSERT_ERR(fallocate(fd, 0, PC_SIZE, (free1 + 4) * UNIT), "fallocate past the free space");
+	ASSERT_EQ(errno, ENOSPC, "ENOSPC");
+	ASSERT_OK(fstat(fd, &st), "fstat");
+	ASSERT_EQ(st.st_size, PC_SIZE, "ENOSPC: the size stays");
+	read_is(fd, model, 0, PC_SIZE, "after ENOSPC");
+	/* (the pieces it took stay past EOF, as ext4 leaves them) */
+	close(fd);
+	fd = -1;
+
+	if (!ASSERT_EQ(famfs("umount", MNT), 0, "umount") ||
+	    !ASSERT_EQ(famfs("fsck", DEV), 0, "fsck clean") ||
+	    !ASSERT_EQ(famfs("mount", DEV, MNT), 0, "mount again"))
+		goto out;
+	fixture_check_file(path("p"), model, PC_SIZE, true);
+out:
+	if (fd >= 0)
+		close(fd);
+	free(model);
+	fixture_ensure_unmounted(MNT);
+}
+
 void test_fs_fallocate(void)
 {
 	if (!fixture_famfs_bin())
@@ -317,4 +385,6 @@ void test_fs_fallocate(void)
 		test_alloc();
 	if (test__start_subtest("zero_range_unlocked"))
 		test_zero_range_unlocked();
+	if (test__start_subtest("pieces"))
+		test_pieces();
 }

@@ -2207,6 +2207,65 @@ static void fallocate_bounded(void **state)
 	fs_close(fs);
 }
 
+/*
+ * A larger range goes in pieces (fs_fallocate_piece_end(), the daemon's
+ * loop): each piece starts on a stripe boundary, spans whole stripes and
+ * takes at most the bound, so none is refused; together they allocate
+ * what one call would.  FAMFS_FAULT=falloc_small makes the bound 8 MiB.
+ */
+static void fallocate_in_pieces(void **state)
+{
+	struct images *im = *state;
+	struct fs_stripe two = { .nstrips = 2, .chunk_size = UNIT };
+	__u64 f, g, free0, pos, end, pe;
+	int pieces = 0;
+	struct fs *fs;
+
+	mkfs(im, 0, 2, 256 * MiB, 0);
+	fs = mount_fs(im->devs, 2, FS_OPEN_OWNER);
+	assert_int_equal(fs_create(fs, ROOT, "f", &cred, NULL, &f), 0);
+	/* the real bound: 4 GiB pieces, from a unit boundary */
+	assert_int_equal(fs_fallocate_piece_end(fs, f, 0, 9ULL << 30), FS_FALLOC_MAX_NEW);
+	assert_int_equal(fs_fallocate_piece_end(fs, f, 3 * MiB, 9ULL << 30),
+			 2 * MiB + FS_FALLOC_MAX_NEW);
+	assert_int_equal(fs_fallocate_piece_end(fs, f, 3 * MiB, 5 * MiB), 5 * MiB);
+	assert_int_equal(fs_fallocate_piece_end(fs, f, UINT64_MAX - 1, UINT64_MAX), UINT64_MAX);
+	fs_close(fs);
+
+	setenv("FAMFS_FAULT", "falloc_small", 1);
+	fs = mount_fs(im->devs, 2, FS_OPEN_OWNER);
+	unsetenv("FAMFS_FAULT");
+	free0 = bfree(fs);
+	assert_int_equal(fs_fallocate(fs, f, 0, 10 * MiB, 0), -EFBIG);
+	assert_int_equal(bfree(fs), free0);
+	/* plain: pieces of 4 units from a unit boundary */
+	end = 1 * MiB + 40 * MiB;
+	for (pos = 1 * MiB; pos < end; pos = pe, pieces++) {
+		pe = fs_fallocate_piece_end(fs, f, pos, end);
+		assert_true(pe > pos && pe <= end);
+		assert_true(pe == end || pe % FS_FALLOC_SMALL_MAX_NEW == 0);
+		assert_int_equal(fs_fallocate(fs, f, pos, pe - pos,
+					      pe < end ? FS_FALLOC_KEEP_SIZE : 0), 0);
+	}
+	assert_int_equal(pieces, 6);
+	assert_int_equal(bfree(fs), free0 - 21);
+	assert_int_equal(size_of(fs, f), end);
+	/* striped, 2 x 2 MiB: whole 4 MiB stripes, two per piece */
+	assert_int_equal(fs_create(fs, ROOT, "g", &cred, NULL, &g), 0);
+	assert_int_equal(fs_set_stripe(fs, g, &two), 0);
+	assert_int_equal(fs_fallocate_piece_end(fs, g, 3 * MiB, 40 * MiB), 8 * MiB);
+	assert_int_equal(fs_fallocate_piece_end(fs, g, 9 * MiB, 40 * MiB), 16 * MiB);
+	free0 = bfree(fs);
+	end = 40 * MiB;
+	for (pos = 3 * MiB; pos < end; pos = pe)
+		assert_int_equal(fs_fallocate(fs, g, pos,
+					      (pe = fs_fallocate_piece_end(fs, g, pos, end)) - pos,
+					      FS_FALLOC_KEEP_SIZE), 0);
+	assert_int_equal(bfree(fs), free0 - 20);
+	assert_int_equal(size_of(fs, g), 0);
+	fs_close(fs);
+}
+
 static void stripe_policy_survives_remount(void **state)
 {
 	struct images *im = *state;
@@ -2414,6 +2473,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(stripe_policy_survives_remount, setup, teardown),
 		cmocka_unit_test_setup_teardown(stripe_chunk_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(fallocate_bounded, setup, teardown),
+		cmocka_unit_test_setup_teardown(fallocate_in_pieces, setup, teardown),
 		cmocka_unit_test_setup_teardown(striped_write_allocates_ahead, setup, teardown),
 		cmocka_unit_test_setup_teardown(three_strips, setup, teardown),
 		cmocka_unit_test_setup_teardown(freed_space_cools, setup, teardown),

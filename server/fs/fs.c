@@ -98,6 +98,7 @@ struct fs {
 	struct ns_layout lay;	/* scratch, under the lock */
 	struct fs_alloc_policy policy;	/* under the lock */
 	char fault[32];		/* FAMFS_FAULT at open: fs_fault() */
+	__u64 falloc_max_new;	/* FS_FALLOC_MAX_NEW, less for FAMFS_FAULT=falloc_small */
 	unsigned long fault_nth;	/* "step@N": the Nth time at the step, not the first */
 
 	/* owner: the superblock's owner record (owner_claim() and after) */
@@ -1173,6 +1174,13 @@ int fs_open_log(const char *const *devs, unsigned int ndevs, unsigned int flags,
 	if (strchr(fs->fault, '@')) {
 		fs->fault_nth = strtoul(strchr(fs->fault, '@') + 1, NULL, 10);
 		*strchr(fs->fault, '@') = '\0';
+	}
+	fs->falloc_max_new = FS_FALLOC_MAX_NEW;
+	if (!strcmp(fs->fault, "falloc_small")) {
+		/* a test's large fallocate without GiB of zeroing under TCG */
+		fs->falloc_max_new = FS_FALLOC_SMALL_MAX_NEW;
+		pr_info("FAMFS_FAULT=falloc_small: one fallocate takes at most %llu MiB",
+			(unsigned long long)(fs->falloc_max_new >> 20));
 	}
 	fs->owner = flags & FS_OPEN_OWNER;
 	fs->takeover = flags & FS_OPEN_TAKEOVER;
@@ -2805,6 +2813,22 @@ static int falloc_room(struct fs *fs, __u64 ino, const struct new_space *got, bo
 	return log_room(fs, need);
 }
 
+__u64 fs_fallocate_piece_end(struct fs *fs, __u64 ino, __u64 off, __u64 end)
+{
+	struct fs_stripe st;
+	__u64 gran = UNIT, piece;
+
+	pthread_mutex_lock(&fs->lock);
+	if (!load_layout(fs, ino) && file_stripe(fs, ino, &fs->lay, &st))
+		gran = (__u64)st.nstrips * st.chunk_size;
+	pthread_mutex_unlock(&fs->lock);
+	/* whole stripes from a stripe boundary: the new space is at most the piece */
+	piece = max_u64(round_down(fs->falloc_max_new, gran), gran);
+	if (off > UINT64_MAX - piece)
+		return end;
+	return min_u64(round_down(off, gran) + piece, end);
+}
+
 int fs_fallocate(struct fs *fs, __u64 ino, __u64 off, __u64 len, unsigned int flags)
 {
 	return fs_fallocate_locked(fs, ino, off, len, flags, NULL);
@@ -2875,12 +2899,12 @@ again:
 		struct fbs_alloc_stat now;
 
 		fbs_alloc_stat(&fs->alloc, &now);
-		if (before.free - now.free > FS_FALLOC_MAX_NEW)
+		if (before.free - now.free > fs->falloc_max_new)
 			err = fail(-EFBIG, "ino %llu: fallocate of [%llu, %llu) takes %llu MiB of new space, at most %llu MiB in one request: allocate in pieces",
 				   (unsigned long long)ino, (unsigned long long)start,
 				   (unsigned long long)end,
 				   (unsigned long long)((before.free - now.free) >> 20),
-				   FS_FALLOC_MAX_NEW >> 20);
+				   (unsigned long long)(fs->falloc_max_new >> 20));
 	}
 	if (err) {
 		new_space_undo(fs, &got);

@@ -294,6 +294,8 @@ int fs_alloc_for_write_locked(struct fs *fs, __u64 ino, __u64 off, __u64 len,
  * pieces"; nothing changes.
  */
 #define FS_FALLOC_MAX_NEW	(16ULL << 28)
+/* FS_FALLOC_MAX_NEW under FAMFS_FAULT=falloc_small (tests): 4 units */
+#define FS_FALLOC_SMALL_MAX_NEW	(8ULL << 20)
 
 /* fs_fallocate() flags */
 #define FS_FALLOC_KEEP_SIZE	(1U << 0)	/* the size stays as it is */
@@ -311,6 +313,15 @@ int fs_alloc_for_write_locked(struct fs *fs, __u64 ino, __u64 off, __u64 len,
  * is zeroed before it is journaled, as in fs_alloc_for_write().
  */
 int fs_fallocate(struct fs *fs, __u64 ino, __u64 off, __u64 len, unsigned int flags);
+/*
+ * Where the first piece of a fallocate of [@off, @end) on @ino ends (at
+ * most @end, always past @off): a piece starts on a stripe boundary of the
+ * file (a unit boundary if it is not striped) and spans whole stripes, so
+ * one fs_fallocate() of [@off, piece end) takes at most FS_FALLOC_MAX_NEW
+ * of new space and is never refused for its size.  The daemon fallocates
+ * a larger range piece by piece.
+ */
+__u64 fs_fallocate_piece_end(struct fs *fs, __u64 ino, __u64 off, __u64 end);
 /* fs_fallocate(), taking @cl as fs_alloc_for_write_locked() does. */
 int fs_fallocate_locked(struct fs *fs, __u64 ino, __u64 off, __u64 len, unsigned int flags,
 			const struct fs_commit_lock *cl);
@@ -352,6 +363,9 @@ void fs_set_alloc_policy(struct fs *fs, const struct fs_alloc_policy *policy);
  * after_bpf (the BPF map updated, no reply sent).  One step fails
  * instead of exiting: log_msync, the first msync of an appended entry
  * fails with EIO (the entry stays; the instance refuses later changes).
+ * One changes a bound: falloc_small, one fallocate takes at most
+ * FS_FALLOC_SMALL_MAX_NEW of new space (the daemon's pieces, tested
+ * without zeroing GiB).
  */
 #define FS_FAULT_EXIT	99
 void fs_fault(const struct fs *fs, const char *step);

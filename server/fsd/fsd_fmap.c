@@ -449,7 +449,7 @@ static int falloc_punch(struct fsd *d, __u64 ino, __u64 off, __u64 len)
 
 /*
  * Modes 0, KEEP_SIZE and ZERO_RANGE: every hole of the range allocated
- * (fs.c: all of it or nothing, zeroed before it is journaled); with
+ * (fs.c: all of each piece or nothing, zeroed before it is journaled); with
  * ZERO_RANGE the space the range had is zeroed too, and so is what a new
  * size brings inside the file (junk past the old end: mmap stores in the
  * last page, short writes).  Takes @space exclusively once the new space
@@ -461,7 +461,7 @@ static int falloc_alloc(struct fsd *d, __u64 ino, int mode, __u64 off, __u64 len
 	const struct fs_commit_lock cl = { .lock = space_wrlock, .ctx = d };
 	bool keep = mode & FALLOC_FL_KEEP_SIZE;
 	struct ns_layout old = { 0 };
-	__u64 end = off + len, from = end;
+	__u64 end = off + len, from = end, pos, piece_end;
 	struct ns_attr a;
 	int err;
 
@@ -476,15 +476,27 @@ static int falloc_alloc(struct fsd *d, __u64 ino, int mode, __u64 off, __u64 len
 		free(old.simple);
 		return err;
 	}
-	/* zeroes the new space without @space, journals it holding it */
-	err = fs_fallocate_locked(d->fs, ino, off, len, keep ? FS_FALLOC_KEEP_SIZE : 0, &cl);
-	if (!err) {
-		fsd_bpf_sync(d, ino);
-		fs_fault(d->fs, "after_bpf");
+	/*
+	 * In pieces (fs_fallocate_piece_end()), so that no request zeroes
+	 * more than FS_FALLOC_MAX_NEW at a time: each zeroes its new space
+	 * without @space, journals it holding it, and is in the BPF map
+	 * before the next.  Only the last moves the size, so a failure part
+	 * way leaves the earlier pieces allocated and zeroed, inside the
+	 * file or past its end, as a fallocate of ext4 that runs out of
+	 * space does.
+	 */
+	for (pos = off; pos < end; pos = piece_end) {
+		piece_end = fs_fallocate_piece_end(d->fs, ino, pos, end);
+		err = fs_fallocate_locked(d->fs, ino, pos, piece_end - pos,
+					  keep || piece_end < end ? FS_FALLOC_KEEP_SIZE : 0, &cl);
+		if (!err) {
+			fsd_bpf_sync(d, ino);
+			fs_fault(d->fs, "after_bpf");
+		}
+		pthread_rwlock_unlock(&d->space);
+		if (err)
+			goto out;
 	}
-	pthread_rwlock_unlock(&d->space);
-	if (err)
-		goto out;
 	/*
 	 * The space the file had, without @space: it stays the file's (the
 	 * kernel holds i_rwsem, so no truncate or punch; the open file keeps
