@@ -8,7 +8,8 @@
  * Every case mounts the server library once per resolver, all at once, over
  * the same devices (/dev/pmem0, /dev/pmem1) with the same layouts, and
  * measures them in interleaved rounds; where it applies, ext2 -o dax on
- * /dev/pmem2 takes its turn too, as a reference.  Results are
+ * /dev/pmem2 and ext4 -o dax on /dev/pmem3 (the bench guest's fourth
+ * region) take their turns too, as references.  Results are
  * JSON lines {"case", "resolver", "metric", "value", "unit"} in
  * OUTDIR/raw.jsonl; selftests/bench/report.py turns them into the table,
  * the ratios, results.json and the scaling plot.
@@ -40,7 +41,8 @@
  *                    file's mappings between rounds so that misses happen.
  *  seq_read          read(2) of a file in 1 MiB calls (median of 4 rounds),
  *                    against an O_DIRECT
- *                    read of the raw /dev/pmem0 and of the ext2 file.
+ *                    read of the raw /dev/pmem0 and of the ext2 and ext4
+ *                    files.
  *  append_100b,      O_APPEND write(2)s of 100 bytes and of 64 KiB to a new
  *  append_64k        file, the rate over all of them: the famfs-bpf daemon
  *                    (mkfs, mount, BPF resolver) against ext2 and ext4
@@ -84,6 +86,9 @@
 #define EXT2_DEV	"/dev/pmem2"
 #define EXT2_MNT	"/tmp/bench-ext2"
 #define EXT2_FILE	EXT2_MNT "/data"
+#define EXT4_DEV	"/dev/pmem3"
+#define EXT4_MNT	"/tmp/bench-ext4"
+#define EXT4_FILE	EXT4_MNT "/data"
 
 #ifndef FBS_MAX_FILES
 #define FBS_MAX_FILES	100000
@@ -132,8 +137,27 @@ static struct {
 
 static struct bench_fmap_bpf *skel;
 static FILE *out;
-static bool have_ext2;
+static bool have_ext2, have_ext4;
 static unsigned char *iobuf;	/* 1 MiB, page aligned */
+
+/*
+ * The local file systems' files as targets after the resolvers': ext2's
+ * (no huge_fault: not for PMD faults), then ext4's.  Opens each that is
+ * there into fds[*n] and names[*n].
+ */
+static void add_references(int *fds, const char **names, unsigned int *n, bool pmd)
+{
+	if (have_ext2 && !pmd) {
+		fds[*n] = open(EXT2_FILE, O_RDONLY);
+		if (fds[*n] >= 0)
+			names[(*n)++] = "ext2-dax";
+	}
+	if (have_ext4) {
+		fds[*n] = open(EXT4_FILE, O_RDONLY);
+		if (fds[*n] >= 0)
+			names[(*n)++] = "ext4-dax";
+	}
+}
 static __u64 rng_state = 0x9E3779B97F4A7C15ULL;
 
 enum probe_set { PROBES_NONE, PROBES_MISS, PROBES_RESOLVER, PROBES_FAULTS };
@@ -668,8 +692,9 @@ static void case_miss(void)
 	struct fmap_simple_ext *ext = calloc(SPREAD_EXTENTS, sizeof(*ext));
 	struct fbs_layout *l = calloc(1, sizeof(*l));
 	unsigned int i, t, round, ntargets, per, errors = 0;
-	int fds[NRES + 1];
-	__u64 *lat[NRES + 1];
+	const char *names[NRES + 2];
+	int fds[NRES + 2];
+	__u64 *lat[NRES + 2];
 	struct stats st;
 
 	note("== per-miss cost: %llu MiB file, %u simple extents over 2 devices, %u random 4 KiB preads per resolver",
@@ -682,11 +707,9 @@ static void case_miss(void)
 	if (mount_all() || !add_all("m", cfg.miss_size, l, fds))
 		goto out;
 	ntargets = NRES;
-	if (have_ext2) {
-		fds[NRES] = open(EXT2_FILE, O_RDONLY);
-		if (fds[NRES] >= 0)
-			ntargets++;
-	}
+	for (t = 0; t < NRES; t++)
+		names[t] = resolvers[t].name;
+	add_references(fds, names, &ntargets, false);
 	per = cfg.miss_ops / MISS_ROUNDS;
 	/* the built-in resolver fetches the layout on the first miss */
 	for (t = 0; t < ntargets; t++)
@@ -703,7 +726,8 @@ static void case_miss(void)
 		st = slot_stats(resolvers[i].slot);
 		emit_stats("miss_iomap_begin", resolvers[i].name, &st);
 	}
-	if (ntargets > NRES) {
+	/* the probes time ext2_iomap_begin() only */
+	if (ntargets > NRES && !strcmp(names[NRES], "ext2-dax")) {
 		st = slot_stats(BENCH_SLOT_EXT2);
 		emit_stats("miss_iomap_begin", "ext2-dax", &st);
 	}
@@ -737,8 +761,7 @@ static void case_miss(void)
 		}
 	for (t = 0; t < ntargets; t++) {
 		st = stats_of(lat[t], per * MISS_ROUNDS);
-		emit_stats("pread_4k_random", t < NRES ? resolvers[t].name : "ext2-dax",
-			   &st);
+		emit_stats("pread_4k_random", names[t], &st);
 		free(lat[t]);
 	}
 	served_end("miss");
@@ -746,7 +769,7 @@ static void case_miss(void)
 		note("%u preads failed", errors);
 	note_counters();
 out:
-	close_all(fds, NRES + 1);
+	close_all(fds, NRES + 2);
 	unmount_all();
 	free(l);
 	free(ext);
@@ -833,13 +856,13 @@ static __u64 fault_round(int fd, __u64 size, __u64 unit, __u64 misalign,
 	return t0;
 }
 
-static void fault_case(const char *name, bool pmd, int *fds,
+static void fault_case(const char *name, bool pmd, int *fds, const char **names,
 		       unsigned int ntargets)
 {
 	unsigned int rounds = pmd ? cfg.pmd_rounds : cfg.pte_rounds;
 	unsigned int touches = pmd ? cfg.fault_size / PMD : cfg.pte_touches;
-	__u64 kind[NRES + 1] = { 0 }, other[NRES + 1] = { 0 };
-	__u64 *ns[NRES + 1] = { 0 };
+	__u64 kind[NRES + 2] = { 0 }, other[NRES + 2] = { 0 };
+	__u64 *ns[NRES + 2] = { 0 };
 	unsigned int round, t;
 
 	if (touches > cfg.fault_size / PAGE)
@@ -863,7 +886,7 @@ static void fault_case(const char *name, bool pmd, int *fds,
 		}
 	probes(PROBES_NONE);
 	for (t = 0; t < ntargets; t++) {
-		const char *res = t < NRES ? resolvers[t].name : "ext2-dax";
+		const char *res = names[t];
 		/* the median round: a host hiccup in one round moves nothing */
 		struct stats st = stats_of(ns[t], rounds);
 		double rate = st.min ? (double)touches * 1e9 / st.median : 0;
@@ -890,9 +913,10 @@ static void case_faults(void)
 	struct fmap_simple_ext *pmd_ext = calloc(SPREAD_EXTENTS, sizeof(*pmd_ext));
 	struct fbs_layout *pte = calloc(1, sizeof(*pte));
 	struct fbs_layout *pmd = calloc(1, sizeof(*pmd));
-	int fds_pte[NRES + 1], fds_pmd[NRES + 1];
+	int fds_pte[NRES + 2], fds_pmd[NRES + 2];
+	const char *names_pte[NRES + 2], *names_pmd[NRES + 2];
 	__u64 strip = cfg.fault_size / 2;
-	unsigned int i, ntargets = NRES;
+	unsigned int i, ntargets = NRES, ntargets_pmd = NRES;
 
 	note("== faults: %llu MiB files over 2 devices; %u simple extents (PTE faults), 2 MiB extents (PMD faults)",
 	     (unsigned long long)(cfg.fault_size / MiB), SPREAD_EXTENTS);
@@ -913,6 +937,7 @@ static void case_faults(void)
 			note("%s: adding the fault files failed", resolvers[i].name);
 			goto out;
 		}
+		names_pte[i] = names_pmd[i] = resolvers[i].name;
 		fds_pte[i] = open_in(&mounts[i], "pte", O_RDONLY);
 		fds_pmd[i] = open_in(&mounts[i], "pmd", O_RDONLY);
 		if (fds_pte[i] < 0 || fds_pmd[i] < 0)
@@ -920,22 +945,18 @@ static void case_faults(void)
 		random_preads(fds_pte[i], cfg.fault_size, 16, NULL);
 		random_preads(fds_pmd[i], cfg.fault_size, 16, NULL);
 	}
-	/* ext2 has no huge_fault handler: PTE faults only */
-	if (have_ext2) {
-		fds_pte[NRES] = open(EXT2_FILE, O_RDONLY);
-		if (fds_pte[NRES] >= 0)
-			ntargets++;
-	}
+	add_references(fds_pte, names_pte, &ntargets, false);
+	add_references(fds_pmd, names_pmd, &ntargets_pmd, true);
 	served_begin();
-	fault_case("fault_4k_random", false, fds_pte, ntargets);
+	fault_case("fault_4k_random", false, fds_pte, names_pte, ntargets);
 	served_end("fault_4k_random");
 	served_begin();
-	fault_case("fault_2m_pmd", true, fds_pmd, NRES);
+	fault_case("fault_2m_pmd", true, fds_pmd, names_pmd, ntargets_pmd);
 	served_end("fault_2m_pmd");
 	note_counters();
 out:
-	close_all(fds_pte, NRES + 1);
-	close_all(fds_pmd, NRES + 1);
+	close_all(fds_pte, NRES + 2);
+	close_all(fds_pmd, NRES + 2);
 	unmount_all();
 	free(pte);
 	free(pmd);
@@ -1300,9 +1321,9 @@ static void case_seq(void)
 {
 	struct fbs_layout *l = calloc(1, sizeof(*l));
 	unsigned int t, round, ntargets = NRES;
-	const char *names[NRES + 2];
-	__u64 ns[NRES + 2][SEQ_ROUNDS] = { { 0 } };
-	int fds[NRES + 2];
+	const char *names[NRES + 3];
+	__u64 ns[NRES + 3][SEQ_ROUNDS] = { { 0 } };
+	int fds[NRES + 3];
 
 	note("== sequential read(2), 1 MiB calls, %llu MiB (2 MiB chunks over 2 devices), %u rounds",
 	     (unsigned long long)(cfg.seq_size / MiB), SEQ_ROUNDS);
@@ -1317,11 +1338,7 @@ static void case_seq(void)
 	fds[ntargets] = open(FX_DEV0, O_RDONLY | O_DIRECT);
 	if (fds[ntargets] >= 0)
 		names[ntargets++] = "raw-pmem0";
-	if (have_ext2) {
-		fds[ntargets] = open(EXT2_FILE, O_RDONLY);
-		if (fds[ntargets] >= 0)
-			names[ntargets++] = "ext2-dax";
-	}
+	add_references(fds, names, &ntargets, false);
 	served_begin();
 	for (round = 0; round < SEQ_ROUNDS; round++)
 		for (t = 0; t < ntargets; t++) {
@@ -1338,7 +1355,7 @@ static void case_seq(void)
 		note("%-18s %-9s %8.1f MB/s", "seq_read", names[t], mbs);
 	}
 out:
-	close_all(fds, NRES + 2);
+	close_all(fds, NRES + 3);
 	unmount_all();
 	free(l);
 }
@@ -1445,28 +1462,44 @@ static void case_append(void)
 	}
 }
 
-/* ---- ext2 -o dax reference on /dev/pmem2 ---- */
+/* ---- ext2 -o dax on /dev/pmem2 and ext4 -o dax on /dev/pmem3: references ---- */
 
-static bool ext2_setup(void)
+/*
+ * mkfs @fstype on @dev, mount it with @opts on @mnt and write @file, as
+ * large as the largest famfs-bpf file a case reads.  ext4 is made with a
+ * 2 MiB stride so that its extents can be PMD-mapped.
+ */
+static bool reference_setup(const char *fstype, const char *mkfs, const char *dev,
+			    const char *mnt, const char *opts, const char *file)
 {
 	__u64 size = cfg.fault_size > cfg.seq_size ? cfg.fault_size : cfg.seq_size;
+	char cmd[256];
 	__u64 done;
 	int fd;
 
 	if (size < cfg.miss_size)
 		size = cfg.miss_size;
-	if (system("mkfs.ext2 -q -F -b 4096 " EXT2_DEV " >/dev/null 2>&1")) {
-		note("mkfs.ext2 " EXT2_DEV " failed: no ext2 reference");
+	if (access(dev, F_OK)) {
+		note("no %s: no %s reference", dev, fstype);
 		return false;
 	}
-	mkdir(EXT2_MNT, 0755);
-	if (mount(EXT2_DEV, EXT2_MNT, "ext2", 0, "dax")) {
-		note("mount -o dax " EXT2_DEV ": %s: no ext2 reference", strerror(errno));
+	snprintf(cmd, sizeof(cmd), "%s %s >/dev/null 2>&1", mkfs, dev);
+	if (system(cmd)) {
+		note("%s failed: no %s reference", cmd, fstype);
 		return false;
 	}
-	fd = open(EXT2_FILE, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	mkdir(mnt, 0755);
+	if (mount(dev, mnt, fstype, 0, opts)) {
+		note("mount -t %s -o %s %s: %s: no %s reference", fstype, opts, dev,
+		     strerror(errno), fstype);
+		return false;
+	}
+	fd = open(file, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	if (fd < 0)
 		goto fail;
+	/* one allocation, so ext4 can lay it out in aligned extents */
+	if (fallocate(fd, 0, 0, size) && errno != EOPNOTSUPP)
+		note("fallocate %s: %s", file, strerror(errno));
 	fill_pattern(iobuf, MiB, 1);
 	for (done = 0; done < size; done += MiB)
 		if (pwrite(fd, iobuf, MiB, done) != (ssize_t)MiB)
@@ -1476,8 +1509,8 @@ static bool ext2_setup(void)
 	if (done == size)
 		return true;
 fail:
-	note("writing " EXT2_FILE " failed: no ext2 reference");
-	umount(EXT2_MNT);
+	note("writing %s failed: no %s reference", file, fstype);
+	umount(mnt);
 	return false;
 }
 
@@ -1556,7 +1589,10 @@ int main(int argc, char **argv)
 #ifndef BENCH_HAVE_BPF
 	note("the server has no FBS_RESOLVER_BPF yet: bpf column empty");
 #endif
-	have_ext2 = ext2_setup();
+	have_ext2 = reference_setup("ext2", "mkfs.ext2 -q -F -b 4096", EXT2_DEV, EXT2_MNT, "dax",
+				    EXT2_FILE);
+	have_ext4 = reference_setup("ext4", "mkfs.ext4 -q -F -b 4096 -E stride=512,stripe_width=512",
+				    EXT4_DEV, EXT4_MNT, "dax=always", EXT4_FILE);
 
 #define WANT(c) (!only || strstr(only, c))
 	if (WANT("miss"))
@@ -1576,6 +1612,8 @@ int main(int argc, char **argv)
 
 	if (have_ext2)
 		umount(EXT2_MNT);
+	if (have_ext4)
+		umount(EXT4_MNT);
 	probes(PROBES_NONE);
 	bench_fmap_bpf__destroy(skel);
 	emit("run", "all", "guest_seconds", (now_ns() - t0) / 1e9, "s");

@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # bench.sh -k BZIMAGE -b FAMFS_BENCH -o OUTDIR: boot the test kernel once
-# under virtme-ng (the devices of selftests/vmtest.sh: pmem0..2, 1 GiB
-# each, fsdax), run famfs-bench there, then report on the host:
+# under virtme-ng (the devices of selftests/vmtest.sh, pmem0..2, 1 GiB
+# each, fsdax, and pmem3 for the ext4 reference), run famfs-bench there, then report on the host:
 # OUTDIR/raw.jsonl -> the table and ratios on the terminal, results.json,
 # scaling.svg (report.py).  The benchmark reports; a missed goal does not
 # fail it.  It fails when the guest did not finish or its kernel log has a
@@ -54,7 +54,7 @@ echo "  BENCH   guest run ($(basename "$kernel"), TCG: expect a few minutes)"
 start=$(date +%s)
 timeout --foreground -k 10 1800 \
 	"$vng" --run "$kernel" "${accel[@]}" --cpus "${BENCH_CPUS:-1}" --memory 8G \
-	--append "memmap=1G!4G memmap=1G!5G memmap=1G!6G" \
+	--append "memmap=1G!4G memmap=1G!5G memmap=1G!6G memmap=1G!7G" \
 	--rwdir "$out" -- \
 	"$here/guest-bench.sh" "$out" "$bench" < /dev/null
 vng_rc=$?
