@@ -331,6 +331,7 @@ static void test_pieces(void)
 		return;
 	if (!ASSERT_EQ(famfs("mkfs", "-f", DEV), 0, "mkfs"))
 		goto out;
+	mkdir(MNT, 0755);
 	setenv("FAMFS_FAULT", "falloc_small", 1);
 	ret = famfs("mount", DEV, MNT);
 	unsetenv("FAMFS_FAULT");
