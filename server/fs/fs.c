@@ -29,6 +29,7 @@
 #include "fs.h"
 #include "log.h"
 #include "super.h"
+#include "u64.h"
 
 #define UNIT		FAMFS_ALLOC_UNIT
 #define UNIT_MASK	(UNIT - 1)
@@ -122,27 +123,6 @@ static _Thread_local char fs_errbuf[256];
 const char *fs_msg(void)
 {
 	return fs_errbuf;
-}
-
-/* any @to: a stripe of 3 strips is not a power of two */
-static __u64 round_up(__u64 v, __u64 to)
-{
-	return (v + to - 1) / to * to;
-}
-
-static __u64 round_down(__u64 v, __u64 to)
-{
-	return v / to * to;
-}
-
-static __u64 min_u64(__u64 a, __u64 b)
-{
-	return a < b ? a : b;
-}
-
-static __u64 max_u64(__u64 a, __u64 b)
-{
-	return a > b ? a : b;
 }
 
 /* -------------------------------------------------------------------- */
