@@ -2262,6 +2262,14 @@ static void stripe_policy_survives_remount(void **state)
 	assert_int_equal(st.chunk_size, UNIT);
 	assert_int_equal(fs_get_stripe(fs, ROOT, &st), -ENODATA);
 	assert_int_equal(fs_get_stripe(fs, l, &st), -ENODATA);
+	/* what the daemon's user.famfs.stripe shows: the same, none for the others */
+	assert_true(fs_file_stripe(fs, d, &st));
+	assert_int_equal(st.chunk_size, 4 * MiB);
+	assert_true(fs_file_stripe(fs, f, &st));
+	assert_int_equal(st.chunk_size, UNIT);
+	assert_false(fs_file_stripe(fs, ROOT, &st));
+	assert_false(fs_file_stripe(fs, l, &st));
+	assert_false(fs_file_stripe(fs, 12345, &st));
 
 	/* created after the remount: the directory's geometry, 32 MiB interleaved */
 	assert_int_equal(fs_create(fs, d, "g", &cred, NULL, &g), 0);
@@ -2287,6 +2295,8 @@ static void stripe_policy_survives_remount(void **state)
 	assert_int_equal(fs_get_stripe(fs, h, &st), -ENODATA);
 	assert_int_equal(fs_alloc_for_write(fs, h, 0, 1, &e), 0);
 	assert_false(e.ileave);
+	assert_false(fs_file_stripe(fs, d, &st));
+	assert_false(fs_file_stripe(fs, h, &st));
 	fs = remount_same(fs, im->devs, 3);
 	fs_close(fs);
 }
