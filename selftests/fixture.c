@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #define _GNU_SOURCE
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -430,6 +432,97 @@ void fixture_ensure_unmounted(const char *mnt)
 	if (fixture_famfs(0, "umount", mnt) && fixture_mounted(mnt))
 		umount2(mnt, MNT_DETACH);
 	ASSERT_FALSE(fixture_mounted(mnt), "unmounted");
+}
+
+/* Does process @pid hold /dev/fuse open? */
+static bool holds_fuse(pid_t pid)
+{
+	char dir[64], fd[PATH_MAX], target[64];
+	struct dirent *de;
+	bool found = false;
+	DIR *d;
+	ssize_t n;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", pid);
+	d = opendir(dir);
+	while (d && !found && (de = readdir(d))) {
+		snprintf(fd, sizeof(fd), "%s/%s", dir, de->d_name);
+		n = readlink(fd, target, sizeof(target) - 1);
+		if (n > 0) {
+			target[n] = '\0';
+			found = !strcmp(target, "/dev/fuse");
+		}
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
+int fixture_find_daemons(const char *mnt, pid_t *pid)
+{
+	char path[64], cmd[4096], *arg, *last;
+	struct dirent *de;
+	int count = 0, fd;
+	pid_t p;
+	ssize_t n;
+	DIR *proc = opendir("/proc");
+
+	while (proc && (de = readdir(proc))) {
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		p = atoi(de->d_name);
+		snprintf(path, sizeof(path), "/proc/%d/cmdline", p);
+		fd = open(path, O_RDONLY);
+		if (fd < 0)
+			continue;
+		n = read(fd, cmd, sizeof(cmd) - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		cmd[n] = '\0';
+		/* argv[0] NUL argv[1] NUL ... */
+		arg = cmd + strlen(cmd) + 1;
+		if (strcmp(basename(cmd), "famfs-bpf") || arg >= cmd + n ||
+		    strcmp(arg, "mount"))
+			continue;
+		for (last = arg; arg < cmd + n; arg += strlen(arg) + 1)
+			last = arg;
+		if (strcmp(last, mnt) || !holds_fuse(p))
+			continue;
+		count++;
+		if (pid)
+			*pid = p;
+	}
+	if (proc)
+		closedir(proc);
+	return count;
+}
+
+/* Gone or a zombie: it holds nothing any more. */
+static bool dead(pid_t pid)
+{
+	char path[64], buf[512], *rp;
+	int fd;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return true;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return true;
+	buf[n] = '\0';
+	rp = strrchr(buf, ')');	/* "pid (comm) S ..." */
+	return !rp || rp[2] == 'Z' || rp[2] == 'X';
+}
+
+bool fixture_wait_dead(pid_t pid, int ms)
+{
+	for (; ms > 0 && !dead(pid); ms -= 20)
+		usleep(20 * 1000);
+	return dead(pid);
 }
 
 bool fixture_mkfs_mount(const char *dev, const char *mnt, const char *log_size)

@@ -131,6 +131,17 @@ bool fixture_mounted(const char *mnt);
  */
 void fixture_ensure_unmounted(const char *mnt);
 /*
+ * The famfs-bpf daemons serving @mnt.  FUSE ties no /dev/fuse file to its
+ * mount in /proc (fdinfo has no connection id), so a daemon is recognised
+ * the way an administrator would: a famfs-bpf process whose command line
+ * is "mount ... @mnt" and which holds /dev/fuse open.  mount returns only
+ * once its intermediate child has exited, so the daemon is the one such
+ * process.  Returns how many there are, the last one's pid in *@pid.
+ */
+int fixture_find_daemons(const char *mnt, pid_t *pid);
+/* Process @pid gone or a zombie (it holds nothing any more), waited for up to @ms */
+bool fixture_wait_dead(pid_t pid, int ms);
+/*
  * famfs-bpf mkfs -f [-L @log_size] @dev, then famfs-bpf mount @dev @mnt
  * (made if missing); each asserted.  @log_size NULL: the default log.
  */
