@@ -536,6 +536,20 @@ bool fixture_mkfs_mount(const char *dev, const char *mnt, const char *log_size)
 	return ASSERT_EQ(fixture_famfs(0, "mount", dev, mnt), 0, "mount");
 }
 
+bool fixture_remount_argv(const char *mnt, const char *const args[])
+{
+	const char *argv[32] = { "mount" };
+	int n = 1;
+
+	if (fixture_mounted(mnt) && !ASSERT_EQ(fixture_famfs(0, "umount", mnt), 0, "umount"))
+		return false;
+	while (*args && n < 30)
+		argv[n++] = *args++;
+	argv[n++] = mnt;
+	argv[n] = NULL;
+	return ASSERT_EQ(fixture_famfs_argv(0, argv), 0, "mount");
+}
+
 long long fixture_mnt_stat(const char *mnt, const char *name)
 {
 	char file[128];

@@ -146,6 +146,14 @@ bool fixture_wait_dead(pid_t pid, int ms);
  * (made if missing); each asserted.  @log_size NULL: the default log.
  */
 bool fixture_mkfs_mount(const char *dev, const char *mnt, const char *log_size);
+/*
+ * famfs-bpf umount @mnt if it is mounted, then famfs-bpf mount ARGS...
+ * @mnt: a fresh mount with what is on the devices; each asserted.
+ */
+bool fixture_remount_argv(const char *mnt, const char *const args[]);
+/* fixture_remount(mnt, "-o", "ro", dev): no NULL and no mount point at the end */
+#define fixture_remount(mnt, ...) \
+	fixture_remount_argv(mnt, (const char *const[]){ __VA_ARGS__, NULL })
 /* Counter @name of the fmap_stats of the FUSE mount on @mnt; -1 if absent */
 long long fixture_mnt_stat(const char *mnt, const char *name);
 

@@ -74,11 +74,7 @@ static long long stat_of(const char *name)
 
 static bool remount(const char *opts)
 {
-	if (mounted() && !ASSERT_EQ(famfs("umount", MNT), 0, "umount"))
-		return false;
-	if (opts)
-		return ASSERT_EQ(famfs("mount", "-o", opts, DEV, MNT), 0, opts);
-	return ASSERT_EQ(famfs("mount", DEV, MNT), 0, "mount");
+	return opts ? fixture_remount(MNT, "-o", opts, DEV) : fixture_remount(MNT, DEV);
 }
 
 /*
