@@ -391,6 +391,44 @@ int fixture_famfs_argv(unsigned int flags, const char *const args[])
 	return fixture_run(flags, argv);
 }
 
+pid_t fixture_famfs_fg_argv(const char *log, const char *mnt, int wait_s, int *status,
+			    const char *const args[])
+{
+	const struct timespec poll = { .tv_nsec = 50 * 1000 * 1000 };
+	const char *bin = fixture_famfs_bin();
+	char *argv[32];
+	int n = 0, fd, i;
+	pid_t pid;
+
+	if (!bin)
+		return -1;
+	argv[n++] = (char *)bin;
+	while (*args && n < 31)
+		argv[n++] = (char *)*args++;
+	argv[n] = NULL;
+	fd = open(log, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0600);
+	if (!ASSERT_OK_FD(fd, log))
+		return -1;
+	/* what stdio holds would be written twice, once by the child */
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+		execv(bin, argv);
+		_exit(127);
+	}
+	close(fd);
+	if (!ASSERT_GT(pid, 0, "fork"))
+		return -1;
+	for (i = 0; i < wait_s * 20 && !fixture_mounted(mnt); i++) {
+		if (waitpid(pid, status ? status : &(int){ 0 }, WNOHANG) == pid)
+			return -1;
+		nanosleep(&poll, NULL);
+	}
+	return pid;
+}
+
 bool fixture_one_line(const char *text)
 {
 	const char *nl = strchr(text, '\n');

@@ -119,6 +119,17 @@ int fixture_famfs_argv(unsigned int flags, const char *const args[]);
 /* fixture_famfs(0, "mount", dev, mnt): no NULL at the end */
 #define fixture_famfs(flags, ...) \
 	fixture_famfs_argv(flags, (const char *const[]){ __VA_ARGS__, NULL })
+/*
+ * "famfs-bpf ARGS..." in a child whose stdout and stderr go to file @log: a
+ * daemon in the foreground (mount -f, mount -d) that serves @mnt.  Returns
+ * its pid once @mnt is mounted, or after @wait_s seconds; -1 if it did not
+ * start, or exited first (its wait status into *@status if not NULL).
+ */
+pid_t fixture_famfs_fg_argv(const char *log, const char *mnt, int wait_s, int *status,
+			    const char *const args[]);
+/* fixture_famfs_fg(log, mnt, 20, NULL, "mount", "-f", dev, mnt): no NULL at the end */
+#define fixture_famfs_fg(log, mnt, wait_s, status, ...) \
+	fixture_famfs_fg_argv(log, mnt, wait_s, status, (const char *const[]){ __VA_ARGS__, NULL })
 /* @text is exactly one line, newline included: how the CLI reports an error */
 bool fixture_one_line(const char *text);
 
