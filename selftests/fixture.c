@@ -588,6 +588,34 @@ bool fixture_remount_argv(const char *mnt, const char *const args[])
 	return ASSERT_EQ(fixture_famfs_argv(0, argv), 0, "mount");
 }
 
+/* mount(8)'s helper for famfs-bpf: where it looks, and whether we covered /sbin */
+#define SBIN_HELPER "/sbin/mount.fuse.famfs-bpf"
+static bool sbin_tmpfs;
+
+bool fixture_install_mount_helper(const char *helper_bin)
+{
+	unlink(SBIN_HELPER);
+	if (!symlink(helper_bin, SBIN_HELPER))
+		return true;
+	if (errno != EROFS && errno != EACCES && errno != EPERM)
+		return ASSERT_OK(-1, "symlink " SBIN_HELPER);
+	printf("# /sbin is read-only: a tmpfs with the helper over it\n");
+	if (!ASSERT_OK(mount("famfs-bpf-test", "/sbin", "tmpfs", 0, "mode=0755"), "tmpfs on /sbin"))
+		return false;
+	sbin_tmpfs = true;
+	return ASSERT_OK(symlink(helper_bin, SBIN_HELPER), "symlink " SBIN_HELPER);
+}
+
+void fixture_remove_mount_helper(void)
+{
+	if (sbin_tmpfs) {
+		ASSERT_OK(umount2("/sbin", 0), "umount /sbin tmpfs");
+		sbin_tmpfs = false;
+	} else {
+		unlink(SBIN_HELPER);
+	}
+}
+
 long long fixture_mnt_stat(const char *mnt, const char *name)
 {
 	char file[128];

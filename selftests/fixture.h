@@ -165,6 +165,13 @@ bool fixture_remount_argv(const char *mnt, const char *const args[]);
 /* fixture_remount(mnt, "-o", "ro", dev): no NULL and no mount point at the end */
 #define fixture_remount(mnt, ...) \
 	fixture_remount_argv(mnt, (const char *const[]){ __VA_ARGS__, NULL })
+/*
+ * mount(8) runs helpers from /sbin only: link @helper_bin (the build's
+ * mount.fuse.famfs-bpf) there, over a tmpfs on /sbin while the test runs
+ * when the root is read-only (the guest's); asserted.  Remove it after.
+ */
+bool fixture_install_mount_helper(const char *helper_bin);
+void fixture_remove_mount_helper(void);
 /* Counter @name of the fmap_stats of the FUSE mount on @mnt; -1 if absent */
 long long fixture_mnt_stat(const char *mnt, const char *name);
 
