@@ -616,6 +616,30 @@ void fixture_remove_mount_helper(void)
 	}
 }
 
+long long fixture_resolver_stat(const char *mnt, const char *field)
+{
+	static char tool[PATH_MAX];
+	char stats[PATH_MAX], want[64];
+	long long sum = 0;
+	struct stat st;
+	const char *p;
+
+	if (!tool[0] && !fixture_find_binary("tools/bpftool/bpftool", tool, sizeof(tool))) {
+		tool[0] = '\0';
+		return -1;
+	}
+	if (stat(mnt, &st))
+		return -1;
+	snprintf(stats, sizeof(stats), "/sys/fs/bpf/famfs-bpf/%u/stats", minor(st.st_dev));
+	if (fixture_cmd(0, tool, "map", "dump", "pinned", stats))
+		return -1;
+	/* one "FIELD": N per CPU */
+	snprintf(want, sizeof(want), "\"%s\": ", field);
+	for (p = fixture_out; (p = strstr(p, want)); p++)
+		sum += strtoll(p + strlen(want), NULL, 10);
+	return sum;
+}
+
 long long fixture_mnt_stat(const char *mnt, const char *name)
 {
 	char file[128];

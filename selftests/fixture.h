@@ -175,6 +175,12 @@ void fixture_remove_mount_helper(void);
 /* Counter @name of the fmap_stats of the FUSE mount on @mnt; -1 if absent */
 long long fixture_mnt_stat(const char *mnt, const char *name);
 
+/*
+ * Counter @field of the BPF resolver of the mount on @mnt, summed over
+ * CPUs: bpftool's dump of the stats map the daemon pins; -1 if not read.
+ */
+long long fixture_resolver_stat(const char *mnt, const char *field);
+
 /* "@dir/@name" in one of 4 static buffers, taken in turn */
 const char *fixture_join(const char *dir, const char *name);
 /*
