@@ -280,6 +280,37 @@ int fixture_wait_exit(pid_t pid, int timeout_s)
 	return -1;
 }
 
+pid_t fixture_serve_in_child(const char *(*serve)(void), char *mnt, size_t size)
+{
+	const char *served;
+	int pipefd[2];
+	ssize_t n;
+	pid_t pid;
+
+	if (!ASSERT_OK(pipe(pipefd), "pipe"))
+		return -1;
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		close(pipefd[0]);
+		served = serve();
+		if (!served || write(pipefd[1], served, strlen(served) + 1) < 0)
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	close(pipefd[1]);
+	/* the mount point comes back; 0 bytes: @serve failed, the child exited */
+	n = pid > 0 ? read(pipefd[0], mnt, size - 1) : -1;
+	close(pipefd[0]);
+	mnt[n > 0 ? n : 0] = '\0';
+	if (n > 0)
+		return pid;
+	if (pid > 0)
+		fixture_wait_exit(pid, 5);
+	return -1;
+}
+
 char fixture_out[16384];
 char fixture_err[8192];
 

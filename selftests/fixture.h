@@ -88,6 +88,14 @@ pid_t fixture_spawn(void (*worker)(const char *, __u64), const char *path,
 int fixture_wait_exit(pid_t pid, int timeout_s);
 
 /*
+ * A server in a child process, so that a test can kill it: @serve() runs
+ * in the child and returns the mount point it serves (NULL: it
+ * failed), and the child waits for a signal.  Returns its pid, the mount
+ * point in @mnt; -1 if @serve failed (the child reaped).
+ */
+pid_t fixture_serve_in_child(const char *(*serve)(void), char *mnt, size_t size);
+
+/*
  * Commands, run as a user would: fork, exec @argv[0] (searched in PATH
  * unless it has a '/'), wait.  Returns its exit code, or -1 if it did not
  * run or did not exit (a signal).  What it wrote is kept, truncated and
