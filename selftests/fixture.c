@@ -673,13 +673,19 @@ long long fixture_resolver_stat(const char *mnt, const char *field)
 
 long long fixture_mnt_stat(const char *mnt, const char *name)
 {
-	char file[128];
 	struct stat st;
 
 	if (stat(mnt, &st))
 		return -1;
 	/* a FUSE connection is named after the minor of its st_dev */
-	snprintf(file, sizeof(file), "/sys/fs/fuse/connections/%u/fmap_stats", minor(st.st_dev));
+	return fixture_conn_stat(minor(st.st_dev), name);
+}
+
+long long fixture_conn_stat(unsigned int conn, const char *name)
+{
+	char file[128];
+
+	snprintf(file, sizeof(file), "/sys/fs/fuse/connections/%u/fmap_stats", conn);
 	return read_counter(file, name);
 }
 

@@ -182,6 +182,8 @@ bool fixture_install_mount_helper(const char *helper_bin);
 void fixture_remove_mount_helper(void);
 /* Counter @name of the fmap_stats of the FUSE mount on @mnt; -1 if absent */
 long long fixture_mnt_stat(const char *mnt, const char *name);
+/* The same of FUSE connection @conn (the minor of its mount's st_dev) */
+long long fixture_conn_stat(unsigned int conn, const char *name);
 
 /*
  * Counter @field of the BPF resolver of the mount on @mnt, summed over

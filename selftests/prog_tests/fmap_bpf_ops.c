@@ -325,23 +325,13 @@ out_close:
 /* Counter @name of the connection mounted on @mnt, found without a request */
 static long long bare_stat(const char *mnt, const char *name)
 {
-	char majmin[64], file[96], line[128], key[64];
+	char majmin[64];
 	unsigned int maj, min;
-	long long val, found = -1;
-	FILE *f;
 
 	if (!fixture_mountinfo(mnt, majmin, sizeof(majmin)) ||
 	    sscanf(majmin, "%u:%u", &maj, &min) != 2)
 		return -1;
-	snprintf(file, sizeof(file), "/sys/fs/fuse/connections/%u/fmap_stats", min);
-	f = fopen(file, "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "%63s %lld", key, &val) == 2 && !strcmp(key, name))
-			found = val;
-	fclose(f);
-	return found;
+	return fixture_conn_stat(min, name);
 }
 
 /*
