@@ -407,36 +407,38 @@ const char *fixture_famfs_bin(void)
 	return found ? bin : NULL;
 }
 
-int fixture_famfs_argv(unsigned int flags, const char *const args[])
+/* "famfs-bpf ARGS..." into @argv (32 entries); false without the binary */
+static bool famfs_argv(char *argv[32], const char *const args[])
 {
 	const char *bin = fixture_famfs_bin();
-	char *argv[32];
 	int n = 0;
 
 	if (!bin)
-		return -1;
+		return false;
 	argv[n++] = (char *)bin;
 	while (*args && n < 31)
 		argv[n++] = (char *)*args++;
 	argv[n] = NULL;
-	return fixture_run(flags, argv);
+	return true;
+}
+
+int fixture_famfs_argv(unsigned int flags, const char *const args[])
+{
+	char *argv[32];
+
+	return famfs_argv(argv, args) ? fixture_run(flags, argv) : -1;
 }
 
 pid_t fixture_famfs_fg_argv(const char *log, const char *mnt, int wait_s, int *status,
 			    const char *const args[])
 {
 	const struct timespec poll = { .tv_nsec = 50 * 1000 * 1000 };
-	const char *bin = fixture_famfs_bin();
 	char *argv[32];
-	int n = 0, fd, i;
+	int fd, i;
 	pid_t pid;
 
-	if (!bin)
+	if (!famfs_argv(argv, args))
 		return -1;
-	argv[n++] = (char *)bin;
-	while (*args && n < 31)
-		argv[n++] = (char *)*args++;
-	argv[n] = NULL;
 	fd = open(log, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0600);
 	if (!ASSERT_OK_FD(fd, log))
 		return -1;
@@ -446,7 +448,7 @@ pid_t fixture_famfs_fg_argv(const char *log, const char *mnt, int wait_s, int *s
 	if (pid == 0) {
 		dup2(fd, STDOUT_FILENO);
 		dup2(fd, STDERR_FILENO);
-		execv(bin, argv);
+		execv(argv[0], argv);
 		_exit(127);
 	}
 	close(fd);
