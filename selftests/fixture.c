@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #define _GNU_SOURCE
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -292,6 +294,37 @@ int fixture_wait_exit(pid_t pid, int timeout_s)
 	return -1;
 }
 
+pid_t fixture_serve_in_child(const char *(*serve)(void), char *mnt, size_t size)
+{
+	const char *served;
+	int pipefd[2];
+	ssize_t n;
+	pid_t pid;
+
+	if (!ASSERT_OK(pipe(pipefd), "pipe"))
+		return -1;
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		close(pipefd[0]);
+		served = serve();
+		if (!served || write(pipefd[1], served, strlen(served) + 1) < 0)
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	close(pipefd[1]);
+	/* the mount point comes back; 0 bytes: @serve failed, the child exited */
+	n = pid > 0 ? read(pipefd[0], mnt, size - 1) : -1;
+	close(pipefd[0]);
+	mnt[n > 0 ? n : 0] = '\0';
+	if (n > 0)
+		return pid;
+	if (pid > 0)
+		fixture_wait_exit(pid, 5);
+	return -1;
+}
+
 char fixture_out[16384];
 char fixture_err[8192];
 
@@ -388,19 +421,59 @@ const char *fixture_famfs_bin(void)
 	return found ? bin : NULL;
 }
 
-int fixture_famfs_argv(unsigned int flags, const char *const args[])
+/* "famfs-bpf ARGS..." into @argv (32 entries); false without the binary */
+static bool famfs_argv(char *argv[32], const char *const args[])
 {
 	const char *bin = fixture_famfs_bin();
-	char *argv[32];
 	int n = 0;
 
 	if (!bin)
-		return -1;
+		return false;
 	argv[n++] = (char *)bin;
 	while (*args && n < 31)
 		argv[n++] = (char *)*args++;
 	argv[n] = NULL;
-	return fixture_run(flags, argv);
+	return true;
+}
+
+int fixture_famfs_argv(unsigned int flags, const char *const args[])
+{
+	char *argv[32];
+
+	return famfs_argv(argv, args) ? fixture_run(flags, argv) : -1;
+}
+
+pid_t fixture_famfs_fg_argv(const char *log, const char *mnt, int wait_s, int *status,
+			    const char *const args[])
+{
+	const struct timespec poll = { .tv_nsec = 50 * 1000 * 1000 };
+	char *argv[32];
+	int fd, i;
+	pid_t pid;
+
+	if (!famfs_argv(argv, args))
+		return -1;
+	fd = open(log, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0600);
+	if (!ASSERT_OK_FD(fd, log))
+		return -1;
+	/* what stdio holds would be written twice, once by the child */
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(fd);
+	if (!ASSERT_GT(pid, 0, "fork"))
+		return -1;
+	for (i = 0; i < wait_s * 20 && !fixture_mounted(mnt); i++) {
+		if (waitpid(pid, status ? status : &(int){ 0 }, WNOHANG) == pid)
+			return -1;
+		nanosleep(&poll, NULL);
+	}
+	return pid;
 }
 
 bool fixture_one_line(const char *text)
@@ -446,6 +519,97 @@ void fixture_ensure_unmounted(const char *mnt)
 	ASSERT_FALSE(fixture_mounted(mnt), "unmounted");
 }
 
+/* Does process @pid hold /dev/fuse open? */
+static bool holds_fuse(pid_t pid)
+{
+	char dir[64], fd[PATH_MAX], target[64];
+	struct dirent *de;
+	bool found = false;
+	DIR *d;
+	ssize_t n;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", pid);
+	d = opendir(dir);
+	while (d && !found && (de = readdir(d))) {
+		snprintf(fd, sizeof(fd), "%s/%s", dir, de->d_name);
+		n = readlink(fd, target, sizeof(target) - 1);
+		if (n > 0) {
+			target[n] = '\0';
+			found = !strcmp(target, "/dev/fuse");
+		}
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
+int fixture_find_daemons(const char *mnt, pid_t *pid)
+{
+	char path[64], cmd[4096], *arg, *last;
+	struct dirent *de;
+	int count = 0, fd;
+	pid_t p;
+	ssize_t n;
+	DIR *proc = opendir("/proc");
+
+	while (proc && (de = readdir(proc))) {
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		p = atoi(de->d_name);
+		snprintf(path, sizeof(path), "/proc/%d/cmdline", p);
+		fd = open(path, O_RDONLY);
+		if (fd < 0)
+			continue;
+		n = read(fd, cmd, sizeof(cmd) - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		cmd[n] = '\0';
+		/* argv[0] NUL argv[1] NUL ... */
+		arg = cmd + strlen(cmd) + 1;
+		if (strcmp(basename(cmd), "famfs-bpf") || arg >= cmd + n ||
+		    strcmp(arg, "mount"))
+			continue;
+		for (last = arg; arg < cmd + n; arg += strlen(arg) + 1)
+			last = arg;
+		if (strcmp(last, mnt) || !holds_fuse(p))
+			continue;
+		count++;
+		if (pid)
+			*pid = p;
+	}
+	if (proc)
+		closedir(proc);
+	return count;
+}
+
+/* Gone or a zombie: it holds nothing any more. */
+static bool dead(pid_t pid)
+{
+	char path[64], buf[512], *rp;
+	int fd;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return true;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return true;
+	buf[n] = '\0';
+	rp = strrchr(buf, ')');	/* "pid (comm) S ..." */
+	return !rp || rp[2] == 'Z' || rp[2] == 'X';
+}
+
+bool fixture_wait_dead(pid_t pid, int ms)
+{
+	for (; ms > 0 && !dead(pid); ms -= 20)
+		usleep(20 * 1000);
+	return dead(pid);
+}
+
 bool fixture_mkfs_mount(const char *dev, const char *mnt, const char *log_size)
 {
 	int ret = log_size ? fixture_famfs(0, "mkfs", "-f", "-L", log_size, dev) :
@@ -457,15 +621,87 @@ bool fixture_mkfs_mount(const char *dev, const char *mnt, const char *log_size)
 	return ASSERT_EQ(fixture_famfs(0, "mount", dev, mnt), 0, "mount");
 }
 
+bool fixture_remount_argv(const char *mnt, const char *const args[])
+{
+	const char *argv[32] = { "mount" };
+	int n = 1;
+
+	if (fixture_mounted(mnt) && !ASSERT_EQ(fixture_famfs(0, "umount", mnt), 0, "umount"))
+		return false;
+	while (*args && n < 30)
+		argv[n++] = *args++;
+	argv[n++] = mnt;
+	argv[n] = NULL;
+	return ASSERT_EQ(fixture_famfs_argv(0, argv), 0, "mount");
+}
+
+/* mount(8)'s helper for famfs-bpf: where it looks, and whether we covered /sbin */
+#define SBIN_HELPER "/sbin/mount.fuse.famfs-bpf"
+static bool sbin_tmpfs;
+
+bool fixture_install_mount_helper(const char *helper_bin)
+{
+	unlink(SBIN_HELPER);
+	if (!symlink(helper_bin, SBIN_HELPER))
+		return true;
+	if (errno != EROFS && errno != EACCES && errno != EPERM)
+		return ASSERT_OK(-1, "symlink " SBIN_HELPER);
+	printf("# /sbin is read-only: a tmpfs with the helper over it\n");
+	if (!ASSERT_OK(mount("famfs-bpf-test", "/sbin", "tmpfs", 0, "mode=0755"), "tmpfs on /sbin"))
+		return false;
+	sbin_tmpfs = true;
+	return ASSERT_OK(symlink(helper_bin, SBIN_HELPER), "symlink " SBIN_HELPER);
+}
+
+void fixture_remove_mount_helper(void)
+{
+	if (sbin_tmpfs) {
+		ASSERT_OK(umount2("/sbin", 0), "umount /sbin tmpfs");
+		sbin_tmpfs = false;
+	} else {
+		unlink(SBIN_HELPER);
+	}
+}
+
+long long fixture_resolver_stat(const char *mnt, const char *field)
+{
+	static char tool[PATH_MAX];
+	char stats[PATH_MAX], want[64];
+	long long sum = 0;
+	struct stat st;
+	const char *p;
+
+	if (!tool[0] && !fixture_find_binary("tools/bpftool/bpftool", tool, sizeof(tool))) {
+		tool[0] = '\0';
+		return -1;
+	}
+	if (stat(mnt, &st))
+		return -1;
+	snprintf(stats, sizeof(stats), "/sys/fs/bpf/famfs-bpf/%u/stats", minor(st.st_dev));
+	if (fixture_cmd(0, tool, "map", "dump", "pinned", stats))
+		return -1;
+	/* one "FIELD": N per CPU */
+	snprintf(want, sizeof(want), "\"%s\": ", field);
+	for (p = fixture_out; (p = strstr(p, want)); p++)
+		sum += strtoll(p + strlen(want), NULL, 10);
+	return sum;
+}
+
 long long fixture_mnt_stat(const char *mnt, const char *name)
 {
-	char file[128];
 	struct stat st;
 
 	if (stat(mnt, &st))
 		return -1;
 	/* a FUSE connection is named after the minor of its st_dev */
-	snprintf(file, sizeof(file), "/sys/fs/fuse/connections/%u/fmap_stats", minor(st.st_dev));
+	return fixture_conn_stat(minor(st.st_dev), name);
+}
+
+long long fixture_conn_stat(unsigned int conn, const char *name)
+{
+	char file[128];
+
+	snprintf(file, sizeof(file), "/sys/fs/fuse/connections/%u/fmap_stats", conn);
 	return read_counter(file, name);
 }
 

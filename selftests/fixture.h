@@ -99,6 +99,14 @@ pid_t fixture_spawn(void (*worker)(const char *, __u64), const char *path,
 int fixture_wait_exit(pid_t pid, int timeout_s);
 
 /*
+ * A server in a child process, so that a test can kill it: @serve() runs
+ * in the child and returns the mount point it serves (NULL: it
+ * failed), and the child waits for a signal.  Returns its pid, the mount
+ * point in @mnt; -1 if @serve failed (the child reaped).
+ */
+pid_t fixture_serve_in_child(const char *(*serve)(void), char *mnt, size_t size);
+
+/*
  * Commands, run as a user would: fork, exec @argv[0] (searched in PATH
  * unless it has a '/'), wait.  Returns its exit code, or -1 if it did not
  * run or did not exit (a signal).  What it wrote is kept, truncated and
@@ -130,6 +138,17 @@ int fixture_famfs_argv(unsigned int flags, const char *const args[]);
 /* fixture_famfs(0, "mount", dev, mnt): no NULL at the end */
 #define fixture_famfs(flags, ...) \
 	fixture_famfs_argv(flags, (const char *const[]){ __VA_ARGS__, NULL })
+/*
+ * "famfs-bpf ARGS..." in a child whose stdout and stderr go to file @log: a
+ * daemon in the foreground (mount -f, mount -d) that serves @mnt.  Returns
+ * its pid once @mnt is mounted, or after @wait_s seconds; -1 if it did not
+ * start, or exited first (its wait status into *@status if not NULL).
+ */
+pid_t fixture_famfs_fg_argv(const char *log, const char *mnt, int wait_s, int *status,
+			    const char *const args[]);
+/* fixture_famfs_fg(log, mnt, 20, NULL, "mount", "-f", dev, mnt): no NULL at the end */
+#define fixture_famfs_fg(log, mnt, wait_s, status, ...) \
+	fixture_famfs_fg_argv(log, mnt, wait_s, status, (const char *const[]){ __VA_ARGS__, NULL })
 /* @text is exactly one line, newline included: how the CLI reports an error */
 bool fixture_one_line(const char *text);
 
@@ -142,12 +161,46 @@ bool fixture_mounted(const char *mnt);
  */
 void fixture_ensure_unmounted(const char *mnt);
 /*
+ * The famfs-bpf daemons serving @mnt.  FUSE ties no /dev/fuse file to its
+ * mount in /proc (fdinfo has no connection id), so a daemon is recognised
+ * the way an administrator would: a famfs-bpf process whose command line
+ * is "mount ... @mnt" and which holds /dev/fuse open.  mount returns only
+ * once its intermediate child has exited, so the daemon is the one such
+ * process.  Returns how many there are, the last one's pid in *@pid.
+ */
+int fixture_find_daemons(const char *mnt, pid_t *pid);
+/* Process @pid gone or a zombie (it holds nothing any more), waited for up to @ms */
+bool fixture_wait_dead(pid_t pid, int ms);
+/*
  * famfs-bpf mkfs -f [-L @log_size] @dev, then famfs-bpf mount @dev @mnt
  * (made if missing); each asserted.  @log_size NULL: the default log.
  */
 bool fixture_mkfs_mount(const char *dev, const char *mnt, const char *log_size);
+/*
+ * famfs-bpf umount @mnt if it is mounted, then famfs-bpf mount ARGS...
+ * @mnt: a fresh mount with what is on the devices; each asserted.
+ */
+bool fixture_remount_argv(const char *mnt, const char *const args[]);
+/* fixture_remount(mnt, "-o", "ro", dev): no NULL and no mount point at the end */
+#define fixture_remount(mnt, ...) \
+	fixture_remount_argv(mnt, (const char *const[]){ __VA_ARGS__, NULL })
+/*
+ * mount(8) runs helpers from /sbin only: link @helper_bin (the build's
+ * mount.fuse.famfs-bpf) there, over a tmpfs on /sbin while the test runs
+ * when the root is read-only (the guest's); asserted.  Remove it after.
+ */
+bool fixture_install_mount_helper(const char *helper_bin);
+void fixture_remove_mount_helper(void);
 /* Counter @name of the fmap_stats of the FUSE mount on @mnt; -1 if absent */
 long long fixture_mnt_stat(const char *mnt, const char *name);
+/* The same of FUSE connection @conn (the minor of its mount's st_dev) */
+long long fixture_conn_stat(unsigned int conn, const char *name);
+
+/*
+ * Counter @field of the BPF resolver of the mount on @mnt, summed over
+ * CPUs: bpftool's dump of the stats map the daemon pins; -1 if not read.
+ */
+long long fixture_resolver_stat(const char *mnt, const char *field);
 
 /* "@dir/@name" in one of 4 static buffers, taken in turn */
 const char *fixture_join(const char *dir, const char *name);

@@ -42,7 +42,6 @@
 #define SRC		"/tmp/cli_files.src"
 #define FSTAB		"/tmp/cli_files.fstab"
 #define OUTSIDE		"/tmp/cli_files.outside"
-#define SBIN_HELPER	"/sbin/mount.fuse.famfs-bpf"
 #define BIG		(20 * MiB)
 
 static char helper_bin[PATH_MAX];
@@ -426,40 +425,12 @@ static void test_enospc(const char *big)
 	ASSERT_EQ(famfs("cp", spath("big"), mpath("over")), 0, "fits again");
 }
 
-/* mount(8) finds helpers in /sbin only: put ours there for the test. */
-static bool sbin_tmpfs;
-
-static bool install_helper(void)
-{
-	unlink(SBIN_HELPER);
-	if (!symlink(helper_bin, SBIN_HELPER))
-		return true;
-	if (errno != EROFS && errno != EACCES && errno != EPERM)
-		return ASSERT_OK(-1, "symlink " SBIN_HELPER);
-	/* a read-only root (the guest's): a tmpfs over /sbin, only while mount(8) runs */
-	printf("# /sbin is read-only: a tmpfs with the helper over it\n");
-	if (!ASSERT_OK(mount("cli_files", "/sbin", "tmpfs", 0, "mode=0755"), "tmpfs on /sbin"))
-		return false;
-	sbin_tmpfs = true;
-	return ASSERT_OK(symlink(helper_bin, SBIN_HELPER), "symlink " SBIN_HELPER);
-}
-
-static void remove_helper(void)
-{
-	if (sbin_tmpfs) {
-		ASSERT_OK(umount2("/sbin", 0), "umount /sbin tmpfs");
-		sbin_tmpfs = false;
-	} else {
-		unlink(SBIN_HELPER);
-	}
-}
-
 static void test_helper(const char *big)
 {
 	FILE *f;
 
 	fixture_ensure_unmounted(MNT);
-	if (!install_helper())
+	if (!fixture_install_mount_helper(helper_bin))
 		goto out;
 	if (ASSERT_EQ(cmd("mount", "-t", "fuse.famfs-bpf", DEV, MNT), 0, "mount -t") &&
 	    ASSERT_TRUE(mounted(), "mounted by mount(8)"))
@@ -481,7 +452,7 @@ static void test_helper(const char *big)
 	ASSERT_FALSE(mounted(), "not mounted");
 	ASSERT_EQ(cmd("mount", "-f", "-t", "fuse.famfs-bpf", DEV, MNT), 0, "mount -f");
 	ASSERT_FALSE(mounted(), "-f mounts nothing");
-	remove_helper();
+	fixture_remove_mount_helper();
 
 	/* the helper called as mount(8) would */
 	ASSERT_EQ(cmd(helper_bin, DEV, MNT, "-o", "rw,nosuid,resolver=upcall"), 0,
@@ -505,7 +476,7 @@ static void test_helper(const char *big)
 	}
 	fixture_ensure_unmounted(MNT);
 out:
-	remove_helper();
+	fixture_remove_mount_helper();
 	unlink(FSTAB);
 }
 

@@ -22,38 +22,19 @@
 
 #define SIZE (32 * MiB)
 
-/* The server lives in its own process so that it can be killed. */
-static pid_t start_server(const char *mnt_ready)
+/* In the server's own process (fixture_serve_in_child), so that it can be killed */
+static const char *serve(void)
 {
-	int pipefd[2];
-	pid_t pid;
-	char c = 0;
+	static struct fixture fx;
+	struct fmap_simple_ext ext = { .len = SIZE, .dev = 0, .dev_off = 480 * MiB };
+	struct fbs_layout l;
 
-	if (pipe(pipefd))
-		return -1;
-	pid = fork();
-	if (pid == 0) {
-		struct fixture fx = { 0 };
-		struct fmap_simple_ext ext = { .len = SIZE, .dev = 0, .dev_off = 480 * MiB };
-		struct fbs_layout l;
-
-		close(pipefd[0]);
-		if (fixture_mount(&fx, NULL))
-			_exit(1);
-		layout_simple(&l, 1, &ext);
-		if (fbs_server_add_file(fx.srv, "f", SIZE, &l))
-			_exit(1);
-		if (write(pipefd[1], fx.mnt, strlen(fx.mnt) + 1) < 0)
-			_exit(1);
-		for (;;)
-			pause();
-	}
-	close(pipefd[1]);
-	/* the mount point name comes back; 0 bytes means setup failed */
-	if (read(pipefd[0], (char *)mnt_ready, 64) <= 0)
-		c = 1;
-	close(pipefd[0]);
-	return c ? -1 : pid;
+	if (fixture_mount(&fx, NULL))
+		return NULL;
+	layout_simple(&l, 1, &ext);
+	if (fbs_server_add_file(fx.srv, "f", SIZE, &l))
+		return NULL;
+	return fx.mnt;
 }
 
 void test_fmap_abort(void)
@@ -64,7 +45,7 @@ void test_fmap_abort(void)
 	struct stat st;
 	int fd = -1;
 
-	srv = start_server(mnt);
+	srv = fixture_serve_in_child(serve, mnt, sizeof(mnt));
 	if (!ASSERT_GT(srv, 0, "server up"))
 		return;
 	snprintf(path, sizeof(path), "%s/f", mnt);

@@ -325,23 +325,13 @@ out_close:
 /* Counter @name of the connection mounted on @mnt, found without a request */
 static long long bare_stat(const char *mnt, const char *name)
 {
-	char majmin[64], file[96], line[128], key[64];
+	char majmin[64];
 	unsigned int maj, min;
-	long long val, found = -1;
-	FILE *f;
 
 	if (!fixture_mountinfo(mnt, majmin, sizeof(majmin)) ||
 	    sscanf(majmin, "%u:%u", &maj, &min) != 2)
 		return -1;
-	snprintf(file, sizeof(file), "/sys/fs/fuse/connections/%u/fmap_stats", min);
-	f = fopen(file, "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "%63s %lld", key, &val) == 2 && !strcmp(key, name))
-			found = val;
-	fclose(f);
-	return found;
+	return fixture_conn_stat(min, name);
 }
 
 /*
@@ -754,38 +744,29 @@ out:
  * SIGKILL the server while a reader and a faulter go through its BPF
  * resolver: they get errors, nobody hangs, the mount goes away.
  */
+/* In the server's own process (fixture_serve_in_child): the program attached */
+static const char *serve_attached(void)
+{
+	static struct ctx c;
+
+	if (!setup(&c) || !attach(&c))
+		return NULL;
+	/*
+	 * A server must not die holding files of its own mount open:
+	 * their FLUSH (forced, uninterruptible) would wait for itself.
+	 */
+	close(c.fd);
+	return c.fx.mnt;
+}
+
 static void test_server_killed(void)
 {
 	char mnt[64] = "", path[160];
-	int pipefd[2];
 	pid_t srv, rd, ft;
 
-	if (!ASSERT_OK(pipe(pipefd), "pipe"))
+	srv = fixture_serve_in_child(serve_attached, mnt, sizeof(mnt));
+	if (!ASSERT_GT(srv, 0, "server up"))
 		return;
-	srv = fork();
-	if (srv == 0) {
-		struct ctx c;
-
-		close(pipefd[0]);
-		if (!setup(&c) || !attach(&c))
-			_exit(1);
-		/*
-		 * A server must not die holding files of its own mount open:
-		 * their FLUSH (forced, uninterruptible) would wait for itself.
-		 */
-		close(c.fd);
-		if (write(pipefd[1], c.fx.mnt, strlen(c.fx.mnt) + 1) < 0)
-			_exit(1);
-		for (;;)
-			pause();
-	}
-	close(pipefd[1]);
-	if (!ASSERT_GT(read(pipefd[0], mnt, sizeof(mnt) - 1), 0, "server up")) {
-		close(pipefd[0]);
-		fixture_wait_exit(srv, 5);
-		return;
-	}
-	close(pipefd[0]);
 	snprintf(path, sizeof(path), "%s/f", mnt);
 
 	rd = fixture_spawn(worker_read, path, SIZE);

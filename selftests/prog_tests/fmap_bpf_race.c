@@ -430,25 +430,6 @@ out:
 	free(page);
 }
 
-/* The resolver's counter @field summed over CPUs (bpftool); -1 if not read */
-static long long resolver_stat(const char *field)
-{
-	char stats[PATH_MAX], want[64];
-	long long sum = 0;
-	struct stat st;
-	const char *p;
-
-	if (stat(MNT, &st))
-		return -1;
-	snprintf(stats, sizeof(stats), "/sys/fs/bpf/famfs-bpf/%u/stats", minor(st.st_dev));
-	if (fixture_cmd(0, tool, "map", "dump", "pinned", stats))
-		return -1;
-	snprintf(want, sizeof(want), "\"%s\": ", field);
-	for (p = fixture_out; (p = strstr(p, want)); p++)
-		sum += strtoll(p + strlen(want), NULL, 10);
-	return sum;
-}
-
 static __u64 env_u64(const char *name, __u64 def)
 {
 	const char *v = getenv(name);
@@ -487,7 +468,7 @@ static void test_daemon(__u64 seed, __u64 secs)
 	sigaction(SIGBUS, &sa, NULL);
 	res0 = fixture_mnt_stat(MNT, "bpf_resolves");
 	up0 = fixture_mnt_stat(MNT, "upcalls");
-	handled0 = resolver_stat("handled");
+	handled0 = fixture_resolver_stat(MNT, "handled");
 	if (!ASSERT_GE(res0, 0, "fmap_stats") || !ASSERT_GE(handled0, 0, "resolver stats"))
 		goto out;
 
@@ -519,12 +500,12 @@ static void test_daemon(__u64 seed, __u64 secs)
 
 	res1 = fixture_mnt_stat(MNT, "bpf_resolves");
 	up1 = fixture_mnt_stat(MNT, "upcalls");
-	handled1 = resolver_stat("handled");
+	handled1 = fixture_resolver_stat(MNT, "handled");
 	printf("# %llu preads, %llu page faults, %llu changes; bpf_resolves %lld -> %lld, "
 	       "upcalls %lld -> %lld, resolver handled %lld -> %lld, other_file %lld\n",
 	       (unsigned long long)reads_done, (unsigned long long)faults_done,
 	       (unsigned long long)mut_ops, res0, res1, up0, up1, handled0, handled1,
-	       resolver_stat("other_file"));
+	       fixture_resolver_stat(MNT, "other_file"));
 	ASSERT_EQ(bad_bytes, 0, "no read returned a byte of another file");
 	ASSERT_GT(reads_done, 0, "reads ran");
 	ASSERT_GT(faults_done, 0, "faults ran");

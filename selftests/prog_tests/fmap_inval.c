@@ -419,12 +419,7 @@ out:
 
 static const char *dpath(const char *name)
 {
-	static char buf[2][128];
-	static int i;
-
-	i ^= 1;
-	snprintf(buf[i], sizeof(buf[i]), "%s/%s", DAEMON_MNT, name);
-	return buf[i];
+	return fixture_join(DAEMON_MNT, name);
 }
 
 /* @len bytes of @data into a new file @name of the daemon, fsynced */

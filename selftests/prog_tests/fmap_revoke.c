@@ -330,29 +330,6 @@ static bool file_dev_off(const char *name, __u64 *dev_off)
 	return ok;
 }
 
-/* famfs-bpf mount -f FX_DEV1 DMNT, its stderr into DLOG; the daemon's pid */
-static pid_t start_daemon(void)
-{
-	const struct timespec poll = { .tv_nsec = 50 * 1000 * 1000 };
-	const char *bin = fixture_famfs_bin();
-	pid_t pid;
-	int i, fd;
-
-	pid = fork();
-	if (pid == 0) {
-		fd = open(DLOG, O_CREAT | O_TRUNC | O_WRONLY, 0644);
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-		}
-		execl(bin, "famfs-bpf", "mount", "-f", FX_DEV1, DMNT, (char *)NULL);
-		_exit(127);
-	}
-	for (i = 0; pid > 0 && i < 400 && !fixture_mounted(DMNT); i++)
-		nanosleep(&poll, NULL);
-	return pid;
-}
-
 static void daemon_unbind(void)
 {
 	const struct timespec poll = { .tv_nsec = 50 * 1000 * 1000 };
@@ -387,8 +364,9 @@ static void daemon_unbind(void)
 	fd = -1;
 	if (!ASSERT_EQ(fixture_famfs(FX_MERGE | FX_LOG_OUT, "umount", DMNT), 0, "umount"))
 		goto out;
-	daemon = start_daemon();
-	if (!ASSERT_GT(daemon, 0, "fork") || !ASSERT_TRUE(fixture_mounted(DMNT), "mounted"))
+	/* in the foreground, its messages into DLOG */
+	daemon = fixture_famfs_fg(DLOG, DMNT, 20, NULL, "mount", "-f", FX_DEV1, DMNT);
+	if (!ASSERT_GT(daemon, 0, "the daemon runs") || !ASSERT_TRUE(fixture_mounted(DMNT), "mounted"))
 		goto out;
 	fd = open(path, O_RDWR);
 	if (!ASSERT_OK_FD(fd, "open"))

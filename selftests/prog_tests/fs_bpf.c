@@ -74,11 +74,7 @@ static long long stat_of(const char *name)
 
 static bool remount(const char *opts)
 {
-	if (mounted() && !ASSERT_EQ(famfs("umount", MNT), 0, "umount"))
-		return false;
-	if (opts)
-		return ASSERT_EQ(famfs("mount", "-o", opts, DEV, MNT), 0, opts);
-	return ASSERT_EQ(famfs("mount", DEV, MNT), 0, "mount");
+	return opts ? fixture_remount(MNT, "-o", opts, DEV) : fixture_remount(MNT, DEV);
 }
 
 /*
@@ -433,24 +429,6 @@ static bool layout_counts(const char *name, __u32 *nsimple, __u32 *nileave)
 	return ok;
 }
 
-/* The resolver's "handled" counter summed over CPUs (bpftool); -1 if not read. */
-static long long bpf_handled(void)
-{
-	char stats[PATH_MAX];
-	long long sum = 0;
-	struct stat st;
-	const char *p;
-
-	if (stat(MNT, &st))
-		return -1;
-	snprintf(stats, sizeof(stats), "/sys/fs/bpf/famfs-bpf/%u/stats", minor(st.st_dev));
-	if (fixture_cmd(0, tool, "map", "dump", "pinned", stats))
-		return -1;
-	for (p = fixture_out; (p = strstr(p, "\"handled\": ")); p++)
-		sum += strtoll(p + strlen("\"handled\": "), NULL, 10);
-	return sum;
-}
-
 /*
  * "bpftool map lookup pinned <pin dir>/@map key <@klen bytes of @key>":
  * the number after "value": in its output into *@val; false if not there.
@@ -545,12 +523,12 @@ static void test_mixed(void)
 	/* nothing cached: every byte by BPF, from both kinds of extents */
 	if (!remount(NULL))
 		goto out;
-	handled0 = bpf_handled();
+	handled0 = fixture_resolver_stat(MNT, "handled");
 	if (!ASSERT_GE(handled0, 0, "resolver stats"))
 		goto out;
 	reads_by("ma", data, len, true);
-	printf("# resolver handled %lld -> %lld\n", handled0, bpf_handled());
-	ASSERT_GT(bpf_handled(), handled0 + (long long)FMAP_MAX_ILEAVE,
+	printf("# resolver handled %lld -> %lld\n", handled0, fixture_resolver_stat(MNT, "handled"));
+	ASSERT_GT(fixture_resolver_stat(MNT, "handled"), handled0 + (long long)FMAP_MAX_ILEAVE,
 		  "the resolver answered for both kinds");
 out:
 	if (fa >= 0)

@@ -42,10 +42,7 @@ static const char *path(const char *name)
 
 static bool remount(void)
 {
-	if (fixture_mounted(MNT) && !ASSERT_EQ(famfs("umount", MNT), 0, "umount"))
-		return false;
-	return ASSERT_EQ(famfs("mount", "-o", "resolver=builtin", DEV1, DEV2, MNT), 0,
-			 "mount -o resolver=builtin");
+	return fixture_remount(MNT, "-o", "resolver=builtin", DEV1, DEV2);
 }
 
 static void fill(void *buf, size_t len, __u64 seed)

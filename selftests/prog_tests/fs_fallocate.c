@@ -58,13 +58,6 @@ static const char *path(const char *name)
 	return fixture_join(MNT, name);
 }
 
-static bool remount(void)
-{
-	if (fixture_mounted(MNT) && !ASSERT_EQ(famfs("umount", MNT), 0, "umount"))
-		return false;
-	return ASSERT_EQ(famfs("mount", DEV, MNT), 0, "mount");
-}
-
 static long long stat_of(const char *name)
 {
 	return fixture_mnt_stat(MNT, name);
@@ -119,7 +112,7 @@ static void test_punch(void)
 	if (!ASSERT_TRUE(model != NULL, "malloc") || !fixture_mkfs_mount(DEV, MNT, NULL))
 		goto out;
 	fill_pattern(model, FSIZE, 31);
-	if (!fixture_write_file(path("f"), model, FSIZE, 1 * MiB) || !remount())
+	if (!fixture_write_file(path("f"), model, FSIZE, 1 * MiB) || !fixture_remount(MNT, DEV))
 		goto out;
 	/* nothing cached: the mapping is filled by the resolver */
 	fd = open(path("f"), O_RDWR);
@@ -153,7 +146,7 @@ static void test_punch(void)
 	fd = -1;
 	fixture_check_file(path("f"), model, FSIZE, true);
 
-	if (!remount())
+	if (!fixture_remount(MNT, DEV))
 		goto out;
 	ASSERT_EQ(bfree(), free0 + 2, "after a remount: the units are free");
 	fd = open(path("f"), O_RDONLY);
@@ -238,7 +231,7 @@ static void test_alloc(void)
 	close(fd);
 	fd = -1;
 
-	if (!remount())
+	if (!fixture_remount(MNT, DEV))
 		goto out;
 	ASSERT_EQ(bfree(), free0 - 4, "after a remount: the same units used");
 	fixture_check_file(path("g"), model, 10 * MiB, true);

@@ -26,11 +26,8 @@
  * Cost on the test kernel (TCG): see the comment of each subtest.
  */
 #define _GNU_SOURCE
-#include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -89,63 +86,16 @@ out:
 	return ok;
 }
 
-/* The daemon serving MNT: a "famfs-bpf mount ... MNT" process. */
-static pid_t find_daemon(void)
-{
-	char p[300], cmd[4096], *arg, *last;
-	struct dirent *de;
-	pid_t pid = 0;
-	DIR *proc = opendir("/proc");
-	ssize_t n;
-	int fd;
-
-	while (proc && (de = readdir(proc))) {
-		if (!isdigit((unsigned char)de->d_name[0]))
-			continue;
-		snprintf(p, sizeof(p), "/proc/%s/cmdline", de->d_name);
-		fd = open(p, O_RDONLY);
-		if (fd < 0)
-			continue;
-		n = read(fd, cmd, sizeof(cmd) - 1);
-		close(fd);
-		if (n <= 0)
-			continue;
-		cmd[n] = '\0';
-		arg = cmd + strlen(cmd) + 1;
-		if (strcmp(basename(cmd), "famfs-bpf") || arg >= cmd + n || strcmp(arg, "mount"))
-			continue;
-		for (last = arg; arg < cmd + n; arg += strlen(arg) + 1)
-			last = arg;
-		if (!strcmp(last, MNT))
-			pid = atoi(de->d_name);
-	}
-	if (proc)
-		closedir(proc);
-	return pid;
-}
-
+/* SIGKILL the daemon serving MNT, wait for its end, detach its dead mount. */
 static bool kill_daemon(void)
 {
-	pid_t pid = find_daemon();
-	int i;
+	pid_t pid = 0;
 
+	fixture_find_daemons(MNT, &pid);
 	if (!ASSERT_GT(pid, 0, "the daemon of " MNT))
 		return false;
 	ASSERT_OK(kill(pid, SIGKILL), "SIGKILL the daemon");
-	for (i = 0; i < 500 && !kill(pid, 0); i++) {
-		char st[64], buf[256];
-		int fd;
-
-		snprintf(st, sizeof(st), "/proc/%d/stat", pid);
-		fd = open(st, O_RDONLY);
-		if (fd < 0)
-			break;
-		buf[read(fd, buf, sizeof(buf) - 1) > 0 ? sizeof(buf) - 1 : 0] = '\0';
-		close(fd);
-		if (strstr(buf, ") Z"))
-			break;
-		usleep(20 * 1000);
-	}
+	fixture_wait_dead(pid, 10000);
 	return ASSERT_OK(umount2(MNT, MNT_DETACH), "lazy umount of the dead mount");
 }
 
@@ -381,7 +331,7 @@ static void test_churn_compact(void)
 	__u64 end, ents;
 	long i, done;
 	double t0;
-	pid_t pid;
+	pid_t pid = 0;
 	int fd, ret;
 
 	mkdir(RO, 0755);
@@ -417,13 +367,13 @@ static void test_churn_compact(void)
 	unsetenv("FAMFS_FAULT");
 	if (!ASSERT_EQ(ret, 0, "mount with FAMFS_FAULT=compact_mid"))
 		goto out;
-	pid = find_daemon();
+	fixture_find_daemons(MNT, &pid);
 	for (done = n; done < n + 20000 && churn_one(done); done++)
 		;
 	printf("# the daemon died after %ld more rounds\n", done - n);
 	ASSERT_LT(done, n + 20000, "a checkpoint came, the daemon died in it");
-	for (i = 0; i < 500 && pid > 0 && !kill(pid, 0); i++)
-		usleep(20 * 1000);
+	if (pid > 0)
+		fixture_wait_dead(pid, 10000);
 	ASSERT_OK(umount2(MNT, MNT_DETACH), "detach the dead mount");
 	ASSERT_EQ(famfs("fsck", DEV), 0, "fsck clean after the crash");
 	if (!ASSERT_EQ(famfs("mount", DEV, MNT), 0, "mount after the crash"))

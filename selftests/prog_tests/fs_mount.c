@@ -523,27 +523,8 @@ static void test_debug(void)
 	mkdir(MNT, 0755);
 	if (!bin || !ASSERT_EQ(famfs("mkfs", "-f", DEV), 0, "mkfs"))
 		return;
-	fd = open(DEBUG_LOG, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0600);
-	if (!ASSERT_OK_FD(fd, DEBUG_LOG))
-		return;
-	fflush(NULL);
-	pid = fork();
-	if (pid == 0) {
-		dup2(fd, STDOUT_FILENO);
-		dup2(fd, STDERR_FILENO);
-		execl(bin, bin, "mount", "-d", "-o", "resolver=upcall", DEV, MNT, (char *)NULL);
-		_exit(127);
-	}
-	close(fd);
-	if (!ASSERT_GT(pid, 0, "fork"))
-		return;
-	for (i = 0; i < DEBUG_WAIT_S * 10 && !mounted(); i++) {
-		if (waitpid(pid, &status, WNOHANG) == pid) {
-			pid = -1;
-			break;
-		}
-		usleep(100 * 1000);
-	}
+	pid = fixture_famfs_fg(DEBUG_LOG, MNT, DEBUG_WAIT_S, &status,
+			       "mount", "-d", "-o", "resolver=upcall", DEV, MNT);
 	/* a request and a mapping (FMAP upcall: resolver=upcall) */
 	if (ASSERT_TRUE(mounted(), "mounted in the foreground") &&
 	    write_file("dbg", SMALL, strlen(SMALL))) {

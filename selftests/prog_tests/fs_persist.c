@@ -30,11 +30,9 @@
  * Each subtest starts with mkfs -f and ends unmounted with no daemon left.
  */
 #define _GNU_SOURCE
-#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -101,105 +99,6 @@ static bool mounted(void)
 	return fixture_mounted(MNT);
 }
 
-/* Does process @pid hold /dev/fuse open? */
-static bool holds_fuse(pid_t pid)
-{
-	char dir[64], fd[PATH_MAX], target[64];
-	struct dirent *de;
-	bool found = false;
-	DIR *d;
-	ssize_t n;
-
-	snprintf(dir, sizeof(dir), "/proc/%d/fd", pid);
-	d = opendir(dir);
-	while (d && !found && (de = readdir(d))) {
-		snprintf(fd, sizeof(fd), "%s/%s", dir, de->d_name);
-		n = readlink(fd, target, sizeof(target) - 1);
-		if (n > 0) {
-			target[n] = '\0';
-			found = !strcmp(target, "/dev/fuse");
-		}
-	}
-	if (d)
-		closedir(d);
-	return found;
-}
-
-/*
- * The daemons serving MNT.  FUSE ties no /dev/fuse file to its mount in
- * /proc (fdinfo has no connection id), so a daemon is recognised the way
- * an administrator would: a famfs-bpf process whose command line is
- * "mount ... MNT" and which holds /dev/fuse open.  mount returns only once
- * its intermediate child has exited, so the daemon is the one such process.
- * Returns how many there are, the last one's pid in *@pid.
- */
-static int find_daemons(pid_t *pid)
-{
-	char path[64], cmd[4096], *arg, *last;
-	struct dirent *de;
-	int count = 0, fd;
-	pid_t p;
-	ssize_t n;
-	DIR *proc = opendir("/proc");
-
-	while (proc && (de = readdir(proc))) {
-		if (!isdigit((unsigned char)de->d_name[0]))
-			continue;
-		p = atoi(de->d_name);
-		snprintf(path, sizeof(path), "/proc/%d/cmdline", p);
-		fd = open(path, O_RDONLY);
-		if (fd < 0)
-			continue;
-		n = read(fd, cmd, sizeof(cmd) - 1);
-		close(fd);
-		if (n <= 0)
-			continue;
-		cmd[n] = '\0';
-		/* argv[0] NUL argv[1] NUL ... */
-		arg = cmd + strlen(cmd) + 1;
-		if (strcmp(basename(cmd), "famfs-bpf") || arg >= cmd + n ||
-		    strcmp(arg, "mount"))
-			continue;
-		for (last = arg; arg < cmd + n; arg += strlen(arg) + 1)
-			last = arg;
-		if (strcmp(last, MNT) || !holds_fuse(p))
-			continue;
-		count++;
-		if (pid)
-			*pid = p;
-	}
-	if (proc)
-		closedir(proc);
-	return count;
-}
-
-/* Gone or a zombie: it holds nothing any more. */
-static bool dead(pid_t pid)
-{
-	char path[64], buf[512], *rp;
-	int fd;
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return true;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return true;
-	buf[n] = '\0';
-	rp = strrchr(buf, ')');	/* "pid (comm) S ..." */
-	return !rp || rp[2] == 'Z' || rp[2] == 'X';
-}
-
-static bool wait_dead(pid_t pid, int ms)
-{
-	for (; ms > 0 && !dead(pid); ms -= 20)
-		usleep(20 * 1000);
-	return dead(pid);
-}
-
 /* However a subtest ended: nothing mounted, no daemon serving MNT. */
 static void ensure_clean(void)
 {
@@ -208,11 +107,11 @@ static void ensure_clean(void)
 
 	fixture_ensure_unmounted(MNT);
 	/* umount waited for the daemon's flock; give its exit a moment */
-	for (i = 0; i < 250 && find_daemons(NULL); i++)
+	for (i = 0; i < 250 && fixture_find_daemons(MNT, NULL); i++)
 		usleep(20 * 1000);
-	if (!ASSERT_EQ(find_daemons(&pid), 0, "no daemon left")) {
+	if (!ASSERT_EQ(fixture_find_daemons(MNT, &pid), 0, "no daemon left")) {
 		kill(pid, SIGKILL);
-		wait_dead(pid, 5000);
+		fixture_wait_dead(pid, 5000);
 	}
 }
 
@@ -292,12 +191,12 @@ static void test_sigkill_remount(void)
 	if (!fixture_mkfs_mount(DEV, MNT, NULL) || !make_tree(&open_fd))
 		goto out;
 	if (!ASSERT_TRUE(fixture_mountinfo(MNT, majmin, sizeof(majmin)), "in mountinfo") ||
-	    !ASSERT_EQ(find_daemons(&pid), 1, "one daemon serves " MNT))
+	    !ASSERT_EQ(fixture_find_daemons(MNT, &pid), 1, "one daemon serves " MNT))
 		goto out;
 	printf("# daemon of %s (device %s): pid %d\n", MNT, majmin, pid);
 
 	ASSERT_OK(kill(pid, SIGKILL), "SIGKILL the daemon");
-	if (!ASSERT_TRUE(wait_dead(pid, 10000), "daemon dead"))
+	if (!ASSERT_TRUE(fixture_wait_dead(pid, 10000), "daemon dead"))
 		goto out;
 	/*
 	 * Its /dev/fuse went with it: the kernel aborted the connection.  A
@@ -393,7 +292,7 @@ static void test_corrupt_log(void)
 	ASSERT_TRUE(strstr(fixture_out, want) != NULL, "mount names the offset");
 	ASSERT_TRUE(fixture_one_line(fixture_out), "mount says it in one line");
 	ASSERT_FALSE(mounted(), "nothing mounted");
-	ASSERT_EQ(find_daemons(NULL), 0, "no daemon");
+	ASSERT_EQ(fixture_find_daemons(MNT, NULL), 0, "no daemon");
 	/* a read-only follower mounts what precedes the bad entry, and says so */
 	if (ASSERT_EQ(famfs("mount", "-o", "ro", DEV, MNT), 0, "mount -o ro")) {
 		ASSERT_TRUE(strstr(fixture_out, "corrupt") && strstr(fixture_out, want),
@@ -714,7 +613,7 @@ static void crash_at(const char *step, bool falloc)
 	ret = famfs("mount", DEV, MNT);
 	unsetenv("FAMFS_FAULT");
 	if (!ASSERT_EQ(ret, 0, "mount with FAMFS_FAULT") ||
-	    !ASSERT_EQ(find_daemons(&pid), 1, "one daemon"))
+	    !ASSERT_EQ(fixture_find_daemons(MNT, &pid), 1, "one daemon"))
 		return;
 	fd = open(path(name), O_CREAT | O_RDWR, 0644);
 	if (ASSERT_OK_FD(fd, "create")) {
@@ -730,9 +629,9 @@ static void crash_at(const char *step, bool falloc)
 		ASSERT_EQ(ret, -1, falloc ? "fallocate fails" : "write fails");
 		close(fd);
 	}
-	if (!ASSERT_TRUE(wait_dead(pid, 20000), "the daemon exited at the step"))
+	if (!ASSERT_TRUE(fixture_wait_dead(pid, 20000), "the daemon exited at the step"))
 		kill(pid, SIGKILL);
-	wait_dead(pid, 5000);
+	fixture_wait_dead(pid, 5000);
 	ASSERT_OK(umount2(MNT, MNT_DETACH), "detach the dead mount");
 
 	ASSERT_EQ(famfs("fsck", DEV), 0, "fsck after the crash");
@@ -1053,7 +952,7 @@ static void test_crash_storm(void)
 			setenv("FAMFS_FAULT", fault, 1);
 		}
 		if (!ASSERT_EQ(famfs("mount", DEV, MNT), 0, "mount") ||
-		    !ASSERT_EQ(find_daemons(&daemon_pid), 1, "one daemon"))
+		    !ASSERT_EQ(fixture_find_daemons(MNT, &daemon_pid), 1, "one daemon"))
 			goto out;
 		unsetenv("FAMFS_FAULT");
 		n0 = log->n;
@@ -1064,7 +963,8 @@ static void test_crash_storm(void)
 			storm(seed + 1000 * round, round, falloc, log);
 		if (round < nfault) {
 			/* the daemon _exit()s at the step by itself */
-			if (!ASSERT_TRUE(wait_dead(daemon_pid, 60000), "the daemon died at the step")) {
+			if (!ASSERT_TRUE(fixture_wait_dead(daemon_pid, 60000),
+					 "the daemon died at the step")) {
 				printf("# round %u: %s (%s) never reached\n", round, fault,
 				       falloc ? "fallocate" : "write");
 				kill(daemon_pid, SIGKILL);
@@ -1080,7 +980,7 @@ static void test_crash_storm(void)
 			usleep((rand_r(&seed) % 1000) * 1000);
 			ASSERT_OK(kill(daemon_pid, SIGKILL), "SIGKILL the daemon");
 		}
-		crashes += wait_dead(daemon_pid, 10000);
+		crashes += fixture_wait_dead(daemon_pid, 10000);
 		kill(child, SIGKILL);
 		waitpid(child, NULL, 0);
 		ASSERT_OK(umount2(MNT, MNT_DETACH), "detach the dead mount");

@@ -32,7 +32,6 @@
 #define DEV		"/dev/pmem2"
 #define MNT		"/tmp/mount_opts.mnt"
 #define FSTAB		"/tmp/mount_opts.fstab"
-#define SBIN_HELPER	"/sbin/mount.fuse.famfs-bpf"
 #define SCRIPT		"run.sh"
 #define SCRIPT_TEXT	"#!/bin/sh\nexit 0\n"
 
@@ -40,7 +39,6 @@
 #define cmd(...) fixture_cmd(0, __VA_ARGS__)
 
 static char helper_bin[PATH_MAX];
-static bool sbin_tmpfs;
 
 enum how {
 	MOUNT_T,	/* mount -t fuse.famfs-bpf -o OPTS DEV MNT */
@@ -88,33 +86,6 @@ static const struct row {
 	{ "famfs_mount", FAMFS, "noatime,nodiratime,noexec,sync,resolver=upcall",
 	  "rw,nosuid,nodev,noexec,noatime,nodiratime,sync", "relatime" },
 };
-
-/*
- * mount(8) runs helpers from /sbin only; the guest's root is read-only, so
- * a tmpfs over /sbin holds the link while the test runs (as cli_files.c).
- */
-static bool install_helper(void)
-{
-	unlink(SBIN_HELPER);
-	if (!symlink(helper_bin, SBIN_HELPER))
-		return true;
-	if (errno != EROFS && errno != EACCES && errno != EPERM)
-		return ASSERT_OK(-1, "symlink " SBIN_HELPER);
-	if (!ASSERT_OK(mount("mount_opts", "/sbin", "tmpfs", 0, "mode=0755"), "tmpfs on /sbin"))
-		return false;
-	sbin_tmpfs = true;
-	return ASSERT_OK(symlink(helper_bin, SBIN_HELPER), "symlink " SBIN_HELPER);
-}
-
-static void remove_helper(void)
-{
-	if (sbin_tmpfs) {
-		ASSERT_OK(umount2("/sbin", 0), "umount /sbin tmpfs");
-		sbin_tmpfs = false;
-	} else {
-		unlink(SBIN_HELPER);
-	}
-}
 
 /*
  * The mount and super block options of MNT's (last) line in mountinfo,
@@ -284,7 +255,7 @@ void test_mount_opts(void)
 	    !fixture_find_binary("server/mount.fuse.famfs-bpf", helper_bin, sizeof(helper_bin)))
 		return;
 	fixture_ensure_unmounted(MNT);
-	if (!install_helper())
+	if (!fixture_install_mount_helper(helper_bin))
 		goto out;
 	if (test__start_subtest("setup"))
 		test_setup();
@@ -295,6 +266,6 @@ void test_mount_opts(void)
 		test_unknown();
 out:
 	fixture_ensure_unmounted(MNT);
-	remove_helper();
+	fixture_remove_mount_helper();
 	unlink(FSTAB);
 }

@@ -298,40 +298,13 @@ static void fsck_device_order_and_foreign(void **state)
 /* ------------------------------------------------------------------ */
 /* Logs written by the test with the mlog appender */
 
-struct fs {
-	struct famfs_sb_info info;
-	void *log;
-	struct famfs_mlog_writer w;
-};
-
-static void fs_open(struct fs *fs, const char *dev0)
-{
-	unsigned char sb[FAMFS_SB_SIZE];
-	struct famfs_mlog_result res;
-
-	img_peek(dev0, 0, sb, sizeof(sb));
-	assert_int_equal(famfs_sb_decode(sb, sizeof(sb), &fs->info, NULL, 0), 0);
-	fs->log = malloc(fs->info.log_len);
-	img_peek(dev0, fs->info.log_off, fs->log, fs->info.log_len);
-	assert_int_equal(famfs_mlog_replay(fs->log, fs->info.log_len, fs->info.fs_uuid, NULL,
-					   NULL, NULL, &res), 0);
-	assert_int_equal(famfs_mlog_writer_init(&fs->w, fs->log, fs->info.log_len,
-						fs->info.fs_uuid, &res), 0);
-}
-
-static void fs_close(struct fs *fs, const char *dev0)
-{
-	img_poke(dev0, fs->info.log_off, fs->log, fs->info.log_len);
-	free(fs->log);
-}
-
 /* A file @ino named @name in the root, @len bytes at @dev:@dev_off. */
-static __u64 add_file(struct fs *fs, __u64 ino, const char *name, __u32 dev,
+static __u64 add_file(struct img_log *lg, __u64 ino, const char *name, __u32 dev,
 		      __u64 dev_off, __u64 len)
 {
 	struct fmap_simple_ext x = { .file_off = 0, .len = len, .dev_off = dev_off, .dev = dev };
 	struct famfs_mlog_entry e;
-	__u64 at = fs->w.off;
+	__u64 at = lg->w.off;
 
 	famfs_mlog_entry_init(&e);
 	e.type = FAMFS_LOG_CREATE;
@@ -342,11 +315,11 @@ static __u64 add_file(struct fs *fs, __u64 ino, const char *name, __u32 dev,
 	snprintf(e.name, sizeof(e.name), "%s", name);
 	e.nsimple = 1;
 	e.simple = &x;
-	assert_int_equal(famfs_mlog_append(&fs->w, &e), 0);
+	assert_int_equal(famfs_mlog_append(&lg->w, &e), 0);
 	return at;
 }
 
-static void delete_file(struct fs *fs, __u64 ino, const char *name)
+static void delete_file(struct img_log *lg, __u64 ino, const char *name)
 {
 	struct famfs_mlog_entry e;
 
@@ -355,31 +328,31 @@ static void delete_file(struct fs *fs, __u64 ino, const char *name)
 	e.del.parent = FAMFS_ROOT_INO;
 	e.del.ino = ino;
 	snprintf(e.name, sizeof(e.name), "%s", name);
-	assert_int_equal(famfs_mlog_append(&fs->w, &e), 0);
+	assert_int_equal(famfs_mlog_append(&lg->w, &e), 0);
 }
 
 static void fsck_log_files_and_space(void **state)
 {
 	struct images *im = *state;
-	struct fs fs;
+	struct img_log lg;
 	__u64 d0 = 0;
 
 	assert_int_equal(run("mkfs", "-f", "-L", "1M", im->path[0], im->path[1], NULL), 0);
-	fs_open(&fs, im->path[0]);
-	d0 = fs.info.devs.devs[0].data_off;
-	add_file(&fs, 2, "a", 0, d0, 4 * MiB);
-	add_file(&fs, 3, "b", 1, 2 * MiB, 2 * MiB);
+	img_log_open(&lg, im->path[0]);
+	d0 = lg.info.devs.devs[0].data_off;
+	add_file(&lg, 2, "a", 0, d0, 4 * MiB);
+	add_file(&lg, 3, "b", 1, 2 * MiB, 2 * MiB);
 	/* c reuses a's space after a is deleted: not an overlap */
-	delete_file(&fs, 2, "a");
-	add_file(&fs, 4, "c", 0, d0, 2 * MiB);
-	fs_close(&fs, im->path[0]);
+	delete_file(&lg, 2, "a");
+	add_file(&lg, 4, "c", 0, d0, 2 * MiB);
+	img_log_close(&lg, im->path[0]);
 	assert_int_equal(run("fsck", im->path[0], im->path[1], NULL), 0);
 	assert_non_null(strstr(out_text, "2 files, 0 directories; 4 MiB used"));
 	assert_non_null(strstr(out_text, "4 entries, END"));
 }
 
 /* A LINK entry: @ino gets @name in the root too. */
-static void link_name(struct fs *fs, __u64 ino, const char *name)
+static void link_name(struct img_log *lg, __u64 ino, const char *name)
 {
 	struct famfs_mlog_entry e;
 
@@ -388,47 +361,47 @@ static void link_name(struct fs *fs, __u64 ino, const char *name)
 	e.link.parent = FAMFS_ROOT_INO;
 	e.link.ino = ino;
 	snprintf(e.name, sizeof(e.name), "%s", name);
-	assert_int_equal(famfs_mlog_append(&fs->w, &e), 0);
+	assert_int_equal(famfs_mlog_append(&lg->w, &e), 0);
 }
 
 /* A file with two names: one file's space, used until its last name goes. */
 static void fsck_hard_links(void **state)
 {
 	struct images *im = *state;
-	struct fs fs;
+	struct img_log lg;
 	__u64 d0;
 
 	assert_int_equal(run("mkfs", "-f", "-L", "1M", im->path[0], NULL), 0);
-	fs_open(&fs, im->path[0]);
-	d0 = fs.info.devs.devs[0].data_off;
-	add_file(&fs, 2, "a", 0, d0, 4 * MiB);
-	link_name(&fs, 2, "a2");
-	delete_file(&fs, 2, "a");
-	fs_close(&fs, im->path[0]);
+	img_log_open(&lg, im->path[0]);
+	d0 = lg.info.devs.devs[0].data_off;
+	add_file(&lg, 2, "a", 0, d0, 4 * MiB);
+	link_name(&lg, 2, "a2");
+	delete_file(&lg, 2, "a");
+	img_log_close(&lg, im->path[0]);
 	assert_int_equal(run("fsck", im->path[0], NULL), 0);
 	assert_non_null(strstr(out_text, "1 files, 0 directories; 4 MiB used"));
 	/* a2 still holds the space: a file put there overlaps it */
-	fs_open(&fs, im->path[0]);
-	add_file(&fs, 3, "c", 0, d0, 2 * MiB);
-	fs_close(&fs, im->path[0]);
+	img_log_open(&lg, im->path[0]);
+	add_file(&lg, 3, "c", 0, d0, 2 * MiB);
+	img_log_close(&lg, im->path[0]);
 	assert_int_equal(run("fsck", im->path[0], NULL), CLI_EXIT_UNCORRECTED);
 	assert_non_null(strstr(out_text, "files ino 2 and ino 3 both claim device 0"));
 
 	/* with the last name the space is free again */
 	assert_int_equal(run("mkfs", "-f", "-L", "1M", im->path[0], NULL), 0);
-	fs_open(&fs, im->path[0]);
-	add_file(&fs, 2, "a", 0, d0, 4 * MiB);
-	link_name(&fs, 2, "a2");
-	delete_file(&fs, 2, "a2");
-	delete_file(&fs, 2, "a");
-	add_file(&fs, 3, "c", 0, d0, 2 * MiB);
-	fs_close(&fs, im->path[0]);
+	img_log_open(&lg, im->path[0]);
+	add_file(&lg, 2, "a", 0, d0, 4 * MiB);
+	link_name(&lg, 2, "a2");
+	delete_file(&lg, 2, "a2");
+	delete_file(&lg, 2, "a");
+	add_file(&lg, 3, "c", 0, d0, 2 * MiB);
+	img_log_close(&lg, im->path[0]);
 	assert_int_equal(run("fsck", im->path[0], NULL), 0);
 	assert_non_null(strstr(out_text, "1 files, 0 directories; 2 MiB used"));
 	/* a link to an inode that is gone: the log is corrupt */
-	fs_open(&fs, im->path[0]);
-	link_name(&fs, 2, "late");
-	fs_close(&fs, im->path[0]);
+	img_log_open(&lg, im->path[0]);
+	link_name(&lg, 2, "late");
+	img_log_close(&lg, im->path[0]);
 	assert_int_equal(run("fsck", im->path[0], NULL), CLI_EXIT_UNCORRECTED);
 	assert_non_null(strstr(out_text, "CORRUPT"));
 }
@@ -436,15 +409,15 @@ static void fsck_hard_links(void **state)
 static void fsck_overlapping_extents(void **state)
 {
 	struct images *im = *state;
-	struct fs fs;
+	struct img_log lg;
 	__u64 d0;
 
 	assert_int_equal(run("mkfs", "-f", "-L", "1M", im->path[0], im->path[1], NULL), 0);
-	fs_open(&fs, im->path[0]);
-	d0 = fs.info.devs.devs[0].data_off;
-	add_file(&fs, 2, "a", 0, d0, 4 * MiB);
-	add_file(&fs, 3, "b", 0, d0 + 2 * MiB, 4 * MiB);
-	fs_close(&fs, im->path[0]);
+	img_log_open(&lg, im->path[0]);
+	d0 = lg.info.devs.devs[0].data_off;
+	add_file(&lg, 2, "a", 0, d0, 4 * MiB);
+	add_file(&lg, 3, "b", 0, d0 + 2 * MiB, 4 * MiB);
+	img_log_close(&lg, im->path[0]);
 	assert_int_equal(run("fsck", im->path[0], im->path[1], NULL), CLI_EXIT_UNCORRECTED);
 	assert_non_null(strstr(out_text, "files ino 2 and ino 3 both claim device 0"));
 }
@@ -452,17 +425,17 @@ static void fsck_overlapping_extents(void **state)
 static void fsck_torn_tail_is_a_note(void **state)
 {
 	struct images *im = *state;
-	struct fs fs;
+	struct img_log lg;
 	__u64 at, end;
 
 	assert_int_equal(run("mkfs", "-f", "-L", "1M", im->path[0], NULL), 0);
-	fs_open(&fs, im->path[0]);
-	add_file(&fs, 2, "a", 0, fs.info.devs.devs[0].data_off, 2 * MiB);
-	at = add_file(&fs, 3, "b", 0, fs.info.devs.devs[0].data_off + 2 * MiB, 2 * MiB);
-	end = fs.w.off;
+	img_log_open(&lg, im->path[0]);
+	add_file(&lg, 2, "a", 0, lg.info.devs.devs[0].data_off, 2 * MiB);
+	at = add_file(&lg, 3, "b", 0, lg.info.devs.devs[0].data_off + 2 * MiB, 2 * MiB);
+	end = lg.w.off;
 	/* a crash half-way through the last append: its second half never landed */
-	memset((char *)fs.log + at + (end - at) / 2, 0, (end - at) - (end - at) / 2);
-	fs_close(&fs, im->path[0]);
+	memset((char *)lg.bytes + at + (end - at) / 2, 0, (end - at) - (end - at) / 2);
+	img_log_close(&lg, im->path[0]);
 	assert_int_equal(run("fsck", im->path[0], NULL), 0);
 	assert_non_null(strstr(out_text, "TORN"));
 	assert_non_null(strstr(out_text, "note"));
@@ -472,17 +445,17 @@ static void fsck_torn_tail_is_a_note(void **state)
 static void fsck_corrupt_middle_entry(void **state)
 {
 	struct images *im = *state;
-	struct fs fs;
+	struct img_log lg;
 	char want[64];
 	__u64 at;
 
 	assert_int_equal(run("mkfs", "-f", "-L", "1M", im->path[0], NULL), 0);
-	fs_open(&fs, im->path[0]);
-	add_file(&fs, 2, "a", 0, fs.info.devs.devs[0].data_off, 2 * MiB);
-	at = add_file(&fs, 3, "b", 0, fs.info.devs.devs[0].data_off + 2 * MiB, 2 * MiB);
-	add_file(&fs, 4, "c", 0, fs.info.devs.devs[0].data_off + 4 * MiB, 2 * MiB);
-	((char *)fs.log)[at + 40] ^= 1;
-	fs_close(&fs, im->path[0]);
+	img_log_open(&lg, im->path[0]);
+	add_file(&lg, 2, "a", 0, lg.info.devs.devs[0].data_off, 2 * MiB);
+	at = add_file(&lg, 3, "b", 0, lg.info.devs.devs[0].data_off + 2 * MiB, 2 * MiB);
+	add_file(&lg, 4, "c", 0, lg.info.devs.devs[0].data_off + 4 * MiB, 2 * MiB);
+	((char *)lg.bytes)[at + 40] ^= 1;
+	img_log_close(&lg, im->path[0]);
 	assert_int_equal(run("fsck", im->path[0], NULL), CLI_EXIT_UNCORRECTED);
 	assert_non_null(strstr(out_text, "CORRUPT"));
 	snprintf(want, sizeof(want), "log offset %llu", (unsigned long long)at);
@@ -492,14 +465,14 @@ static void fsck_corrupt_middle_entry(void **state)
 static void fsck_namespace_refusal(void **state)
 {
 	struct images *im = *state;
-	struct fs fs;
+	struct img_log lg;
 
 	assert_int_equal(run("mkfs", "-f", "-L", "1M", im->path[0], NULL), 0);
-	fs_open(&fs, im->path[0]);
-	add_file(&fs, 2, "a", 0, fs.info.devs.devs[0].data_off, 2 * MiB);
+	img_log_open(&lg, im->path[0]);
+	add_file(&lg, 2, "a", 0, lg.info.devs.devs[0].data_off, 2 * MiB);
 	/* the same name again: CRC-valid, but a mount would refuse it */
-	add_file(&fs, 3, "a", 0, fs.info.devs.devs[0].data_off + 2 * MiB, 2 * MiB);
-	fs_close(&fs, im->path[0]);
+	add_file(&lg, 3, "a", 0, lg.info.devs.devs[0].data_off + 2 * MiB, 2 * MiB);
+	img_log_close(&lg, im->path[0]);
 	assert_int_equal(run("fsck", im->path[0], NULL), CLI_EXIT_UNCORRECTED);
 	/* the namespace's own words, as a mount gives them */
 	assert_non_null(strstr(out_text, "(entry 2, create): \"a\" exists in directory 1"));

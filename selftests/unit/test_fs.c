@@ -40,23 +40,6 @@
 
 static const struct ns_cred cred = { .mode = 0644, .uid = 1000, .gid = 100 };
 
-/* mkfs over images 0..n-1 of @size bytes; @log_size 0: the default */
-static void mkfs(struct images *im, int first, int n, __u64 size, __u64 log_size)
-{
-	struct cli_mkfs_args args = { .force = true, .log_size = log_size };
-	char *paths[4];
-	FILE *null = fopen("/dev/null", "w");
-	int i;
-
-	assert_non_null(null);
-	for (i = 0; i < n; i++) {
-		img_make(im->path[first + i], size);
-		paths[i] = im->path[first + i];
-	}
-	assert_int_equal(cli_mkfs(&args, n, paths, null), CLI_EXIT_OK);
-	fclose(null);
-}
-
 static int setup(void **state)
 {
 	struct images *im = img_create("fs", 4);
@@ -188,7 +171,7 @@ static void empty_fs(void **state)
 	struct fs_statfs st;
 	struct fs *fs;
 
-	mkfs(im, 0, 1, 256 * MiB, 0);
+	img_mkfs(im, 0, 1, 256 * MiB, 0);
 	fs = mount_fs(im->devs, 1, FS_OPEN_OWNER);
 	assert_true(fs_is_owner(fs));
 	assert_int_equal(fs_ndevs(fs), 1);
@@ -218,7 +201,7 @@ static void changes_survive_remount(void **state)
 	__u64 dir, f, g, l, free0;
 	struct fs *fs;
 
-	mkfs(im, 0, 3, 256 * MiB, 0);
+	img_mkfs(im, 0, 3, 256 * MiB, 0);
 	fs = mount_fs(im->devs, 3, FS_OPEN_OWNER);
 	exact_alloc(fs);
 	free0 = bfree(fs);
@@ -340,7 +323,7 @@ static void interleaved_growth(void **state)
 	struct lay l;
 	struct fs *fs;
 
-	mkfs(im, 0, 2, 256 * MiB, 0);
+	img_mkfs(im, 0, 2, 256 * MiB, 0);
 	fs = mount_fs(im->devs, 2, FS_OPEN_OWNER);
 	exact_alloc(fs);
 	free0 = bfree(fs);
@@ -394,7 +377,7 @@ static void interleaved_fallback(void **state)
 	struct fs *fs;
 	__u32 s;
 
-	mkfs(im, 0, 2, 256 * MiB, 0);
+	img_mkfs(im, 0, 2, 256 * MiB, 0);
 	fs = mount_fs(im->devs, 2, FS_OPEN_OWNER);
 	exact_alloc(fs);
 	assert_int_equal(fs_create(fs, ROOT, "g", &cred, &two, &g), 0);
@@ -433,7 +416,7 @@ static void freed_space_cools(void **state)
 	struct fs_extent ea, eb;
 	__u64 a, b, c, free0, off;
 
-	mkfs(im, 0, 1, 64 * MiB, 0);
+	img_mkfs(im, 0, 1, 64 * MiB, 0);
 	{
 		struct fs *fs = mount_fs(im->devs, 1, FS_OPEN_OWNER);
 
@@ -463,7 +446,7 @@ static void unlinked_open_file(void **state)
 	struct fs *fs, *again;
 	char *before;
 
-	mkfs(im, 0, 1, 256 * MiB, 0);
+	img_mkfs(im, 0, 1, 256 * MiB, 0);
 	fs = mount_fs(im->devs, 1, FS_OPEN_OWNER);
 	free0 = bfree(fs);
 	assert_int_equal(fs_create(fs, ROOT, "f", &cred, NULL, &f), 0);
@@ -511,7 +494,7 @@ static void fallocate_and_punch(void **state)
 	char *before, *after;
 	struct fs *fs, *ro;
 
-	mkfs(im, 0, 1, 256 * MiB, 0);
+	img_mkfs(im, 0, 1, 256 * MiB, 0);
 	fs = mount_fs(im->devs, 1, FS_OPEN_OWNER);
 	free0 = bfree(fs);
 	assert_int_equal(fs_create(fs, ROOT, "f", &cred, NULL, &f), 0);
@@ -595,7 +578,7 @@ static void fallocate_enospc_changes_nothing(void **state)
 	struct fs *fs;
 
 	/* 32 MiB each: 11 units on device 0 (log first), 15 on device 1 */
-	mkfs(im, 0, 2, 32 * MiB, 0);
+	img_mkfs(im, 0, 2, 32 * MiB, 0);
 	fs = mount_fs(im->devs, 2, FS_OPEN_OWNER);
 	total = bfree(fs);
 	assert_int_equal(fs_create(fs, ROOT, "f", &cred, NULL, &f), 0);
@@ -639,7 +622,7 @@ static void fallocate_striped(void **state)
 	struct lay l;
 	struct fs *fs;
 
-	mkfs(im, 0, 2, 256 * MiB, 0);
+	img_mkfs(im, 0, 2, 256 * MiB, 0);
 	fs = mount_fs(im->devs, 2, FS_OPEN_OWNER);
 	free0 = bfree(fs);
 	assert_int_equal(fs_create(fs, ROOT, "g", &cred, &two, &g), 0);
@@ -707,7 +690,7 @@ static void hard_links(void **state)
 	__u64 f, d, ino, free0;
 	struct fs *fs, *ro;
 
-	mkfs(im, 0, 1, 256 * MiB, 0);
+	img_mkfs(im, 0, 1, 256 * MiB, 0);
 	fs = mount_fs(im->devs, 1, FS_OPEN_OWNER);
 	free0 = bfree(fs);
 	assert_int_equal(fs_mkdir(fs, ROOT, "d", &cred, &d), 0);
@@ -766,7 +749,7 @@ static void enospc_changes_nothing(void **state)
 	struct fs *fs;
 
 	/* 32 MiB each: 11 units on device 0 (log first), 15 on device 1 */
-	mkfs(im, 0, 2, 32 * MiB, 0);
+	img_mkfs(im, 0, 2, 32 * MiB, 0);
 	fs = mount_fs(im->devs, 2, FS_OPEN_OWNER);
 	total = bfree(fs);
 	assert_int_equal(total, 26);
@@ -824,7 +807,7 @@ static void appends_cost_o1_entries(void **state)
 	pid_t pid;
 	int status;
 
-	mkfs(im, 0, 1, 256 * MiB, 256 * 1024);
+	img_mkfs(im, 0, 1, 256 * MiB, 256 * 1024);
 	fs = mount_fs(im->devs, 1, FS_OPEN_OWNER);
 	assert_int_equal(fs_create(fs, ROOT, "f", &cred, NULL, &f), 0);
 	assert_int_equal(fs_create(fs, ROOT, "g", &cred, NULL, &g), 0);
@@ -902,7 +885,7 @@ static void full_log_keeps_deletes(void **state)
 	struct fs *fs;
 	int i, n, err = 0;
 
-	mkfs(im, 0, 1, 64 * MiB, 64 * 1024);
+	img_mkfs(im, 0, 1, 64 * MiB, 64 * 1024);
 	fs = mount_fs(im->devs, 1, FS_OPEN_OWNER);
 	fs_set_auto_compact(fs, false);	/* a log that fills, as with a large namespace */
 	assert_int_equal(fs_create(fs, ROOT, "big", &cred, NULL, &f), 0);
@@ -1015,7 +998,7 @@ static void checkpoint_keeps_namespace(void **state)
 	struct fs *fs;
 	int i;
 
-	mkfs(im, 0, 1, 64 * MiB, 256 * 1024);
+	img_mkfs(im, 0, 1, 64 * MiB, 256 * 1024);
 	fs = mount_fs(im->devs, 1, FS_OPEN_OWNER);
 	rich_tree(fs);
 	ns_statfs(fs_ns(fs), &nst);
@@ -1082,7 +1065,7 @@ static void checkpoint_crash_each_step(void **state)
 	int round, status;
 	pid_t pid;
 
-	mkfs(im, 0, 1, 64 * MiB, 256 * 1024);
+	img_mkfs(im, 0, 1, 64 * MiB, 256 * 1024);
 	fs = mount_fs(im->devs, 1, FS_OPEN_OWNER);
 	rich_tree(fs);
 	fs_close(fs);	/* the size in memory journaled */
@@ -1147,7 +1130,7 @@ static void auto_checkpoint_never_full(void **state)
 	struct fs *fs;
 	int i;
 
-	mkfs(im, 0, 1, 64 * MiB, 64 * 1024);
+	img_mkfs(im, 0, 1, 64 * MiB, 64 * 1024);
 	fs = mount_fs(im->devs, 1, FS_OPEN_OWNER);
 	assert_int_equal(fs_create(fs, ROOT, "big", &cred, NULL, &big), 0);
 	for (i = 0; i < 4000; i++) {
@@ -1199,7 +1182,7 @@ static void follower_follows_checkpoint(void **state)
 	__u64 f, g;
 	int told = 0, round;
 
-	mkfs(im, 0, 1, 64 * MiB, 256 * 1024);
+	img_mkfs(im, 0, 1, 64 * MiB, 256 * 1024);
 	own = mount_fs(im->devs, 1, FS_OPEN_OWNER);
 	rich_tree(own);
 	assert_int_equal(ns_lookup(fs_ns(own), ROOT, "g-too", &g), 0);
@@ -1245,7 +1228,7 @@ static void full_log_changes_nothing(void **state)
 	struct fs *fs;
 	int i, j, err = 0;
 
-	mkfs(im, 0, 1, 64 * MiB, 64 * 1024);
+	img_mkfs(im, 0, 1, 64 * MiB, 64 * 1024);
 	fs = mount_fs(im->devs, 1, FS_OPEN_OWNER);
 	fs_set_auto_compact(fs, false);	/* a log that fills, as with a large namespace */
 	assert_int_equal(fs_create(fs, ROOT, "big", &cred, NULL, &f), 0);
@@ -1310,7 +1293,7 @@ static void corrupt_and_torn_log(void **state)
 	char *before, *after;
 	struct fs *fs, *ro;
 
-	mkfs(im, 0, 1, 64 * MiB, 0);
+	img_mkfs(im, 0, 1, 64 * MiB, 0);
 	fs = mount_fs(im->devs, 1, FS_OPEN_OWNER);
 	assert_int_equal(fs_mkdir(fs, ROOT, "a", &cred, NULL), 0);	/* 96 bytes at 64 */
 	assert_int_equal(fs_mkdir(fs, ROOT, "b", &cred, NULL), 0);	/* at 160 */
@@ -1383,7 +1366,7 @@ static void open_in_two_steps(void **state)
 	char msg[256], *before, *after;
 	unsigned char b;
 
-	mkfs(im, 0, 1, 64 * MiB, 0);
+	img_mkfs(im, 0, 1, 64 * MiB, 0);
 	fs = mount_fs(im->devs, 1, FS_OPEN_OWNER);
 	assert_int_equal(fs_mkdir(fs, ROOT, "a", &cred, NULL), 0);	/* 96 bytes at 64 */
 	assert_int_equal(fs_mkdir(fs, ROOT, "b", &cred, NULL), 0);	/* at 160 */
@@ -1431,8 +1414,8 @@ static void wrong_devices(void **state)
 	const char *twice[2] = { im->path[0], im->path[0] };
 	struct fs *fs;
 
-	mkfs(im, 0, 2, 64 * MiB, 0);
-	mkfs(im, 2, 1, 64 * MiB, 0);	/* another file system */
+	img_mkfs(im, 0, 2, 64 * MiB, 0);
+	img_mkfs(im, 2, 1, 64 * MiB, 0);	/* another file system */
 	img_make(im->path[3], 64 * MiB);
 
 	refused(swapped, 2, FS_OPEN_OWNER, -EINVAL, im->path[1]);
@@ -1475,7 +1458,7 @@ static void overlapping_files_refused(void **state)
 	struct fs *fs;
 	void *log;
 
-	mkfs(im, 0, 1, 64 * MiB, 0);
+	img_mkfs(im, 0, 1, 64 * MiB, 0);
 	fs = mount_fs(im->devs, 1, FS_OPEN_OWNER);
 	assert_int_equal(fs_create(fs, ROOT, "f", &cred, NULL, &f), 0);
 	assert_int_equal(fs_create(fs, ROOT, "g", &cred, NULL, &g), 0);
@@ -1536,7 +1519,7 @@ static void replay_reports_progress(void **state)
 	void *log;
 	int i;
 
-	mkfs(im, 0, 1, 64 * MiB, 0);
+	img_mkfs(im, 0, 1, 64 * MiB, 0);
 	/* the entries written straight into the log: fast, no msync each */
 	log = malloc(log_len);
 	assert_non_null(log);
@@ -1694,7 +1677,7 @@ static void new_space_crash_safe(void **state)
 	int op, status;
 	pid_t pid;
 
-	mkfs(im, 0, 2, 128 * MiB, 0);
+	img_mkfs(im, 0, 2, 128 * MiB, 0);
 	fs = mount_fs(im->devs, 2, FS_OPEN_OWNER);
 	fill_marker(im, fs, 2);
 	fs_close(fs);
@@ -1756,7 +1739,7 @@ static void fault_nth(void **state)
 	int status;
 	pid_t pid;
 
-	mkfs(im, 0, 1, 64 * MiB, 0);
+	img_mkfs(im, 0, 1, 64 * MiB, 0);
 	fs = mount_fs(im->devs, 1, FS_OPEN_OWNER);
 	for (k = 0; k < 5; k++) {
 		snprintf(name, sizeof(name), "f%u", k);
@@ -1831,7 +1814,7 @@ static void commit_lock_after_zeroing(void **state)
 	struct fs *fs, *ro;
 	__u64 f, g;
 
-	mkfs(im, 0, 1, 64 * MiB, 0);
+	img_mkfs(im, 0, 1, 64 * MiB, 0);
 	fs = mount_fs(im->devs, 1, FS_OPEN_OWNER);
 	fill_marker(im, fs, 1);
 	h.fs = fs;
@@ -1900,7 +1883,7 @@ static void alloc_same_holes_concurrently(void **state)
 	__u64 ino, before;
 	int i;
 
-	mkfs(im, 0, 1, 128 * MiB, 0);
+	img_mkfs(im, 0, 1, 128 * MiB, 0);
 	fs = mount_fs(im->devs, 1, FS_OPEN_OWNER);
 	assert_int_equal(fs_create(fs, ROOT, "f", &cred, NULL, &ino), 0);
 	before = bfree(fs);
@@ -1958,7 +1941,7 @@ static void concurrent_owner_ops(void **state)
 	struct fs *fs;
 	int i;
 
-	mkfs(im, 0, 2, 512 * MiB, 0);
+	img_mkfs(im, 0, 2, 512 * MiB, 0);
 	fs = mount_fs(im->devs, 2, FS_OPEN_OWNER);
 	for (i = 0; i < 2; i++) {
 		wk[i] = (struct worker){ .fs = fs, .id = i };
@@ -1989,7 +1972,7 @@ static void msync_failure_keeps_entry(void **state)
 	struct fs_logplay_result res;
 	struct fs *fs, *ro;
 
-	mkfs(im, 0, 1, 64 * MiB, 0);
+	img_mkfs(im, 0, 1, 64 * MiB, 0);
 	setenv("FAMFS_FAULT", "log_msync", 1);
 	fs = mount_fs(im->devs, 1, FS_OPEN_OWNER);
 	unsetenv("FAMFS_FAULT");
@@ -2029,7 +2012,7 @@ static void readonly_follows_owner(void **state)
 	__u64 f, g, dir;
 	struct fs *fs, *ro;
 
-	mkfs(im, 0, 2, 128 * MiB, 0);
+	img_mkfs(im, 0, 2, 128 * MiB, 0);
 	fs = mount_fs(im->devs, 2, FS_OPEN_OWNER);
 	assert_int_equal(fs_mkdir(fs, ROOT, "before", &cred, NULL), 0);
 	ro = mount_fs(im->devs, 2, 0);
@@ -2109,7 +2092,7 @@ static void logplay_tells_each_entry(void **state)
 	__u64 a, b;
 	struct fs *fs, *ro;
 
-	mkfs(im, 0, 1, 128 * MiB, 0);
+	img_mkfs(im, 0, 1, 128 * MiB, 0);
 	fs = mount_fs(im->devs, 1, FS_OPEN_OWNER);
 	assert_int_equal(fs_create(fs, ROOT, "a", &cred, NULL, &a), 0);
 	ro = mount_fs(im->devs, 1, 0);
@@ -2153,7 +2136,7 @@ static void stripe_chunk_bounded(void **state)
 	struct fs *fs;
 	size_t i;
 
-	mkfs(im, 0, 2, 128 * MiB, 0);
+	img_mkfs(im, 0, 2, 128 * MiB, 0);
 	fs = mount_fs(im->devs, 2, FS_OPEN_OWNER);
 	assert_int_equal(fs_mkdir(fs, ROOT, "d", &cred, &d), 0);
 	assert_int_equal(fs_create(fs, ROOT, "f", &cred, NULL, &f), 0);
@@ -2183,7 +2166,7 @@ static void fallocate_bounded(void **state)
 	struct fs *fs;
 	char *before;
 
-	mkfs(im, 0, 2, 2560 * MiB, 0);
+	img_mkfs(im, 0, 2, 2560 * MiB, 0);
 	fs = mount_fs(im->devs, 2, FS_OPEN_OWNER);
 	assert_int_equal(fs_create(fs, ROOT, "f", &cred, NULL, &f), 0);
 	free0 = bfree(fs);
@@ -2287,7 +2270,7 @@ static void stripe_policy_survives_remount(void **state)
 	struct fs *fs;
 	size_t i;
 
-	mkfs(im, 0, 3, 256 * MiB, 0);
+	img_mkfs(im, 0, 3, 256 * MiB, 0);
 	fs = mount_fs(im->devs, 3, FS_OPEN_OWNER);
 	assert_int_equal(fs_mkdir(fs, ROOT, "d", &cred, &d), 0);
 	assert_int_equal(fs_get_stripe(fs, d, &st), -ENODATA);
@@ -2321,6 +2304,14 @@ static void stripe_policy_survives_remount(void **state)
 	assert_int_equal(st.chunk_size, UNIT);
 	assert_int_equal(fs_get_stripe(fs, ROOT, &st), -ENODATA);
 	assert_int_equal(fs_get_stripe(fs, l, &st), -ENODATA);
+	/* what the daemon's user.famfs.stripe shows: the same, none for the others */
+	assert_true(fs_file_stripe(fs, d, &st));
+	assert_int_equal(st.chunk_size, 4 * MiB);
+	assert_true(fs_file_stripe(fs, f, &st));
+	assert_int_equal(st.chunk_size, UNIT);
+	assert_false(fs_file_stripe(fs, ROOT, &st));
+	assert_false(fs_file_stripe(fs, l, &st));
+	assert_false(fs_file_stripe(fs, 12345, &st));
 
 	/* created after the remount: the directory's geometry, 32 MiB interleaved */
 	assert_int_equal(fs_create(fs, d, "g", &cred, NULL, &g), 0);
@@ -2346,6 +2337,8 @@ static void stripe_policy_survives_remount(void **state)
 	assert_int_equal(fs_get_stripe(fs, h, &st), -ENODATA);
 	assert_int_equal(fs_alloc_for_write(fs, h, 0, 1, &e), 0);
 	assert_false(e.ileave);
+	assert_false(fs_file_stripe(fs, d, &st));
+	assert_false(fs_file_stripe(fs, h, &st));
 	fs = remount_same(fs, im->devs, 3);
 	fs_close(fs);
 }
@@ -2368,7 +2361,7 @@ static void three_strips(void **state)
 	struct fs *fs;
 	__u32 s, t;
 
-	mkfs(im, 0, 3, 256 * MiB, 0);
+	img_mkfs(im, 0, 3, 256 * MiB, 0);
 	fs = mount_fs(im->devs, 3, FS_OPEN_OWNER);
 	assert_int_equal(fs_create(fs, ROOT, "f", &cred, &three, &f), 0);
 	assert_int_equal(fs_alloc_for_write(fs, f, 4096, 4096, &e), 0);
@@ -2429,7 +2422,7 @@ static void striped_write_allocates_ahead(void **state)
 	__u64 f, g, h, k, total;
 	struct fs *fs;
 
-	mkfs(im, 0, 2, 256 * MiB, 0);
+	img_mkfs(im, 0, 2, 256 * MiB, 0);
 	fs = mount_fs(im->devs, 2, FS_OPEN_OWNER);
 	assert_int_equal(fs_create(fs, ROOT, "g", &cred, &two, &g), 0);
 	assert_int_equal(fs_alloc_for_write(fs, g, 0, 2 * MiB, &e), 0);
@@ -2445,7 +2438,7 @@ static void striped_write_allocates_ahead(void **state)
 	fs_close(fs);
 
 	/* 2 units left: a one-strip file's 2 MiB write still gets its unit */
-	mkfs(im, 0, 1, 64 * MiB, 0);
+	img_mkfs(im, 0, 1, 64 * MiB, 0);
 	fs = mount_fs(im->devs, 1, FS_OPEN_OWNER);
 	total = bfree(fs);
 	assert_int_equal(fs_create(fs, ROOT, "f", &cred, NULL, &f), 0);

@@ -202,56 +202,12 @@ static const struct row rows[] = {
 
 /* ------------------------------------------------------------------ */
 
-struct log {
-	struct famfs_sb_info info;
-	void *bytes;
-	struct famfs_mlog_writer w;
-};
-
-static void mkfs(struct images *im)
-{
-	struct cli_mkfs_args args = { .force = true, .log_size = MiB };
-	char *paths[NDEVS];
-	FILE *null = fopen("/dev/null", "w");
-	int i;
-
-	assert_non_null(null);
-	for (i = 0; i < NDEVS; i++) {
-		img_make(im->path[i], DEV_SIZE);
-		paths[i] = im->path[i];
-	}
-	assert_int_equal(cli_mkfs(&args, NDEVS, paths, null), CLI_EXIT_OK);
-	fclose(null);
-}
-
-static void log_open(struct log *l, const char *dev0)
-{
-	unsigned char sb[FAMFS_SB_SIZE];
-	struct famfs_mlog_result res;
-
-	img_peek(dev0, 0, sb, sizeof(sb));
-	assert_int_equal(famfs_sb_decode(sb, sizeof(sb), &l->info, NULL, 0), 0);
-	l->bytes = malloc(l->info.log_len);
-	assert_non_null(l->bytes);
-	img_peek(dev0, l->info.log_off, l->bytes, l->info.log_len);
-	assert_int_equal(famfs_mlog_replay(l->bytes, l->info.log_len, l->info.fs_uuid, NULL,
-					   NULL, NULL, &res), 0);
-	assert_int_equal(famfs_mlog_writer_init(&l->w, l->bytes, l->info.log_len,
-						l->info.fs_uuid, &res), 0);
-}
-
-static void log_close(struct log *l, const char *dev0)
-{
-	img_poke(dev0, l->info.log_off, l->bytes, l->info.log_len);
-	free(l->bytes);
-}
-
-static __u64 dev_off(const struct log *l, __u32 dev, __u64 mib, bool raw)
+static __u64 dev_off(const struct img_log *l, __u32 dev, __u64 mib, bool raw)
 {
 	return (raw ? 0 : l->info.devs.devs[dev].data_off) + mib * MiB;
 }
 
-static void append(struct log *l, const struct step *s)
+static void append(struct img_log *l, const struct step *s)
 {
 	struct fmap_simple_ext x = { .file_off = s->file_mib * MiB, .len = s->len_mib * MiB,
 				     .dev_off = dev_off(l, s->dev, s->mib, s->raw),
@@ -390,15 +346,15 @@ static void check_row(void **state)
 	const char *why;
 	struct fs *fs = NULL;
 	struct ns_statfs st;
-	struct log l;
+	struct img_log l;
 	const struct step *s;
 	int err, ret;
 
-	mkfs(im);
-	log_open(&l, im->path[0]);
+	img_mkfs(im, 0, NDEVS, DEV_SIZE, MiB);
+	img_log_open(&l, im->path[0]);
 	for (s = r->steps; s < r->steps + MAX_STEPS && s->type; s++)
 		append(&l, s);
-	log_close(&l, im->path[0]);
+	img_log_close(&l, im->path[0]);
 
 	err = fs_open(im->devs, NDEVS, FS_OPEN_OWNER, &fs, msg, sizeof(msg));
 	ret = fsck(im, out, sizeof(out));

@@ -14,6 +14,7 @@
 #include "famfs_format.h"
 #include "fs/log.h"
 #include "fs/super.h"
+#include "fs/u64.h"
 
 #define MiB (1ULL << 20)
 #define DEFAULT_LOG_SIZE (8 * MiB)
@@ -21,11 +22,6 @@
 #define MAX_LOG_SIZE (1ULL << 30)	/* formatted in memory */
 #define LOG_OFF FAMFS_ALLOC_UNIT
 #define ZERO_CHUNK (1 * MiB)
-
-static __u64 round_up_unit(__u64 v)
-{
-	return (v + FAMFS_ALLOC_UNIT - 1) & ~(FAMFS_ALLOC_UNIT - 1);
-}
 
 static int random_uuid(__u8 uuid[FAMFS_UUID_SIZE])
 {
@@ -137,7 +133,7 @@ int cli_mkfs(const struct cli_mkfs_args *args, int ndevs, char **paths, FILE *ou
 		struct famfs_mlog_dev *d = &info.devs.devs[i];
 		__u64 need;
 
-		d->data_off = i ? FAMFS_ALLOC_UNIT : round_up_unit(LOG_OFF + log_len);
+		d->data_off = i ? FAMFS_ALLOC_UNIT : round_up(LOG_OFF + log_len, FAMFS_ALLOC_UNIT);
 		need = d->data_off + FAMFS_ALLOC_UNIT;
 		if (devs[i].size < need) {
 			pr_err("%s: %llu bytes, too small: device %d needs at least %llu", paths[i],

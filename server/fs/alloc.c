@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "u64.h"
 
 #define UNIT_MASK	(FBS_ALLOC_UNIT - 1)
 
@@ -19,11 +20,6 @@ struct span {
 	__u64 u;
 	__u64 n;
 };
-
-static __u64 min_u64(__u64 a, __u64 b)
-{
-	return a < b ? a : b;
-}
 
 /* The first unit at or after @from that is used (@used) or free, or nunits. */
 static __u64 find_next(const struct fbs_alloc_dev *d, __u64 from, bool used)

@@ -29,6 +29,7 @@
 #include "fs.h"
 #include "log.h"
 #include "super.h"
+#include "u64.h"
 
 #define UNIT		FAMFS_ALLOC_UNIT
 #define UNIT_MASK	(UNIT - 1)
@@ -123,27 +124,6 @@ static _Thread_local char fs_errbuf[256];
 const char *fs_msg(void)
 {
 	return fs_errbuf;
-}
-
-/* any @to: a stripe of 3 strips is not a power of two */
-static __u64 round_up(__u64 v, __u64 to)
-{
-	return (v + to - 1) / to * to;
-}
-
-static __u64 round_down(__u64 v, __u64 to)
-{
-	return v / to * to;
-}
-
-static __u64 min_u64(__u64 a, __u64 b)
-{
-	return a < b ? a : b;
-}
-
-static __u64 max_u64(__u64 a, __u64 b)
-{
-	return a > b ? a : b;
 }
 
 /* -------------------------------------------------------------------- */
@@ -2205,26 +2185,44 @@ static int span_cmp(const void *a, const void *b)
 /*
  * The file's policy: its own (set, or its directory's at create), else
  * (a log from before STRIPE entries) the geometry of an interleaved last
- * extent.
+ * extent.  @l: its layout, which the allocation paths hold already
+ * (fs->lay); NULL reads it (fs_file_stripe()).
  */
 static bool file_stripe(struct fs *fs, __u64 ino, const struct ns_layout *l,
 			struct fs_stripe *st)
 {
 	const struct fmap_ileave_ext *last = NULL;
+	struct ns_layout own = { 0 };
 	struct ns_attr a;
+	bool ok;
 	__u32 i;
 
 	if (!ns_getattr(fs->ns, ino, &a) && attr_stripe(&a, st))
 		return st->nstrips;
+	if (!l) {
+		/* a directory or a symlink has no layout: no policy */
+		if (ns_layout_get(fs->ns, ino, &own)) {
+			free(own.simple);
+			return false;
+		}
+		l = &own;
+	}
 	for (i = 0; i < l->nileave; i++)
 		if (!last || l->ileave[i].file_off > last->file_off)
 			last = &l->ileave[i];
-	if (!last || last->file_off + last->len < layout_end(l) ||
-	    last->chunk_shift < FBS_ALLOC_UNIT_SHIFT || last->nstrips > fs->ndevs)
-		return false;
-	st->nstrips = last->nstrips;
-	st->chunk_size = 1ULL << last->chunk_shift;
-	return true;
+	ok = last && last->file_off + last->len >= layout_end(l) &&
+	     last->chunk_shift >= FBS_ALLOC_UNIT_SHIFT && last->nstrips <= fs->ndevs;
+	if (ok) {
+		st->nstrips = last->nstrips;
+		st->chunk_size = 1ULL << last->chunk_shift;
+	}
+	free(own.simple);
+	return ok;
+}
+
+bool fs_file_stripe(struct fs *fs, __u64 ino, struct fs_stripe *st)
+{
+	return file_stripe(fs, ino, NULL, st);
 }
 
 /* The extent of @l that maps @off, into @ext; false if none does. */

@@ -238,6 +238,14 @@ size_t fs_log_reserve(__u64 log_len);
 int fs_set_stripe(struct fs *fs, __u64 ino, const struct fs_stripe *stripe);
 /* @ino's policy (nstrips 0: simple, or no default); -ENODATA if it has none. */
 int fs_get_stripe(struct fs *fs, __u64 ino, struct fs_stripe *stripe);
+/*
+ * How @ino grows: true with its striped policy (set, or its directory's at
+ * create), else, for a regular file whose space ends in an interleaved
+ * extent this file system could allocate, that extent's geometry (a log
+ * from before STRIPE entries).  False for a simple policy or none.  What
+ * fs_alloc_for_write() stripes by, and user.famfs.stripe shows.
+ */
+bool fs_file_stripe(struct fs *fs, __u64 ino, struct fs_stripe *stripe);
 
 /* One extent of a file: simple (ileave false) or interleaved. */
 struct fs_extent {

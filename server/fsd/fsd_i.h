@@ -53,6 +53,7 @@
 
 #include "fmap.h"
 #include "fs/fs.h"
+#include "fs/u64.h"
 #include "fsd.h"
 
 #define PAGE		4096ULL
@@ -85,16 +86,6 @@ struct fsd {
 	void (*ready)(void *ctx, int err);
 	void *ready_ctx;
 };
-
-static inline __u64 round_up(__u64 v, __u64 to)
-{
-	return (v + to - 1) & ~(to - 1);
-}
-
-static inline __u64 min_u64(__u64 a, __u64 b)
-{
-	return a < b ? a : b;
-}
 
 static inline struct fsd *req_fsd(fuse_req_t req)
 {

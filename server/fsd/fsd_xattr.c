@@ -18,44 +18,6 @@
 #include "fsd_i.h"
 #include "fs/log.h"
 
-/*
- * The policy set on @ino (a STRIPE entry, or its directory's at create):
- * fs.c keeps it in the log; nstrips 0 is simple, or no directory default.
- */
-static bool pol_get(struct fsd *d, __u64 ino, struct fs_stripe *st)
-{
-	return !fs_get_stripe(d->fs, ino, st);
-}
-
-/*
- * @ino's policy: the one set, else for a file whose space ends in an
- * interleaved extent, that extent's geometry (what fs.c grows it by).
- */
-static bool stripe_of(struct fsd *d, __u64 ino, const struct ns_attr *a, struct fs_stripe *st)
-{
-	const struct fmap_ileave_ext *last = NULL;
-	struct ns_layout l = { 0 };
-	__u64 end = 0;
-	__u32 i;
-
-	if (pol_get(d, ino, st))
-		return st->nstrips;
-	if (!S_ISREG(a->mode) || ns_layout_get(d->ns, ino, &l))
-		return false;
-	for (i = 0; i < l.nsimple; i++)
-		end = end > l.simple[i].file_off + l.simple[i].len ? end :
-		      l.simple[i].file_off + l.simple[i].len;
-	for (i = 0; i < l.nileave; i++)
-		if (!last || l.ileave[i].file_off > last->file_off)
-			last = &l.ileave[i];
-	free(l.simple);
-	if (!last || last->file_off + last->len < end)
-		return false;
-	st->nstrips = last->nstrips;
-	st->chunk_size = 1ULL << last->chunk_shift;
-	return true;
-}
-
 /* "STRIPS CHUNK" in ASCII decimal; the rules are fs.c's (fs.h). */
 static int stripe_parse(struct fsd *d, const char *value, size_t size, struct fs_stripe *st)
 {
@@ -224,7 +186,8 @@ void fsd_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t si
 	err = ns_getattr(d->ns, ino, &a);
 	if (err)
 		return (void)fuse_reply_err(req, -err);
-	if (!stripe_of(d, ino, &a, &st))
+	/* the policy, or the geometry fs.c grows the file's interleaved space by */
+	if (!fs_file_stripe(d->fs, ino, &st))
 		return (void)fuse_reply_err(req, ENODATA);
 	len = snprintf(val, sizeof(val), "%u %llu", st.nstrips,
 		       (unsigned long long)st.chunk_size);
@@ -248,7 +211,7 @@ void fsd_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 		memcpy(names, layout, sizeof(layout));
 		len = sizeof(layout);
 	}
-	if (stripe_of(d, ino, &a, &st)) {
+	if (fs_file_stripe(d->fs, ino, &st)) {
 		memcpy(names + len, stripe, sizeof(stripe));
 		len += sizeof(stripe);
 	}
@@ -295,9 +258,9 @@ void fsd_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const cha
 		err = ns_getattr(d->ns, ino, &a);
 	if (!err && !S_ISREG(a.mode) && !S_ISDIR(a.mode))
 		err = -EPERM;
-	if (!err && (flags & XATTR_CREATE) && stripe_of(d, ino, &a, &cur))
+	if (!err && (flags & XATTR_CREATE) && fs_file_stripe(d->fs, ino, &cur))
 		err = -EEXIST;
-	if (!err && (flags & XATTR_REPLACE) && !stripe_of(d, ino, &a, &cur))
+	if (!err && (flags & XATTR_REPLACE) && !fs_file_stripe(d->fs, ino, &cur))
 		err = -ENODATA;
 	if (!err)
 		err = S_ISDIR(a.mode) ? fs_set_stripe(d->fs, ino, &st) :
@@ -321,7 +284,7 @@ void fsd_op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 	if (strcmp(name, FAMFS_XATTR_STRIPE))
 		return (void)fuse_reply_err(req, EOPNOTSUPP);
 	err = ns_getattr(d->ns, ino, &a);
-	if (!err && !stripe_of(d, ino, &a, &cur))
+	if (!err && !fs_file_stripe(d->fs, ino, &cur))
 		err = -ENODATA;
 	if (!err)
 		err = S_ISDIR(a.mode) ? fs_set_stripe(d->fs, ino, NULL) :
