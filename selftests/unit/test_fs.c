@@ -2204,7 +2204,7 @@ static void fallocate_in_pieces(void **state)
 	int pieces = 0;
 	struct fs *fs;
 
-	mkfs(im, 0, 2, 256 * MiB, 0);
+	img_mkfs(im, 0, 2, 256 * MiB, 0);
 	fs = mount_fs(im->devs, 2, FS_OPEN_OWNER);
 	assert_int_equal(fs_create(fs, ROOT, "f", &cred, NULL, &f), 0);
 	/* the real bound: 4 GiB pieces, from a unit boundary */
