@@ -37,6 +37,12 @@ int fixture_mount(struct fixture *fx, const struct fixture_opts *opts)
 
 	if (!opts)
 		opts = &defaults;
+	fx->srv = NULL;
+	fx->daemon = opts->daemon;
+	if (fx->daemon) {
+		snprintf(fx->mnt, sizeof(fx->mnt), "/tmp/famfs-bpf-fsd.%d", getpid());
+		return fixture_mkfs_mount(FX_DAEMON_DEV, fx->mnt, NULL) ? 0 : -EIO;
+	}
 	cfg.resolver = opts->resolver;
 	cfg.bpf_max_simple = opts->bpf_max_simple;
 	cfg.bpf_max_ileave = opts->bpf_max_ileave;
@@ -62,6 +68,12 @@ int fixture_mount(struct fixture *fx, const struct fixture_opts *opts)
 
 void fixture_unmount(struct fixture *fx)
 {
+	if (fx->daemon) {
+		fixture_ensure_unmounted(fx->mnt);
+		rmdir(fx->mnt);
+		fx->daemon = false;
+		return;
+	}
 	if (!fx->srv)
 		return;
 	fbs_server_destroy(fx->srv);
@@ -89,6 +101,8 @@ long long fixture_stat(struct fixture *fx, const char *name)
 {
 	char path[96];
 
+	if (fx->daemon)
+		return fixture_mnt_stat(fx->mnt, name);
 	fbs_server_conn_dir(fx->srv, path, sizeof(path));
 	strcat(path, "/fmap_stats");
 	return read_counter(path, name);

@@ -20,7 +20,8 @@
 #define FX_ALLOC_START (512 * MiB)
 
 struct fixture {
-	struct fbs_server *srv;
+	struct fbs_server *srv;	/* the vehicle; NULL on the daemon */
+	bool daemon;
 	char mnt[64];
 };
 
@@ -34,9 +35,19 @@ struct fixture_opts {
 	__u32 bpf_max_ileave;
 	/* the server answers interleaved files a chunk at a time */
 	bool ileave_chunks;
+	/*
+	 * Not the vehicle: famfs-bpf mkfs -f FX_DAEMON_DEV and mount it, the
+	 * daemon users run (BPF resolver); only @daemon counts then.
+	 */
+	bool daemon;
 };
 
-/* Mount a server in this process, serving from its own thread. */
+#define FX_DAEMON_DEV "/dev/pmem2"
+
+/*
+ * Mount a server in this process, serving from its own thread; or, with
+ * @opts->daemon, a famfs-bpf file system on FX_DAEMON_DEV.
+ */
 int fixture_mount(struct fixture *fx, const struct fixture_opts *opts);
 void fixture_unmount(struct fixture *fx);
 
