@@ -37,8 +37,8 @@
  *  - notify_killable: the server's notify runs in a process the test kills;
  *  - revoke_during_pin_wait: BACKING_CLOSE on the server's /dev/fuse fd
  *    (the daemon's device goes only by unbind: fmap_revoke/daemon_unbind).
- * Cost on the test kernel: about 30 s, most of it the pins' holds (3 to 8 s
- * each); reopen_keeps_mappings_fsd about 1 s.
+ * Cost on the test kernel: about 40 s, most of it the pins' holds (3 to 8 s
+ * each); reopen_keeps_mappings_fsd adds about 3 s (16 s on the debug kernel).
  */
 #define _GNU_SOURCE
 #include <errno.h>
