@@ -10,11 +10,11 @@
  * upcall), where a filler file leaves the window free for enospc and
  * fill_congruent, and where fill_congruent's truncate frees a's last unit
  * (the vehicle keeps it) which the filling file gets last.
- * Cost: about 35 s on the test kernel (0.7 s before the *_fsd rows), most
- * of it the two fillers' fallocate of 1 GiB; on the debug kernel, which
- * leaves enospc_fsd and fill_congruent_fsd out (their kernel paths are
- * the vehicle rows'; 30 s each there), about 70 s, 22 s a daemon row.
- * Measured with another guest on the machine.
+ * Cost: about 11 s on the test kernel (0.7 s before the *_fsd rows; a
+ * filler's fallocate of 1 GiB takes 0.5 to 3 s).  The debug kernel leaves
+ * enospc_fsd and fill_congruent_fsd out (their kernel paths are the
+ * vehicle rows'; 30 s each there): about 70 s, 22 s a daemon row,
+ * measured with another guest on the machine.
  */
 #define _GNU_SOURCE
 #include <errno.h>

@@ -16,7 +16,7 @@
  *    200 us: the handler runs, every store lands, no SIGBUS, and the
  *    faults did go to the daemon (upcalls).
  * Cost: about 1 s for interrupted_upcall; signals_during_alloc_fsd about
- * 5 s on the test kernel, 33 s on the debug kernel (a quarter of the
+ * 3 s on the test kernel, 33 s on the debug kernel (a quarter of the
  * faults there; measured with another guest on the machine).
  */
 #define _GNU_SOURCE

@@ -36,7 +36,7 @@
  *  - atime_read_remount: a read moves atime (relatime), the daemon has it
  *    after close and after a remount; -o noatime leaves it.
  * Cost on the test kernel: about 35 s, 24 of them the six *_fsd rows (a
- * mkfs and a mount each; measured with another guest on the machine).
+ * mkfs and a mount each).
  * The debug kernel (81 s), where a daemon row costs about 22 s, runs only
  * the two whose kernel paths differ from the vehicle's: append_at_writeback_fsd
  * (the daemon's writeback and remount) and mtime_munmap_unlink_fsd (the
