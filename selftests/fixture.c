@@ -13,15 +13,50 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "famfs_xattr.h"
 #include "fixture.h"
 #include "fs/log.h"
 #include "fsd/mountinfo.h"
 #include "test_progs.h"
+
+/*
+ * The daemon has no allocation window: a file FX_FILLER takes all but
+ * @bytes of the free space (fallocate zeroes it: 8 to 11 s for 1 GiB on
+ * the debug kernel).
+ */
+static int daemon_leave_free(struct fixture *fx, __u64 bytes)
+{
+	struct timespec t0, t1;
+	struct statvfs sv;
+	__u64 fill;
+	int fd, err = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (statvfs(fx->mnt, &sv))
+		return -errno;
+	fill = (__u64)sv.f_bfree * sv.f_frsize;
+	if (fill <= bytes)
+		return 0;
+	fill -= bytes;
+	fd = open(fixture_join(fx->mnt, FX_FILLER), O_CREAT | O_WRONLY | O_EXCL, 0600);
+	if (fd < 0)
+		return -errno;
+	if (fallocate(fd, 0, 0, fill))
+		err = -errno;
+	close(fd);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	printf("# filler: %llu MiB in %.1f s: %s\n", (unsigned long long)(fill >> 20),
+	       t1.tv_sec - t0.tv_sec + (t1.tv_nsec - t0.tv_nsec) / 1e9,
+	       err ? strerror(-err) : "ok");
+	return err;
+}
 
 int fixture_mount(struct fixture *fx, const struct fixture_opts *opts)
 {
@@ -43,7 +78,9 @@ int fixture_mount(struct fixture *fx, const struct fixture_opts *opts)
 	fx->daemon = opts->daemon;
 	if (fx->daemon) {
 		snprintf(fx->mnt, sizeof(fx->mnt), "/tmp/famfs-bpf-fsd.%d", getpid());
-		return fixture_mkfs_mount(FX_DAEMON_DEV, fx->mnt, NULL) ? 0 : -EIO;
+		if (!fixture_mkfs_mount(FX_DAEMON_DEV, fx->mnt, NULL))
+			return -EIO;
+		return opts->alloc_bytes ? daemon_leave_free(fx, opts->alloc_bytes) : 0;
 	}
 	cfg.resolver = opts->resolver;
 	cfg.bpf_max_simple = opts->bpf_max_simple;
@@ -108,6 +145,59 @@ long long fixture_stat(struct fixture *fx, const char *name)
 	fbs_server_conn_dir(fx->srv, path, sizeof(path));
 	strcat(path, "/fmap_stats");
 	return read_counter(path, name);
+}
+
+int fixture_daemon_remount(struct fixture *fx)
+{
+	if (!fx->daemon)
+		return -EOPNOTSUPP;
+	if (fixture_famfs(0, "umount", fx->mnt) ||
+	    fixture_famfs(0, "mount", FX_DAEMON_DEV, fx->mnt))
+		return -EIO;
+	return 0;
+}
+
+/* user.famfs.layout of @path: its simple extents (famfs_xattr.h) */
+static int xattr_extents(const char *path, struct fmap_simple_ext *ext, unsigned int max)
+{
+	struct famfs_xattr_layout *h;
+	ssize_t n = getxattr(path, FAMFS_XATTR_LAYOUT, NULL, 0);
+	void *buf;
+	int ret;
+
+	if (n < 0)
+		return -errno;
+	buf = malloc(n);
+	if (!buf)
+		return -ENOMEM;
+	n = getxattr(path, FAMFS_XATTR_LAYOUT, buf, n);
+	h = buf;
+	if (n < 0)
+		ret = -errno;
+	else if ((size_t)n < sizeof(*h) || h->magic != FAMFS_XATTR_LAYOUT_MAGIC ||
+		 (size_t)n < sizeof(*h) + h->nsimple * sizeof(*ext))
+		ret = -EINVAL;
+	else
+		ret = h->nsimple;
+	if (ret > 0)
+		memcpy(ext, h + 1, (ret < (int)max ? ret : (int)max) * sizeof(*ext));
+	free(buf);
+	return ret;
+}
+
+int fixture_file_extents(struct fixture *fx, const char *name,
+			 struct fmap_simple_ext *ext, unsigned int max)
+{
+	if (fx->daemon)
+		return xattr_extents(fixture_join(fx->mnt, name), ext, max);
+	return fbs_server_file_extents(fx->srv, name, ext, max);
+}
+
+const char *fixture_dev(const struct fixture *fx, unsigned int dev)
+{
+	if (fx->daemon)
+		return dev ? NULL : FX_DAEMON_DEV;
+	return dev == 0 ? FX_DEV0 : dev == 1 ? FX_DEV1 : NULL;
 }
 
 const char *fixture_path(struct fixture *fx, const char *name, char *buf,

@@ -28,7 +28,10 @@ struct fixture {
 struct fixture_opts {
 	enum fbs_resolver resolver;
 	bool dev1_read_only;
-	/* bytes the server may allocate for writes (0: up to the device end) */
+	/*
+	 * bytes the server may allocate for writes (0: up to the device end);
+	 * on the daemon, a file FX_FILLER takes the rest (whole 2 MiB units)
+	 */
 	__u64 alloc_bytes;
 	/* FBS_RESOLVER_BPF: extent map sizes (0: the defaults) */
 	__u32 bpf_max_simple;
@@ -43,6 +46,7 @@ struct fixture_opts {
 };
 
 #define FX_DAEMON_DEV "/dev/pmem2"
+#define FX_FILLER ".fixture-filler"
 
 /*
  * Mount a server in this process, serving from its own thread; or, with
@@ -53,6 +57,21 @@ void fixture_unmount(struct fixture *fx);
 
 /* "name value" counter of this mount's fmap_stats; -1 if absent. */
 long long fixture_stat(struct fixture *fx, const char *name);
+
+/*
+ * The daemon only: famfs-bpf umount, then mount the same file system
+ * again (no mkfs); 0 or -EIO, -EOPNOTSUPP on the vehicle.
+ */
+int fixture_daemon_remount(struct fixture *fx);
+
+/*
+ * Up to @max simple extents of the file @name (the vehicle's, or the
+ * daemon's user.famfs.layout): how many it has, or a negative errno.
+ */
+int fixture_file_extents(struct fixture *fx, const char *name,
+			 struct fmap_simple_ext *ext, unsigned int max);
+/* The device of extents' index @dev: FX_DEV0/1, or FX_DAEMON_DEV's 0 */
+const char *fixture_dev(const struct fixture *fx, unsigned int dev);
 
 /* "mnt/name" into @buf */
 const char *fixture_path(struct fixture *fx, const char *name, char *buf,

@@ -4,10 +4,23 @@
  * FUSE_FMAP_OP_WRITE), which allocates 2 MiB units on pmem0 or refuses
  * with ENOSPC.  A new file grows by write(2); its bytes land where the
  * allocator put them; a write the server cannot place fails with ENOSPC.
+ * Each subtest runs on the test vehicle (a window of ALLOC or FILL bytes
+ * from 512 MiB on pmem0) and, as *_fsd, on the daemon users run (a
+ * famfs-bpf mount of /dev/pmem2, BPF resolver: its holes fall back to the
+ * upcall), where a filler file leaves the window free for enospc and
+ * fill_congruent, and where fill_congruent's truncate frees a's last unit
+ * (the vehicle keeps it) which the filling file gets last.
+ * Cost: about 11 s on the test kernel (0.7 s before the *_fsd rows; a
+ * filler's fallocate of 1 GiB takes 0.5 to 3 s).  The debug kernel leaves
+ * enospc_fsd and fill_congruent_fsd out (their kernel paths are the
+ * vehicle rows'; 30 s each there): about 70 s, 22 s a daemon row,
+ * measured with another guest on the machine.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/statvfs.h>
@@ -21,10 +34,15 @@
 /*
  * Each subtest gets a fresh mount, hence a fresh allocator with ALLOC bytes,
  * and a new empty file "new" in it: none depends on what another wrote.
+ * The daemon gets a filler file that leaves ALLOC free only with @full
+ * (fallocate zeroes the rest of the device: seconds).
  */
-static int mount_new_file(struct fixture *fx)
+static int mount_new_file(struct fixture *fx, bool daemon, bool full)
 {
-	struct fixture_opts opts = { .alloc_bytes = ALLOC };
+	struct fixture_opts opts = {
+		.alloc_bytes = !daemon || full ? ALLOC : 0,
+		.daemon = daemon,
+	};
 	char path[128];
 	int fd;
 
@@ -36,28 +54,44 @@ static int mount_new_file(struct fixture *fx)
 	return fd;
 }
 
-static void allocate_on_write(unsigned char *data, unsigned char *back)
+static void allocate_on_write(unsigned char *data, unsigned char *back, bool daemon)
 {
+	struct fmap_simple_ext ext[8];
 	struct fixture fx = { 0 };
-	int fd = mount_new_file(&fx);
+	int fd = mount_new_file(&fx, daemon, false), n, i;
 
 	if (fd < 0)
 		goto out;
 	ASSERT_EQ(pwrite(fd, data, ALLOC, 0), ALLOC, "write a new file");
 	ASSERT_EQ(pread(fd, back, ALLOC, 0), ALLOC, "read it back");
 	ASSERT_MEMEQ(back, data, ALLOC, "read(2) == write(2)");
-	/* the bump allocator's units, in order, from FX_ALLOC_START */
-	ASSERT_OK(dev_pread(FX_DEV0, back, ALLOC, FX_ALLOC_START), "read pmem0");
-	ASSERT_MEMEQ(back, data, ALLOC, "bytes where the server allocated");
+	/* the bytes are on the device where the file's extents say */
+	n = fixture_file_extents(&fx, "new", ext, 8);
+	if (!ASSERT_GT(n, 0, "extents") || !ASSERT_LE(n, 8, "at most 8"))
+		goto out_close;
+	for (i = 0; i < n; i++) {
+		const char *dev = fixture_dev(&fx, ext[i].dev);
+
+		if (!ASSERT_TRUE(dev != NULL, "a device of the mount") ||
+		    !ASSERT_LE(ext[i].file_off + ext[i].len, ALLOC, "within the file") ||
+		    !ASSERT_OK(dev_pread(dev, back, ext[i].len, ext[i].dev_off), "read the device"))
+			break;
+		ASSERT_MEMEQ(back, data + ext[i].file_off, ext[i].len,
+			     "bytes where the server allocated");
+	}
+	/* the vehicle's bump allocator: its units, in order, from FX_ALLOC_START */
+	if (!daemon && ASSERT_OK(dev_pread(FX_DEV0, back, ALLOC, FX_ALLOC_START), "read pmem0"))
+		ASSERT_MEMEQ(back, data, ALLOC, "bytes from FX_ALLOC_START");
+out_close:
 	close(fd);
 out:
 	fixture_unmount(&fx);
 }
 
-static void enospc(unsigned char *data, unsigned char *back)
+static void enospc(unsigned char *data, unsigned char *back, bool daemon)
 {
 	struct fixture fx = { 0 };
-	int fd = mount_new_file(&fx);
+	int fd = mount_new_file(&fx, daemon, true);
 
 	if (fd < 0)
 		goto out;
@@ -80,11 +114,11 @@ out:
  * next load must see the written bytes: the server marks the mapping
  * FUSE_FMAP_FLAG_NEW and the kernel unmaps the stale zero page.
  */
-static void write_over_faulted_hole(unsigned char *data)
+static void write_over_faulted_hole(unsigned char *data, bool daemon)
 {
 	volatile unsigned char *map = MAP_FAILED;
 	struct fixture fx = { 0 };
-	int fd = mount_new_file(&fx);
+	int fd = mount_new_file(&fx, daemon, false);
 	size_t size = 3 * MiB + 4096;
 
 	if (fd < 0)
@@ -115,11 +149,11 @@ out:
  * see it, so the whole new extent loses its stale zero pages, not only
  * the bytes of the write that allocated it.
  */
-static void write_near_faulted_hole(unsigned char *data)
+static void write_near_faulted_hole(unsigned char *data, bool daemon)
 {
 	volatile unsigned char *map = MAP_FAILED;
 	struct fixture fx = { 0 };
-	int fd = mount_new_file(&fx);
+	int fd = mount_new_file(&fx, daemon, false);
 	size_t size = 2 * MiB, len = size - 4096;
 
 	if (fd < 0)
@@ -147,35 +181,52 @@ out:
 	fixture_unmount(&fx);
 }
 
-/* Every extent of @name: file and device offsets congruent modulo 2 MiB */
+/*
+ * Every extent of @name: file and device offsets congruent modulo 2 MiB.
+ * Returns how many contiguous runs they make (an extent that continues the
+ * one before it in the file and on the device is the same run): the
+ * vehicle merges such extents, the daemon keeps one per allocation.
+ */
 static int check_extents(struct fixture *fx, const char *name)
 {
 	struct fmap_simple_ext ext[64];
-	int i, n = fbs_server_file_extents(fx->srv, name, ext, 64);
+	int i, runs = 0, n = fixture_file_extents(fx, name, ext, 64);
 
 	if (!ASSERT_GT(n, 0, "extents") || !ASSERT_LE(n, 64, "at most 64"))
 		return -1;
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
+		if (!i || ext[i].dev != ext[i - 1].dev ||
+		    ext[i].file_off != ext[i - 1].file_off + ext[i - 1].len ||
+		    ext[i].dev_off != ext[i - 1].dev_off + ext[i - 1].len)
+			runs++;
 		if (!ASSERT_EQ(ext[i].file_off % (2 * MiB), ext[i].dev_off % (2 * MiB),
-			       "file and device offsets congruent modulo 2 MiB"))
+			       "file and device offsets congruent modulo 2 MiB") || runs > 2)
 			printf("# %s extent %d: file %llu dev %llu len %llu\n", name, i,
 			       (unsigned long long)ext[i].file_off,
 			       (unsigned long long)ext[i].dev_off,
 			       (unsigned long long)ext[i].len);
-	return n;
+	}
+	printf("# %s: %d extents, %d contiguous runs\n", name, n, runs);
+	return runs;
 }
 
 #define FILL (32 * MiB)
 
 /*
  * Allocation keeps PMD-friendly congruence even where it is clipped (a
- * write after a truncate to mid-page), merges what continues an extent,
+ * write after a truncate to mid-page), puts what continues an extent after it,
  * and uses the space up exactly: statfs says how much is left, and a file
  * written until ENOSPC gets all of it.
  */
-static void fill_congruent(unsigned char *data)
+static void fill_congruent(unsigned char *data, bool daemon)
 {
-	struct fixture_opts opts = { .alloc_bytes = FILL };
+	struct fixture_opts opts = { .alloc_bytes = FILL, .daemon = daemon };
+	/*
+	 * a's space after the write past the cut: the vehicle keeps its 3
+	 * units and takes a 4th; the daemon frees the unit past the cut's and
+	 * writes into the kept one
+	 */
+	const __u64 used = daemon ? 4 * MiB : 8 * MiB;
 	struct fixture fx = { 0 };
 	__u64 written = 0, off;
 	char path[128];
@@ -189,14 +240,13 @@ static void fill_congruent(unsigned char *data)
 		goto out;
 	for (off = 0; off < 5 * MiB; off += 1 * MiB)
 		ASSERT_EQ(pwrite(fa, data, 1 * MiB, off), 1 * MiB, "write a");
-	ASSERT_EQ(check_extents(&fx, "a"), 1, "a sequential file is one extent");
+	ASSERT_EQ(check_extents(&fx, "a"), 1, "a sequential file is one run");
 	ASSERT_OK(ftruncate(fa, 3 * MiB + 100), "truncate a mid-page");
 	ASSERT_EQ(pwrite(fa, data, 4096, 3 * MiB + MiB / 2), 4096, "write past the cut");
 	check_extents(&fx, "a");
 
-	/* a took 4 units of 2 MiB: 3 for its 5 MiB, 1 after the cut */
 	if (ASSERT_OK(statvfs(fx.mnt, &sv), "statfs"))
-		ASSERT_EQ(sv.f_bfree * sv.f_frsize, FILL - 8 * MiB, "free space");
+		ASSERT_EQ(sv.f_bfree * sv.f_frsize, FILL - used, "free space");
 	fb = open(fixture_path(&fx, "b", path, sizeof(path)), O_RDWR | O_CREAT, 0644);
 	if (!ASSERT_OK_FD(fb, "create b"))
 		goto out;
@@ -206,8 +256,9 @@ static void fill_congruent(unsigned char *data)
 		written += 1 * MiB;
 	}
 	ASSERT_EQ(errno, ENOSPC, "b ends with ENOSPC");
-	ASSERT_EQ(written, FILL - 8 * MiB, "b got all the rest");
-	ASSERT_EQ(check_extents(&fx, "b"), 1, "in one extent");
+	ASSERT_EQ(written, FILL - used, "b got all the rest");
+	/* the daemon's freed unit is apart from the rest: b's last extent */
+	ASSERT_EQ(check_extents(&fx, "b"), daemon ? 2 : 1, "in one run (the daemon: two)");
 	if (ASSERT_OK(statvfs(fx.mnt, &sv), "statfs"))
 		ASSERT_EQ(sv.f_bfree, 0, "nothing free");
 out:
@@ -220,21 +271,34 @@ out:
 
 void test_fmap_alloc(void)
 {
+	static const char *const suffix[] = { "", "_fsd" };
 	unsigned char *data = malloc(ALLOC), *back = malloc(ALLOC);
+	char name[64];
+	int d;
 
 	if (!ASSERT_TRUE(data && back, "malloc"))
 		goto out;
 	fill_pattern(data, ALLOC, 31);
-	if (test__start_subtest("allocate_on_write"))
-		allocate_on_write(data, back);
-	if (test__start_subtest("enospc"))
-		enospc(data, back);
-	if (test__start_subtest("write_over_faulted_hole"))
-		write_over_faulted_hole(data);
-	if (test__start_subtest("write_near_faulted_hole"))
-		write_near_faulted_hole(data);
-	if (test__start_subtest("fill_congruent"))
-		fill_congruent(data);
+	for (d = 0; d < 2; d++) {
+		if (d && !fixture_famfs_bin())
+			break;
+		snprintf(name, sizeof(name), "allocate_on_write%s", suffix[d]);
+		if (test__start_subtest(name))
+			allocate_on_write(data, back, d);
+		/* the filler's zeroing is 10 to 20 s on the debug kernel: test kernel only */
+		snprintf(name, sizeof(name), "enospc%s", suffix[d]);
+		if (!(d && fixture_debug_kernel()) && test__start_subtest(name))
+			enospc(data, back, d);
+		snprintf(name, sizeof(name), "write_over_faulted_hole%s", suffix[d]);
+		if (test__start_subtest(name))
+			write_over_faulted_hole(data, d);
+		snprintf(name, sizeof(name), "write_near_faulted_hole%s", suffix[d]);
+		if (test__start_subtest(name))
+			write_near_faulted_hole(data, d);
+		snprintf(name, sizeof(name), "fill_congruent%s", suffix[d]);
+		if (!(d && fixture_debug_kernel()) && test__start_subtest(name))
+			fill_congruent(data, d);
+	}
 out:
 	free(data);
 	free(back);

@@ -25,6 +25,20 @@
  *  - pin_across_unlink, umount_waits_for_pin: on the daemon, the pin holder
  *    closes A, which is unlinked: A's RELEASE waits for the pin, so the
  *    daemon keeps A's space (B gets other space) and umount waits too.
+ * reopen_keeps_mappings also runs on the daemon (_fsd: a famfs-bpf mount of
+ * /dev/pmem2, BPF resolver; the file written by write(2)).  On the vehicle
+ * only, as each needs a server act the daemon never does:
+ *  - notify, pin_across_reopen, pin_after_munmap: the server moves an open,
+ *    mapped file to other blocks and gives its old extent to another file
+ *    (the daemon moves no file's blocks; a follower's FUSE_NOTIFY_FMAP_INVAL
+ *    after log play is fs_follower's, the daemon's pins pin_across_unlink's);
+ *  - getattr_shrink: the server shrinks a file without a notify (the
+ *    daemon's truncates go through the kernel, a follower notifies);
+ *  - notify_killable: the server's notify runs in a process the test kills;
+ *  - revoke_during_pin_wait: BACKING_CLOSE on the server's /dev/fuse fd
+ *    (the daemon's device goes only by unbind: fmap_revoke/daemon_unbind).
+ * Cost on the test kernel: about 40 s, most of it the pins' holds (3 to 8 s
+ * each); reopen_keeps_mappings_fsd adds about 3 s (16 s on the debug kernel).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -164,10 +178,12 @@ static long long resolves(struct fixture *fx)
 	return fixture_stat(fx, "cache_hits") + fixture_stat(fx, "cache_misses");
 }
 
-static void reopen_keeps_mappings(void)
+/* On the daemon, "f" is written by write(2), fsynced */
+static void reopen_keeps_mappings(const struct fixture_opts *opts)
 {
 	struct fmap_simple_ext ext = { .len = SIZE, .dev = 0, .dev_off = 260 * MiB };
 	volatile unsigned char *map = MAP_FAILED;
+	unsigned char *data = NULL;
 	unsigned long i, sum = 0;
 	struct fixture fx = { 0 };
 	struct fbs_layout l;
@@ -176,12 +192,25 @@ static void reopen_keeps_mappings(void)
 	pid_t pid;
 	int fd = -1;
 
-	if (!ASSERT_OK(fixture_mount(&fx, NULL), "mount"))
+	if (!ASSERT_OK(fixture_mount(&fx, opts), "mount"))
 		return;
-	layout_simple(&l, 1, &ext);
-	if (!ASSERT_OK(fbs_server_add_file(fx.srv, "f", SIZE, &l), "add"))
-		goto out;
-	fd = open(fixture_path(&fx, "f", path, sizeof(path)), O_RDONLY);
+	fixture_path(&fx, "f", path, sizeof(path));
+	if (fx.daemon) {
+		data = malloc(SIZE);
+		if (!ASSERT_TRUE(data != NULL, "malloc"))
+			goto out;
+		fill_pattern(data, SIZE, 26);
+		fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0644);
+		if (!ASSERT_OK_FD(fd, "create") || !fixture_write_fd(fd, data, SIZE, SIZE) ||
+		    !ASSERT_OK(fsync(fd), "fsync"))
+			goto out;
+		close(fd);
+	} else {
+		layout_simple(&l, 1, &ext);
+		if (!ASSERT_OK(fbs_server_add_file(fx.srv, "f", SIZE, &l), "add"))
+			goto out;
+	}
+	fd = open(path, O_RDONLY);
 	if (!ASSERT_OK_FD(fd, "open"))
 		goto out;
 	map = mmap(NULL, SIZE, PROT_READ, MAP_SHARED, fd, 0);
@@ -201,6 +230,8 @@ static void reopen_keeps_mappings(void)
 	for (i = 0; i < SIZE; i += 4096)
 		sum += map[i];
 	ASSERT_EQ(resolves(&fx) - before, 0, "no fault after its open");
+	if (data)
+		ASSERT_MEMEQ((const void *)map, data, SIZE, "the mapping shows the file");
 	(void)sum;
 out:
 	if (map != MAP_FAILED)
@@ -208,6 +239,7 @@ out:
 	if (fd >= 0)
 		close(fd);
 	fixture_unmount(&fx);
+	free(data);
 }
 
 enum { PIN_SAW_A, PIN_SAW_B, PIN_SAW_OTHER, PIN_SETUP };
@@ -534,7 +566,9 @@ void test_fmap_inval(void)
 	if (test__start_subtest("getattr_shrink"))
 		getattr_shrink();
 	if (test__start_subtest("reopen_keeps_mappings"))
-		reopen_keeps_mappings();
+		reopen_keeps_mappings(NULL);
+	if (fixture_famfs_bin() && test__start_subtest("reopen_keeps_mappings_fsd"))
+		reopen_keeps_mappings(&(struct fixture_opts){ .daemon = true });
 	if (test__start_subtest("pin_across_reopen"))
 		pin_across_reopen(false);
 	if (test__start_subtest("pin_after_munmap"))

@@ -369,8 +369,7 @@ static void rename_over_open_file(const struct fixture_opts *opts)	/* the daemon
 	fd = -1;
 
 	/* the new file alone, also after a remount (of the same file system) */
-	if (!ASSERT_EQ(fixture_famfs(0, "umount", fx.mnt), 0, "umount") ||
-	    !ASSERT_EQ(fixture_famfs(0, "mount", FX_DAEMON_DEV, fx.mnt), 0, "mount again"))
+	if (!ASSERT_OK(fixture_daemon_remount(&fx), "remount"))
 		goto out;
 	if (ASSERT_OK(stat(path, &st), "stat the name after the remount"))
 		ASSERT_EQ(st.st_size, SIZE / 2, "the new file's size");

@@ -26,6 +26,14 @@
  *    Cost on the test kernel: a few seconds.
  * Refusing a DAX device that another file system holds (EBUSY) needs one
  * that registers as a holder (XFS), which the test kernel does not build.
+ * daemon_unbind is the daemon's; the others stay on the vehicle only:
+ * backing_close and dirty_close issue FUSE_DEV_IOC_BACKING_CLOSE on the
+ * server's /dev/fuse fd, which the daemon never does (its devices go by
+ * unbind, and daemon_unbind checks the same SIGBUS, EIO and written-back
+ * stores there); unbind is daemon_unbind's vehicle twin, where the fault
+ * loop is served by upcall; shared_holder's two mounts of the same
+ * devices are, on the daemon, an owner and a read-only follower:
+ * fs_follower's.
  */
 #define _GNU_SOURCE
 #include <errno.h>

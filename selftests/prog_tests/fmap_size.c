@@ -15,8 +15,13 @@
  *    munmap, unlink: the inode the store dirtied is written back when its
  *    last reference goes, so its eviction finds it clean (no WARN, no
  *    taint).
- * Each of these runs with the upcall and the BPF resolver.  With the test
- * vehicle's upcall:
+ * Each of these runs on the test vehicle with the upcall and the BPF
+ * resolver, and as *_fsd on the daemon users run (a famfs-bpf mount of
+ * /dev/pmem2, BPF resolver).  The daemon does not count FUSE_FMAP_ENDs:
+ * there the sizes are checked in the kernel and by forced GETATTR only,
+ * and append_at_writeback remounts to see the size the daemon journaled.
+ * On the vehicle only, as they need a server that misbehaves on purpose
+ * (the daemon answers every FUSE_FMAP_END at once):
  *  - fmap_end_enosys: a server that answers FUSE_FMAP_END with ENOSYS
  *    still gets extending writes: the kernel asks once, then sends the
  *    size as a SETATTR (the server's size moves, no more FMAP_END);
@@ -30,6 +35,12 @@
  *    mtime the kernel showed is the one that comes back from the log;
  *  - atime_read_remount: a read moves atime (relatime), the daemon has it
  *    after close and after a remount; -o noatime leaves it.
+ * Cost on the test kernel: about 35 s, 24 of them the six *_fsd rows (a
+ * mkfs and a mount each).
+ * The debug kernel (81 s), where a daemon row costs about 22 s, runs only
+ * the two whose kernel paths differ from the vehicle's: append_at_writeback_fsd
+ * (the daemon's writeback and remount) and mtime_munmap_unlink_fsd (the
+ * eviction after the daemon's last RELEASE).
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -70,6 +81,12 @@ static int server_statx(const char *path, struct statx *stx)
 		     STATX_SIZE | STATX_MTIME, stx);
 }
 
+/* FUSE_FMAP_ENDs the vehicle answered; the daemon does not count them */
+static unsigned long fmap_ends(struct fixture *fx)
+{
+	return fx->daemon ? 0 : fbs_server_fmap_end_requests(fx->srv);
+}
+
 static void extending_write(const struct fixture_opts *opts)
 {
 	unsigned char *data = malloc(EXT_LEN), *back = malloc(EXT_OFF + EXT_LEN);
@@ -87,15 +104,15 @@ static void extending_write(const struct fixture_opts *opts)
 	if (fd < 0)
 		goto out;
 	fill_pattern(data, EXT_LEN, 5);
-	ends = fbs_server_fmap_end_requests(fx.srv);
+	ends = fmap_ends(&fx);
 
 	ASSERT_EQ(pwrite(fd, data, EXT_LEN, EXT_OFF), EXT_LEN, "pwrite past EOF");
 	if (ASSERT_OK(fstat(fd, &st), "fstat"))
 		ASSERT_EQ(st.st_size, EXT_OFF + EXT_LEN, "size in the kernel");
 	if (ASSERT_OK(server_statx(path, &stx), "statx"))
 		ASSERT_EQ(stx.stx_size, EXT_OFF + EXT_LEN, "size in the server");
-	ASSERT_EQ(fbs_server_fmap_end_requests(fx.srv), ends + 1,
-		  "one FUSE_FMAP_END");
+	if (!fx.daemon)
+		ASSERT_EQ(fmap_ends(&fx), ends + 1, "one FUSE_FMAP_END");
 
 	ASSERT_EQ(pread(fd, back, EXT_OFF + EXT_LEN, 0), EXT_OFF + EXT_LEN,
 		  "read back");
@@ -106,8 +123,10 @@ static void extending_write(const struct fixture_opts *opts)
 
 	/* Inside EOF: nothing for the server to learn */
 	ASSERT_EQ(pwrite(fd, data, 4096, 8192), 4096, "pwrite inside EOF");
-	ASSERT_EQ(fbs_server_fmap_end_requests(fx.srv), ends + 1,
-		  "no FUSE_FMAP_END inside EOF");
+	if (!fx.daemon)
+		ASSERT_EQ(fmap_ends(&fx), ends + 1, "no FUSE_FMAP_END inside EOF");
+	if (ASSERT_OK(server_statx(path, &stx), "statx"))
+		ASSERT_EQ(stx.stx_size, EXT_OFF + EXT_LEN, "the server's size stays");
 	close(fd);
 out:
 	fixture_unmount(&fx);
@@ -435,19 +454,20 @@ static void append_at_writeback(const struct fixture_opts *opts)
 	fd = open(path, O_RDWR | O_APPEND);
 	if (!ASSERT_OK_FD(fd, "open O_APPEND"))
 		goto out;
-	ends = fbs_server_fmap_end_requests(fx.srv);
+	ends = fmap_ends(&fx);
 	for (i = 0; i < 1000; i++)
 		if (!ASSERT_EQ(write(fd, data + 100 * i, 100), 100, "append"))
 			break;
-	ASSERT_EQ(fbs_server_fmap_end_requests(fx.srv), ends,
-		  "no FUSE_FMAP_END for appends");
+	if (!fx.daemon)
+		ASSERT_EQ(fmap_ends(&fx), ends, "no FUSE_FMAP_END for appends");
 	if (ASSERT_OK(server_statx(path, &stx), "statx"))
 		ASSERT_EQ(stx.stx_size, 100 * 1000, "the kernel's size, not the server's");
 	ASSERT_EQ(pread(fd, back, 100 * 1000, 0), 100 * 1000, "read back");
 	ASSERT_MEMEQ(back, data, 100 * 1000, "the bytes appended");
 
 	ASSERT_OK(fsync(fd), "fsync");
-	ASSERT_EQ(fbs_server_fmap_end_requests(fx.srv), ends + 1, "fsync reports once");
+	if (!fx.daemon)
+		ASSERT_EQ(fmap_ends(&fx), ends + 1, "fsync reports once");
 	if (ASSERT_OK(server_statx(path, &stx), "statx"))
 		ASSERT_EQ(stx.stx_size, 100 * 1000, "the server has the size");
 
@@ -459,10 +479,22 @@ static void append_at_writeback(const struct fixture_opts *opts)
 		ASSERT_EQ(stx.stx_size, 50, "the truncated size, in the server");
 	if (ASSERT_OK(fstat(fd, &st), "fstat"))
 		ASSERT_EQ(st.st_size, 50, "and in the kernel");
-	ends = fbs_server_fmap_end_requests(fx.srv);
+	ends = fmap_ends(&fx);
 	close(fd);
 	fd = -1;
-	ASSERT_EQ(fbs_server_fmap_end_requests(fx.srv), ends, "nothing to report at close");
+	if (!fx.daemon) {
+		ASSERT_EQ(fmap_ends(&fx), ends, "nothing to report at close");
+		goto out;
+	}
+	/* the daemon journaled the size it was told: a remount has it */
+	if (!ASSERT_OK(fixture_daemon_remount(&fx), "remount"))
+		goto out;
+	if (ASSERT_OK(stat(path, &st), "stat after the remount"))
+		ASSERT_EQ(st.st_size, 50, "the truncated size, after the remount");
+	fd = open(path, O_RDONLY);
+	if (ASSERT_OK_FD(fd, "open after the remount") &&
+	    ASSERT_EQ(pread(fd, back, 100, 0), 50, "read to EOF after the remount"))
+		ASSERT_MEMEQ(back, data, 50, "the bytes, after the remount");
 out:
 	if (fd >= 0)
 		close(fd);
@@ -603,35 +635,43 @@ void test_fmap_size(void)
 {
 	static const struct {
 		const char *name;
-		enum fbs_resolver resolver;
+		struct fixture_opts opts;
 	} res[] = {
-		{ "upcall", FBS_RESOLVER_UPCALL },
-		{ "bpf", FBS_RESOLVER_BPF },
+		{ "upcall", { .resolver = FBS_RESOLVER_UPCALL } },
+		{ "bpf", { .resolver = FBS_RESOLVER_BPF } },
+		{ "fsd", { .daemon = true } },
 	};
 	char name[64];
 	unsigned int i;
 
 	for (i = 0; i < sizeof(res) / sizeof(res[0]); i++) {
-		struct fixture_opts opts = { .resolver = res[i].resolver };
+		const struct fixture_opts *opts = &res[i].opts;
+		/*
+		 * The debug kernel (a daemon mount costs 20 s there) runs the
+		 * daemon rows whose kernel paths differ from the vehicle's only
+		 */
+		bool all = !opts->daemon || !fixture_debug_kernel();
 
+		if (opts->daemon && !fixture_famfs_bin())
+			continue;
 		snprintf(name, sizeof(name), "extending_write_%s", res[i].name);
-		if (test__start_subtest(name))
-			extending_write(&opts);
+		if (all && test__start_subtest(name))
+			extending_write(opts);
 		snprintf(name, sizeof(name), "append_at_writeback_%s", res[i].name);
 		if (test__start_subtest(name))
-			append_at_writeback(&opts);
+			append_at_writeback(opts);
 		snprintf(name, sizeof(name), "short_write_%s", res[i].name);
-		if (test__start_subtest(name))
-			short_write(&opts);
+		if (all && test__start_subtest(name))
+			short_write(opts);
 		snprintf(name, sizeof(name), "mtime_write_%s", res[i].name);
-		if (test__start_subtest(name))
-			mtime_moves(&opts, false);
+		if (all && test__start_subtest(name))
+			mtime_moves(opts, false);
 		snprintf(name, sizeof(name), "mtime_mmap_%s", res[i].name);
-		if (test__start_subtest(name))
-			mtime_moves(&opts, true);
+		if (all && test__start_subtest(name))
+			mtime_moves(opts, true);
 		snprintf(name, sizeof(name), "mtime_munmap_unlink_%s", res[i].name);
 		if (test__start_subtest(name))
-			mtime_munmap_unlink(&opts);
+			mtime_munmap_unlink(opts);
 	}
 	if (test__start_subtest("fmap_end_enosys"))
 		fmap_end_enosys();
