@@ -36,6 +36,7 @@
 #include "fs/alloc.h"
 #include "fsd/fmap_reply.h"
 #include "fsd/fuse_shim.h"
+#include "fsd/mountinfo.h"
 #include "loader.h"
 #include "fs/log.h"
 #include "server.h"
@@ -1300,31 +1301,6 @@ out:
 	return err;
 }
 
-/* The device minor of the mount at @path, from /proc/self/mountinfo. */
-static int mount_minor(const char *path, unsigned int *minorp)
-{
-	char real[PATH_MAX], line[1024], mnt[PATH_MAX];
-	unsigned int maj, min;
-	bool found = false;
-	FILE *f;
-
-	if (!realpath(path, real))
-		return -errno;
-	f = fopen("/proc/self/mountinfo", "r");
-	if (!f)
-		return -errno;
-	/* "id parent major:minor root mountpoint ...": the last one wins */
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%*u %*u %u:%u %*s %4095s", &maj, &min, mnt) == 3 &&
-		    !strcmp(mnt, real)) {
-			*minorp = min;
-			found = true;
-		}
-	}
-	fclose(f);
-	return found ? 0 : -ENOENT;
-}
-
 int fbs_server_create(const struct fbs_config *cfg, struct fbs_server **srvp)
 {
 	static char *argv[] = { "famfs-bpf", NULL };
@@ -1369,7 +1345,7 @@ int fbs_server_create(const struct fbs_config *cfg, struct fbs_server **srvp)
 	}
 	srv->mounted = true;
 	/* not stat(): requests wait for INIT, which nobody serves yet */
-	err = mount_minor(cfg->mountpoint, &srv->conn);
+	err = mountinfo_find(cfg->mountpoint, NULL, &srv->conn, NULL, 0);
 	if (err)
 		goto err_umount;
 

@@ -8,6 +8,17 @@
 #ifndef FAMFS_BPF_MOUNTINFO_H
 #define FAMFS_BPF_MOUNTINFO_H
 
+#include <stddef.h>
+
+/*
+ * The mount on @path (the last one mounted there): its device minor into
+ * @minor and its source into @src (each may be NULL).  0; -ENOENT if
+ * nothing is mounted there; -EINVAL if @type is not NULL and the mount's
+ * file system type is not @type; -errno of realpath() or the open.
+ */
+int mountinfo_find(const char *path, const char *type, unsigned int *minor, char *src,
+		   size_t srclen);
+
 /* Unescape @s in place. */
 static inline void mountinfo_unescape(char *s)
 {
