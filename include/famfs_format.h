@@ -34,6 +34,14 @@
 /* allocation unit: 2 MiB, so that PMD faults can map every unit */
 #define FAMFS_ALLOC_SHIFT	21
 #define FAMFS_ALLOC_UNIT	(1ULL << FAMFS_ALLOC_SHIFT)
+
+/*
+ * Superblock flags.  PAGES: simple extents are 4 KiB-granular, several
+ * files may share a 2 MiB unit (each owns whole pages of it).  A reader
+ * that does not know a flag refuses the file system.
+ */
+#define FAMFS_SB_F_PAGES	(1ULL << 0)
+#define FAMFS_SB_F_KNOWN	FAMFS_SB_F_PAGES
 /* file offsets, device offsets and lengths in extents: page multiples */
 #define FAMFS_EXT_ALIGN		4096ULL
 
@@ -123,7 +131,7 @@ struct famfs_superblock {
 	__le32 version;			/* 8: FAMFS_FORMAT_VERSION */
 	__le32 sb_size;			/* 12: FAMFS_SB_SIZE */
 	__u8 fs_uuid[FAMFS_UUID_SIZE];	/* 16 */
-	__le64 flags;			/* 32: 0 */
+	__le64 flags;			/* 32: FAMFS_SB_F_* */
 	__le32 alloc_shift;		/* 40: FAMFS_ALLOC_SHIFT */
 	__le32 ndevs;			/* 44: 1..FAMFS_MAX_DEVS */
 	__le32 log_dev;			/* 48: index of the log's device */

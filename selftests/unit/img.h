@@ -93,10 +93,14 @@ static inline void img_peek(const char *path, __u64 off, void *bytes, size_t n)
 	close(fd);
 }
 
-/* mkfs over images @first.. @first + @n - 1, made @size bytes; @log_size 0: the default */
-static inline void img_mkfs(struct images *im, int first, int n, __u64 size, __u64 log_size)
+/*
+ * mkfs over images @first.. @first + @n - 1, made @size bytes; @log_size 0:
+ * the default; @pages: 4 KiB pages below 2 MiB (mkfs's default)
+ */
+static inline void img_mkfs_as(struct images *im, int first, int n, __u64 size,
+				__u64 log_size, bool pages)
 {
-	struct cli_mkfs_args args = { .force = true, .log_size = log_size };
+	struct cli_mkfs_args args = { .force = true, .log_size = log_size, .whole_units = !pages };
 	char *paths[IMG_MAX];
 	FILE *null = fopen("/dev/null", "w");
 	int i;
@@ -109,6 +113,15 @@ static inline void img_mkfs(struct images *im, int first, int n, __u64 size, __u
 	}
 	assert_int_equal(cli_mkfs(&args, n, paths, null), CLI_EXIT_OK);
 	fclose(null);
+}
+
+/*
+ * img_mkfs_as() in 2 MiB units, the format before 4 KiB pages (mkfs -U):
+ * what most tests count space in, and still mounted as it was.
+ */
+static inline void img_mkfs(struct images *im, int first, int n, __u64 size, __u64 log_size)
+{
+	img_mkfs_as(im, first, n, size, log_size, false);
 }
 
 /*

@@ -1171,6 +1171,342 @@ static void random_against_model(void **state)
 	fbs_alloc_fini(&a);
 }
 
+/*
+ * Pages (fbs_alloc_enable_pages()), against a model of one byte per page:
+ * files of pages below 2 MiB and of whole units, grown at their end,
+ * deleted, pages freed from their middle (punch), and random claims and
+ * frees, refused where the model says so.  After every step: nothing
+ * handed out twice, every page accounted for (stat against the model), and
+ * each unit in its one right state (free, whole, or set aside with a page
+ * map that agrees with the model).  At the end, freeing everything gives
+ * the empty allocator back.  FBS_ALLOC_SEED=N repeats a run.  About 1 s.
+ */
+enum { PG_DEVS = 3, PG_MAXU = 48, PG_FILES = 64, PG_MAXEXT = 96, PG_STEPS = 12000 };
+#define PG		FBS_ALLOC_PAGE
+#define UPAGES		FBS_ALLOC_UNIT_PAGES
+
+struct pg_model {
+	unsigned char owner[PG_DEVS][PG_MAXU * UPAGES];	/* 0: free, else file + 1 */
+};
+
+struct pg_file {
+	__u32 n;
+	struct fmap_simple_ext ext[PG_MAXEXT];
+	__u64 end;
+};
+
+static void pg_mark(const struct fbs_alloc *a, struct pg_model *m, const struct fmap_simple_ext *x,
+		    unsigned char owner)
+{
+	__u64 p = (x->dev_off - (a->devs[x->dev].first << FBS_ALLOC_UNIT_SHIFT)) / PG, k;
+
+	for (k = 0; k < x->len / PG; k++) {
+		/* handed out: it was free; given back: it was this file's */
+		assert_int_equal(m->owner[x->dev][p + k], owner ? 0 : m->owner[x->dev][p + k]);
+		if (!owner)
+			assert_int_not_equal(m->owner[x->dev][p + k], 0);
+		m->owner[x->dev][p + k] = owner;
+	}
+}
+
+static __u64 pg_check(const struct fbs_alloc *a, const struct pg_model *m)
+{
+	struct fbs_alloc_stat st;
+	__u64 free_pages = 0;
+	__u32 d;
+
+	for (d = 0; d < a->ndevs; d++) {
+		const struct fbs_alloc_dev *dv = &a->devs[d];
+		__u64 u, nfree = 0, small_free = 0;
+
+		for (u = 0; u < dv->nunits; u++) {
+			const unsigned char *o = &m->owner[d][u * UPAGES];
+			const struct fbs_alloc_small *sm = dv->small[u];
+			bool bit = dv->used[u / 64] >> (u % 64) & 1;
+			__u32 p, used = 0;
+
+			for (p = 0; p < UPAGES; p++)
+				used += !!o[p];
+			free_pages += UPAGES - used;
+			if (!sm) {
+				/* not set aside: all free or all used */
+				assert_true(used == 0 || used == UPAGES);
+				assert_int_equal(bit, used == UPAGES);
+				nfree += !used;
+				continue;
+			}
+			assert_true(bit);
+			assert_true(used > 0 && used < UPAGES);
+			assert_int_equal(sm->nfree, UPAGES - used);
+			assert_int_equal(sm->u, u);
+			assert_int_equal(sm->dev, d);
+			for (p = 0; p < UPAGES; p++)
+				assert_int_equal(sm->used[p / 64] >> (p % 64) & 1, !!o[p]);
+			small_free += sm->nfree;
+		}
+		assert_int_equal(dv->nfree, nfree);
+		assert_int_equal(dv->small_free, small_free);
+	}
+	fbs_alloc_stat(a, &st);
+	assert_int_equal(st.free, free_pages * PG);
+	return free_pages;
+}
+
+static void pages_against_model(void **state)
+{
+	struct fbs_alloc_geom g[PG_DEVS] = {
+		{ .size = U(PG_MAXU), .start = U(1), .end = U(PG_MAXU) },
+		whole(U(40)),
+		whole(U(PG_MAXU)),
+	};
+	static struct pg_file files[PG_FILES];
+	static struct pg_model m;
+	struct fmap_simple_ext out[PG_MAXEXT];
+	unsigned long counts[8] = { 0 };
+	const char *env = getenv("FBS_ALLOC_SEED");
+	__u64 seed, x, free_pages;
+	struct fbs_alloc a;
+	struct snap s;
+	int step, err;
+	__u32 d, n, i;
+
+	(void)state;
+	seed = env ? strtoull(env, NULL, 0) : (__u64)time(NULL) * 2654435761ULL;
+	if (!seed)
+		seed = 1;
+	print_message("# seed %llu (FBS_ALLOC_SEED=%llu repeats this run)\n",
+		      (unsigned long long)seed, (unsigned long long)seed);
+	x = seed;
+	memset(files, 0, sizeof(files));
+	memset(&m, 0, sizeof(m));
+	assert_int_equal(fbs_alloc_init(&a, g, PG_DEVS), 0);
+	assert_int_equal(fbs_alloc_enable_pages(&a), 0);
+	assert_int_equal(fbs_alloc_enable_pages(&a), -EINVAL);
+	free_pages = pg_check(&a, &m);
+
+	for (step = 0; step < PG_STEPS; step++) {
+		__u64 r = xorshift64(&x);
+		__u32 fi = r % PG_FILES;
+		struct pg_file *f = &files[fi];
+		__u32 op = (r >> 8) % 16;
+
+		if (op < 7 && f->n < PG_MAXEXT - 8) {
+			/* grow at the end: pages below 2 MiB, else whole units */
+			__u64 len;
+			const struct fmap_simple_ext *prev = f->n ? &f->ext[f->n - 1] : NULL;
+
+			if (f->end < UNIT)
+				len = PG * (1 + (r >> 16) % (op < 5 ? 24 : 200));
+			else
+				len = U(1 + (r >> 16) % 6);
+			if (f->end < UNIT && f->end + len > UNIT)
+				len = UNIT - f->end;
+			take_snap(&a, &s);
+			err = fbs_alloc_simple(&a, f->end, len, prev, out, PG_MAXEXT - f->n, &n);
+			if (free_pages < len / PG) {
+				assert_int_equal(err, -ENOSPC);
+				assert_snap(&a, &s);
+				counts[1]++;
+				continue;
+			}
+			if (err == -E2BIG) {
+				/* only when whole units ran out and the rest is in pieces */
+				assert_true(len % UNIT == 0);
+				assert_snap(&a, &s);
+				counts[2]++;
+				continue;
+			}
+			drop_snap(&s);
+			assert_int_equal(err, 0);
+			assert_true(n >= 1);
+			for (i = 0; i < n; i++) {
+				assert_int_equal(out[i].file_off, i ? out[i - 1].file_off + out[i - 1].len
+								    : f->end);
+				assert_true(out[i].len && out[i].len % PG == 0);
+				/* whole units keep congruence: PMD faults map them */
+				if (len % UNIT == 0 && out[i].len % UNIT == 0 &&
+				    out[i].file_off % UNIT == 0)
+					assert_int_equal(out[i].dev_off % UNIT, 0);
+				pg_mark(&a, &m, &out[i], (unsigned char)(fi + 1));
+				if (f->n && fbs_alloc_merge_simple(&f->ext[f->n - 1], &out[i]))
+					continue;
+				f->ext[f->n++] = out[i];
+			}
+			assert_int_equal(out[n - 1].file_off + out[n - 1].len, f->end + len);
+			f->end += len;
+			counts[0]++;
+		} else if (op < 10 && f->n) {
+			/* delete */
+			assert_int_equal(fbs_alloc_free_simple(&a, f->ext, f->n), 0);
+			for (i = 0; i < f->n; i++)
+				pg_mark(&a, &m, &f->ext[i], 0);
+			memset(f, 0, sizeof(*f));
+			counts[3]++;
+		} else if (op < 12 && f->n) {
+			/* punch pages out of the middle of an extent: the file keeps both sides */
+			struct fmap_simple_ext *e = &f->ext[(r >> 16) % f->n];
+			__u64 np = e->len / PG, at = (r >> 24) % np, k = 1 + (r >> 40) % (np - at);
+			struct fmap_simple_ext cut = { .file_off = e->file_off + at * PG,
+						       .len = k * PG, .dev_off = e->dev_off + at * PG,
+						       .dev = e->dev };
+
+			if (k == np || f->n >= PG_MAXEXT - 8)
+				continue;
+			assert_int_equal(fbs_alloc_free_simple(&a, &cut, 1), 0);
+			pg_mark(&a, &m, &cut, 0);
+			if (at + k < np) {
+				memmove(e + 2, e + 1, (size_t)(&f->ext[f->n] - (e + 1)) * sizeof(*e));
+				e[1] = (struct fmap_simple_ext){ .file_off = cut.file_off + cut.len,
+								 .len = e->len - (at + k) * PG,
+								 .dev_off = cut.dev_off + cut.len,
+								 .dev = e->dev };
+				f->n++;
+			}
+			if (at) {
+				e->len = at * PG;
+			} else {
+				memmove(e, e + 1, (size_t)(&f->ext[f->n] - (e + 1)) * sizeof(*e));
+				f->n--;
+			}
+			counts[4]++;
+		} else {
+			/* a random page range: claimed when free, refused when any is used */
+			struct fmap_simple_ext e = { .dev = (__u32)((r >> 16) % PG_DEVS) };
+			__u64 np = a.devs[e.dev].nunits * UPAGES, p = (r >> 24) % np;
+			__u64 k = 1 + (r >> 44) % 700, j;
+			bool any = false, all = true;
+			struct pg_file *g2 = NULL;
+
+			if (p + k > np)
+				k = np - p;
+			for (j = p; j < p + k; j++) {
+				any |= m.owner[e.dev][j] != 0;
+				all &= m.owner[e.dev][j] != 0;
+			}
+			e.dev_off = (a.devs[e.dev].first << FBS_ALLOC_UNIT_SHIFT) + p * PG;
+			e.len = k * PG;
+			take_snap(&a, &s);
+			for (i = 0; i < PG_FILES && !g2; i++)
+				if (!files[i].n)
+					g2 = &files[i];
+			if (!any && g2) {
+				assert_int_equal(fbs_alloc_use_simple(&a, &e, 1), 0);
+				drop_snap(&s);
+				pg_mark(&a, &m, &e, (unsigned char)(g2 - files + 1));
+				g2->ext[0] = e;
+				g2->ext[0].file_off = 0;
+				g2->n = 1;
+				g2->end = e.len;
+				counts[5]++;
+			} else if (any) {
+				assert_int_equal(fbs_alloc_use_simple(&a, &e, 1), -EEXIST);
+				if (!all)
+					assert_int_equal(fbs_alloc_free_simple(&a, &e, 1), -EINVAL);
+				assert_snap(&a, &s);
+				counts[6]++;
+			} else {
+				assert_int_equal(fbs_alloc_free_simple(&a, &e, 1), -EINVAL);
+				assert_snap(&a, &s);
+				counts[6]++;
+			}
+		}
+		free_pages = pg_check(&a, &m);
+	}
+	for (i = 0; i < PG_FILES; i++) {
+		if (!files[i].n)
+			continue;
+		assert_int_equal(fbs_alloc_free_simple(&a, files[i].ext, files[i].n), 0);
+		for (n = 0; n < files[i].n; n++)
+			pg_mark(&a, &m, &files[i].ext[n], 0);
+	}
+	pg_check(&a, &m);
+	for (d = 0; d < PG_DEVS; d++) {
+		assert_int_equal(a.devs[d].nfree, a.devs[d].nunits);
+		assert_int_equal(a.devs[d].small_free, 0);
+		assert_null(a.devs[d].partial);
+	}
+	print_message("# %lu grown, %lu ENOSPC, %lu E2BIG; %lu deletes, %lu punches; "
+		      "%lu claims, %lu refusals\n", counts[0], counts[1], counts[2], counts[3],
+		      counts[4], counts[5], counts[6]);
+	fbs_alloc_fini(&a);
+}
+
+/*
+ * Small files pack: 512 one-page files take one unit, not 512; the
+ * congruent placement of a file written from its start; a unit that
+ * fills from pages is a whole unit again, and its last page freed makes
+ * it free; a unit-sized request takes pages when no whole unit is free.
+ */
+static void pages_pack_and_settle(void **state)
+{
+	struct fbs_alloc_geom g = whole(U(8));
+	struct fmap_simple_ext one[UPAGES], out[64], big;
+	struct fbs_alloc_stat st;
+	struct fbs_alloc a;
+	__u32 i, n;
+
+	(void)state;
+	assert_int_equal(fbs_alloc_init(&a, &g, 1), 0);
+	/* without pages, a page-sized request is refused */
+	assert_int_equal(fbs_alloc_simple(&a, 0, PG, NULL, out, 1, &n), -EINVAL);
+	assert_int_equal(fbs_alloc_enable_pages(&a), 0);
+	for (i = 0; i < UPAGES; i++) {
+		assert_int_equal(fbs_alloc_simple(&a, 0, PG, NULL, &one[i], 1, &n), 0);
+		assert_int_equal(n, 1);
+		assert_int_equal(one[i].dev_off / UNIT, one[0].dev_off / UNIT);
+	}
+	/* full: a whole unit again, and 7 whole units free */
+	assert_null(a.devs[0].partial);
+	assert_int_equal(a.devs[0].nfree, 7);
+	fbs_alloc_stat(&a, &st);
+	assert_int_equal(st.free, U(7));
+	assert_int_equal(fbs_alloc_free_simple(&a, &one[5], 1), 0);
+	assert_non_null(a.devs[0].partial);
+	assert_int_equal(a.devs[0].small_free, 1);
+	/* the next small file takes the hole, not a new unit */
+	assert_int_equal(fbs_alloc_simple(&a, 0, PG, NULL, out, 1, &n), 0);
+	assert_int_equal(out[0].dev_off, one[5].dev_off);
+	for (i = 0; i < UPAGES; i++)
+		assert_int_equal(fbs_alloc_free_simple(&a, i == 5 ? out : &one[i], 1), 0);
+	assert_int_equal(a.devs[0].nfree, 8);
+	assert_null(a.devs[0].partial);
+
+	/* a file written from 0 in pieces lands congruently and fills its unit */
+	assert_int_equal(fbs_alloc_simple(&a, 0, 64 * PG, NULL, &big, 1, &n), 0);
+	assert_int_equal(big.dev_off % UNIT, 0);
+	for (i = 64; i < UPAGES; i += 64) {
+		assert_int_equal(fbs_alloc_simple(&a, i * PG, 64 * PG, &big, out, 1, &n), 0);
+		assert_true(fbs_alloc_merge_simple(&big, &out[0]));
+	}
+	assert_int_equal(big.len, UNIT);
+	assert_null(a.devs[0].partial);	/* whole: PMD-mappable */
+	assert_int_equal(fbs_alloc_free_simple(&a, &big, 1), 0);
+
+	/* half pages packed into one unit, not spread over two */
+	assert_int_equal(fbs_alloc_simple(&a, 0, UNIT / 2, NULL, &one[0], 1, &n), 0);
+	assert_int_equal(fbs_alloc_simple(&a, 0, UNIT / 2, NULL, &one[1], 1, &n), 0);
+	assert_int_equal(one[0].dev_off / UNIT, one[1].dev_off / UNIT);
+	assert_int_equal(a.devs[0].nfree, 7);
+	assert_int_equal(fbs_alloc_free_simple(&a, one, 2), 0);
+
+	/* every unit half used: a unit-sized request still gets space, in pages */
+	for (i = 0; i < 8; i++) {
+		one[i] = (struct fmap_simple_ext){ .dev_off = U(i), .len = UNIT / 2 };
+		assert_int_equal(fbs_alloc_use_simple(&a, &one[i], 1), 0);
+	}
+	assert_int_equal(a.devs[0].nfree, 0);
+	assert_int_equal(fbs_alloc_simple(&a, U(1), UNIT, NULL, out, 64, &n), 0);
+	assert_int_equal(n, 2);		/* two half units */
+	assert_int_equal(out[0].len + out[1].len, UNIT);
+	fbs_alloc_stat(&a, &st);
+	assert_int_equal(st.free, U(3));
+	assert_int_equal(fbs_alloc_simple(&a, U(2), U(3), NULL, out, 4, &n), -E2BIG);
+	assert_int_equal(fbs_alloc_simple(&a, U(2), U(3), NULL, out, 64, &n), 0);
+	assert_int_equal(n, 6);
+	assert_int_equal(fbs_alloc_simple(&a, U(5), PG, NULL, out, 64, &n), -ENOSPC);
+	fbs_alloc_fini(&a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1189,6 +1525,8 @@ int main(void)
 		cmocka_unit_test(free_refused),
 		cmocka_unit_test(use_refused),
 		cmocka_unit_test(random_against_model),
+		cmocka_unit_test(pages_pack_and_settle),
+		cmocka_unit_test(pages_against_model),
 	};
 
 	return cmocka_run_group_tests_name("alloc", tests, NULL, NULL);

@@ -116,6 +116,8 @@ static const struct cli_opt mkfs_opts[] = {
 	  "overwrite devices that hold a file system or swap" },
 	{ 'L', "log-size", CLI_OPT_SIZE, offsetof(struct cli_mkfs_args, log_size), "SIZE",
 	  "metadata log size (default 8M; 64K to 1G, 4K multiple)" },
+	{ 'U', "whole-units", CLI_OPT_FLAG, offsetof(struct cli_mkfs_args, whole_units), NULL,
+	  "every file in 2 MiB units, as before 4 KiB pages (older famfs-bpf mounts it)" },
 	{ 0 }
 };
 

@@ -71,6 +71,7 @@ void cli_progress(const char *what, __u64 done, __u64 total);
 
 struct cli_mkfs_args {
 	bool force;
+	bool whole_units;	/* the format before 4 KiB pages: every file in 2 MiB units */
 	__u64 log_size;		/* 0: the default */
 };
 

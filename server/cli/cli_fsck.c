@@ -66,6 +66,7 @@ struct space {
 	struct fsck_claim claims[MAX_CLAIMS];
 	__u64 nclaims;		/* all of them, MAX_CLAIMS named */
 	__u64 claim;		/* owner pass: the claim looked for */
+	__u64 gran;		/* the file system's: pages or units */
 };
 
 /*
@@ -77,7 +78,8 @@ static ssize_t file_units(struct space *sp, __u64 ino, const struct fmap_simple_
 			  bool report)
 {
 	struct fbs_dev_range twice;
-	long n = fbs_file_units(&sp->r, &sp->cap, simple, nsimple, ileave, nileave, &twice);
+	long n = fbs_file_units(&sp->r, &sp->cap, simple, nsimple, ileave, nileave, sp->gran,
+				&twice);
 
 	if (report && twice.end)
 		problem(sp->f, CLI_EXIT_UNCORRECTED,
@@ -136,7 +138,7 @@ static int find_owner(void *ctx, __u64 ino, const struct fmap_simple_ext *simple
 }
 
 /* Every live file's space into the allocator: overlaps and strays show. */
-static int check_space(struct fsck *f, const struct famfs_mlog_devtab *devs,
+static int check_space(struct fsck *f, const struct famfs_mlog_devtab *devs, __u64 gran,
 		       struct fbs_alloc_stat *st)
 {
 	struct fbs_alloc_geom geom[FBS_ALLOC_MAX_DEVS];
@@ -155,6 +157,11 @@ static int check_space(struct fsck *f, const struct famfs_mlog_devtab *devs,
 		geom[j] = (struct fbs_alloc_geom){ devs->devs[j].size, devs->devs[j].data_off,
 						   devs->devs[j].size };
 	err = fbs_alloc_init(&a, geom, devs->ndevs);
+	if (!err && gran == FBS_ALLOC_PAGE) {
+		err = fbs_alloc_enable_pages(&a);
+		if (err)
+			fbs_alloc_fini(&a);
+	}
 	if (err)
 		return err;
 	sp = calloc(1, sizeof(*sp));
@@ -164,6 +171,7 @@ static int check_space(struct fsck *f, const struct famfs_mlog_devtab *devs,
 	}
 	sp->f = f;
 	sp->a = &a;
+	sp->gran = gran;
 	err = ns_foreach_layout(f->ns, use_file, sp);
 	for (k = 0; k < sp->nclaims && k < MAX_CLAIMS && err >= 0; k++) {
 		struct fsck_claim *c = &sp->claims[k];
@@ -319,7 +327,8 @@ static void fsck_run(struct fsck *f, int ndevs, struct cli_dev *devs)
 		problem(f, CLI_EXIT_UNCORRECTED, "%s: given as device %u, the file system has %u",
 			devs[k].path, k, tab.ndevs);
 
-	err = check_space(f, &tab, &st);
+	err = check_space(f, &tab, info.flags & FAMFS_SB_F_PAGES ? FBS_ALLOC_PAGE : FBS_ALLOC_UNIT,
+			  &st);
 	if (err) {
 		problem(f, CLI_EXIT_OPERATIONAL, "checking space: %s", strerror(-err));
 		goto out;

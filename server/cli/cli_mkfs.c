@@ -155,6 +155,8 @@ int cli_mkfs(const struct cli_mkfs_args *args, int ndevs, char **paths, FILE *ou
 	info.log_dev = 0;
 	info.log_off = LOG_OFF;
 	info.log_len = log_len;
+	/* the part of a file below 2 MiB in 4 KiB pages, unless asked not to */
+	info.flags = args->whole_units ? 0 : FAMFS_SB_F_PAGES;
 	err = random_uuid(info.fs_uuid);
 	if (!err)
 		err = famfs_sb_encode(&info, sb, msg, sizeof(msg));

@@ -110,6 +110,183 @@ static int flip(struct fbs_alloc *a, const struct span *sp, bool used)
 	return 0;
 }
 
+/* ---- pages (fbs_alloc_enable_pages()) ---- */
+
+#define PAGE_MASK_	(FBS_ALLOC_PAGE - 1)
+#define UNIT_PAGES	((__u32)FBS_ALLOC_UNIT_PAGES)
+
+static bool unit_used(const struct fbs_alloc_dev *d, __u64 u)
+{
+	return d->used[u / 64] >> (u % 64) & 1;
+}
+
+static bool page_used(const struct fbs_alloc_small *s, __u32 p)
+{
+	return s->used[p / 64] >> (p % 64) & 1;
+}
+
+/* A page map from the spares, or a new one: NULL without memory. */
+static struct fbs_alloc_small *small_get(struct fbs_alloc *a)
+{
+	struct fbs_alloc_small *s = a->spare;
+
+	if (s)
+		a->spare = s->next;
+	else
+		s = malloc(sizeof(*s));
+	if (s)
+		memset(s, 0, sizeof(*s));
+	return s;
+}
+
+/*
+ * Set unit @u of @dev aside for pages: all of them in use when the unit
+ * was, else all free.  The unit's bit is set either way.
+ */
+static struct fbs_alloc_small *set_aside(struct fbs_alloc *a, __u32 dev, __u64 u)
+{
+	struct fbs_alloc_dev *d = &a->devs[dev];
+	struct fbs_alloc_small *s = small_get(a);
+
+	if (!s)
+		return NULL;
+	s->dev = dev;
+	s->u = u;
+	if (unit_used(d, u)) {
+		memset(s->used, 0xff, sizeof(s->used));
+	} else {
+		set_units(a, &(struct span){ dev, u, 1 }, true);
+		s->nfree = UNIT_PAGES;
+		d->small_free += UNIT_PAGES;
+	}
+	s->next = d->partial;
+	if (s->next)
+		s->next->prev = s;
+	d->partial = s;
+	d->small[u] = s;
+	return s;
+}
+
+/*
+ * A set-aside unit whose pages are all used is a whole used unit again;
+ * one whose pages are all free is a free unit.  Its page map becomes a
+ * spare, so that undoing the call that got here needs no memory.
+ */
+static void settle(struct fbs_alloc *a, struct fbs_alloc_small *s)
+{
+	struct fbs_alloc_dev *d = &a->devs[s->dev];
+
+	if (s->nfree && s->nfree < UNIT_PAGES)
+		return;
+	if (s->nfree) {
+		d->small_free -= UNIT_PAGES;
+		set_units(a, &(struct span){ s->dev, s->u, 1 }, false);
+	}
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		d->partial = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	d->small[s->u] = NULL;
+	s->next = a->spare;
+	a->spare = s;
+}
+
+/* Pages [p0, p1) of unit @u of @dev become used (or free): all or none. */
+static int flip_pages(struct fbs_alloc *a, __u32 dev, __u64 u, __u32 p0, __u32 p1, bool used)
+{
+	struct fbs_alloc_dev *d = &a->devs[dev];
+	struct fbs_alloc_small *s = d->small[u];
+	__u32 p;
+
+	if (!s && unit_used(d, u) == used)
+		goto refuse;
+	if (!s) {
+		s = set_aside(a, dev, u);
+		if (!s)
+			return -ENOMEM;
+	}
+	for (p = p0; p < p1; p++)
+		if (page_used(s, p) == used) {
+			settle(a, s);	/* undoes a set_aside() above */
+			goto refuse;
+		}
+	for (p = p0; p < p1; p++)
+		s->used[p / 64] ^= 1ULL << (p % 64);
+	if (used) {
+		s->nfree -= p1 - p0;
+		d->small_free -= p1 - p0;
+	} else {
+		s->nfree += p1 - p0;
+		d->small_free += p1 - p0;
+	}
+	settle(a, s);
+	return 0;
+refuse:
+	a->bad = (struct fbs_alloc_range){
+		.dev = dev,
+		.dev_off = ((d->first + u) << FBS_ALLOC_UNIT_SHIFT) + ((__u64)p0 << FBS_ALLOC_PAGE_SHIFT),
+		.len = (__u64)(p1 - p0) << FBS_ALLOC_PAGE_SHIFT,
+	};
+	return used ? -EEXIST : -EINVAL;
+}
+
+/*
+ * With pages: a device range of whole pages becomes used (or free), all
+ * or none.  Whole units that are not set aside flip as units, the rest
+ * page by page.  Every step is undone by the opposite step on the same
+ * range, which takes no memory (settle() keeps page maps as spares).
+ */
+static int flip_range(struct fbs_alloc *a, const struct fbs_alloc_range *r, bool used)
+{
+	const struct fbs_alloc_dev *d;
+	__u64 base, off, end, cur;
+	int err = 0;
+
+	if (r->dev >= a->ndevs || !r->len || (r->dev_off | r->len) & PAGE_MASK_ ||
+	    r->dev_off + r->len < r->dev_off)
+		goto inval;
+	d = &a->devs[r->dev];
+	base = d->first << FBS_ALLOC_UNIT_SHIFT;
+	if (r->dev_off < base || r->dev_off - base > d->nunits << FBS_ALLOC_UNIT_SHIFT ||
+	    r->len > (d->nunits << FBS_ALLOC_UNIT_SHIFT) - (r->dev_off - base))
+		goto inval;
+	off = r->dev_off - base;
+	end = off + r->len;
+	for (cur = off; cur < end;) {
+		__u64 u = cur >> FBS_ALLOC_UNIT_SHIFT;
+		__u64 uend = min_u64(end, (u + 1) << FBS_ALLOC_UNIT_SHIFT);
+		__u32 p0 = (__u32)((cur & UNIT_MASK) >> FBS_ALLOC_PAGE_SHIFT);
+		__u32 p1 = p0 + (__u32)((uend - cur) >> FBS_ALLOC_PAGE_SHIFT);
+
+		if (p1 - p0 == UNIT_PAGES && !d->small[u]) {
+			struct span sp = { r->dev, u, 1 };
+
+			while (((u + sp.n + 1) << FBS_ALLOC_UNIT_SHIFT) <= end && !d->small[u + sp.n])
+				sp.n++;
+			err = flip(a, &sp, used);
+			uend = (u + sp.n) << FBS_ALLOC_UNIT_SHIFT;
+		} else {
+			err = flip_pages(a, r->dev, u, p0, p1, used);
+		}
+		if (err)
+			break;
+		cur = uend;
+	}
+	if (err && cur > off) {
+		struct fbs_alloc_range done = { r->dev, r->dev_off, cur - off };
+		struct fbs_alloc_range bad = a->bad;
+
+		flip_range(a, &done, !used);
+		a->bad = bad;
+	}
+	return err;
+inval:
+	a->bad = *r;
+	return -EINVAL;
+}
+
 /*
  * The caller's extents as device ranges: range_at(ext, k, r) gives range k,
  * 1 for an index that holds none (an unused strip), or -EINVAL.
@@ -150,6 +327,38 @@ static int ileave_range_at(const void *ext, __u32 k, struct fbs_alloc_range *r)
 	return 0;
 }
 
+/* flip_all() with pages. */
+static int flip_all_pages(struct fbs_alloc *a, const void *ext, __u32 n,
+			  range_at_t range_at, bool used)
+{
+	struct fbs_alloc_range r = { 0 }, bad;
+	__u32 k;
+	int err = 0;
+
+	for (k = 0; k < n; k++) {
+		err = range_at(ext, k, &r);
+		if (err > 0) {
+			err = 0;
+			continue;
+		}
+		if (err) {
+			a->bad = r;
+			break;
+		}
+		err = flip_range(a, &r, used);
+		if (err)
+			break;
+	}
+	if (!err)
+		return 0;
+	bad = a->bad;
+	while (k--)
+		if (!range_at(ext, k, &r))
+			flip_range(a, &r, !used);
+	a->bad = bad;
+	return err;
+}
+
 /* Flip @n ranges, all or none: on a failure, flip back the ones done. */
 static int flip_all(struct fbs_alloc *a, const void *ext, __u32 n,
 		    range_at_t range_at, bool used)
@@ -159,6 +368,8 @@ static int flip_all(struct fbs_alloc *a, const void *ext, __u32 n,
 	__u32 k;
 	int err;
 
+	if (a->pages)
+		return flip_all_pages(a, ext, n, range_at, used);
 	for (k = 0; k < n; k++) {
 		err = range_at(ext, k, &r);
 		if (err > 0)
@@ -300,6 +511,204 @@ static struct span continuation(const struct fbs_alloc *a,
 	return sp;
 }
 
+/* ---- page allocation ---- */
+
+/* Free pages, whole units counted, of device @dev. */
+static __u64 dev_free_pages(const struct fbs_alloc_dev *d)
+{
+	return d->nfree * UNIT_PAGES + d->small_free;
+}
+
+/* How many pages from page @pg of @dev (counted from its first unit) on are free, up to @max. */
+static __u64 free_run_at(const struct fbs_alloc *a, __u32 dev, __u64 pg, __u64 max)
+{
+	const struct fbs_alloc_dev *d = &a->devs[dev];
+	__u64 n = 0;
+
+	while (n < max && pg + n < d->nunits * UNIT_PAGES) {
+		__u64 u = (pg + n) / UNIT_PAGES;
+		__u32 p = (__u32)((pg + n) % UNIT_PAGES);
+		const struct fbs_alloc_small *s = d->small[u];
+
+		if (!s) {
+			if (unit_used(d, u))
+				break;
+			n += UNIT_PAGES - p;
+			continue;
+		}
+		if (page_used(s, p))
+			break;
+		n++;
+	}
+	return min_u64(n, max);
+}
+
+/* A run of free pages in a set-aside unit: [p, p + n) of unit u of dev. */
+struct page_run {
+	struct fbs_alloc_small *s;
+	__u32 p, n;
+};
+
+/* The first run of at least @need pages in @s (n == 0: none), else its longest in *@longest. */
+static struct page_run unit_run(struct fbs_alloc_small *s, __u32 need, struct page_run *longest)
+{
+	__u32 p = 0, q;
+
+	while (p < UNIT_PAGES) {
+		if (page_used(s, p)) {
+			p++;
+			continue;
+		}
+		for (q = p; q < UNIT_PAGES && !page_used(s, q); q++)
+			;
+		if (q - p >= need)
+			return (struct page_run){ s, p, need };
+		if (q - p > longest->n)
+			*longest = (struct page_run){ s, p, q - p };
+		p = q;
+	}
+	return (struct page_run){ NULL, 0, 0 };
+}
+
+/*
+ * Where the next piece of a page allocation goes, @need pages for file
+ * offset @file_off: right after @prev on its device when that is free;
+ * else a run that holds it all in the fullest set-aside unit that has one
+ * (small files pack together, emptier units drain); else a free unit, at
+ * the file offset's place in it (a file written from its start fills the
+ * unit congruently and gets PMD faults); else the longest run of any
+ * set-aside unit.  The range in *@r; false when nothing is free.
+ */
+static bool next_piece(const struct fbs_alloc *a, __u64 file_off, __u64 need,
+		       const struct fmap_simple_ext *prev, struct fbs_alloc_range *r)
+{
+	struct page_run best = { NULL, 0, 0 }, longest = { NULL, 0, 0 };
+	__u32 order[FBS_ALLOC_MAX_DEVS], i, dev;
+	__u64 n;
+
+	if (prev && prev->dev < a->ndevs) {
+		const struct fbs_alloc_dev *d = &a->devs[prev->dev];
+		__u64 base = d->first << FBS_ALLOC_UNIT_SHIFT, end = prev->dev_off + prev->len;
+
+		if (end >= base && end - base < d->nunits << FBS_ALLOC_UNIT_SHIFT) {
+			n = free_run_at(a, prev->dev, (end - base) >> FBS_ALLOC_PAGE_SHIFT, need);
+			if (n) {
+				*r = (struct fbs_alloc_range){ prev->dev, end, n << FBS_ALLOC_PAGE_SHIFT };
+				return true;
+			}
+		}
+	}
+	if (need < UNIT_PAGES)
+		for (dev = 0; dev < a->ndevs; dev++) {
+			struct fbs_alloc_small *s;
+
+			for (s = a->devs[dev].partial; s; s = s->next) {
+				struct page_run run;
+
+				if (s->nfree < need || (best.s && s->nfree >= best.s->nfree))
+					continue;
+				run = unit_run(s, (__u32)need, &longest);
+				if (run.s)
+					best = run;
+			}
+		}
+	if (!best.s) {
+		dev_order(a, prev ? (int)prev->dev : -1, order);
+		for (i = 0; i < a->ndevs; i++) {
+			const struct fbs_alloc_dev *d = &a->devs[order[i]];
+			__u64 u = d->nfree ? find_next(d, 0, false) : d->nunits;
+			__u32 p = (__u32)((file_off & UNIT_MASK) >> FBS_ALLOC_PAGE_SHIFT);
+
+			if (u >= d->nunits)
+				continue;
+			if (need <= UNIT_PAGES - p)
+				n = need;
+			else if (need < UNIT_PAGES)
+				p = 0, n = need;	/* cannot sit congruently in one unit */
+			else
+				n = UNIT_PAGES - p;	/* the rest follows in place, if free */
+			*r = (struct fbs_alloc_range){
+				order[i],
+				((d->first + u) << FBS_ALLOC_UNIT_SHIFT) + ((__u64)p << FBS_ALLOC_PAGE_SHIFT),
+				n << FBS_ALLOC_PAGE_SHIFT,
+			};
+			return true;
+		}
+	}
+	if (!best.s) {
+		/* fragments: the longest run anywhere */
+		for (dev = 0; dev < a->ndevs; dev++) {
+			struct fbs_alloc_small *s;
+
+			for (s = a->devs[dev].partial; s; s = s->next)
+				unit_run(s, UNIT_PAGES, &longest);
+		}
+		best = longest;
+		best.n = (__u32)min_u64(best.n, need);
+	}
+	if (!best.s)
+		return false;
+	*r = (struct fbs_alloc_range){
+		best.s->dev,
+		((a->devs[best.s->dev].first + best.s->u) << FBS_ALLOC_UNIT_SHIFT) +
+			((__u64)best.p << FBS_ALLOC_PAGE_SHIFT),
+		(__u64)best.n << FBS_ALLOC_PAGE_SHIFT,
+	};
+	return true;
+}
+
+/* fbs_alloc_simple() in pages: piece after piece (next_piece()), joined where they continue. */
+static int alloc_pages(struct fbs_alloc *a, __u64 file_off, __u64 len,
+		       const struct fmap_simple_ext *prev,
+		       struct fmap_simple_ext *out, __u32 max_out, __u32 *nout)
+{
+	__u64 need = len >> FBS_ALLOC_PAGE_SHIFT, done = 0, total = 0;
+	struct fbs_alloc_range r;
+	__u32 n = 0, dev;
+	int err;
+
+	for (dev = 0; dev < a->ndevs; dev++)
+		total += dev_free_pages(&a->devs[dev]);
+	if (total < need)
+		return -ENOSPC;
+	if (prev && prev->file_off + prev->len != file_off)
+		prev = NULL;
+	while (done < need) {
+		struct fmap_simple_ext x;
+
+		if (!next_piece(a, file_off + (done << FBS_ALLOC_PAGE_SHIFT), need - done,
+				n ? &out[n - 1] : prev, &r)) {
+			err = -ENOSPC;	/* cannot be after the count above */
+			goto undo;
+		}
+		err = flip_range(a, &r, true);
+		if (err)
+			goto undo;
+		x = (struct fmap_simple_ext){
+			.file_off = file_off + (done << FBS_ALLOC_PAGE_SHIFT),
+			.len = r.len,
+			.dev_off = r.dev_off,
+			.dev = r.dev,
+		};
+		done += r.len >> FBS_ALLOC_PAGE_SHIFT;
+		if (n && fbs_alloc_merge_simple(&out[n - 1], &x))
+			continue;
+		if (n == max_out) {
+			flip_range(a, &r, false);
+			err = -E2BIG;
+			goto undo;
+		}
+		out[n++] = x;
+	}
+	*nout = n;
+	return 0;
+undo:
+	while (n--)
+		flip_range(a, &(struct fbs_alloc_range){ out[n].dev, out[n].dev_off, out[n].len },
+			   false);
+	return err;
+}
+
 int fbs_alloc_simple(struct fbs_alloc *a, __u64 file_off, __u64 len,
 		     const struct fmap_simple_ext *prev,
 		     struct fmap_simple_ext *out, __u32 max_out, __u32 *nout)
@@ -310,12 +719,15 @@ int fbs_alloc_simple(struct fbs_alloc *a, __u64 file_off, __u64 len,
 	struct span take;
 	int err;
 
-	if (!a || !out || !nout || !max_out || !len ||
-	    (file_off | len) & UNIT_MASK || file_off + len < file_off ||
+	if (!a || !out || !nout || !max_out || !len || file_off + len < file_off ||
+	    (file_off | len) & (a->pages ? PAGE_MASK_ : UNIT_MASK) ||
 	    (prev && prev->dev >= a->ndevs))
 		return -EINVAL;
 	*nout = 0;
 	need = len >> FBS_ALLOC_UNIT_SHIFT;
+	/* pages: for what is not whole units, and for units when too few are free */
+	if (a->pages && ((file_off | len) & UNIT_MASK || total_free(a) < need))
+		return alloc_pages(a, file_off, len, prev, out, max_out, nout);
 	if (total_free(a) < need)
 		return -ENOSPC;
 	dev_order(a, prev ? (int)prev->dev : -1, order);
@@ -471,7 +883,8 @@ void fbs_alloc_stat(const struct fbs_alloc *a, struct fbs_alloc_stat *st)
 	memset(st, 0, sizeof(*st));
 	for (dev = 0; dev < a->ndevs; dev++) {
 		st->dev_total[dev] = a->devs[dev].nunits << FBS_ALLOC_UNIT_SHIFT;
-		st->dev_free[dev] = a->devs[dev].nfree << FBS_ALLOC_UNIT_SHIFT;
+		st->dev_free[dev] = (a->devs[dev].nfree << FBS_ALLOC_UNIT_SHIFT) +
+				    (a->devs[dev].small_free << FBS_ALLOC_PAGE_SHIFT);
 		st->total += st->dev_total[dev];
 		st->free += st->dev_free[dev];
 	}
@@ -542,9 +955,45 @@ void fbs_alloc_fini(struct fbs_alloc *a)
 {
 	__u32 dev;
 
-	for (dev = 0; dev < FBS_ALLOC_MAX_DEVS; dev++)
-		free(a->devs[dev].used);
+	for (dev = 0; dev < FBS_ALLOC_MAX_DEVS; dev++) {
+		struct fbs_alloc_dev *d = &a->devs[dev];
+
+		while (d->partial) {
+			struct fbs_alloc_small *s = d->partial;
+
+			d->partial = s->next;
+			free(s);
+		}
+		free(d->small);
+		free(d->used);
+	}
+	while (a->spare) {
+		struct fbs_alloc_small *s = a->spare;
+
+		a->spare = s->next;
+		free(s);
+	}
 	memset(a, 0, sizeof(*a));
+}
+
+int fbs_alloc_enable_pages(struct fbs_alloc *a)
+{
+	__u32 dev;
+
+	if (!a || !a->ndevs || a->pages)
+		return -EINVAL;
+	for (dev = 0; dev < a->ndevs; dev++) {
+		a->devs[dev].small = calloc(a->devs[dev].nunits, sizeof(*a->devs[dev].small));
+		if (!a->devs[dev].small) {
+			while (dev--) {
+				free(a->devs[dev].small);
+				a->devs[dev].small = NULL;
+			}
+			return -ENOMEM;
+		}
+	}
+	a->pages = true;
+	return 0;
 }
 
 static int dev_range_cmp(const void *a, const void *b)
@@ -559,9 +1008,9 @@ static int dev_range_cmp(const void *a, const void *b)
 long fbs_file_units(struct fbs_dev_range **r, size_t *cap,
 		    const struct fmap_simple_ext *simple, __u32 nsimple,
 		    const struct fmap_ileave_ext *ileave, __u32 nileave,
-		    struct fbs_dev_range *twice)
+		    __u64 gran, struct fbs_dev_range *twice)
 {
-	const __u64 mask = FBS_ALLOC_UNIT - 1;
+	const __u64 mask = gran - 1;
 	size_t need = (size_t)nsimple + (size_t)nileave * FMAP_MAX_STRIPS, n = 0, k, out;
 	struct fbs_dev_range *v;
 	__u32 i, s;

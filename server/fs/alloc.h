@@ -37,6 +37,9 @@
 
 #define FBS_ALLOC_UNIT_SHIFT	21
 #define FBS_ALLOC_UNIT		(1ULL << FBS_ALLOC_UNIT_SHIFT)
+#define FBS_ALLOC_PAGE_SHIFT	12
+#define FBS_ALLOC_PAGE		(1ULL << FBS_ALLOC_PAGE_SHIFT)
+#define FBS_ALLOC_UNIT_PAGES	(FBS_ALLOC_UNIT >> FBS_ALLOC_PAGE_SHIFT)
 #define FBS_ALLOC_MAX_DEVS	FMAP_MAX_STRIPS
 
 /* Device @index: @size bytes, of which [start, end) may hold file data. */
@@ -46,11 +49,29 @@ struct fbs_alloc_geom {
 	__u64 end;
 };
 
+/*
+ * A unit set aside for pages (fbs_alloc_enable_pages()): some of its pages
+ * are in use, some free.  Its bit in the unit bitmap is set; it goes back
+ * to whole units when its last page is freed, or when its last free page
+ * is taken.
+ */
+struct fbs_alloc_small {
+	__u64 used[FBS_ALLOC_UNIT_PAGES / 64];	/* bit p: page p is in use */
+	__u32 nfree;				/* 1 .. FBS_ALLOC_UNIT_PAGES - 1 */
+	__u32 dev;
+	__u64 u;				/* the unit, counted from first */
+	struct fbs_alloc_small *prev, *next;	/* the device's set-aside units */
+};
+
 struct fbs_alloc_dev {
 	__u64 first;		/* first usable unit (device offset >> shift) */
 	__u64 nunits;		/* usable units: [first, first + nunits) */
-	__u64 nfree;
+	__u64 nfree;		/* whole free units */
 	__u64 *used;		/* bit u set: unit first + u is in use */
+	/* pages only: */
+	struct fbs_alloc_small **small;	/* per unit: set aside, or NULL */
+	struct fbs_alloc_small *partial;	/* the set-aside units, a list */
+	__u64 small_free;	/* free pages in the set-aside units */
 };
 
 /* A range of one device, in bytes. */
@@ -62,8 +83,10 @@ struct fbs_alloc_range {
 
 struct fbs_alloc {
 	__u32 ndevs;
+	bool pages;		/* fbs_alloc_enable_pages() */
 	struct fbs_alloc_dev devs[FBS_ALLOC_MAX_DEVS];
 	struct fbs_alloc_range bad;	/* what the last refusal tripped on */
+	struct fbs_alloc_small *spare;	/* page maps to reuse: never freed mid-call */
 };
 
 struct fbs_alloc_stat {
@@ -83,7 +106,19 @@ int fbs_alloc_init(struct fbs_alloc *a, const struct fbs_alloc_geom *geom,
 void fbs_alloc_fini(struct fbs_alloc *a);
 
 /*
- * Space for file [file_off, file_off + len), both whole units, as up to
+ * Page granularity (a file system whose superblock says so): from here on
+ * simple extents may be 4 KiB pages, and freeing or claiming part of a
+ * unit sets the unit aside for pages.  A request that is not whole units
+ * (fbs_alloc_simple()) gets pages, packed into the set-aside units before
+ * a new unit is set aside; a request of whole units gets whole units, and
+ * pages only when there are not enough.  Free space counts both.  Once,
+ * before any other call but fbs_alloc_init().  -ENOMEM: nothing changed.
+ */
+int fbs_alloc_enable_pages(struct fbs_alloc *a);
+
+/*
+ * Space for file [file_off, file_off + len), both whole units (or, with
+ * pages enabled, whole pages: see fbs_alloc_enable_pages()), as up to
  * @max_out simple extents sorted by file offset, written to @out, their
  * count to *@nout.  @prev, if not NULL, is the file's extent that ends at
  * @file_off: the allocation continues it on its device when the space
@@ -146,17 +181,18 @@ struct fbs_dev_range {
 };
 
 /*
- * The units a file's layout holds, as mount's space pass (fs.c) and fsck
- * count them: every extent's and strip's device range, sorted, rounded
- * out to whole allocation units (the server frees whole units: a punched
- * unit is still the file's) and merged, into *r (grown as needed; *cap
- * its length).  Returns how many, or -ENOMEM.  *twice, when not NULL, is
- * set to the first range the file maps twice (before rounding), with its
- * dev and start; twice->end == 0 when there is none.
+ * The space a file's layout holds, as mount's space pass (fs.c) and fsck
+ * count it: every extent's and strip's device range, sorted, rounded out
+ * to @gran (FBS_ALLOC_UNIT: a file system without pages, where the server
+ * frees whole units and a punched unit is still the file's; else
+ * FBS_ALLOC_PAGE) and merged, into *r (grown as needed; *cap its length).
+ * Returns how many, or -ENOMEM.  *twice, when not NULL, is set to the
+ * first range the file maps twice (before rounding), with its dev and
+ * start; twice->end == 0 when there is none.
  */
 long fbs_file_units(struct fbs_dev_range **r, size_t *cap,
 		    const struct fmap_simple_ext *simple, __u32 nsimple,
 		    const struct fmap_ileave_ext *ileave, __u32 nileave,
-		    struct fbs_dev_range *twice);
+		    __u64 gran, struct fbs_dev_range *twice);
 
 #endif /* FAMFS_BPF_ALLOC_H */

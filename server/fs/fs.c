@@ -119,6 +119,20 @@ struct fs {
 
 static _Thread_local char fs_errbuf[256];
 
+/*
+ * The granularity of a file's simple extents: 4 KiB pages when the
+ * superblock says so (FAMFS_SB_F_PAGES), else whole 2 MiB units.
+ */
+static __u64 gran_of(const struct fs *fs)
+{
+	return fs->sb.flags & FAMFS_SB_F_PAGES ? FBS_ALLOC_PAGE : UNIT;
+}
+
+__u64 fs_alloc_gran(const struct fs *fs)
+{
+	return gran_of(fs);
+}
+
 #define fail(err, ...) fbs_fail(fs_errbuf, sizeof(fs_errbuf), (err), __VA_ARGS__)
 
 const char *fs_msg(void)
@@ -351,10 +365,13 @@ static void cooling_add(struct fs *fs, const struct cooling *c)
 	fs->cool_bytes += c->len;
 }
 
-/* Units wholly inside [off, off + len): a unit the file still partly maps stays. */
+/*
+ * Pages (units without FAMFS_SB_F_PAGES) wholly inside [off, off + len):
+ * one the file still partly maps stays.
+ */
 static void free_inward(struct fs *fs, __u64 ino, __u32 dev, __u64 off, __u64 len)
 {
-	__u64 start = round_up(off, UNIT), end = round_down(off + len, UNIT);
+	__u64 start = round_up(off, gran_of(fs)), end = round_down(off + len, gran_of(fs));
 	struct cooling c = { .dev = dev, .off = start, .len = end - start };
 
 	(void)ino;
@@ -387,6 +404,7 @@ struct space {
 	size_t cap;
 	char *msg;
 	size_t msglen;
+	__u64 gran;		/* gran_of() */
 	/* the first unit two files claim, and who claimed it first */
 	__u64 bad_ino, owner_ino;
 	struct fbs_alloc_range bad;
@@ -397,7 +415,8 @@ static ssize_t file_units(struct space *sp, __u64 ino, const struct fmap_simple_
 			  __u32 nsimple, const struct fmap_ileave_ext *ileave, __u32 nileave)
 {
 	struct fbs_dev_range twice;
-	long n = fbs_file_units(&sp->r, &sp->cap, simple, nsimple, ileave, nileave, &twice);
+	long n = fbs_file_units(&sp->r, &sp->cap, simple, nsimple, ileave, nileave, sp->gran,
+				&twice);
 
 	if (n == -ENOMEM)
 		return fbs_fail(sp->msg, sp->msglen, -ENOMEM, "out of memory");
@@ -461,7 +480,7 @@ static int find_owner(void *ctx, __u64 ino, const struct fmap_simple_ext *simple
 static int build_alloc(struct fs *fs, struct fbs_alloc *a, char *msg, size_t msglen)
 {
 	struct fbs_alloc_geom geom[FBS_ALLOC_MAX_DEVS];
-	struct space sp = { .a = a, .msg = msg, .msglen = msglen };
+	struct space sp = { .a = a, .msg = msg, .msglen = msglen, .gran = gran_of(fs) };
 	__u32 i;
 	int err;
 
@@ -470,6 +489,11 @@ static int build_alloc(struct fs *fs, struct fbs_alloc *a, char *msg, size_t msg
 						   fs->devtab.devs[i].data_off,
 						   fs->devtab.devs[i].size };
 	err = fbs_alloc_init(a, geom, fs->devtab.ndevs);
+	if (!err && sp.gran == FBS_ALLOC_PAGE) {
+		err = fbs_alloc_enable_pages(a);
+		if (err)
+			fbs_alloc_fini(a);
+	}
 	if (err)
 		return fbs_fail(msg, msglen, err, "allocator: %s", strerror(-err));
 	err = ns_foreach_layout(fs->ns, use_file, &sp);
@@ -2115,7 +2139,7 @@ int fs_setattr(struct fs *fs, __u64 ino, const struct ns_setattr *sa)
 		err = ns_getattr(fs->ns, ino, &a);
 		if (!err && S_ISREG(a.mode) && sa->size < a.size) {
 			err = load_layout(fs, ino);
-			cut = round_up(sa->size, UNIT);
+			cut = round_up(sa->size, gran_of(fs));
 			punch = !err && layout_end(&fs->lay) > cut;
 		}
 	}
@@ -2592,8 +2616,8 @@ static int alloc_ileave(struct fs *fs, struct new_space *got, const struct fs_st
 	return err;
 }
 
-/* Unit-rounded file ranges the layout occupies, sorted, into *@out. */
-static int occupied(const struct ns_layout *l, struct span **out, __u32 *n)
+/* File ranges the layout occupies, rounded out to @gran (units: interleaved), sorted, into *@out. */
+static int occupied(const struct ns_layout *l, __u64 gran, struct span **out, __u32 *n)
 {
 	struct span *s = malloc(((size_t)l->nsimple + l->nileave + 1) * sizeof(*s));
 	__u32 i, k = 0;
@@ -2601,8 +2625,8 @@ static int occupied(const struct ns_layout *l, struct span **out, __u32 *n)
 	if (!s)
 		return -ENOMEM;
 	for (i = 0; i < l->nsimple; i++)
-		s[k++] = (struct span){ round_down(l->simple[i].file_off, UNIT),
-					round_up(l->simple[i].file_off + l->simple[i].len, UNIT) };
+		s[k++] = (struct span){ round_down(l->simple[i].file_off, gran),
+					round_up(l->simple[i].file_off + l->simple[i].len, gran) };
 	for (i = 0; i < l->nileave; i++)
 		s[k++] = (struct span){ round_down(l->ileave[i].file_off, UNIT),
 					round_up(l->ileave[i].file_off + l->ileave[i].len, UNIT) };
@@ -2610,6 +2634,29 @@ static int occupied(const struct ns_layout *l, struct span **out, __u32 *n)
 	*out = s;
 	*n = k;
 	return 0;
+}
+
+/*
+ * The file range an allocation for [off, off + len) fills: whole stripes
+ * of a striped file; else whole units, but with pages (FAMFS_SB_F_PAGES)
+ * whole pages below the first unit boundary, so that a small file, and
+ * the start of any file, costs its size; from 2 MiB on a file gets
+ * congruent units that PMD faults map.  No overflow: the caller checked
+ * off + len against FS_MAX_FILE_END.
+ */
+static void alloc_bounds(const struct fs *fs, const struct fs_stripe *st, __u64 off, __u64 len,
+			 __u64 *start, __u64 *end)
+{
+	__u64 gran = st ? (__u64)st->nstrips * st->chunk_size : UNIT;
+
+	*start = round_down(off, gran);
+	*end = round_up(off + len, gran);
+	if (st || gran_of(fs) == UNIT)
+		return;
+	if (off < UNIT)
+		*start = round_down(off, FBS_ALLOC_PAGE);
+	if (off + len <= UNIT)
+		*end = round_up(off + len, FBS_ALLOC_PAGE);
 }
 
 /* Allocate every hole of [start, end), in file order, into @got. */
@@ -2621,7 +2668,7 @@ static int fill_holes(struct fs *fs, const struct ns_layout *l, const struct fs_
 	__u32 n, i = 0;
 	int err;
 
-	err = occupied(l, &occ, &n);
+	err = occupied(l, gran_of(fs), &occ, &n);
 	if (err)
 		return err;
 	for (__u32 k = 0; k < n; k++)
@@ -2651,7 +2698,16 @@ static int fill_holes(struct fs *fs, const struct ns_layout *l, const struct fs_
 			if (!err)
 				hole_end = cur + got->ileave[got->nileave - 1].len;
 		} else {
-			err = alloc_simple(fs, l, got, cur, hole_end - cur);
+			/* pages to a unit boundary, whole units, the pages after: units stay congruent */
+			__u64 head = min_u64(round_up(cur, UNIT), hole_end);
+			__u64 tail = max_u64(round_down(hole_end, UNIT), head);
+
+			if (head > cur)
+				err = alloc_simple(fs, l, got, cur, head - cur);
+			if (!err && tail > head)
+				err = alloc_simple(fs, l, got, head, tail - head);
+			if (!err && hole_end > tail)
+				err = alloc_simple(fs, l, got, tail, hole_end - tail);
 		}
 		mapped += hole_end - cur;
 		cur = hole_end;
@@ -2702,8 +2758,7 @@ again:
 		goto out;
 	striped = file_stripe(fs, ino, &fs->lay, &st);
 	gran = striped ? (__u64)st.nstrips * st.chunk_size : UNIT;
-	start = round_down(off, gran);
-	end = round_up(off + len, gran);
+	alloc_bounds(fs, striped ? &st : NULL, off, len, &start, &end);
 	fresh = !covering(&fs->lay, off, NULL);
 	fbs_alloc_stat(&fs->alloc, &before);
 
@@ -2841,7 +2896,7 @@ int fs_fallocate_locked(struct fs *fs, __u64 ino, __u64 off, __u64 len, unsigned
 	struct fbs_alloc_stat before;
 	struct fs_stripe st;
 	struct ns_attr a;
-	__u64 gran, start, end;
+	__u64 start, end;
 	bool striped, grow;
 	int tries = 0;
 	int err = owner_lock(fs);
@@ -2868,9 +2923,7 @@ again:
 	if (err)
 		goto out;
 	striped = file_stripe(fs, ino, &fs->lay, &st);
-	gran = striped ? (__u64)st.nstrips * st.chunk_size : UNIT;
-	start = round_down(off, gran);
-	end = round_up(off + len, gran);
+	alloc_bounds(fs, striped ? &st : NULL, off, len, &start, &end);
 	grow = !(flags & FS_FALLOC_KEEP_SIZE) && off + len > a.size;
 	cooling_expire(fs, false);
 	fbs_alloc_stat(&fs->alloc, &before);
@@ -2964,8 +3017,8 @@ int fs_punch(struct fs *fs, __u64 ino, __u64 off, __u64 len, __u64 *cut_off, __u
 		goto out;
 	/* no extent reaches past the largest file */
 	end = min_u64(off + len, FS_MAX_FILE_END);
-	cs = round_up(min_u64(off, FS_MAX_FILE_END), UNIT);
-	ce = round_down(end, UNIT);
+	cs = round_up(min_u64(off, FS_MAX_FILE_END), gran_of(fs));
+	ce = round_down(end, gran_of(fs));
 	/* whole stripes of an interleaved extent, counted from its start (ns's rule) */
 	for (i = 0; i < fs->lay.nileave; i++) {
 		const struct fmap_ileave_ext *ie = &fs->lay.ileave[i];
@@ -3261,10 +3314,10 @@ int fs_statfs(struct fs *fs, struct fs_statfs *st)
 	fbs_alloc_stat(&fs->alloc, &as);
 	ns_statfs(fs->ns, &ns);
 	*st = (struct fs_statfs){
-		.bsize = UNIT,
-		.blocks = as.total / UNIT,
+		.bsize = gran_of(fs),
+		.blocks = as.total / gran_of(fs),
 		/* cooling space is free: it is handed out when nothing else is */
-		.bfree = (as.free + fs->cool_bytes) / UNIT,
+		.bfree = (as.free + fs->cool_bytes) / gran_of(fs),
 		.files = ns.inodes,
 		.log_len = fs->area.len,
 		.log_generation = fs->area.generation,

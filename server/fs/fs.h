@@ -330,6 +330,11 @@ int fs_fallocate(struct fs *fs, __u64 ino, __u64 off, __u64 len, unsigned int fl
  * a larger range piece by piece.
  */
 __u64 fs_fallocate_piece_end(struct fs *fs, __u64 ino, __u64 off, __u64 end);
+/*
+ * The granularity of simple extents and of what punch and truncate free:
+ * 4 KiB with FAMFS_SB_F_PAGES (mkfs's default), else 2 MiB.
+ */
+__u64 fs_alloc_gran(const struct fs *fs);
 /* fs_fallocate(), taking @cl as fs_alloc_for_write_locked() does. */
 int fs_fallocate_locked(struct fs *fs, __u64 ino, __u64 off, __u64 len, unsigned int flags,
 			const struct fs_commit_lock *cl);

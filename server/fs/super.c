@@ -45,6 +45,9 @@ static int check_info(const struct famfs_sb_info *info, char *msg, size_t msglen
 	for (i = 0; i < info->devs.ndevs; i++)
 		if (famfs_mlog_dev_check(&info->devs.devs[i], why, sizeof(why)))
 			return fbs_fail(msg, msglen, -EINVAL, "device %u: %s", i, why);
+	if (info->flags & ~FAMFS_SB_F_KNOWN)
+		return fbs_fail(msg, msglen, -EINVAL, "unknown superblock flags %#llx",
+			    (unsigned long long)(info->flags & ~FAMFS_SB_F_KNOWN));
 	if (info->log_dev >= info->devs.ndevs)
 		return fbs_fail(msg, msglen, -EINVAL, "the log is on device %u of %u",
 			    info->log_dev, info->devs.ndevs);
@@ -85,6 +88,7 @@ int famfs_sb_encode(const struct famfs_sb_info *info, struct famfs_superblock *s
 	sb->sb_size = htole32(FAMFS_SB_SIZE);
 	memcpy(sb->fs_uuid, info->fs_uuid, sizeof(sb->fs_uuid));
 	sb->alloc_shift = htole32(FAMFS_ALLOC_SHIFT);
+	sb->flags = htole64(info->flags);
 	sb->ndevs = htole32(info->devs.ndevs);
 	sb->log_dev = htole32(info->log_dev);
 	sb->log_off = htole64(info->log_off);
@@ -115,11 +119,11 @@ int famfs_sb_decode(const void *buf, size_t len, struct famfs_sb_info *info,
 		return fbs_fail(msg, msglen, -EMEDIUMTYPE, "not a famfs-bpf device (no superblock)");
 	if (le32toh(sb.crc) != famfs_sb_crc(&sb))
 		return fbs_fail(msg, msglen, -EBADMSG, "superblock CRC mismatch");
-	if (le32toh(sb.version) > FAMFS_FORMAT_VERSION || sb.flags)
+	if (le32toh(sb.version) > FAMFS_FORMAT_VERSION || le64toh(sb.flags) & ~FAMFS_SB_F_KNOWN)
 		return fbs_fail(msg, msglen, -EPROTONOSUPPORT,
-			    "format version %u flags %#llx: this famfs-bpf reads version %d; upgrade it",
+			    "format version %u flags %#llx: this famfs-bpf reads version %d flags %#llx; upgrade it",
 			    le32toh(sb.version), (unsigned long long)le64toh(sb.flags),
-			    FAMFS_FORMAT_VERSION);
+			    FAMFS_FORMAT_VERSION, (unsigned long long)FAMFS_SB_F_KNOWN);
 	if (!sb.version || le32toh(sb.sb_size) != FAMFS_SB_SIZE ||
 	    le32toh(sb.alloc_shift) != FAMFS_ALLOC_SHIFT || sb.pad ||
 	    !all_zero(sb.reserved, sizeof(sb.reserved)) ||
@@ -134,6 +138,7 @@ int famfs_sb_decode(const void *buf, size_t len, struct famfs_sb_info *info,
 	info->log_dev = le32toh(sb.log_dev);
 	info->log_off = le64toh(sb.log_off);
 	info->log_len = le64toh(sb.log_len);
+	info->flags = le64toh(sb.flags);
 	info->devs.ndevs = ndevs;
 	for (i = 0; i < FAMFS_MAX_DEVS; i++) {
 		const struct famfs_dev_entry *m = &sb.devs[i];

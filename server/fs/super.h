@@ -19,6 +19,7 @@ struct famfs_sb_info {
 	__u32 log_dev;
 	__u64 log_off;
 	__u64 log_len;
+	__u64 flags;			/* FAMFS_SB_F_* */
 	struct famfs_mlog_devtab devs;	/* the table at mkfs; replay adds DEVADDs */
 };
 
