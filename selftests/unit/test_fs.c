@@ -165,6 +165,139 @@ static void check_congruent(const struct fs_extent *e)
 
 /* ------------------------------------------------------------------ */
 
+/*
+ * With pages (mkfs's default): 300 small files take 300 pages, not 300
+ * units; a file written from 0 in pieces fills its first unit and gets
+ * congruent whole units from 2 MiB on; truncate and unlink give pages
+ * back; a remount counts the same space (and fsck, at mount, agrees:
+ * fs_open() refuses double claims).
+ */
+static void pages_small_files(void **state)
+{
+	struct images *im = *state;
+	struct ns_setattr sa = { .valid = FAMFS_SETATTR_SIZE };
+	struct ns_layout l = { 0 };
+	struct fs_statfs st;
+	struct fs_extent e;
+	__u64 f[300], big, free0;
+	char name[16];
+	struct fs *fs;
+	__u32 i;
+
+	img_mkfs_as(im, 0, 1, 64 * MiB, 0, true);
+	fs = mount_fs(im->devs, 1, FS_OPEN_OWNER);
+	assert_int_equal(fs_alloc_gran(fs), 4096);
+	assert_int_equal(fs_statfs(fs, &st), 0);
+	assert_int_equal(st.bsize, 4096);
+	assert_int_equal(st.blocks, (64 - 10) * MiB / 4096);
+	free0 = st.bfree;
+	assert_int_equal(free0, st.blocks);
+
+	/* on an empty device a file written from 0 fills its unit congruently */
+	assert_int_equal(fs_create(fs, ROOT, "first", &cred, NULL, &big), 0);
+	for (i = 0; i < 32; i++)
+		assert_int_equal(fs_alloc_for_write(fs, big, (__u64)i * 65536, 65536, &e), 0);
+	assert_int_equal(ns_layout_get(fs_ns(fs), big, &l), 0);
+	assert_int_equal(l.nsimple, 1);
+	assert_int_equal(l.simple[0].len, UNIT);
+	assert_int_equal(l.simple[0].dev_off % UNIT, 0);
+	free(l.simple);
+	memset(&l, 0, sizeof(l));
+	assert_int_equal(fs_unlink(fs, ROOT, "first"), 0);
+	assert_int_equal(bfree(fs), free0);
+
+	for (i = 0; i < 300; i++) {
+		snprintf(name, sizeof(name), "s%u", i);
+		assert_int_equal(fs_create(fs, ROOT, name, &cred, NULL, &f[i]), 0);
+		assert_int_equal(fs_alloc_for_write(fs, f[i], 0, 100 + i, &e), 0);
+		assert_false(e.ileave);
+		assert_int_equal(e.simple.file_off, 0);
+		assert_int_equal(e.simple.len, 4096);
+	}
+	assert_int_equal(bfree(fs), free0 - 300);
+
+	/* a file written from 0 in 64 KiB pieces, to 6 MiB */
+	assert_int_equal(fs_create(fs, ROOT, "big", &cred, NULL, &big), 0);
+	for (i = 0; i < 96; i++)
+		assert_int_equal(fs_alloc_for_write(fs, big, (__u64)i * 65536, 65536, &e), 0);
+	assert_int_equal(bfree(fs), free0 - 300 - 6 * MiB / 4096);
+	/* its first pieces pack with the small files; from 2 MiB on, congruent units */
+	assert_int_equal(ns_layout_get(fs_ns(fs), big, &l), 0);
+	assert_true(l.nsimple >= 2);
+	for (i = 0; i < l.nsimple; i++)
+		if (l.simple[i].file_off + l.simple[i].len > UNIT) {
+			assert_int_equal(l.simple[i].file_off % UNIT, 0);
+			assert_int_equal(l.simple[i].dev_off % UNIT, 0);
+			assert_int_equal(l.simple[i].len % UNIT, 0);
+		}
+	free(l.simple);
+
+	fs = remount_same(fs, im->devs, 1);
+	assert_int_equal(bfree(fs), free0 - 300 - 6 * MiB / 4096);
+
+	/* 100-byte appends to 1 MiB: room ahead, doubling, not a request per page */
+	{
+		__u64 lg, off, fresh = 0, before = bfree(fs);
+
+		assert_int_equal(fs_create(fs, ROOT, "log", &cred, NULL, &lg), 0);
+		for (off = 0; off < MiB; off += 100) {
+			assert_int_equal(fs_alloc_for_write(fs, lg, off, 100, &e), 0);
+			fresh += e.fresh;
+		}
+		assert_true(fresh <= 10);
+		/* at most twice what it holds */
+		assert_true(getattr(fs, lg).mapped <= 2 * MiB);
+		assert_true(getattr(fs, lg).mapped >= MiB);
+		assert_int_equal(bfree(fs), before - getattr(fs, lg).mapped / 4096);
+		assert_int_equal(fs_unlink(fs, ROOT, "log"), 0);
+		assert_int_equal(bfree(fs), before);
+	}
+
+	/* truncate to 5000 bytes keeps two pages */
+	sa.size = 6 * MiB;
+	assert_int_equal(fs_setattr(fs, big, &sa), 0);
+	sa.size = 5000;
+	assert_int_equal(fs_setattr(fs, big, &sa), 0);
+	assert_int_equal(getattr(fs, big).mapped, 8192);
+	assert_int_equal(bfree(fs), free0 - 300 - 2);
+	/* half of the small files go: their pages come back */
+	for (i = 0; i < 300; i += 2) {
+		snprintf(name, sizeof(name), "s%u", i);
+		assert_int_equal(fs_unlink(fs, ROOT, name), 0);
+	}
+	assert_int_equal(bfree(fs), free0 - 150 - 2);
+	fs = remount_same(fs, im->devs, 1);
+	assert_int_equal(bfree(fs), free0 - 150 - 2);
+	/* the holes they left are used again: no new unit for small files */
+	for (i = 0; i < 300; i += 2) {
+		snprintf(name, sizeof(name), "t%u", i);
+		assert_int_equal(fs_create(fs, ROOT, name, &cred, NULL, &f[i]), 0);
+		assert_int_equal(fs_alloc_for_write(fs, f[i], 0, 4096, &e), 0);
+	}
+	assert_int_equal(bfree(fs), free0 - 300 - 2);
+	fs_close(fs);
+}
+
+/* An image made before pages (mkfs -U) mounts as it was: whole units. */
+static void whole_units_format(void **state)
+{
+	struct images *im = *state;
+	struct fs_extent e;
+	__u64 f, free0;
+	struct fs *fs;
+
+	img_mkfs(im, 0, 1, 64 * MiB, 0);
+	fs = mount_fs(im->devs, 1, FS_OPEN_OWNER);
+	assert_int_equal(fs_alloc_gran(fs), UNIT);
+	free0 = bfree(fs);
+	assert_int_equal(fs_create(fs, ROOT, "f", &cred, NULL, &f), 0);
+	assert_int_equal(fs_alloc_for_write(fs, f, 0, 100, &e), 0);
+	assert_int_equal(e.simple.len, UNIT);
+	assert_int_equal(bfree(fs), free0 - 1);
+	fs = remount_same(fs, im->devs, 1);
+	fs_close(fs);
+}
+
 static void empty_fs(void **state)
 {
 	struct images *im = *state;
@@ -2460,6 +2593,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(empty_fs, setup, teardown),
+		cmocka_unit_test_setup_teardown(pages_small_files, setup, teardown),
+		cmocka_unit_test_setup_teardown(whole_units_format, setup, teardown),
 		cmocka_unit_test_setup_teardown(changes_survive_remount, setup, teardown),
 		cmocka_unit_test_setup_teardown(interleaved_growth, setup, teardown),
 		cmocka_unit_test_setup_teardown(interleaved_fallback, setup, teardown),

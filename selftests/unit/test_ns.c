@@ -309,7 +309,10 @@ static struct fmap_ileave_ext ileave_ext(__u64 file_off, __u64 len, __u32 nstrip
 	return ie;
 }
 
-/* A file with simple extents [0, n * UNIT), one unit each, at dev_off. */
+/*
+ * A file with simple extents [0, n * UNIT), one unit each, from dev_off
+ * with a unit between them (contiguous ones would be one extent).
+ */
 static __u64 file_with_units(struct ns *ns, struct jlog *l, __u64 parent, const char *name,
 			     __u32 n, __u64 dev_off)
 {
@@ -319,7 +322,7 @@ static __u64 file_with_units(struct ns *ns, struct jlog *l, __u64 parent, const 
 
 	assert_true(n <= 8);
 	for (i = 0; i < n; i++)
-		x[i] = simple_ext(i * UNIT, UNIT, 0, dev_off + i * UNIT);
+		x[i] = simple_ext(i * UNIT, UNIT, 0, dev_off + 2 * i * UNIT);
 	assert_int_equal(ns_alloc(ns, l ? &l->j : NULL, ino, x, n, NULL, 0), 0);
 	return ino;
 }
@@ -531,7 +534,7 @@ static void unlink_rmdir(void **state)
 	assert_int_equal(r.ino, f);
 	assert_int_equal(r.nsimple, 3);
 	assert_int_equal(r.bytes, 3 * UNIT);
-	assert_int_equal(r.simple[2].dev_off, 64 * MiB + 2 * UNIT);
+	assert_int_equal(r.simple[2].dev_off, 64 * MiB + 4 * UNIT);
 	assert_int_equal(lookup(ns, dir, "f"), 0);
 	assert_int_equal(ns_getattr(ns, f, &(struct ns_attr){ 0 }), -ENOENT);
 	assert_int_equal(ns_rmdir(ns, &l->j, ROOT, "d"), -ENOTEMPTY);
@@ -1386,7 +1389,7 @@ static void unlinked_while_open(void **state)
 	assert_int_equal(r.calls, 2);
 	assert_int_equal(r.ino, f);
 	assert_int_equal(r.nsimple, 2);
-	assert_int_equal(r.simple[0].dev_off, 64 * MiB + UNIT);
+	assert_int_equal(r.simple[0].dev_off, 64 * MiB + 2 * UNIT);
 	assert_int_equal(r.simple[1].dev_off, 512 * MiB);
 	assert_int_equal(ns_getattr(ns, f, &a), -ENOENT);
 	assert_int_equal(ns_open_unref(ns, f), -ENOENT);

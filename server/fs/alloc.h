@@ -1,27 +1,32 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Space allocator over up to FBS_ALLOC_MAX_DEVS devices, in 2 MiB units.
+ * Space allocator over up to FBS_ALLOC_MAX_DEVS devices, in 2 MiB units
+ * and, with pages enabled (fbs_alloc_enable_pages()), 4 KiB pages.
  *
- * The unit is the granularity of both sides: the file ranges asked for and
- * the device space handed out are whole, aligned units, so every extent's
- * device offset is congruent with its file offset modulo 2 MiB and a PMD
- * fault can map any aligned 2 MiB of a file.  Interleaved extents use
- * chunks of at least one unit for the same reason: a 2 MiB window of the
- * file must sit inside one chunk to be contiguous on one device.
+ * Whole units are what large files get: the file ranges asked for and the
+ * device space handed out are whole, aligned units, so every such
+ * extent's device offset is congruent with its file offset modulo 2 MiB
+ * and a PMD fault can map any aligned 2 MiB of a file.  Interleaved
+ * extents use chunks of at least one unit for the same reason: a 2 MiB
+ * window of the file must sit inside one chunk to be contiguous on one
+ * device.  Pages are for what is smaller: they come from units set aside
+ * for them (struct fbs_alloc_small), several files to a unit.
  *
  * Free space is a bitmap per device, one bit per unit of its usable range:
- * 64 KiB per TiB, allocated once at init.  Freeing and marking used never
- * allocate memory, so they cannot fail half-way for lack of it, and they
- * cost O(len / 64) whatever the fragmentation or the order of a replay.
- * Searching for space scans the bitmap, 64 units a word, skipping full
- * words: about 8 K words per TiB.
+ * 64 KiB per TiB, allocated once at init; with pages also a pointer per
+ * unit (4 MiB per TiB) and a 64-byte page map per set-aside unit.
+ * Freeing and marking used cost O(len / 64) whatever the fragmentation or
+ * the order of a replay.  Searching for units scans the bitmap, 64 units
+ * a word, skipping full words: about 8 K words per TiB; searching for
+ * pages scans the set-aside units.
  *
  * Every call either does all of its work or changes nothing.  Errors are
  * negative errno values: -EINVAL for a malformed or out-of-device range or
  * a double free, -EEXIST when marking used space that is already used,
  * -ENOSPC, -E2BIG when a simple allocation would take more extents than
- * the caller has room for.  A refused free or mark-used records the first
- * offending range in @bad, for the caller's message.
+ * the caller has room for, -ENOMEM (pages: a unit set aside).  A refused
+ * free or mark-used records the first offending range in @bad, for the
+ * caller's message.
  *
  * No locking: the single owner of the metadata log serialises.  Freed
  * space is reusable at once: free only after the kernel has dropped every

@@ -1173,6 +1173,7 @@ int fs_open_log(const char *const *devs, unsigned int ndevs, unsigned int flags,
 		return fbs_fail(msg, msglen, -ENOMEM, "out of memory");
 	pthread_mutex_init(&fs->lock, NULL);
 	fs->policy.striped_min = FS_STRIPED_MIN_ALLOC;
+	fs->policy.pages_ahead_write = FS_PAGES_AHEAD_WRITE;
 	snprintf(fs->fault, sizeof(fs->fault), "%s",
 		 getenv("FAMFS_FAULT") ? getenv("FAMFS_FAULT") : "");
 	if (strchr(fs->fault, '@')) {
@@ -2774,6 +2775,11 @@ again:
 	    fs->policy.striped_min <= FS_MAX_FILE_END - off)
 		ahead_end = min_u64(round_up(off + fs->policy.striped_min, gran),
 				    round_down(FS_MAX_FILE_END, gran));
+	/* pages: a small write growing the file at its end below 2 MiB (the policy) */
+	if (fresh && !striped && !fs->lay.nileave && gran_of(fs) == FBS_ALLOC_PAGE &&
+	    len <= fs->policy.pages_ahead_write && start && end <= UNIT &&
+	    start >= layout_end(&fs->lay))
+		ahead_end = max_u64(end, min_u64(2 * start, UNIT));
 	cooling_expire(fs, false);
 	err = -ENOSPC;
 	if (ahead_end > end) {

@@ -729,7 +729,7 @@ static int layout_check_add(const struct layout *l, const struct famfs_mlog_entr
 static void layout_add(struct layout *l, const struct famfs_mlog_entry *e,
 		       const struct fmap_ileave_ext *merged, __u32 nmerged)
 {
-	__u32 i = l->nsimple, k = e->nsimple, out = i + k;
+	__u32 i = l->nsimple, k = e->nsimple, out = i + k, w, r;
 
 	while (k) {
 		if (i && l->simple[i - 1].file_off > e->simple[k - 1].file_off)
@@ -738,6 +738,23 @@ static void layout_add(struct layout *l, const struct famfs_mlog_entry *e,
 			l->simple[--out] = e->simple[--k];
 	}
 	l->nsimple += e->nsimple;
+	/*
+	 * An exact continuation, in the file and on the device, joins the
+	 * extent before it: a file written in pieces (pages) stays one
+	 * extent.  From the first new one's neighbour on: O(new) for appends.
+	 */
+	for (w = out ? out - 1 : 0, r = w + 1; e->nsimple && r < l->nsimple; r++) {
+		struct fmap_simple_ext *p = &l->simple[w];
+		const struct fmap_simple_ext *x = &l->simple[r];
+
+		if (p->dev == x->dev && p->file_off + p->len == x->file_off &&
+		    p->dev_off + p->len == x->dev_off)
+			p->len += x->len;
+		else
+			l->simple[++w] = *x;
+	}
+	if (e->nsimple)
+		l->nsimple = w + 1;
 	for (k = 0; k < e->nsimple; k++)
 		l->mapped += e->simple[k].len;
 	for (k = 0; k < e->nileave; k++)
