@@ -48,6 +48,15 @@
  *                    (mkfs, mount, BPF resolver) against ext2 and ext4
  *                    -o dax, each in turn on /dev/pmem2 (runs last: it
  *                    takes the ext2 reference's device).
+ *  small_tree        cp -r of a generated tree of 8,000 files (1 byte to
+ *                    2 MiB, most below 16 KiB) into the famfs-bpf daemon
+ *                    and ext4 -o dax, each on /dev/pmem2: the time, and
+ *                    the space used per byte of file data.
+ *  large_file        a 128 MiB file written through the daemon, then PMD
+ *                    faults (one load per 2 MiB) and read(2) bandwidth, on
+ *                    a file system in 4 KiB pages (mkfs's default) and in
+ *                    whole 2 MiB units (mkfs -U): pages must cost large
+ *                    files nothing.
  *
  * Sizes come from the environment (BENCH_QUICK=1 for a smoke run,
  * BENCH_VERBOSE=1 for the server's warnings); timings
@@ -68,6 +77,7 @@
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1462,6 +1472,203 @@ static void case_append(void)
 	}
 }
 
+/* ---- small files and large files: the daemon in pages and in units, on /dev/pmem2 ---- */
+
+#define TREE_SRC	"/tmp/bench-tree"
+#define TREE_FILES	8000
+
+static __u64 tree_rng = 0x9e3779b97f4a7c15ULL;
+
+static __u64 tree_next(void)
+{
+	tree_rng ^= tree_rng << 13;
+	tree_rng ^= tree_rng >> 7;
+	tree_rng ^= tree_rng << 17;
+	return tree_rng;
+}
+
+/* A file size as source trees have them: most small, a few up to 2 MiB. */
+static __u64 tree_size(void)
+{
+	__u64 r = tree_next(), pick = r % 100;
+
+	r >>= 8;
+	if (pick < 70)
+		return 1 + r % (16 * KiB);
+	if (pick < 95)
+		return 16 * KiB + r % (112 * KiB);
+	if (pick < 99)
+		return 128 * KiB + r % (384 * KiB);
+	return 512 * KiB + r % (3 * 512 * KiB);
+}
+
+/* TREE_FILES files in 80 directories of 10 subdirectories; their bytes into *@bytes */
+static bool tree_make(__u64 *bytes)
+{
+	char path[256];
+	unsigned int i;
+
+	*bytes = 0;
+	if (system("rm -rf " TREE_SRC) || mkdir(TREE_SRC, 0755))
+		return false;
+	for (i = 0; i < TREE_FILES; i++) {
+		__u64 len = tree_size(), done = 0;
+		int fd;
+
+		snprintf(path, sizeof(path), TREE_SRC "/d%u", i % 80);
+		mkdir(path, 0755);
+		snprintf(path, sizeof(path), TREE_SRC "/d%u/s%u", i % 80, i % 10);
+		mkdir(path, 0755);
+		snprintf(path, sizeof(path), TREE_SRC "/d%u/s%u/f%u", i % 80, i % 10, i);
+		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (fd < 0)
+			return false;
+		fill_pattern(iobuf, MiB, i);
+		while (done < len) {
+			size_t n = len - done < MiB ? len - done : MiB;
+
+			if (write(fd, iobuf, n) != (ssize_t)n) {
+				close(fd);
+				return false;
+			}
+			done += n;
+		}
+		close(fd);
+		*bytes += len;
+	}
+	return true;
+}
+
+static __u64 used_bytes(const char *mnt)
+{
+	struct statvfs sv;
+
+	if (statvfs(mnt, &sv))
+		return 0;
+	return (sv.f_blocks - sv.f_bfree) * sv.f_frsize;
+}
+
+/* Makes and mounts @target ("famfs-bpf", "famfs-bpf-units", "ext4-dax") at APPEND_MNT */
+static bool small_mount(const char *target)
+{
+	const char *bin = famfs_bin();
+
+	if (!strcmp(target, "ext4-dax") || !strcmp(target, "famfs-bpf"))
+		return append_mount(target);
+	return bin && !fixture_cmd(0, (char *)bin, "mkfs", "-f", "-U", EXT2_DEV) &&
+	       !fixture_cmd(0, (char *)bin, "mount", EXT2_DEV, APPEND_MNT);
+}
+
+static void small_umount(const char *target)
+{
+	append_umount(strcmp(target, "ext4-dax") ? "famfs-bpf" : target);
+}
+
+/* cp -r of the tree: seconds, and the space it took per byte of data */
+static void small_tree(const char *target, __u64 data)
+{
+	__u64 before = used_bytes(APPEND_MNT), after, t0;
+	double s;
+
+	t0 = now_ns();
+	if (fixture_cmd(0, "cp", "-r", TREE_SRC, APPEND_MNT "/tree")) {
+		note("small_tree %s: cp -r failed (%.0f MiB of %.0f MiB used)", target,
+		     used_bytes(APPEND_MNT) / (double)MiB, data / (double)MiB);
+		return;
+	}
+	s = (now_ns() - t0) / 1e9;
+	sync();
+	after = used_bytes(APPEND_MNT);
+	note("small_tree %-15s cp -r %u files, %.0f MiB: %.1f s, %.0f MiB used: %.3f per data byte",
+	     target, TREE_FILES, data / (double)MiB, s, (after - before) / (double)MiB,
+	     (after - before) / (double)data);
+	emit("small_tree", target, "cp_seconds", s, "s");
+	emit("small_tree", target, "used_bytes", after - before, "B");
+}
+
+/* A 128 MiB file: PMD faults per second (one load per 2 MiB, fresh mmaps) and read(2) MB/s */
+static void large_file(const char *target)
+{
+	const __u64 size = 128 * MiB;
+	__u64 off, t, best_f = 0, best_r = 0;
+	unsigned int round;
+	volatile char sink;
+	int fd;
+
+	fd = open(APPEND_MNT "/big", O_RDWR | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0)
+		return;
+	fill_pattern(iobuf, MiB, 5);
+	for (off = 0; off < size; off += MiB)
+		if (pwrite(fd, iobuf, MiB, off) != (ssize_t)MiB)
+			goto out;
+	fsync(fd);
+	for (round = 0; round < 8; round++) {
+		char *m = mmap(NULL, size + PMD, PROT_READ, MAP_SHARED, fd, 0), *a;
+
+		if (m == MAP_FAILED)
+			goto out;
+		munmap(m, size + PMD);
+		/* 2 MiB-aligned, so that the faults can be PMD faults */
+		a = mmap((char *)(((uintptr_t)m + PMD - 1) & ~(uintptr_t)(PMD - 1)), size,
+			 PROT_READ, MAP_SHARED | MAP_FIXED, fd, 0);
+		if (a == MAP_FAILED)
+			goto out;
+		t = now_ns();
+		for (off = 0; off < size; off += PMD)
+			sink = a[off];
+		t = now_ns() - t;
+		munmap(a, size);
+		if (!best_f || t < best_f)
+			best_f = t;
+		t = now_ns();
+		for (off = 0; off < size; off += MiB)
+			if (pread(fd, iobuf, MiB, off) != (ssize_t)MiB)
+				goto out;
+		t = now_ns() - t;
+		if (!best_r || t < best_r)
+			best_r = t;
+	}
+	(void)sink;
+	note("large_file %-15s PMD faults %8.0f/s   read %6.0f MB/s", target,
+	     (size / PMD) / (best_f / 1e9), size / 1e6 / (best_r / 1e9));
+	emit("large_file", target, "pmd_faults_per_s", (size / PMD) / (best_f / 1e9), "1/s");
+	emit("large_file", target, "read_bandwidth", size / 1e6 / (best_r / 1e9), "MB/s");
+out:
+	close(fd);
+}
+
+static void case_small(void)
+{
+	static const char *const targets[] = { "famfs-bpf", "famfs-bpf-units", "ext4-dax" };
+	__u64 data;
+	unsigned int t;
+
+	if (have_ext2) {
+		umount(EXT2_MNT);
+		have_ext2 = false;
+	}
+	mkdir(APPEND_MNT, 0755);
+	if (!tree_make(&data)) {
+		note("small_tree: could not make the tree in " TREE_SRC);
+		return;
+	}
+	emit("small_tree", "data", "used_bytes", data, "B");
+	for (t = 0; t < sizeof(targets) / sizeof(targets[0]); t++) {
+		if (!small_mount(targets[t])) {
+			note("small: %s could not be made and mounted", targets[t]);
+			continue;
+		}
+		/* in units the tree takes 2 MiB a file: 16 GiB, it cannot fit */
+		if (strcmp(targets[t], "famfs-bpf-units"))
+			small_tree(targets[t], data);
+		if (strcmp(targets[t], "ext4-dax"))
+			large_file(targets[t]);
+		small_umount(targets[t]);
+	}
+	fixture_cmd(0, "rm", "-rf", TREE_SRC);
+}
+
 /* ---- ext2 -o dax on /dev/pmem2 and ext4 -o dax on /dev/pmem3: references ---- */
 
 /*
@@ -1609,6 +1816,8 @@ int main(int argc, char **argv)
 		case_threads();
 	if (WANT("append"))
 		case_append();
+	if (WANT("small"))
+		case_small();
 
 	if (have_ext2)
 		umount(EXT2_MNT);

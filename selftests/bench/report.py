@@ -6,7 +6,7 @@ scaling.svg (no third-party modules).
 results.json is a list of records {"case", "resolver", "metric", "value",
 "unit"}: every measurement of the run, then one record per ratio (case
 "ratio/<name>", resolver "<a>/<b>", unit "x").  The goals are issue 6's
-and issue 18's (ext4-dax, appends);
+issue 18's (ext4-dax, appends) and issue 19's (small files);
 the benchmark reports them, it does not fail on them.
 """
 import json
@@ -15,7 +15,7 @@ import os
 import sys
 
 COLUMNS = ["bpf", "builtin", "upcall", "ext2-dax", "raw-pmem0", "famfs-bpf",
-           "ext4-dax"]
+           "famfs-bpf-units", "ext4-dax", "data"]
 
 # (title, case, metric, numerator, denominator, goal: (op, bound))
 RATIOS = [
@@ -43,7 +43,17 @@ RATIOS = [
      "append_100b", "appends_per_s", "famfs-bpf", "ext2-dax", (">=", 0.5)),
     ("famfs-bpf / ext2-dax, 64 KiB O_APPEND writes",
      "append_64k", "appends_per_s", "famfs-bpf", "ext2-dax", (">=", 0.8)),
+    ("famfs-bpf / data, space cp -r of 8,000 small files takes",
+     "small_tree", "used_bytes", "famfs-bpf", "data", ("<=", 1.1)),
+    ("famfs-bpf pages / units, 2 MiB PMD faults of a large file",
+     "large_file", "pmd_faults_per_s", "famfs-bpf", "famfs-bpf-units", (">=", 0.95)),
+    ("famfs-bpf pages / units, read(2) bandwidth of a large file",
+     "large_file", "read_bandwidth", "famfs-bpf", "famfs-bpf-units", (">=", 0.95)),
     # context, no goal
+    ("ext4-dax / data, space cp -r of 8,000 small files takes",
+     "small_tree", "used_bytes", "ext4-dax", "data", None),
+    ("famfs-bpf / ext4-dax, time cp -r of 8,000 small files takes",
+     "small_tree", "cp_seconds", "famfs-bpf", "ext4-dax", None),
     ("famfs-bpf / ext4-dax, 100-byte O_APPEND writes",
      "append_100b", "appends_per_s", "famfs-bpf", "ext4-dax", None),
     ("famfs-bpf / ext4-dax, 64 KiB O_APPEND writes",
@@ -69,6 +79,8 @@ ROWS = [
     ("fault_4k_random", "faults_per_s"), ("fault_2m_pmd", "faults_per_s"),
     ("seq_read", "bandwidth"),
     ("append_100b", "appends_per_s"), ("append_64k", "appends_per_s"),
+    ("small_tree", "cp_seconds"), ("small_tree", "used_bytes"),
+    ("large_file", "pmd_faults_per_s"), ("large_file", "read_bandwidth"),
 ]
 
 

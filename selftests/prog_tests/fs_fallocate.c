@@ -4,8 +4,8 @@
  *  - punch: PUNCH_HOLE|KEEP_SIZE in a file that is mmapped and read
  *    through BPF: the range reads as zeroes by read(2) and through the
  *    mapping made before the punch (the kernel dropped its pages), the
- *    rest of the bytes are intact, the whole units inside come back
- *    (statvfs), the hole is an upcall and not stale BPF data, and after a
+ *    rest of the bytes are intact, the whole pages inside come back
+ *    (statvfs, in bytes: 4 KiB blocks), the hole is an upcall and not stale BPF data, and after a
  *    remount the same holds with the data read by the resolver only;
  *  - alloc: KEEP_SIZE, mode 0 and ZERO_RANGE on a sparse file: the space
  *    is taken (statvfs), reads zeroes, the size moves only without
@@ -43,10 +43,12 @@
 #define DEV	"/dev/pmem2"
 #define MNT	"/tmp/fs_fallocate.mnt"
 #define UNIT	(2 * MiB)
+#define PAGE	4096LL
 #define FSIZE	(8 * MiB)
-/* the punch: [2 MiB, 6 MiB) are whole units, the edges are zeroed */
+/* the punch: [1 MiB + 4 KiB, 6 MiB) are whole pages, the edges are zeroed */
 #define P_OFF	(1 * MiB + 100)
 #define P_LEN	(5 * MiB)
+#define P_FREED	(6 * MiB - (1 * MiB + PAGE))
 /* alloc: pages of a hole the fallocated range leaves out, mapped before */
 #define MAP_OFF	(3 * MiB + 4096)
 #define MAP_LEN	(3 * 4096)
@@ -63,13 +65,14 @@ static long long stat_of(const char *name)
 	return fixture_mnt_stat(MNT, name);
 }
 
+/* Free bytes: statfs counts 4 KiB pages (mkfs's default format) */
 static long long bfree(void)
 {
 	struct statvfs sv;
 
-	if (!ASSERT_OK(statvfs(MNT, &sv), "statvfs") || !ASSERT_EQ(sv.f_bsize, UNIT, "f_bsize"))
+	if (!ASSERT_OK(statvfs(MNT, &sv), "statvfs") || !ASSERT_EQ(sv.f_bsize, PAGE, "f_bsize"))
 		return -1;
-	return sv.f_bfree;
+	return (long long)(sv.f_bfree * sv.f_frsize);
 }
 
 /* [off, off + len) of @fd by pread(2) against @want */
@@ -130,10 +133,10 @@ static void test_punch(void)
 		       "punch"))
 		goto out;
 	memset(model + P_OFF, 0, P_LEN);
-	ASSERT_EQ(bfree(), free0 + 2, "the two whole units came back");
+	ASSERT_EQ(bfree(), free0 + P_FREED, "the whole pages inside came back");
 	ASSERT_OK(fstat(fd, &st), "fstat");
 	ASSERT_EQ(st.st_size, FSIZE, "size kept");
-	ASSERT_EQ(st.st_blocks * 512, FSIZE - 2 * UNIT, "st_blocks: the units went");
+	ASSERT_EQ(st.st_blocks * 512, FSIZE - P_FREED, "st_blocks: the pages went");
 	/* the hole is the server's to answer, never the old extent's bytes */
 	up0 = stat_of("upcalls");
 	read_is(fd, model, 2 * MiB, 4 * MiB, "read(2) of the hole");
@@ -148,7 +151,7 @@ static void test_punch(void)
 
 	if (!fixture_remount(MNT, DEV))
 		goto out;
-	ASSERT_EQ(bfree(), free0 + 2, "after a remount: the units are free");
+	ASSERT_EQ(bfree(), free0 + P_FREED, "after a remount: the pages are free");
 	fd = open(path("f"), O_RDONLY);
 	if (!ASSERT_OK_FD(fd, "open f after the remount"))
 		goto out;
@@ -177,7 +180,7 @@ static void test_alloc(void)
 	fd = open(path("g"), O_RDWR | O_CREAT | O_EXCL, 0644);
 	if (!ASSERT_OK_FD(fd, "create g"))
 		goto out;
-	/* the unit [0, 2 MiB) holds data, the rest of 8 MiB is holes */
+	/* two pages at 0 hold data, the rest of 8 MiB is holes */
 	fill_pattern(model, 5000, 32);
 	if (!ASSERT_EQ(pwrite(fd, model, 5000, 0), 5000, "write") ||
 	    !ASSERT_OK(ftruncate(fd, size), "truncate up"))
@@ -189,13 +192,13 @@ static void test_alloc(void)
 		goto out;
 	ASSERT_EQ(map[hole_page - MAP_OFF], 0, "the hole reads zero through the mapping");
 
-	/* one page at 3 MiB takes the unit [2 MiB, 4 MiB); the size stays */
+	/* one page at 3 MiB takes the unit [2 MiB, 4 MiB) (from 2 MiB: units); the size stays */
 	if (!ASSERT_OK(fallocate(fd, FALLOC_FL_KEEP_SIZE, 3 * MiB, 4096), "KEEP_SIZE"))
 		goto out;
-	ASSERT_EQ(bfree(), free0 - 1, "one unit taken");
+	ASSERT_EQ(bfree(), free0 - UNIT, "one unit taken");
 	ASSERT_OK(fstat(fd, &st), "fstat");
 	ASSERT_EQ(st.st_size, size, "KEEP_SIZE: size kept");
-	ASSERT_EQ(st.st_blocks * 512, 2 * UNIT, "st_blocks: two units");
+	ASSERT_EQ(st.st_blocks * 512, 2 * PAGE + UNIT, "st_blocks: two pages and a unit");
 	read_is(fd, model, 2 * MiB, 2 * MiB, "the allocated unit reads zeroes");
 	/* outside the range, in the new unit: the kernel unmapped the whole file */
 	fill_pattern(page, 4096, 33);
@@ -210,18 +213,18 @@ static void test_alloc(void)
 		goto out;
 	ASSERT_OK(fstat(fd, &st), "fstat");
 	ASSERT_EQ(st.st_size, 10 * MiB, "mode 0: the size is the end of the range");
-	ASSERT_EQ(bfree(), free0 - 1 - 2, "[6 MiB, 10 MiB) taken");
-	/* ZERO_RANGE over data and hole: zeroes, the unit [4 MiB, 6 MiB) taken */
+	ASSERT_EQ(bfree(), free0 - 3 * UNIT, "[6 MiB, 10 MiB) taken");
+	/* ZERO_RANGE over data and holes: zeroes, [8 KiB, 2 MiB) and [4 MiB, 6 MiB) taken */
 	if (!ASSERT_OK(fallocate(fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, 100, 5 * MiB),
 		       "ZERO_RANGE"))
 		goto out;
 	memset(model + 100, 0, 5 * MiB);
-	ASSERT_EQ(bfree(), free0 - 4, "ZERO_RANGE filled the hole");
+	ASSERT_EQ(bfree(), free0 - 5 * UNIT + 2 * PAGE, "ZERO_RANGE filled the holes");
 	read_is(fd, model, 0, 10 * MiB, "read(2) after ZERO_RANGE");
 
 	/* more than the device: nothing taken, the size stays */
 	blocks = bfree();
-	ASSERT_ERR(fallocate(fd, 0, 10 * MiB, (blocks + 1) * UNIT), "fallocate too much");
+	ASSERT_ERR(fallocate(fd, 0, 10 * MiB, blocks + UNIT), "fallocate too much");
 	ASSERT_EQ(errno, ENOSPC, "ENOSPC");
 	ASSERT_EQ(bfree(), blocks, "ENOSPC took nothing");
 	ASSERT_OK(fstat(fd, &st), "fstat");
@@ -233,7 +236,7 @@ static void test_alloc(void)
 
 	if (!fixture_remount(MNT, DEV))
 		goto out;
-	ASSERT_EQ(bfree(), free0 - 4, "after a remount: the same units used");
+	ASSERT_EQ(bfree(), free0 - 5 * UNIT + 2 * PAGE, "after a remount: the same space used");
 	fixture_check_file(path("g"), model, 10 * MiB, true);
 out:
 	if (map != MAP_FAILED)
@@ -337,18 +340,19 @@ static void test_pieces(void)
 	if (!ASSERT_EQ(pwrite(fd, model, 5000, 0), 5000, "write p"))
 		goto out;
 	free0 = bfree();
-	/* the unit [0, 2 MiB) is there: 20 new units, 40 MiB, in pieces */
+	/* two pages at 0 are there: [1 MiB, 2 MiB) in pages, 20 new units, in pieces */
 	if (!ASSERT_OK(fallocate(fd, 0, PC_OFF, PC_LEN), "fallocate 40 MiB, mode 0"))
 		goto out;
 	ASSERT_OK(fstat(fd, &st), "fstat");
 	ASSERT_EQ(st.st_size, PC_SIZE, "mode 0: the size is the end of the range");
-	ASSERT_EQ(st.st_blocks * 512, PC_UNITS * UNIT, "st_blocks: every unit");
-	ASSERT_EQ(bfree(), free0 - (PC_UNITS - 1), "statvfs: the new units taken");
+	ASSERT_EQ(st.st_blocks * 512, 2 * PAGE + PC_UNITS * UNIT - PC_OFF,
+		  "st_blocks: the pages and every unit");
+	ASSERT_EQ(bfree(), free0 - (PC_UNITS * UNIT - PC_OFF), "statvfs: the new space taken");
 	read_is(fd, model, 0, PC_SIZE, "the data, then zeroes");
 
 	/* more than is free: ENOSPC, the size stays, the bytes are the same */
 	free1 = bfree();
-	ASSERT_ERR(fallocate(fd, 0, PC_SIZE, (free1 + 4) * UNIT), "fallocate past the free space");
+	ASSERT_ERR(fallocate(fd, 0, PC_SIZE, free1 + 4 * UNIT), "fallocate past the free space");
 	ASSERT_EQ(errno, ENOSPC, "ENOSPC");
 	ASSERT_OK(fstat(fd, &st), "fstat");
 	ASSERT_EQ(st.st_size, PC_SIZE, "ENOSPC: the size stays");

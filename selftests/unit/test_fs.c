@@ -278,6 +278,63 @@ static void pages_small_files(void **state)
 	fs_close(fs);
 }
 
+/*
+ * With pages, random writes (allocations) into a few files, truncates and
+ * deletes: after each, the free space statfs reports is the device's
+ * less what the live files map, exactly (nothing is cooling: the files
+ * are deleted only at the end), and a remount agrees.
+ */
+static void pages_space_matches_layouts(void **state)
+{
+	struct images *im = *state;
+	struct ns_setattr sa = { .valid = FAMFS_SETATTR_SIZE };
+	struct fs_statfs st;
+	struct fs_extent e;
+	__u64 f[4], x = 0x1234567, total, mapped;
+	char name[8];
+	struct fs *fs;
+	int i, k;
+
+	img_mkfs_as(im, 0, 1, 128 * MiB, 0, true);
+	fs = mount_fs(im->devs, 1, FS_OPEN_OWNER);
+	assert_int_equal(fs_statfs(fs, &st), 0);
+	total = st.blocks * st.bsize;
+	for (k = 0; k < 4; k++) {
+		snprintf(name, sizeof(name), "f%d", k);
+		assert_int_equal(fs_create(fs, ROOT, name, &cred, NULL, &f[k]), 0);
+	}
+	for (i = 0; i < 3000; i++) {
+		__u64 r, off, len;
+
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		r = x;
+		k = r % 4;
+		off = (r >> 8) % (6 * MiB);
+		len = 1 + (r >> 32) % ((r >> 60) & 1 ? 200000 : 6000);
+		if ((r >> 56) % 16 == 0) {
+			sa.size = off;
+			assert_int_equal(fs_setattr(fs, f[k], &sa), 0);
+		} else {
+			int err = fs_alloc_for_write(fs, f[k], off, len, &e);
+
+			assert_true(err == 0 || err == -ENOSPC);
+		}
+		mapped = 0;
+		for (k = 0; k < 4; k++)
+			mapped += getattr(fs, f[k]).mapped;
+		if (i % 500 == 499)
+			fs = remount_same(fs, im->devs, 1);
+		assert_int_equal(fs_statfs(fs, &st), 0);
+		if (st.bfree * st.bsize != total - mapped)
+			fail_msg("step %d: %llu free, %llu - %llu mapped", i,
+				 (unsigned long long)(st.bfree * st.bsize), (unsigned long long)total,
+				 (unsigned long long)mapped);
+	}
+	fs_close(fs);
+}
+
 /* An image made before pages (mkfs -U) mounts as it was: whole units. */
 static void whole_units_format(void **state)
 {
@@ -2595,6 +2652,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(empty_fs, setup, teardown),
 		cmocka_unit_test_setup_teardown(pages_small_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(whole_units_format, setup, teardown),
+		cmocka_unit_test_setup_teardown(pages_space_matches_layouts, setup, teardown),
 		cmocka_unit_test_setup_teardown(changes_survive_remount, setup, teardown),
 		cmocka_unit_test_setup_teardown(interleaved_growth, setup, teardown),
 		cmocka_unit_test_setup_teardown(interleaved_fallback, setup, teardown),

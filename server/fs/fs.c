@@ -2140,7 +2140,8 @@ int fs_setattr(struct fs *fs, __u64 ino, const struct ns_setattr *sa)
 		err = ns_getattr(fs->ns, ino, &a);
 		if (!err && S_ISREG(a.mode) && sa->size < a.size) {
 			err = load_layout(fs, ino);
-			cut = round_up(sa->size, gran_of(fs));
+			/* pages are for simple extents: interleaved ones keep whole chunks */
+			cut = round_up(sa->size, fs->lay.nileave ? UNIT : gran_of(fs));
 			punch = !err && layout_end(&fs->lay) > cut;
 		}
 	}

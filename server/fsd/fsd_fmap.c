@@ -352,11 +352,12 @@ int fsd_set_size(struct fsd *d, __u64 ino, struct ns_setattr *sa, __u64 old_size
 		return err;
 	/*
 	 * Down: the kept unit's bytes past the new end, which a later growth
-	 * would show.  Up: what short writes or mmap stores past the old end
+	 * would show (with pages, what is still mapped of it: the last page,
+	 * or an interleaved file's chunk).  Up: what short writes or mmap stores past the old end
 	 * may have left there.
 	 */
 	from = min_u64(old_size, sa->size);
-	to = sa->size < old_size ? round_up(sa->size, fs_alloc_gran(d->fs)) : round_up(sa->size, PAGE);
+	to = sa->size < old_size ? round_up(sa->size, UNIT) : round_up(sa->size, PAGE);
 	err = ns_layout_get(d->ns, ino, &l);
 	if (!err)
 		err = zero_mapped(d, &l, from, to);
