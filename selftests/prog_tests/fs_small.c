@@ -99,9 +99,13 @@ static __u64 hash_bytes(const void *buf, size_t len)
 	return h ^ (h >> 32);
 }
 
+/* the tree is on DEV, mounted on MNT: remount_checksums takes that copy */
+static bool tree_copied;
+
 static void ensure_clean(void)
 {
 	fixture_ensure_unmounted(MNT);
+	tree_copied = false;
 }
 
 static bool mkfs_mount(void)
@@ -153,6 +157,8 @@ static __u64 free_bytes(void)
 
 struct src_file {
 	char path[32];	/* relative to the tree's root */
+	const char *name;	/* its last component, in path */
+	unsigned int dir;	/* index in dirs */
 	__u32 size;
 	__u64 hash;
 };
@@ -223,10 +229,13 @@ static bool make_tree(void)
 	tree_bytes = 0;
 	for (i = 0; i < TREE_FILES; i++) {
 		struct src_file *f = &tree[i];
-		const char *d = dirs[xorshift64(&x) % NDIRS];
+		const char *d;
 
+		f->dir = xorshift64(&x) % NDIRS;
+		d = dirs[f->dir];
 		f->size = tree_size(&x, i);
 		snprintf(f->path, sizeof(f->path), "%s%sf%05d", d, d[0] ? "/" : "", i);
+		f->name = strrchr(f->path, '/') ? strrchr(f->path, '/') + 1 : f->path;
 		fill_fast(buf, f->size, TREE_SEED + i);
 		f->hash = hash_bytes(buf, f->size);
 		tree_bytes += f->size;
@@ -270,6 +279,39 @@ static bool copy_tree(void)
 }
 
 /*
+ * The copy's directories, opened once: a file is then opened by its last
+ * name, one LOOKUP, where a path would revalidate every component (each
+ * a FUSE round trip, milliseconds under TCG).  -1 for one that is missing.
+ */
+static int dir_fds[NDIRS];
+
+static void open_dirs(void)
+{
+	int d;
+
+	for (d = 0; d < NDIRS; d++)
+		dir_fds[d] = open(fixture_join(DST, dirs[d]), O_RDONLY | O_DIRECTORY);
+}
+
+static void close_dirs(void)
+{
+	int d;
+
+	for (d = 0; d < NDIRS; d++)
+		if (dir_fds[d] >= 0)
+			close(dir_fds[d]);
+}
+
+static int open_copy(const struct src_file *f)
+{
+	if (dir_fds[f->dir] < 0) {
+		errno = ENOENT;
+		return -1;
+	}
+	return openat(dir_fds[f->dir], f->name, O_RDONLY);
+}
+
+/*
  * Every file of the copy has its source's size, and its source's checksum
  * through read(2) and through mmap.  Files cp could not finish (ENOSPC
  * today) are counted apart, so that what was copied is still checked.
@@ -285,10 +327,11 @@ static void check_tree(const char *what)
 
 	if (!ASSERT_TRUE(buf != NULL, "malloc"))
 		return;
+	open_dirs();
 	for (i = 0; i < TREE_FILES; i++) {
 		const struct src_file *f = &tree[i];
 
-		fd = open(fixture_join(DST, f->path), O_RDONLY);
+		fd = open_copy(f);
 		if (fd < 0 || fstat(fd, &st) || st.st_size != f->size) {
 			if (incomplete++ < 3)
 				printf("# %s: %s: %s, size %lld of %u\n", what, f->path,
@@ -313,6 +356,7 @@ static void check_tree(const char *what)
 			munmap(map, f->size);
 		close(fd);
 	}
+	close_dirs();
 	printf("# %s: %u files checked, %u missing or short, %u/%u differ by read/mmap, %.1f s\n",
 	       what, checked, incomplete, bad_read, bad_map, now() - t0);
 	ASSERT_EQ(incomplete, 0, "every file copied whole");
@@ -322,7 +366,10 @@ static void check_tree(const char *what)
 	free(buf);
 }
 
-/* mkfs, mount, copy the tree; the space the copy took into *@copy_used. */
+/*
+ * mkfs, mount, cp -r the tree in; the space the copy took into *@copy_used.
+ * False if there is no copy to look at (cp failing is not that).
+ */
 static bool mount_and_copy(__u64 *copy_used)
 {
 	unsigned long frsize = 0;
@@ -333,6 +380,7 @@ static bool mount_and_copy(__u64 *copy_used)
 	/* what an empty file system uses: the log, the superblock */
 	used0 = used_bytes(&frsize);
 	copy_tree();
+	tree_copied = true;
 	used1 = used_bytes(NULL);
 	*copy_used = used1 > used0 ? used1 - used0 : 0;
 	printf("# statvfs: f_frsize %lu, used %llu MiB empty, %llu MiB with the tree\n", frsize,
@@ -345,13 +393,12 @@ static void test_tree_fits(void)
 	__u64 used;
 
 	if (!mount_and_copy(&used))
-		goto out;
+		return;
 	check_tree("after cp");
 	printf("# space used per data byte: %.2f\n", used / (double)tree_bytes);
 	/* 4 KiB pages: the rounding of ~8,000 small files is a few percent */
 	ASSERT_LE(used, tree_bytes + tree_bytes / 10, "space used <= 1.1 x data bytes");
-out:
-	ensure_clean();
+	/* left mounted: the copy takes minutes under TCG, remount_checksums uses it */
 }
 
 /* Every SAMPLE_EVERY-th file of the tree, read after the remount */
@@ -366,7 +413,12 @@ static void test_remount_checksums(void)
 	void *map;
 	int i, fd;
 
-	if (!mount_and_copy(&used) || !remount())
+	/* tree_fits' copy if it ran; run alone, a copy of its own */
+	if (tree_copied && fixture_mounted(MNT))
+		printf("# the copy tree_fits made\n");
+	else if (!mount_and_copy(&used))
+		goto out;
+	if (!remount())
 		goto out;
 	if (!ASSERT_EQ(fixture_mnt_stat(MNT, "bpf_attached"), 1, "BPF resolver attached"))
 		goto out;
@@ -375,8 +427,9 @@ static void test_remount_checksums(void)
 	up0 = fixture_mnt_stat(MNT, "upcalls");
 	if (!ASSERT_GE(res0, 0, "bpf_resolves") || !ASSERT_GE(up0, 0, "upcalls"))
 		goto out;
+	open_dirs();
 	for (i = 0; i < TREE_FILES; i += SAMPLE_EVERY) {
-		fd = open(fixture_join(DST, tree[i].path), O_RDONLY);
+		fd = open_copy(&tree[i]);
 		if (fd < 0)
 			continue;
 		/* only what cp finished (ENOSPC today leaves short files) */
@@ -390,6 +443,7 @@ static void test_remount_checksums(void)
 		}
 		close(fd);
 	}
+	close_dirs();
 	res1 = fixture_mnt_stat(MNT, "bpf_resolves");
 	up1 = fixture_mnt_stat(MNT, "upcalls");
 	printf("# %u sampled files (%llu match): bpf_resolves %lld -> %lld, upcalls %lld -> %lld\n",
@@ -424,9 +478,15 @@ static void *map_aligned(int fd, size_t len)
 	return mmap(aligned, len, PROT_READ, MAP_SHARED | MAP_FIXED, fd, 0);
 }
 
-/* Touch every page of [2 MiB, @len) of @name mapped aligned; PMD faults counted. */
+/*
+ * Touch every page of [2 MiB, @len) of @name, mapped at an aligned address:
+ * each 2 MiB chunk but @cached (see test_append_grows) must take exactly
+ * one PMD fault.  The counters live in the skeleton's mmap'ed .bss, which
+ * the program updates behind the compiler's back: barriers around the loop
+ * keep it from folding the reset into the reads.
+ */
 static void pmd_faults(struct dax_faults_bpf *skel, const char *name, __u64 len,
-		       const void *model, const char *what)
+		       const void *model, unsigned int cached, const char *what)
 {
 	__u64 chunks = (len - UNIT) / UNIT, pmd, fallback, pte, i;
 	volatile const uint8_t *map;
@@ -440,17 +500,21 @@ static void pmd_faults(struct dax_faults_bpf *skel, const char *name, __u64 len,
 	if (!ASSERT_TRUE(map != MAP_FAILED, "mmap aligned"))
 		goto out;
 	skel->bss->pte_faults = skel->bss->pmd_faults = skel->bss->pmd_fallbacks = 0;
+	__asm__ __volatile__("" ::: "memory");
 	for (i = UNIT; i < len; i += 4096)
 		same &= map[i] == ((const uint8_t *)model)[i];
+	__asm__ __volatile__("" ::: "memory");
 	pte = skel->bss->pte_faults;
 	pmd = skel->bss->pmd_faults;
 	fallback = skel->bss->pmd_fallbacks;
-	printf("# %s: %llu chunks from 2 MiB: %llu PMD, %llu fallbacks, %llu PTE faults\n", what,
-	       (unsigned long long)chunks, (unsigned long long)pmd,
-	       (unsigned long long)fallback, (unsigned long long)pte);
+	printf("# %s: %llu chunks from 2 MiB (%u mapped while EOF was inside): %llu PMD, "
+	       "%llu fallbacks, %llu PTE faults\n", what, (unsigned long long)chunks, cached,
+	       (unsigned long long)pmd, (unsigned long long)fallback, (unsigned long long)pte);
 	ASSERT_TRUE(same, "bytes through the aligned mapping");
-	ASSERT_EQ(pmd, chunks, "one PMD fault per 2 MiB from 2 MiB on");
-	ASSERT_EQ(fallback, 0, "no PMD fallback");
+	ASSERT_GE(pmd, chunks - cached, "a PMD fault per 2 MiB from 2 MiB on");
+	ASSERT_LE(pmd, chunks, "at most one PMD fault per 2 MiB");
+	if (!cached)
+		ASSERT_EQ(fallback, 0, "no PMD fallback");
 	munmap((void *)map, len);
 out:
 	close(fd);
@@ -461,7 +525,8 @@ static void test_append_grows(void)
 	static const size_t pieces[] = { 1, 100, 4096, 64 * KiB, MiB, 3001, 777777 };
 	struct dax_faults_bpf *skel = NULL;
 	char *model = malloc(GROW_LEN);
-	__u64 x = 0xa99e4d, len = 0, next_check = 1;
+	/* bit c: chunk c held EOF at a check (GROW_LEN / UNIT <= 64 chunks) */
+	__u64 x = 0xa99e4d, len = 0, next_check = 1, cut_chunks = 0;
 	unsigned int writes = 0;
 	double t0 = now();
 	struct stat st;
@@ -497,6 +562,14 @@ static void test_append_grows(void)
 			fixture_check_file(fixture_join(MNT, "grow"), model, len, true);
 			while (next_check <= len)
 				next_check <<= 1;
+			/*
+			 * The kernel keeps the mapping it resolved for the
+			 * chunk holding EOF, cut at EOF: once the file grows,
+			 * that chunk falls back to PTEs until it is forgotten
+			 * (the remount).  Not what this test is about: counted.
+			 */
+			if (len >= UNIT && len % UNIT)
+				cut_chunks |= 1ULL << (len / UNIT);
 		}
 	}
 	close(fd);
@@ -504,11 +577,12 @@ static void test_append_grows(void)
 	printf("# grew to %llu bytes in %u appends, %.1f s\n", (unsigned long long)len, writes,
 	       now() - t0);
 	fixture_check_file(fixture_join(MNT, "grow"), model, GROW_LEN, true);
-	pmd_faults(skel, "grow", GROW_LEN, model, "grown");
+	pmd_faults(skel, "grow", GROW_LEN, model, __builtin_popcountll(cut_chunks), "grown");
 	if (!remount())
 		goto out;
 	fixture_check_file(fixture_join(MNT, "grow"), model, GROW_LEN, true);
-	pmd_faults(skel, "grow", GROW_LEN, model, "after the remount");
+	/* nothing cached: every chunk from 2 MiB on maps whole */
+	pmd_faults(skel, "grow", GROW_LEN, model, 0, "after the remount");
 out:
 	if (fd >= 0)
 		close(fd);
@@ -520,12 +594,20 @@ out:
 /*
  * Fragmentation: create and delete small and large files at random, the
  * file system kept near full (the fuller it is, the likelier a delete), until
- * FRAG_FACTOR x the device's size has been written.
+ * FRAG_FACTOR x its space has been written.  Writing 10 GiB (the device's
+ * size ten times, and as much zeroing of new space) takes many minutes
+ * under TCG, so a filler file, fallocated first, leaves FRAG_AREA of the
+ * device free: the rule under test is about free space, not the device's
+ * size.  FRAG_MAX_S bounds the loop: past it the subtest fails, saying so,
+ * rather than time out the whole test.
  */
 #define FRAG_FACTOR	10
+#define FRAG_AREA	(256 * MiB)
+#define FRAG_MAX_S	240
 #define FRAG_SEED	0xf4a9ULL
 #define FRAG_MAX_LIVE	4096
 #define FRAG_PIECE	MiB
+#define FRAG_FILLER	"filler"
 
 struct frag_file {
 	unsigned int id;
@@ -566,17 +648,34 @@ static void test_fragmentation(void)
 	__u64 x = FRAG_SEED, written = 0, target, total, done, size, freeb;
 	double t0 = now();
 	struct statvfs sv;
+	int err, fd = -1;
 	bool large;
-	int err;
 
 	if (!ASSERT_TRUE(live && buf, "malloc"))
 		goto out;
 	fill_fast(buf, FRAG_PIECE + 64 * 4096, 7);
 	if (!mkfs_mount() || !ASSERT_OK(statvfs(MNT, &sv), "statvfs"))
 		goto out;
-	total = (__u64)sv.f_blocks * sv.f_frsize;
+	freeb = (__u64)sv.f_bfree * sv.f_frsize;
+	fd = open(fixture_join(MNT, FRAG_FILLER), O_CREAT | O_WRONLY | O_EXCL, 0600);
+	if (!ASSERT_OK_FD(fd, "filler") ||
+	    !ASSERT_GT(freeb, FRAG_AREA, "room for the area") ||
+	    !ASSERT_OK(fallocate(fd, 0, 0, freeb - FRAG_AREA), "fallocate the filler"))
+		goto out;
+	close(fd);
+	fd = -1;
+	total = free_bytes();
 	target = FRAG_FACTOR * total;
+	printf("# filler of %llu MiB in %.1f s: %llu MiB free\n",
+	       (unsigned long long)(freeb - FRAG_AREA) >> 20, now() - t0,
+	       (unsigned long long)total >> 20);
+	t0 = now();
 	while (written < target) {
+		if (!ASSERT_LT(now() - t0, FRAG_MAX_S, "within the time bound")) {
+			printf("# %llu of %llu MiB written\n", (unsigned long long)written >> 20,
+			       (unsigned long long)target >> 20);
+			break;
+		}
 		freeb = free_bytes();
 		/* near full, deletes win: free space stays low, and fragmented */
 		if (nlive && (nlive == FRAG_MAX_LIVE ||
@@ -618,13 +717,16 @@ static void test_fragmentation(void)
 			printf("# %s (%llu bytes): ENOSPC with %llu bytes free\n", name,
 			       (unsigned long long)size, (unsigned long long)freeb);
 	}
-	printf("# fragmentation: %llu MiB written (%ux %llu MiB) in %.1f s: %u creates, %u deletes, "
+	printf("# fragmentation: %llu MiB written (%dx %llu MiB) in %.1f s: %u creates, %u deletes, "
 	       "large %u ok / %u ENOSPC, small %u ENOSPC, %u live\n",
 	       (unsigned long long)written >> 20, FRAG_FACTOR, (unsigned long long)total >> 20,
 	       now() - t0, creates, deletes, large_ok, large_enospc, small_enospc, nlive);
 	ASSERT_EQ(bad, 0, "large files fail only without their size plus a unit free");
 	ASSERT_GT(large_ok, 0, "large files created");
+	ASSERT_GT(large_enospc, 0, "large files refused: the file system was driven full");
 out:
+	if (fd >= 0)
+		close(fd);
 	ensure_clean();
 	free(live);
 	free(buf);
