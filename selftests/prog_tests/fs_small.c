@@ -33,13 +33,15 @@
  *    (10 GiB of writes would take many minutes under TCG).
  * Cost on the test kernel under TCG (2 vCPUs), today's daemon, measured
  * with one or two other guests on the same 2 host cores (alone: less):
- *   tree_fits 320-360 s (source tree 10-14 s, cp -r 175-270 s: ~8,000
- *   creates that hit ENOSPC, checks 37-87 s), remount_checksums 40-80 s
- *   after tree_fits (alone: the same as tree_fits more), append_grows_to_64m
- *   ~20 s, fragmentation 25-40 s (filler 2-8 s).  The whole test took
- *   494 s of test_progs' 600 s per test; with the feature, cp and the
- *   checks move all 529 MiB: expect it to need more (see fs_small's
- *   commit messages).
+ *   append_grows_to_64m 20-25 s (the appends 9-12 s);
+ *   fragmentation 25-50 s (filler 2-8 s, 2.5 GiB written in 20-44 s);
+ *   tree_fits 300-360 s (source tree 9-14 s, cp -r 175-270 s: ~8,000
+ *   creates that hit ENOSPC, checks 28-87 s);
+ *   remount_checksums 35-80 s after tree_fits (alone: tree_fits' cost more).
+ * The whole test: 414-494 s of the 600 s test_progs gives a test.  With
+ * the feature every file is written and read: a probe of the successful
+ * path (58 ms a file for cp, 13 ms for a check, 2 MiB units) puts it at
+ * 530-700 s, hence the short subtests first.
  * Today every file takes a whole unit: tree_fits fails (cp exits 1 on
  * ENOSPC, 7,685 files short, 1.92 bytes used per data byte) and so does
  * remount_checksums (the files cp could not copy); the checksums of the
