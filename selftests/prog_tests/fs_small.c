@@ -24,7 +24,9 @@
  *    writes of 1 B to 1 MiB, checked against a model (read(2) and mmap) at
  *    every power of two; then each 2 MiB of it from 2 MiB on, mapped at an
  *    aligned address, takes one PMD fault (the dax_faults BPF program
- *    counts them), before and after a remount;
+ *    counts them) after a remount; before it, the chunks that held EOF
+ *    when the file was checked may fall back (the kernel keeps the
+ *    mapping it resolved then, cut at EOF: 5 of 31 today), the rest not;
  *  - fragmentation: small (1 B..2 MiB) and large (4..64 MiB) files
  *    created and deleted at random, near full, until FRAG_FACTOR (10) x
  *    the free space has been written: a large file's creation fails with
