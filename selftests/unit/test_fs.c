@@ -251,6 +251,13 @@ static void pages_small_files(void **state)
 		assert_int_equal(bfree(fs), before - getattr(fs, lg).mapped / 4096);
 		assert_int_equal(fs_unlink(fs, ROOT, "log"), 0);
 		assert_int_equal(bfree(fs), before);
+
+		/* as cp writes: 128 KiB, then a 44 KiB tail: exactly that */
+		assert_int_equal(fs_create(fs, ROOT, "cp", &cred, NULL, &lg), 0);
+		assert_int_equal(fs_alloc_for_write(fs, lg, 0, 128 * 1024, &e), 0);
+		assert_int_equal(fs_alloc_for_write(fs, lg, 128 * 1024, 44 * 1024 + 5, &e), 0);
+		assert_int_equal(getattr(fs, lg).mapped, 176 * 1024);
+		assert_int_equal(fs_unlink(fs, ROOT, "cp"), 0);
 	}
 
 	/* truncate to 5000 bytes keeps two pages */

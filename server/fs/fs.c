@@ -2778,7 +2778,7 @@ again:
 				    round_down(FS_MAX_FILE_END, gran));
 	/* pages: a small write growing the file at its end below 2 MiB (the policy) */
 	if (fresh && !striped && !fs->lay.nileave && gran_of(fs) == FBS_ALLOC_PAGE &&
-	    len <= fs->policy.pages_ahead_write && start && end <= UNIT &&
+	    len < fs->policy.pages_ahead_write && start && end <= UNIT &&
 	    start >= layout_end(&fs->lay))
 		ahead_end = max_u64(end, min_u64(2 * start, UNIT));
 	cooling_expire(fs, false);

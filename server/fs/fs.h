@@ -360,20 +360,21 @@ int fs_punch(struct fs *fs, __u64 ino, __u64 off, __u64 len, __u64 *cut_off, __u
  * in place must start large to stay striped.
  * 0: exactly what is asked (tests).  Default FS_STRIPED_MIN_ALLOC.
  *
- * With pages, a write of at most @pages_ahead_write bytes that grows a
+ * With pages, a write shorter than @pages_ahead_write bytes that grows a
  * file at its mapped end below 2 MiB allocates ahead, to twice that end
- * (at most the unit boundary): appends in small writes ask once per
- * doubling, not once per page, and a file copied in larger writes gets
- * exactly its size.  What is ahead stays the file's, zeroed, past its
- * end (at most its size again, below 2 MiB).  0: exactly what is asked.
- * Default FS_PAGES_AHEAD_WRITE.
+ * (at most the unit boundary): appends of less than a page ask once per
+ * doubling, not once per page, and a file copied in larger writes (cp:
+ * 128 KiB) gets exactly its size, unless its last write is shorter than
+ * a page.  What is ahead stays the file's, zeroed, past its end (at most
+ * its size again, below 2 MiB): nothing trims it at close yet.
+ * 0: exactly what is asked.  Default FS_PAGES_AHEAD_WRITE.
  */
 struct fs_alloc_policy {
 	__u64 striped_min;
 	__u64 pages_ahead_write;
 };
 #define FS_STRIPED_MIN_ALLOC	(16ULL << 20)
-#define FS_PAGES_AHEAD_WRITE	(64ULL << 10)
+#define FS_PAGES_AHEAD_WRITE	(4ULL << 10)
 
 void fs_set_alloc_policy(struct fs *fs, const struct fs_alloc_policy *policy);
 
