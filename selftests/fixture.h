@@ -23,6 +23,7 @@ struct fixture {
 	struct fbs_server *srv;	/* the vehicle; NULL on the daemon */
 	bool daemon;
 	char mnt[64];
+	char daemon_opts[64];	/* the daemon's mount -o, for a remount */
 };
 
 struct fixture_opts {
@@ -40,9 +41,12 @@ struct fixture_opts {
 	bool ileave_chunks;
 	/*
 	 * Not the vehicle: famfs-bpf mkfs -f FX_DAEMON_DEV and mount it, the
-	 * daemon users run (BPF resolver); only @daemon counts then.
+	 * daemon users run; only @daemon, @alloc_bytes and @daemon_opts
+	 * count then.
 	 */
 	bool daemon;
+	/* the daemon's mount -o (e.g. "resolver=upcall"); NULL: none (BPF) */
+	const char *daemon_opts;
 };
 
 #define FX_DAEMON_DEV "/dev/pmem2"
