@@ -98,8 +98,6 @@ int fixture_mount(struct fixture *fx, const struct fixture_opts *opts)
 	cfg.bpf_max_ileave = opts->bpf_max_ileave;
 	cfg.ileave_chunks = opts->ileave_chunks;
 	cfg.devs[1].read_only = opts->dev1_read_only;
-	if (opts->alloc_bytes)
-		cfg.alloc_end = cfg.alloc_start + opts->alloc_bytes;
 	snprintf(fx->mnt, sizeof(fx->mnt), "/tmp/famfs-bpf-test.%d", getpid());
 	mkdir(fx->mnt, 0755);
 	cfg.mountpoint = fx->mnt;
