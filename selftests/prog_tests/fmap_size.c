@@ -34,8 +34,8 @@
  *    queue of a stuck server is taken out by SIGKILL (before: the request
  *    was forced, and reached the server after the kill), its file keeps
  *    the old size and works afterwards.
- * Cost on the test kernel: about 35 s, 4 s a daemon subtest (a mkfs and a
- * mount each); about 22 s a daemon subtest on the debug kernel.
+ * Cost on the test kernel: about 23 s, 2 to 4 s a daemon subtest (a mkfs
+ * and a mount each); about 22 s a daemon subtest on the debug kernel.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
