@@ -328,9 +328,9 @@ build-server: $(if $(SERVER_SRCS),$(SERVER_LIB)) $(SERVER_BINS)
 ST_OUT := $(O)/selftests
 PROG_TESTS := $(sort $(wildcard selftests/prog_tests/*.c))
 TEST_PROGS := $(ST_OUT)/test_progs
-# shared by the tests: the fixtures that drive the server library, and the
-# older test vehicle (selftests/vehicle/: a FUSE server of its own for the
-# kernel-facing tests, built on the server library)
+# shared by the tests: the fixtures (mounts of the daemon or the vehicle),
+# and the test vehicle (selftests/vehicle/: a FUSE server of its own, built on
+# the server library, for replies the daemon never gives)
 TEST_HELPERS := selftests/fixture.c selftests/vehicle/server.c
 
 # The test list is discovered, not kept by hand.

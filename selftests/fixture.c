@@ -78,8 +78,19 @@ int fixture_mount(struct fixture *fx, const struct fixture_opts *opts)
 	fx->daemon = opts->daemon;
 	if (fx->daemon) {
 		snprintf(fx->mnt, sizeof(fx->mnt), "/tmp/famfs-bpf-fsd.%d", getpid());
-		if (!fixture_mkfs_mount(FX_DAEMON_DEV, fx->mnt, NULL))
-			return -EIO;
+		snprintf(fx->daemon_opts, sizeof(fx->daemon_opts), "%s",
+			 opts->daemon_opts ? opts->daemon_opts : "");
+		if (!opts->daemon_opts) {
+			if (!fixture_mkfs_mount(FX_DAEMON_DEV, fx->mnt, NULL))
+				return -EIO;
+		} else {
+			if (!ASSERT_EQ(fixture_famfs(0, "mkfs", "-f", FX_DAEMON_DEV), 0, "mkfs -f"))
+				return -EIO;
+			mkdir(fx->mnt, 0755);
+			if (!ASSERT_EQ(fixture_famfs(0, "mount", "-o", fx->daemon_opts,
+						     FX_DAEMON_DEV, fx->mnt), 0, "mount -o"))
+				return -EIO;
+		}
 		return opts->alloc_bytes ? daemon_leave_free(fx, opts->alloc_bytes) : 0;
 	}
 	cfg.resolver = opts->resolver;
@@ -87,8 +98,6 @@ int fixture_mount(struct fixture *fx, const struct fixture_opts *opts)
 	cfg.bpf_max_ileave = opts->bpf_max_ileave;
 	cfg.ileave_chunks = opts->ileave_chunks;
 	cfg.devs[1].read_only = opts->dev1_read_only;
-	if (opts->alloc_bytes)
-		cfg.alloc_end = cfg.alloc_start + opts->alloc_bytes;
 	snprintf(fx->mnt, sizeof(fx->mnt), "/tmp/famfs-bpf-test.%d", getpid());
 	mkdir(fx->mnt, 0755);
 	cfg.mountpoint = fx->mnt;
@@ -152,7 +161,9 @@ int fixture_daemon_remount(struct fixture *fx)
 	if (!fx->daemon)
 		return -EOPNOTSUPP;
 	if (fixture_famfs(0, "umount", fx->mnt) ||
-	    fixture_famfs(0, "mount", FX_DAEMON_DEV, fx->mnt))
+	    (fx->daemon_opts[0] ?
+	     fixture_famfs(0, "mount", "-o", fx->daemon_opts, FX_DAEMON_DEV, fx->mnt) :
+	     fixture_famfs(0, "mount", FX_DAEMON_DEV, fx->mnt)))
 		return -EIO;
 	return 0;
 }

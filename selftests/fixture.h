@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Fixtures for the in-guest tests: mount the famfs-bpf server library over
- * /dev/pmem0 and /dev/pmem1 with layouts a test chooses, and look at what
- * happened (counters, device bytes); or drive the famfs-bpf binary as a
- * user would (run a command, see its output, mounted or not), and write and
- * check files through a mount.
+ * Fixtures for the in-guest tests: mount the test vehicle (vehicle/server.c)
+ * over /dev/pmem0 and /dev/pmem1 with layouts a test chooses, or the
+ * famfs-bpf daemon on /dev/pmem2, and look at what happened (counters,
+ * device bytes); or drive the famfs-bpf binary as a user would (run a
+ * command, see its output, mounted or not), and write and check files
+ * through a mount.
  */
 #ifndef FAMFS_BPF_FIXTURE_H
 #define FAMFS_BPF_FIXTURE_H
@@ -23,14 +24,15 @@ struct fixture {
 	struct fbs_server *srv;	/* the vehicle; NULL on the daemon */
 	bool daemon;
 	char mnt[64];
+	char daemon_opts[64];	/* the daemon's mount -o, for a remount */
 };
 
 struct fixture_opts {
 	enum fbs_resolver resolver;
 	bool dev1_read_only;
 	/*
-	 * bytes the server may allocate for writes (0: up to the device end);
-	 * on the daemon, a file FX_FILLER takes the rest (whole 2 MiB units)
+	 * The daemon: a file FX_FILLER takes all but this much of the free
+	 * space (whole 2 MiB units); 0: no filler
 	 */
 	__u64 alloc_bytes;
 	/* FBS_RESOLVER_BPF: extent map sizes (0: the defaults) */
@@ -40,9 +42,12 @@ struct fixture_opts {
 	bool ileave_chunks;
 	/*
 	 * Not the vehicle: famfs-bpf mkfs -f FX_DAEMON_DEV and mount it, the
-	 * daemon users run (BPF resolver); only @daemon counts then.
+	 * daemon users run; only @daemon, @alloc_bytes and @daemon_opts
+	 * count then.
 	 */
 	bool daemon;
+	/* the daemon's mount -o (e.g. "resolver=upcall"); NULL: none (BPF) */
+	const char *daemon_opts;
 };
 
 #define FX_DAEMON_DEV "/dev/pmem2"

@@ -1,20 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Writes where a file has no extents go to the server (FUSE_FMAP with
- * FUSE_FMAP_OP_WRITE), which allocates 2 MiB units on pmem0 or refuses
- * with ENOSPC.  A new file grows by write(2); its bytes land where the
- * allocator put them; a write the server cannot place fails with ENOSPC.
- * Each subtest runs on the test vehicle (a window of ALLOC or FILL bytes
- * from 512 MiB on pmem0) and, as *_fsd, on the daemon users run (a
- * famfs-bpf mount of /dev/pmem2, BPF resolver: its holes fall back to the
- * upcall), where a filler file leaves the window free for enospc and
- * fill_congruent, and where fill_congruent's truncate frees a's last unit
- * (the vehicle keeps it) which the filling file gets last.
- * Cost: about 11 s on the test kernel (0.7 s before the *_fsd rows; a
- * filler's fallocate of 1 GiB takes 0.5 to 3 s).  The debug kernel leaves
- * enospc_fsd and fill_congruent_fsd out (their kernel paths are the
- * vehicle rows'; 30 s each there): about 70 s, 22 s a daemon row,
- * measured with another guest on the machine.
+ * FUSE_FMAP_OP_WRITE), which allocates 2 MiB units or refuses with ENOSPC.
+ * A new file grows by write(2); its bytes land where the allocator put
+ * them; a write the server cannot place fails with ENOSPC.  Each subtest
+ * runs on the daemon users run (a famfs-bpf mount of /dev/pmem2, BPF
+ * resolver: its holes fall back to the upcall), where a filler file leaves
+ * a window of ALLOC or FILL bytes free for enospc and fill_congruent, and
+ * where fill_congruent's truncate frees a's last unit, which the filling
+ * file gets last.
+ * Cost: about 11 s on the test kernel (a filler's fallocate of 1 GiB takes
+ * 0.5 to 3 s); on the debug kernel about 22 s a subtest, 30 s for enospc
+ * and fill_congruent (the filler), measured with another guest on the
+ * machine.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -32,16 +30,15 @@
 #define ALLOC (4 * MiB)		/* two allocation units */
 
 /*
- * Each subtest gets a fresh mount, hence a fresh allocator with ALLOC bytes,
- * and a new empty file "new" in it: none depends on what another wrote.
- * The daemon gets a filler file that leaves ALLOC free only with @full
- * (fallocate zeroes the rest of the device: seconds).
+ * Each subtest gets a fresh file system and a new empty file "new" in it:
+ * none depends on what another wrote.  A filler file leaves ALLOC free
+ * only with @full (fallocate zeroes the rest of the device: seconds).
  */
-static int mount_new_file(struct fixture *fx, bool daemon, bool full)
+static int mount_new_file(struct fixture *fx, bool full)
 {
 	struct fixture_opts opts = {
-		.alloc_bytes = !daemon || full ? ALLOC : 0,
-		.daemon = daemon,
+		.alloc_bytes = full ? ALLOC : 0,
+		.daemon = true,
 	};
 	char path[128];
 	int fd;
@@ -54,11 +51,11 @@ static int mount_new_file(struct fixture *fx, bool daemon, bool full)
 	return fd;
 }
 
-static void allocate_on_write(unsigned char *data, unsigned char *back, bool daemon)
+static void allocate_on_write(unsigned char *data, unsigned char *back)
 {
 	struct fmap_simple_ext ext[8];
 	struct fixture fx = { 0 };
-	int fd = mount_new_file(&fx, daemon, false), n, i;
+	int fd = mount_new_file(&fx, false), n, i;
 
 	if (fd < 0)
 		goto out;
@@ -79,19 +76,16 @@ static void allocate_on_write(unsigned char *data, unsigned char *back, bool dae
 		ASSERT_MEMEQ(back, data + ext[i].file_off, ext[i].len,
 			     "bytes where the server allocated");
 	}
-	/* the vehicle's bump allocator: its units, in order, from FX_ALLOC_START */
-	if (!daemon && ASSERT_OK(dev_pread(FX_DEV0, back, ALLOC, FX_ALLOC_START), "read pmem0"))
-		ASSERT_MEMEQ(back, data, ALLOC, "bytes from FX_ALLOC_START");
 out_close:
 	close(fd);
 out:
 	fixture_unmount(&fx);
 }
 
-static void enospc(unsigned char *data, unsigned char *back, bool daemon)
+static void enospc(unsigned char *data, unsigned char *back)
 {
 	struct fixture fx = { 0 };
-	int fd = mount_new_file(&fx, daemon, true);
+	int fd = mount_new_file(&fx, true);
 
 	if (fd < 0)
 		goto out;
@@ -114,11 +108,11 @@ out:
  * next load must see the written bytes: the server marks the mapping
  * FUSE_FMAP_FLAG_NEW and the kernel unmaps the stale zero page.
  */
-static void write_over_faulted_hole(unsigned char *data, bool daemon)
+static void write_over_faulted_hole(unsigned char *data)
 {
 	volatile unsigned char *map = MAP_FAILED;
 	struct fixture fx = { 0 };
-	int fd = mount_new_file(&fx, daemon, false);
+	int fd = mount_new_file(&fx, false);
 	size_t size = 3 * MiB + 4096;
 
 	if (fd < 0)
@@ -149,11 +143,11 @@ out:
  * see it, so the whole new extent loses its stale zero pages, not only
  * the bytes of the write that allocated it.
  */
-static void write_near_faulted_hole(unsigned char *data, bool daemon)
+static void write_near_faulted_hole(unsigned char *data)
 {
 	volatile unsigned char *map = MAP_FAILED;
 	struct fixture fx = { 0 };
-	int fd = mount_new_file(&fx, daemon, false);
+	int fd = mount_new_file(&fx, false);
 	size_t size = 2 * MiB, len = size - 4096;
 
 	if (fd < 0)
@@ -185,7 +179,7 @@ out:
  * Every extent of @name: file and device offsets congruent modulo 2 MiB.
  * Returns how many contiguous runs they make (an extent that continues the
  * one before it in the file and on the device is the same run): the
- * vehicle merges such extents, the daemon keeps one per allocation.
+ * daemon keeps one extent per allocation.
  */
 static int check_extents(struct fixture *fx, const char *name)
 {
@@ -218,15 +212,14 @@ static int check_extents(struct fixture *fx, const char *name)
  * and uses the space up exactly: statfs says how much is left, and a file
  * written until ENOSPC gets all of it.
  */
-static void fill_congruent(unsigned char *data, bool daemon)
+static void fill_congruent(unsigned char *data)
 {
-	struct fixture_opts opts = { .alloc_bytes = FILL, .daemon = daemon };
+	struct fixture_opts opts = { .alloc_bytes = FILL, .daemon = true };
 	/*
-	 * a's space after the write past the cut: the vehicle keeps its 3
-	 * units and takes a 4th; the daemon frees the unit past the cut's and
-	 * writes into the kept one
+	 * a's space after the write past the cut: the daemon frees the unit
+	 * past the cut's and writes into the kept one
 	 */
-	const __u64 used = daemon ? 4 * MiB : 8 * MiB;
+	const __u64 used = 4 * MiB;
 	struct fixture fx = { 0 };
 	__u64 written = 0, off;
 	char path[128];
@@ -257,8 +250,8 @@ static void fill_congruent(unsigned char *data, bool daemon)
 	}
 	ASSERT_EQ(errno, ENOSPC, "b ends with ENOSPC");
 	ASSERT_EQ(written, FILL - used, "b got all the rest");
-	/* the daemon's freed unit is apart from the rest: b's last extent */
-	ASSERT_EQ(check_extents(&fx, "b"), daemon ? 2 : 1, "in one run (the daemon: two)");
+	/* a's freed unit is apart from the rest: b's last extent */
+	ASSERT_EQ(check_extents(&fx, "b"), 2, "in two runs");
 	if (ASSERT_OK(statvfs(fx.mnt, &sv), "statfs"))
 		ASSERT_EQ(sv.f_bfree, 0, "nothing free");
 out:
@@ -271,34 +264,21 @@ out:
 
 void test_fmap_alloc(void)
 {
-	static const char *const suffix[] = { "", "_fsd" };
 	unsigned char *data = malloc(ALLOC), *back = malloc(ALLOC);
-	char name[64];
-	int d;
 
-	if (!ASSERT_TRUE(data && back, "malloc"))
+	if (!ASSERT_TRUE(data && back, "malloc") || !fixture_famfs_bin())
 		goto out;
 	fill_pattern(data, ALLOC, 31);
-	for (d = 0; d < 2; d++) {
-		if (d && !fixture_famfs_bin())
-			break;
-		snprintf(name, sizeof(name), "allocate_on_write%s", suffix[d]);
-		if (test__start_subtest(name))
-			allocate_on_write(data, back, d);
-		/* the filler's zeroing is 10 to 20 s on the debug kernel: test kernel only */
-		snprintf(name, sizeof(name), "enospc%s", suffix[d]);
-		if (!(d && fixture_debug_kernel()) && test__start_subtest(name))
-			enospc(data, back, d);
-		snprintf(name, sizeof(name), "write_over_faulted_hole%s", suffix[d]);
-		if (test__start_subtest(name))
-			write_over_faulted_hole(data, d);
-		snprintf(name, sizeof(name), "write_near_faulted_hole%s", suffix[d]);
-		if (test__start_subtest(name))
-			write_near_faulted_hole(data, d);
-		snprintf(name, sizeof(name), "fill_congruent%s", suffix[d]);
-		if (!(d && fixture_debug_kernel()) && test__start_subtest(name))
-			fill_congruent(data, d);
-	}
+	if (test__start_subtest("allocate_on_write"))
+		allocate_on_write(data, back);
+	if (test__start_subtest("enospc"))
+		enospc(data, back);
+	if (test__start_subtest("write_over_faulted_hole"))
+		write_over_faulted_hole(data);
+	if (test__start_subtest("write_near_faulted_hole"))
+		write_near_faulted_hole(data);
+	if (test__start_subtest("fill_congruent"))
+		fill_congruent(data);
 out:
 	free(data);
 	free(back);

@@ -25,9 +25,10 @@
  *  - pin_across_unlink, umount_waits_for_pin: on the daemon, the pin holder
  *    closes A, which is unlinked: A's RELEASE waits for the pin, so the
  *    daemon keeps A's space (B gets other space) and umount waits too.
- * reopen_keeps_mappings also runs on the daemon (_fsd: a famfs-bpf mount of
- * /dev/pmem2, BPF resolver; the file written by write(2)).  On the vehicle
- * only, as each needs a server act the daemon never does:
+ * reopen_keeps_mappings runs on the daemon users run (a famfs-bpf mount of
+ * /dev/pmem2, BPF resolver; the file written by write(2)), as do
+ * pin_across_unlink and umount_waits_for_pin.  On the vehicle only, as each
+ * needs a server act the daemon never does:
  *  - notify, pin_across_reopen, pin_after_munmap: the server moves an open,
  *    mapped file to other blocks and gives its old extent to another file
  *    (the daemon moves no file's blocks; a follower's FUSE_NOTIFY_FMAP_INVAL
@@ -38,7 +39,7 @@
  *  - revoke_during_pin_wait: BACKING_CLOSE on the server's /dev/fuse fd
  *    (the daemon's device goes only by unbind: fmap_revoke/daemon_unbind).
  * Cost on the test kernel: about 40 s, most of it the pins' holds (3 to 8 s
- * each); reopen_keeps_mappings_fsd adds about 3 s (16 s on the debug kernel).
+ * each); reopen_keeps_mappings about 3 s (16 s on the debug kernel).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -178,38 +179,31 @@ static long long resolves(struct fixture *fx)
 	return fixture_stat(fx, "cache_hits") + fixture_stat(fx, "cache_misses");
 }
 
-/* On the daemon, "f" is written by write(2), fsynced */
-static void reopen_keeps_mappings(const struct fixture_opts *opts)
+/* "f" is written by write(2), fsynced, then mapped and faulted in */
+static void reopen_keeps_mappings(void)
 {
-	struct fmap_simple_ext ext = { .len = SIZE, .dev = 0, .dev_off = 260 * MiB };
+	const struct fixture_opts opts = { .daemon = true };
 	volatile unsigned char *map = MAP_FAILED;
 	unsigned char *data = NULL;
 	unsigned long i, sum = 0;
 	struct fixture fx = { 0 };
-	struct fbs_layout l;
 	long long before;
 	char path[128];
 	pid_t pid;
 	int fd = -1;
 
-	if (!ASSERT_OK(fixture_mount(&fx, opts), "mount"))
+	if (!ASSERT_OK(fixture_mount(&fx, &opts), "mount"))
 		return;
 	fixture_path(&fx, "f", path, sizeof(path));
-	if (fx.daemon) {
-		data = malloc(SIZE);
-		if (!ASSERT_TRUE(data != NULL, "malloc"))
-			goto out;
-		fill_pattern(data, SIZE, 26);
-		fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0644);
-		if (!ASSERT_OK_FD(fd, "create") || !fixture_write_fd(fd, data, SIZE, SIZE) ||
-		    !ASSERT_OK(fsync(fd), "fsync"))
-			goto out;
-		close(fd);
-	} else {
-		layout_simple(&l, 1, &ext);
-		if (!ASSERT_OK(fbs_server_add_file(fx.srv, "f", SIZE, &l), "add"))
-			goto out;
-	}
+	data = malloc(SIZE);
+	if (!ASSERT_TRUE(data != NULL, "malloc"))
+		goto out;
+	fill_pattern(data, SIZE, 26);
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0644);
+	if (!ASSERT_OK_FD(fd, "create") || !fixture_write_fd(fd, data, SIZE, SIZE) ||
+	    !ASSERT_OK(fsync(fd), "fsync"))
+		goto out;
+	close(fd);
 	fd = open(path, O_RDONLY);
 	if (!ASSERT_OK_FD(fd, "open"))
 		goto out;
@@ -230,8 +224,7 @@ static void reopen_keeps_mappings(const struct fixture_opts *opts)
 	for (i = 0; i < SIZE; i += 4096)
 		sum += map[i];
 	ASSERT_EQ(resolves(&fx) - before, 0, "no fault after its open");
-	if (data)
-		ASSERT_MEMEQ((const void *)map, data, SIZE, "the mapping shows the file");
+	ASSERT_MEMEQ((const void *)map, data, SIZE, "the mapping shows the file");
 	(void)sum;
 out:
 	if (map != MAP_FAILED)
@@ -572,10 +565,8 @@ void test_fmap_inval(void)
 		notify();
 	if (test__start_subtest("getattr_shrink"))
 		getattr_shrink();
-	if (test__start_subtest("reopen_keeps_mappings"))
-		reopen_keeps_mappings(NULL);
-	if (fixture_famfs_bin() && test__start_subtest("reopen_keeps_mappings_fsd"))
-		reopen_keeps_mappings(&(struct fixture_opts){ .daemon = true });
+	if (fixture_famfs_bin() && test__start_subtest("reopen_keeps_mappings"))
+		reopen_keeps_mappings();
 	if (test__start_subtest("pin_across_reopen"))
 		pin_across_reopen(false);
 	if (test__start_subtest("pin_after_munmap"))

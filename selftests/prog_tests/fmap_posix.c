@@ -13,16 +13,19 @@
  *  - permissions: the mount is shared (allow_other), so the kernel checks
  *    the mode bits (default_permissions): another user reads a 0644 file
  *    it does not own, but cannot write it or create files in the root;
- *  - rename_over_open_file (the daemon only: the vehicle has no rename):
- *    a file replaced by a rename keeps answering through its fd, as after
- *    an unlink (fstat with nlink 0, read, write, mmap, extend, truncate,
- *    fchmod) until its last close; the name shows the new file, also
- *    after a remount.  fstests' generic/035 found fstat failing here.
- * Each runs on the test vehicle with the upcall and BPF resolvers and,
- * as *_fsd, on the daemon users run (a famfs-bpf mount of /dev/pmem2),
- * except space_reused_after_close (it asks the vehicle for extents; the
- * daemon's is fmap_alloc's and fs_persist's) and the vehicle-only
- * cache tests at the end.  About 2 s each on the daemon.
+ *  - rename_over_open_file: a file replaced by a rename keeps answering
+ *    through its fd, as after an unlink (fstat with nlink 0, read, write,
+ *    mmap, extend, truncate, fchmod) until its last close; the name shows
+ *    the new file, also after a remount.  fstests' generic/035 found fstat
+ *    failing here;
+ *  - inode_stays_cached: with CONFIG_FUSE_DAX, reopening a file after its
+ *    attributes were refreshed finds the mappings cached before (the
+ *    daemon with resolver=upcall, whose upcalls count the misses).
+ * Each runs on the daemon users run (a famfs-bpf mount of /dev/pmem2),
+ * about 2 s each.  On the test vehicle only:
+ *  - hole_before_interleaved: a hand-made interleaved extent over two
+ *    devices after a hole, its cached mappings dropped by set_layout (the
+ *    daemon's file system here has one device and never swaps a layout).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -131,8 +134,8 @@ static bool dev_ranges_overlap(const struct fmap_simple_ext *a, int na,
 
 /*
  * The space of an unlinked file is given back only once the last fd is
- * closed (the kernel forgets the inode): before, a full device says
- * ENOSPC and new files get other space; after, a new file gets its space.
+ * closed (its last RELEASE): before, a full device says ENOSPC and new
+ * files get other space; after, a new file gets its space.
  */
 static void space_reused_after_close(const struct fixture_opts *base)
 {
@@ -145,13 +148,13 @@ static void space_reused_after_close(const struct fixture_opts *base)
 	int fd = -1, fb = -1, fc = -1, na, nb, nc = 0, i;
 	ssize_t n = -1;
 
-	/* room for two files of SIZE, no more */
+	/* room for two files of SIZE, no more (a filler takes the rest) */
 	opts.alloc_bytes = 2 * SIZE;
 	fd = mount_written_file(&fx, &opts, "a", path, sizeof(path),
 				data, back, 81);
 	if (fd < 0)
 		goto out;
-	na = fbs_server_file_extents(fx.srv, "a", ea, 8);
+	na = fixture_file_extents(&fx, "a", ea, 8);
 	if (!ASSERT_GT(na, 0, "a's extents") || !ASSERT_OK(unlink(path), "unlink a"))
 		goto out;
 
@@ -159,7 +162,7 @@ static void space_reused_after_close(const struct fixture_opts *base)
 	if (!ASSERT_OK_FD(fb, "create b") ||
 	    !ASSERT_EQ(pwrite(fb, data, SIZE, 0), SIZE, "write b"))
 		goto out;
-	nb = fbs_server_file_extents(fx.srv, "b", eb, 8);
+	nb = fixture_file_extents(&fx, "b", eb, 8);
 	if (ASSERT_GT(nb, 0, "b's extents"))
 		ASSERT_FALSE(dev_ranges_overlap(ea, na, eb, nb),
 			     "b does not get the open file's space");
@@ -172,14 +175,14 @@ static void space_reused_after_close(const struct fixture_opts *base)
 
 	close(fd);
 	fd = -1;
-	/* the kernel forgets the inode asynchronously */
+	/* the last RELEASE reaches the daemon asynchronously */
 	for (i = 0; i < 250 && n != 4096; i++) {
 		n = pwrite(fc, data, 4096, 0);
 		if (n != 4096)
 			nanosleep(&poll, NULL);
 	}
 	ASSERT_EQ(n, 4096, "after the close, c gets space");
-	nc = fbs_server_file_extents(fx.srv, "c", ec, 8);
+	nc = fixture_file_extents(&fx, "c", ec, 8);
 	if (ASSERT_GT(nc, 0, "c's extents"))
 		ASSERT_TRUE(dev_ranges_overlap(ea, na, ec, nc),
 			    "c gets space that a had");
@@ -308,7 +311,7 @@ out:
  * unlinked open file is, answering every call through its fd until its
  * last close, with nlink 0; the name is the new file's.
  */
-static void rename_over_open_file(const struct fixture_opts *opts)	/* the daemon's */
+static void rename_over_open_file(const struct fixture_opts *opts)
 {
 	unsigned char *data = malloc(SIZE), *back = malloc(SIZE), *other = malloc(SIZE);
 	volatile unsigned char *map = MAP_FAILED;
@@ -398,19 +401,20 @@ out:
  */
 static void inode_stays_cached(void)
 {
-	struct fmap_simple_ext ext = { .len = 2 * MiB, .dev = 0, .dev_off = 254 * MiB };
+	const struct fixture_opts opts = { .daemon = true, .daemon_opts = "resolver=upcall" };
+	unsigned char *data = malloc(2 * MiB);
 	struct fixture fx = { 0 };
-	struct fbs_layout l;
 	char path[128], buf[4096];
 	long long upcalls = 0;
 	int i, fd;
 
-	if (!ASSERT_OK(fixture_mount(&fx, NULL), "mount"))
-		return;
-	layout_simple(&l, 1, &ext);
-	if (!ASSERT_OK(fbs_server_add_file(fx.srv, "kept", 2 * MiB, &l), "add"))
+	if (!ASSERT_TRUE(data != NULL, "malloc") ||
+	    !ASSERT_OK(fixture_mount(&fx, &opts), "mount"))
 		goto out;
+	fill_pattern(data, 2 * MiB, 85);
 	fixture_path(&fx, "kept", path, sizeof(path));
+	if (!fixture_write_file(path, data, 2 * MiB, 2 * MiB))
+		goto out;
 	for (i = 0; i < 3; i++) {
 		if (i == 1)
 			upcalls = fixture_stat(&fx, "upcalls");
@@ -422,11 +426,14 @@ static void inode_stays_cached(void)
 			goto out;
 		ASSERT_EQ(pread(fd, buf, sizeof(buf), 4096 * i), sizeof(buf), "read");
 		close(fd);
+		ASSERT_MEMEQ(buf, data + 4096 * i, sizeof(buf), "the bytes written");
 	}
+	ASSERT_GE(upcalls, 1, "the mapping came by upcall");
 	ASSERT_EQ(fixture_stat(&fx, "upcalls"), upcalls,
 		  "reopened reads hit the mapping cached before");
 out:
 	fixture_unmount(&fx);
+	free(data);
 }
 
 /* A read in the hole before an interleaved extent must not hide it */
@@ -493,21 +500,19 @@ static int as_other_user(const char *file, const char *newfile)
 
 static void permissions(const struct fixture_opts *opts)
 {
-	struct fmap_simple_ext ext = { .len = 2 * MiB, .dev = 0, .dev_off = 250 * MiB };
-	char path[128], newpath[128];
+	char path[128], newpath[128], buf[4096] = { 1 };
 	struct fixture fx = { 0 };
-	struct fbs_layout l;
 	struct stat st;
 	int status;
 	pid_t pid;
 
 	if (!ASSERT_OK(fixture_mount(&fx, opts), "mount"))
 		return;
-	layout_simple(&l, 1, &ext);
-	if (!ASSERT_OK(fbs_server_add_file(fx.srv, "rootfile", 2 * MiB, &l), "add"))
-		goto out;
 	fixture_path(&fx, "rootfile", path, sizeof(path));
 	fixture_path(&fx, "intruder", newpath, sizeof(newpath));
+	if (!fixture_write_file(path, buf, sizeof(buf), sizeof(buf)) ||
+	    !ASSERT_OK(chmod(path, 0644), "chmod 0644"))
+		goto out;
 	if (ASSERT_OK(stat(path, &st), "stat")) {
 		ASSERT_EQ(st.st_uid, 0, "owned by root");
 		ASSERT_EQ(st.st_mode & 0777, 0644, "mode 0644");
@@ -531,44 +536,24 @@ out:
 
 void test_fmap_posix(void)
 {
-	static const struct {
-		const char *name;
-		struct fixture_opts opts;
-	} res[] = {
-		{ "upcall", { .resolver = FBS_RESOLVER_UPCALL } },
-		{ "bpf", { .resolver = FBS_RESOLVER_BPF } },
-		{ "fsd", { .daemon = true } },
-	};
-	char name[64];
-	unsigned int i;
+	const struct fixture_opts opts = { .daemon = true };
 
-	for (i = 0; i < sizeof(res) / sizeof(res[0]); i++) {
-		const struct fixture_opts *opts = &res[i].opts;
-
-		if (opts->daemon && !fixture_famfs_bin())
-			continue;
-		snprintf(name, sizeof(name), "unlink_open_file_%s", res[i].name);
-		if (test__start_subtest(name))
-			unlink_open_file(opts);
-		snprintf(name, sizeof(name), "truncate_down_up_%s", res[i].name);
-		if (test__start_subtest(name))
-			truncate_down_up(opts, false);
-		snprintf(name, sizeof(name), "o_trunc_%s", res[i].name);
-		if (test__start_subtest(name))
-			truncate_down_up(opts, true);
-		snprintf(name, sizeof(name), "space_reused_after_close_%s",
-			 res[i].name);
-		if (!opts->daemon && test__start_subtest(name))
-			space_reused_after_close(opts);
-		snprintf(name, sizeof(name), "copy_file_range_%s", res[i].name);
-		if (test__start_subtest(name))
-			copy_range(opts);
-		snprintf(name, sizeof(name), "rename_over_open_file_%s", res[i].name);
-		if (opts->daemon && test__start_subtest(name))
-			rename_over_open_file(opts);
-	}
+	if (!fixture_famfs_bin())
+		return;
+	if (test__start_subtest("unlink_open_file"))
+		unlink_open_file(&opts);
+	if (test__start_subtest("truncate_down_up"))
+		truncate_down_up(&opts, false);
+	if (test__start_subtest("o_trunc"))
+		truncate_down_up(&opts, true);
+	if (test__start_subtest("space_reused_after_close"))
+		space_reused_after_close(&opts);
+	if (test__start_subtest("copy_file_range"))
+		copy_range(&opts);
+	if (test__start_subtest("rename_over_open_file"))
+		rename_over_open_file(&opts);
 	if (test__start_subtest("permissions"))
-		permissions(NULL);
+		permissions(&opts);
 	if (test__start_subtest("inode_stays_cached"))
 		inode_stays_cached();
 	if (test__start_subtest("hole_before_interleaved"))

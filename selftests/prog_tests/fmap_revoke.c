@@ -5,9 +5,6 @@
  *    maps (page tables filled) succeeds; the next access through the old
  *    mapping, and a process faulting the file in a loop, get SIGBUS;
  *    read(2) gets EIO; unmount works;
- *  - unbind: unbinding the pmem namespace under a process that maps a file
- *    on it does the same (the kernel tells FUSE, the device's DAX holder,
- *    before the memory goes); the namespace is bound again afterwards;
  *  - shared_holder: two mounts register the same devices at the same time
  *    (FUSE holds the DAX device for both);
  *  - dirty_close: BACKING_CLOSE of the last registered device while a
@@ -15,7 +12,7 @@
  *    back to the device (fs_dax:dax_writeback_one fires; the raw device
  *    shows them) before it drops the DAX entries, and the process gets
  *    SIGBUS on its next access.
- *  - daemon_unbind: the real famfs-bpf daemon (mount -f, BPF resolver)
+ *  - unbind: the real famfs-bpf daemon (mount -f, BPF resolver)
  *    serves a file on /dev/pmem1 that a process maps, has faulted through
  *    BPF and has dirty stores in; the namespace is unbound: the stores
  *    are on the device afterwards, the old mapping and a faulting process
@@ -26,14 +23,12 @@
  *    Cost on the test kernel: a few seconds.
  * Refusing a DAX device that another file system holds (EBUSY) needs one
  * that registers as a holder (XFS), which the test kernel does not build.
- * daemon_unbind is the daemon's; the others stay on the vehicle only:
- * backing_close and dirty_close issue FUSE_DEV_IOC_BACKING_CLOSE on the
- * server's /dev/fuse fd, which the daemon never does (its devices go by
- * unbind, and daemon_unbind checks the same SIGBUS, EIO and written-back
- * stores there); unbind is daemon_unbind's vehicle twin, where the fault
- * loop is served by upcall; shared_holder's two mounts of the same
- * devices are, on the daemon, an owner and a read-only follower:
- * fs_follower's.
+ * unbind is the daemon's; the others stay on the vehicle only:
+ *  - backing_close, dirty_close: FUSE_DEV_IOC_BACKING_CLOSE on the server's
+ *    /dev/fuse fd, which the daemon never does (its devices go by unbind,
+ *    where unbind checks the same SIGBUS, EIO and written-back stores);
+ *  - shared_holder: two servers register the same devices at once (on the
+ *    daemon, a second mount is a read-only follower: fs_follower's).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -200,31 +195,6 @@ static int pmem1_namespace(char *name, size_t size)
 	return 0;
 }
 
-static void unbind(void)
-{
-	const struct timespec poll = { .tv_nsec = 50 * 1000 * 1000 };
-	struct mapped m = { 0 };
-	char ns[64];
-	int i;
-
-	if (!ASSERT_OK(pmem1_namespace(ns, sizeof(ns)), "find namespace"))
-		return;
-	printf("# unbinding %s\n", ns);
-	if (!map_file(&m, 1, FX_DEV1))
-		goto out;
-	if (!ASSERT_OK(write_str("/sys/bus/nd/drivers/nd_pmem/unbind", ns),
-		       "unbind"))
-		goto out;
-	check_revoked(&m);
-out:
-	unmap_file(&m);
-	/* The tests after this one use pmem1 again */
-	ASSERT_OK(write_str("/sys/bus/nd/drivers/nd_pmem/bind", ns), "bind");
-	for (i = 0; i < 100 && access(FX_DEV1, F_OK); i++)
-		nanosleep(&poll, NULL);
-	ASSERT_OK(access(FX_DEV1, R_OK | W_OK), "pmem1 is back");
-}
-
 static void shared_holder(void)
 {
 	struct fixture fx1 = { 0 }, fx2 = { 0 };
@@ -338,7 +308,7 @@ static bool file_dev_off(const char *name, __u64 *dev_off)
 	return ok;
 }
 
-static void daemon_unbind(void)
+static void unbind(void)
 {
 	const struct timespec poll = { .tv_nsec = 50 * 1000 * 1000 };
 	unsigned char *data = malloc(SIZE), *dirty = malloc(SIZE), *back = malloc(SIZE);
@@ -468,12 +438,10 @@ void test_fmap_revoke(void)
 {
 	if (test__start_subtest("backing_close"))
 		backing_close();
-	if (test__start_subtest("unbind"))
-		unbind();
 	if (test__start_subtest("shared_holder"))
 		shared_holder();
 	if (test__start_subtest("dirty_close"))
 		dirty_close();
-	if (test__start_subtest("daemon_unbind"))
-		daemon_unbind();
+	if (test__start_subtest("unbind"))
+		unbind();
 }

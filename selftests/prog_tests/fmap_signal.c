@@ -9,13 +9,13 @@
  *    request, waits for the kernel to pass the interrupt on, and answers
  *    the request with EINTR, as a server that honours FUSE_INTERRUPT does.
  *    The fault is retried and asks again; the second answer is the mapping.
- *  - signals_during_alloc_fsd: on the daemon (BPF resolver), a child's
+ *  - signals_during_alloc: on the daemon (BPF resolver), a child's
  *    stores into the holes of a mapped file are write faults that wait
  *    for the daemon to allocate (the FUSE_FMAP upcall; the daemon zeroes
  *    each 2 MiB unit first) while the parent sends it SIGUSR1 every
  *    200 us: the handler runs, every store lands, no SIGBUS, and the
  *    faults did go to the daemon (upcalls).
- * Cost: about 1 s for interrupted_upcall; signals_during_alloc_fsd about
+ * Cost: about 1 s for interrupted_upcall; signals_during_alloc about
  * 3 s on the test kernel, 33 s on the debug kernel (a quarter of the
  * faults there; measured with another guest on the machine).
  */
@@ -229,6 +229,6 @@ void test_fmap_signal(void)
 {
 	if (test__start_subtest("interrupted_upcall"))
 		interrupted_upcall();
-	if (fixture_famfs_bin() && test__start_subtest("signals_during_alloc_fsd"))
+	if (fixture_famfs_bin() && test__start_subtest("signals_during_alloc"))
 		signals_during_alloc();
 }

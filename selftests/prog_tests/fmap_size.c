@@ -2,10 +2,10 @@
 /*
  * Sizes and times of mapped files, which the server cannot see change:
  *  - extending_write: a write past EOF of an empty file leaves the size it
- *    reached, in the kernel and (FUSE_FMAP_END) in the server; a write
- *    inside EOF sends no FUSE_FMAP_END;
- *  - append_at_writeback: appends move the size in the kernel, and the
- *    server learns it at writeback (fsync, close), once;
+ *    reached, in the kernel and in the server (a forced GETATTR);
+ *  - append_at_writeback: appends move the size in the kernel, the server
+ *    learns it at writeback (fsync, close), a truncate after more appends
+ *    is not undone, and a remount has the size the daemon journaled;
  *  - short_write: a write whose source buffer faults half way leaves the
  *    size of the part that was written, also after close and reopen;
  *  - mtime_write, mtime_mmap: write(2), and a write fault followed by
@@ -14,33 +14,28 @@
  *  - mtime_munmap_unlink: mmap, close the fd, store through the mapping,
  *    munmap, unlink: the inode the store dirtied is written back when its
  *    last reference goes, so its eviction finds it clean (no WARN, no
- *    taint).
- * Each of these runs on the test vehicle with the upcall and the BPF
- * resolver, and as *_fsd on the daemon users run (a famfs-bpf mount of
- * /dev/pmem2, BPF resolver).  The daemon does not count FUSE_FMAP_ENDs:
- * there the sizes are checked in the kernel and by forced GETATTR only,
- * and append_at_writeback remounts to see the size the daemon journaled.
- * On the vehicle only, as they need a server that misbehaves on purpose
- * (the daemon answers every FUSE_FMAP_END at once):
+ *    taint);
+ *  - mtime_munmap_remount: the same store through a mapping whose fd was
+ *    closed, then umount and mount again: the mtime the kernel showed is
+ *    the one that comes back from the log;
+ *  - atime_read_remount: a read moves atime (relatime), the daemon has it
+ *    after close and after a remount; -o noatime leaves it.
+ * Each runs on the daemon users run (a famfs-bpf mount of /dev/pmem2, BPF
+ * resolver).  On the test vehicle only, as they need a server that counts
+ * the kernel's FUSE_FMAP_ENDs or misbehaves on purpose (the daemon answers
+ * every FUSE_FMAP_END at once and counts none):
+ *  - fmap_end_requests: which writes send FUSE_FMAP_END: one per extending
+ *    write, none inside EOF, none for 1,000 appends until fsync sends one,
+ *    none at a close with nothing new (before: one per append);
  *  - fmap_end_enosys: a server that answers FUSE_FMAP_END with ENOSYS
  *    still gets extending writes: the kernel asks once, then sends the
  *    size as a SETATTR (the server's size moves, no more FMAP_END);
- *  - fmap_end_killable: a writer past EOF whose FUSE_FMAP_END waits in the queue
- *    of a busy server is taken out by SIGKILL (before: the request was
- *    forced, and reached the server after the kill), its file keeps the
- *    old size and works afterwards.
- * Once, with the famfs-bpf daemon:
- *  - mtime_munmap_remount: the same store through a mapping whose fd was
- *    closed, then umount and mount again with the famfs-bpf daemon: the
- *    mtime the kernel showed is the one that comes back from the log;
- *  - atime_read_remount: a read moves atime (relatime), the daemon has it
- *    after close and after a remount; -o noatime leaves it.
- * Cost on the test kernel: about 35 s, 24 of them the six *_fsd rows (a
- * mkfs and a mount each).
- * The debug kernel (81 s), where a daemon row costs about 22 s, runs only
- * the two whose kernel paths differ from the vehicle's: append_at_writeback_fsd
- * (the daemon's writeback and remount) and mtime_munmap_unlink_fsd (the
- * eviction after the daemon's last RELEASE).
+ *  - fmap_end_killable: a writer past EOF whose FUSE_FMAP_END waits in the
+ *    queue of a stuck server is taken out by SIGKILL (before: the request
+ *    was forced, and reached the server after the kill), its file keeps
+ *    the old size and works afterwards.
+ * Cost on the test kernel: about 23 s, 2 to 4 s a daemon subtest (a mkfs
+ * and a mount each); about 22 s a daemon subtest on the debug kernel.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -81,17 +76,10 @@ static int server_statx(const char *path, struct statx *stx)
 		     STATX_SIZE | STATX_MTIME, stx);
 }
 
-/* FUSE_FMAP_ENDs the vehicle answered; the daemon does not count them */
-static unsigned long fmap_ends(struct fixture *fx)
-{
-	return fx->daemon ? 0 : fbs_server_fmap_end_requests(fx->srv);
-}
-
 static void extending_write(const struct fixture_opts *opts)
 {
 	unsigned char *data = malloc(EXT_LEN), *back = malloc(EXT_OFF + EXT_LEN);
 	struct fixture fx = { 0 };
-	unsigned long ends;
 	struct statx stx;
 	struct stat st;
 	char path[128];
@@ -104,15 +92,12 @@ static void extending_write(const struct fixture_opts *opts)
 	if (fd < 0)
 		goto out;
 	fill_pattern(data, EXT_LEN, 5);
-	ends = fmap_ends(&fx);
 
 	ASSERT_EQ(pwrite(fd, data, EXT_LEN, EXT_OFF), EXT_LEN, "pwrite past EOF");
 	if (ASSERT_OK(fstat(fd, &st), "fstat"))
 		ASSERT_EQ(st.st_size, EXT_OFF + EXT_LEN, "size in the kernel");
 	if (ASSERT_OK(server_statx(path, &stx), "statx"))
 		ASSERT_EQ(stx.stx_size, EXT_OFF + EXT_LEN, "size in the server");
-	if (!fx.daemon)
-		ASSERT_EQ(fmap_ends(&fx), ends + 1, "one FUSE_FMAP_END");
 
 	ASSERT_EQ(pread(fd, back, EXT_OFF + EXT_LEN, 0), EXT_OFF + EXT_LEN,
 		  "read back");
@@ -123,8 +108,6 @@ static void extending_write(const struct fixture_opts *opts)
 
 	/* Inside EOF: nothing for the server to learn */
 	ASSERT_EQ(pwrite(fd, data, 4096, 8192), 4096, "pwrite inside EOF");
-	if (!fx.daemon)
-		ASSERT_EQ(fmap_ends(&fx), ends + 1, "no FUSE_FMAP_END inside EOF");
 	if (ASSERT_OK(server_statx(path, &stx), "statx"))
 		ASSERT_EQ(stx.stx_size, EXT_OFF + EXT_LEN, "the server's size stays");
 	close(fd);
@@ -439,18 +422,16 @@ out:
 }
 
 /*
- * Appends move the size in the kernel only: 1000 O_APPEND writes of 100
- * bytes send no FUSE_FMAP_END, stat shows their size although the server
- * (a forced GETATTR) has the old one, and fsync sends one report, after
- * which the server has it.  A truncate after more appends is not undone
- * by a later report, and a close with nothing new reports nothing.
- * Before: one FUSE_FMAP_END per append (1000).  About 1 s.
+ * Appends move the size in the kernel only: after 1000 O_APPEND writes of
+ * 100 bytes stat shows their size (a forced GETATTR too: the kernel's size
+ * wins), fsync gives it to the server, and a truncate after more appends is
+ * not undone by a later report.  The daemon journaled the size it was
+ * told: a remount has it.  About 4 s.
  */
 static void append_at_writeback(const struct fixture_opts *opts)
 {
 	struct fixture fx = { 0 };
 	unsigned char *data = malloc(100 * 1000), *back = malloc(100 * 1000);
-	unsigned long ends;
 	struct statx stx;
 	struct stat st;
 	char path[128];
@@ -466,20 +447,15 @@ static void append_at_writeback(const struct fixture_opts *opts)
 	fd = open(path, O_RDWR | O_APPEND);
 	if (!ASSERT_OK_FD(fd, "open O_APPEND"))
 		goto out;
-	ends = fmap_ends(&fx);
 	for (i = 0; i < 1000; i++)
 		if (!ASSERT_EQ(write(fd, data + 100 * i, 100), 100, "append"))
 			break;
-	if (!fx.daemon)
-		ASSERT_EQ(fmap_ends(&fx), ends, "no FUSE_FMAP_END for appends");
 	if (ASSERT_OK(server_statx(path, &stx), "statx"))
 		ASSERT_EQ(stx.stx_size, 100 * 1000, "the kernel's size, not the server's");
 	ASSERT_EQ(pread(fd, back, 100 * 1000, 0), 100 * 1000, "read back");
 	ASSERT_MEMEQ(back, data, 100 * 1000, "the bytes appended");
 
 	ASSERT_OK(fsync(fd), "fsync");
-	if (!fx.daemon)
-		ASSERT_EQ(fmap_ends(&fx), ends + 1, "fsync reports once");
 	if (ASSERT_OK(server_statx(path, &stx), "statx"))
 		ASSERT_EQ(stx.stx_size, 100 * 1000, "the server has the size");
 
@@ -491,14 +467,8 @@ static void append_at_writeback(const struct fixture_opts *opts)
 		ASSERT_EQ(stx.stx_size, 50, "the truncated size, in the server");
 	if (ASSERT_OK(fstat(fd, &st), "fstat"))
 		ASSERT_EQ(st.st_size, 50, "and in the kernel");
-	ends = fmap_ends(&fx);
 	close(fd);
 	fd = -1;
-	if (!fx.daemon) {
-		ASSERT_EQ(fmap_ends(&fx), ends, "nothing to report at close");
-		goto out;
-	}
-	/* the daemon journaled the size it was told: a remount has it */
 	if (!ASSERT_OK(fixture_daemon_remount(&fx), "remount"))
 		goto out;
 	if (ASSERT_OK(stat(path, &st), "stat after the remount"))
@@ -513,6 +483,55 @@ out:
 	fixture_unmount(&fx);
 	free(data);
 	free(back);
+}
+
+/*
+ * The FUSE_FMAP_ENDs the kernel sends, counted by the vehicle: one for a
+ * write past EOF, none for a write inside EOF, none for 1,000 appends (the
+ * size moves in the kernel), one at the fsync after them, none at a close
+ * with nothing new.  Before: one per append (1,000).  About 1 s.
+ */
+static void fmap_end_requests(void)
+{
+	unsigned char *data = malloc(100 * 1000);
+	struct fixture fx = { 0 };
+	unsigned long ends;
+	char path[128];
+	int fd = -1, i;
+
+	if (!ASSERT_TRUE(data != NULL, "malloc"))
+		goto out;
+	fill_pattern(data, 100 * 1000, 12);
+	fd = mount_and_create(&fx, NULL, "ends", path, sizeof(path));
+	if (fd < 0)
+		goto out;
+	ends = fbs_server_fmap_end_requests(fx.srv);
+	ASSERT_EQ(pwrite(fd, data, EXT_LEN, EXT_OFF), EXT_LEN, "pwrite past EOF");
+	ASSERT_EQ(fbs_server_fmap_end_requests(fx.srv), ends + 1, "one FUSE_FMAP_END");
+	ASSERT_EQ(pwrite(fd, data, 4096, 8192), 4096, "pwrite inside EOF");
+	ASSERT_EQ(fbs_server_fmap_end_requests(fx.srv), ends + 1,
+		  "no FUSE_FMAP_END inside EOF");
+	close(fd);
+
+	fd = open(path, O_RDWR | O_APPEND);
+	if (!ASSERT_OK_FD(fd, "open O_APPEND"))
+		goto out;
+	ends = fbs_server_fmap_end_requests(fx.srv);
+	for (i = 0; i < 1000; i++)
+		if (!ASSERT_EQ(write(fd, data + 100 * i, 100), 100, "append"))
+			break;
+	ASSERT_EQ(fbs_server_fmap_end_requests(fx.srv), ends, "no FUSE_FMAP_END for appends");
+	ASSERT_OK(fsync(fd), "fsync");
+	ASSERT_EQ(fbs_server_fmap_end_requests(fx.srv), ends + 1, "fsync reports once");
+	ends = fbs_server_fmap_end_requests(fx.srv);
+	close(fd);
+	fd = -1;
+	ASSERT_EQ(fbs_server_fmap_end_requests(fx.srv), ends, "nothing to report at close");
+out:
+	if (fd >= 0)
+		close(fd);
+	fixture_unmount(&fx);
+	free(data);
 }
 
 static void fmap_end_enosys(void)
@@ -645,52 +664,30 @@ out:
 
 void test_fmap_size(void)
 {
-	static const struct {
-		const char *name;
-		struct fixture_opts opts;
-	} res[] = {
-		{ "upcall", { .resolver = FBS_RESOLVER_UPCALL } },
-		{ "bpf", { .resolver = FBS_RESOLVER_BPF } },
-		{ "fsd", { .daemon = true } },
-	};
-	char name[64];
-	unsigned int i;
+	const struct fixture_opts opts = { .daemon = true };
 
-	for (i = 0; i < sizeof(res) / sizeof(res[0]); i++) {
-		const struct fixture_opts *opts = &res[i].opts;
-		/*
-		 * The debug kernel (a daemon mount costs 20 s there) runs the
-		 * daemon rows whose kernel paths differ from the vehicle's only
-		 */
-		bool all = !opts->daemon || !fixture_debug_kernel();
-
-		if (opts->daemon && !fixture_famfs_bin())
-			continue;
-		snprintf(name, sizeof(name), "extending_write_%s", res[i].name);
-		if (all && test__start_subtest(name))
-			extending_write(opts);
-		snprintf(name, sizeof(name), "append_at_writeback_%s", res[i].name);
-		if (test__start_subtest(name))
-			append_at_writeback(opts);
-		snprintf(name, sizeof(name), "short_write_%s", res[i].name);
-		if (all && test__start_subtest(name))
-			short_write(opts);
-		snprintf(name, sizeof(name), "mtime_write_%s", res[i].name);
-		if (all && test__start_subtest(name))
-			mtime_moves(opts, false);
-		snprintf(name, sizeof(name), "mtime_mmap_%s", res[i].name);
-		if (all && test__start_subtest(name))
-			mtime_moves(opts, true);
-		snprintf(name, sizeof(name), "mtime_munmap_unlink_%s", res[i].name);
-		if (test__start_subtest(name))
-			mtime_munmap_unlink(opts);
+	if (fixture_famfs_bin()) {
+		if (test__start_subtest("extending_write"))
+			extending_write(&opts);
+		if (test__start_subtest("append_at_writeback"))
+			append_at_writeback(&opts);
+		if (test__start_subtest("short_write"))
+			short_write(&opts);
+		if (test__start_subtest("mtime_write"))
+			mtime_moves(&opts, false);
+		if (test__start_subtest("mtime_mmap"))
+			mtime_moves(&opts, true);
+		if (test__start_subtest("mtime_munmap_unlink"))
+			mtime_munmap_unlink(&opts);
+		if (test__start_subtest("mtime_munmap_remount"))
+			mtime_munmap_remount();
+		if (test__start_subtest("atime_read_remount"))
+			atime_read_remount();
 	}
+	if (test__start_subtest("fmap_end_requests"))
+		fmap_end_requests();
 	if (test__start_subtest("fmap_end_enosys"))
 		fmap_end_enosys();
 	if (test__start_subtest("fmap_end_killable"))
 		fmap_end_killable();
-	if (test__start_subtest("mtime_munmap_remount"))
-		mtime_munmap_remount();
-	if (test__start_subtest("atime_read_remount"))
-		atime_read_remount();
 }

@@ -1,7 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The famfs-bpf server: lowlevel libfuse operations over a flat in-memory
- * namespace of mapped files, and the FUSE_FMAP handler that the shim calls.
+ * The test vehicle: a FUSE server, in the test's own process, that answers
+ * what a test asks where the famfs-bpf daemon never would: files added with
+ * extents of the test's choosing (any device, any offset, interleaved or
+ * simple), layouts swapped under live mappings (set_layout), replies
+ * rewritten by a hook (the validator's hostile mappings, EINTR), and
+ * FUSE_FMAP_END counted, refused (ENOSYS) or held (a stuck server).  The
+ * validator, BPF, resolver and revocation tests and the bench use it; file
+ * system semantics are tested on the daemon.  Its namespace is the root
+ * directory only: files are added, created (writes past their extents
+ * allocate 2 MiB units on device 0), truncated; never removed.
  *
  * Locking: srv->lock protects the files (names, sizes, layouts) and the
  * allocator.  The session loop thread takes it in operations and in the
@@ -27,7 +35,6 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 #include <fuse_lowlevel.h>
@@ -48,14 +55,6 @@
 
 struct fbs_file {
 	bool used;
-	/*
-	 * Unlinked but still known to the kernel (@nlookup > 0): no longer
-	 * in the namespace, but open files keep reading and writing it, so
-	 * it stays, with its extents and BPF entry, until the kernel forgets
-	 * it (FUSE_FORGET after the last close).
-	 */
-	bool unlinked;
-	__u64 nlookup;		/* entries replied minus forgotten */
 	char name[FBS_NAME_MAX + 1];
 	__u64 ino;
 	__u64 size;
@@ -68,14 +67,11 @@ struct fbs_file {
 	struct fmap_simple_ext *ext;	/* owned, room for @ext_cap */
 	__u32 ext_cap;
 	/*
-	 * The whole 2 MiB units the allocator gave this file.  Extents may
-	 * use parts of them, and truncate and punch cut extents without
-	 * giving units back: the units go back to the allocator when the
-	 * file is deleted and the kernel has forgotten it, so no page table
-	 * can still map them.
+	 * The 2 MiB units the allocator last gave this file, merged while
+	 * they continue each other: a write past them continues them on the
+	 * device.  Units are never given back (the vehicle deletes nothing).
 	 */
-	struct fmap_simple_ext *units;	/* owned, room for @units_cap */
-	__u32 nunits, units_cap;
+	struct fmap_simple_ext last_unit;	/* .len 0: none yet */
 };
 
 struct fbs_dev {
@@ -125,8 +121,7 @@ static struct fbs_file *file_by_name(struct fbs_server *srv, const char *name)
 	unsigned int i;
 
 	for (i = 0; i < FBS_MAX_FILES; i++)
-		if (srv->files[i].used && !srv->files[i].unlinked &&
-		    !strcmp(srv->files[i].name, name))
+		if (srv->files[i].used && !strcmp(srv->files[i].name, name))
 			return &srv->files[i];
 	return NULL;
 }
@@ -187,7 +182,7 @@ static void file_stat(const struct fbs_file *f, struct stat *st)
 	memset(st, 0, sizeof(*st));
 	st->st_ino = f->ino;
 	st->st_mode = S_IFREG | 0644;
-	st->st_nlink = f->unlinked ? 0 : 1;
+	st->st_nlink = 1;
 	st->st_size = f->size;
 	st->st_blksize = ALLOC_UNIT;
 	st->st_blocks = (f->size + 511) / 512;
@@ -235,28 +230,7 @@ static void file_free(struct fbs_file *f)
 	free(f->ext);
 	f->ext = NULL;
 	f->ext_cap = 0;
-	free(f->units);
-	f->units = NULL;
-	f->nunits = f->units_cap = 0;
 	f->used = false;
-}
-
-/* Records unit @u as @f's, merged with the last one when it continues it */
-static int file_add_unit(struct fbs_file *f, const struct fmap_simple_ext *u)
-{
-	if (f->nunits && fbs_alloc_merge_simple(&f->units[f->nunits - 1], u))
-		return 0;
-	if (f->nunits == f->units_cap) {
-		__u32 cap = f->units_cap ? f->units_cap * 2 : 8;
-		struct fmap_simple_ext *units = realloc(f->units, cap * sizeof(*units));
-
-		if (!units)
-			return -ENOMEM;
-		f->units = units;
-		f->units_cap = cap;
-	}
-	f->units[f->nunits++] = *u;
-	return 0;
 }
 
 /*
@@ -306,8 +280,53 @@ static int bpf_sync_file(struct fbs_server *srv, const struct fbs_file *f,
 
 /* ---- allocation for writes beyond the extents (simple layouts) ---- */
 
-/* Fresh space reads as zeroes, never as what an earlier file left there */
-static int dev_zero(struct fbs_server *srv, __u32 dev, __u64 off, __u64 len);
+/*
+ * Write zeroes over @len bytes of device @dev at @off, so that fresh space
+ * never reads as what an earlier file left there.  O_DIRECT, as in
+ * zero_tail(): the pages the range covers only partly are read, patched
+ * and written back.
+ */
+static int dev_zero(struct fbs_server *srv, __u32 dev, __u64 off, __u64 len)
+{
+	const __u64 chunk = 256 << 10;
+	__u64 end = off + len, pos = off & ~(PAGE_SIZE_ - 1);
+	__u64 stop = (end + PAGE_SIZE_ - 1) & ~(PAGE_SIZE_ - 1);
+	void *buf = NULL;
+	int fd, err = 0;
+
+	if (!len)
+		return 0;
+	if (dev >= srv->cfg.ndevs)
+		return -EIO;
+	fd = open(srv->cfg.devs[dev].path, O_RDWR | O_DIRECT | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (posix_memalign(&buf, PAGE_SIZE_, chunk)) {
+		close(fd);
+		return -ENOMEM;
+	}
+	for (; pos < stop && !err; pos += chunk) {
+		__u64 n = stop - pos < chunk ? stop - pos : chunk;
+		__u64 head = off > pos ? off - pos : 0;
+		__u64 tail = pos + n > end ? pos + n - end : 0;
+
+		if ((head || tail) && pread(fd, buf, n, pos) != (ssize_t)n) {
+			err = -EIO;
+			break;
+		}
+		memset((char *)buf + head, 0, n - head - tail);
+		if (pwrite(fd, buf, n, pos) != (ssize_t)n)
+			err = -EIO;
+	}
+	if (err)
+		pr_warn("%s: zeroing %llu bytes at %llu: %s", srv->cfg.devs[dev].path,
+			(unsigned long long)len, (unsigned long long)off,
+			strerror(-err));
+	free(buf);
+	close(fd);
+	return err;
+}
+
 
 /*
  * Give the 2 MiB unit around @off an extent on device 0, in a unit of its
@@ -319,7 +338,7 @@ static int alloc_for_write(struct fbs_server *srv, struct fbs_file *f, __u64 off
 {
 	struct fbs_layout *l = &f->layout;
 	__u64 start = off & ~(ALLOC_UNIT - 1), end = start + ALLOC_UNIT, dev_off;
-	struct fmap_simple_ext *prev, *last, unit;
+	struct fmap_simple_ext *prev, *last = &f->last_unit, unit;
 	struct famfs_slice old;
 	__u64 unit_start;
 	__u32 i, at, n;
@@ -349,8 +368,7 @@ static int alloc_for_write(struct fbs_server *srv, struct fbs_file *f, __u64 off
 		end = l->simple[at].file_off;
 	/* a whole unit goes, whatever part of it the file uses */
 	unit_start = off & ~(ALLOC_UNIT - 1);
-	last = f->nunits ? &f->units[f->nunits - 1] : NULL;
-	if (last && last->file_off + last->len != unit_start)
+	if (!last->len || last->file_off + last->len != unit_start)
 		last = NULL;
 	err = fbs_alloc_simple(&srv->alloc, unit_start, ALLOC_UNIT, last,
 			       &unit, 1, &n);
@@ -358,12 +376,12 @@ static int alloc_for_write(struct fbs_server *srv, struct fbs_file *f, __u64 off
 		return err == -E2BIG ? -ENOSPC : err;
 	dev_off = unit.dev_off + (start - unit_start);
 	err = dev_zero(srv, unit.dev, dev_off, end - start);
-	if (!err)
-		err = file_add_unit(f, &unit);
 	if (err) {
 		fbs_alloc_free_simple(&srv->alloc, &unit, 1);
 		return err;
 	}
+	if (!last || !fbs_alloc_merge_simple(&f->last_unit, &unit))
+		f->last_unit = unit;
 	prev = at ? &f->ext[at - 1] : NULL;
 	if (prev && prev->dev == 0 && prev->file_off + prev->len == start &&
 	    prev->dev_off + prev->len == dev_off) {
@@ -708,7 +726,6 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	if (f) {
 		e.ino = f->ino;
 		file_stat(f, &e.attr);
-		f->nlookup++;
 	}
 	pthread_mutex_unlock(&srv->lock);
 	if (!f)
@@ -777,53 +794,6 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	if (err)
 		return (void)fuse_reply_err(req, -err);
 	fuse_reply_attr(req, &st, 1.0);
-}
-
-static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-		       struct fuse_file_info *fi)
-{
-	struct fbs_server *srv = req_srv(req);
-	char *buf;
-	size_t used = 0;
-	struct stat st = { 0 };
-	unsigned int i;
-
-	(void)fi;
-	if (ino != ROOT_INO)
-		return (void)fuse_reply_err(req, ENOTDIR);
-	buf = malloc(size);
-	if (!buf)
-		return (void)fuse_reply_err(req, ENOMEM);
-	/* offsets: 1 ".", 2 "..", 3 + i files[i] */
-	pthread_mutex_lock(&srv->lock);
-	for (i = off; i < FBS_MAX_FILES + 2; i++) {
-		const char *name;
-		size_t n;
-
-		if (i == 0) {
-			name = ".";
-			st.st_ino = ROOT_INO;
-			st.st_mode = S_IFDIR;
-		} else if (i == 1) {
-			name = "..";
-			st.st_ino = ROOT_INO;
-			st.st_mode = S_IFDIR;
-		} else if (srv->files[i - 2].used && !srv->files[i - 2].unlinked) {
-			name = srv->files[i - 2].name;
-			st.st_ino = srv->files[i - 2].ino;
-			st.st_mode = S_IFREG;
-		} else {
-			continue;
-		}
-		n = fuse_add_direntry(req, buf + used, size - used, name, &st,
-				      i + 1);
-		if (n > size - used)
-			break;
-		used += n;
-	}
-	pthread_mutex_unlock(&srv->lock);
-	fuse_reply_buf(req, buf, used);
-	free(buf);
 }
 
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -903,340 +873,11 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	if (f) {
 		e.ino = f->ino;
 		file_stat(f, &e.attr);
-		f->nlookup++;
 	}
 	pthread_mutex_unlock(&srv->lock);
 	if (!f)
 		return (void)fuse_reply_err(req, -err);
 	fuse_reply_create(req, &e, fi);
-}
-
-/* The file leaves the server: its BPF entry, its extents, its slot */
-static void file_drop(struct fbs_server *srv, struct fbs_file *f)
-{
-	struct famfs_slice old;
-
-	/* the slice is reused only after a grace period */
-	if (srv->bpf && !famfs_loader_remove_file(srv->bpf, f->ino, &old))
-		famfs_loader_free_slice(srv->bpf, &old);
-	/* the kernel forgot the file: nothing maps its units any more */
-	if (f->nunits && fbs_alloc_free_simple(&srv->alloc, f->units, f->nunits))
-		pr_err("%s: space not given back: device %u [%llu, +%llu) was not allocated",
-		       f->name, srv->alloc.bad.dev,
-		       (unsigned long long)srv->alloc.bad.dev_off,
-		       (unsigned long long)srv->alloc.bad.len);
-	file_free(f);
-}
-
-static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
-{
-	struct fbs_server *srv = req_srv(req);
-	struct fbs_file *f;
-
-	if (parent != ROOT_INO)
-		return (void)fuse_reply_err(req, ENOENT);
-	pthread_mutex_lock(&srv->lock);
-	f = file_by_name(srv, name);
-	if (f) {
-		/* open files keep using it: it goes when the kernel forgets */
-		f->unlinked = true;
-		if (!f->nlookup)
-			file_drop(srv, f);
-	}
-	pthread_mutex_unlock(&srv->lock);
-	fuse_reply_err(req, f ? 0 : ENOENT);
-}
-
-static void forget_one(struct fbs_server *srv, fuse_ino_t ino, uint64_t nlookup)
-{
-	struct fbs_file *f = file_by_ino(srv, ino);
-
-	if (!f)
-		return;
-	f->nlookup -= nlookup < f->nlookup ? nlookup : f->nlookup;
-	if (f->unlinked && !f->nlookup)
-		file_drop(srv, f);
-}
-
-static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
-{
-	struct fbs_server *srv = req_srv(req);
-
-	pthread_mutex_lock(&srv->lock);
-	forget_one(srv, ino, nlookup);
-	pthread_mutex_unlock(&srv->lock);
-	fuse_reply_none(req);
-}
-
-static void op_forget_multi(fuse_req_t req, size_t count,
-			    struct fuse_forget_data *forgets)
-{
-	struct fbs_server *srv = req_srv(req);
-	size_t i;
-
-	pthread_mutex_lock(&srv->lock);
-	for (i = 0; i < count; i++)
-		forget_one(srv, forgets[i].ino, forgets[i].nlookup);
-	pthread_mutex_unlock(&srv->lock);
-	fuse_reply_none(req);
-}
-
-static void op_statfs(fuse_req_t req, fuse_ino_t ino)
-{
-	struct fbs_server *srv = req_srv(req);
-	struct statvfs sv = { .f_bsize = ALLOC_UNIT, .f_frsize = ALLOC_UNIT,
-			      .f_namemax = FBS_NAME_MAX };
-	struct fbs_alloc_stat ast;
-	unsigned int i;
-
-	(void)ino;
-	pthread_mutex_lock(&srv->lock);
-	for (i = 0; i < srv->cfg.ndevs; i++)
-		sv.f_blocks += srv->devs[i].size / ALLOC_UNIT;
-	fbs_alloc_stat(&srv->alloc, &ast);
-	sv.f_bfree = sv.f_bavail = ast.free / ALLOC_UNIT;
-	sv.f_files = FBS_MAX_FILES;
-	for (i = 0; i < FBS_MAX_FILES; i++)
-		sv.f_ffree += !srv->files[i].used;
-	pthread_mutex_unlock(&srv->lock);
-	fuse_reply_statfs(req, &sv);
-}
-
-/* ---- fallocate ---- */
-
-/*
- * Write zeroes over @len bytes of device @dev at @off.  O_DIRECT, as in
- * zero_tail(): the pages the range covers only partly are read, patched
- * and written back.
- */
-static int dev_zero(struct fbs_server *srv, __u32 dev, __u64 off, __u64 len)
-{
-	const __u64 chunk = 256 << 10;
-	__u64 end = off + len, pos = off & ~(PAGE_SIZE_ - 1);
-	__u64 stop = (end + PAGE_SIZE_ - 1) & ~(PAGE_SIZE_ - 1);
-	void *buf = NULL;
-	int fd, err = 0;
-
-	if (!len)
-		return 0;
-	if (dev >= srv->cfg.ndevs)
-		return -EIO;
-	fd = open(srv->cfg.devs[dev].path, O_RDWR | O_DIRECT | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (posix_memalign(&buf, PAGE_SIZE_, chunk)) {
-		close(fd);
-		return -ENOMEM;
-	}
-	for (; pos < stop && !err; pos += chunk) {
-		__u64 n = stop - pos < chunk ? stop - pos : chunk;
-		__u64 head = off > pos ? off - pos : 0;
-		__u64 tail = pos + n > end ? pos + n - end : 0;
-
-		if ((head || tail) && pread(fd, buf, n, pos) != (ssize_t)n) {
-			err = -EIO;
-			break;
-		}
-		memset((char *)buf + head, 0, n - head - tail);
-		if (pwrite(fd, buf, n, pos) != (ssize_t)n)
-			err = -EIO;
-	}
-	if (err)
-		pr_warn("%s: zeroing %llu bytes at %llu: %s", srv->cfg.devs[dev].path,
-			(unsigned long long)len, (unsigned long long)off,
-			strerror(-err));
-	free(buf);
-	close(fd);
-	return err;
-}
-
-/* Where the first extent after @off starts, or @limit */
-static __u64 next_extent(const struct fbs_file *f, __u64 off, __u64 limit)
-{
-	const struct fbs_layout *l = &f->layout;
-	__u32 i;
-
-	if (l->kind == FBS_LAYOUT_SIMPLE) {
-		for (i = 0; i < l->nsimple; i++)
-			if (l->simple[i].file_off > off && l->simple[i].file_off < limit)
-				limit = l->simple[i].file_off;
-	} else {
-		for (i = 0; i < l->nileave; i++)
-			if (l->ileave[i].file_off > off && l->ileave[i].file_off < limit)
-				limit = l->ileave[i].file_off;
-	}
-	return limit;
-}
-
-/* Zero the device bytes behind file range [start, end); holes stay holes */
-static int file_zero(struct fbs_server *srv, const struct fbs_file *f,
-		     __u64 start, __u64 end)
-{
-	struct fmap_mapping m;
-	__u64 off = start, n;
-	int err;
-
-	while (off < end) {
-		err = file_map(f, off, &m);
-		if (err == -FMAP_ENXIO) {
-			off = next_extent(f, off, end);
-			continue;
-		}
-		if (err)
-			return -EIO;
-		n = m.len < end - off ? m.len : end - off;
-		err = dev_zero(srv, m.dev, m.dev_off, n);
-		if (err)
-			return err;
-		off += n;
-	}
-	return 0;
-}
-
-/* Give every hole in [start, end) storage, in allocation units */
-static int file_alloc(struct fbs_server *srv, struct fbs_file *f, __u64 start,
-		      __u64 end)
-{
-	struct fmap_mapping m;
-	__u64 off = start & ~(PAGE_SIZE_ - 1);
-	int err;
-
-	while (off < end) {
-		err = file_map(f, off, &m);
-		if (!err) {
-			off += m.len;
-			continue;
-		}
-		if (err != -FMAP_ENXIO)
-			return -EIO;
-		/* interleaved layouts do not grow */
-		if (f->layout.kind != FBS_LAYOUT_SIMPLE)
-			return -EOPNOTSUPP;
-		err = alloc_for_write(srv, f, off);
-		if (err)
-			return err;
-	}
-	return 0;
-}
-
-/*
- * Remove file range [start, end) from @f's simple extents; an extent that
- * spans the range is split in two.
- */
-static int file_cut(struct fbs_file *f, __u64 start, __u64 end)
-{
-	struct fbs_layout *l = &f->layout;
-	struct fmap_simple_ext *ext;
-	__u32 i, n = 0;
-
-	if (l->nsimple + 1 > FBS_MAX_SIMPLE)
-		return -ENOSPC;
-	ext = malloc((l->nsimple + 1) * sizeof(*ext));
-	if (!ext)
-		return -ENOMEM;
-	for (i = 0; i < l->nsimple; i++) {
-		struct fmap_simple_ext e = l->simple[i];
-		__u64 e_end = e.file_off + e.len;
-
-		if (e_end <= start || e.file_off >= end) {
-			ext[n++] = e;
-			continue;
-		}
-		if (e.file_off < start) {
-			ext[n] = e;
-			ext[n++].len = start - e.file_off;
-		}
-		if (e_end > end) {
-			ext[n] = e;
-			ext[n].file_off = end;
-			ext[n].dev_off = e.dev_off + (end - e.file_off);
-			ext[n++].len = e_end - end;
-		}
-	}
-	free(f->ext);
-	f->ext = ext;
-	f->ext_cap = l->nsimple + 1;
-	l->simple = ext;
-	l->nsimple = n;
-	return 0;
-}
-
-/*
- * Punch [start, end): the whole allocation units inside it leave the
- * layout, the rest is zeroed on the device.  Freed units are never reused
- * (the allocator is log-structured), so nothing needs the kernel to have
- * forgotten them first; the kernel drops its cached mappings of the range
- * itself after FUSE_FALLOCATE, as after a truncate (it holds the inode
- * lock meanwhile, so a FUSE_NOTIFY_FMAP_INVAL from here would deadlock).
- */
-static int file_punch(struct fbs_server *srv, struct fbs_file *f, __u64 start,
-		      __u64 end)
-{
-	__u64 ustart = (start + ALLOC_UNIT - 1) & ~(ALLOC_UNIT - 1);
-	__u64 uend = end & ~(ALLOC_UNIT - 1);
-	int err;
-
-	if (f->layout.kind != FBS_LAYOUT_SIMPLE || ustart >= uend)
-		return file_zero(srv, f, start, end);
-	err = file_zero(srv, f, start, ustart);
-	if (!err)
-		err = file_zero(srv, f, uend, end);
-	if (!err)
-		err = file_cut(f, ustart, uend);
-	if (err)
-		return err;
-	/* the program must not map the punched units */
-	bpf_sync_cut(srv, f, "a punch");
-	return 0;
-}
-
-/*
- * Modes: 0 and KEEP_SIZE allocate; PUNCH_HOLE|KEEP_SIZE frees; ZERO_RANGE
- * (with or without KEEP_SIZE) zeroes, allocating holes.  Without KEEP_SIZE
- * the file grows to the end of the range.
- */
-static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
-			 off_t length, struct fuse_file_info *fi)
-{
-	struct fbs_server *srv = req_srv(req);
-	bool keep = mode & FALLOC_FL_KEEP_SIZE;
-	__u64 start = offset, end = (__u64)offset + length;
-	struct fbs_file *f;
-	int err;
-
-	(void)fi;
-	if (offset < 0 || length <= 0 || end > INT64_MAX)
-		return (void)fuse_reply_err(req, EINVAL);
-	switch (mode & ~FALLOC_FL_KEEP_SIZE) {
-	case 0:
-	case FALLOC_FL_ZERO_RANGE:
-		break;
-	case FALLOC_FL_PUNCH_HOLE:
-		if (keep)
-			break;
-		/* fall through */
-	default:
-		return (void)fuse_reply_err(req, EOPNOTSUPP);
-	}
-	pthread_mutex_lock(&srv->lock);
-	f = file_by_ino(srv, ino);
-	if (!f) {
-		err = -ENOENT;
-	} else if (mode & FALLOC_FL_PUNCH_HOLE) {
-		err = file_punch(srv, f, start, end);
-	} else {
-		/* what is mapped now is zeroed; new storage comes zeroed */
-		err = mode & FALLOC_FL_ZERO_RANGE ? file_zero(srv, f, start, end) : 0;
-		if (!err)
-			err = file_alloc(srv, f, start, end);
-		if (!err && !keep && end > f->size) {
-			f->size = end;
-			if (srv->bpf)
-				famfs_loader_set_size(srv->bpf, f->ino, f->size);
-		}
-	}
-	pthread_mutex_unlock(&srv->lock);
-	fuse_reply_err(req, -err);
 }
 
 static void srv_init(void *userdata, struct fuse_conn_info *conn)
@@ -1250,15 +891,9 @@ static const struct fuse_lowlevel_ops fbs_ops = {
 	.lookup = op_lookup,
 	.getattr = op_getattr,
 	.setattr = op_setattr,
-	.readdir = op_readdir,
 	.open = op_open,
 	.release = op_release,
 	.create = op_create,
-	.unlink = op_unlink,
-	.forget = op_forget,
-	.forget_multi = op_forget_multi,
-	.statfs = op_statfs,
-	.fallocate = op_fallocate,
 };
 
 /* ---- life cycle ---- */
@@ -1355,11 +990,9 @@ int fbs_server_create(const struct fbs_config *cfg, struct fbs_server **srvp)
 		if (err)
 			goto err_umount;
 	}
-	if (!srv->cfg.alloc_end || srv->cfg.alloc_end > srv->devs[0].size)
-		srv->cfg.alloc_end = srv->devs[0].size;
 	geom.size = srv->devs[0].size;
 	geom.start = srv->cfg.alloc_start;
-	geom.end = srv->cfg.alloc_end;
+	geom.end = srv->devs[0].size;
 	err = fbs_alloc_init(&srv->alloc, &geom, 1);
 	if (err) {
 		pr_err("%s: no room to allocate in [%llu, %llu): %s",
@@ -1684,10 +1317,8 @@ void fbs_server_destroy(struct fbs_server *srv)
 	fuse_session_destroy(srv->se);	/* closes the /dev/fuse fd */
 	fbs_shim_free(srv->shim);
 	famfs_loader_close(srv->bpf);	/* unpins */
-	for (unsigned int i = 0; i < FBS_MAX_FILES; i++) {
+	for (unsigned int i = 0; i < FBS_MAX_FILES; i++)
 		free(srv->files[i].ext);
-		free(srv->files[i].units);
-	}
 	fbs_alloc_fini(&srv->alloc);
 	pthread_cond_destroy(&srv->fmap_end_cond);
 	pthread_mutex_destroy(&srv->lock);

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The famfs-bpf server library: a libfuse lowlevel file system whose
- * regular files are mapped onto registered devices (FUSE_ATTR_FMAP), plus
- * the FUSE_FMAP upcall that the kernel sends on a mapping-cache miss.
- *
- * Used by the famfs-bpf CLI and by the in-guest tests, which build layouts
- * of their choosing with it.  The namespace is one flat directory held in
- * memory; the on-media format feeds it in a later step.
+ * The test vehicle (server.c): a FUSE server in the test's process whose
+ * regular files are mapped onto registered devices (FUSE_ATTR_FMAP) with
+ * layouts the test chooses, and which answers FUSE_FMAP as the test says,
+ * hostile replies included.  For the validator, BPF, resolver and
+ * revocation tests and the bench; never for users (the famfs-bpf daemon
+ * is server/fsd).  One directory, in memory: files are added or created,
+ * never removed.
  *
  * Errors are negative errno values.
  */
@@ -60,7 +60,6 @@ struct fbs_config {
 	enum fbs_resolver resolver;
 	/* allocation for writes past the extents: device 0 from here on */
 	__u64 alloc_start;
-	__u64 alloc_end;
 	/* FBS_RESOLVER_BPF: entries of the resolver's maps; 0: defaults
 	 * (bpf/resolver_common.h).  A layout that does not fit is refused. */
 	__u32 bpf_max_files;
