@@ -906,6 +906,19 @@ static void use_refused(void **state)
  * Random allocations, frees, claims and refused frees against a model:
  * one byte per unit.  FBS_ALLOC_SEED=N repeats a run.
  */
+/* A random seed, or FBS_ALLOC_SEED's; printed, so that a failed run can be repeated. */
+static __u64 model_seed(void)
+{
+	const char *env = getenv("FBS_ALLOC_SEED");
+	__u64 seed = env ? strtoull(env, NULL, 0) : (__u64)time(NULL) * 2654435761ULL;
+
+	if (!seed)
+		seed = 1;
+	print_message("# seed %llu (FBS_ALLOC_SEED=%llu repeats this run)\n",
+		      (unsigned long long)seed, (unsigned long long)seed);
+	return seed;
+}
+
 enum { R_DEVS = 4, R_MAXU = 160, R_FILES = 48, R_MAXEXT = 64, R_STEPS = 20000 };
 
 struct r_file {
@@ -989,20 +1002,14 @@ static void random_against_model(void **state)
 	static struct model m;
 	struct fmap_simple_ext out[R_MAXEXT];
 	unsigned long counts[8] = { 0 };
-	__u64 seed, x;
-	const char *env = getenv("FBS_ALLOC_SEED");
+	__u64 x;
 	struct fbs_alloc a;
 	struct snap s;
 	int step, err;
 	__u32 d, n, i;
 
 	(void)state;
-	seed = env ? strtoull(env, NULL, 0) : (__u64)time(NULL) * 2654435761ULL;
-	if (!seed)
-		seed = 1;
-	print_message("# seed %llu (FBS_ALLOC_SEED=%llu repeats this run)\n",
-		      (unsigned long long)seed, (unsigned long long)seed);
-	x = seed;
+	x = model_seed();
 	memset(files, 0, sizeof(files));
 	memset(&m, 0, sizeof(m));
 	assert_int_equal(fbs_alloc_init(&a, g, R_DEVS), 0);
@@ -1263,20 +1270,14 @@ static void pages_against_model(void **state)
 	static struct pg_model m;
 	struct fmap_simple_ext out[PG_MAXEXT];
 	unsigned long counts[8] = { 0 };
-	const char *env = getenv("FBS_ALLOC_SEED");
-	__u64 seed, x, free_pages, whole_free;
+	__u64 x, free_pages, whole_free;
 	struct fbs_alloc a;
 	struct snap s;
 	int step, err;
 	__u32 d, n, i;
 
 	(void)state;
-	seed = env ? strtoull(env, NULL, 0) : (__u64)time(NULL) * 2654435761ULL;
-	if (!seed)
-		seed = 1;
-	print_message("# seed %llu (FBS_ALLOC_SEED=%llu repeats this run)\n",
-		      (unsigned long long)seed, (unsigned long long)seed);
-	x = seed;
+	x = model_seed();
 	memset(files, 0, sizeof(files));
 	memset(&m, 0, sizeof(m));
 	assert_int_equal(fbs_alloc_init(&a, g, PG_DEVS), 0);
