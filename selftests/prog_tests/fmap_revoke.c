@@ -346,6 +346,15 @@ static void unbind(void)
 	daemon = fixture_famfs_fg(DLOG, DMNT, 20, NULL, "mount", "-f", FX_DEV1, DMNT);
 	if (!ASSERT_GT(daemon, 0, "the daemon runs") || !ASSERT_TRUE(fixture_mounted(DMNT), "mounted"))
 		goto out;
+	/*
+	 * The mount shows before INIT is answered, and the daemon attaches
+	 * its resolver only then: a fault before that is an upcall (CI on
+	 * the debug kernel saw bpf_resolves stay 0).
+	 */
+	for (i = 0; i < 200 && fixture_mnt_stat(DMNT, "bpf_attached") != 1; i++)
+		nanosleep(&poll, NULL);
+	if (!ASSERT_EQ(fixture_mnt_stat(DMNT, "bpf_attached"), 1, "the daemon attached BPF"))
+		goto out;
 	fd = open(path, O_RDWR);
 	if (!ASSERT_OK_FD(fd, "open"))
 		goto out;
