@@ -93,6 +93,15 @@ int fixture_mount(struct fixture *fx, const struct fixture_opts *opts)
 		}
 		return opts->alloc_bytes ? daemon_leave_free(fx, opts->alloc_bytes) : 0;
 	}
+	fx->block = opts->block;
+	if (opts->block) {
+		cfg.ndevs = 3;
+		cfg.devs[0].path = FX_BLK0;
+		cfg.devs[1].path = FX_BLK1;
+		cfg.devs[2].path = FX_DEV0;
+		cfg.alloc_start = FX_BLK_ALLOC_START;
+		cfg.block_files = true;
+	}
 	cfg.resolver = opts->resolver;
 	cfg.bpf_max_simple = opts->bpf_max_simple;
 	cfg.bpf_max_ileave = opts->bpf_max_ileave;
@@ -208,6 +217,8 @@ const char *fixture_dev(const struct fixture *fx, unsigned int dev)
 {
 	if (fx->daemon)
 		return dev ? NULL : FX_DAEMON_DEV;
+	if (fx->block)
+		return dev == 0 ? FX_BLK0 : dev == 1 ? FX_BLK1 : dev == 2 ? FX_DEV0 : NULL;
 	return dev == 0 ? FX_DEV0 : dev == 1 ? FX_DEV1 : NULL;
 }
 

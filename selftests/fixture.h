@@ -23,6 +23,7 @@
 struct fixture {
 	struct fbs_server *srv;	/* the vehicle; NULL on the daemon */
 	bool daemon;
+	bool block;		/* fixture_opts.block */
 	char mnt[64];
 	char daemon_opts[64];	/* the daemon's mount -o, for a remount */
 };
@@ -48,7 +49,19 @@ struct fixture_opts {
 	bool daemon;
 	/* the daemon's mount -o (e.g. "resolver=upcall"); NULL: none (BPF) */
 	const char *daemon_opts;
+	/*
+	 * The vehicle's files are on block devices without DAX
+	 * (FUSE_ATTR_FMAP_BLOCK): devices 0 and 1 are FX_BLK0 and FX_BLK1,
+	 * device 2 is FX_DEV0 (for the kind rule); writes allocate on
+	 * FX_BLK0 from FX_BLK_ALLOC_START
+	 */
+	bool block;
 };
+
+/* The guest's virtio-blk disks (selftests/vmtest.sh), 256 MiB each */
+#define FX_BLK0 "/dev/vda"
+#define FX_BLK1 "/dev/vdb"
+#define FX_BLK_ALLOC_START (128 * MiB)
 
 #define FX_DAEMON_DEV "/dev/pmem2"
 #define FX_FILLER ".fixture-filler"

@@ -7,8 +7,8 @@
 #             [-L SECONDS] [-a APPEND] [-N SIZE]
 #
 # The guest gets three 1 GiB pmem regions in fsdax mode (memmap=SIZE!START,
-# kept above 4G: lower starts overlap the PCI hole) and one 256 MiB
-# virtio-blk disk (/dev/vda).  It sees the host's root read-only; OUTDIR is shared read-write and
+# kept above 4G: lower starts overlap the PCI hole) and two 256 MiB
+# virtio-blk disks (/dev/vda, /dev/vdb).  It sees the host's root read-only; OUTDIR is shared read-write and
 # receives guest.tap, dmesg.txt and guest.rc.  On the host this script then
 # fails the run if the guest did not finish, or if the kernel log shows a
 # WARN/BUG/lockdep/KASAN/kmemleak/UBSAN/DEBUG_VM/hung-task report, and
@@ -64,9 +64,10 @@ mkdir -p "$out"
 out=$(cd "$out" && pwd)
 rm -f "$out/guest.tap" "$out/dmesg.txt" "$out/guest.rc" "$out/kernel.tap" "$out/kmemleak.txt"
 
-# The disk for the block-device tests: fresh contents every run.
-rm -f "$out/disk0.img"
+# The disks for the block-device tests (vda, vdb): fresh contents every run.
+rm -f "$out/disk0.img" "$out/disk1.img"
 truncate -s 256M "$out/disk0.img"
+truncate -s 256M "$out/disk1.img"
 
 accel=(--disable-kvm)
 [ "${VMTEST_KVM:-0}" = 1 ] && accel=()
@@ -110,7 +111,7 @@ echo "# guest limit ${guest_limit}s, test budget ${budget}s"
 timeout -k 10 "$guest_limit" \
 	"$vng" --run "$kernel" "${accel[@]}" "${nv[@]}" --cpus 2 --memory 8G \
 	--append "no5lvl memmap=1G!4G memmap=1G!5G memmap=1G!6G${append_extra:+ $append_extra}" \
-	--disk "$out/disk0.img" --rwdir "$out" -- \
+	--disk "$out/disk0.img" --disk "$out/disk1.img" --rwdir "$out" -- \
 	"$here/guest-run.sh" "$out" "$test_progs" -T "$timeout_s" -B "$budget" "${filters[@]}" \
 	< /dev/null
 vng_rc=$?

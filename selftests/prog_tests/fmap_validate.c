@@ -428,7 +428,11 @@ out:
 	fixture_unmount(&fx);
 }
 
-/* Only DAX devices have a data path: a plain disk is refused up front */
+/*
+ * A plain disk registers (block-device files use it, fmap_blk), and can be
+ * closed again; the files of this DAX connection cannot use it (the rule
+ * "device is not DAX-capable" above).
+ */
 static void check_device_without_dax(void)
 {
 	struct fuse_backing_map map = { .flags = FUSE_BACKING_FMAP };
@@ -439,10 +443,10 @@ static void check_device_without_dax(void)
 		return;
 	map.fd = open("/dev/vda", O_RDWR);
 	if (ASSERT_OK_FD(map.fd, "open /dev/vda")) {
-		errno = 0;
 		id = ioctl(fbs_server_fuse_fd(fx.srv), FUSE_DEV_IOC_BACKING_OPEN, &map);
-		ASSERT_EQ(id, -1, "BACKING_OPEN of a disk without DAX fails");
-		ASSERT_EQ(errno, EOPNOTSUPP, "with EOPNOTSUPP");
+		if (ASSERT_GT(id, 0, "BACKING_OPEN of a disk without DAX"))
+			ASSERT_OK(ioctl(fbs_server_fuse_fd(fx.srv), FUSE_DEV_IOC_BACKING_CLOSE,
+					&id), "BACKING_CLOSE");
 		close(map.fd);
 	}
 	fixture_unmount(&fx);

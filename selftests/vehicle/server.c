@@ -703,6 +703,14 @@ static bool srv_is_mapped(void *data, __u64 nodeid)
 	return mapped;
 }
 
+/* Every file of a server of block devices (fbs_config.block_files) */
+static bool srv_is_block(void *data, __u64 nodeid)
+{
+	struct fbs_server *srv = data;
+
+	return srv->cfg.block_files && srv_is_mapped(data, nodeid);
+}
+
 /* ---- lowlevel operations ---- */
 
 static struct fbs_server *req_srv(fuse_req_t req)
@@ -944,6 +952,7 @@ int fbs_server_create(const struct fbs_config *cfg, struct fbs_server **srvp)
 		.fmap = srv_fmap,
 		.fmap_end = srv_fmap_end,
 		.is_mapped = srv_is_mapped,
+		.is_block = srv_is_block,
 		.init_flags = FUSE_HAS_FMAP,
 	};
 	struct fbs_alloc_geom geom;

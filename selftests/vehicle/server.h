@@ -68,6 +68,8 @@ struct fbs_config {
 	/* answer interleaved files one chunk at a time, as a server that does
 	 * not use FUSE_FMAP_TYPE_INTERLEAVED would (default: whole extents) */
 	bool ileave_chunks;
+	/* files are on block devices without DAX (FUSE_ATTR_FMAP_BLOCK) */
+	bool block_files;
 };
 
 struct fbs_server;

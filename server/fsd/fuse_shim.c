@@ -188,10 +188,13 @@ __u64 fbs_shim_agreed(const struct fbs_shim *shim)
 	return __atomic_load_n(&shim->agreed, __ATOMIC_ACQUIRE);
 }
 
-static void mark_attr(struct fuse_attr *attr, bool mapped)
+static void mark_attr(struct fbs_shim *shim, struct fuse_attr *attr, __u64 nodeid)
 {
-	if (mapped)
-		attr->flags |= FUSE_ATTR_FMAP;
+	if (!shim->ops.is_mapped(shim->data, nodeid))
+		return;
+	attr->flags |= FUSE_ATTR_FMAP;
+	if (shim->ops.is_block && shim->ops.is_block(shim->data, nodeid))
+		attr->flags |= FUSE_ATTR_FMAP_BLOCK;
 }
 
 /* Each fuse_direntplus record: the ones with attributes name their node. */
@@ -207,8 +210,7 @@ static void patch_direntplus(struct fbs_shim *shim, char *buf, size_t len)
 			break;		/* libfuse wrote it: cannot happen */
 		/* node id 0: a name without attributes, the kernel looks it up */
 		if (dp->entry_out.nodeid)
-			mark_attr(&dp->entry_out.attr,
-				  shim->ops.is_mapped(shim->data, dp->entry_out.nodeid));
+			mark_attr(shim, &dp->entry_out.attr, dp->entry_out.nodeid);
 		off += rec;
 	}
 }
@@ -227,8 +229,7 @@ static void patch_reply(struct fbs_shim *shim, const struct pending *p,
 		if (len >= sizeof(struct fuse_entry_out)) {
 			struct fuse_entry_out *eo = payload;
 
-			mark_attr(&eo->attr, shim->ops.is_mapped(shim->data,
-								  eo->nodeid));
+			mark_attr(shim, &eo->attr, eo->nodeid);
 		}
 		break;
 	case FUSE_GETATTR:
@@ -236,8 +237,7 @@ static void patch_reply(struct fbs_shim *shim, const struct pending *p,
 		if (len >= sizeof(struct fuse_attr_out)) {
 			struct fuse_attr_out *ao = payload;
 
-			mark_attr(&ao->attr, shim->ops.is_mapped(shim->data,
-								  p->nodeid));
+			mark_attr(shim, &ao->attr, p->nodeid);
 		}
 		break;
 	}

@@ -39,6 +39,11 @@ struct fbs_shim_ops {
 			const struct fuse_fmap_end_in *arg);
 	/* Whether @nodeid is a regular file mapped onto devices. */
 	bool (*is_mapped)(void *data, __u64 nodeid);
+	/*
+	 * Optional: whether mapped @nodeid is on block devices without DAX
+	 * (FUSE_ATTR_FMAP_BLOCK: through the page cache).
+	 */
+	bool (*is_block)(void *data, __u64 nodeid);
 	/* INIT flags to add: FUSE_HAS_FMAP, maybe FUSE_FMAP_BUILTIN */
 	__u64 init_flags;
 };

@@ -235,6 +235,7 @@
  *  - add FUSE_FMAP_END with struct fuse_fmap_end_in
  *  - add FUSE_FMAP_TYPE_INTERLEAVED and struct fuse_fmap_reply; in-kernel
  *    resolvers answer with a struct fuse_fmap_reply
+ *  - add FUSE_ATTR_FMAP_BLOCK: mapped files on block devices without DAX
  */
 
 #ifndef _LINUX_FUSE_H
@@ -577,10 +578,14 @@ struct fuse_file_lock {
  * FUSE_ATTR_DAX: Enable DAX for this file in per inode DAX mode
  * FUSE_ATTR_FMAP: Regular file whose data lives on registered devices and is
  *		   reached through mappings (FUSE_FMAP), not FUSE_READ/WRITE
+ * FUSE_ATTR_FMAP_BLOCK: with FUSE_ATTR_FMAP, the file's data is on block
+ *			 devices without DAX and goes through the page cache;
+ *			 without it, on DAX devices (memory)
  */
 #define FUSE_ATTR_SUBMOUNT      (1 << 0)
 #define FUSE_ATTR_DAX		(1 << 1)
 #define FUSE_ATTR_FMAP		(1 << 2)
+#define FUSE_ATTR_FMAP_BLOCK	(1 << 3)
 
 /**
  * Open flags
