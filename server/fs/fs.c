@@ -3457,6 +3457,27 @@ static void dump_alloc(const struct fbs_alloc *a, FILE *out)
 	}
 }
 
+/* Extended attributes in order, each value in hex. */
+static void dump_xattrs(struct ns *ns, __u64 ino, FILE *out)
+{
+	char *names = malloc(FAMFS_XATTR_SPACE), *nm;
+	unsigned char *val = malloc(FAMFS_XATTR_VALUE_MAX);
+	ssize_t n = names && val ? ns_xattr_list(ns, ino, names, FAMFS_XATTR_SPACE) : -ENOMEM;
+	ssize_t v, i;
+
+	for (nm = names; n > 0 && nm < names + n; nm += strlen(nm) + 1) {
+		v = ns_xattr_get(ns, ino, nm, val, FAMFS_XATTR_VALUE_MAX);
+		fprintf(out, "  xattr %s %zd ", nm, v);
+		for (i = 0; i < v; i++)
+			fprintf(out, "%02x", val[i]);
+		fputc('\n', out);
+	}
+	if (n < 0 && n != -ENOENT)
+		fprintf(out, "  xattrs: %s\n", strerror((int)-n));
+	free(names);
+	free(val);
+}
+
 int fs_dump(struct fs *fs, FILE *out)
 {
 	struct inode_list l = { 0 };
@@ -3484,6 +3505,7 @@ int fs_dump(struct fs *fs, FILE *out)
 		if (a->has_stripe)
 			fprintf(out, " stripe %u/%u", a->nstrips, a->chunk_shift);
 		fputc('\n', out);
+		dump_xattrs(fs->ns, a->ino, out);
 		if (S_ISDIR(a->mode)) {
 			ns_readdir(fs->ns, a->ino, 0, dump_dirent, out);
 		} else if (S_ISLNK(a->mode)) {

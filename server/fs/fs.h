@@ -477,7 +477,7 @@ int fs_statfs(struct fs *fs, struct fs_statfs *st);
 
 /*
  * Everything a replay determines, in a stable order: every inode (sorted,
- * attributes, names, symlink target, extents), then each device's used
+ * attributes, extended attributes, names, symlink target, extents), then each device's used
  * units.  For tests and debugging: two dumps are equal exactly when the
  * namespaces and the allocators are.
  */
