@@ -206,13 +206,14 @@ enum famfs_log_type {
 	FAMFS_LOG_STRIPE = 10,	/* famfs_log_stripe: a layout policy */
 	FAMFS_LOG_LINK = 11,	/* famfs_log_link + name: a hard link */
 	FAMFS_LOG_CKPT = 12,	/* famfs_log_ckpt: a checkpoint's first entry */
+	FAMFS_LOG_XATTR = 13,	/* famfs_log_xattr + name + value: set or remove one */
 };
 /*
  * The last type version FAMFS_FORMAT_VERSION defines.  Types are added
  * without a version change: a reader that does not know one stops at the
  * first such entry (EPROTONOSUPPORT), and logs without it read as before.
  */
-#define FAMFS_LOG_TYPE_MAX	FAMFS_LOG_CKPT
+#define FAMFS_LOG_TYPE_MAX	FAMFS_LOG_XATTR
 
 /*
  * Header of every entry.  len covers the whole entry (header, payload,
@@ -422,5 +423,41 @@ struct famfs_log_ckpt {
 	__le64 reserved;		/* 8: 0 */
 };
 _Static_assert(sizeof(struct famfs_log_ckpt) == 16, "famfs_log_ckpt");
+
+/*
+ * Extended attributes stored for users: "user." and "trusted." names (the
+ * whole name, prefix included, is at most the VFS's XATTR_NAME_MAX: 255
+ * bytes; the part after the prefix is not empty).  "user.famfs." names
+ * are the daemon's own (include/famfs_xattr.h) and never stored.
+ *
+ * Space per inode, ext4's with 4 KiB blocks and no in-inode room: one
+ * block less its 32-byte header, each attribute costing ext4's 16-byte
+ * entry plus its name and value each rounded up to 4 bytes (the name
+ * counted with its prefix here).  So one value is at most 4040 bytes.
+ */
+#define FAMFS_XATTR_NAME_MAX	255
+#define FAMFS_XATTR_SPACE	4064U
+#define FAMFS_XATTR_COST(name_len, value_len) \
+	(16U + (((name_len) + 3U) & ~3U) + (((value_len) + 3U) & ~3U))
+/* the largest value: what the space leaves the shortest name, "user.x" */
+#define FAMFS_XATTR_VALUE_MAX	(FAMFS_XATTR_SPACE - FAMFS_XATTR_COST(6U, 0U))
+_Static_assert(FAMFS_XATTR_VALUE_MAX == 4040, "ext4's largest value in a 4 KiB block");
+
+#define FAMFS_XATTR_F_REMOVE	1U	/* the name goes (value_len 0) */
+
+/*
+ * XATTR: extended attribute name[name_len] of inode @ino is set to
+ * value[value_len] (an empty value is a value), or removed with
+ * FAMFS_XATTR_F_REMOVE.  Then the name, the value right after it, zero
+ * padding to 8.  A set of an existing name replaces its value.
+ */
+struct famfs_log_xattr {
+	__le64 ino;			/* 0: any live inode, the root too */
+	__le16 flags;			/* 8: FAMFS_XATTR_F_* */
+	__le16 name_len;		/* 10: 1..FAMFS_XATTR_NAME_MAX */
+	__le16 value_len;		/* 12: 0..FAMFS_XATTR_VALUE_MAX */
+	__le16 pad;			/* 14: 0 */
+};
+_Static_assert(sizeof(struct famfs_log_xattr) == 16, "famfs_log_xattr");
 
 #endif /* FAMFS_BPF_FORMAT_H */

@@ -27,7 +27,14 @@
  * FAMFS_XATTR_LAYOUT_PIECE ("user.famfs.layout.FIRST"): a piece of the
  * layout, for layouts past the 64 KiB of one value (below).
  *
- * Other names: EOPNOTSUPP.
+ * Other "user." and "trusted." names: stored for users, in the metadata
+ * log (XATTR entries, include/FORMAT.md), ext4's limits and answers:
+ * names up to 255 bytes with the prefix (ERANGE past it, from the VFS),
+ * EINVAL for nothing after the prefix; per inode FAMFS_XATTR_SPACE bytes
+ * (include/famfs_format.h), ENOSPC past it, so one value is at most 4040
+ * bytes; XATTR_CREATE EEXIST, XATTR_REPLACE and a missing name ENODATA.
+ * Other "user.famfs." names, "security.", "system." (POSIX ACLs
+ * included) and other namespaces: EOPNOTSUPP.
  */
 #ifndef FAMFS_XATTR_H
 #define FAMFS_XATTR_H

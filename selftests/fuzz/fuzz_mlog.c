@@ -495,6 +495,15 @@ static void seed_entry(struct famfs_mlog_entry *e, int type,
 	case FAMFS_LOG_CKPT:
 		e->ckpt.max_ino = 10;
 		break;
+	case FAMFS_LOG_XATTR: {
+		static __u8 value[] = { 'v', 0, 'w' };
+
+		e->xattr.ino = 2;
+		e->xattr.value_len = sizeof(value);
+		e->value = value;
+		strcpy(e->name, "user.seed");
+		break;
+	}
 	}
 }
 

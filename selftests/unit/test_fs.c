@@ -1173,6 +1173,17 @@ static void rich_tree(struct fs *fs)
 	}
 	assert_int_equal(fs_unlink(fs, ROOT, "gone18"), 0);	/* the highest is gone */
 	assert_int_equal(fs_rename(fs, ROOT, "gone0", d, "kept", 0), 0);
+	/* extended attributes: a checkpoint writes them, in their order */
+	assert_int_equal(fs_xattr_set(fs, f, "user.z", "last set first", 14, 0), 0);
+	assert_int_equal(fs_xattr_set(fs, f, "trusted.a", "\0\1", 2, 0), 0);
+	assert_int_equal(fs_xattr_set(fs, f, "user.gone", "x", 1, 0), 0);
+	assert_int_equal(fs_xattr_remove(fs, f, "user.gone"), 0);
+	assert_int_equal(fs_xattr_set(fs, ROOT, "user.root", "", 0, 0), 0);
+	assert_int_equal(fs_xattr_set(fs, sub, "user.dir", "d", 1, 0), 0);
+	assert_int_equal(fs_xattr_set(fs, g, "user.linked", "g", 1, 0), 0);
+	assert_int_equal(fs_create(fs, ROOT, "gone-x", &cred, NULL, &h), 0);
+	assert_int_equal(fs_xattr_set(fs, h, "user.unlinked", "h", 1, 0), 0);
+	assert_int_equal(fs_unlink(fs, ROOT, "gone-x"), 0);
 	assert_int_equal(fs_setattr(fs, f, &sa), 0);
 	sa.mode = 01777;
 	assert_int_equal(fs_setattr(fs, ROOT, &sa), 0);
@@ -2226,6 +2237,8 @@ static void readonly_follows_owner(void **state)
 	assert_int_equal(fs_setattr(ro, ROOT, &sa), -EROFS);
 	assert_int_equal(fs_alloc_for_write(ro, ROOT, 0, 1, &e), -EROFS);
 	assert_int_equal(fs_set_stripe(ro, ROOT, NULL), -EROFS);
+	assert_int_equal(fs_xattr_set(ro, ROOT, "user.a", "1", 1, 0), -EROFS);
+	assert_int_equal(fs_xattr_remove(ro, ROOT, "user.a"), -EROFS);
 	assert_int_equal(fs_logplay(fs, &res), -EINVAL);
 	assert_int_equal(fs_logplay(ro, &res), 0);
 	assert_int_equal(res.applied, 0);
@@ -2248,6 +2261,23 @@ static void readonly_follows_owner(void **state)
 	same_dump(fs, ro);
 	assert_int_equal(fs_logplay(ro, &res), 0);
 	assert_int_equal(res.applied, 0);
+
+	/* extended attributes: set, replaced, removed, seen by the reader */
+	assert_int_equal(fs_xattr_set(fs, f, "user.a", "1", 1, 0), 0);
+	assert_int_equal(fs_xattr_set(fs, f, "user.a", "22", 2, NS_XATTR_REPLACE), 0);
+	assert_int_equal(fs_xattr_set(fs, ROOT, "trusted.t", "t", 1, 0), 0);
+	assert_int_equal(fs_xattr_set(fs, f, "user.b", "b", 1, 0), 0);
+	assert_int_equal(fs_xattr_remove(fs, f, "user.b"), 0);
+	assert_int_equal(fs_logplay(ro, &res), 0);
+	assert_int_equal(res.applied, 5);
+	same_dump(fs, ro);
+	{
+		char v[8];
+
+		assert_int_equal(ns_xattr_get(fs_ns(ro), f, "user.a", v, sizeof(v)), 2);
+		assert_memory_equal(v, "22", 2);
+		assert_int_equal(ns_xattr_get(fs_ns(ro), f, "user.b", v, sizeof(v)), -ENODATA);
+	}
 
 	/* deletes free the reader's space too */
 	assert_int_equal(fs_unlink(fs, ROOT, "f"), 0);

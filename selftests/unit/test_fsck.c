@@ -34,7 +34,7 @@
 #define DEV_SIZE (64 * MiB)
 #define NDEVS 2
 #define ROOT FAMFS_ROOT_INO
-#define MAX_STEPS 8
+#define MAX_STEPS 12
 
 /*
  * One log entry.  Space is in MiB: @mib from device @dev's data area
@@ -76,6 +76,10 @@ struct step {
 #define PUNCH(i, f, len)	{ .type = FAMFS_LOG_PUNCH, .ino = i, .file_mib = f, .len_mib = len }
 #define STRIPE(i, n, shift)	{ .type = FAMFS_LOG_STRIPE, .ino = i, .nstrips = n, \
 				  .chunk_shift = shift }
+/* extended attribute @n of @i set to @len bytes, or removed */
+#define XATTR(i, n, len)	{ .type = FAMFS_LOG_XATTR, .ino = i, .name = n, .len_mib = len }
+#define XATTR_RM(i, n)		{ .type = FAMFS_LOG_XATTR, .ino = i, .name = n, \
+				  .flags = FAMFS_XATTR_F_REMOVE }
 
 struct row {
 	const char *name;
@@ -158,6 +162,12 @@ static const struct row rows[] = {
 	  { SYMLINK(ROOT, 2, "s"), STRIPE(2, 2, 21) } },
 	{ "stripe_of_deleted_dir", "inode 2 does not exist",
 	  { MKDIR(ROOT, 2, "d"), RMDIR(ROOT, 2, "d"), STRIPE(2, 2, 21) } },
+	{ "xattr_remove_missing", "has no xattr user.a",
+	  { CREATE(ROOT, 2, "a", 0, 0), XATTR(2, "user.b", 1), XATTR_RM(2, "user.a") } },
+	{ "xattr_of_deleted_file", "inode 2 does not exist",
+	  { CREATE(ROOT, 2, "a", 0, 0), UNLINK(ROOT, 2, "a"), XATTR(2, "user.a", 1) } },
+	{ "xattr_past_its_space", "bytes of xattrs, at most 4064",
+	  { CREATE(ROOT, 2, "a", 0, 0), XATTR(2, "user.a", 2100), XATTR(2, "user.b", 2100) } },
 	/* bad: the log against the devices (mlog) */
 	{ "extent_past_device_end", "device 0",
 	  { CREATE(ROOT, 2, "a", 0, 0), ALLOC_RAW(2, 0, 0, 62, 4) } },
@@ -193,6 +203,11 @@ static const struct row rows[] = {
 	{ "truncate_punch_and_reuse", NULL,
 	  { CREATE(ROOT, 2, "a", 0, 4), ALLOC(2, 4, 8, 2), TRUNCATE(2, 2), PUNCH(2, 2, 0),
 	    CREATE(ROOT, 3, "b", 2, 2), ALLOC(3, 2, 10, 2) } },
+	{ "xattrs_set_replaced_removed", NULL,
+	  { MKDIR(ROOT, 2, "d"), CREATE(2, 3, "a", 0, 2), XATTR(3, "user.a", 4040),
+	    XATTR(3, "user.a", 2000), XATTR(3, "trusted.b", 2000), XATTR(2, "user.d", 0),
+	    XATTR(ROOT, "trusted.root", 7), XATTR_RM(3, "user.a"), XATTR(3, "user.c", 10),
+	    UNLINK(2, 3, "a"), RMDIR(ROOT, 2, "d") } },
 	{ "ileave_stripe_and_punch_whole_stripes", NULL,
 	  { MKDIR(ROOT, 2, "d"), STRIPE(2, 2, 21), CREATE(2, 3, "a", 0, 0),
 	    ILEAVE(3, 0, 0, 8), ILEAVE(3, 8, 4, 8), PUNCH(3, 4, 0), ALLOC(3, 16, 20, 2) } },
@@ -281,6 +296,16 @@ static void append(struct img_log *l, const struct step *s)
 		e.stripe.nstrips = s->nstrips;
 		e.stripe.chunk_shift = s->chunk_shift;
 		break;
+	case FAMFS_LOG_XATTR: {
+		static __u8 value[FAMFS_XATTR_VALUE_MAX];
+
+		memset(value, 'v', sizeof(value));
+		e.xattr.ino = s->ino;
+		e.xattr.flags = s->flags;
+		e.xattr.value_len = (__u32)s->len_mib;	/* bytes here */
+		e.value = value;
+		break;
+	}
 	default:
 		fail_msg("step type %u", s->type);
 	}

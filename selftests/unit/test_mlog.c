@@ -60,7 +60,10 @@ static void init_samples(void)
 	}
 }
 
-#define NSAMPLES 18
+#define NSAMPLES 20
+
+/* a value with a NUL inside: values are bytes, not strings */
+static __u8 sample_value[] = { 't', 'e', 'x', 't', 0, '/', 'p' };
 
 /* Sample @i: individually valid; as a sequence, a consistent history. */
 static void sample(struct famfs_mlog_entry *e, int i)
@@ -202,6 +205,19 @@ static void sample(struct famfs_mlog_entry *e, int i)
 		e->type = FAMFS_LOG_CKPT;
 		e->ckpt.max_ino = 1000;
 		break;
+	case 18:
+		e->type = FAMFS_LOG_XATTR;
+		e->xattr.ino = 5;
+		e->xattr.value_len = sizeof(sample_value);
+		e->value = sample_value;
+		strcpy(e->name, "user.mime_type");
+		break;
+	case 19:
+		e->type = FAMFS_LOG_XATTR;
+		e->xattr.ino = 5;
+		e->xattr.flags = FAMFS_XATTR_F_REMOVE;
+		strcpy(e->name, "user.mime_type");
+		break;
 	}
 }
 
@@ -265,6 +281,11 @@ static void assert_entries_equal(const struct famfs_mlog_entry *a,
 		break;
 	case FAMFS_LOG_LINK:
 		assert_memory_equal(&a->link, &b->link, sizeof(a->link));
+		break;
+	case FAMFS_LOG_XATTR:
+		assert_memory_equal(&a->xattr, &b->xattr, sizeof(a->xattr));
+		if (a->xattr.value_len)
+			assert_memory_equal(a->value, b->value, a->xattr.value_len);
 		break;
 	}
 }
@@ -1215,6 +1236,105 @@ static void fields_rejected(void **state)
  * replay (a DEVADD before it makes it fit).
  */
 /* LINK: the exact bytes, and what a reader refuses on the media and on encode. */
+/* XATTR on the media: every field rule, and lengths bounded before use. */
+static void xattr_media_rejected(void **state)
+{
+	static const struct { int at; __u8 v; } bad[] = {
+		{ 0, 0 },			/* ino 0 (its only byte set) */
+		{ 8, 2 }, { 9, 0x80 },		/* flags nobody knows */
+		{ 8, 1 },			/* a removal with a value */
+		{ 10, 0 }, { 11, 1 },		/* name_len 0, 270 */
+		{ 12, 0xff }, { 13, 0x10 },	/* value_len past the entry, past the limit */
+		{ 14, 1 }, { 15, 0x80 },	/* padding */
+		{ 16, 'x' },			/* "xser.": not a stored namespace */
+		{ 16 + 3, 0 },			/* a NUL in the name */
+		{ 16 + 5, 'f' },		/* ... */
+		{ 16 + 21, 'x' },		/* the padding after the value */
+	};
+	static __u8 big[FAMFS_XATTR_VALUE_MAX + 1];
+	struct famfs_mlog_entry e, d;
+	unsigned char buf[8192], copy[256];
+	char msg[256];
+	size_t i;
+	ssize_t n;
+
+	(void)state;
+	famfs_mlog_entry_init(&d);
+	sample(&e, 18);
+	n = famfs_mlog_encode(&e, uuid, 1, buf, sizeof(buf));
+	/* header, 16-byte xattr, "user.mime_type" and 7 value bytes padded to 24 */
+	assert_int_equal(n, HDR + 16 + 24);
+	assert_int_equal(buf[HDR + 0], 5);
+	assert_int_equal(buf[HDR + 10], 14);
+	assert_int_equal(buf[HDR + 12], 7);
+	assert_memory_equal(buf + HDR + 16, "user.mime_type", 14);
+	assert_memory_equal(buf + HDR + 30, sample_value, 7);
+	assert_int_equal(famfs_mlog_decode(buf, n, uuid, 1, &d, msg, sizeof(msg)), n);
+	assert_string_equal(d.name, "user.mime_type");
+	assert_int_equal(d.xattr.value_len, 7);
+	assert_memory_equal(d.value, sample_value, 7);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memcpy(copy, buf, n);
+		copy[HDR + bad[i].at] = bad[i].v;
+		if (bad[i].at == 16 + 5)	/* "user.famfs.": the daemon's own */
+			memcpy(copy + HDR + 16, "user.famfs.xx", 13);
+		reseal(copy, n);
+		if (famfs_mlog_decode(copy, n, uuid, 1, &d, msg, sizeof(msg)) != -EINVAL)
+			fail_msg("byte %d = %#x accepted", bad[i].at, copy[HDR + bad[i].at]);
+		assert_true(d.value_cap <= 4096);
+		/* unsealed, the CRC catches it first */
+		copy[HDR + bad[i].at] ^= 0x40;
+		assert_int_equal(famfs_mlog_decode(copy, n, uuid, 1, &d, NULL, 0), -EBADMSG);
+	}
+
+	/* what encode refuses (decode runs the same checks) */
+#define XREFUSED(change) do {						\
+		sample(&e, 18);						\
+		change;							\
+		assert_int_equal(famfs_mlog_encode(&e, uuid, 1, buf, sizeof(buf)), -EINVAL); \
+	} while (0)
+	XREFUSED(e.xattr.ino = 0);
+	XREFUSED(e.xattr.flags = 4);
+	XREFUSED(e.xattr.flags = FAMFS_XATTR_F_REMOVE);
+	XREFUSED(e.value = NULL);
+	XREFUSED((e.xattr.value_len = FAMFS_XATTR_VALUE_MAX + 1, e.value = big));
+	XREFUSED(strcpy(e.name, ""));
+	XREFUSED(strcpy(e.name, "user."));
+	XREFUSED(strcpy(e.name, "trusted."));
+	XREFUSED(strcpy(e.name, "user.famfs.stripe"));
+	XREFUSED(strcpy(e.name, "security.selinux"));
+	XREFUSED(strcpy(e.name, "system.posix_acl_access"));
+	XREFUSED(strcpy(e.name, "usr.x"));
+#undef XREFUSED
+	/* the largest value, a trusted. name, an empty value: all fine */
+	sample(&e, 18);
+	e.xattr.value_len = FAMFS_XATTR_VALUE_MAX;
+	e.value = big;
+	big[FAMFS_XATTR_VALUE_MAX - 1] = 0x5a;
+	n = famfs_mlog_encode(&e, uuid, 1, buf, sizeof(buf));
+	assert_true(n > 0);
+	assert_int_equal(famfs_mlog_decode(buf, n, uuid, 1, &d, NULL, 0), n);
+	assert_int_equal(d.xattr.value_len, FAMFS_XATTR_VALUE_MAX);
+	assert_int_equal(d.value[FAMFS_XATTR_VALUE_MAX - 1], 0x5a);
+	sample(&e, 18);
+	strcpy(e.name, "trusted.t");
+	e.xattr.value_len = 0;
+	n = famfs_mlog_encode(&e, uuid, 1, buf, sizeof(buf));
+	assert_int_equal(n, HDR + 16 + 16);
+	assert_int_equal(famfs_mlog_decode(buf, n, uuid, 1, &d, NULL, 0), n);
+	assert_int_equal(d.xattr.value_len, 0);
+	assert_string_equal(d.name, "trusted.t");
+	/* a 255-byte name is the longest */
+	memset(e.name, 'n', FAMFS_XATTR_NAME_MAX);
+	memcpy(e.name, "user.", 5);
+	e.name[FAMFS_XATTR_NAME_MAX] = '\0';
+	n = famfs_mlog_encode(&e, uuid, 1, buf, sizeof(buf));
+	assert_true(n > 0);
+	assert_int_equal(famfs_mlog_decode(buf, n, uuid, 1, &d, NULL, 0), n);
+	assert_int_equal(strlen(d.name), FAMFS_XATTR_NAME_MAX);
+	famfs_mlog_entry_release(&d);
+}
+
 static void link_media_rejected(void **state)
 {
 	static const struct { int at; __u8 v; } bad[] = {
@@ -1502,6 +1622,10 @@ struct m_inode {
 	struct fmap_ileave_ext ileave[4];
 	bool has_stripe;
 	__u32 nstrips, chunk_shift;
+	/* XATTR: names user.x0 .. user.x3, a value's length and first byte */
+	__u8 xattr_have;
+	__u16 xattr_len[4];
+	__u8 xattr_first[4];
 };
 
 /* A hard link: a name besides the inode's own (m_inode.parent, name). */
@@ -1764,6 +1888,29 @@ static int model_apply(void *ctx, const struct famfs_mlog_entry *e)
 		return 0;
 	case FAMFS_LOG_CKPT:
 		return 0;	/* the model does not choose inode numbers */
+	case FAMFS_LOG_XATTR: {
+		unsigned int k;
+
+		if (e->xattr.ino >= MODEL_INODES || m->ino[e->xattr.ino].kind == M_FREE)
+			return -ENOENT;
+		if (strncmp(e->name, "user.x", 6) || e->name[6] < '0' || e->name[6] > '3' ||
+		    e->name[7])
+			return 0;		/* names the model does not keep */
+		in = &m->ino[e->xattr.ino];
+		k = (unsigned int)(e->name[6] - '0');
+		if (e->xattr.flags & FAMFS_XATTR_F_REMOVE) {
+			if (!(in->xattr_have & (1U << k)))
+				return -ENODATA;
+			in->xattr_have &= (__u8)~(1U << k);
+			in->xattr_len[k] = 0;
+			in->xattr_first[k] = 0;
+			return 0;
+		}
+		in->xattr_have |= (__u8)(1U << k);
+		in->xattr_len[k] = (__u16)e->xattr.value_len;
+		in->xattr_first[k] = e->xattr.value_len ? e->value[0] : 0;
+		return 0;
+	}
 	case FAMFS_LOG_LINK:
 		if (e->link.parent >= MODEL_INODES || m->ino[e->link.parent].kind != M_DIR ||
 		    e->link.ino >= MODEL_INODES || m->ino[e->link.ino].kind == M_FREE)
@@ -1875,6 +2022,9 @@ static void assert_models_equal(const struct model *a, const struct model *b)
 		assert_int_equal(x->has_stripe, y->has_stripe);
 		assert_int_equal(x->nstrips, y->nstrips);
 		assert_int_equal(x->chunk_shift, y->chunk_shift);
+		assert_int_equal(x->xattr_have, y->xattr_have);
+		assert_memory_equal(x->xattr_len, y->xattr_len, sizeof(x->xattr_len));
+		assert_memory_equal(x->xattr_first, y->xattr_first, sizeof(x->xattr_first));
 	}
 	assert_int_equal(a->nlinks, b->nlinks);
 	for (i = 0; i < a->nlinks; i++) {
@@ -1901,6 +2051,22 @@ static void random_entry(struct model *m, __u64 *rng, __u64 *next_ino, __u64 *de
 	if (r % 97 == 3) {	/* a checkpoint's first entry: inode numbers so far */
 		e->type = FAMFS_LOG_CKPT;
 		e->ckpt.max_ino = *next_ino - 1;
+		return;
+	}
+	if (r % 23 == 5) {	/* an extended attribute set, or removed if it is there */
+		static __u8 value[300];
+		unsigned int k = (unsigned int)(r >> 8) % 4;
+
+		e->type = FAMFS_LOG_XATTR;
+		e->xattr.ino = ino;
+		snprintf(e->name, sizeof(e->name), "user.x%u", k);
+		if (m->ino[ino].xattr_have & (1U << k) && r & 0x10000) {
+			e->xattr.flags = FAMFS_XATTR_F_REMOVE;
+			return;
+		}
+		memset(value, (int)(r >> 20), sizeof(value));
+		e->xattr.value_len = (__u32)(r >> 24) % sizeof(value);
+		e->value = value;
 		return;
 	}
 	switch (r % 10) {
@@ -2147,6 +2313,7 @@ int main(void)
 		cmocka_unit_test(stripe_media_rejected),
 		cmocka_unit_test(ileave_strip_counts),
 		cmocka_unit_test(link_media_rejected),
+		cmocka_unit_test(xattr_media_rejected),
 		cmocka_unit_test(replay_samples_clean),
 		cmocka_unit_test(empty_and_full_logs),
 		cmocka_unit_test(count_hint),

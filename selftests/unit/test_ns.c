@@ -193,6 +193,24 @@ static int dump_layout(void *ctx, __u64 ino, const struct fmap_simple_ext *simpl
 	return 0;
 }
 
+/* Names in order, each value's length and bytes in hex. */
+static void dump_xattrs(struct ns *ns, FILE *f, __u64 ino)
+{
+	char names[FAMFS_XATTR_SPACE], *nm;
+	unsigned char val[FAMFS_XATTR_VALUE_MAX];
+	ssize_t n = ns_xattr_list(ns, ino, names, sizeof(names)), v, i;
+
+	assert_true(n >= 0);
+	for (nm = names; nm < names + n; nm += strlen(nm) + 1) {
+		v = ns_xattr_get(ns, ino, nm, val, sizeof(val));
+		assert_true(v >= 0);
+		fprintf(f, "  xattr %s %zd ", nm, v);
+		for (i = 0; i < v; i++)
+			fprintf(f, "%02x", val[i]);
+		fputc('\n', f);
+	}
+}
+
 static void dump_inode(struct ns *ns, FILE *f, const struct ns_attr *a)
 {
 	char target[FAMFS_SYMLINK_MAX + 1];
@@ -206,6 +224,7 @@ static void dump_inode(struct ns *ns, FILE *f, const struct ns_attr *a)
 		(long long)a->mtime.sec, a->mtime.nsec, (long long)a->ctime.sec, a->ctime.nsec);
 	if (a->has_stripe)
 		fprintf(f, "  stripe %u/%u\n", a->nstrips, a->chunk_shift);
+	dump_xattrs(ns, f, a->ino);
 	if (S_ISDIR(a->mode)) {
 		assert_int_equal(ns_readdir(ns, a->ino, 0, dump_dirent, f), 0);
 	} else if (S_ISREG(a->mode)) {
@@ -1649,6 +1668,195 @@ static void stripe_policies(void **state)
 	jlog_free(l);
 }
 
+/*
+ * Extended attributes: every answer a setxattr, getxattr, listxattr and
+ * removexattr gets, ext4's space limit against a model of it, journal
+ * failures, orphans, and a replay that gives the same attributes back.
+ */
+static void xattrs_live_and_replayed(void **state)
+{
+	static unsigned char big[FAMFS_XATTR_VALUE_MAX + 1];
+	static const unsigned char bin[] = { 0, 1, 0, 0xff };
+	struct jlog *l = jlog_new(256 * 1024);
+	struct ns *ns = ns_new(NULL, NULL), *again = ns_new(NULL, NULL);
+	struct famfs_mlog_result res;
+	struct famfs_mlog_entry e;
+	char buf[FAMFS_XATTR_SPACE], name[300], *before, *after;
+	__u64 d, f, g, lnk;
+	unsigned int appends, used, i;
+	ssize_t n;
+
+	(void)state;
+	d = mkdir_ok(ns, l, ROOT, "d");
+	f = create_ok(ns, l, d, "f");
+	assert_int_equal(ns_symlink(ns, &l->j, d, "s", "f", &cred, &lnk), 0);
+	assert_int_equal(ns_xattr_list(ns, f, NULL, 0), 0);
+	assert_int_equal(ns_xattr_get(ns, f, "user.a", NULL, 0), -ENODATA);
+
+	/* set, size query, read, a buffer too small */
+	appends = l->appends;
+	assert_int_equal(ns_xattr_set(ns, &l->j, f, "user.a", "1", 1, 0), 0);
+	assert_int_equal(ns_xattr_set(ns, &l->j, f, "user.b", "hello", 5, 0), 0);
+	assert_int_equal(ns_xattr_set(ns, &l->j, f, "trusted.bin", bin, sizeof(bin), 0), 0);
+	assert_int_equal(ns_xattr_set(ns, &l->j, d, "user.empty", "", 0, 0), 0);
+	assert_int_equal(ns_xattr_set(ns, &l->j, lnk, "trusted.on_a_link", "x", 1, 0), 0);
+	assert_int_equal(l->appends, appends + 5);
+	assert_int_equal(ns_xattr_get(ns, f, "user.b", NULL, 0), 5);
+	assert_int_equal(ns_xattr_get(ns, f, "user.b", buf, 4), -ERANGE);
+	assert_int_equal(ns_xattr_get(ns, f, "user.b", buf, sizeof(buf)), 5);
+	assert_memory_equal(buf, "hello", 5);
+	assert_int_equal(ns_xattr_get(ns, f, "trusted.bin", buf, sizeof(bin)), sizeof(bin));
+	assert_memory_equal(buf, bin, sizeof(bin));
+	assert_int_equal(ns_xattr_get(ns, d, "user.empty", buf, sizeof(buf)), 0);
+	assert_int_equal(ns_xattr_get(ns, d, "user.a", buf, sizeof(buf)), -ENODATA);
+	assert_int_equal(ns_xattr_get(ns, 999, "user.a", buf, sizeof(buf)), -ENOENT);
+
+	/* the list, in the order set; size query, too small */
+	n = ns_xattr_list(ns, f, NULL, 0);
+	assert_int_equal(n, sizeof("user.a") + sizeof("user.b") + sizeof("trusted.bin"));
+	assert_int_equal(ns_xattr_list(ns, f, buf, (size_t)n - 1), -ERANGE);
+	assert_int_equal(ns_xattr_list(ns, f, buf, sizeof(buf)), n);
+	assert_memory_equal(buf, "user.a\0user.b\0trusted.bin", (size_t)n);
+
+	/* XATTR_CREATE, XATTR_REPLACE; a replaced value keeps its place */
+	appends = l->appends;
+	assert_int_equal(ns_xattr_set(ns, &l->j, f, "user.a", "2", 1, NS_XATTR_CREATE), -EEXIST);
+	assert_int_equal(ns_xattr_set(ns, &l->j, f, "user.c", "2", 1, NS_XATTR_REPLACE), -ENODATA);
+	assert_int_equal(ns_xattr_set(ns, &l->j, f, "user.a", "x", 1, 4), -EINVAL);
+	assert_int_equal(l->appends, appends);
+	assert_int_equal(ns_xattr_set(ns, &l->j, f, "user.a", "22", 2, NS_XATTR_REPLACE), 0);
+	assert_int_equal(ns_xattr_set(ns, &l->j, f, "user.c", "3", 1, NS_XATTR_CREATE), 0);
+	assert_int_equal(ns_xattr_list(ns, f, buf, sizeof(buf)), n + sizeof("user.c"));
+	assert_memory_equal(buf, "user.a\0user.b\0trusted.bin\0user.c", n + sizeof("user.c"));
+	assert_int_equal(ns_xattr_get(ns, f, "user.a", buf, sizeof(buf)), 2);
+	assert_memory_equal(buf, "22", 2);
+
+	/* remove */
+	assert_int_equal(ns_xattr_remove(ns, &l->j, f, "user.nope"), -ENODATA);
+	assert_int_equal(ns_xattr_remove(ns, &l->j, f, "user.b"), 0);
+	assert_int_equal(ns_xattr_get(ns, f, "user.b", NULL, 0), -ENODATA);
+	assert_int_equal(ns_xattr_remove(ns, &l->j, f, "user.b"), -ENODATA);
+	assert_int_equal(ns_xattr_remove(ns, &l->j, 999, "user.b"), -ENOENT);
+
+	/* names: other namespaces, the daemon's own, empty, too long */
+	appends = l->appends;
+	before = dump(ns);
+	assert_int_equal(ns_xattr_set(ns, &l->j, f, "security.selinux", "x", 1, 0), -EOPNOTSUPP);
+	assert_int_equal(ns_xattr_set(ns, &l->j, f, "system.posix_acl_access", "x", 1, 0),
+			 -EOPNOTSUPP);
+	assert_int_equal(ns_xattr_set(ns, &l->j, f, "user.famfs.stripe", "1 2097152", 9, 0),
+			 -EOPNOTSUPP);
+	assert_int_equal(ns_xattr_remove(ns, &l->j, f, "user.famfs.layout"), -EOPNOTSUPP);
+	assert_int_equal(ns_xattr_set(ns, &l->j, f, "user.", "x", 1, 0), -EINVAL);
+	assert_int_equal(ns_xattr_set(ns, &l->j, f, "trusted.", "x", 1, 0), -EINVAL);
+	memset(name, 'n', sizeof(name));
+	memcpy(name, "user.", 5);
+	name[FAMFS_XATTR_NAME_MAX + 1] = '\0';
+	assert_int_equal(ns_xattr_set(ns, &l->j, f, name, "x", 1, 0), -ERANGE);
+	name[FAMFS_XATTR_NAME_MAX] = '\0';	/* 255 bytes: the longest */
+	assert_unchanged(ns, before);
+	assert_int_equal(l->appends, appends);
+	assert_int_equal(ns_xattr_set(ns, &l->j, f, name, "x", 1, 0), 0);
+	assert_int_equal(ns_xattr_get(ns, f, name, buf, sizeof(buf)), 1);
+
+	/* space: one value of the largest size fits a short name, one byte more does not */
+	g = create_ok(ns, l, d, "g");
+	assert_int_equal(ns_xattr_set(ns, &l->j, g, "user.abc", big, FAMFS_XATTR_VALUE_MAX + 1, 0),
+			 -ENOSPC);
+	assert_int_equal(ns_xattr_set(ns, &l->j, g, "user.abcd", big, FAMFS_XATTR_VALUE_MAX, 0),
+			 -ENOSPC);	/* a 9-byte name costs 12 */
+	assert_int_equal(ns_xattr_set(ns, &l->j, g, "user.abc", big, FAMFS_XATTR_VALUE_MAX, 0), 0);
+	assert_int_equal(ns_xattr_set(ns, &l->j, g, "user.d", "", 0, 0), -ENOSPC);
+	/* a replacement counts without the value it replaces */
+	assert_int_equal(ns_xattr_set(ns, &l->j, g, "user.abc", big, 100, 0), 0);
+	/* then names of 100-byte values until the model says full */
+	used = FAMFS_XATTR_COST(8, 100);
+	for (i = 0; i < 100; i++) {
+		int want, got;
+
+		snprintf(name, sizeof(name), "user.n%u", i);
+		want = used + FAMFS_XATTR_COST((unsigned int)strlen(name), 97) <=
+		       FAMFS_XATTR_SPACE ? 0 : -ENOSPC;
+		got = ns_xattr_set(ns, &l->j, g, name, big, 97, 0);
+		if (got != want)
+			fail_msg("%s: %d, the model says %d (%u bytes used)", name, got, want, used);
+		if (got)
+			break;
+		used += FAMFS_XATTR_COST((unsigned int)strlen(name), 97);
+	}
+	assert_true(i > 20 && i < 100);
+	/* a removal makes room again */
+	snprintf(name, sizeof(name), "user.n%u", 0);
+	assert_int_equal(ns_xattr_remove(ns, &l->j, g, name), 0);
+	snprintf(name, sizeof(name), "user.n%u", i);
+	assert_int_equal(ns_xattr_set(ns, &l->j, g, name, big, 97, 0), 0);
+
+	/* a journal failure changes nothing */
+	before = dump(ns);
+	l->fail = -ENOSPC;
+	assert_int_equal(ns_xattr_set(ns, &l->j, f, "user.new", "x", 1, 0), -ENOSPC);
+	l->fail = -EIO;
+	assert_int_equal(ns_xattr_remove(ns, &l->j, f, "user.a"), -EIO);
+	l->fail = -EIO;
+	assert_int_equal(ns_xattr_set(ns, &l->j, f, "user.a", "zz", 2, 0), -EIO);
+	assert_unchanged(ns, before);
+
+	/* replay: the same attributes, names and order */
+	before = dump(ns);
+	assert_int_equal(ns_replay(again, l->buf, l->len, uuid, NULL, &res), 0);
+	after = dump(again);
+	assert_same(before, after);
+	free(before);
+	free(after);
+
+	/* an orphan's attributes change in memory only, and go with it */
+	assert_int_equal(ns_open_ref(ns, f), 0);
+	assert_int_equal(ns_unlink(ns, &l->j, d, "f"), 0);
+	appends = l->appends;
+	assert_int_equal(ns_xattr_set(ns, &l->j, f, "user.late", "1", 1, 0), 0);
+	assert_int_equal(ns_xattr_get(ns, f, "user.late", buf, sizeof(buf)), 1);
+	assert_int_equal(l->appends, appends);
+	assert_int_equal(ns_open_unref(ns, f), 0);
+	assert_int_equal(ns_xattr_get(ns, f, "user.a", buf, sizeof(buf)), -ENOENT);
+	/* rmdir takes a directory's */
+	assert_int_equal(ns_unlink(ns, &l->j, d, "g"), 0);
+	assert_int_equal(ns_unlink(ns, &l->j, d, "s"), 0);
+	assert_int_equal(ns_rmdir(ns, &l->j, ROOT, "d"), 0);
+	assert_int_equal(ns_xattr_list(ns, d, NULL, 0), -ENOENT);
+	ns_free(again);
+	again = ns_new(NULL, NULL);
+	before = dump(ns);
+	assert_int_equal(ns_replay(again, l->buf, l->len, uuid, NULL, &res), 0);
+	after = dump(again);
+	assert_same(before, after);
+	free(before);
+	free(after);
+
+	/* entries the namespace refuses: the errors live operations give */
+	famfs_mlog_entry_init(&e);
+	e.type = FAMFS_LOG_XATTR;
+	e.xattr.ino = f;	/* gone */
+	strcpy(e.name, "user.a");
+	assert_int_equal(ns_apply(again, &e, buf, sizeof(buf)), -ENOENT);
+	e.xattr.ino = ROOT;
+	e.xattr.flags = FAMFS_XATTR_F_REMOVE;
+	assert_int_equal(ns_apply(again, &e, buf, sizeof(buf)), -ENODATA);
+	assert_non_null(strstr(buf, "has no xattr user.a"));
+	/* replay calls every refusal corrupt */
+	assert_int_equal(ns_mlog_apply(again, &e), -EINVAL);
+	e.xattr.flags = 0;
+	e.xattr.value_len = FAMFS_XATTR_VALUE_MAX;
+	e.value = big;
+	assert_int_equal(ns_apply(again, &e, NULL, 0), 0);
+	assert_int_equal(ns_apply(again, &e, NULL, 0), 0);	/* a replacement */
+	strcpy(e.name, "user.b");
+	assert_int_equal(ns_apply(again, &e, buf, sizeof(buf)), -ENOSPC);
+	assert_int_equal(ns_mlog_apply(again, &e), -EINVAL);
+	ns_free(ns);
+	ns_free(again);
+	jlog_free(l);
+}
+
 /* Hard links: names of one inode, its space released with the last one only. */
 /*
  * A follower's orphan (ns_set_follower()): the owner freed its space with
@@ -2084,12 +2292,12 @@ static void replay_refuses_and_says_why(void **state)
 /* -------------------------------------------------------------------- */
 /* A random history, replayed */
 
-#define RT_STEPS 7000
+#define RT_STEPS 10000	/* 14 kinds of operation, each at least 50 times */
 #define RT_NAMES 24
 
 enum rt_op {
 	RT_MKDIR, RT_CREATE, RT_SYMLINK, RT_UNLINK, RT_RMDIR, RT_RENAME, RT_SETATTR,
-	RT_ALLOC, RT_PUNCH, RT_OPEN, RT_CLOSE, RT_STRIPE, RT_LINK, RT_NOPS
+	RT_ALLOC, RT_PUNCH, RT_OPEN, RT_CLOSE, RT_STRIPE, RT_LINK, RT_XATTR, RT_NOPS
 };
 
 struct rt {
@@ -2260,6 +2468,20 @@ static int rt_step(struct rt *t, enum rt_op op)
 	case RT_LINK:		/* mostly files and symlinks; directories, orphans refused */
 		ino = rt_pick(t, rnd(t, 8) ? S_IFREG : rnd(t, 2) ? S_IFLNK : 0);
 		return ns_link(t->ns, &t->l->j, ino, dir, name);
+	case RT_XATTR: {	/* four names, a few hundred bytes: never past the space */
+		unsigned char v[600];
+		size_t vlen = (size_t)rnd(t, sizeof(v) + 1), i;
+
+		ino = rt_pick(t, 0);
+		snprintf(name, sizeof(name), "%s.k%u", rnd(t, 4) ? "user" : "trusted",
+			 (unsigned int)rnd(t, 4));
+		if (!rnd(t, 3))
+			return ns_xattr_remove(t->ns, &t->l->j, ino, name);
+		for (i = 0; i < vlen; i++)
+			v[i] = (unsigned char)rnd(t, 256);
+		return ns_xattr_set(t->ns, &t->l->j, ino, name, v, vlen,
+				    (unsigned int)rnd(t, 3));
+	}
 	case RT_NOPS: break;
 	}
 	return 0;
@@ -2268,7 +2490,8 @@ static int rt_step(struct rt *t, enum rt_op op)
 static bool rt_expected(int err)
 {
 	return !err || err == -ENOENT || err == -EEXIST || err == -ENOTDIR || err == -EISDIR ||
-	       err == -ENOTEMPTY || err == -EINVAL || err == -EFBIG || err == -EPERM;
+	       err == -ENOTEMPTY || err == -EINVAL || err == -EFBIG || err == -EPERM ||
+	       err == -ENODATA;
 }
 
 /* Device ranges of every file: none may overlap (the test never reuses space). */
@@ -2326,7 +2549,7 @@ static void rt_run(struct rt *t)
 {
 	static const char *const names[] = { "mkdir", "create", "symlink", "unlink", "rmdir",
 					     "rename", "setattr", "alloc", "punch", "open",
-					     "close", "stripe", "link" };
+					     "close", "stripe", "link", "xattr" };
 	int step, err, inject;
 	enum rt_op op;
 	char *before = NULL, line[512];
@@ -2604,6 +2827,7 @@ int main(void)
 		cmocka_unit_test(stripe_policies),
 		cmocka_unit_test(hostile_entries_refused),
 		cmocka_unit_test(replay_refuses_and_says_why),
+		cmocka_unit_test(xattrs_live_and_replayed),
 		cmocka_unit_test(random_history_replays),
 		cmocka_unit_test(queries_during_changes),
 		cmocka_unit_test(replay_100k_files),

@@ -236,6 +236,13 @@ size_t fs_log_reserve(__u64 log_len);
  * another kind of inode.
  */
 int fs_set_stripe(struct fs *fs, __u64 ino, const struct fs_stripe *stripe);
+/*
+ * Extended attributes of @ino ("user." and "trusted." names): ns_xattr_set()
+ * and ns_xattr_remove(), journaled as XATTR entries.  Reads go to fs_ns().
+ */
+int fs_xattr_set(struct fs *fs, __u64 ino, const char *name, const void *value, size_t size,
+		 unsigned int flags);
+int fs_xattr_remove(struct fs *fs, __u64 ino, const char *name);
 /* @ino's policy (nstrips 0: simple, or no default); -ENODATA if it has none. */
 int fs_get_stripe(struct fs *fs, __u64 ino, struct fs_stripe *stripe);
 /*
@@ -470,7 +477,7 @@ int fs_statfs(struct fs *fs, struct fs_statfs *st);
 
 /*
  * Everything a replay determines, in a stable order: every inode (sorted,
- * attributes, names, symlink target, extents), then each device's used
+ * attributes, extended attributes, names, symlink target, extents), then each device's used
  * units.  For tests and debugging: two dumps are equal exactly when the
  * namespaces and the allocators are.
  */

@@ -51,6 +51,7 @@ static const char *const type_names[] = {
 	[FAMFS_LOG_STRIPE] = "stripe",
 	[FAMFS_LOG_LINK] = "link",
 	[FAMFS_LOG_CKPT] = "ckpt",
+	[FAMFS_LOG_XATTR] = "xattr",
 };
 
 const char *famfs_mlog_type_name(unsigned int type)
@@ -414,8 +415,46 @@ int famfs_mlog_check(const struct famfs_mlog_entry *e, char *msg, size_t msglen)
 			return fbs_fail(msg, msglen, -EINVAL, "checkpoint with inode %llu",
 					(unsigned long long)e->ckpt.max_ino);
 		return 0;
+	case FAMFS_LOG_XATTR:
+		if (!e->xattr.ino)
+			return fbs_fail(msg, msglen, -EINVAL, "xattr of inode 0");
+		if (e->xattr.flags & ~FAMFS_XATTR_F_REMOVE)
+			return fbs_fail(msg, msglen, -EINVAL, "xattr flags %#x", e->xattr.flags);
+		if (e->xattr.value_len > FAMFS_XATTR_VALUE_MAX)
+			return fbs_fail(msg, msglen, -EINVAL, "xattr value of %u bytes, at most %u",
+					e->xattr.value_len, FAMFS_XATTR_VALUE_MAX);
+		if ((e->xattr.flags & FAMFS_XATTR_F_REMOVE) && e->xattr.value_len)
+			return fbs_fail(msg, msglen, -EINVAL, "xattr removal with a value");
+		if (e->xattr.value_len && !e->value)
+			return fbs_fail(msg, msglen, -EINVAL, "xattr value missing");
+		ret = famfs_mlog_xattr_name_check(e->name, msg, msglen);
+		/* whatever the name's fault, in a log it breaks a rule */
+		return ret ? -EINVAL : 0;
 	}
 	return fbs_fail(msg, msglen, -EINVAL, "entry type %u", (unsigned int)e->type);
+}
+
+int famfs_mlog_xattr_name_check(const char *name, char *msg, size_t msglen)
+{
+	static const char *const prefixes[] = { "user.", "trusted." };
+	size_t n = strnlen(name, FAMFS_XATTR_NAME_MAX + 1), i, p;
+
+	if (n > FAMFS_XATTR_NAME_MAX)
+		return fbs_fail(msg, msglen, -ERANGE, "xattr name longer than %d bytes",
+				FAMFS_XATTR_NAME_MAX);
+	if (!strncmp(name, "user.famfs.", 11))
+		return fbs_fail(msg, msglen, -EOPNOTSUPP, "xattr name %s: user.famfs. is reserved",
+				name);
+	for (i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
+		p = strlen(prefixes[i]);
+		if (strncmp(name, prefixes[i], p))
+			continue;
+		if (n == p)
+			return fbs_fail(msg, msglen, -EINVAL, "xattr name %s: empty after its prefix",
+					name);
+		return 0;
+	}
+	return fbs_fail(msg, msglen, -EOPNOTSUPP, "xattr name %.40s: not user. or trusted.", name);
 }
 
 /* -------------------------------------------------------------------- */
@@ -471,6 +510,9 @@ ssize_t famfs_mlog_entry_size(const struct famfs_mlog_entry *e)
 		break;
 	case FAMFS_LOG_CKPT:
 		n += sizeof(struct famfs_log_ckpt);
+		break;
+	case FAMFS_LOG_XATTR:
+		n += sizeof(struct famfs_log_xattr) + pad8(strlen(e->name) + e->xattr.value_len);
 		break;
 	}
 	return n;
@@ -707,6 +749,22 @@ ssize_t famfs_mlog_encode(const struct famfs_mlog_entry *e,
 		struct famfs_log_ckpt m = { .max_ino = htole64(e->ckpt.max_ino) };
 
 		wr_put(&w, &m, sizeof(m));
+		break;
+	}
+	case FAMFS_LOG_XATTR: {
+		/* famfs_mlog_check() bounded both lengths below 2^16 */
+		struct famfs_log_xattr m = {
+			.ino = htole64(e->xattr.ino),
+			.flags = htole16((__u16)e->xattr.flags),
+			.name_len = htole16((__u16)strlen(e->name)),
+			.value_len = htole16((__u16)e->xattr.value_len),
+		};
+
+		wr_put(&w, &m, sizeof(m));
+		wr_put(&w, e->name, strlen(e->name));
+		if (e->xattr.value_len)
+			wr_put(&w, e->value, e->xattr.value_len);
+		wr_pad(&w);
 		break;
 	}
 	}
@@ -1043,6 +1101,37 @@ static int rd_payload(struct rd *r, struct famfs_mlog_entry *e, char *msg, size_
 		e->ckpt.max_ino = le64toh(m.max_ino);
 		return 0;
 	}
+	case FAMFS_LOG_XATTR: {
+		struct famfs_log_xattr m;
+		__u16 name_len, value_len;
+
+		if (!rd_take(r, &m, sizeof(m)))
+			break;
+		if (m.pad)
+			return fbs_fail(msg, msglen, -EINVAL, "padding not zero");
+		name_len = le16toh(m.name_len);
+		value_len = le16toh(m.value_len);
+		/* bound the lengths before sizing anything by them */
+		if (!name_len || name_len > FAMFS_XATTR_NAME_MAX)
+			return fbs_fail(msg, msglen, -EINVAL, "xattr name length %u", name_len);
+		if (value_len > FAMFS_XATTR_VALUE_MAX)
+			return fbs_fail(msg, msglen, -EINVAL, "xattr value length %u, at most %u",
+					value_len, FAMFS_XATTR_VALUE_MAX);
+		e->xattr.ino = le64toh(m.ino);
+		e->xattr.flags = le16toh(m.flags);
+		e->xattr.value_len = value_len;
+		ret = rd_string(r, e->name, name_len, "xattr name", msg, msglen);
+		if (ret)
+			return ret;
+		if (r->end - r->pos < value_len)
+			return fbs_fail(msg, msglen, -EINVAL, "xattr value runs past the entry end");
+		if (grow((void **)&e->value, &e->value_cap, value_len ? value_len : 1, 1))
+			return fbs_fail(msg, msglen, -ENOMEM, "out of memory");
+		rd_take(r, e->value, value_len);
+		if (!rd_pad(r))
+			break;
+		return 0;
+	}
 	}
 	return fbs_fail(msg, msglen, -EINVAL, "payload runs past the entry end or padding not zero");
 }
@@ -1056,6 +1145,7 @@ void famfs_mlog_entry_release(struct famfs_mlog_entry *e)
 {
 	free(e->simple);
 	free(e->ileave);
+	free(e->value);
 	famfs_mlog_entry_init(e);
 }
 

@@ -102,6 +102,11 @@ struct famfs_mlog_entry {
 		struct {	/* CKPT */
 			__u64 max_ino;
 		} ckpt;
+		struct {	/* XATTR: name = value[value_len], or name goes */
+			__u64 ino;
+			__u32 flags;		/* FAMFS_XATTR_F_* */
+			__u32 value_len;	/* 0 with FAMFS_XATTR_F_REMOVE */
+		} xattr;
 	};
 	char name[FAMFS_NAME_MAX + 1];
 	char new_name[FAMFS_NAME_MAX + 1];	/* RENAME */
@@ -114,6 +119,12 @@ struct famfs_mlog_entry {
 	/* decode: capacity of the arrays above, grown as needed */
 	__u32 simple_cap;
 	__u32 ileave_cap;
+	/*
+	 * XATTR: the value (bytes, not a string).  Encode: lent by the caller.
+	 * Decode: grown like the extent arrays (value_cap), released with them.
+	 */
+	__u8 *value;
+	__u32 value_cap;
 };
 
 /* Where replay stopped. */
@@ -259,6 +270,15 @@ const char *famfs_mlog_type_name(unsigned int type);
  */
 int famfs_mlog_stripe_check(__u32 nstrips, __u32 chunk_shift, __u32 ndevs, char *msg,
 			    size_t msglen);
+
+/*
+ * Check an extended attribute name that the log may hold (XATTR): 1 to
+ * FAMFS_XATTR_NAME_MAX bytes, "user." or "trusted." with something after
+ * the prefix, not a "user.famfs." name (the daemon's own).  -EOPNOTSUPP:
+ * another namespace or a user.famfs. name; -ERANGE: too long; -EINVAL:
+ * nothing after the prefix.  A message in @msg.
+ */
+int famfs_mlog_xattr_name_check(const char *name, char *msg, size_t msglen);
 
 /* Check a device description (superblock table, DEVADD). */
 int famfs_mlog_dev_check(const struct famfs_mlog_dev *d, char *msg, size_t msglen);

@@ -318,6 +318,22 @@ struct layout {
 	__u64 mapped;			/* bytes all of them map */
 };
 
+/*
+ * One extended attribute (an XATTR entry's): the name, its NUL, then the
+ * value.  An inode keeps them in a list in the order they were first set,
+ * which listxattr shows; FAMFS_XATTR_SPACE bounds a list to a few dozen.
+ */
+struct xattr {
+	struct xattr *next;
+	__u16 name_len, value_len;
+	char data[];
+};
+
+static __u32 xattr_cost(const struct xattr *x)
+{
+	return FAMFS_XATTR_COST((__u32)x->name_len, (__u32)x->value_len);
+}
+
 struct inode {
 	struct hnode node;		/* in ns->inodes, by ino */
 	__u64 ino;
@@ -331,6 +347,8 @@ struct inode {
 	bool has_stripe;
 	bool revoked;			/* a follower's orphan: no extents, -EIO */
 	__u8 nstrips, chunk_shift;
+	__u32 xattr_used;		/* FAMFS_XATTR_COST() of the list */
+	struct xattr *xattrs;
 	union {
 		struct dir dir;
 		struct layout file;
@@ -497,6 +515,12 @@ static void name_del(struct ns *ns, struct inode *dir, struct dentry *d)
 
 static void inode_free(struct inode *in)
 {
+	while (in->xattrs) {
+		struct xattr *x = in->xattrs;
+
+		in->xattrs = x->next;
+		free(x);
+	}
 	if (is_dir(in)) {
 		free(in->dir.slots);
 	} else if (is_reg(in)) {
@@ -784,6 +808,9 @@ struct plan {
 	/* alloc, create: the file's interleaved extents after it, merged */
 	struct fmap_ileave_ext *ileave;
 	__u32 nileave;
+	/* xattr: the attribute set, and the link that points at its place */
+	struct xattr *xattr_new;
+	struct xattr **xattr_at;
 	/* last: prepare() does not zero it (1.1 KB), ncut_ileave says what is set */
 	struct fmap_ileave_ext cut_ileave[FMAP_MAX_ILEAVE];
 };
@@ -796,6 +823,7 @@ static void plan_discard(struct plan *p)
 	pool_free(p->new_name);
 	free(p->cut);
 	free(p->ileave);
+	free(p->xattr_new);
 }
 
 /* layout_check_add() into p->ileave. */
@@ -1210,6 +1238,92 @@ static void commit_stripe(const struct famfs_mlog_entry *e, struct plan *p)
 	p->inode->chunk_shift = (__u8)e->stripe.chunk_shift;
 }
 
+/*
+ * An attribute of a live inode: a removal names one it has, a set fits
+ * FAMFS_XATTR_SPACE with the value it replaces gone (ext4's ENOSPC).
+ * famfs_mlog_check() has checked the name and the lengths.
+ */
+static int prepare_xattr(struct ns *ns, const struct famfs_mlog_entry *e, struct plan *p,
+			 char *msg, size_t msglen)
+{
+	size_t name_len = strlen(e->name);
+	struct inode *in = inode_get(ns, e->xattr.ino);
+	struct xattr **pp, *x;
+	__u32 used;
+
+	if (!in || (is_dir(in) && !in->nlink))
+		return fbs_fail(msg, msglen, -ENOENT, "inode %llu does not exist",
+				(unsigned long long)e->xattr.ino);
+	for (pp = &in->xattrs; *pp; pp = &(*pp)->next)
+		if ((*pp)->name_len == name_len && !memcmp((*pp)->data, e->name, name_len))
+			break;
+	p->inode = in;
+	p->xattr_at = pp;
+	if (e->xattr.flags & FAMFS_XATTR_F_REMOVE) {
+		if (!*pp)
+			return fbs_fail(msg, msglen, -ENODATA, "inode %llu has no xattr %s",
+					(unsigned long long)e->xattr.ino, e->name);
+		return 0;
+	}
+	used = in->xattr_used - (*pp ? xattr_cost(*pp) : 0) +
+	       FAMFS_XATTR_COST((__u32)name_len, e->xattr.value_len);
+	if (used > FAMFS_XATTR_SPACE)
+		return fbs_fail(msg, msglen, -ENOSPC,
+				"xattr %s of inode %llu: %u bytes of xattrs, at most %u",
+				e->name, (unsigned long long)e->xattr.ino, used,
+				FAMFS_XATTR_SPACE);
+	x = malloc(sizeof(*x) + name_len + 1 + e->xattr.value_len);
+	if (!x)
+		return fbs_fail(msg, msglen, -ENOMEM, "out of memory");
+	x->next = NULL;
+	x->name_len = (__u16)name_len;
+	x->value_len = (__u16)e->xattr.value_len;
+	memcpy(x->data, e->name, name_len + 1);
+	if (e->xattr.value_len)
+		memcpy(x->data + name_len + 1, e->value, e->xattr.value_len);
+	p->xattr_new = x;
+	return 0;
+}
+
+static void commit_xattr(struct plan *p)
+{
+	struct xattr *old = *p->xattr_at, *x = p->xattr_new;
+
+	if (old) {
+		p->inode->xattr_used -= xattr_cost(old);
+		*p->xattr_at = old->next;
+		free(old);
+	}
+	if (x) {	/* in the old one's place: a replaced value keeps its rank */
+		x->next = *p->xattr_at;
+		*p->xattr_at = x;
+		p->inode->xattr_used += xattr_cost(x);
+		p->xattr_new = NULL;
+	}
+}
+
+/*
+ * @name's value into @buf (@size 0: its length only): its length,
+ * -ENODATA, or -ERANGE when @size is too small.
+ */
+static ssize_t xattr_find(const struct inode *in, const char *name, void *buf, size_t size)
+{
+	size_t n = strlen(name);
+	const struct xattr *x;
+
+	for (x = in->xattrs; x; x = x->next) {
+		if (x->name_len != n || memcmp(x->data, name, n))
+			continue;
+		if (!size)
+			return x->value_len;
+		if (size < x->value_len)
+			return -ERANGE;
+		memcpy(buf, x->data + n + 1, x->value_len);
+		return x->value_len;
+	}
+	return -ENODATA;
+}
+
 static __u64 punch_end(const struct famfs_mlog_entry *e)
 {
 	return e->punch.len == FAMFS_LOG_TO_END ? UINT64_MAX : e->punch.off + e->punch.len;
@@ -1454,6 +1568,8 @@ static int prepare(struct ns *ns, const struct famfs_mlog_entry *e, struct plan 
 		return prepare_link(ns, e, p, msg, msglen);
 	case FAMFS_LOG_CKPT:
 		return 0;
+	case FAMFS_LOG_XATTR:
+		return prepare_xattr(ns, e, p, msg, msglen);
 	}
 	return fbs_fail(msg, msglen, -EINVAL, "entry type %u", (unsigned int)e->type);
 }
@@ -1493,6 +1609,9 @@ static void commit(struct ns *ns, const struct famfs_mlog_entry *e, struct plan 
 		/* inodes that went before the checkpoint keep their numbers */
 		if (e->ckpt.max_ino > ns->st.max_ino)
 			ns->st.max_ino = e->ckpt.max_ino;
+		break;
+	case FAMFS_LOG_XATTR:
+		commit_xattr(p);
 		break;
 	}
 	if (e->seq)
@@ -1931,6 +2050,57 @@ int ns_set_stripe(struct ns *ns, const struct ns_journal *j, __u64 ino, __u32 ns
 	return change_inode(ns, j, ino, &e);
 }
 
+int ns_xattr_set(struct ns *ns, const struct ns_journal *j, __u64 ino, const char *name,
+		 const void *value, size_t size, unsigned int flags)
+{
+	struct famfs_mlog_entry e;
+	struct inode *in;
+	ssize_t have;
+	int err = famfs_mlog_xattr_name_check(name, NULL, 0);
+
+	if (err)
+		return err;
+	if (flags & ~(NS_XATTR_CREATE | NS_XATTR_REPLACE))
+		return -EINVAL;
+	if (size > FAMFS_XATTR_VALUE_MAX)
+		return -ENOSPC;		/* ext4's answer for a value no block holds */
+	famfs_mlog_entry_init(&e);
+	e.type = FAMFS_LOG_XATTR;
+	e.xattr.ino = ino;
+	e.xattr.value_len = (__u32)size;
+	/* the entry is only read: the cast lends it the caller's value */
+	e.value = (__u8 *)value;
+	strcpy(e.name, name);
+	pthread_rwlock_wrlock(&ns->lock);
+	in = inode_get(ns, ino);
+	have = in ? xattr_find(in, name, NULL, 0) : -ENOENT;
+	if (have == -ENOENT)
+		err = -ENOENT;
+	else if ((flags & NS_XATTR_CREATE) && have >= 0)
+		err = -EEXIST;
+	else if ((flags & NS_XATTR_REPLACE) && have < 0)
+		err = -ENODATA;
+	else
+		err = run(ns, j, &e, in->nlink > 0);
+	pthread_rwlock_unlock(&ns->lock);
+	return err;
+}
+
+int ns_xattr_remove(struct ns *ns, const struct ns_journal *j, __u64 ino, const char *name)
+{
+	struct famfs_mlog_entry e;
+	int err = famfs_mlog_xattr_name_check(name, NULL, 0);
+
+	if (err)
+		return err;
+	famfs_mlog_entry_init(&e);
+	e.type = FAMFS_LOG_XATTR;
+	e.xattr.ino = ino;
+	e.xattr.flags = FAMFS_XATTR_F_REMOVE;
+	strcpy(e.name, name);
+	return change_inode(ns, j, ino, &e);
+}
+
 int ns_punch(struct ns *ns, const struct ns_journal *j, __u64 ino, __u64 off, __u64 len)
 {
 	struct famfs_mlog_entry e;
@@ -2189,6 +2359,69 @@ int ns_foreach_inode(struct ns *ns, int (*fn)(void *ctx, const struct ns_attr *a
 
 	pthread_rwlock_rdlock(&ns->lock);
 	ret = each_inode(ns, walk_attr, &w);
+	pthread_rwlock_unlock(&ns->lock);
+	return ret;
+}
+
+ssize_t ns_xattr_get(struct ns *ns, __u64 ino, const char *name, void *buf, size_t size)
+{
+	struct inode *in;
+	ssize_t ret;
+
+	pthread_rwlock_rdlock(&ns->lock);
+	in = inode_get(ns, ino);
+	ret = in ? xattr_find(in, name, buf, size) : -ENOENT;
+	pthread_rwlock_unlock(&ns->lock);
+	return ret;
+}
+
+ssize_t ns_xattr_list(struct ns *ns, __u64 ino, char *buf, size_t size)
+{
+	const struct xattr *x;
+	struct inode *in;
+	size_t len = 0;
+	ssize_t ret;
+
+	pthread_rwlock_rdlock(&ns->lock);
+	in = inode_get(ns, ino);
+	if (in)
+		for (x = in->xattrs; x; x = x->next)
+			len += x->name_len + 1;
+	ret = !in ? -ENOENT : !size ? (ssize_t)len : size < len ? -ERANGE : (ssize_t)len;
+	if (in && size && size >= len)
+		for (x = in->xattrs, len = 0; x; x = x->next) {
+			memcpy(buf + len, x->data, x->name_len + 1);
+			len += x->name_len + 1;
+		}
+	pthread_rwlock_unlock(&ns->lock);
+	return ret;
+}
+
+struct xattr_walk {
+	ns_xattr_fn fn;
+	void *ctx;
+};
+
+static int walk_xattr(void *ctx, struct inode *in)
+{
+	struct xattr_walk *w = ctx;
+	const struct xattr *x;
+	int ret = 0;
+
+	if (!in->nlink)
+		return 0;	/* an orphan: the log knows it no more */
+	for (x = in->xattrs; x && !ret; x = x->next)
+		ret = w->fn(w->ctx, in->ino, x->data, x->data + x->name_len + 1, x->value_len);
+	return ret;
+}
+
+int ns_foreach_xattr(struct ns *ns, ns_xattr_fn fn, void *ctx)
+{
+	struct xattr_walk w = { .fn = fn, .ctx = ctx };
+	int ret;
+
+	pthread_rwlock_rdlock(&ns->lock);
+	ret = each_inode(ns, walk_xattr, &w);
 	pthread_rwlock_unlock(&ns->lock);
 	return ret;
 }

@@ -263,6 +263,21 @@ int ns_alloc(struct ns *ns, const struct ns_journal *j, __u64 ino,
  */
 int ns_set_stripe(struct ns *ns, const struct ns_journal *j, __u64 ino, __u32 nstrips,
 		  __u32 chunk_shift);
+/*
+ * Extended attributes ("user." and "trusted." names, an XATTR entry each;
+ * famfs_mlog_xattr_name_check() says which names: -EOPNOTSUPP, -ERANGE,
+ * -EINVAL).  Set: @flags NS_XATTR_CREATE (-EEXIST if it has it) or
+ * NS_XATTR_REPLACE (-ENODATA if not), -ENOSPC when the inode's attributes
+ * would pass FAMFS_XATTR_SPACE (include/famfs_format.h).  Remove: -ENODATA
+ * for a name it does not have.  Any inode; the caller applies the VFS's
+ * rules on which may have which.  An inode's attributes go with it.
+ */
+#define NS_XATTR_CREATE		1U	/* = XATTR_CREATE */
+#define NS_XATTR_REPLACE	2U	/* = XATTR_REPLACE */
+int ns_xattr_set(struct ns *ns, const struct ns_journal *j, __u64 ino, const char *name,
+		 const void *value, size_t size, unsigned int flags);
+int ns_xattr_remove(struct ns *ns, const struct ns_journal *j, __u64 ino, const char *name);
+
 /* @ino no longer maps [off, off + len) (len FAMFS_LOG_TO_END: to the end). */
 int ns_punch(struct ns *ns, const struct ns_journal *j, __u64 ino,
 	     __u64 off, __u64 len);
@@ -320,6 +335,21 @@ struct ns_layout {
 
 /* ns_get_layout() into @l, reusing its buffer: -ENOMEM as well. */
 int ns_layout_get(struct ns *ns, __u64 ino, struct ns_layout *l);
+
+/*
+ * @name's value into @buf: its length; @size 0 asks the length only;
+ * -ERANGE when @size is too small, -ENODATA, -ENOENT.
+ */
+ssize_t ns_xattr_get(struct ns *ns, __u64 ino, const char *name, void *buf, size_t size);
+/*
+ * The names of @ino's attributes, each NUL-terminated, in the order they
+ * were first set: the length; @size 0 asks the length only; -ERANGE.
+ */
+ssize_t ns_xattr_list(struct ns *ns, __u64 ino, char *buf, size_t size);
+/* Every attribute of every inode that has a name (a checkpoint's XATTRs). */
+typedef int (*ns_xattr_fn)(void *ctx, __u64 ino, const char *name, const void *value,
+			   __u32 len);
+int ns_foreach_xattr(struct ns *ns, ns_xattr_fn fn, void *ctx);
 
 /*
  * Every regular file's extents, orphans included: the space in use, for

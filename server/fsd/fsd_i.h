@@ -7,7 +7,8 @@
  *                zeroing what sizes and punches leave
  *   fsd_bpf.c    the BPF resolver: loading, attaching, keeping its maps in step
  *   fsd_ops.c    the lowlevel operations on the namespace
- *   fsd_xattr.c  user.famfs.layout and user.famfs.stripe, stripe policies
+ *   fsd_xattr.c  user.famfs.layout and user.famfs.stripe, stripe policies,
+ *                stored user.* and trusted.* attributes
  *
  * Inode numbers are the namespace's (the root is 1, FUSE_ROOT_ID, and
  * numbers are never reused), so no table maps node ids; lookup counts are

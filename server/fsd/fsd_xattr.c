@@ -1,8 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * fsd_xattr.c: the extended attributes of famfs_xattr.h (a file's layout,
- * read-only; a file's or a directory's stripe policy) and the policy a new
- * file inherits from its directory.
+ * read-only; a file's or a directory's stripe policy), the policy a new
+ * file inherits from its directory, and the "user." and "trusted."
+ * attributes users store (fs_xattr_set(), XATTR log entries).
+ *
+ * The VFS checks before a request gets here: trusted.* needs CAP_SYS_ADMIN
+ * (xattr_permission(): EPERM to set, ENODATA to read), user.* exists on
+ * regular files and directories only, names are at most 255 bytes
+ * (ERANGE) and values 64 KiB (E2BIG).  listxattr is not filtered by the
+ * VFS for FUSE, and the daemon cannot know the caller's capabilities: an
+ * unprivileged caller sees trusted.* names listed (ext4 hides them), but
+ * cannot read their values.
  */
 #define _GNU_SOURCE
 #include <endian.h>
@@ -15,6 +24,7 @@
 
 #include "famfs_xattr.h"
 #include "fs/layout_piece.h"
+#include "fs/mlog.h"
 #include "fsd_i.h"
 #include "fs/log.h"
 
@@ -161,6 +171,38 @@ static void layout_piece_xattr(fuse_req_t req, struct fsd *d, fuse_ino_t ino, co
 	free(piece);
 }
 
+/* The daemon's own names: user.famfs.*, never stored. */
+static bool famfs_name(const char *name)
+{
+	return !strncmp(name, "user.famfs.", 11);
+}
+
+/* A stored attribute ("user.", "trusted."), or its length (size 0). */
+static void stored_getxattr(fuse_req_t req, struct fsd *d, fuse_ino_t ino, const char *name,
+			    size_t size)
+{
+	size_t cap = size < FAMFS_XATTR_VALUE_MAX ? size : FAMFS_XATTR_VALUE_MAX;
+	char *buf = NULL;
+	ssize_t n;
+	int err = famfs_mlog_xattr_name_check(name, NULL, 0);
+
+	if (err)
+		return (void)fuse_reply_err(req, -err);
+	if (cap) {
+		buf = malloc(cap);
+		if (!buf)
+			return (void)fuse_reply_err(req, ENOMEM);
+	}
+	n = ns_xattr_get(d->ns, ino, name, buf, cap);
+	if (n < 0)
+		fuse_reply_err(req, (int)-n);
+	else if (!size)
+		fuse_reply_xattr(req, (size_t)n);
+	else
+		fuse_reply_buf(req, buf, (size_t)n);
+	free(buf);
+}
+
 void fsd_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
 	struct fsd *d = req_fsd(req);
@@ -170,6 +212,8 @@ void fsd_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t si
 	size_t len;
 	int err;
 
+	if (!famfs_name(name))
+		return stored_getxattr(req, d, ino, name, size);
 	if (!strcmp(name, FAMFS_XATTR_LAYOUT)) {
 		err = layout_xattr(d, ino, &buf, &len);
 		if (err)
@@ -198,14 +242,19 @@ void fsd_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
 	static const char layout[] = FAMFS_XATTR_LAYOUT, stripe[] = FAMFS_XATTR_STRIPE;
 	struct fsd *d = req_fsd(req);
-	char names[sizeof(layout) + sizeof(stripe)];
+	char *names;
 	struct fs_stripe st;
 	struct ns_attr a;
 	size_t len = 0;
+	ssize_t n;
 	int err = ns_getattr(d->ns, ino, &a);
 
 	if (err)
 		return (void)fuse_reply_err(req, -err);
+	/* the stored names after ours: fewer bytes than their space allows */
+	names = malloc(sizeof(layout) + sizeof(stripe) + FAMFS_XATTR_SPACE);
+	if (!names)
+		return (void)fuse_reply_err(req, ENOMEM);
 	/* the names a getxattr answers */
 	if (S_ISREG(a.mode)) {
 		memcpy(names, layout, sizeof(layout));
@@ -215,7 +264,13 @@ void fsd_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 		memcpy(names + len, stripe, sizeof(stripe));
 		len += sizeof(stripe);
 	}
-	reply_xattr(req, size, names, len);
+	n = ns_xattr_list(d->ns, ino, names + len, FAMFS_XATTR_SPACE);
+	if (n < 0) {
+		free(names);
+		return (void)fuse_reply_err(req, (int)-n);
+	}
+	reply_xattr(req, size, names, len + (size_t)n);
+	free(names);
 }
 
 /*
@@ -247,12 +302,18 @@ void fsd_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const cha
 
 	if (fsd_refuse_ro(req))
 		return;
+	if (flags & ~(XATTR_CREATE | XATTR_REPLACE))
+		return (void)fuse_reply_err(req, EINVAL);
+	if (!famfs_name(name)) {
+		_Static_assert(NS_XATTR_CREATE == XATTR_CREATE && NS_XATTR_REPLACE == XATTR_REPLACE,
+			       "the flags pass as they are");
+		err = fs_xattr_set(d->fs, ino, name, value, size, (unsigned int)flags);
+		return (void)fuse_reply_err(req, -err);
+	}
 	if (!strcmp(name, FAMFS_XATTR_LAYOUT))
 		return (void)fuse_reply_err(req, EPERM);	/* computed, read-only */
 	if (strcmp(name, FAMFS_XATTR_STRIPE))
 		return (void)fuse_reply_err(req, EOPNOTSUPP);
-	if (flags & ~(XATTR_CREATE | XATTR_REPLACE))
-		return (void)fuse_reply_err(req, EINVAL);
 	err = stripe_parse(d, value, size, &st);
 	if (!err)
 		err = ns_getattr(d->ns, ino, &a);
@@ -279,6 +340,8 @@ void fsd_op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 
 	if (fsd_refuse_ro(req))
 		return;
+	if (!famfs_name(name))
+		return (void)fuse_reply_err(req, -fs_xattr_remove(d->fs, ino, name));
 	if (!strcmp(name, FAMFS_XATTR_LAYOUT))
 		return (void)fuse_reply_err(req, EPERM);
 	if (strcmp(name, FAMFS_XATTR_STRIPE))
