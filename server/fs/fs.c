@@ -1469,9 +1469,11 @@ int fs_link(struct fs *fs, __u64 ino, __u64 new_parent, const char *new_name)
 		return err;
 	/* a tmpfile takes several entries: a full log refuses them all */
 	room = ns_link_room(fs->ns, ino, new_parent, new_name);
-	err = room < 0 ? (int)room : room ? log_room(fs, room) : 0;
-	if (!err)
-		err = ns_link(fs->ns, &fs->journal, ino, new_parent, new_name);
+	if (room > 0 && log_room(fs, room)) {
+		pthread_mutex_unlock(&fs->lock);
+		return -ENOSPC;		/* log_room() says why */
+	}
+	err = room < 0 ? (int)room : ns_link(fs->ns, &fs->journal, ino, new_parent, new_name);
 	return op_done(fs, err, "link", new_name);
 }
 
