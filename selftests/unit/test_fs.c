@@ -4,7 +4,7 @@
  * image files made by famfs-bpf mkfs: an empty mount; names, allocation
  * (congruence, interleaving over devices), truncate and rename surviving
  * a remount unchanged; fallocate and punch (simple and striped files);
- * an open unlinked file's space; hard links; ENOSPC and a full log
+ * an open unlinked file's space; a tmpfile's, crashed or linked; hard links; ENOSPC and a full log
  * changing nothing; a corrupt log, a torn append, devices in the wrong
  * order, from another file system, missing or too small; a second owner;
  * two files claiming one unit; owner operations on two threads with
@@ -676,6 +676,83 @@ static __u64 log_used(struct fs *fs)
 
 	assert_int_equal(fs_statfs(fs, &st), 0);
 	return st.log_used;
+}
+
+/*
+ * O_TMPFILE: a tmpfile's space is in use while it is open, and nothing
+ * of it reaches the log: a crash (a close without release) leaves its
+ * space free at the next mount.  A link journals it whole, so a remount
+ * gives it back with its name, size and extents; with the log too full
+ * for all of its entries the link is refused and changes nothing.
+ */
+static void tmpfile_crash_and_link(void **state)
+{
+	struct images *im = *state;
+	struct fs_compact_result r;
+	struct fs_extent e;
+	struct ns_attr a;
+	__u64 t, free0, used, ino;
+	char name[32], *before, *after;
+	struct fs *fs;
+	int i, err = 0;
+
+	img_mkfs(im, 0, 1, 256 * MiB, 64 * 1024);
+	fs = mount_fs(im->devs, 1, FS_OPEN_OWNER);
+	fs_set_auto_compact(fs, false);
+	free0 = bfree(fs);
+	used = log_used(fs);
+	assert_int_equal(fs_tmpfile(fs, ROOT, &cred, &t), 0);
+	assert_int_equal(fs_alloc_for_write(fs, t, 0, 8 * MiB, &e), 0);
+	assert_int_equal(fs_size_grow(fs, t, 8 * MiB - 5), 0);
+	assert_int_equal(fs_size_sync(fs, t), 0);
+	assert_int_equal(bfree(fs), free0 - 4);
+	assert_int_equal(log_used(fs), used);
+	fs_close(fs);		/* the crash: never released */
+	fs = mount_fs(im->devs, 1, FS_OPEN_OWNER);
+	fs_set_auto_compact(fs, false);
+	assert_int_equal(bfree(fs), free0);
+	assert_int_equal(ns_getattr(fs_ns(fs), t, &a), -ENOENT);
+
+	/* linked after a checkpoint that left it out: journaled whole, there after a remount */
+	assert_int_equal(fs_tmpfile(fs, ROOT, &cred, &t), 0);
+	assert_int_equal(fs_alloc_for_write(fs, t, 0, 4 * MiB, &e), 0);
+	assert_int_equal(fs_size_grow(fs, t, 4 * MiB - 7), 0);
+	assert_int_equal(fs_compact(fs, &r), 0);
+	assert_int_equal(fs_link(fs, t, ROOT, "named"), 0);
+	assert_int_equal(fs_release(fs, t), 0);
+	assert_int_equal(bfree(fs), free0 - 2);
+	fs_close(fs);
+	fs = mount_fs(im->devs, 1, FS_OPEN_OWNER);
+	fs_set_auto_compact(fs, false);
+	assert_int_equal(lookup(fs, ROOT, "named"), t);
+	assert_int_equal(ns_getattr(fs_ns(fs), t, &a), 0);
+	assert_int_equal(a.nlink, 1);
+	assert_int_equal(a.size, 4 * MiB - 7);
+	assert_int_equal(a.mapped, 4 * MiB);
+	assert_int_equal(bfree(fs), free0 - 2);
+
+	/* a log with no room for the link's entries: refused, nothing changed */
+	assert_int_equal(fs_tmpfile(fs, ROOT, &cred, &t), 0);
+	assert_int_equal(fs_alloc_for_write(fs, t, 0, 2 * MiB, &e), 0);
+	for (i = 0; !err; i++) {
+		snprintf(name, sizeof(name), "n%d", i);
+		err = fs_create(fs, ROOT, name, &cred, NULL, &ino);
+	}
+	assert_int_equal(err, -ENOSPC);
+	before = dump(fs);
+	used = log_used(fs);
+	assert_int_equal(fs_link(fs, t, ROOT, "late"), -ENOSPC);
+	assert_non_null(strstr(fs_msg(), "metadata log full"));
+	after = dump(fs);
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+	assert_int_equal(log_used(fs), used);
+	assert_int_equal(ns_getattr(fs_ns(fs), t, &a), 0);
+	assert_int_equal(a.nlink, 0);
+	assert_int_equal(fs_release(fs, t), 0);
+	assert_int_equal(bfree(fs), free0 - 2);
+	fs_close(fs);
 }
 
 /*
@@ -2701,6 +2778,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(three_strips, setup, teardown),
 		cmocka_unit_test_setup_teardown(freed_space_cools, setup, teardown),
 		cmocka_unit_test_setup_teardown(unlinked_open_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(tmpfile_crash_and_link, setup, teardown),
 		cmocka_unit_test_setup_teardown(hard_links, setup, teardown),
 		cmocka_unit_test_setup_teardown(enospc_changes_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(fallocate_and_punch, setup, teardown),

@@ -211,6 +211,13 @@ static void dump_xattrs(struct ns *ns, FILE *f, __u64 ino)
 	}
 }
 
+/*
+ * A linked tmpfile keeps the generation the kernel knows it by, which no
+ * entry says (a replay gives it the CREATE's): tests of tmpfiles leave
+ * generations out.
+ */
+static bool dump_no_gen;
+
 static void dump_inode(struct ns *ns, FILE *f, const struct ns_attr *a)
 {
 	char target[FAMFS_SYMLINK_MAX + 1];
@@ -218,7 +225,8 @@ static void dump_inode(struct ns *ns, FILE *f, const struct ns_attr *a)
 
 	fprintf(f, "%llu gen %llu mode %o uid %u gid %u nlink %u size %llu mapped %llu "
 		"a %lld.%u m %lld.%u c %lld.%u\n",
-		(unsigned long long)a->ino, (unsigned long long)a->generation, a->mode,
+		(unsigned long long)a->ino,
+		dump_no_gen ? 0ULL : (unsigned long long)a->generation, a->mode,
 		a->uid, a->gid, a->nlink, (unsigned long long)a->size,
 		(unsigned long long)a->mapped, (long long)a->atime.sec, a->atime.nsec,
 		(long long)a->mtime.sec, a->mtime.nsec, (long long)a->ctime.sec, a->ctime.nsec);
@@ -1857,6 +1865,159 @@ static void xattrs_live_and_replayed(void **state)
 	jlog_free(l);
 }
 
+/*
+ * O_TMPFILE: an orphan from the start, changed in memory only; its first
+ * link journals the whole file (CREATE of the same number with its
+ * extents, the times, a policy the new directory would not give), which
+ * a replay turns into the namespace the owner has, generation aside.
+ * One never linked leaves nothing in the log and releases its space at
+ * its last close.  An unlinked file, a journal failure, a name in use
+ * refuse, and change nothing.
+ */
+static void tmpfile_link(void **state)
+{
+	struct released r = { 0 };
+	struct jlog *l = jlog_new(2 * 1024 * 1024);
+	struct ns *ns = ns_new(&release_ops, &r);
+	struct fmap_simple_ext x[2] = {
+		simple_ext(0, UNIT, 0, 64 * MiB), simple_ext(2 * UNIT, UNIT, 0, 128 * MiB) };
+	struct ns_setattr sa = { .valid = FAMFS_SETATTR_MTIME, .mtime = { 12345, 6 } };
+	struct fmap_simple_ext *many;
+	unsigned int appends;
+	struct ns_statfs st;
+	struct ns_attr a, b;
+	__u64 d, t, t2, t3, t4, f, ino;
+	char *before, *after;
+	__u32 i, n;
+
+	(void)state;
+	dump_no_gen = true;
+	d = mkdir_ok(ns, l, ROOT, "d");
+	assert_int_equal(ns_set_stripe(ns, &l->j, d, 2, 22), 0);
+	f = create_ok(ns, l, ROOT, "f");
+	appends = l->appends;
+
+	assert_int_equal(ns_tmpfile(ns, ROOT, &cred, &t), 0);
+	assert_int_equal(t, f + 1);
+	assert_int_equal(ns_getattr(ns, t, &a), 0);
+	assert_int_equal(a.nlink, 0);
+	assert_int_equal(a.mode, S_IFREG | 0644);
+	assert_int_equal(a.uid, 1000);
+	assert_int_equal(a.gid, 100);
+	stripe_of(ns, t, false, 0, 0);
+	ns_statfs(ns, &st);
+	assert_int_equal(st.orphans, 1);
+	assert_int_equal(st.files, 2);
+	assert_int_equal(ns_tmpfile(ns, 999, &cred, &ino), -ENOENT);
+	assert_int_equal(ns_tmpfile(ns, f, &cred, &ino), -ENOTDIR);
+	/* written to as any open file, in memory only */
+	assert_int_equal(ns_alloc(ns, &l->j, t, x, 2, NULL, 0), 0);
+	assert_int_equal(ns_set_size_mem(ns, t, 3 * UNIT - 100), 0);
+	assert_int_equal(ns_setattr(ns, &l->j, t, &sa), 0);
+	assert_int_equal(l->appends, appends);
+	/* numbers stay unique: the next create does not take the tmpfile's */
+	assert_int_equal(create_ok(ns, l, ROOT, "g"), t + 1);
+	appends = l->appends;
+
+	/* refusals change nothing: a name in use, a journal failure */
+	before = dump(ns);
+	assert_int_equal(ns_link(ns, &l->j, t, ROOT, "f"), -EEXIST);
+	assert_int_equal(ns_link(ns, &l->j, t, 999, "x"), -ENOENT);
+	l->fail = -ENOSPC;
+	assert_int_equal(ns_link(ns, &l->j, t, ROOT, "t"), -ENOSPC);
+	assert_unchanged(ns, before);
+	assert_int_equal(l->appends, appends);
+
+	/* the link: CREATE with the extents and size, SETATTR for the times */
+	assert_int_equal(ns_getattr(ns, t, &a), 0);
+	assert_true(ns_link_room(ns, t, ROOT, "t") > 0);
+	assert_int_equal(ns_link_room(ns, f, ROOT, "t"), 0);
+	assert_int_equal(ns_link(ns, &l->j, t, ROOT, "t"), 0);
+	assert_int_equal(l->appends, appends + 2);
+	assert_int_equal(lookup(ns, ROOT, "t"), t);
+	assert_int_equal(ns_getattr(ns, t, &b), 0);
+	assert_int_equal(b.nlink, 1);
+	assert_int_equal(b.generation, a.generation);
+	assert_int_equal(b.size, 3 * UNIT - 100);
+	assert_int_equal(b.mapped, 2 * UNIT);
+	assert_int_equal(b.mtime.sec, 12345);
+	assert_int_equal(b.atime.sec, a.atime.sec);
+	ns_statfs(ns, &st);
+	assert_int_equal(st.orphans, 0);
+	assert_int_equal(st.files, 3);
+	/* a name of its own now: a second is a plain LINK, changes journaled */
+	assert_int_equal(ns_link_room(ns, t, d, "t2"), 0);
+	assert_int_equal(ns_link(ns, &l->j, t, d, "t2"), 0);
+	assert_int_equal(l->appends, appends + 3);
+	/* the open reference the tmpfile came with is still there */
+	assert_int_equal(ns_open_unref(ns, t), 0);
+	assert_int_equal(ns_open_unref(ns, t), -EINVAL);
+	assert_int_equal(r.calls, 0);
+	before = dump(ns);
+	after = replayed(l);
+	assert_same(before, after);
+	free(before);
+	free(after);
+
+	/* one never linked: nothing journaled, its space released at close */
+	appends = l->appends;
+	assert_int_equal(ns_tmpfile(ns, d, &cred, &t2), 0);
+	stripe_of(ns, t2, true, 2, 22);		/* the directory's default */
+	x[0].dev_off = 256 * MiB;
+	assert_int_equal(ns_alloc(ns, &l->j, t2, x, 1, NULL, 0), 0);
+	assert_int_equal(ns_open_ref(ns, t2), 0);
+	assert_int_equal(ns_open_unref(ns, t2), 0);
+	assert_int_equal(r.calls, 0);
+	assert_int_equal(ns_open_unref(ns, t2), 0);
+	assert_int_equal(r.calls, 1);
+	assert_int_equal(r.ino, t2);
+	assert_int_equal(r.bytes, UNIT);
+	assert_int_equal(ns_getattr(ns, t2, &a), -ENOENT);
+	assert_int_equal(ns_link(ns, &l->j, t2, ROOT, "late"), -ENOENT);
+	assert_int_equal(l->appends, appends);
+
+	/* its policy goes with it into a directory that would give another */
+	assert_int_equal(ns_tmpfile(ns, d, &cred, &t3), 0);
+	assert_int_equal(ns_link(ns, &l->j, t3, ROOT, "t3"), 0);
+	assert_int_equal(l->appends, appends + 3);	/* CREATE, SETATTR, STRIPE */
+	stripe_of(ns, t3, true, 2, 22);
+	assert_int_equal(ns_open_unref(ns, t3), 0);
+
+	/* an unlinked open file is no tmpfile: its DELETE is in the log */
+	assert_int_equal(ns_open_ref(ns, f), 0);
+	assert_int_equal(ns_unlink(ns, &l->j, ROOT, "f"), 0);
+	appends = l->appends;
+	assert_int_equal(ns_link(ns, &l->j, f, ROOT, "f"), -ENOENT);
+	assert_int_equal(l->appends, appends);
+	assert_int_equal(ns_open_unref(ns, f), 0);
+
+	/* more extents than one entry holds: CREATE, ALLOCs, the size last */
+	assert_int_equal(ns_tmpfile(ns, ROOT, &cred, &t4), 0);
+	n = FAMFS_LOG_MAX_SIMPLE + 5;
+	many = calloc(n, sizeof(*many));
+	assert_non_null(many);
+	for (i = 0; i < n; i++)
+		many[i] = simple_ext((__u64)i * UNIT, UNIT, 1, (__u64)2 * i * UNIT);
+	assert_int_equal(ns_alloc(ns, &l->j, t4, many, FAMFS_LOG_MAX_SIMPLE, NULL, 0), 0);
+	assert_int_equal(ns_alloc(ns, &l->j, t4, many + FAMFS_LOG_MAX_SIMPLE, 5, NULL, 0), 0);
+	assert_int_equal(ns_set_size_mem(ns, t4, (__u64)n * UNIT), 0);
+	assert_int_equal(ns_link(ns, &l->j, t4, ROOT, "big"), 0);
+	assert_int_equal(l->appends, appends + 3);	/* CREATE, ALLOC, SETATTR */
+	assert_int_equal(ns_getattr(ns, t4, &a), 0);
+	assert_int_equal(a.mapped, (__u64)n * UNIT);
+	assert_int_equal(a.size, (__u64)n * UNIT);
+	before = dump(ns);
+	after = replayed(l);
+	assert_same(before, after);
+	free(before);
+	free(after);
+	free(many);
+	assert_int_equal(ns_open_unref(ns, t4), 0);
+	dump_no_gen = false;
+	ns_free(ns);
+	jlog_free(l);
+}
+
 /* Hard links: names of one inode, its space released with the last one only. */
 /*
  * A follower's orphan (ns_set_follower()): the owner freed its space with
@@ -2825,6 +2986,7 @@ int main(void)
 		cmocka_unit_test(link_max),
 		cmocka_unit_test(readdir_cookies_survive_unlinks),
 		cmocka_unit_test(stripe_policies),
+		cmocka_unit_test(tmpfile_link),
 		cmocka_unit_test(hostile_entries_refused),
 		cmocka_unit_test(replay_refuses_and_says_why),
 		cmocka_unit_test(xattrs_live_and_replayed),

@@ -1462,12 +1462,29 @@ int fs_unlink(struct fs *fs, __u64 parent, const char *name)
 
 int fs_link(struct fs *fs, __u64 ino, __u64 new_parent, const char *new_name)
 {
+	ssize_t room;
 	int err = owner_lock(fs);
 
 	if (err)
 		return err;
-	err = ns_link(fs->ns, &fs->journal, ino, new_parent, new_name);
+	/* a tmpfile takes several entries: a full log refuses them all */
+	room = ns_link_room(fs->ns, ino, new_parent, new_name);
+	if (room > 0 && log_room(fs, room)) {
+		pthread_mutex_unlock(&fs->lock);
+		return -ENOSPC;		/* log_room() says why */
+	}
+	err = room < 0 ? (int)room : ns_link(fs->ns, &fs->journal, ino, new_parent, new_name);
 	return op_done(fs, err, "link", new_name);
+}
+
+int fs_tmpfile(struct fs *fs, __u64 parent, const struct ns_cred *cred, __u64 *ino)
+{
+	int err = owner_lock(fs);
+
+	if (err)
+		return err;
+	err = ns_tmpfile(fs->ns, parent, cred, ino);
+	return op_done(fs, err, "tmpfile", NULL);
 }
 
 int fs_rmdir(struct fs *fs, __u64 parent, const char *name)

@@ -183,8 +183,17 @@ int fs_symlink(struct fs *fs, __u64 parent, const char *name, const char *target
 	       const struct ns_cred *cred, __u64 *ino);
 /* The name goes; an open file's space comes back at its last fs_release(). */
 int fs_unlink(struct fs *fs, __u64 parent, const char *name);
-/* ns_link(): one more name for @ino; its space goes with the last name. */
+/*
+ * ns_link(): one more name for @ino; its space goes with the last name.
+ * A tmpfile's first name journals the whole file: all of its entries fit
+ * the log, or none is written (-ENOSPC).
+ */
 int fs_link(struct fs *fs, __u64 ino, __u64 new_parent, const char *new_name);
+/*
+ * ns_tmpfile(): an open file with no name, in memory only until
+ * fs_link() names it; its last fs_release() frees its space.
+ */
+int fs_tmpfile(struct fs *fs, __u64 parent, const struct ns_cred *cred, __u64 *ino);
 int fs_rmdir(struct fs *fs, __u64 parent, const char *name);
 /* @flags: NS_RENAME_*; a replaced file goes as in fs_unlink(). */
 int fs_rename(struct fs *fs, __u64 old_parent, const char *old_name, __u64 new_parent,

@@ -346,6 +346,7 @@ struct inode {
 	/* layout policy: a STRIPE entry's, or the directory's at create */
 	bool has_stripe;
 	bool revoked;			/* a follower's orphan: no extents, -EIO */
+	bool unnamed;			/* an O_TMPFILE the log has never seen */
 	__u8 nstrips, chunk_shift;
 	__u32 xattr_used;		/* FAMFS_XATTR_COST() of the list */
 	struct xattr *xattrs;
@@ -1928,10 +1929,218 @@ int ns_rename(struct ns *ns, const struct ns_journal *j, __u64 old_parent,
 	return err;
 }
 
+int ns_tmpfile(struct ns *ns, __u64 parent, const struct ns_cred *cred, __u64 *ino)
+{
+	struct famfs_mlog_entry e;
+	struct inode *dir, *in = NULL;
+	int err;
+
+	famfs_mlog_entry_init(&e);
+	e.type = FAMFS_LOG_CREATE;
+	e.mknod.parent = parent;
+	e.mknod.time = now();
+	e.mknod.mode = cred->mode & 07777;
+	e.mknod.uid = cred->uid;
+	e.mknod.gid = cred->gid;
+	pthread_rwlock_wrlock(&ns->lock);
+	err = dir_get(ns, parent, &dir, NULL, 0);
+	if (!err) {
+		setgid_inherit(ns, parent, FAMFS_LOG_CREATE, &e);
+		e.mknod.ino = ns->st.max_ino + 1;
+		/* never journaled: the kernel knows it by (ino, generation) */
+		e.seq = ns->next_seq;
+		err = e.mknod.ino ? 0 : -ENOSPC;
+	}
+	if (!err && (htab_reserve(&ns->inodes, 1) || !(in = inode_alloc(ns, &e))))
+		err = -ENOMEM;
+	if (!err) {
+		in->nlink = 0;
+		in->open_refs = 1;
+		in->unnamed = true;
+		if (dir->has_stripe && dir->nstrips) {
+			in->has_stripe = true;
+			in->nstrips = dir->nstrips;
+			in->chunk_shift = dir->chunk_shift;
+		}
+		htab_add(&ns->inodes, &in->node, ino_hash(in->ino));
+		stat_count(ns, in->mode, 1);
+		ns->st.orphans++;
+		/* a number of its own: the next create must not take it */
+		ns->st.max_ino = in->ino;
+		*ino = in->ino;
+	}
+	pthread_rwlock_unlock(&ns->lock);
+	return err;
+}
+
+/*
+ * The entries that give orphan @in a name, in order: a CREATE with its
+ * attributes and as many extents as one entry holds (with its size if
+ * that is all), ALLOCs for the rest, then a SETATTR for its atime and
+ * mtime (and the size after ALLOCs), and a STRIPE if the new directory's
+ * default is not the file's policy.  @fn gets each; a nonzero return
+ * stops.  Under the lock.
+ */
+static int orphan_entries(struct ns *ns, const struct inode *in, const struct inode *dir,
+			  __u64 parent, const char *name,
+			  int (*fn)(struct ns *ns, void *ctx, struct famfs_mlog_entry *e),
+			  void *ctx)
+{
+	const struct layout *l = &in->file;
+	__u32 first = l->nsimple < FAMFS_LOG_MAX_SIMPLE ? l->nsimple : FAMFS_LOG_MAX_SIMPLE;
+	bool split = first < l->nsimple;
+	bool dir_stripe = dir->has_stripe && dir->nstrips;
+	struct famfs_mlog_entry e;
+	__u32 off, n;
+	int err;
+
+	famfs_mlog_entry_init(&e);
+	e.type = FAMFS_LOG_CREATE;
+	e.mknod.parent = parent;
+	e.mknod.ino = in->ino;
+	/* a crash between the entries leaves a file no longer than its extents */
+	e.mknod.size = split ? 0 : in->size;
+	e.mknod.time = now();	/* the link's: ctime, and the directory's times */
+	e.mknod.mode = in->mode & 07777;
+	e.mknod.uid = in->uid;
+	e.mknod.gid = in->gid;
+	strcpy(e.name, name);
+	/* entries are only read: the casts lend them the layout's arrays */
+	e.nsimple = first;
+	e.simple = (struct fmap_simple_ext *)l->simple;
+	e.nileave = l->nileave;
+	e.ileave = (struct fmap_ileave_ext *)l->ileave;
+	err = fn(ns, ctx, &e);
+	for (off = first; !err && off < l->nsimple; off += n) {
+		n = l->nsimple - off < FAMFS_LOG_MAX_SIMPLE ? l->nsimple - off :
+							       FAMFS_LOG_MAX_SIMPLE;
+		famfs_mlog_entry_init(&e);
+		e.type = FAMFS_LOG_ALLOC;
+		e.alloc.ino = in->ino;
+		e.nsimple = n;
+		e.simple = (struct fmap_simple_ext *)l->simple + off;
+		err = fn(ns, ctx, &e);
+	}
+	if (!err) {
+		/* the file's own atime and mtime; a split file's size last */
+		famfs_mlog_entry_init(&e);
+		e.type = FAMFS_LOG_SETATTR;
+		e.setattr.ino = in->ino;
+		e.setattr.valid = FAMFS_SETATTR_ATIME | FAMFS_SETATTR_MTIME;
+		e.setattr.atime = in->atime;
+		e.setattr.mtime = in->mtime;
+		if (split) {
+			e.setattr.valid |= FAMFS_SETATTR_SIZE;
+			e.setattr.size = in->size;
+		}
+		err = fn(ns, ctx, &e);
+	}
+	if (!err && (in->has_stripe != dir_stripe ||
+		     (dir_stripe && (in->nstrips != dir->nstrips ||
+				     in->chunk_shift != dir->chunk_shift)))) {
+		famfs_mlog_entry_init(&e);
+		e.type = FAMFS_LOG_STRIPE;
+		e.stripe.ino = in->ino;
+		e.stripe.nstrips = in->has_stripe ? in->nstrips : 0;
+		e.stripe.chunk_shift = in->has_stripe ? in->chunk_shift : 0;
+		err = fn(ns, ctx, &e);
+	}
+	return err;
+}
+
+static int entry_bytes(struct ns *ns, void *ctx, struct famfs_mlog_entry *e)
+{
+	ssize_t n = famfs_mlog_entry_size(e);
+
+	(void)ns;
+	if (n < 0)
+		return (int)n;
+	*(size_t *)ctx += n;
+	return 0;
+}
+
+struct orphan_link {
+	const struct ns_journal *j;
+	struct inode *orphan;
+	int step;
+};
+
+/*
+ * The CREATE makes the inode anew from the entry, with every check a
+ * replay makes; the orphan steps out of the table meanwhile, and gives
+ * the new inode what the kernel knows it by.  The later entries are
+ * journaled as usual; should one fail, it still applies in memory, so
+ * that the file keeps its extents until the next mount.
+ */
+static int orphan_step(struct ns *ns, void *ctx, struct famfs_mlog_entry *e)
+{
+	struct orphan_link *ol = ctx;
+	struct inode *in = ol->orphan, *nin;
+	int err;
+
+	if (ol->step++) {
+		err = run(ns, ol->j, e, true);
+		if (err)
+			run(ns, ol->j, e, false);
+		return err;
+	}
+	htab_del(&ns->inodes, &in->node);
+	err = run(ns, ol->j, e, true);
+	if (err) {
+		htab_add(&ns->inodes, &in->node, ino_hash(in->ino));
+		return err;
+	}
+	nin = inode_get(ns, in->ino);
+	nin->open_refs = in->open_refs;
+	nin->generation = in->generation;
+	nin->has_stripe = in->has_stripe;
+	nin->nstrips = in->nstrips;
+	nin->chunk_shift = in->chunk_shift;
+	/* one inode for two in the counts: commit_mknod counted the new one */
+	stat_count(ns, in->mode, -1);
+	ns->st.orphans--;
+	return 0;
+}
+
+/* @ino, @dir under the lock: the orphan a link names, or NULL. */
+static struct inode *link_orphan_of(struct ns *ns, __u64 ino, __u64 parent,
+				    struct inode **dir, int *err)
+{
+	struct inode *in = inode_get(ns, ino);
+
+	*err = 0;
+	/*
+	 * An unlinked file's DELETE is in the log, which a follower may hold
+	 * open still: a CREATE of its number would trip the follower.
+	 */
+	if (!in || !in->unnamed)
+		return NULL;
+	*err = dir_get(ns, parent, dir, NULL, 0);
+	return *err ? NULL : in;
+}
+
+ssize_t ns_link_room(struct ns *ns, __u64 ino, __u64 new_parent, const char *new_name)
+{
+	struct inode *in, *dir;
+	size_t bytes = 0;
+	int err = check_name(new_name);
+
+	if (err)
+		return err;
+	pthread_rwlock_rdlock(&ns->lock);
+	in = link_orphan_of(ns, ino, new_parent, &dir, &err);
+	if (in)
+		err = orphan_entries(ns, in, dir, new_parent, new_name, entry_bytes, &bytes);
+	pthread_rwlock_unlock(&ns->lock);
+	return err ? err : (ssize_t)bytes;
+}
+
 int ns_link(struct ns *ns, const struct ns_journal *j, __u64 ino, __u64 new_parent,
 	    const char *new_name)
 {
 	struct famfs_mlog_entry e;
+	struct orphan_link ol = { .j = j };
+	struct inode *dir;
 	int err = check_name(new_name);
 
 	if (err)
@@ -1944,7 +2153,19 @@ int ns_link(struct ns *ns, const struct ns_journal *j, __u64 ino, __u64 new_pare
 	e.link.ino = ino;
 	strcpy(e.name, new_name);
 	pthread_rwlock_wrlock(&ns->lock);
-	err = run(ns, j, &e, true);
+	ol.orphan = link_orphan_of(ns, ino, new_parent, &dir, &err);
+	if (ol.orphan) {
+		if (dentry_find(ns, new_parent, new_name))
+			err = -EEXIST;
+		else
+			err = orphan_entries(ns, ol.orphan, dir, new_parent, new_name,
+					     orphan_step, &ol);
+		/* once the CREATE took: the new inode has the extents, a copy */
+		if (ol.step && !(err && ol.step == 1))
+			inode_free(ol.orphan);
+	} else if (!err) {
+		err = run(ns, j, &e, true);
+	}
 	pthread_rwlock_unlock(&ns->lock);
 	return err;
 }

@@ -224,12 +224,26 @@ int ns_unlink(struct ns *ns, const struct ns_journal *j, __u64 parent,
 int ns_rmdir(struct ns *ns, const struct ns_journal *j, __u64 parent,
 	     const char *name);
 /*
- * @ino (a regular file or a symlink, not an orphan) gets the name
- * @new_name in @new_parent too: -EPERM for a directory, -ENOENT for an
- * inode with no name, -EEXIST, -EMLINK (FAMFS_LINK_MAX names).
+ * An O_TMPFILE: a regular file in no directory, nlink 0 and one open
+ * reference (the caller's, for ns_open_unref()), an orphan from the start.
+ * Nothing is journaled: a crash leaves nothing, and its space, which the
+ * log never gave it, is free at the next mount.  It takes @parent's
+ * layout default and setgid group.  -ENOENT, -ENOTDIR, -ENOMEM.
+ */
+int ns_tmpfile(struct ns *ns, __u64 parent, const struct ns_cred *cred, __u64 *ino);
+/*
+ * @ino (a regular file or a symlink) gets the name @new_name in
+ * @new_parent too: -EPERM for a directory, -EEXIST, -EMLINK
+ * (FAMFS_LINK_MAX names).  A tmpfile (ns_tmpfile()) is journaled whole
+ * then, as a CREATE of the same inode number with its extents, so the
+ * log never needed to know it before; it keeps what the kernel knows it
+ * by (number, generation, open references).  Other inodes with no name
+ * (an unlinked file still open: its DELETE is in the log): -ENOENT.
  */
 int ns_link(struct ns *ns, const struct ns_journal *j, __u64 ino, __u64 new_parent,
 	    const char *new_name);
+/* Log bytes ns_link() will append for an orphan @ino; 0 for any other inode. */
+ssize_t ns_link_room(struct ns *ns, __u64 ino, __u64 new_parent, const char *new_name);
 /* @flags: NS_RENAME_*; renaming a name (or a hard link of it) to itself does nothing. */
 int ns_rename(struct ns *ns, const struct ns_journal *j, __u64 old_parent,
 	      const char *old_name, __u64 new_parent, const char *new_name,

@@ -70,6 +70,7 @@ int fsd_create(struct fs *fs, const struct fsd_config *cfg, struct fsd **out, ch
 	const struct fbs_shim_ops shim_ops = {
 		.fmap = fsd_shim_fmap,
 		.fmap_end = fsd_shim_fmap_end,
+		.tmpfile = fsd_shim_tmpfile,
 		.is_mapped = fsd_shim_is_mapped,
 		.init_flags = FUSE_HAS_FMAP |
 			      (cfg->resolver == FSD_RESOLVER_BUILTIN ? FUSE_FMAP_BUILTIN : 0),

@@ -131,6 +131,9 @@ int fsd_bpf_attach(struct fsd *d);
 
 /* fsd_ops.c */
 extern const struct fuse_lowlevel_ops fsd_ops;
+/* the shim's FUSE_TMPFILE hook (fuse_shim.h) */
+void fsd_shim_tmpfile(void *data, const struct fuse_in_header *in,
+		      const struct fuse_create_in *arg);
 
 /* fsd_logplay.c: FUSE_IOCTL (FSD_IOC_LOGPLAY on the root directory) */
 void fsd_op_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *arg,

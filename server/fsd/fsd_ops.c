@@ -409,6 +409,68 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 		fs_release(d->fs, ino);
 }
 
+/*
+ * FUSE_TMPFILE, from the shim (libfuse 3.14 has no op for it): an open
+ * file with no name and nlink 0, so that the kernel lets linkat() name it
+ * unless O_EXCL.  The reply is CREATE's, written here as libfuse's
+ * fuse_reply_create() would: attributes, then the open (fh 0, no flags,
+ * as op_open gives), FUSE_ATTR_FMAP set as the shim sets it on CREATE.
+ */
+void fsd_shim_tmpfile(void *data, const struct fuse_in_header *in,
+		      const struct fuse_create_in *arg)
+{
+	struct fsd *d = data;
+	struct ns_cred cred = { .mode = arg->mode & 07777, .uid = in->uid, .gid = in->gid };
+	struct {
+		struct fuse_entry_out e;
+		struct fuse_open_out o;
+	} out;
+	struct ns_attr a;
+	__u64 ino;
+	int err;
+
+	if (d->read_only)
+		err = -EROFS;
+	else if (!S_ISREG(arg->mode))
+		err = -EINVAL;
+	else
+		err = fs_tmpfile(d->fs, in->nodeid, &cred, &ino);
+	if (!err) {
+		err = ns_getattr(d->ns, ino, &a);
+		if (err)
+			fs_release(d->fs, ino);
+	}
+	if (err) {
+		op_err(err, "tmpfile");
+		fbs_shim_reply(d->shim, in->unique, err, NULL, 0);
+		return;
+	}
+	memset(&out, 0, sizeof(out));
+	out.e.nodeid = ino;
+	out.e.generation = a.generation;
+	out.e.entry_valid = out.e.attr_valid = (__u64)TIMEOUT;
+	out.e.attr = (struct fuse_attr){
+		.ino = a.ino,
+		.size = a.size,
+		.blocks = a.mapped / 512,
+		.atime = a.atime.sec,
+		.mtime = a.mtime.sec,
+		.ctime = a.ctime.sec,
+		.atimensec = a.atime.nsec,
+		.mtimensec = a.mtime.nsec,
+		.ctimensec = a.ctime.nsec,
+		.mode = a.mode,
+		.nlink = a.nlink,
+		.uid = a.uid,
+		.gid = a.gid,
+		.blksize = PAGE,
+		.flags = FUSE_ATTR_FMAP,
+	};
+	/* ENOENT: interrupted, the kernel never got the file */
+	if (fbs_shim_reply(d->shim, in->unique, 0, &out, sizeof(out)))
+		fs_release(d->fs, ino);
+}
+
 static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		     dev_t rdev)
 {
@@ -506,14 +568,26 @@ static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	fuse_reply_err(req, err ? op_err(err, "unlink") : 0);
 }
 
-/* The reply carries the new link count; the shim marks FUSE_ATTR_FMAP. */
+/*
+ * The reply carries the new link count; the shim marks FUSE_ATTR_FMAP.
+ * A tmpfile's first name puts it into the BPF maps, which leave out
+ * files with no name.
+ */
 static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
 {
+	struct fsd *d = req_fsd(req);
+	struct ns_attr a;
+	bool unnamed;
 	int err;
 
 	if (fsd_refuse_ro(req))
 		return;
-	err = fs_link(req_fsd(req)->fs, ino, newparent, newname);
+	pthread_rwlock_wrlock(&d->space);
+	unnamed = !ns_getattr(d->ns, ino, &a) && S_ISREG(a.mode) && !a.nlink;
+	err = fs_link(d->fs, ino, newparent, newname);
+	if (!err && unnamed)
+		fsd_bpf_sync(d, ino);
+	pthread_rwlock_unlock(&d->space);
 	if (err)
 		return (void)fuse_reply_err(req, op_err(err, "link"));
 	reply_entry(req, ino);

@@ -142,6 +142,16 @@ static ssize_t shim_read(int fd, void *buf, size_t buf_len, void *userdata)
 							  (const void *)(in + 1)),
 				       NULL, 0);
 			continue;
+		case FUSE_TMPFILE:
+			if (!shim->ops.tmpfile)
+				return n;
+			/* the name ("/") after it is the kernel's, and unused */
+			if ((size_t)n < sizeof(*in) + sizeof(struct fuse_create_in)) {
+				fbs_shim_reply(shim, in->unique, -EINVAL, NULL, 0);
+				continue;
+			}
+			shim->ops.tmpfile(shim->data, in, (const void *)(in + 1));
+			continue;
 		case FUSE_INIT:
 			if ((size_t)n >= sizeof(*in) + sizeof(struct fuse_init_in)) {
 				const struct fuse_init_in *ii = (const void *)(in + 1);

@@ -8,6 +8,9 @@
  *  - FUSE_FMAP and FUSE_FMAP_END requests (opcodes 64 and 65, unknown to
  *    libfuse): taken out of the request stream and answered by the server's
  *    handlers;
+ *  - FUSE_TMPFILE (opcode 51: O_TMPFILE), which libfuse 3.14 answers
+ *    ENOSYS: answered by the server's handler when it has one, with
+ *    CREATE's reply (fuse_entry_out, then fuse_open_out);
  *  - attribute replies (LOOKUP, GETATTR, SETATTR, CREATE, MKNOD,
  *    READDIRPLUS): FUSE_ATTR_FMAP set for the nodes the server says are
  *    mapped files.
@@ -37,6 +40,13 @@ struct fbs_shim_ops {
 	 */
 	int (*fmap_end)(void *data, const struct fuse_in_header *in,
 			const struct fuse_fmap_end_in *arg);
+	/*
+	 * Optional: answer one FUSE_TMPFILE request in directory
+	 * @in->nodeid, with fbs_shim_reply().  NULL: libfuse says ENOSYS,
+	 * and the kernel stops asking (O_TMPFILE is EOPNOTSUPP).
+	 */
+	void (*tmpfile)(void *data, const struct fuse_in_header *in,
+			const struct fuse_create_in *arg);
 	/* Whether @nodeid is a regular file mapped onto devices. */
 	bool (*is_mapped)(void *data, __u64 nodeid);
 	/*
