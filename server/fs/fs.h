@@ -150,6 +150,12 @@ const char *fs_msg(void);
 struct ns *fs_ns(struct fs *fs);
 bool fs_is_owner(const struct fs *fs);
 unsigned int fs_ndevs(const struct fs *fs);
+
+/*
+ * Is @ino's data on block devices without DAX (FUSE_ATTR_FMAP_BLOCK)?
+ * Today one kind per file system: block when it has no DAX memory device.
+ */
+bool fs_file_block(const struct fs *fs, __u64 ino);
 /* The open device @dev, to register with the FUSE connection; -1 if none. */
 int fs_dev_fd(const struct fs *fs, unsigned int dev);
 const struct famfs_mlog_dev *fs_dev(const struct fs *fs, unsigned int dev);
