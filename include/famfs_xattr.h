@@ -24,6 +24,11 @@
  * ends in an interleaved extent reports that extent's geometry, which its
  * growth follows).
  *
+ * FAMFS_XATTR_CLASS ("user.famfs.class", regular files and directories,
+ * read-only today): "memory" (DAX devices) or "block" (block devices
+ * without DAX, through the page cache): where a file's data are, or
+ * where those of a file created in a directory will be.  Not listed.
+ *
  * FAMFS_XATTR_LAYOUT_PIECE ("user.famfs.layout.FIRST"): a piece of the
  * layout, for layouts past the 64 KiB of one value (below).
  *
@@ -43,6 +48,7 @@
 
 #define FAMFS_XATTR_LAYOUT	"user.famfs.layout"
 #define FAMFS_XATTR_STRIPE	"user.famfs.stripe"
+#define FAMFS_XATTR_CLASS	"user.famfs.class"
 
 #define FAMFS_XATTR_LAYOUT_MAGIC	0x4c4d4146	/* "FAML", little-endian */
 /* 2: struct fmap_ileave_ext has nstrips where 1 had log2 of it */

@@ -5,7 +5,7 @@
  * to the guest's virtio-blk disks /dev/vda and /dev/vdb (256 MiB each),
  * FUSE_ATTR_FMAP_BLOCK files (kernel patches 32-33).
  *  - block_only: mkfs over vda + vdb (the log on vda, a block device),
- *    mount; files of unaligned sizes written buffered, with O_DIRECT and
+ *    mount; files are "block" (user.famfs.class, getmap); files of unaligned sizes written buffered, with O_DIRECT and
  *    through a shared mmap read back, and their bytes found on the raw
  *    disks where getmap says; a file in a directory with stripe policy
  *    "2 2 MiB" has strips on both disks; remount: every file reads back,
@@ -16,7 +16,7 @@
  *    default where the file system has memory) and its extents are on
  *    pmem0 only; fsck clean.
  * Cost on the test kernel under TCG (2 vCPUs), other guests on the host:
- * 22 s for both subtests (one run, another guest on the host).
+ * 22-24 s for both subtests (two runs, other guests on the host).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -70,6 +70,19 @@ static bool where(const char *path, __u64 off, unsigned int *dev, __u64 *dev_off
 	*dev = d;
 	*dev_off = d_off;
 	return true;
+}
+
+/* user.famfs.class of @path is @want, and getmap says so. */
+static void class_is(const char *path, const char *want)
+{
+	char v[16] = "", line[48];
+	ssize_t n = getxattr(path, "user.famfs.class", v, sizeof(v) - 1);
+
+	if (ASSERT_GT(n, 0, "user.famfs.class"))
+		ASSERT_STREQ(v, want, "user.famfs.class");
+	snprintf(line, sizeof(line), "class %s:", want);
+	if (ASSERT_EQ(famfs("getmap", path), 0, "getmap"))
+		ASSERT_TRUE(strstr(fixture_out, line) != NULL, "getmap names the class");
 }
 
 /* The byte at file offset @off of @path is @want on the raw device. */
@@ -191,6 +204,7 @@ static void test_block_only(void)
 
 	/* buffered, O_DIRECT, mmap: each reads back and is on the disks */
 	if (fixture_write_file(mpath("a"), a, A_LEN, 64 * 1024 + 1) && fsync_path(mpath("a"))) {
+		class_is(mpath("a"), "block");
 		fixture_check_file(mpath("a"), a, A_LEN, true);
 		raw_matches(mpath("a"), devs, 2, a, A_LEN);
 	}
@@ -301,6 +315,7 @@ static void test_mixed(void)
 		goto out;
 	}
 	if (fixture_write_file(mpath("m"), a, A_LEN, 4096 + 7) && fsync_path(mpath("m"))) {
+		class_is(mpath("m"), "memory");
 		fixture_check_file(mpath("m"), a, A_LEN, true);
 		raw_matches(mpath("m"), devs, 3, a, A_LEN);
 		/* memory, the default where there is memory: on pmem0 */

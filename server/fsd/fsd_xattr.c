@@ -225,6 +225,18 @@ void fsd_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t si
 	if (!strncmp(name, FAMFS_XATTR_LAYOUT_PIECE, sizeof(FAMFS_XATTR_LAYOUT_PIECE) - 1))
 		return layout_piece_xattr(req, d, ino, name + sizeof(FAMFS_XATTR_LAYOUT_PIECE) - 1,
 					  size);
+	if (!strcmp(name, FAMFS_XATTR_CLASS)) {
+		const char *kind;
+
+		err = ns_getattr(d->ns, ino, &a);
+		if (err)
+			return (void)fuse_reply_err(req, -err);
+		if (!S_ISREG(a.mode) && !S_ISDIR(a.mode))
+			return (void)fuse_reply_err(req, ENODATA);
+		kind = fs_file_block(d->fs, ino) ? "block" : "memory";
+		reply_xattr(req, size, kind, strlen(kind));
+		return;
+	}
 	if (strcmp(name, FAMFS_XATTR_STRIPE))
 		return (void)fuse_reply_err(req, EOPNOTSUPP);
 	err = ns_getattr(d->ns, ino, &a);
