@@ -14,7 +14,9 @@
  *    the old bytes; umount and fsck clean.
  *  - mixed: mkfs over pmem0 + vda + vdb: mounts; a file is memory (the
  *    default where the file system has memory) and its extents are on
- *    pmem0 only; fsck clean.
+ *    pmem0 only; a directory of class block (user.famfs.class) puts its
+ *    files on the disks; bad classes refused; the classes and data back
+ *    after a remount; fsck clean.
  * Cost on the test kernel under TCG (2 vCPUs), other guests on the host:
  * 22-24 s for both subtests (two runs, other guests on the host).
  */
@@ -284,6 +286,8 @@ static void test_block_only(void)
 	}
 	n = getxattr(mpath("a"), "user.famfs.layout", v, 0);
 	ASSERT_GT(n, 0, "user.famfs.layout of a");
+	/* no memory device: a memory class is refused */
+	ASSERT_EQ(setxattr(MNT, "user.famfs.class", "memory", 6, 0), -1, "class memory refused");
 
 	if (ASSERT_EQ(famfs("umount", MNT), 0, "umount"))
 		if (!ASSERT_EQ(famfs("fsck", VDA, VDB), 0, "fsck clean"))
@@ -323,6 +327,39 @@ static void test_mixed(void)
 			ASSERT_EQ(dev, 0, "on pmem0");
 		if (where(mpath("m"), A_LEN - 1, &dev, &off))
 			ASSERT_EQ(dev, 0, "on pmem0 to the end");
+	}
+	/* a directory of class block: its files go to the disks, and stay block */
+	if (ASSERT_OK(mkdir(mpath("blk"), 0755), "mkdir blk")) {
+		errno = 0;
+		ASSERT_EQ(setxattr(mpath("blk"), "user.famfs.class", "disk", 4, 0), -1,
+			  "class disk refused");
+		ASSERT_EQ(errno, EINVAL, "EINVAL");
+		ASSERT_EQ(setxattr(mpath("m"), "user.famfs.class", "block", 5, 0), -1,
+			  "class of a file refused");
+		if (ASSERT_OK(setxattr(mpath("blk"), "user.famfs.class", "block", 5, 0),
+			      "class block on blk") &&
+		    fixture_write_file(mpath("blk/f"), a, A_LEN, 8192 + 3) &&
+		    fsync_path(mpath("blk/f"))) {
+			char v[16] = "";
+
+			ASSERT_EQ(getxattr(mpath("blk"), "user.famfs.class", v, sizeof(v) - 1), 5,
+				  "class of blk");
+			ASSERT_STREQ(v, "block", "class of blk");
+			class_is(mpath("blk/f"), "block");
+			raw_matches(mpath("blk/f"), devs, 3, a, A_LEN);
+			if (where(mpath("blk/f"), 0, &dev, &off))
+				ASSERT_NEQ(dev, 0, "on a disk");
+			if (where(mpath("blk/f"), A_LEN - 1, &dev, &off))
+				ASSERT_NEQ(dev, 0, "on a disk to the end");
+		}
+	}
+	/* after a remount, from the log */
+	if (ASSERT_EQ(famfs("umount", MNT), 0, "umount") &&
+	    ASSERT_EQ(famfs("mount", PMEM, VDA, VDB, MNT), 0, "mount again")) {
+		class_is(mpath("m"), "memory");
+		class_is(mpath("blk/f"), "block");
+		fixture_check_file(mpath("m"), a, A_LEN, true);
+		fixture_check_file(mpath("blk/f"), a, A_LEN, true);
 	}
 	if (ASSERT_EQ(famfs("umount", MNT), 0, "umount"))
 		ASSERT_EQ(famfs("fsck", PMEM, VDA, VDB), 0, "fsck clean");

@@ -1334,10 +1334,19 @@ static __u32 kind_mask(const struct fs *fs, __u32 kind)
 	return mask;
 }
 
+/* Where files without a class go: memory if there is any. */
+static __u32 default_kind(const struct fs *fs)
+{
+	return kind_mask(fs, FAMFS_DEV_DAX) ? FAMFS_DEV_DAX : FAMFS_DEV_BLOCK;
+}
+
 bool fs_file_block(const struct fs *fs, __u64 ino)
 {
-	(void)ino;	/* one kind per file system until a per-file policy */
-	return !kind_mask(fs, FAMFS_DEV_DAX);
+	struct ns_attr a;
+
+	if (!ns_getattr(fs->ns, ino, &a) && a.kind)
+		return a.kind == FAMFS_DEV_BLOCK;
+	return default_kind(fs) == FAMFS_DEV_BLOCK;
 }
 
 /* New space for @ino only on devices of its kind: the kernel refuses the other. */
@@ -1544,6 +1553,9 @@ int fs_tmpfile(struct fs *fs, __u64 parent, const struct ns_cred *cred, __u64 *i
 	if (err)
 		return err;
 	err = ns_tmpfile(fs->ns, parent, cred, ino);
+	/* its kind is fixed now, in the kernel: a link elsewhere keeps it */
+	if (!err)
+		ns_tmpfile_kind(fs->ns, *ino, default_kind(fs));
 	return op_done(fs, err, "tmpfile", NULL);
 }
 
@@ -1891,7 +1903,16 @@ static int ckpt_stripe(void *ctx, const struct ns_attr *a)
 {
 	struct ckpt *c = ctx;
 
-	if (!a->has_stripe || (!a->nlink && a->ino != FAMFS_ROOT_INO))
+	if (!a->nlink && a->ino != FAMFS_ROOT_INO)
+		return 0;
+	if (a->kind) {
+		ckpt_entry(c, FAMFS_LOG_CLASS);
+		c->e.klass.ino = a->ino;
+		c->e.klass.kind = a->kind;
+		if (ckpt_put(c))
+			return c->err;
+	}
+	if (!a->has_stripe)
 		return 0;
 	ckpt_entry(c, FAMFS_LOG_STRIPE);
 	c->e.stripe.ino = a->ino;
@@ -2287,6 +2308,35 @@ int fs_set_stripe(struct fs *fs, __u64 ino, const struct fs_stripe *stripe)
 	}
 	err = ns_set_stripe(fs->ns, &fs->journal, ino, stripe ? stripe->nstrips : 0, shift);
 	return op_done(fs, err, "set stripe", NULL);
+}
+
+int fs_set_class(struct fs *fs, __u64 ino, __u32 kind)
+{
+	struct ns_attr a;
+	int err = owner_lock(fs);
+
+	if (err)
+		return err;
+	err = ns_getattr(fs->ns, ino, &a);
+	if (!err && kind != FAMFS_DEV_DAX && kind != FAMFS_DEV_BLOCK)
+		err = fail(-EINVAL, "ino %llu: class kind %u", (unsigned long long)ino, kind);
+	else if (!err && !kind_mask(fs, kind))
+		err = fail(-EINVAL, "ino %llu: class %s, but the file system has no %s device",
+			   (unsigned long long)ino, kind == FAMFS_DEV_DAX ? "memory" : "block",
+			   kind == FAMFS_DEV_DAX ? "DAX" : "block");
+	else if (!err && !S_ISDIR(a.mode))
+		/*
+		 * The kernel fixes a file's kind when it sets up the inode:
+		 * a class set on a file it knows would not reach it.
+		 */
+		err = fail(-EINVAL, "ino %llu: a class is set on directories only",
+			   (unsigned long long)ino);
+	if (err) {
+		pthread_mutex_unlock(&fs->lock);
+		return err;
+	}
+	err = ns_set_class(fs->ns, &fs->journal, ino, kind);
+	return op_done(fs, err, "set class", NULL);
 }
 
 int fs_xattr_set(struct fs *fs, __u64 ino, const char *name, const void *value, size_t size,
