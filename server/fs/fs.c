@@ -3633,6 +3633,8 @@ int fs_dump(struct fs *fs, FILE *out)
 			a->ctime.nsec);
 		if (a->has_stripe)
 			fprintf(out, " stripe %u/%u", a->nstrips, a->chunk_shift);
+		if (a->kind)
+			fprintf(out, " class %s", a->kind == FAMFS_DEV_BLOCK ? "block" : "memory");
 		fputc('\n', out);
 		dump_xattrs(fs->ns, a->ino, out);
 		if (S_ISDIR(a->mode)) {
