@@ -18,7 +18,7 @@
  *    files on the disks; bad classes refused; the classes and data back
  *    after a remount; fsck clean.
  * Cost on the test kernel under TCG (2 vCPUs), other guests on the host:
- * 22-24 s for both subtests (two runs, other guests on the host).
+ * 24-37 s for both subtests (three runs, other guests on the host).
  */
 #define _GNU_SOURCE
 #include <errno.h>
