@@ -207,13 +207,14 @@ enum famfs_log_type {
 	FAMFS_LOG_LINK = 11,	/* famfs_log_link + name: a hard link */
 	FAMFS_LOG_CKPT = 12,	/* famfs_log_ckpt: a checkpoint's first entry */
 	FAMFS_LOG_XATTR = 13,	/* famfs_log_xattr + name + value: set or remove one */
+	FAMFS_LOG_CLASS = 14,	/* famfs_log_class: a device-kind policy */
 };
 /*
  * The last type version FAMFS_FORMAT_VERSION defines.  Types are added
  * without a version change: a reader that does not know one stops at the
  * first such entry (EPROTONOSUPPORT), and logs without it read as before.
  */
-#define FAMFS_LOG_TYPE_MAX	FAMFS_LOG_XATTR
+#define FAMFS_LOG_TYPE_MAX	FAMFS_LOG_CLASS
 
 /*
  * Header of every entry.  len covers the whole entry (header, payload,
@@ -394,6 +395,19 @@ struct famfs_log_stripe {
 	__u8 pad[6];			/* 10: 0 */
 };
 _Static_assert(sizeof(struct famfs_log_stripe) == 16, "famfs_log_stripe");
+
+/*
+ * CLASS: from now on @ino's data are on devices of @kind (FAMFS_DEV_DAX:
+ * a memory file, FAMFS_DEV_BLOCK: a block-device file).  On a directory
+ * it is the class a regular file created in it starts with.  Without
+ * one, a file is memory if the file system has a DAX device, else block.
+ */
+struct famfs_log_class {
+	__le64 ino;			/* 0: a regular file or a directory */
+	__le32 kind;			/* 8: FAMFS_DEV_DAX or FAMFS_DEV_BLOCK */
+	__le32 pad;			/* 12: 0 */
+};
+_Static_assert(sizeof(struct famfs_log_class) == 16, "famfs_log_class");
 
 /* the most names one inode may have (a LINK past it is refused: EMLINK) */
 #define FAMFS_LINK_MAX	65000

@@ -24,6 +24,15 @@
  * ends in an interleaved extent reports that extent's geometry, which its
  * growth follows).
  *
+ * FAMFS_XATTR_CLASS ("user.famfs.class", regular files and directories):
+ * "memory" (DAX devices) or "block" (block devices without DAX, through
+ * the page cache): where a file's data are, or where those of a file
+ * created in a directory will be.  Set on a directory only (EINVAL on a
+ * file: the kernel fixed its kind when it first saw it), to a kind the
+ * file system has (EINVAL otherwise); in the metadata log (a CLASS
+ * entry).  Without one a file is memory if the file system has a DAX
+ * device, else block.  Not listed.
+ *
  * FAMFS_XATTR_LAYOUT_PIECE ("user.famfs.layout.FIRST"): a piece of the
  * layout, for layouts past the 64 KiB of one value (below).
  *
@@ -43,6 +52,7 @@
 
 #define FAMFS_XATTR_LAYOUT	"user.famfs.layout"
 #define FAMFS_XATTR_STRIPE	"user.famfs.stripe"
+#define FAMFS_XATTR_CLASS	"user.famfs.class"
 
 #define FAMFS_XATTR_LAYOUT_MAGIC	0x4c4d4146	/* "FAML", little-endian */
 /* 2: struct fmap_ileave_ext has nstrips where 1 had log2 of it */

@@ -20,7 +20,8 @@
  *    mapped files, so the attributes there must be marked FUSE_ATTR_FMAP.
  *  - refusals: each reason a mount is refused has its own exit code and
  *    one line: the file system mounted already (36), a character device
- *    such as devdax (35), a block device without DAX (/dev/vda, 35), no
+ *    such as devdax (35), a loop device without DAX under a file system
+ *    whose table says memory (35), no
  *    CAP_SYS_ADMIN (an unprivileged user, root without it: 37), a device
  *    that cannot be opened (37);
  *  - debug: mount -d serves in the foreground and logs every request on
@@ -416,7 +417,7 @@ out:
 #define NOBODY		"65534"
 #define DAX_NODE	"/tmp/fs_mount.dax"
 #define BLK_NODE	"/tmp/fs_mount.blk"
-#define NODAX_DEV	"/dev/vda"
+#define NODAX_IMG	"/tmp/fs_mount.img"
 
 /* The major number /proc/devices gives @name; -1 if none. */
 static int chr_major(const char *name)
@@ -447,7 +448,7 @@ static void test_refusals(void)
 {
 	const char *bin = fixture_famfs_bin();
 	struct stat st;
-	int major;
+	int major, fd;
 
 	fixture_ensure_unmounted(MNT);
 	if (!bin || !fixture_mkfs_mount(DEV, MNT, NULL))
@@ -473,10 +474,27 @@ static void test_refusals(void)
 			DAX_NODE ": a character device (devdax?), no fsdax", "devdax");
 	unlink(DAX_NODE);
 
-	/* a block device without DAX, with a file system on it: still refused */
-	if (ASSERT_EQ(fixture_famfs(0, "mkfs", "-f", NODAX_DEV), 0, "mkfs " NODAX_DEV))
-		refused(fixture_famfs(FX_MERGE, "mount", NODAX_DEV, MNT), CLI_EXIT_MOUNT_NODAX,
-			NODAX_DEV ": a block device without DAX", "plain block device");
+	/*
+	 * A block device without DAX mounts (fs_block) when its kind in the
+	 * table says so.  A file system made on an image (which stands in
+	 * for memory) and mounted from a loop device over it is refused: the
+	 * kernel would not map a memory file onto it.
+	 */
+	fd = open(NODAX_IMG, O_CREAT | O_TRUNC | O_RDWR, 0600);
+	if (ASSERT_GE(fd, 0, "image") && ASSERT_OK(ftruncate(fd, 64 << 20), "64 MiB") &&
+	    ASSERT_EQ(fixture_famfs(0, "mkfs", "-f", "-L", "4M", NODAX_IMG), 0, "mkfs the image") &&
+	    ASSERT_EQ(fixture_cmd(0, "losetup", "-f", "--show", NODAX_IMG), 0, "losetup")) {
+		char loop[64];
+
+		snprintf(loop, sizeof(loop), "%.*s", (int)strcspn(fixture_out, "\n"), fixture_out);
+		refused(fixture_famfs(FX_MERGE, "mount", loop, MNT), CLI_EXIT_MOUNT_NODAX,
+			": a block device without DAX, but device 0 of the file system is DAX memory",
+			"memory file system on a loop device");
+		ASSERT_EQ(fixture_cmd(0, "losetup", "-d", loop), 0, "losetup -d");
+	}
+	if (fd >= 0)
+		close(fd);
+	unlink(NODAX_IMG);
 
 	/* not root, and root without CAP_SYS_ADMIN */
 	refused(fixture_cmd(FX_MERGE, "setpriv", "--reuid=" NOBODY, "--regid=" NOBODY,

@@ -306,6 +306,56 @@ static void spread_when_full(void **state)
 }
 
 /*
+ * fbs_alloc_only(): a file system of memory (device 1) and block devices
+ * (0 and 2) gives each kind of file space on its own devices only: whole
+ * units, pages, a continuation whose device is of the other kind, and
+ * strips; ENOSPC when its kind is full although the other has room.
+ */
+static void only_kind(void **state)
+{
+	struct fbs_alloc_geom g[3] = { whole(U(8)), whole(U(40)), whole(U(8)) };
+	struct fmap_simple_ext out[8], prev;
+	struct fmap_ileave_ext ie;
+	struct fbs_alloc a;
+	__u32 n, i;
+
+	(void)state;
+	assert_int_equal(fbs_alloc_init(&a, g, 3), 0);
+	assert_int_equal(fbs_alloc_enable_pages(&a), 0);
+	/* block: devices 0 and 2, although device 1 has the most free */
+	fbs_alloc_only(&a, 1U << 0 | 1U << 2);
+	assert_int_equal(fbs_alloc_simple(&a, 0, U(3), NULL, out, 8, &n), 0);
+	for (i = 0; i < n; i++)
+		assert_int_not_equal(out[i].dev, 1);
+	assert_int_equal(fbs_alloc_simple(&a, U(3), 3 * FBS_ALLOC_PAGE, NULL, out, 8, &n), 0);
+	for (i = 0; i < n; i++)
+		assert_int_not_equal(out[i].dev, 1);
+	/* a previous extent on memory: not continued */
+	prev = (struct fmap_simple_ext){ .file_off = 0, .len = UNIT, .dev_off = 0, .dev = 1 };
+	assert_int_equal(fbs_alloc_use_simple(&a, &prev, 1), 0);
+	assert_int_equal(fbs_alloc_simple(&a, UNIT, UNIT, &prev, out, 8, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_not_equal(out[0].dev, 1);
+	/* strips over both block devices, none on memory */
+	assert_int_equal(fbs_alloc_ileave(&a, 0, U(4), 2, UNIT, NULL, &ie), 0);
+	assert_int_equal(ie.strips[0].dev, 0);
+	assert_int_equal(ie.strips[1].dev, 2);
+	/* three strips: only two block devices */
+	assert_int_equal(fbs_alloc_ileave(&a, 0, U(3), 3, UNIT, NULL, &ie), -ENOSPC);
+	/* memory: device 1 only */
+	fbs_alloc_only(&a, 1U << 1);
+	assert_int_equal(fbs_alloc_simple(&a, 0, U(30), NULL, out, 8, &n), 0);
+	for (i = 0; i < n; i++)
+		assert_int_equal(out[i].dev, 1);
+	/* 9 units left on memory, more on block: memory still says ENOSPC */
+	assert_int_equal(fbs_alloc_simple(&a, 0, U(10), NULL, out, 8, &n), -ENOSPC);
+	/* 0: every device again */
+	fbs_alloc_only(&a, 0);
+	assert_int_equal(fbs_alloc_simple(&a, 0, U(10), NULL, out, 8, &n), 0);
+	fbs_alloc_fini(&a);
+}
+
+/*
  * Free every other unit: 1-unit holes.  Something bigger than any hole
  * takes several; too big for all of them together: ENOSPC.  Holes of
  * several sizes: the longest ones first, the last piece best fit.
@@ -1527,6 +1577,7 @@ int main(void)
 		cmocka_unit_test(ileave_any_strip_count),
 		cmocka_unit_test(enospc_changes_nothing),
 		cmocka_unit_test(fill_to_the_last_unit),
+		cmocka_unit_test(only_kind),
 		cmocka_unit_test(free_refused),
 		cmocka_unit_test(use_refused),
 		cmocka_unit_test(random_against_model),

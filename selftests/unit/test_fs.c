@@ -1215,7 +1215,7 @@ static __u32 log_gen(struct fs *fs)
 
 /*
  * A namespace with every kind of inode and attribute: directories (one
- * with a layout policy, one renamed), files with extents and sizes, one
+ * with a layout policy, one with a class, one renamed), files with extents and sizes, one
  * hard-linked across directories, a symlink, times and modes set, files
  * deleted (their inode numbers above the live ones), the root chmod'ed.
  */
@@ -1232,7 +1232,12 @@ static void rich_tree(struct fs *fs)
 	assert_int_equal(fs_mkdir(fs, ROOT, "d", &cred, &d), 0);
 	assert_int_equal(fs_mkdir(fs, d, "sub", &cred, &sub), 0);
 	assert_int_equal(fs_set_stripe(fs, sub, &one), 0);
+	/* a class (images are memory): f inherits it, with extents */
+	assert_int_equal(fs_set_class(fs, d, FAMFS_DEV_BLOCK), -EINVAL);	/* no disk */
+	assert_int_equal(fs_set_class(fs, d, FAMFS_DEV_DAX), 0);
 	assert_int_equal(fs_create(fs, d, "f", &cred, NULL, &f), 0);
+	assert_int_equal(fs_set_class(fs, f, FAMFS_DEV_DAX), -EINVAL);	/* a file */
+	assert_false(fs_file_block(fs, f));
 	assert_int_equal(fs_alloc_for_write(fs, f, 0, 3 * UNIT, &e), 0);
 	assert_int_equal(fs_alloc_for_write(fs, f, 8 * UNIT, 1, &e), 0);
 	assert_int_equal(fs_size_grow(fs, f, 8 * UNIT + 100), 0);	/* in memory only */

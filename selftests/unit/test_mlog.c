@@ -60,7 +60,7 @@ static void init_samples(void)
 	}
 }
 
-#define NSAMPLES 20
+#define NSAMPLES 21
 
 /* a value with a NUL inside: values are bytes, not strings */
 static __u8 sample_value[] = { 't', 'e', 'x', 't', 0, '/', 'p' };
@@ -218,6 +218,11 @@ static void sample(struct famfs_mlog_entry *e, int i)
 		e->xattr.flags = FAMFS_XATTR_F_REMOVE;
 		strcpy(e->name, "user.mime_type");
 		break;
+	case 20:
+		e->type = FAMFS_LOG_CLASS;
+		e->klass.ino = 5;
+		e->klass.kind = FAMFS_DEV_BLOCK;
+		break;
 	}
 }
 
@@ -275,6 +280,9 @@ static void assert_entries_equal(const struct famfs_mlog_entry *a,
 		break;
 	case FAMFS_LOG_STRIPE:
 		assert_memory_equal(&a->stripe, &b->stripe, sizeof(a->stripe));
+		break;
+	case FAMFS_LOG_CLASS:
+		assert_memory_equal(&a->klass, &b->klass, sizeof(a->klass));
 		break;
 	case FAMFS_LOG_CKPT:
 		assert_memory_equal(&a->ckpt, &b->ckpt, sizeof(a->ckpt));
@@ -1401,6 +1409,39 @@ static void link_media_rejected(void **state)
 	famfs_mlog_entry_release(&d);
 }
 
+/* CLASS on the media: a kind that is neither, padding, inode 0: refused. */
+static void class_media_rejected(void **state)
+{
+	static const struct { int at; __u8 v; } bad[] = {
+		{ 8, 0 }, { 8, 3 }, { 11, 1 },		/* kind */
+		{ 12, 1 }, { 15, 0x80 },		/* padding */
+		{ 0, 0 },				/* ino 0 (5 before) */
+	};
+	struct famfs_mlog_entry e, d;
+	unsigned char buf[256], copy[256];
+	char msg[256];
+	size_t i;
+	ssize_t n;
+
+	(void)state;
+	famfs_mlog_entry_init(&d);
+	sample(&e, 20);
+	n = famfs_mlog_encode(&e, uuid, 1, buf, sizeof(buf));
+	assert_int_equal(n, HDR + 16);
+	assert_int_equal(buf[HDR], 5);
+	assert_int_equal(buf[HDR + 8], FAMFS_DEV_BLOCK);
+	assert_int_equal(famfs_mlog_decode(buf, n, uuid, 1, &d, msg, sizeof(msg)), n);
+	assert_int_equal(d.klass.kind, FAMFS_DEV_BLOCK);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memcpy(copy, buf, n);
+		copy[HDR + bad[i].at] = bad[i].v;
+		reseal(copy, n);
+		if (famfs_mlog_decode(copy, n, uuid, 1, &d, msg, sizeof(msg)) != -EINVAL)
+			fail_msg("byte %d = %#x accepted", bad[i].at, bad[i].v);
+	}
+	famfs_mlog_entry_release(&d);
+}
+
 static void stripe_media_rejected(void **state)
 {
 	static const struct { int at; __u8 v; } bad[] = {
@@ -1886,6 +1927,11 @@ static int model_apply(void *ctx, const struct famfs_mlog_entry *e)
 		in->nstrips = e->stripe.nstrips;
 		in->chunk_shift = e->stripe.chunk_shift;
 		return 0;
+	case FAMFS_LOG_CLASS:
+		if (e->klass.ino >= MODEL_INODES || m->ino[e->klass.ino].kind == M_FREE)
+			return -ENOENT;
+		in = &m->ino[e->klass.ino];
+		return in->kind == M_REG || in->kind == M_DIR ? 0 : -EINVAL;
 	case FAMFS_LOG_CKPT:
 		return 0;	/* the model does not choose inode numbers */
 	case FAMFS_LOG_XATTR: {
@@ -2051,6 +2097,12 @@ static void random_entry(struct model *m, __u64 *rng, __u64 *next_ino, __u64 *de
 	if (r % 97 == 3) {	/* a checkpoint's first entry: inode numbers so far */
 		e->type = FAMFS_LOG_CKPT;
 		e->ckpt.max_ino = *next_ino - 1;
+		return;
+	}
+	if (r % 29 == 7 && (m->ino[ino].kind == M_REG || m->ino[ino].kind == M_DIR)) {
+		e->type = FAMFS_LOG_CLASS;	/* a class: the model only checks the inode */
+		e->klass.ino = ino;
+		e->klass.kind = r >> 32 & 1 ? FAMFS_DEV_DAX : FAMFS_DEV_BLOCK;
 		return;
 	}
 	if (r % 23 == 5) {	/* an extended attribute set, or removed if it is there */
@@ -2311,6 +2363,7 @@ int main(void)
 		cmocka_unit_test(crc32c_matches_bitwise),
 		cmocka_unit_test(roundtrip_every_type),
 		cmocka_unit_test(stripe_media_rejected),
+		cmocka_unit_test(class_media_rejected),
 		cmocka_unit_test(ileave_strip_counts),
 		cmocka_unit_test(link_media_rejected),
 		cmocka_unit_test(xattr_media_rejected),

@@ -232,6 +232,8 @@ static void dump_inode(struct ns *ns, FILE *f, const struct ns_attr *a)
 		(long long)a->mtime.sec, a->mtime.nsec, (long long)a->ctime.sec, a->ctime.nsec);
 	if (a->has_stripe)
 		fprintf(f, "  stripe %u/%u\n", a->nstrips, a->chunk_shift);
+	if (a->kind)
+		fprintf(f, "  class %u\n", a->kind);
 	dump_xattrs(ns, f, a->ino);
 	if (S_ISDIR(a->mode)) {
 		assert_int_equal(ns_readdir(ns, a->ino, 0, dump_dirent, f), 0);
@@ -1597,6 +1599,74 @@ static void stripe_of(struct ns *ns, __u64 ino, bool has, __u32 nstrips, __u32 c
  * (a subdirectory does not), and a replay of the log gives the same
  * policies; an orphan's change stays in memory; bad values are refused.
  */
+static __u32 class_of(struct ns *ns, __u64 ino)
+{
+	struct ns_attr a;
+
+	assert_int_equal(ns_getattr(ns, ino, &a), 0);
+	return a.kind;
+}
+
+/*
+ * Classes (CLASS entries): a directory's is what regular files created
+ * in it start with (not its subdirectories), journaled once; an O_TMPFILE
+ * keeps the class it started with when linked into a directory of
+ * another; replay gives the same classes, inherited ones included.
+ */
+static void class_policies(void **state)
+{
+	struct jlog *l = jlog_new(64 * 1024);
+	struct ns *ns = ns_new(NULL, NULL), *again = ns_new(NULL, NULL);
+	struct famfs_mlog_result res;
+	__u64 d, f, g, sub, t, lnk;
+	unsigned int appends;
+	char *before, *after;
+
+	(void)state;
+	d = mkdir_ok(ns, l, ROOT, "d");
+	f = create_ok(ns, l, d, "before");
+	assert_int_equal(class_of(ns, d), 0);
+	appends = l->appends;
+	assert_int_equal(ns_set_class(ns, &l->j, d, FAMFS_DEV_BLOCK), 0);
+	assert_int_equal(l->appends, appends + 1);
+	assert_int_equal(class_of(ns, d), FAMFS_DEV_BLOCK);
+	assert_int_equal(class_of(ns, f), 0);		/* only files created from now on */
+	g = create_ok(ns, l, d, "after");
+	assert_int_equal(class_of(ns, g), FAMFS_DEV_BLOCK);
+	assert_int_equal(l->appends, appends + 2);	/* with the CREATE, no entry of its own */
+	sub = mkdir_ok(ns, l, d, "sub");
+	assert_int_equal(class_of(ns, sub), 0);
+	assert_int_equal(ns_symlink(ns, &l->j, d, "l", "after", &cred, &lnk), 0);
+	assert_int_equal(ns_set_class(ns, &l->j, lnk, FAMFS_DEV_DAX), -EINVAL);
+	assert_int_equal(ns_set_class(ns, &l->j, d, 3), -EINVAL);
+	assert_int_equal(ns_set_class(ns, &l->j, d, 0), -EINVAL);
+	assert_int_equal(ns_set_class(ns, &l->j, 999, FAMFS_DEV_DAX), -ENOENT);
+	/* a file's own, over what the directory gave */
+	assert_int_equal(ns_set_class(ns, &l->j, g, FAMFS_DEV_DAX), 0);
+	assert_int_equal(class_of(ns, g), FAMFS_DEV_DAX);
+	/* an O_TMPFILE of d, linked into the root (no class): keeps block */
+	assert_int_equal(ns_tmpfile(ns, d, &cred, &t), 0);
+	assert_int_equal(class_of(ns, t), FAMFS_DEV_BLOCK);
+	assert_int_equal(ns_link(ns, &l->j, t, ROOT, "t"), 0);
+	assert_int_equal(class_of(ns, t), FAMFS_DEV_BLOCK);
+	assert_int_equal(ns_open_unref(ns, t), 0);
+
+	/* replay: the same classes */
+	before = dump(ns);
+	assert_int_equal(ns_replay(again, l->buf, l->len, uuid, NULL, &res), 0);
+	after = dump(again);
+	assert_same(before, after);
+	free(before);
+	free(after);
+	assert_int_equal(class_of(again, t), FAMFS_DEV_BLOCK);
+	assert_int_equal(class_of(again, g), FAMFS_DEV_DAX);
+	assert_int_equal(class_of(again, f), 0);
+	assert_int_equal(class_of(again, create_ok(again, NULL, d, "new")), FAMFS_DEV_BLOCK);
+	ns_free(ns);
+	ns_free(again);
+	jlog_free(l);
+}
+
 static void stripe_policies(void **state)
 {
 	struct jlog *l = jlog_new(64 * 1024);
@@ -2986,6 +3056,7 @@ int main(void)
 		cmocka_unit_test(link_max),
 		cmocka_unit_test(readdir_cookies_survive_unlinks),
 		cmocka_unit_test(stripe_policies),
+		cmocka_unit_test(class_policies),
 		cmocka_unit_test(tmpfile_link),
 		cmocka_unit_test(hostile_entries_refused),
 		cmocka_unit_test(replay_refuses_and_says_why),

@@ -196,6 +196,21 @@ static int decode_layout(const char *file, const char *buf, size_t len, struct l
 	return 0;
 }
 
+/* The file's kind of device (user.famfs.class); nothing from a daemon without it. */
+static void print_class(const char *file, FILE *out)
+{
+	char v[16];
+	ssize_t n = getxattr(file, FAMFS_XATTR_CLASS, v, sizeof(v) - 1);
+
+	if (n <= 0)
+		return;
+	v[n] = '\0';
+	if (!strcmp(v, "block"))
+		fprintf(out, "class block: block devices without DAX, through the page cache\n");
+	else if (!strcmp(v, "memory"))
+		fprintf(out, "class memory: DAX devices, mapped\n");
+}
+
 static void print_layout(const char *file, const struct layout *l, FILE *out)
 {
 	__u32 i, s;
@@ -296,6 +311,7 @@ int cli_getmap(const struct cli_getmap_args *args, int n, char **operands, FILE 
 	if (code)
 		goto out;
 	print_layout(file, &l, out);
+	print_class(file, out);
 	for (i = 1; i < n; i++)
 		print_offset(&l, offs[i], out);
 out:

@@ -463,15 +463,31 @@ static void scan_runs(const struct fbs_alloc *a, __u32 dev, __u64 need,
 	}
 }
 
-/* Devices by free space, most first, the lower index on a tie; @lead first. */
-static void dev_order(const struct fbs_alloc *a, int lead, __u32 *order)
+void fbs_alloc_only(struct fbs_alloc *a, __u32 mask)
+{
+	a->only = mask;
+}
+
+/* May new space come from @dev (fbs_alloc_only())? */
+static bool usable(const struct fbs_alloc *a, __u32 dev)
+{
+	return dev < a->ndevs && (!a->only || (a->only >> dev & 1));
+}
+
+/*
+ * The usable devices by free space, most first, the lower index on a tie;
+ * @lead first (if usable).  Returns how many.
+ */
+static __u32 dev_order(const struct fbs_alloc *a, int lead, __u32 *order)
 {
 	__u32 i, j, n = 0, dev;
 
+	if (lead >= 0 && !usable(a, (__u32)lead))
+		lead = -1;
 	if (lead >= 0)
 		order[n++] = lead;
 	for (dev = 0; dev < a->ndevs; dev++) {
-		if ((int)dev == lead)
+		if ((int)dev == lead || !usable(a, dev))
 			continue;
 		for (i = n; i > (lead >= 0 ? 1U : 0U); i--) {
 			j = order[i - 1];
@@ -482,6 +498,7 @@ static void dev_order(const struct fbs_alloc *a, int lead, __u32 *order)
 		order[i] = dev;
 		n++;
 	}
+	return n;
 }
 
 static __u64 total_free(const struct fbs_alloc *a)
@@ -490,7 +507,8 @@ static __u64 total_free(const struct fbs_alloc *a)
 	__u32 dev;
 
 	for (dev = 0; dev < a->ndevs; dev++)
-		sum += a->devs[dev].nfree;
+		if (usable(a, dev))
+			sum += a->devs[dev].nfree;
 	return sum;
 }
 
@@ -503,7 +521,7 @@ static struct span continuation(const struct fbs_alloc *a,
 	const struct fbs_alloc_dev *d;
 	struct span at;
 
-	if (to_span(a, &r, &at))
+	if (!usable(a, prev->dev) || to_span(a, &r, &at))
 		return sp;
 	d = &a->devs[prev->dev];
 	sp.u = at.u + at.n;
@@ -583,10 +601,10 @@ static bool next_piece(const struct fbs_alloc *a, __u64 file_off, __u64 need,
 		       const struct fmap_simple_ext *prev, struct fbs_alloc_range *r)
 {
 	struct page_run best = { NULL, 0, 0 }, longest = { NULL, 0, 0 };
-	__u32 order[FBS_ALLOC_MAX_DEVS], i, dev;
+	__u32 order[FBS_ALLOC_MAX_DEVS], i, dev, nord;
 	__u64 n;
 
-	if (prev && prev->dev < a->ndevs) {
+	if (prev && usable(a, prev->dev)) {
 		const struct fbs_alloc_dev *d = &a->devs[prev->dev];
 		__u64 base = d->first << FBS_ALLOC_UNIT_SHIFT, end = prev->dev_off + prev->len;
 
@@ -602,6 +620,8 @@ static bool next_piece(const struct fbs_alloc *a, __u64 file_off, __u64 need,
 		for (dev = 0; dev < a->ndevs; dev++) {
 			struct fbs_alloc_small *s;
 
+			if (!usable(a, dev))
+				continue;
 			for (s = a->devs[dev].partial; s; s = s->next) {
 				struct page_run run;
 
@@ -613,8 +633,8 @@ static bool next_piece(const struct fbs_alloc *a, __u64 file_off, __u64 need,
 			}
 		}
 	if (!best.s) {
-		dev_order(a, prev ? (int)prev->dev : -1, order);
-		for (i = 0; i < a->ndevs; i++) {
+		nord = dev_order(a, prev ? (int)prev->dev : -1, order);
+		for (i = 0; i < nord; i++) {
 			const struct fbs_alloc_dev *d = &a->devs[order[i]];
 			__u64 u = d->nfree ? find_next(d, 0, false) : d->nunits;
 			__u32 p = (__u32)((file_off & UNIT_MASK) >> FBS_ALLOC_PAGE_SHIFT);
@@ -640,6 +660,8 @@ static bool next_piece(const struct fbs_alloc *a, __u64 file_off, __u64 need,
 		for (dev = 0; dev < a->ndevs; dev++) {
 			struct fbs_alloc_small *s;
 
+			if (!usable(a, dev))
+				continue;
 			for (s = a->devs[dev].partial; s; s = s->next)
 				unit_run(s, UNIT_PAGES, &longest);
 		}
@@ -668,7 +690,8 @@ static int alloc_pages(struct fbs_alloc *a, __u64 file_off, __u64 len,
 	int err;
 
 	for (dev = 0; dev < a->ndevs; dev++)
-		total += dev_free_pages(&a->devs[dev]);
+		if (usable(a, dev))
+			total += dev_free_pages(&a->devs[dev]);
 	if (total < need)
 		return -ENOSPC;
 	if (prev && prev->file_off + prev->len != file_off)
@@ -713,7 +736,7 @@ int fbs_alloc_simple(struct fbs_alloc *a, __u64 file_off, __u64 len,
 		     const struct fmap_simple_ext *prev,
 		     struct fmap_simple_ext *out, __u32 max_out, __u32 *nout)
 {
-	__u32 order[FBS_ALLOC_MAX_DEVS], n = 0, i;
+	__u32 order[FBS_ALLOC_MAX_DEVS], n = 0, i, nord;
 	__u64 need, done = 0;
 	struct runs r = { { 0, 0, 0 }, { 0, 0, 0 } };
 	struct span take;
@@ -730,7 +753,7 @@ int fbs_alloc_simple(struct fbs_alloc *a, __u64 file_off, __u64 len,
 		return alloc_pages(a, file_off, len, prev, out, max_out, nout);
 	if (total_free(a) < need)
 		return -ENOSPC;
-	dev_order(a, prev ? (int)prev->dev : -1, order);
+	nord = dev_order(a, prev ? (int)prev->dev : -1, order);
 
 	if (prev && prev->file_off + prev->len == file_off)
 		take = continuation(a, prev, need);
@@ -752,7 +775,7 @@ int fbs_alloc_simple(struct fbs_alloc *a, __u64 file_off, __u64 len,
 			continue;
 		}
 		/* one run for the rest, else the longest: the fewest extents */
-		for (i = 0; i < a->ndevs; i++) {
+		for (i = 0; i < nord; i++) {
 			struct runs ri;
 
 			scan_runs(a, order[i], need - done, &ri);
@@ -804,6 +827,8 @@ static bool continue_ileave(struct fbs_alloc *a,
 		return false;
 	prev_strip_len = prev->len / nstrips;
 	for (s = 0; s < nstrips; s++) {
+		if (!usable(a, prev->strips[s].dev))
+			goto undo;
 		r = (struct fbs_alloc_range){ prev->strips[s].dev,
 					      prev->strips[s].dev_off + prev_strip_len,
 					      strip_len };
@@ -826,7 +851,7 @@ int fbs_alloc_ileave(struct fbs_alloc *a, __u64 file_off, __u64 len,
 		     const struct fmap_ileave_ext *prev,
 		     struct fmap_ileave_ext *out)
 {
-	__u32 order[FBS_ALLOC_MAX_DEVS], picked = 0, i, s;
+	__u32 order[FBS_ALLOC_MAX_DEVS], picked = 0, i, s, nord;
 	struct span where[FBS_ALLOC_MAX_DEVS];
 	__u64 need;
 	struct runs r;
@@ -848,8 +873,8 @@ int fbs_alloc_ileave(struct fbs_alloc *a, __u64 file_off, __u64 len,
 		return 0;
 
 	/* one strip per device, on the devices with the most free space */
-	dev_order(a, -1, order);
-	for (i = 0; i < a->ndevs && picked < nstrips; i++) {
+	nord = dev_order(a, -1, order);
+	for (i = 0; i < nord && picked < nstrips; i++) {
 		if (a->devs[order[i]].nfree < need)
 			break;	/* the order is by free space: none after */
 		scan_runs(a, order[i], need, &r);

@@ -92,6 +92,7 @@ struct fbs_alloc {
 	struct fbs_alloc_dev devs[FBS_ALLOC_MAX_DEVS];
 	struct fbs_alloc_range bad;	/* what the last refusal tripped on */
 	struct fbs_alloc_small *spare;	/* page maps to reuse: never freed mid-call */
+	__u32 only;		/* fbs_alloc_only(): devices new space may come from */
 };
 
 struct fbs_alloc_stat {
@@ -120,6 +121,14 @@ void fbs_alloc_fini(struct fbs_alloc *a);
  * before any other call but fbs_alloc_init().  -ENOMEM: nothing changed.
  */
 int fbs_alloc_enable_pages(struct fbs_alloc *a);
+
+/*
+ * New space (fbs_alloc_simple(), fbs_alloc_ileave()) comes only from the
+ * devices of @mask (bit d: device d), until the next call; 0: from every
+ * device.  A file system of memory and block devices gives a file space
+ * of its own kind only.  Freeing and marking used are not restricted.
+ */
+void fbs_alloc_only(struct fbs_alloc *a, __u32 mask);
 
 /*
  * Space for file [file_off, file_off + len), both whole units (or, with

@@ -46,6 +46,7 @@ struct fs_device {
 	int zfd;		/* owner: O_DIRECT where it can, for zeroing; or -1 */
 	__u64 size;		/* bytes, 4 KiB multiple */
 	struct dev_id id;
+	bool nodax;		/* a block device without DAX (kind FAMFS_DEV_BLOCK) */
 };
 
 struct fs {
@@ -189,15 +190,25 @@ static int dev_open(struct fs_device *d, const char *path, bool write, char *msg
 	if (!S_ISBLK(st.st_mode) && !S_ISREG(st.st_mode))
 		return fbs_fail(msg, msglen, -ENODEV, "%s: neither a block device nor a regular file",
 				path);
-	/* the kernel maps files only onto DAX memory; regular files are test images */
-	if (S_ISBLK(st.st_mode) && !dev_blk_dax(st.st_rdev))
-		return fbs_fail(msg, msglen, -ENOTBLK,
-				"%s: a block device without DAX (not pmem in fsdax mode)", path);
+	/* regular files are test images: they stand in for either kind */
+	d->nodax = S_ISBLK(st.st_mode) && dev_blk_dax(st.st_rdev) != 1;
 	dev_id_of(&d->id, &st);
 	d->fd = open(path, (write ? O_RDWR : O_RDONLY) | O_CLOEXEC);
 	if (d->fd < 0)
 		return fbs_fail(msg, msglen, -errno, "%s: cannot open%s: %s", path,
 				write ? " for writing" : "", strerror(errno));
+	/* the kernel does buffered I/O of block devices in whole pages */
+	if (d->nodax) {
+		int lbs = 0;
+
+		if (ioctl(d->fd, BLKSSZGET, &lbs))
+			return fbs_fail(msg, msglen, -errno, "%s: cannot get its block size: %s",
+					path, strerror(errno));
+		if (lbs > 4096)
+			return fbs_fail(msg, msglen, -ENOTBLK,
+					"%s: a block device with %d-byte logical blocks: at most 4096 are supported",
+					path, lbs);
+	}
 	err = dev_size(d->fd, &st, &d->size);
 	if (err)
 		return fbs_fail(msg, msglen, err, "%s: cannot get its size: %s", path,
@@ -978,6 +989,25 @@ static int open_devices(struct fs *fs, const char *const *paths, unsigned int nd
 	return 0;
 }
 
+/*
+ * Does @d take the path its kind in the table says?  The kernel maps DAX
+ * devices for memory files and the rest for block files, and refuses a
+ * file's mapping that names the other kind.
+ */
+static int check_kind(const struct fs_device *d, __u32 kind, __u32 k, char *msg,
+		      size_t msglen)
+{
+	if (kind == FAMFS_DEV_DAX && d->nodax)
+		return fbs_fail(msg, msglen, -ENOTBLK,
+				"%s: a block device without DAX, but device %u of the file system is DAX memory (not pmem in fsdax mode?)",
+				d->path, k);
+	if (kind == FAMFS_DEV_BLOCK && !d->nodax && d->id.is_blk)
+		return fbs_fail(msg, msglen, -ENOTBLK,
+				"%s: has DAX, but device %u of the file system is a block device without DAX",
+				d->path, k);
+	return 0;
+}
+
 /* Superblock and labels of the mkfs devices. */
 static int read_super(struct fs *fs, char *msg, size_t msglen)
 {
@@ -1003,8 +1033,11 @@ static int read_super(struct fs *fs, char *msg, size_t msglen)
 		fbs_fail(msg, msglen, err, "%s: superblock: %s", fs->devs[0].path, why);
 		goto out;
 	}
-	for (k = 0; k < fs->sb.devs.ndevs && k < fs->ndevs && !err; k++)
+	for (k = 0; k < fs->sb.devs.ndevs && k < fs->ndevs && !err; k++) {
 		err = check_label(&fs->devs[k], &fs->sb, k, buf, msg, msglen);
+		if (!err)
+			err = check_kind(&fs->devs[k], fs->sb.devs.devs[k].kind, k, msg, msglen);
+	}
 	if (!err && fs->ndevs < fs->sb.devs.ndevs)
 		err = fbs_fail(msg, msglen, -ENXIO, "%u device%s given, the file system has %u",
 			       fs->ndevs, fs->ndevs == 1 ? "" : "s", fs->sb.devs.ndevs);
@@ -1078,8 +1111,11 @@ static int check_added(struct fs *fs, char *msg, size_t msglen)
 	if (posix_memalign(&buf, 4096, 4096))
 		return fbs_fail(msg, msglen, -ENOMEM, "out of memory");
 	info.devs = fs->devtab;
-	for (k = fs->sb.devs.ndevs; k < fs->devtab.ndevs && !err; k++)
+	for (k = fs->sb.devs.ndevs; k < fs->devtab.ndevs && !err; k++) {
 		err = check_label(&fs->devs[k], &info, k, buf, msg, msglen);
+		if (!err)
+			err = check_kind(&fs->devs[k], fs->devtab.devs[k].kind, k, msg, msglen);
+	}
 	free(buf);
 	return err;
 }
@@ -1287,6 +1323,39 @@ bool fs_is_owner(const struct fs *fs)
 	return fs->owner;
 }
 
+/* The devices of one kind (FAMFS_DEV_*), a mask for fbs_alloc_only(). */
+static __u32 kind_mask(const struct fs *fs, __u32 kind)
+{
+	__u32 mask = 0, k;
+
+	for (k = 0; k < fs->devtab.ndevs && k < FBS_ALLOC_MAX_DEVS; k++)
+		if (fs->devtab.devs[k].kind == kind)
+			mask |= 1U << k;
+	return mask;
+}
+
+/* Where files without a class go: memory if there is any. */
+static __u32 default_kind(const struct fs *fs)
+{
+	return kind_mask(fs, FAMFS_DEV_DAX) ? FAMFS_DEV_DAX : FAMFS_DEV_BLOCK;
+}
+
+bool fs_file_block(const struct fs *fs, __u64 ino)
+{
+	struct ns_attr a;
+
+	if (!ns_getattr(fs->ns, ino, &a) && a.kind)
+		return a.kind == FAMFS_DEV_BLOCK;
+	return default_kind(fs) == FAMFS_DEV_BLOCK;
+}
+
+/* New space for @ino only on devices of its kind: the kernel refuses the other. */
+static void alloc_kind(struct fs *fs, __u64 ino)
+{
+	fbs_alloc_only(&fs->alloc, kind_mask(fs, fs_file_block(fs, ino) ? FAMFS_DEV_BLOCK :
+								      FAMFS_DEV_DAX));
+}
+
 unsigned int fs_ndevs(const struct fs *fs)
 {
 	return fs->ndevs;
@@ -1484,6 +1553,9 @@ int fs_tmpfile(struct fs *fs, __u64 parent, const struct ns_cred *cred, __u64 *i
 	if (err)
 		return err;
 	err = ns_tmpfile(fs->ns, parent, cred, ino);
+	/* its kind is fixed now, in the kernel: a link elsewhere keeps it */
+	if (!err)
+		ns_tmpfile_kind(fs->ns, *ino, default_kind(fs));
 	return op_done(fs, err, "tmpfile", NULL);
 }
 
@@ -1831,7 +1903,16 @@ static int ckpt_stripe(void *ctx, const struct ns_attr *a)
 {
 	struct ckpt *c = ctx;
 
-	if (!a->has_stripe || (!a->nlink && a->ino != FAMFS_ROOT_INO))
+	if (!a->nlink && a->ino != FAMFS_ROOT_INO)
+		return 0;
+	if (a->kind) {
+		ckpt_entry(c, FAMFS_LOG_CLASS);
+		c->e.klass.ino = a->ino;
+		c->e.klass.kind = a->kind;
+		if (ckpt_put(c))
+			return c->err;
+	}
+	if (!a->has_stripe)
 		return 0;
 	ckpt_entry(c, FAMFS_LOG_STRIPE);
 	c->e.stripe.ino = a->ino;
@@ -2227,6 +2308,35 @@ int fs_set_stripe(struct fs *fs, __u64 ino, const struct fs_stripe *stripe)
 	}
 	err = ns_set_stripe(fs->ns, &fs->journal, ino, stripe ? stripe->nstrips : 0, shift);
 	return op_done(fs, err, "set stripe", NULL);
+}
+
+int fs_set_class(struct fs *fs, __u64 ino, __u32 kind)
+{
+	struct ns_attr a;
+	int err = owner_lock(fs);
+
+	if (err)
+		return err;
+	err = ns_getattr(fs->ns, ino, &a);
+	if (!err && kind != FAMFS_DEV_DAX && kind != FAMFS_DEV_BLOCK)
+		err = fail(-EINVAL, "ino %llu: class kind %u", (unsigned long long)ino, kind);
+	else if (!err && !kind_mask(fs, kind))
+		err = fail(-EINVAL, "ino %llu: class %s, but the file system has no %s device",
+			   (unsigned long long)ino, kind == FAMFS_DEV_DAX ? "memory" : "block",
+			   kind == FAMFS_DEV_DAX ? "DAX" : "block");
+	else if (!err && !S_ISDIR(a.mode))
+		/*
+		 * The kernel fixes a file's kind when it sets up the inode:
+		 * a class set on a file it knows would not reach it.
+		 */
+		err = fail(-EINVAL, "ino %llu: a class is set on directories only",
+			   (unsigned long long)ino);
+	if (err) {
+		pthread_mutex_unlock(&fs->lock);
+		return err;
+	}
+	err = ns_set_class(fs->ns, &fs->journal, ino, kind);
+	return op_done(fs, err, "set class", NULL);
 }
 
 int fs_xattr_set(struct fs *fs, __u64 ino, const char *name, const void *value, size_t size,
@@ -2803,6 +2913,7 @@ int fs_alloc_for_write_locked(struct fs *fs, __u64 ino, __u64 off, __u64 len,
 		commit_lock_take(&c);
 		return err;
 	}
+	alloc_kind(fs, ino);
 	if (!len)
 		len = 1;
 	if (off >= FS_MAX_FILE_END || len > FS_MAX_FILE_END - off) {
@@ -2969,6 +3080,7 @@ int fs_fallocate_locked(struct fs *fs, __u64 ino, __u64 off, __u64 len, unsigned
 		commit_lock_take(&c);
 		return err;
 	}
+	alloc_kind(fs, ino);
 	if (flags & ~FS_FALLOC_KEEP_SIZE || !len) {
 		err = fail(-EINVAL, "ino %llu: fallocate of %llu bytes, flags %#x",
 			   (unsigned long long)ino, (unsigned long long)len, flags);
@@ -3521,6 +3633,8 @@ int fs_dump(struct fs *fs, FILE *out)
 			a->ctime.nsec);
 		if (a->has_stripe)
 			fprintf(out, " stripe %u/%u", a->nstrips, a->chunk_shift);
+		if (a->kind)
+			fprintf(out, " class %s", a->kind == FAMFS_DEV_BLOCK ? "block" : "memory");
 		fputc('\n', out);
 		dump_xattrs(fs->ns, a->ino, out);
 		if (S_ISDIR(a->mode)) {

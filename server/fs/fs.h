@@ -150,6 +150,20 @@ const char *fs_msg(void);
 struct ns *fs_ns(struct fs *fs);
 bool fs_is_owner(const struct fs *fs);
 unsigned int fs_ndevs(const struct fs *fs);
+
+/*
+ * Is @ino's data on block devices without DAX (FUSE_ATTR_FMAP_BLOCK)?
+ * Its class (a CLASS entry, or its directory's at create), else memory
+ * when the file system has a DAX device, block when it has none.
+ */
+bool fs_file_block(const struct fs *fs, __u64 ino);
+
+/*
+ * The class of directory @ino, for files created in it from now on:
+ * FAMFS_DEV_DAX or FAMFS_DEV_BLOCK, a kind the file system has (EINVAL
+ * otherwise, and for anything but a directory).  Journaled (CLASS).
+ */
+int fs_set_class(struct fs *fs, __u64 ino, __u32 kind);
 /* The open device @dev, to register with the FUSE connection; -1 if none. */
 int fs_dev_fd(const struct fs *fs, unsigned int dev);
 const struct famfs_mlog_dev *fs_dev(const struct fs *fs, unsigned int dev);

@@ -52,6 +52,7 @@ static const char *const type_names[] = {
 	[FAMFS_LOG_LINK] = "link",
 	[FAMFS_LOG_CKPT] = "ckpt",
 	[FAMFS_LOG_XATTR] = "xattr",
+	[FAMFS_LOG_CLASS] = "class",
 };
 
 const char *famfs_mlog_type_name(unsigned int type)
@@ -403,6 +404,13 @@ int famfs_mlog_check(const struct famfs_mlog_entry *e, char *msg, size_t msglen)
 			return fbs_fail(msg, msglen, -EINVAL, "stripe of inode 0");
 		return famfs_mlog_stripe_check(e->stripe.nstrips, e->stripe.chunk_shift, 0,
 					       msg, msglen);
+	case FAMFS_LOG_CLASS:
+		if (!e->klass.ino)
+			return fbs_fail(msg, msglen, -EINVAL, "class of inode 0");
+		if (e->klass.kind != FAMFS_DEV_DAX && e->klass.kind != FAMFS_DEV_BLOCK)
+			return fbs_fail(msg, msglen, -EINVAL, "class kind %u is neither DAX (%d) nor block (%d)",
+					e->klass.kind, FAMFS_DEV_DAX, FAMFS_DEV_BLOCK);
+		return 0;
 	case FAMFS_LOG_LINK:
 		if (!e->link.parent)
 			return fbs_fail(msg, msglen, -EINVAL, "link in parent inode 0");
@@ -504,6 +512,9 @@ ssize_t famfs_mlog_entry_size(const struct famfs_mlog_entry *e)
 		break;
 	case FAMFS_LOG_STRIPE:
 		n += sizeof(struct famfs_log_stripe);
+		break;
+	case FAMFS_LOG_CLASS:
+		n += sizeof(struct famfs_log_class);
 		break;
 	case FAMFS_LOG_LINK:
 		n += sizeof(struct famfs_log_link) + pad8(strlen(e->name));
@@ -728,6 +739,15 @@ ssize_t famfs_mlog_encode(const struct famfs_mlog_entry *e,
 			.ino = htole64(e->stripe.ino),
 			.nstrips = (__u8)e->stripe.nstrips,
 			.chunk_shift = (__u8)e->stripe.chunk_shift,
+		};
+
+		wr_put(&w, &m, sizeof(m));
+		break;
+	}
+	case FAMFS_LOG_CLASS: {
+		struct famfs_log_class m = {
+			.ino = htole64(e->klass.ino),
+			.kind = htole32(e->klass.kind),
 		};
 
 		wr_put(&w, &m, sizeof(m));
@@ -1073,6 +1093,17 @@ static int rd_payload(struct rd *r, struct famfs_mlog_entry *e, char *msg, size_
 		e->stripe.ino = le64toh(m.ino);
 		e->stripe.nstrips = m.nstrips;
 		e->stripe.chunk_shift = m.chunk_shift;
+		return 0;
+	}
+	case FAMFS_LOG_CLASS: {
+		struct famfs_log_class m;
+
+		if (!rd_take(r, &m, sizeof(m)))
+			break;
+		if (m.pad)
+			return fbs_fail(msg, msglen, -EINVAL, "padding not zero");
+		e->klass.ino = le64toh(m.ino);
+		e->klass.kind = le32toh(m.kind);
 		return 0;
 	}
 	case FAMFS_LOG_LINK: {

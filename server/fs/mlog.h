@@ -95,6 +95,10 @@ struct famfs_mlog_entry {
 			__u32 nstrips;		/* 0: simple extents */
 			__u32 chunk_shift;	/* 0 with nstrips 0 */
 		} stripe;
+		struct {	/* CLASS */
+			__u64 ino;
+			__u32 kind;		/* FAMFS_DEV_DAX or FAMFS_DEV_BLOCK */
+		} klass;
 		struct {	/* LINK: ino gets name in parent */
 			__u64 parent;
 			__u64 ino;

@@ -348,6 +348,7 @@ struct inode {
 	bool revoked;			/* a follower's orphan: no extents, -EIO */
 	bool unnamed;			/* an O_TMPFILE the log has never seen */
 	__u8 nstrips, chunk_shift;
+	__u8 kind;			/* CLASS: FAMFS_DEV_*, inherited at create; 0: none */
 	__u32 xattr_used;		/* FAMFS_XATTR_COST() of the list */
 	struct xattr *xattrs;
 	union {
@@ -958,6 +959,8 @@ static int prepare_mknod(struct ns *ns, const struct famfs_mlog_entry *e, struct
 		p->created->nstrips = p->dir->nstrips;
 		p->created->chunk_shift = p->dir->chunk_shift;
 	}
+	if (e->type == FAMFS_LOG_CREATE)
+		p->created->kind = p->dir->kind;
 	/* not in the namespace yet: its extents can go in now */
 	if (e->type == FAMFS_LOG_CREATE) {
 		if (layout_reserve(&p->created->file, e->nsimple, e->nileave))
@@ -1229,6 +1232,30 @@ static int prepare_stripe(struct ns *ns, const struct famfs_mlog_entry *e, struc
 		return fbs_fail(msg, msglen, -EINVAL,
 				"layout policy of inode %llu, neither a file nor a directory",
 				(unsigned long long)e->stripe.ino);
+	return 0;
+}
+
+/*
+ * A class belongs to a directory or a regular file; one with space keeps
+ * the class it has (a checkpoint names a file's class after its CREATE,
+ * which took no class then).
+ */
+static int prepare_class(struct ns *ns, const struct famfs_mlog_entry *e, struct plan *p,
+			 char *msg, size_t msglen)
+{
+	p->inode = inode_get(ns, e->klass.ino);
+	if (!p->inode || (is_dir(p->inode) && !p->inode->nlink))
+		return fbs_fail(msg, msglen, -ENOENT, "inode %llu does not exist",
+				(unsigned long long)e->klass.ino);
+	if (!is_reg(p->inode) && !is_dir(p->inode))
+		return fbs_fail(msg, msglen, -EINVAL,
+				"class of inode %llu, neither a file nor a directory",
+				(unsigned long long)e->klass.ino);
+	/* its extents would name devices of the other kind */
+	if (is_reg(p->inode) && p->inode->file.mapped && p->inode->kind &&
+	    p->inode->kind != e->klass.kind)
+		return fbs_fail(msg, msglen, -EBUSY, "class of inode %llu, which has space",
+				(unsigned long long)e->klass.ino);
 	return 0;
 }
 
@@ -1565,6 +1592,8 @@ static int prepare(struct ns *ns, const struct famfs_mlog_entry *e, struct plan 
 		return 0;
 	case FAMFS_LOG_STRIPE:
 		return prepare_stripe(ns, e, p, msg, msglen);
+	case FAMFS_LOG_CLASS:
+		return prepare_class(ns, e, p, msg, msglen);
 	case FAMFS_LOG_LINK:
 		return prepare_link(ns, e, p, msg, msglen);
 	case FAMFS_LOG_CKPT:
@@ -1602,6 +1631,9 @@ static void commit(struct ns *ns, const struct famfs_mlog_entry *e, struct plan 
 		break;
 	case FAMFS_LOG_STRIPE:
 		commit_stripe(e, p);
+		break;
+	case FAMFS_LOG_CLASS:
+		p->inode->kind = (__u8)e->klass.kind;
 		break;
 	case FAMFS_LOG_LINK:
 		commit_link(ns, p);
@@ -1929,6 +1961,17 @@ int ns_rename(struct ns *ns, const struct ns_journal *j, __u64 old_parent,
 	return err;
 }
 
+void ns_tmpfile_kind(struct ns *ns, __u64 ino, __u32 kind)
+{
+	struct inode *in;
+
+	pthread_rwlock_wrlock(&ns->lock);
+	in = inode_get(ns, ino);
+	if (in && in->unnamed && !in->kind)
+		in->kind = (__u8)kind;
+	pthread_rwlock_unlock(&ns->lock);
+}
+
 int ns_tmpfile(struct ns *ns, __u64 parent, const struct ns_cred *cred, __u64 *ino)
 {
 	struct famfs_mlog_entry e;
@@ -1962,6 +2005,7 @@ int ns_tmpfile(struct ns *ns, __u64 parent, const struct ns_cred *cred, __u64 *i
 			in->nstrips = dir->nstrips;
 			in->chunk_shift = dir->chunk_shift;
 		}
+		in->kind = dir->kind;
 		htab_add(&ns->inodes, &in->node, ino_hash(in->ino));
 		stat_count(ns, in->mode, 1);
 		ns->st.orphans++;
@@ -2045,6 +2089,14 @@ static int orphan_entries(struct ns *ns, const struct inode *in, const struct in
 		e.stripe.chunk_shift = in->has_stripe ? in->chunk_shift : 0;
 		err = fn(ns, ctx, &e);
 	}
+	/* replay gives the file the new directory's class: keep its own */
+	if (!err && in->kind && in->kind != dir->kind) {
+		famfs_mlog_entry_init(&e);
+		e.type = FAMFS_LOG_CLASS;
+		e.klass.ino = in->ino;
+		e.klass.kind = in->kind;
+		err = fn(ns, ctx, &e);
+	}
 	return err;
 }
 
@@ -2096,6 +2148,7 @@ static int orphan_step(struct ns *ns, void *ctx, struct famfs_mlog_entry *e)
 	nin->has_stripe = in->has_stripe;
 	nin->nstrips = in->nstrips;
 	nin->chunk_shift = in->chunk_shift;
+	nin->kind = in->kind;
 	/* one inode for two in the counts: commit_mknod counted the new one */
 	stat_count(ns, in->mode, -1);
 	ns->st.orphans--;
@@ -2271,6 +2324,17 @@ int ns_set_stripe(struct ns *ns, const struct ns_journal *j, __u64 ino, __u32 ns
 	return change_inode(ns, j, ino, &e);
 }
 
+int ns_set_class(struct ns *ns, const struct ns_journal *j, __u64 ino, __u32 kind)
+{
+	struct famfs_mlog_entry e;
+
+	famfs_mlog_entry_init(&e);
+	e.type = FAMFS_LOG_CLASS;
+	e.klass.ino = ino;
+	e.klass.kind = kind;
+	return change_inode(ns, j, ino, &e);
+}
+
 int ns_xattr_set(struct ns *ns, const struct ns_journal *j, __u64 ino, const char *name,
 		 const void *value, size_t size, unsigned int flags)
 {
@@ -2426,6 +2490,7 @@ static void fill_attr(const struct inode *in, struct ns_attr *a)
 		.has_stripe = in->has_stripe,
 		.nstrips = in->nstrips,
 		.chunk_shift = in->chunk_shift,
+		.kind = in->kind,
 	};
 }
 

@@ -119,6 +119,7 @@ struct ns_attr {
 	 * or at create the directory's if it has a striped one.  nstrips 0:
 	 * simple extents (a directory: no default).  has_stripe false: none.
 	 */
+	__u8 kind;		/* CLASS: FAMFS_DEV_*, or 0: none (the default) */
 	bool has_stripe;
 	__u32 nstrips;
 	__u32 chunk_shift;
@@ -275,6 +276,20 @@ int ns_alloc(struct ns *ns, const struct ns_journal *j, __u64 ino,
  * the caller's to check.  A regular file created in a directory with a
  * striped policy starts with that policy (replay does the same).
  */
+/*
+ * The class of regular file or directory @ino (a CLASS entry): @kind
+ * FAMFS_DEV_DAX or FAMFS_DEV_BLOCK.  A file that has space keeps its
+ * class (EBUSY for another); a file created in a directory starts with
+ * the directory's (replay does the same).
+ */
+int ns_set_class(struct ns *ns, const struct ns_journal *j, __u64 ino, __u32 kind);
+
+/*
+ * An O_TMPFILE that inherited no class gets @kind, the one its space
+ * comes from, so that the CLASS entries of its link keep it (0: no-op).
+ */
+void ns_tmpfile_kind(struct ns *ns, __u64 ino, __u32 kind);
+
 int ns_set_stripe(struct ns *ns, const struct ns_journal *j, __u64 ino, __u32 nstrips,
 		  __u32 chunk_shift);
 /*

@@ -72,6 +72,7 @@ int fsd_create(struct fs *fs, const struct fsd_config *cfg, struct fsd **out, ch
 		.fmap_end = fsd_shim_fmap_end,
 		.tmpfile = fsd_shim_tmpfile,
 		.is_mapped = fsd_shim_is_mapped,
+		.is_block = fsd_shim_is_block,
 		.init_flags = FUSE_HAS_FMAP |
 			      (cfg->resolver == FSD_RESOLVER_BUILTIN ? FUSE_FMAP_BUILTIN : 0),
 	};

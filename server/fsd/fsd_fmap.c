@@ -423,6 +423,14 @@ bool fsd_shim_is_mapped(void *data, __u64 nodeid)
 	return !ns_getattr(d->ns, nodeid, &a) && S_ISREG(a.mode);
 }
 
+/* Data on block devices without DAX: the kernel's page-cache path. */
+bool fsd_shim_is_block(void *data, __u64 nodeid)
+{
+	struct fsd *d = data;
+
+	return fs_file_block(d->fs, nodeid);
+}
+
 /* ---- FUSE_FALLOCATE ---- */
 
 /*

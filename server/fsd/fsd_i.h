@@ -118,6 +118,7 @@ void fsd_shim_fmap(void *data, const struct fuse_in_header *in, const struct fus
 int fsd_shim_fmap_end(void *data, const struct fuse_in_header *in,
 		      const struct fuse_fmap_end_in *arg);
 bool fsd_shim_is_mapped(void *data, __u64 nodeid);
+bool fsd_shim_is_block(void *data, __u64 nodeid);
 void fsd_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
 		      struct fuse_file_info *fi);
 

@@ -225,6 +225,18 @@ void fsd_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t si
 	if (!strncmp(name, FAMFS_XATTR_LAYOUT_PIECE, sizeof(FAMFS_XATTR_LAYOUT_PIECE) - 1))
 		return layout_piece_xattr(req, d, ino, name + sizeof(FAMFS_XATTR_LAYOUT_PIECE) - 1,
 					  size);
+	if (!strcmp(name, FAMFS_XATTR_CLASS)) {
+		const char *kind;
+
+		err = ns_getattr(d->ns, ino, &a);
+		if (err)
+			return (void)fuse_reply_err(req, -err);
+		if (!S_ISREG(a.mode) && !S_ISDIR(a.mode))
+			return (void)fuse_reply_err(req, ENODATA);
+		kind = fs_file_block(d->fs, ino) ? "block" : "memory";
+		reply_xattr(req, size, kind, strlen(kind));
+		return;
+	}
 	if (strcmp(name, FAMFS_XATTR_STRIPE))
 		return (void)fuse_reply_err(req, EOPNOTSUPP);
 	err = ns_getattr(d->ns, ino, &a);
@@ -292,6 +304,20 @@ static int set_file_stripe(struct fsd *d, __u64 ino, const struct fs_stripe *st)
 	return err;
 }
 
+/* user.famfs.class "memory" or "block": a directory's, for the files created in it. */
+static int set_class(struct fsd *d, __u64 ino, const char *value, size_t size)
+{
+	__u32 kind;
+
+	if (size == 6 && !memcmp(value, "memory", 6))
+		kind = FAMFS_DEV_DAX;
+	else if (size == 5 && !memcmp(value, "block", 5))
+		kind = FAMFS_DEV_BLOCK;
+	else
+		return -EINVAL;
+	return fs_set_class(d->fs, ino, kind);
+}
+
 void fsd_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
 			size_t size, int flags)
 {
@@ -312,6 +338,8 @@ void fsd_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const cha
 	}
 	if (!strcmp(name, FAMFS_XATTR_LAYOUT))
 		return (void)fuse_reply_err(req, EPERM);	/* computed, read-only */
+	if (!strcmp(name, FAMFS_XATTR_CLASS))
+		return (void)fuse_reply_err(req, -set_class(d, ino, value, size));
 	if (strcmp(name, FAMFS_XATTR_STRIPE))
 		return (void)fuse_reply_err(req, EOPNOTSUPP);
 	err = stripe_parse(d, value, size, &st);
