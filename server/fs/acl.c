@@ -218,3 +218,30 @@ int famfs_acl_chmod(void *acl, size_t len, mode_t mode)
 	perm_put(mask ? mask : group_obj, (mode >> 3) & 7);
 	return 0;
 }
+
+int famfs_acl_mode(const void *acl, size_t len, mode_t *mode)
+{
+	const unsigned char *a = acl;
+	unsigned int u = 0, g = 0, o = 0, m = 8;
+	size_t i, n;
+	int err = famfs_acl_check(acl, len, NULL, 0);
+
+	if (err)
+		return err;
+	n = (len - HDR_SIZE) / ENT_SIZE;
+	for (i = 0; i < n; i++) {
+		struct ent e = ent_get(a + HDR_SIZE + i * ENT_SIZE);
+
+		if (e.tag == TAG_USER_OBJ)
+			u = e.perm;
+		else if (e.tag == TAG_GROUP_OBJ)
+			g = e.perm;
+		else if (e.tag == TAG_MASK)
+			m = e.perm;
+		else if (e.tag == TAG_OTHER)
+			o = e.perm;
+	}
+	/* the group class is the mask when there is one (posix_acl_equiv_mode) */
+	*mode = (*mode & ~(mode_t)0777) | u << 6 | (m < 8 ? m : g) << 3 | o;
+	return 0;
+}

@@ -49,4 +49,11 @@ int famfs_acl_create(const void *dacl, size_t dlen, mode_t *mode, void **access,
  */
 int famfs_acl_chmod(void *acl, size_t len, mode_t mode);
 
+/*
+ * The permission bits an access ACL (checked) stands for: owner, mask (or
+ * owning group) and other into @mode's rwx bits, the others kept.
+ * 0 or -EINVAL.
+ */
+int famfs_acl_mode(const void *acl, size_t len, mode_t *mode);
+
 #endif /* FAMFS_BPF_ACL_H */
