@@ -9,7 +9,8 @@
  *  - inheritance (posix_acl_create()): the mode is masked by the default
  *    ACL, the access ACL by the mode, base-only ACLs leave no access ACL;
  *  - chmod (posix_acl_chmod()): owner, mask and other take the new bits,
- *    named entries keep theirs.
+ *    named entries keep theirs;
+ *  - setting an access ACL: the mode takes owner, mask (or group), other.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -241,6 +242,26 @@ static void chmod_acl(void **state)
 	assert_int_equal(famfs_acl_chmod(a, len - 8, 0751), -EINVAL);
 }
 
+/* setting an access ACL: the mode's rwx bits are what the ACL says */
+static void acl_mode(void **state)
+{
+	const struct e acl[] = { { UO, 6, NOID }, { U, 4, 65534 }, { GO, 0, NOID },
+				 { M, 4, NOID }, { O, 1, NOID } };
+	const struct e base[] = { { UO, 7, NOID }, { GO, 5, NOID }, { O, 0, NOID } };
+	unsigned char a[128];
+	size_t len = enc(a, acl, 5);
+	mode_t mode = S_IFREG | S_ISGID | 0777;
+
+	(void)state;
+	assert_int_equal(famfs_acl_mode(a, len, &mode), 0);
+	assert_int_equal(mode, S_IFREG | S_ISGID | 0641);	/* the mask is the group class */
+	len = enc(a, base, 3);
+	mode = S_IFDIR;
+	assert_int_equal(famfs_acl_mode(a, len, &mode), 0);
+	assert_int_equal(mode, S_IFDIR | 0750);
+	assert_int_equal(famfs_acl_mode(a, len - 1, &mode), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -249,6 +270,7 @@ int main(void)
 		cmocka_unit_test(log_entries),
 		cmocka_unit_test(inherit),
 		cmocka_unit_test(chmod_acl),
+		cmocka_unit_test(acl_mode),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
