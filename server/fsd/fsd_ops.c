@@ -147,10 +147,11 @@ static int acl_inherit(struct fsd *d, __u64 parent, mode_t *mode, mode_t umask,
 
 /*
  * After the create's entry: the ACLs are entries of their own, so a crash
- * between may leave the inode without them; its mode is already masked by
- * the inherited ACL, so that fails closed (named entries lost, no more).
+ * or a full log between may leave the inode without them; its mode is
+ * already masked by the inherited ACL, so that fails closed (named entries
+ * lost, no more), and the inode exists: the create succeeds, with a warning.
  */
-static int acl_store(struct fsd *d, __u64 ino, struct acl_new *an)
+static void acl_store(struct fsd *d, __u64 ino, struct acl_new *an)
 {
 	int err = 0;
 
@@ -162,7 +163,6 @@ static int acl_store(struct fsd *d, __u64 ino, struct acl_new *an)
 		pr_warn("ACLs of new inode %llu: %s", (unsigned long long)ino, strerror(-err));
 	free(an->acc);
 	free(an->dacl);
-	return err;
 }
 
 /* chmod: the access ACL's owner, mask and other entries follow the mode */
@@ -503,7 +503,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	cred = cred_of(req, mode);
 	err = fsd_create_file(d, parent, name, &cred, &ino);
 	if (!err)
-		err = acl_store(d, ino, &an);
+		acl_store(d, ino, &an);
 	else
 		free(an.acc), free(an.dacl);
 	if (!err)
@@ -551,7 +551,7 @@ void fsd_shim_tmpfile(void *data, const struct fuse_in_header *in,
 		cred = (struct ns_cred){ .mode = mode & 07777, .uid = in->uid, .gid = in->gid };
 		err = fs_tmpfile(d->fs, in->nodeid, &cred, &ino);
 		if (!err)
-			err = acl_store(d, ino, &an);
+			acl_store(d, ino, &an);
 		else
 			free(an.acc), free(an.dacl);
 	}
@@ -611,7 +611,7 @@ static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	cred = cred_of(req, mode);
 	err = fsd_create_file(d, parent, name, &cred, &ino);
 	if (!err)
-		err = acl_store(d, ino, &an);
+		acl_store(d, ino, &an);
 	else
 		free(an.acc), free(an.dacl);
 	if (err)
@@ -637,7 +637,7 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	cred = cred_of(req, mode);
 	err = fs_mkdir(d->fs, parent, name, &cred, &ino);
 	if (!err)
-		err = acl_store(d, ino, &an);
+		acl_store(d, ino, &an);
 	else
 		free(an.acc), free(an.dacl);
 	if (err)
