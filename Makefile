@@ -623,7 +623,7 @@ $(FUZZ_STAMP):
 	$(Q)touch $@
 
 FUZZ_MLOG_SRCS := selftests/fuzz/fuzz_mlog.c server/fs/mlog.c server/fs/super.c \
-	server/fs/crc32c.c server/fs/log.c server/fs/ns.c
+	server/fs/crc32c.c server/fs/log.c server/fs/ns.c server/fs/acl.c
 
 $(FUZZ_OUT)/fuzz_mlog: $(FUZZ_MLOG_SRCS) $(SERVER_HDRS) | $(FUZZ_STAMP)
 	$(call msg,FUZZ-CC,$@)

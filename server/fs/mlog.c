@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "acl.h"
 #include "crc32c.h"
 #include "log.h"
 #include "mlog.h"
@@ -437,7 +438,12 @@ int famfs_mlog_check(const struct famfs_mlog_entry *e, char *msg, size_t msglen)
 			return fbs_fail(msg, msglen, -EINVAL, "xattr value missing");
 		ret = famfs_mlog_xattr_name_check(e->name, msg, msglen);
 		/* whatever the name's fault, in a log it breaks a rule */
-		return ret ? -EINVAL : 0;
+		if (ret)
+			return -EINVAL;
+		/* the kernel trusts an ACL it reads back: only well-formed ones */
+		if (famfs_acl_name(e->name) && !(e->xattr.flags & FAMFS_XATTR_F_REMOVE))
+			return famfs_acl_check(e->value, e->xattr.value_len, msg, msglen);
+		return 0;
 	}
 	return fbs_fail(msg, msglen, -EINVAL, "entry type %u", (unsigned int)e->type);
 }
@@ -450,6 +456,9 @@ int famfs_mlog_xattr_name_check(const char *name, char *msg, size_t msglen)
 	if (n > FAMFS_XATTR_NAME_MAX)
 		return fbs_fail(msg, msglen, -ERANGE, "xattr name longer than %d bytes",
 				FAMFS_XATTR_NAME_MAX);
+	/* POSIX ACLs: the kernel sends these two only with FUSE_POSIX_ACL */
+	if (famfs_acl_name(name))
+		return 0;
 	if (!strncmp(name, "user.famfs.", 11))
 		return fbs_fail(msg, msglen, -EOPNOTSUPP, "xattr name %s: user.famfs. is reserved",
 				name);
@@ -462,7 +471,7 @@ int famfs_mlog_xattr_name_check(const char *name, char *msg, size_t msglen)
 					name);
 		return 0;
 	}
-	return fbs_fail(msg, msglen, -EOPNOTSUPP, "xattr name %.40s: not user. or trusted.", name);
+	return fbs_fail(msg, msglen, -EOPNOTSUPP, "xattr name %.40s: not user., trusted. or a POSIX ACL", name);
 }
 
 /* -------------------------------------------------------------------- */

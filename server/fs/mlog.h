@@ -278,7 +278,8 @@ int famfs_mlog_stripe_check(__u32 nstrips, __u32 chunk_shift, __u32 ndevs, char 
 /*
  * Check an extended attribute name that the log may hold (XATTR): 1 to
  * FAMFS_XATTR_NAME_MAX bytes, "user." or "trusted." with something after
- * the prefix, not a "user.famfs." name (the daemon's own).  -EOPNOTSUPP:
+ * the prefix, not a "user.famfs." name (the daemon's own), or one of the
+ * two POSIX ACL names (acl.h; their values must pass famfs_acl_check()).  -EOPNOTSUPP:
  * another namespace or a user.famfs. name; -ERANGE: too long; -EINVAL:
  * nothing after the prefix.  A message in @msg.
  */

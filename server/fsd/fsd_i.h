@@ -75,6 +75,7 @@ struct fsd {
 	int fuse_fd;
 	bool mounted;
 	bool read_only;		/* a follower: every change is EROFS */
+	bool posix_acl;		/* FUSE_POSIX_ACL and FUSE_DONT_MASK negotiated */
 	unsigned int minor;	/* the mount's device: names its connection */
 	unsigned int ndevs;
 	int dev_id[FAMFS_MAX_DEVS];	/* the kernel's ids */

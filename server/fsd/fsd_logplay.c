@@ -120,6 +120,9 @@ static void note_entry(void *ctx, const struct famfs_mlog_entry *e)
 		add_name(t, e->link.parent, e->name);
 		add_ino(t, e->link.ino);
 		break;
+	case FAMFS_LOG_XATTR:		/* the kernel caches POSIX ACLs until invalidated */
+		add_ino(t, e->xattr.ino);
+		break;
 	default:		/* DEVADD: fs_logplay() refuses what it cannot follow */
 		break;
 	}

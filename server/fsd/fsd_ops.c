@@ -12,6 +12,7 @@
 #include <sys/statvfs.h>
 #include <time.h>
 
+#include "fs/acl.h"
 #include "fsd_i.h"
 #include "fuse_shim.h"
 #include "loader.h"
@@ -89,6 +90,104 @@ static struct ns_cred cred_of(fuse_req_t req, mode_t mode)
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 
 	return (struct ns_cred){ .mode = mode & 07777, .uid = ctx->uid, .gid = ctx->gid };
+}
+
+/*
+ * POSIX ACLs (FUSE_POSIX_ACL with FUSE_DONT_MASK): the kernel checks them
+ * but leaves a new inode's mode unmasked.  Under a directory with a
+ * default ACL the inode inherits it (posix_acl_create()), else the umask
+ * applies, as the VFS does on ext4.  @acc and @dacl: what to store once
+ * the inode exists (free()d by acl_store()).
+ */
+struct acl_new {
+	void *acc, *dacl;
+	size_t alen, dlen;
+};
+
+static int acl_inherit(struct fsd *d, __u64 parent, mode_t *mode, mode_t umask,
+		       struct acl_new *an)
+{
+	ssize_t n;
+	void *dacl;
+	mode_t m = *mode;
+	int err;
+
+	memset(an, 0, sizeof(*an));
+	if (!d->posix_acl)
+		return 0;	/* the kernel applied the umask */
+	n = ns_xattr_get(d->ns, parent, FAMFS_ACL_DEFAULT, NULL, 0);
+	if (n == -ENODATA) {
+		*mode &= ~umask;
+		return 0;
+	}
+	if (n < 0)
+		return (int)n;
+	dacl = malloc((size_t)n);
+	if (!dacl)
+		return -ENOMEM;
+	n = ns_xattr_get(d->ns, parent, FAMFS_ACL_DEFAULT, dacl, (size_t)n);
+	if (n < 0) {
+		free(dacl);
+		return (int)n;
+	}
+	err = famfs_acl_create(dacl, (size_t)n, &m, &an->acc, &an->alen);
+	if (err) {
+		free(dacl);
+		return err;
+	}
+	*mode = m;
+	if (S_ISDIR(m)) {
+		an->dacl = dacl;
+		an->dlen = (size_t)n;
+	} else {
+		free(dacl);
+	}
+	return 0;
+}
+
+/*
+ * After the create's entry: the ACLs are entries of their own, so a crash
+ * or a full log between may leave the inode without them; its mode is
+ * already masked by the inherited ACL, so that fails closed (named entries
+ * lost, no more), and the inode exists: the create succeeds, with a warning.
+ */
+static void acl_store(struct fsd *d, __u64 ino, struct acl_new *an)
+{
+	int err = 0;
+
+	if (an->acc)
+		err = fs_xattr_set(d->fs, ino, FAMFS_ACL_ACCESS, an->acc, an->alen, 0);
+	if (!err && an->dacl)
+		err = fs_xattr_set(d->fs, ino, FAMFS_ACL_DEFAULT, an->dacl, an->dlen, 0);
+	if (err)
+		pr_warn("ACLs of new inode %llu: %s", (unsigned long long)ino, strerror(-err));
+	free(an->acc);
+	free(an->dacl);
+}
+
+/* chmod: the access ACL's owner, mask and other entries follow the mode */
+static int acl_chmod(struct fsd *d, __u64 ino, mode_t mode)
+{
+	ssize_t n;
+	void *acl;
+	int err;
+
+	if (!d->posix_acl)
+		return 0;
+	n = ns_xattr_get(d->ns, ino, FAMFS_ACL_ACCESS, NULL, 0);
+	if (n == -ENODATA)
+		return 0;
+	if (n < 0)
+		return (int)n;
+	acl = malloc((size_t)n);
+	if (!acl)
+		return -ENOMEM;
+	n = ns_xattr_get(d->ns, ino, FAMFS_ACL_ACCESS, acl, (size_t)n);
+	err = n < 0 ? (int)n : famfs_acl_chmod(acl, (size_t)n, mode);
+	if (!err)
+		err = fs_xattr_set(d->fs, ino, FAMFS_ACL_ACCESS, acl, (size_t)n, 0);
+	free(acl);
+	return err;
 }
 
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -187,6 +286,8 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 	} else {
 		err = sa.valid ? fs_setattr(d->fs, ino, &sa) : 0;
 	}
+	if (!err && (sa.valid & FAMFS_SETATTR_MODE))
+		err = acl_chmod(d, ino, sa.mode);
 	if (!err)
 		err = ns_getattr(d->ns, ino, &a);
 	if (err)
@@ -386,8 +487,9 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 		      struct fuse_file_info *fi)
 {
 	struct fsd *d = req_fsd(req);
-	struct ns_cred cred = cred_of(req, mode);
+	struct ns_cred cred;
 	struct fuse_entry_param e;
+	struct acl_new an;
 	__u64 ino;
 	int err;
 
@@ -395,7 +497,15 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 		return;
 	if (!S_ISREG(mode))
 		return (void)fuse_reply_err(req, EPERM);
+	err = acl_inherit(d, parent, &mode, fuse_req_ctx(req)->umask, &an);
+	if (err)
+		return (void)fuse_reply_err(req, op_err(err, "create"));
+	cred = cred_of(req, mode);
 	err = fsd_create_file(d, parent, name, &cred, &ino);
+	if (!err)
+		acl_store(d, ino, &an);
+	else
+		free(an.acc), free(an.dacl);
 	if (!err)
 		err = fs_open_ref(d->fs, ino);
 	if (!err) {
@@ -420,7 +530,9 @@ void fsd_shim_tmpfile(void *data, const struct fuse_in_header *in,
 		      const struct fuse_create_in *arg)
 {
 	struct fsd *d = data;
-	struct ns_cred cred = { .mode = arg->mode & 07777, .uid = in->uid, .gid = in->gid };
+	mode_t mode = arg->mode;
+	struct ns_cred cred;
+	struct acl_new an = { 0 };
 	struct {
 		struct fuse_entry_out e;
 		struct fuse_open_out o;
@@ -434,7 +546,15 @@ void fsd_shim_tmpfile(void *data, const struct fuse_in_header *in,
 	else if (!S_ISREG(arg->mode))
 		err = -EINVAL;
 	else
+		err = acl_inherit(d, in->nodeid, &mode, arg->umask, &an);
+	if (!err) {
+		cred = (struct ns_cred){ .mode = mode & 07777, .uid = in->uid, .gid = in->gid };
 		err = fs_tmpfile(d->fs, in->nodeid, &cred, &ino);
+		if (!err)
+			acl_store(d, ino, &an);
+		else
+			free(an.acc), free(an.dacl);
+	}
 	if (!err) {
 		err = ns_getattr(d->ns, ino, &a);
 		if (err)
@@ -475,7 +595,8 @@ static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 		     dev_t rdev)
 {
 	struct fsd *d = req_fsd(req);
-	struct ns_cred cred = cred_of(req, mode);
+	struct ns_cred cred;
+	struct acl_new an;
 	__u64 ino;
 	int err;
 
@@ -484,7 +605,15 @@ static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 		return;
 	if (!S_ISREG(mode))
 		return (void)fuse_reply_err(req, EPERM);	/* no special files */
+	err = acl_inherit(d, parent, &mode, fuse_req_ctx(req)->umask, &an);
+	if (err)
+		return (void)fuse_reply_err(req, op_err(err, "mknod"));
+	cred = cred_of(req, mode);
 	err = fsd_create_file(d, parent, name, &cred, &ino);
+	if (!err)
+		acl_store(d, ino, &an);
+	else
+		free(an.acc), free(an.dacl);
 	if (err)
 		return (void)fuse_reply_err(req, op_err(err, "mknod"));
 	reply_entry(req, ino);
@@ -492,13 +621,25 @@ static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 
 static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
-	struct ns_cred cred = cred_of(req, mode);
+	struct fsd *d = req_fsd(req);
+	struct ns_cred cred;
+	struct acl_new an;
 	__u64 ino;
 	int err;
 
 	if (fsd_refuse_ro(req))
 		return;
-	err = fs_mkdir(req_fsd(req)->fs, parent, name, &cred, &ino);
+	/* mkdir passes no type bits: the ACL rules want them */
+	mode = (mode & 07777) | S_IFDIR;
+	err = acl_inherit(d, parent, &mode, fuse_req_ctx(req)->umask, &an);
+	if (err)
+		return (void)fuse_reply_err(req, op_err(err, "mkdir"));
+	cred = cred_of(req, mode);
+	err = fs_mkdir(d->fs, parent, name, &cred, &ino);
+	if (!err)
+		acl_store(d, ino, &an);
+	else
+		free(an.acc), free(an.dacl);
 	if (err)
 		return (void)fuse_reply_err(req, op_err(err, "mkdir"));
 	reply_entry(req, ino);
@@ -654,8 +795,14 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 
 static void op_init(void *userdata, struct fuse_conn_info *conn)
 {
-	(void)userdata;
+	struct fsd *d = userdata;
+
 	fbs_shim_conn_init(conn);
+	/* ACLs need both: DONT_MASK leaves the umask to acl_inherit() */
+	d->posix_acl = (conn->capable & FUSE_CAP_POSIX_ACL) &&
+		       (conn->capable & FUSE_CAP_DONT_MASK);
+	if (d->posix_acl)
+		conn->want |= FUSE_CAP_POSIX_ACL | FUSE_CAP_DONT_MASK;
 }
 
 const struct fuse_lowlevel_ops fsd_ops = {

@@ -23,6 +23,7 @@
 #include <sys/xattr.h>
 
 #include "famfs_xattr.h"
+#include "fs/acl.h"
 #include "fs/layout_piece.h"
 #include "fs/mlog.h"
 #include "fsd_i.h"
@@ -318,6 +319,23 @@ static int set_class(struct fsd *d, __u64 ino, const char *value, size_t size)
 	return fs_set_class(d->fs, ino, kind);
 }
 
+static int acl_set_mode(struct fsd *d, __u64 ino, const void *acl, size_t len)
+{
+	struct ns_setattr sa = { .valid = FAMFS_SETATTR_MODE };
+	struct ns_attr a;
+	mode_t mode;
+	int err = ns_getattr(d->ns, ino, &a);
+
+	if (err)
+		return err;
+	mode = a.mode & 07777;
+	err = famfs_acl_mode(acl, len, &mode);
+	if (err || mode == (a.mode & 07777))
+		return err;
+	sa.mode = mode;
+	return fs_setattr(d->fs, ino, &sa);
+}
+
 void fsd_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
 			size_t size, int flags)
 {
@@ -334,6 +352,9 @@ void fsd_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const cha
 		_Static_assert(NS_XATTR_CREATE == XATTR_CREATE && NS_XATTR_REPLACE == XATTR_REPLACE,
 			       "the flags pass as they are");
 		err = fs_xattr_set(d->fs, ino, name, value, size, (unsigned int)flags);
+		/* the kernel leaves the mode an access ACL implies to us (fuse_set_acl()) */
+		if (!err && d->posix_acl && !strcmp(name, FAMFS_ACL_ACCESS))
+			err = acl_set_mode(d, ino, value, size);
 		return (void)fuse_reply_err(req, -err);
 	}
 	if (!strcmp(name, FAMFS_XATTR_LAYOUT))
