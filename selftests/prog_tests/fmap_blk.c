@@ -7,10 +7,10 @@
  * simple and interleaved; holes read as zeroes and a write into one gets
  * storage; appends move the size; a truncate leaves no stale folio; each
  * resolver (upcall, built-in, BPF) serves the reads, BPF with no upcall;
- * a DAX device in a block file's mapping is rejected with EIO; 1,500
+ * a DAX device in a block file's mapping is rejected with EIO; 1,000
  * random operations against a model of the file (buffered, O_DIRECT and
- * mmap I/O, truncates, fsync, clean folios dropped), then the bytes on
- * the disk.
+ * mmap I/O, truncates, fsync, clean folios dropped), stat after every
+ * write, then the bytes on the disk.
  *
  * Cost: about 12 s on the test kernel.
  */
@@ -375,7 +375,7 @@ static void test_model(struct fixture *fx)
 	dfd = open(path, O_RDWR | O_DIRECT);
 	if (!ASSERT_OK_FD(fd, "open") || !ASSERT_OK_FD(dfd, "open O_DIRECT"))
 		goto out;
-	for (i = 0; i < 1500; i++) {
+	for (i = 0; i < 1000; i++) {
 		size_t off = xorshift64(&rng) % MODEL_MAX, len = 1 + xorshift64(&rng) % 65536;
 		struct stat st;
 
@@ -413,7 +413,7 @@ static void test_model(struct fixture *fx)
 				break;
 			counts[2]++;
 			continue;
-		} else if (op < 56) {		/* truncate */
+		} else if (op < 54) {		/* truncate */
 			size_t to = xorshift64(&rng) % MODEL_MAX;
 
 			if (!ASSERT_OK(ftruncate(fd, to), "ftruncate"))
@@ -423,7 +423,7 @@ static void test_model(struct fixture *fx)
 			size = to;
 			counts[3]++;
 			continue;
-		} else if (op < 60) {		/* fsync, then clean folios go */
+		} else if (op < 58) {		/* fsync, then clean folios go */
 			ASSERT_OK(fsync(fd), "fsync");
 			drop_clean_folios();
 			counts[4]++;
