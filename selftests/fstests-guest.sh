@@ -33,8 +33,13 @@ export SCRATCH_MNT=/mnt/scratch
 export DF_PROG="$top/selftests/fstests-df -T -P"
 CFG
 cd "$tree" || exit 1
-echo "# fstests: ./check -g $group ($(uname -r))"
-./check -g "$group"
+# GROUP is a group, or test names (generic/002 ...): those run alone
+case $group in
+*/*) args=($group) ;;
+*) args=(-g "$group") ;;
+esac
+echo "# fstests: ./check ${args[*]} ($(uname -r))"
+./check "${args[@]}"
 rc=$?
 dmesg > "$out/dmesg.txt"
 echo $rc > "$out/guest.rc"
