@@ -484,6 +484,34 @@ run-vmtest-large:
 		-p $(TEST_PROGS) -o $(RESULTS)/vm-large -N 18G -t fs_large \
 		$(if $(VMTEST_LIMIT),-L $(VMTEST_LIMIT))
 
+# fstests (xfstests) against fuse.famfs-bpf: not part of check (not
+# packaged by Debian, CI has no network).  FSTESTS is a checkout; it is
+# copied to $(FST_OUT)/xfstests (the guest needs its tree writable) and
+# built there, then selftests/fstests.sh boots the test kernel (or
+# FSTESTS_KERNEL) with two pmem devices and runs ./check -g FSTESTS_GROUP.
+# fstests' summary ends the output; results in $(FST_OUT)/xfstests/results.
+FST_OUT := $(O)/fstests
+FSTESTS_GROUP ?= quick
+FSTESTS_KERNEL ?= $(KOUT)/arch/x86/boot/bzImage
+FSTESTS_LIMIT ?= 2700
+FST_DEBS := xfslibs-dev uuid-dev libtool-bin automake gcc quota attr make \
+	libacl1-dev libaio-dev xfsprogs libgdbm-dev gawk fio dbench \
+	uuid-runtime python3 sqlite3 libcap-dev bc
+.PHONY: fstests
+fstests: build-server
+	$(Q)[ -n "$(FSTESTS)" ] && [ -x "$(FSTESTS)/check" ] || \
+		{ echo "usage: make fstests FSTESTS=DIR [FSTESTS_GROUP=quick]: DIR is an fstests checkout" \
+		       "(git clone https://git.kernel.org/pub/scm/fs/xfs/xfstests-dev.git)" >&2; exit 2; }
+	$(Q)missing=$$(for p in $(FST_DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	[ -z "$$missing" ] || { echo "fstests needs:" $$missing "(apt-get install" $$missing")" >&2; exit 2; }
+	$(Q)mkdir -p $(FST_OUT)/xfstests
+	$(Q)tar -C $(FSTESTS) --exclude=./.git -cf - . | tar -C $(FST_OUT)/xfstests -xf -
+	$(call msg,MAKE,$(FST_OUT)/xfstests)
+	$(Q)$(MAKE) -C $(FST_OUT)/xfstests -j$$(nproc) > $(FST_OUT)/build.log 2>&1 || \
+		{ tail -n 30 $(FST_OUT)/build.log; exit 1; }
+	$(Q)VNG=$(VNG) $(TOP)/selftests/fstests.sh -k $(FSTESTS_KERNEL) -s $(FST_OUT)/xfstests \
+		-o $(FST_OUT) -g $(FSTESTS_GROUP) -L $(FSTESTS_LIMIT)
+
 # check: everything, then one summary line; fails if anything failed.
 # The deadline starts before apt, so check's own set-up counts too.
 .PHONY: check check-stages
@@ -689,6 +717,8 @@ help:
 	@echo '  vmtest          in-guest tests on the test kernel'
 	@echo '  vmtest-debug    in-guest tests on the debug kernel'
 	@echo '  vmtest-twohost  two guests share one NVDIMM: owner and read-only follower'
+	@echo '  fstests         FSTESTS=DIR [FSTESTS_GROUP=quick]: fstests checkout DIR in a guest'
+	@echo '                  (not in check; README, "Conformance (fstests)")'
 	@echo '  install         famfs-bpf (after all) and man pages under [DESTDIR]$(PREFIX)'
 	@echo '  clean           userspace outputs; distclean: all of $(O)'
 	@echo
