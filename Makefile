@@ -500,8 +500,7 @@ FST_DEBS := xfslibs-dev uuid-dev libtool-bin automake gcc quota attr make \
 .PHONY: fstests
 fstests: build-server
 	$(Q)[ -n "$(FSTESTS)" ] && [ -x "$(FSTESTS)/check" ] || \
-		{ echo "usage: make fstests FSTESTS=DIR [FSTESTS_GROUP=quick]: DIR is an fstests checkout" \
-		       "(git clone https://git.kernel.org/pub/scm/fs/xfs/xfstests-dev.git)" >&2; exit 2; }
+		{ echo "usage: make fstests FSTESTS=DIR [FSTESTS_GROUP=quick]: DIR is an fstests (xfstests) checkout" >&2; exit 2; }
 	$(Q)missing=$$(for p in $(FST_DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	[ -z "$$missing" ] || { echo "fstests needs:" $$missing "(apt-get install" $$missing")" >&2; exit 2; }
 	$(Q)mkdir -p $(FST_OUT)/xfstests
